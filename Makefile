@@ -1,0 +1,34 @@
+# A thin wrapper over CMake for the README's commands. Everything real lives in
+# CMakeLists.txt and tests/scripts/.
+BUILD ?= build
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS ?=
+
+.PHONY: all build test demo install clean
+
+all: build
+
+build:
+	@sh cmake/install-deps.sh build
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
+	cmake --build $(BUILD) -j $(JOBS)
+
+# Every test: gcc -Werror build + suite, clang ASan/UBSan build + suite,
+# valgrind, ThreadSanitizer, install + pkg-config / find_package consumers,
+# exported-symbol check. See tests/scripts/run-all.sh.
+test:
+	@sh cmake/install-deps.sh test
+	@JOBS=$(JOBS) sh tests/scripts/run-all.sh
+
+# Builds and runs the end-to-end example.
+demo:
+	@sh cmake/install-deps.sh demo
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
+	cmake --build $(BUILD) -j $(JOBS) --target gauth_cli
+	@sh examples/demo.sh $(BUILD)
+
+install: build
+	cmake --install $(BUILD)
+
+clean:
+	rm -rf $(BUILD) build-*

@@ -1,0 +1,46 @@
+#!/bin/sh
+# Installs the Debian packages that a make target needs, when any is missing.
+# Usage: cmake/install-deps.sh build|test|demo
+# As root it runs apt-get; otherwise it prints the exact command and fails.
+set -eu
+
+build_pkgs="cmake make gcc pkg-config libssl-dev libcurl4-openssl-dev libcjson-dev"
+# The emulator and the test server use libmicrohttpd; the tests use Criterion,
+# g++ (public headers must compile as C++), clang with its sanitizer and
+# libFuzzer runtime, and valgrind. A static link against libgauth.a through
+# `pkg-config --static` needs the -dev packages of libcurl's private
+# dependencies.
+test_pkgs="libcriterion-dev libmicrohttpd-dev g++ clang libclang-rt-14-dev valgrind \
+  libnghttp2-dev libidn2-dev librtmp-dev libssh2-1-dev libpsl-dev libkrb5-dev \
+  libldap-dev libzstd-dev libbrotli-dev zlib1g-dev"
+demo_pkgs="libmicrohttpd-dev"
+
+case "${1:-build}" in
+  build) want="$build_pkgs" ;;
+  test) want="$build_pkgs $test_pkgs" ;;
+  demo) want="$build_pkgs $demo_pkgs" ;;
+  *) echo "usage: $0 build|test|demo" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  case "$status" in
+    *"ok installed") ;;
+    *) missing="$missing $p" ;;
+  esac
+done
+[ -z "$missing" ] && exit 0
+
+cmd="apt-get install -y --no-install-recommends$missing"
+if [ "$(id -u)" -ne 0 ]; then
+  echo "libgauth needs these Debian packages:$missing" >&2
+  echo "Install them as root, then run make again:" >&2
+  echo "  apt-get update && $cmd" >&2
+  exit 1
+fi
+echo "installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing

@@ -1,0 +1,3 @@
+#include <gauth/gauth.h>
+#include <stdio.h>
+int main(void) { puts(gauth_version()); return 0; }

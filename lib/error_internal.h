@@ -1,0 +1,38 @@
+/* Internal: filling a caller's gauth_error. Every setter tolerates err ==
+ * NULL, returns the code it set (so `return gauth__error_set(...)` reads
+ * well), truncates on a UTF-8 boundary, and runs the message through the
+ * secret redactor (lib/redact.h) as a last line of defence. */
+#ifndef GAUTH_LIB_ERROR_INTERNAL_H
+#define GAUTH_LIB_ERROR_INTERNAL_H
+
+#include "common.h"
+
+/* Clears *err, then sets code and message. */
+gauth_status gauth__error_set(gauth_error *err, gauth_status code,
+                              const char *fmt, ...) GAUTH_PRINTF(3, 4);
+
+/* As gauth__error_set, plus the HTTP status and the server's error string
+ * (may be NULL). */
+gauth_status gauth__error_set_http(gauth_error *err, gauth_status code,
+                                   int http_status, const char *error_code,
+                                   const char *fmt, ...) GAUTH_PRINTF(5, 6);
+
+/* GAUTH_E_VERIFY with a stable reason ("expired", ...). */
+gauth_status gauth__error_set_verify(gauth_error *err, const char *reason,
+                                     const char *fmt, ...) GAUTH_PRINTF(3, 4);
+
+/* Prepends "PREFIX: " to err->message (keeps every other field). */
+void gauth__error_prefix(gauth_error *err, const char *fmt, ...)
+    GAUTH_PRINTF(2, 3);
+
+/* GAUTH_E_NOMEM, "out of memory". */
+gauth_status gauth__error_nomem(gauth_error *err);
+
+/* Copies src into dst (either may be NULL). */
+void gauth__error_copy(gauth_error *dst, const gauth_error *src);
+
+/* Copies at most size-1 bytes of src into dst, cutting on a UTF-8 character
+ * boundary, always NUL-terminated (size > 0). */
+void gauth__strlcpy_utf8(char *dst, const char *src, size_t size);
+
+#endif /* GAUTH_LIB_ERROR_INTERNAL_H */

@@ -1,0 +1,113 @@
+/* Internal: the one HTTP transport, over libcurl. Every request of libgauth
+ * goes through gauth__http_do().
+ *
+ * Per request it: applies the endpoint override (config) to the URL; refuses
+ * plain http:// to anything but loopback and the metadata host before any
+ * connection; sets connect and per-attempt timeouts; caps the reply size
+ * (config max_response_bytes: a larger reply stops with GAUTH_E_TOO_LARGE);
+ * follows no redirect unless asked (and then checks each hop's URL like the
+ * first); sends "User-Agent: gauth/VERSION"; keeps TLS peer and host
+ * verification on; retries per the config's policy (408, 429, 5xx, refused /
+ * reset / timed-out connections; Retry-After honoured; never past the
+ * deadline); maps a final non-2xx reply into err. Logs at debug level one
+ * line per attempt, with known secrets redacted; never logs bodies.
+ *
+ * THREAD SAFETY: one gauth__http may be used by any number of threads at
+ * once. Connections, DNS and TLS sessions are shared through a locked
+ * curl share object. */
+#ifndef GAUTH_LIB_HTTP_H
+#define GAUTH_LIB_HTTP_H
+
+#include <cjson/cJSON.h>
+
+#include "common.h"
+#include "config.h"
+
+typedef struct gauth__http gauth__http;
+
+/* Copies cfg; takes a reference on the library's global state. */
+gauth_status gauth__http_new(gauth__http **out, const gauth__config *cfg,
+                             gauth_error *err);
+void gauth__http_free(gauth__http *h);
+
+/* Borrowed. */
+const gauth__config *gauth__http_config(const gauth__http *h);
+
+typedef struct gauth__http_request {
+  const char *method;          /* "GET" (NULL means GET) or "POST" */
+  const char *url;
+  const char *const *headers;  /* NULL or NULL-terminated "Name: value" */
+  const char *body;            /* POST body (may hold secrets) */
+  size_t body_len;
+  const char *content_type;    /* POST content type */
+  const char *const *secrets;  /* NULL or NULL-terminated: redacted in logs
+                                  and messages (bearer tokens, assertions) */
+  unsigned int max_redirects;  /* 0: redirects are not followed */
+  int no_retry;                /* 1: one attempt only */
+  unsigned int timeout_ms;     /* 0: config's per-attempt timeout */
+  unsigned int connect_timeout_ms; /* 0: config's */
+  int accept_any_status;       /* 1: a non-2xx reply is GAUTH_OK too */
+} gauth__http_request;
+
+typedef struct gauth__http_header {
+  char *name;
+  char *value;
+} gauth__http_header;
+
+typedef struct gauth__http_response {
+  long status;         /* HTTP status of the final reply */
+  char *body;          /* NUL-terminated, may be empty; wiped on cleanup */
+  size_t body_len;
+  gauth__http_header *headers; /* of the final reply, in order */
+  size_t header_count;
+  unsigned int attempts;       /* attempts made */
+  char *url;                   /* the URL of the final reply */
+} gauth__http_response;
+
+/* Performs the request. On GAUTH_OK, resp holds a 2xx reply (or any reply
+ * with accept_any_status). On an HTTP error status, resp still holds the
+ * reply and err is filled from its body (lib/error_body.h). On a transport
+ * failure, resp->status is 0. Always call gauth__http_response_cleanup. */
+gauth_status gauth__http_do(gauth__http *h, const gauth__http_request *req,
+                            gauth__http_response *resp, gauth_error *err);
+
+void gauth__http_response_cleanup(gauth__http_response *resp);
+
+/* The value of the last header called name (case-insensitive), or NULL. */
+const char *gauth__http_response_header(const gauth__http_response *resp,
+                                        const char *name);
+
+/* One field of an application/x-www-form-urlencoded body. */
+typedef struct gauth__form_field {
+  const char *name;
+  const char *value;
+  int secret;          /* 1: the value is redacted in logs and messages */
+} gauth__form_field;
+
+/* Encodes fields as name=value&... with percent-encoding (pure). Free *out
+ * with gauth__secret_strfree (it may hold secrets). */
+gauth_status gauth__form_encode(const gauth__form_field *fields, size_t n,
+                                char **out, gauth_error *err);
+
+/* GET url. */
+gauth_status gauth__http_get(gauth__http *h, const char *url,
+                             const char *const *headers,
+                             const char *const *secrets,
+                             gauth__http_response *resp, gauth_error *err);
+
+/* POST a form; secret fields are added to the request's secrets. */
+gauth_status gauth__http_post_form(gauth__http *h, const char *url,
+                                   const char *const *headers,
+                                   const gauth__form_field *fields, size_t n,
+                                   gauth__http_response *resp,
+                                   gauth_error *err);
+
+/* POST a JSON body (serialised unformatted). */
+gauth_status gauth__http_post_json(gauth__http *h, const char *url,
+                                   const char *const *headers,
+                                   const cJSON *body,
+                                   const char *const *secrets,
+                                   gauth__http_response *resp,
+                                   gauth_error *err);
+
+#endif /* GAUTH_LIB_HTTP_H */

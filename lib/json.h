@@ -1,0 +1,67 @@
+/* Internal: JSON over cJSON, with limits and strictness cJSON lacks.
+ *
+ * gauth__json_parse() refuses (with a message naming what, and the byte
+ * offset, never the input text):
+ *   - input over limits->max_bytes          -> GAUTH_E_TOO_LARGE
+ *   - nesting deeper than limits->max_depth -> GAUTH_E_TOO_LARGE
+ *   - syntax errors, a NUL byte inside the input, anything but whitespace
+ *     after the value                        -> GAUTH_E_MALFORMED
+ *   - an object with a duplicate member name -> GAUTH_E_MALFORMED
+ *     (checked in O(n log n) per object)
+ * Lookups are case-sensitive. The typed getters fail with GAUTH_E_MALFORMED
+ * and a message naming the field: `missing field "exp"`, `field "exp" is a
+ * string, expected a number`. Getter outputs are borrowed from the cJSON
+ * tree. Pure; thread-safe on distinct trees. */
+#ifndef GAUTH_LIB_JSON_H
+#define GAUTH_LIB_JSON_H
+
+#include <cjson/cJSON.h>
+
+#include "common.h"
+
+typedef struct gauth__json_limits {
+  size_t max_bytes;       /* 0: GAUTH__JSON_DEFAULT_MAX_BYTES */
+  unsigned int max_depth; /* 0: GAUTH__JSON_DEFAULT_MAX_DEPTH; the top-level
+                             value is depth 1 */
+} gauth__json_limits;
+
+/* Parses len bytes of text (need not be NUL-terminated). limits may be NULL.
+ * On success *out owns a tree (cJSON_Delete). */
+gauth_status gauth__json_parse(const char *text, size_t len,
+                               const gauth__json_limits *limits, cJSON **out,
+                               gauth_error *err);
+
+/* As gauth__json_parse, and the top-level value must be an object. */
+gauth_status gauth__json_parse_object(const char *text, size_t len,
+                                      const gauth__json_limits *limits,
+                                      cJSON **out, gauth_error *err);
+
+/* "a string", "a number", "an object", ... for messages. */
+const char *gauth__json_type_name(const cJSON *item);
+
+/* Required members: missing or of another type is an error. */
+gauth_status gauth__json_get_string(const cJSON *obj, const char *name,
+                                    const char **out, gauth_error *err);
+gauth_status gauth__json_get_int64(const cJSON *obj, const char *name,
+                                   int64_t *out, gauth_error *err);
+gauth_status gauth__json_get_bool(const cJSON *obj, const char *name, int *out,
+                                  gauth_error *err);
+gauth_status gauth__json_get_object(const cJSON *obj, const char *name,
+                                    const cJSON **out, gauth_error *err);
+gauth_status gauth__json_get_array(const cJSON *obj, const char *name,
+                                   const cJSON **out, gauth_error *err);
+
+/* Optional members: absent (or JSON null) gives GAUTH_OK with *out = NULL /
+ * *present = 0; present with another type is an error. */
+gauth_status gauth__json_opt_string(const cJSON *obj, const char *name,
+                                    const char **out, gauth_error *err);
+gauth_status gauth__json_opt_int64(const cJSON *obj, const char *name,
+                                   int64_t *out, int *present,
+                                   gauth_error *err);
+gauth_status gauth__json_opt_bool(const cJSON *obj, const char *name, int *out,
+                                  int *present, gauth_error *err);
+
+/* int64 getters accept only integral numbers with |value| <= 2^53 (exactly
+ * representable); 1.5 or 1e300 are errors naming the field. */
+
+#endif /* GAUTH_LIB_JSON_H */

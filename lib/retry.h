@@ -1,0 +1,40 @@
+/* Internal: the retry policy's arithmetic. Pure: no clock, no sleeping, the
+ * randomness comes from a caller-held state. */
+#ifndef GAUTH_LIB_RETRY_H
+#define GAUTH_LIB_RETRY_H
+
+#include <time.h>
+
+#include "common.h"
+
+/* Copies in (may be NULL) into out with every zero field replaced by its
+ * default. */
+void gauth__retry_policy_resolve(const gauth_retry_policy *in,
+                                 gauth_retry_policy *out);
+
+/* GAUTH_E_INVALID_ARG for a multiplier below 1 (or NaN), or an initial
+ * backoff above the maximum. Expects a resolved policy. */
+gauth_status gauth__retry_policy_validate(const gauth_retry_policy *p,
+                                          gauth_error *err);
+
+/* splitmix64: the next pseudo-random value; advances *state. */
+uint64_t gauth__rng_next(uint64_t *state);
+
+/* The upper bound of the wait before retry number `retry` (1 for the wait
+ * after the first attempt): min(max_backoff, initial * multiplier^(retry-1)),
+ * without overflow. */
+uint32_t gauth__backoff_cap_ms(const gauth_retry_policy *p, unsigned retry);
+
+/* A full-jitter wait: uniform in [0, gauth__backoff_cap_ms()]. */
+uint32_t gauth__backoff_delay_ms(const gauth_retry_policy *p, unsigned retry,
+                                 uint64_t *rng);
+
+/* 1 for the HTTP statuses that are retried: 408, 429, 500, 502, 503, 504. */
+int gauth__http_status_retryable(long status);
+
+/* Parses a Retry-After value: delta-seconds or an HTTP date (relative to
+ * `now`). Returns 1 and sets *delay_ms (>= 0; a date in the past gives 0) on
+ * success, 0 for a value that is neither. */
+int gauth__retry_after_parse(const char *value, time_t now, int64_t *delay_ms);
+
+#endif /* GAUTH_LIB_RETRY_H */
