@@ -1,2 +1,46 @@
-/* placeholder */
-#include "common.h"
+/* Process-wide state: the one reference count behind gauth_global_init(),
+ * which owns libcurl's global initialisation. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <openssl/crypto.h>
+
+#include "error_internal.h"
+
+static pthread_mutex_t global_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned long global_refs;
+
+const char *gauth_version(void) { return GAUTH_VERSION_STRING; }
+
+gauth_status gauth_global_init(gauth_error *err) {
+  gauth_status st = GAUTH_OK;
+  pthread_mutex_lock(&global_lock);
+  if (global_refs == 0) {
+    CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (rc != CURLE_OK) {
+      st = gauth__error_set(err, GAUTH_E_INTERNAL,
+                            "libcurl global initialisation failed: %s",
+                            curl_easy_strerror(rc));
+    }
+  }
+  if (st == GAUTH_OK) {
+    global_refs++;
+    gauth_error_clear(err);
+  }
+  pthread_mutex_unlock(&global_lock);
+  return st;
+}
+
+void gauth_global_cleanup(void) {
+  pthread_mutex_lock(&global_lock);
+  if (global_refs > 0 && --global_refs == 0) curl_global_cleanup();
+  pthread_mutex_unlock(&global_lock);
+}
+
+void gauth_free(void *ptr) {
+  if (ptr == NULL) return;
+  OPENSSL_cleanse(ptr, strlen((const char *)ptr));
+  free(ptr);
+}

@@ -1,21 +1,227 @@
-/* Secret redaction. (Being written: for now a plain copy.) */
+/* Secret redaction: the last line of defence between a secret and a log line
+ * or an error message. See redact.h for what is recognised. */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "error_internal.h"
 #include "redact.h"
 
-char *gauth__redact(const char *text, const char *const *known) {
-  (void)known;
-  return strdup(text ? text : "");
+/* Names whose values are secrets, in query strings, form bodies and JSON. */
+static const char *const secret_names[] = {
+    "access_token", "accessToken", "id_token", "idToken", "refresh_token",
+    "refreshToken", "assertion", "client_secret", "clientSecret",
+    "subject_token", "subjectToken", "token", "private_key", "privateKey",
+    "signedJwt", "signedBlob", "password", "secret", "key", "code",
+    "jwt", "rapt_token", "rapt", "x-goog-iap-jwt-assertion"};
+
+typedef struct buf {
+  char *p;
+  size_t len, cap;
+  int oom;
+} buf;
+
+static void buf_add(buf *b, const char *s, size_t n) {
+  if (b->oom) return;
+  if (b->len + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 64;
+    char *np;
+    while (cap < b->len + n + 1) cap *= 2;
+    np = realloc(b->p, cap);
+    if (np == NULL) {
+      b->oom = 1;
+      return;
+    }
+    b->p = np;
+    b->cap = cap;
+  }
+  memcpy(b->p + b->len, s, n);
+  b->len += n;
+  b->p[b->len] = '\0';
 }
 
-void gauth__redact_buf(char *buf, size_t size, const char *const *known) {
-  char *r = gauth__redact(buf, known);
+static void buf_redacted(buf *b) {
+  buf_add(b, GAUTH__REDACTED, sizeof(GAUTH__REDACTED) - 1);
+}
+
+/* Characters of base64url tokens, JWTs and Google's opaque tokens. */
+static int is_token_char(char c) {
+  return isalnum((unsigned char)c) || c == '-' || c == '_' || c == '.' ||
+         c == '=' || c == '+' || c == '/' || c == '~';
+}
+
+static int is_word_char(char c) {
+  return isalnum((unsigned char)c) || c == '_' || c == '-';
+}
+
+static size_t token_run(const char *s) {
+  size_t n = 0;
+  while (s[n] != '\0' && is_token_char(s[n])) n++;
+  return n;
+}
+
+/* A PEM block from "-----BEGIN" through the end of its "-----END ...-----"
+ * line; to the end of the text when the END is missing (a cut message). */
+static size_t pem_block(const char *s) {
+  const char *end = strstr(s + 10, "-----END");
+  const char *close;
+  if (end == NULL) return strlen(s);
+  close = strstr(end + 8, "-----");
+  if (close == NULL) return strlen(s);
+  return (size_t)(close + 5 - s);
+}
+
+/* Length of a secret-named parameter's name at s ("token"), with the
+ * separator that follows it, or 0. Sets *json when it is a JSON member. */
+static size_t secret_name_at(const char *s, const char *start, int *json) {
+  size_t i;
+  int quoted = 0;
+  if (s > start && (is_word_char(s[-1]))) return 0;
+  if (s > start && s[-1] == '"') quoted = 1;
+  for (i = 0; i < sizeof(secret_names) / sizeof(secret_names[0]); i++) {
+    size_t n = strlen(secret_names[i]);
+    const char *p = s + n;
+    if (strncasecmp(s, secret_names[i], n) != 0) continue;
+    if (quoted && p[0] == '"') {
+      /* "name" : "value" */
+      p++;
+      while (*p == ' ' || *p == '\t') p++;
+      if (*p != ':') continue;
+      p++;
+      while (*p == ' ' || *p == '\t') p++;
+      if (*p != '"') continue;
+      *json = 1;
+      return (size_t)(p + 1 - s);
+    }
+    /* "name=value" (query, form). Not "name: value": it reads as prose
+     * ("POST .../token: HTTP 400") far more often than as a secret. */
+    if (!quoted && p[0] == '=') {
+      *json = 0;
+      return (size_t)(p - s) + 1;
+    }
+  }
+  return 0;
+}
+
+/* Length of a JSON string body up to (not including) the closing quote. */
+static size_t json_string_body(const char *s) {
+  size_t n = 0;
+  while (s[n] != '\0' && s[n] != '"') {
+    if (s[n] == '\\' && s[n + 1] != '\0') n++;
+    n++;
+  }
+  return n;
+}
+
+/* Replaces every occurrence of the known secrets. */
+static char *replace_known(const char *text, const char *const *known) {
+  buf b = {0};
+  const char *s = text;
+  buf_add(&b, "", 0);
+  while (*s != '\0') {
+    size_t best = 0, i;
+    if (known != NULL) {
+      for (i = 0; known[i] != NULL; i++) {
+        size_t n = strlen(known[i]);
+        if (n >= 4 && n > best && strncmp(s, known[i], n) == 0) best = n;
+      }
+    }
+    if (best > 0) {
+      buf_redacted(&b);
+      s += best;
+    } else {
+      buf_add(&b, s, 1);
+      s++;
+    }
+  }
+  if (b.oom) {
+    free(b.p);
+    return NULL;
+  }
+  return b.p;
+}
+
+char *gauth__redact(const char *text, const char *const *known) {
+  buf b = {0};
+  char *work;
+  const char *s;
+  if (text == NULL) text = "";
+  work = replace_known(text, known);
+  if (work == NULL) return NULL;
+  buf_add(&b, "", 0);
+  s = work;
+  while (*s != '\0') {
+    size_t n;
+    int json = 0;
+    int boundary = (s == work) || !is_token_char(s[-1]);
+    if (strncmp(s, "-----BEGIN", 10) == 0) {
+      buf_redacted(&b);
+      s += pem_block(s);
+      continue;
+    }
+    if (boundary && strncmp(s, "eyJ", 3) == 0 && (n = token_run(s)) >= 10) {
+      buf_redacted(&b);
+      s += n;
+      continue;
+    }
+    if (boundary && strncmp(s, "ya29.", 5) == 0) {
+      buf_redacted(&b);
+      s += token_run(s);
+      continue;
+    }
+    if (boundary && strncmp(s, "1//", 3) == 0 && token_run(s) > 3) {
+      buf_redacted(&b);
+      s += token_run(s);
+      continue;
+    }
+    if ((s == work || !is_word_char(s[-1])) &&
+        (strncasecmp(s, "Bearer ", 7) == 0 ||
+         strncasecmp(s, "Basic ", 6) == 0)) {
+      size_t w = (s[1] == 'e' || s[1] == 'E') ? 7 : 6;
+      buf_add(&b, s, w);
+      s += w;
+      while (*s == ' ') s++;
+      if ((n = token_run(s)) > 0) {
+        buf_redacted(&b);
+        s += n;
+      }
+      continue;
+    }
+    if ((n = secret_name_at(s, work, &json)) > 0) {
+      buf_add(&b, s, n);
+      s += n;
+      if (json) {
+        size_t v = json_string_body(s);
+        if (v > 0) buf_redacted(&b);
+        s += v;
+      } else {
+        size_t v = strcspn(s, "&; \t\r\n\"'<>,");
+        if (v > 0) buf_redacted(&b);
+        s += v;
+      }
+      continue;
+    }
+    buf_add(&b, s, 1);
+    s++;
+  }
+  free(work);
+  if (b.oom) {
+    free(b.p);
+    return NULL;
+  }
+  return b.p;
+}
+
+void gauth__redact_buf(char *buf_, size_t size, const char *const *known) {
+  char *r;
+  if (buf_ == NULL || size == 0) return;
+  buf_[size - 1] = '\0';
+  r = gauth__redact(buf_, known);
   if (r == NULL) {
-    gauth__strlcpy_utf8(buf, GAUTH__REDACTED, size);
+    gauth__strlcpy_utf8(buf_, GAUTH__REDACTED, size);
     return;
   }
-  gauth__strlcpy_utf8(buf, r, size);
+  gauth__strlcpy_utf8(buf_, r, size);
   free(r);
 }

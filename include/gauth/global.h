@@ -28,9 +28,9 @@ GAUTH_API GAUTH_NODISCARD gauth_status gauth_global_init(gauth_error *err);
  * use by another thread when the count reaches zero. */
 GAUTH_API void gauth_global_cleanup(void);
 
-/* Releases memory that libgauth returned to the caller (strings written
- * through a `char **out`). Wipes it first: such strings may hold tokens.
- * NULL is a no-op. Thread-safe. */
+/* Releases a string that libgauth returned through a `char **out`, wiping
+ * it (up to its terminating NUL) first: such strings may hold tokens. NULL
+ * is a no-op. Thread-safe. */
 GAUTH_API void gauth_free(void *ptr);
 
 GAUTH_END_DECLS
