@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Installs a build into a temporary prefix and checks what a user gets: the
+# files, the exported symbols, the SONAME, pkg-config consumers (shared and
+# static), find_package consumers (shared and static) and the gauth binary.
+# Usage: check-install.sh BUILD_DIR WORK_DIR
+set -euo pipefail
+build=$1
+work=$2
+src=$(cd "$(dirname "$0")/../.." && pwd)
+prefix=$work/prefix
+rm -rf "$work"
+mkdir -p "$work"
+
+fail() { echo "check-install: FAIL: $*" >&2; exit 1; }
+ok() { echo "check-install: ok: $*"; }
+
+cmake --install "$build" --prefix "$prefix" > "$work/install.log"
+libdir=$(find "$prefix" -name 'libgauth.so' -printf '%h\n' | head -n1)
+[ -n "$libdir" ] || fail "libgauth.so not installed"
+for f in "$libdir/libgauth.a" "$libdir/pkgconfig/gauth.pc" \
+         "$libdir/cmake/gauth/gauthConfig.cmake" \
+         "$libdir/cmake/gauth/gauthConfigVersion.cmake" \
+         "$prefix/include/gauth/gauth.h" "$prefix/include/gauth/version.h" \
+         "$prefix/bin/gauth"; do
+  [ -e "$f" ] || fail "missing $f"
+done
+ok "installed files"
+
+# Only gauth_* symbols leave the shared library.
+exported=$(nm -D --defined-only "$libdir/libgauth.so" | awk '{print $3}')
+[ -n "$exported" ] || fail "no exported symbols"
+others=$(printf '%s\n' "$exported" | grep -v '^gauth_' || true)
+[ -z "$others" ] || fail "exported symbols not named gauth_*: $others"
+ok "exports only gauth_* ($(printf '%s\n' "$exported" | wc -l) symbols)"
+
+soname=$(readelf -d "$libdir/libgauth.so" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
+major=$(sed -n 's/#define GAUTH_VERSION_MAJOR \([0-9]*\)/\1/p' "$prefix/include/gauth/version.h")
+[ "$soname" = "libgauth.so.$major" ] || fail "SONAME is '$soname', want libgauth.so.$major"
+ok "SONAME $soname"
+
+export PKG_CONFIG_PATH=$libdir/pkgconfig
+pkg-config --exists gauth || fail "pkg-config cannot find gauth"
+cc -std=c11 -Wall -Werror "$src/tests/consumers/consumer.c" -o "$work/pc_shared" \
+  $(pkg-config --cflags --libs gauth)
+LD_LIBRARY_PATH=$libdir "$work/pc_shared" || fail "pkg-config shared consumer"
+ldd "$work/pc_shared" | grep -q 'libgauth\.so' || fail "pc_shared not linked to libgauth.so"
+ok "pkg-config shared consumer"
+
+# Static: the archive by name, everything else from `pkg-config --static`.
+static_libs=$(pkg-config --static --libs gauth | sed 's/-lgauth\b/-l:libgauth.a/')
+cc -std=c11 -Wall -Werror "$src/tests/consumers/consumer.c" -o "$work/pc_static" \
+  $(pkg-config --cflags gauth) $static_libs
+if ldd "$work/pc_static" | grep -q 'libgauth\.so'; then
+  fail "pc_static links libgauth.so"
+fi
+env -u LD_LIBRARY_PATH "$work/pc_static" || fail "pkg-config static consumer"
+ok "pkg-config static consumer"
+
+cmake -S "$src/tests/consumers/cmake" -B "$work/fp" -DCMAKE_PREFIX_PATH="$prefix" \
+  > "$work/fp.log" 2>&1 || { cat "$work/fp.log"; fail "find_package configure"; }
+cmake --build "$work/fp" > "$work/fp-build.log" 2>&1 || { cat "$work/fp-build.log"; fail "find_package build"; }
+"$work/fp/consumer_shared" || fail "find_package shared consumer"
+ldd "$work/fp/consumer_static" | grep -q 'libgauth\.so' && fail "consumer_static links libgauth.so"
+"$work/fp/consumer_static" || fail "find_package static consumer"
+ok "find_package(gauth) consumers (gauth::gauth, gauth::gauth_static)"
+
+out=$(env -u LD_LIBRARY_PATH "$prefix/bin/gauth" version)
+case "$out" in
+  "gauth "*) ok "installed gauth runs: $out" ;;
+  *) fail "installed gauth printed: $out" ;;
+esac
