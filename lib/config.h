@@ -27,10 +27,20 @@ typedef struct gauth__config {
 } gauth__config;
 
 /* Resolves opts (NULL: defaults) and the environment (GAUTH_ENDPOINT,
- * GCE_METADATA_HOST, GCE_METADATA_IP, GAUTH_LOG) into cfg. Validates: an
- * options version other than GAUTH_OPTIONS_VERSION, a malformed endpoint
- * (option or environment, the message names which), a retry multiplier
- * below 1, are GAUTH_E_INVALID_ARG. On failure cfg holds nothing to free. */
+ * GCE_METADATA_HOST, GCE_METADATA_IP, GAUTH_LOG) into cfg. An option wins
+ * over its environment variable; an empty variable counts as unset. All of
+ * these are GAUTH_E_INVALID_ARG, the message naming the option or variable:
+ *   - an options version other than GAUTH_OPTIONS_VERSION;
+ *   - a malformed endpoint (gauth__endpoint_validate; "" as an option);
+ *   - a metadata host / ip that is not host[:port] (IPv6 as [::1]:port,
+ *     port 1..65535, no scheme, path, query or user info);
+ *   - a universe domain that is not a domain name (one trailing dot is
+ *     dropped);
+ *   - a per-service URL that is not an http(s) URL with a host, or that
+ *     carries user info or a fragment;
+ *   - an empty ca_bundle;
+ *   - a retry policy gauth__retry_policy_validate refuses.
+ * On failure cfg is zeroed and holds nothing to free. */
 gauth_status gauth__config_init(gauth__config *cfg, const gauth_options *opts,
                                 gauth_error *err);
 
@@ -40,10 +50,13 @@ gauth_status gauth__config_copy(gauth__config *dst, const gauth__config *src,
 
 void gauth__config_cleanup(gauth__config *cfg);
 
-/* The URL of a service: the explicit override, else the Google default for
- * the universe domain with the endpoint override applied. `suffix` (may be
- * NULL) is appended as is ("/v1/projects/-/serviceAccounts/E:signBlob").
- * Free *out with free(). */
+/* The URL of a service: the explicit override, used as given, else the
+ * Google default for the universe domain with the endpoint override applied
+ * (never to GAUTH_SERVICE_METADATA, which is "http://" + metadata_host).
+ * `suffix` (may be NULL) is appended as is
+ * ("/v1/projects/-/serviceAccounts/E:signBlob"), except that a base ending
+ * in '/' and a suffix starting with one share it. Free *out with free().
+ * GAUTH_E_INVALID_ARG for a service outside the enum. */
 gauth_status gauth__config_service_url(const gauth__config *cfg,
                                        gauth_service service,
                                        const char *suffix, char **out,
