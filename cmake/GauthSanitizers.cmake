@@ -12,3 +12,20 @@ if(GAUTH_TSAN)
   add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
   add_link_options(-fsanitize=thread)
 endif()
+
+# libFuzzer builds (clang only): the library and everything else built here
+# get coverage instrumentation without libFuzzer's main
+# (-fsanitize=fuzzer-no-link), plus ASan and UBSan; the fuzz targets in
+# tests/fuzz link -fsanitize=fuzzer themselves. UBSan stops at the first
+# report so that libFuzzer records it as a crash.
+if(GAUTH_FUZZ)
+  if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "GAUTH_FUZZ needs clang (configure with CC=clang)")
+  endif()
+  if(GAUTH_TSAN)
+    message(FATAL_ERROR "GAUTH_FUZZ and GAUTH_TSAN cannot be combined")
+  endif()
+  set(GAUTH_FUZZ_SANITIZERS "address,undefined")
+  add_compile_options(-fsanitize=fuzzer-no-link,${GAUTH_FUZZ_SANITIZERS}
+                      -fno-sanitize-recover=all -fno-omit-frame-pointer)
+endif()

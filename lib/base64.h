@@ -7,7 +7,13 @@
  *     encoding per value).
  *   base64: alphabet A-Z a-z 0-9 + /, padded to a multiple of 4 with at most
  *     two '=' at the end; no whitespace; unused trailing bits zero.
- * Error messages give the offending offset, never the input.
+ *   Empty input decodes to an empty buffer (*outlen 0).
+ * Errors: GAUTH_E_MALFORMED for input that breaks a rule above, with the
+ * offset of the offending byte and never the input itself (it may be a
+ * secret); GAUTH_E_INVALID_ARG for a NULL out / outlen, or a NULL input with
+ * a non-zero length (NULL with length 0 is the empty string);
+ * GAUTH_E_TOO_LARGE when the encoding's length would not fit in a size_t;
+ * GAUTH_E_NOMEM. On error *out is NULL (and *outlen 0).
  * Outputs are allocated with malloc (free with free(), or gauth__secret_free
  * when they hold secrets) and are NUL-terminated (decoded buffers too, one
  * byte past *outlen, for convenience). Pure; thread-safe. */

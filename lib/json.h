@@ -3,15 +3,29 @@
  * gauth__json_parse() refuses (with a message naming what, and the byte
  * offset, never the input text):
  *   - input over limits->max_bytes          -> GAUTH_E_TOO_LARGE
+ *     (checked before the text is read)
  *   - nesting deeper than limits->max_depth -> GAUTH_E_TOO_LARGE
- *   - syntax errors, a NUL byte inside the input, anything but whitespace
- *     after the value                        -> GAUTH_E_MALFORMED
- *   - an object with a duplicate member name -> GAUTH_E_MALFORMED
- *     (checked in O(n log n) per object)
+ *   - empty input, syntax errors, anything but whitespace after the value,
+ *     a NUL or other raw control byte anywhere (inside strings they must be
+ *     escaped; outside only space, tab, CR, LF are whitespace), invalid
+ *     UTF-8, a leading byte order mark, the escape \u0000 (cJSON would cut
+ *     the string there)                     -> GAUTH_E_MALFORMED
+ *   - an object with a duplicate member name, at any depth, compared after
+ *     unescaping ("a" and "\u0061" are the same name) -> GAUTH_E_MALFORMED
+ *     (checked in O(n log n) per object; the name is not shown)
+ * cJSON does not report running out of memory apart from syntax errors: it
+ * comes back as GAUTH_E_MALFORMED "syntax error".
+ * Not refused (cJSON's number syntax): leading zeros ("01"), "1." and "-.5".
+ *
  * Lookups are case-sensitive. The typed getters fail with GAUTH_E_MALFORMED
  * and a message naming the field: `missing field "exp"`, `field "exp" is a
  * string, expected a number`. Getter outputs are borrowed from the cJSON
- * tree. Pure; thread-safe on distinct trees. */
+ * tree. NULL arguments give GAUTH_E_INVALID_ARG. Success leaves *err as it
+ * was.
+ *
+ * THREAD SAFETY: pure; safe on distinct trees from any number of threads.
+ * (cJSON's parser writes its global error pointer, which libgauth never
+ * reads; nobody may call cJSON_InitHooks while libgauth is in use.) */
 #ifndef GAUTH_LIB_JSON_H
 #define GAUTH_LIB_JSON_H
 
@@ -21,8 +35,11 @@
 
 typedef struct gauth__json_limits {
   size_t max_bytes;       /* 0: GAUTH__JSON_DEFAULT_MAX_BYTES */
-  unsigned int max_depth; /* 0: GAUTH__JSON_DEFAULT_MAX_DEPTH; the top-level
-                             value is depth 1 */
+  /* 0: GAUTH__JSON_DEFAULT_MAX_DEPTH. Depth counts nested arrays and
+   * objects: the top-level value is depth 1 and each array or object inside
+   * another adds one, so 1, [] and {"a":1} have depth 1, [[1]] depth 2.
+   * cJSON itself stops at 1000 levels (reported as a syntax error). */
+  unsigned int max_depth;
 } gauth__json_limits;
 
 /* Parses len bytes of text (need not be NUL-terminated). limits may be NULL.
@@ -62,6 +79,9 @@ gauth_status gauth__json_opt_bool(const cJSON *obj, const char *name, int *out,
                                   int *present, gauth_error *err);
 
 /* int64 getters accept only integral numbers with |value| <= 2^53 (exactly
- * representable); 1.5 or 1e300 are errors naming the field. */
+ * representable); 1.5 or 1e300 are errors naming the field. -0 reads as 0.
+ * cJSON rounds the text to a double first, so 9007199254740993 (2^53 + 1)
+ * arrives as 2^53 and is accepted as such. On error *out is 0 and
+ * *present 0. */
 
 #endif /* GAUTH_LIB_JSON_H */

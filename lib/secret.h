@@ -11,7 +11,9 @@ void gauth__secret_free(void *p, size_t len);
 void gauth__secret_strfree(char *s);
 
 /* Constant-time comparison (CRYPTO_memcmp) of two byte strings; returns 1
- * when equal. The lengths are not secret: unequal lengths return 0 at once. */
+ * when equal. The lengths are not secret: unequal lengths return 0 at once.
+ * Two empty strings are equal (their pointers may then be NULL); a NULL
+ * pointer with a non-zero length compares unequal to anything. */
 int gauth__secret_equal(const void *a, size_t alen, const void *b, size_t blen);
 
 /* As gauth__secret_equal for NUL-terminated strings; NULLs compare unequal. */

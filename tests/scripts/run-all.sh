@@ -197,7 +197,7 @@ fi
 # ---- 7. fuzzing ----------------------------------------------------------------
 if [ -f "$src/tests/scripts/fuzz.sh" ]; then
   stage "fuzz targets (${FUZZ_SECONDS:-15} s each)"
-  if FUZZ_SECONDS=${FUZZ_SECONDS:-15} BUILD_DIR=$work/fuzz bash "$src/tests/scripts/fuzz.sh"; then
+  if FUZZ_SECONDS=${FUZZ_SECONDS:-15} FUZZ_BUILD=$work/fuzz bash "$src/tests/scripts/fuzz.sh"; then
     pass "fuzz targets"
   else
     fail "fuzz targets"
