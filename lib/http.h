@@ -42,7 +42,8 @@ typedef struct gauth__http_request {
   const char *content_type;    /* POST content type */
   const char *const *secrets;  /* NULL or NULL-terminated: redacted in logs
                                   and messages (bearer tokens, assertions) */
-  unsigned int max_redirects;  /* 0: redirects are not followed */
+  unsigned int max_redirects;  /* 0: redirects are not followed; at most
+                                  GAUTH__MAX_REDIRECTS are ever followed */
   int no_retry;                /* 1: one attempt only */
   unsigned int timeout_ms;     /* 0: config's per-attempt timeout */
   unsigned int connect_timeout_ms; /* 0: config's */

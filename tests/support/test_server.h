@@ -18,7 +18,7 @@ typedef struct ts_response {
   int status;                  /* 0: 200 */
   const char *body;            /* NULL: empty */
   size_t body_len;             /* 0: strlen(body) */
-  const char *headers[8];      /* "Name: value", NULL-terminated */
+  const char *headers[8];      /* "Name: value", NULL-terminated (<= 7) */
   size_t fill_bytes;           /* > 0: the body is this many 'x' bytes */
   int chunked;                 /* 1: no Content-Length, chunked encoding */
   unsigned int delay_ms;       /* wait before replying */
@@ -40,7 +40,12 @@ typedef struct ts_server ts_server;
  * neither) it serves HTTPS. */
 ts_server *ts_start(void);
 ts_server *ts_start_tls(const char *tls_cert_pem, const char *tls_key_pem);
+/* Stops the server: wakes handlers that hang or delay, closes every
+ * connection and frees everything. NULL is a no-op. */
 void ts_stop(ts_server *s);
+
+/* 1 when libmicrohttpd was built with TLS (ts_start_tls aborts otherwise). */
+int ts_tls_supported(void);
 
 unsigned short ts_port(const ts_server *s);
 
@@ -50,11 +55,15 @@ char *ts_url(const ts_server *s, const char *path, char *buf, size_t n);
 
 /* Scripts the replies for one path (query ignored): the i-th request gets
  * seq[i]; requests past the end get the last entry. Unscripted paths get 404
- * with body {"error":{"code":404,"message":"no route","status":"NOT_FOUND"}}. */
+ * with the body
+ * {"error":{"code":404,"message":"no route","status":"NOT_FOUND"}}. */
 void ts_route(ts_server *s, const char *path, const ts_response *seq, size_t n);
 
 /* Requests received on path so far (all paths when path is NULL). */
 unsigned int ts_count(ts_server *s, const char *path);
+
+/* TCP connections accepted so far (to check connection reuse). */
+unsigned int ts_connections(ts_server *s);
 
 /* Copies the last request received on path into *out; returns 0 if none.
  * Free with ts_request_cleanup. */
