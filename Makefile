@@ -18,7 +18,7 @@ build:
 # exported-symbol check. See tests/scripts/run-all.sh.
 test:
 	@sh cmake/install-deps.sh test
-	@JOBS=$(JOBS) sh tests/scripts/run-all.sh
+	@JOBS=$(JOBS) bash tests/scripts/run-all.sh
 
 # Builds and runs the end-to-end example.
 demo:
