@@ -44,19 +44,6 @@ static const char *env_nonempty(const char *name) {
   return (v != NULL && v[0] != '\0') ? v : NULL;
 }
 
-/* A value may be echoed in a message when it is short, printable and
- * cannot be hiding user info or a query. */
-static const char *echo(const char *s) {
-  size_t i, n = strlen(s);
-  if (n == 0 || n > 100) return "(not shown)";
-  for (i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)s[i];
-    if (c < 0x21 || c > 0x7e || c == '@' || c == '?' || c == '#')
-      return "(not shown)";
-  }
-  return s;
-}
-
 /* Checks a host[:port] setting (metadata_host, metadata_ip): a DNS name,
  * an IPv4 address or a bracketed IPv6 address, then an optional port
  * 1..65535. No scheme, path, user info or query. */
@@ -72,11 +59,11 @@ static gauth_status validate_hostport(const char *v, const char *what,
   if (strstr(v, "://") != NULL)
     return gauth__error_set(err, GAUTH_E_INVALID_ARG,
                             "%s \"%s\" must be host[:port], without a scheme",
-                            what, echo(v));
+                            what, gauth__echo_setting(v));
   if (strpbrk(v, "/?#@\\ \t\r\n") != NULL)
     return gauth__error_set(err, GAUTH_E_INVALID_ARG,
                             "%s \"%s\" must be host[:port], without a path, "
-                            "query or user info", what, echo(v));
+                            "query or user info", what, gauth__echo_setting(v));
   if (v[0] == '[') {
     char addr[INET6_ADDRSTRLEN + 1];
     unsigned char bin[sizeof(struct in6_addr)];
@@ -85,28 +72,28 @@ static gauth_status validate_hostport(const char *v, const char *what,
     if (close == NULL || n == 0 || n >= sizeof(addr))
       return gauth__error_set(err, GAUTH_E_INVALID_ARG,
                               "%s \"%s\": unterminated or empty [IPv6] address",
-                              what, echo(v));
+                              what, gauth__echo_setting(v));
     memcpy(addr, v + 1, n);
     addr[n] = '\0';
     if (inet_pton(AF_INET6, addr, bin) != 1)
       return gauth__error_set(err, GAUTH_E_INVALID_ARG,
                               "%s \"%s\": not an IPv6 address between brackets",
-                              what, echo(v));
+                              what, gauth__echo_setting(v));
     if (close[1] == ':') {
       port = close + 2;
     } else if (close[1] != '\0') {
       return gauth__error_set(err, GAUTH_E_INVALID_ARG,
-                              "%s \"%s\": expected host[:port]", what, echo(v));
+                              "%s \"%s\": expected host[:port]", what, gauth__echo_setting(v));
     }
   } else {
     const char *colon = strchr(v, ':');
     if (colon != NULL && strchr(colon + 1, ':') != NULL)
       return gauth__error_set(err, GAUTH_E_INVALID_ARG,
                               "%s \"%s\": an IPv6 address must be bracketed, "
-                              "as in [::1]:8080", what, echo(v));
+                              "as in [::1]:8080", what, gauth__echo_setting(v));
     if (colon == v)
       return gauth__error_set(err, GAUTH_E_INVALID_ARG,
-                              "%s \"%s\" has no host", what, echo(v));
+                              "%s \"%s\" has no host", what, gauth__echo_setting(v));
     if (colon != NULL) port = colon + 1;
   }
   if (port != NULL) {
@@ -123,7 +110,7 @@ static gauth_status validate_hostport(const char *v, const char *what,
     if (p < 1 || p > 65535)
       return gauth__error_set(err, GAUTH_E_INVALID_ARG,
                               "%s \"%s\": the port must be a number from 1 to "
-                              "65535", what, echo(v));
+                              "65535", what, gauth__echo_setting(v));
   }
   /* Last, the host name itself, judged by the parser the transport uses. */
   url = concat3("http://", v, "/");
@@ -140,7 +127,7 @@ static gauth_status validate_hostport(const char *v, const char *what,
   if (rc != CURLUE_OK)
     return gauth__error_set(err, GAUTH_E_INVALID_ARG,
                             "%s \"%s\" is not a valid host[:port] (%s)", what,
-                            echo(v), curl_url_strerror(rc));
+                            gauth__echo_setting(v), curl_url_strerror(rc));
   return GAUTH_OK;
 }
 
@@ -165,7 +152,7 @@ static gauth_status validate_service_url(const char *v, const char *what,
     st = gauth__error_nomem(err);
   } else if (rc != CURLUE_OK) {
     st = gauth__error_set(err, GAUTH_E_INVALID_ARG,
-                          "option %s \"%s\" is not a URL (%s)", what, echo(v),
+                          "option %s \"%s\" is not a URL (%s)", what, gauth__echo_setting(v),
                           curl_url_strerror(rc));
   } else {
     rc = curl_url_get(h, CURLUPART_SCHEME, &scheme, 0);
@@ -218,7 +205,7 @@ bad:
   return gauth__error_set(err, GAUTH_E_INVALID_ARG,
                           "option universe_domain \"%s\" is not a domain name "
                           "(expected something like googleapis.com)",
-                          echo(v));
+                          gauth__echo_setting(v));
 }
 
 /* The per-service fields of gauth_options, by service. */

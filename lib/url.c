@@ -117,7 +117,7 @@ static void url_describe(const url_parts *p, url_desc *d) {
  * mistake. A setting (an endpoint override) is echoed, but only when it
  * cannot be hiding a secret (no user info, query or fragment) and is short
  * and printable. */
-static const char *echo_unparsable(const char *s) {
+const char *gauth__echo_setting(const char *s) {
   size_t i, n = strlen(s);
   if (n == 0 || n > 100) return "(not shown)";
   for (i = 0; i < n; i++) {
@@ -293,7 +293,7 @@ gauth_status gauth__endpoint_validate(const char *endpoint, const char *what,
     return gauth__error_set(err, GAUTH_E_INVALID_ARG,
                             "%s \"%s\" is not a URL (%s): expected "
                             "http(s)://host[:port]",
-                            what, echo_unparsable(endpoint),
+                            what, gauth__echo_setting(endpoint),
                             curl_url_strerror(why));
   url_describe(&p, &d);
   if (!scheme_is_http(p.scheme) && !scheme_is_https(p.scheme))

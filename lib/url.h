@@ -61,4 +61,9 @@ gauth_status gauth__url_check_transport(const char *url,
                                         const char *metadata_ip,
                                         gauth_error *err);
 
+/* s itself when a setting may be echoed in a message (short, printable, no
+ * user info, query or fragment that could hide a secret), otherwise
+ * "(not shown)". */
+const char *gauth__echo_setting(const char *s);
+
 #endif /* GAUTH_LIB_URL_H */
