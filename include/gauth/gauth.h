@@ -11,5 +11,7 @@
 #include <gauth/global.h>
 #include <gauth/log.h>
 #include <gauth/options.h>
+#include <gauth/jose.h>
+#include <gauth/verifier.h>
 
 #endif /* GAUTH_GAUTH_H */

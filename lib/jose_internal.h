@@ -1,0 +1,163 @@
+/* Internal: the insides of gauth_key, gauth_keyset and gauth_claims, and
+ * the JWS machinery shared by lib/jwk.c, lib/keyset.c, lib/jws.c,
+ * lib/claims.c and lib/verifier.c. */
+#ifndef GAUTH_LIB_JOSE_INTERNAL_H
+#define GAUTH_LIB_JOSE_INTERNAL_H
+
+#include <cjson/cJSON.h>
+#include <openssl/evp.h>
+
+#include "common.h"
+
+/* One more than the largest gauth_alg value. */
+#define GAUTH__ALG_COUNT 8
+
+/* Default size limit of a compact token. */
+#define GAUTH__DEFAULT_MAX_TOKEN_BYTES ((size_t)16 * 1024)
+
+/* ---- gauth_key (lib/jwk.c) ---------------------------------------------- */
+
+struct gauth_key {
+  int refs;                 /* atomic (__atomic builtins) */
+  EVP_PKEY *pkey;           /* public or private; never NULL */
+  gauth_key_type type;
+  unsigned int bits;
+  int is_private;
+  char *kid;                /* NULL when none */
+  gauth_alg alg;            /* the JWK's "alg", GAUTH_ALG_UNKNOWN if absent */
+  int can_verify;           /* 0 when "use"/"key_ops" forbid verification */
+  int can_sign;             /* private and not forbidden by "key_ops" */
+  /* Verification contexts prepared once per algorithm the key can serve
+   * (EVP_DigestVerifyInit done; PSS padding set for PS256), duplicated per
+   * verification (EVP_MD_CTX_dup) so that no per-token key setup remains.
+   * Owned by lib/jws.c: gauth__jws_prepare_key / gauth__jws_release_key. */
+  EVP_MD_CTX *prepared[GAUTH__ALG_COUNT];
+};
+
+/* Builds a key around pkey (takes ownership of pkey, even on failure):
+ * derives type, bits and is_private, checks the key (RSA >= 2048 bits, odd
+ * exponent > 1, not ROCA-vulnerable; EC on a supported curve), copies kid
+ * (may be NULL), records alg / can_verify / can_sign, and prepares its
+ * verification contexts. */
+gauth_status gauth__key_new(gauth_key **out, EVP_PKEY *pkey, const char *kid,
+                            gauth_alg alg, int can_verify, int can_sign,
+                            gauth_error *err);
+
+/* The algorithms a key of this type can serve, as a GAUTH_ALG_BIT mask
+ * (RSA: RS256|RS384|RS512|PS256; P-256: ES256; P-384: ES384; Ed25519:
+ * EdDSA), narrowed to its JWK "alg" when it had one. */
+unsigned int gauth__key_algs(const gauth_key *key);
+
+/* ---- gauth_keyset (lib/keyset.c) ---------------------------------------- */
+
+struct gauth_keyset {
+  int refs;                 /* atomic */
+  size_t n;
+  gauth_key **keys;         /* each holds a reference */
+};
+
+/* ---- compact JWS (lib/jws.c) -------------------------------------------- */
+
+typedef struct gauth__jws {
+  const char *token;        /* borrowed: the caller's token */
+  size_t signing_input_len; /* length of "HEADER.PAYLOAD" at token */
+  char *header_json;        /* decoded protected header (NUL-terminated) */
+  char *payload_json;       /* decoded payload (NUL-terminated) */
+  cJSON *header;            /* parsed header object */
+  cJSON *payload;           /* parsed payload; NULL when not JSON */
+  unsigned char *sig;       /* decoded signature */
+  size_t sig_len;
+  gauth_alg alg;
+  const char *kid;          /* borrowed from header; NULL when absent */
+} gauth__jws;
+
+/* Parses a compact JWS strictly: at most max_len bytes (0: 16 KiB) ->
+ * reason "too_large"; exactly three segments, strict base64url, header a
+ * JSON object with a string "alg", no duplicate members, every name in
+ * "crit" understood (none is: any crit -> "unsupported_crit"); "jku",
+ * "x5u", "jwk", "x5c" are ignored (never used to find a key); payload must
+ * be a JSON object when require_json_payload. alg "none", HS*, or unknown
+ * -> "alg_not_allowed". Failures are GAUTH_E_VERIFY with a reason; the
+ * message never contains the token. On failure *jws holds nothing. */
+gauth_status gauth__jws_parse(const char *token, size_t len, size_t max_len,
+                              int require_json_payload, gauth__jws *jws,
+                              gauth_error *err);
+
+void gauth__jws_cleanup(gauth__jws *jws);
+
+/* Chooses the key(s) of set for jws and checks the signature:
+ *   - alg not in `allowed` (GAUTH_ALG_BIT mask) -> "alg_not_allowed";
+ *   - with a kid: the keys with that kid; none -> "unknown_kid"; more than
+ *     one -> "ambiguous_kid"; without a kid: every key that can serve alg;
+ *   - a key whose type / alg / use / key_ops does not fit -> "key_not_usable"
+ *     (when it was the only candidate);
+ *   - bad signature -> "signature_invalid".
+ * On success *used (may be NULL) is the key that verified (borrowed). */
+gauth_status gauth__jws_verify(const gauth__jws *jws, const gauth_keyset *set,
+                               unsigned int allowed, const gauth_key **used,
+                               gauth_error *err);
+
+/* Verification context setup and release for a key (called by lib/jwk.c). */
+gauth_status gauth__jws_prepare_key(gauth_key *key, gauth_error *err);
+void gauth__jws_release_key(gauth_key *key);
+
+/* Raw signature over data with key for alg (ES* in JOSE r||s form). Free
+ * *sig with free(). */
+gauth_status gauth__jws_sign_raw(const gauth_key *key, gauth_alg alg,
+                                 const void *data, size_t len,
+                                 unsigned char **sig, size_t *sig_len,
+                                 gauth_error *err);
+
+/* ECDSA signature conversion, strict: JOSE r||s (2 * coord_len bytes) to
+ * DER and back. DER input must be canonical (minimal lengths and integers,
+ * no trailing bytes); r and s in [1, 2^(8*coord_len)). */
+gauth_status gauth__ecdsa_jose_to_der(const unsigned char *jose, size_t len,
+                                      size_t coord_len, unsigned char **der,
+                                      size_t *der_len, gauth_error *err);
+gauth_status gauth__ecdsa_der_to_jose(const unsigned char *der, size_t len,
+                                      size_t coord_len, unsigned char **jose,
+                                      gauth_error *err);
+
+/* ---- gauth_claims (lib/claims.c) ---------------------------------------- */
+
+struct gauth_claims {
+  int refs;                 /* atomic */
+  char *header_json;
+  char *payload_json;
+  cJSON *header;
+  cJSON *payload;
+  gauth_alg alg;
+  char *kid;
+};
+
+/* Moves the decoded parts of a verified jws into a new claims object (jws is
+ * left empty). */
+gauth_status gauth__claims_from_jws(gauth__jws *jws, gauth_claims **out,
+                                    gauth_error *err);
+
+/* The checks on a payload, pure (no clock: `now` is given). */
+typedef struct gauth__claim_rules {
+  const char *const *issuers;   /* NULL-terminated; NULL: not checked */
+  const char *const *audiences; /* NULL-terminated; NULL: not checked */
+  int64_t now;
+  int64_t leeway;
+  int64_t max_lifetime;         /* 0: no limit */
+  int require_email_verified;
+  int require_email;
+  const char *hosted_domain;
+  const char *authorized_party;
+} gauth__claim_rules;
+
+/* exp required (a number); now > exp + leeway -> "expired"; nbf > now +
+ * leeway -> "not_yet_valid"; iat > now + leeway -> "issued_in_future"; iss
+ * not in issuers -> "issuer_mismatch"; no aud in audiences ->
+ * "audience_mismatch"; exp - iat > max_lifetime -> "lifetime_too_long" (iat
+ * then required); missing or wrong-typed claims -> "missing_claim" /
+ * "malformed"; hd / azp / email_verified / email -> "claim_mismatch" /
+ * "missing_claim". Messages name the values a person needs: "token expired
+ * 312 s ago (exp 1764201600, now 1764201912, leeway 30 s)". */
+gauth_status gauth__claims_check(const cJSON *payload,
+                                 const gauth__claim_rules *rules,
+                                 gauth_error *err);
+
+#endif /* GAUTH_LIB_JOSE_INTERNAL_H */
