@@ -126,7 +126,7 @@ vg_logs=$work/valgrind-logs
 rm -rf "$vg_logs"; mkdir -p "$vg_logs"
 vg() {
   valgrind --trace-children=yes --leak-check=full --errors-for-leak-kinds=definite \
-    --error-exitcode=99 --log-file="$vg_logs/vg.%p" "$@"
+    --error-exitcode=1 --log-file="$vg_logs/vg.%p" "$@"
 }
 if [ -d "$gcc_dir/tests" ]; then
   for t in "$gcc_dir"/tests/test_*; do
