@@ -8,9 +8,11 @@ CMAKE_FLAGS ?=
 
 all: build
 
+# The library and the examples; the tests are built by `make test`, which
+# installs their dependencies.
 build:
 	@sh cmake/install-deps.sh build
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGAUTH_BUILD_TESTS=OFF $(CMAKE_FLAGS)
 	cmake --build $(BUILD) -j $(JOBS)
 
 # Every test: gcc -Werror build + suite, clang ASan/UBSan build + suite,
@@ -23,7 +25,7 @@ test:
 # Builds and runs the end-to-end example.
 demo:
 	@sh cmake/install-deps.sh demo
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGAUTH_BUILD_TESTS=OFF $(CMAKE_FLAGS)
 	cmake --build $(BUILD) -j $(JOBS) --target gauth_cli
 	@sh examples/demo.sh $(BUILD)
 
