@@ -9,11 +9,14 @@ build_pkgs="cmake make gcc pkg-config libssl-dev libcurl4-openssl-dev libcjson-d
 # g++ (public headers must compile as C++), clang with its sanitizer and
 # libFuzzer runtime, and valgrind. A static link against libgauth.a through
 # `pkg-config --static` needs the -dev packages of libcurl's private
-# dependencies.
+# dependencies. The CLI tests and the demo make keys with openssl; the
+# interop tests run Debian's PyJWT (with python3-cryptography, only a
+# Recommends of it) under /usr/bin/python3.
 test_pkgs="libcriterion-dev libmicrohttpd-dev g++ clang libclang-rt-14-dev valgrind \
   libnghttp2-dev libidn2-dev librtmp-dev libssh2-1-dev libpsl-dev libkrb5-dev \
-  libldap-dev libzstd-dev libbrotli-dev zlib1g-dev"
-demo_pkgs="libmicrohttpd-dev"
+  libldap-dev libzstd-dev libbrotli-dev zlib1g-dev \
+  openssl python3-jwt python3-cryptography"
+demo_pkgs="libmicrohttpd-dev openssl"
 
 case "${1:-build}" in
   build) want="$build_pkgs" ;;

@@ -48,6 +48,34 @@ gauth_status gauth__key_new(gauth_key **out, EVP_PKEY *pkey, const char *kid,
  * EdDSA), narrowed to its JWK "alg" when it had one. */
 unsigned int gauth__key_algs(const gauth_key *key);
 
+/* Inputs that a key or key set is read from (text or file) are limited to
+ * this many bytes (GAUTH_E_TOO_LARGE). */
+#define GAUTH__KEY_MAX_INPUT ((size_t)1024 * 1024)
+
+/* A key from a parsed JWK object (as gauth_key_from_jwk). */
+gauth_status gauth__key_from_jwk_object(gauth_key **out, const cJSON *jwk,
+                                        gauth_error *err);
+
+/* A key from PEM text (as gauth_key_from_pem) with the given kid (may be
+ * NULL): the entries of Google's v1 certificate map. */
+gauth_status gauth__key_from_pem_kid(gauth_key **out, const char *pem,
+                                     size_t len, const char *kid,
+                                     gauth_error *err);
+
+/* The public JWK of key as a new cJSON object (cJSON_Delete), or NULL when
+ * out of memory. */
+cJSON *gauth__key_public_jwk_json(const gauth_key *key);
+
+/* Reads a whole file of at most max bytes into *out (NUL-terminated; free
+ * with gauth__secret_free(*out, *len + 1): it may hold a private key).
+ * GAUTH_E_IO with the path and the system's reason, GAUTH_E_TOO_LARGE. */
+gauth_status gauth__jose_read_file(const char *path, size_t max, char **out,
+                                   size_t *len, gauth_error *err);
+
+/* Wipes every string of a cJSON tree (it may hold private key members),
+ * then deletes it. NULL is a no-op. */
+void gauth__jose_json_wipe_delete(cJSON *tree);
+
 /* ---- gauth_keyset (lib/keyset.c) ---------------------------------------- */
 
 struct gauth_keyset {
@@ -78,7 +106,14 @@ typedef struct gauth__jws {
  * "x5u", "jwk", "x5c" are ignored (never used to find a key); payload must
  * be a JSON object when require_json_payload. alg "none", HS*, or unknown
  * -> "alg_not_allowed". Failures are GAUTH_E_VERIFY with a reason; the
- * message never contains the token. On failure *jws holds nothing. */
+ * message never contains the token. On failure *jws holds nothing.
+ * Details: "kid" must be a string when present, null included (else
+ * "malformed"); "b64": false -> "unsupported_crit" (RFC 7797 is not
+ * supported); the payload segment may be empty, the signature segment not;
+ * header / payload JSON over the JSON depth limit -> "too_large". Without
+ * require_json_payload, jws->payload is NULL for a payload that is not a
+ * (duplicate-free) JSON object, and payload_json still holds its bytes.
+ * jws->token borrows `token`: keep it alive while jws is used. */
 gauth_status gauth__jws_parse(const char *token, size_t len, size_t max_len,
                               int require_json_payload, gauth__jws *jws,
                               gauth_error *err);
@@ -92,17 +127,31 @@ void gauth__jws_cleanup(gauth__jws *jws);
  *   - a key whose type / alg / use / key_ops does not fit -> "key_not_usable"
  *     (when it was the only candidate);
  *   - bad signature -> "signature_invalid".
+ * Without a kid and no key able to serve alg -> "key_not_usable". Keys are
+ * tried in set order; OpenSSL failing to run a check (out of memory) is
+ * GAUTH_E_CRYPTO, not a rejection. Thread-safe: keys are only read.
  * On success *used (may be NULL) is the key that verified (borrowed). */
 gauth_status gauth__jws_verify(const gauth__jws *jws, const gauth_keyset *set,
                                unsigned int allowed, const gauth_key **used,
                                gauth_error *err);
 
+/* The signature check behind gauth__jws_verify, on raw bytes: sig over
+ * data with key for alg (ES* in JOSE r||s form). The key must allow
+ * verification and fit alg, else "key_not_usable"; a wrong signature is
+ * "signature_invalid". For tests (Wycheproof primitive vectors) and any
+ * caller that already chose the key. */
+gauth_status gauth__jws_verify_raw(const gauth_key *key, gauth_alg alg,
+                                   const void *data, size_t len,
+                                   const unsigned char *sig, size_t sig_len,
+                                   gauth_error *err);
+
 /* Verification context setup and release for a key (called by lib/jwk.c). */
 gauth_status gauth__jws_prepare_key(gauth_key *key, gauth_error *err);
 void gauth__jws_release_key(gauth_key *key);
 
-/* Raw signature over data with key for alg (ES* in JOSE r||s form). Free
- * *sig with free(). */
+/* Raw signature over data with key for alg (ES* in JOSE r||s form; RSA
+ * PKCS#1 v1.5 is deterministic). The key must be private, may sign, and fit
+ * alg (else GAUTH_E_INVALID_ARG). Free *sig with free(). */
 gauth_status gauth__jws_sign_raw(const gauth_key *key, gauth_alg alg,
                                  const void *data, size_t len,
                                  unsigned char **sig, size_t *sig_len,

@@ -1,16 +1,24 @@
 /* gauth: the libgauth command-line tool. It uses only the public API.
  *
- * Exit status: 0 success, 1 a failure reported by libgauth, 2 bad usage. */
+ * Exit status: 0 success, 1 a failure reported by libgauth (a rejected
+ * token among them), 2 bad usage. docs/cli.md describes every subcommand. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <gauth/gauth.h>
 
+#include "cli.h"
+#include "cmd.h"
+
 static const char usage[] =
     "usage: gauth COMMAND [OPTIONS]\n"
     "\n"
     "commands:\n"
+    "  verify [TOKEN|-]         verify a JWT (Google ID token, IAP, any OIDC\n"
+    "                           issuer, your own keys); print its claims\n"
+    "  decode [TOKEN|-]         print a JWT's header and payload, unverified\n"
+    "  sign-jwt                 sign a JWT with a private key (for testing)\n"
     "  version                  print the version of gauth and libgauth\n"
     "  endpoints                print the URL of every Google service, overrides\n"
     "                           (GAUTH_ENDPOINT, GCE_METADATA_HOST) applied\n"
@@ -18,17 +26,41 @@ static const char usage[] =
     "                           would be refused\n"
     "  help                     this text\n"
     "\n"
+    "'gauth COMMAND --help' describes each command. Exit status: 0 success,\n"
+    "1 failure (a rejected token among them), 2 bad usage.\n"
+    "\n"
     "options (endpoints, resolve):\n"
     "  --endpoint=URL           replace scheme, host and port of Google URLs\n"
     "                           (overrides GAUTH_ENDPOINT)\n"
     "  --universe-domain=DOMAIN default googleapis.com\n"
     "  --metadata-host=HOST[:PORT]  overrides GCE_METADATA_HOST\n";
 
-static int fail(const gauth_error *err) {
-  fprintf(stderr, "gauth: %s (%s)\n",
-          err->message[0] ? err->message : gauth_strerror(err->code),
-          gauth_status_name(err->code));
-  return 1;
+static const char endpoints_usage[] =
+    "usage: gauth endpoints [--endpoint=URL] [--universe-domain=DOMAIN]\n"
+    "                       [--metadata-host=HOST[:PORT]]\n"
+    "\n"
+    "Prints the URL of every Google service, overrides (options, then\n"
+    "GAUTH_ENDPOINT, GCE_METADATA_HOST) applied. Opens no connection.\n";
+
+static const char resolve_usage[] =
+    "usage: gauth resolve [--endpoint=URL] [--universe-domain=DOMAIN]\n"
+    "                     [--metadata-host=HOST[:PORT]] URL\n"
+    "\n"
+    "Prints where a request to URL would go, or why it would be refused\n"
+    "(exit 1). Opens no connection.\n";
+
+static const char version_usage[] =
+    "usage: gauth version\n"
+    "\n"
+    "Prints the version of gauth and of the libgauth it runs with.\n";
+
+/* 1 when any argument from argv[2] on asks for help. */
+static int wants_help(int argc, char **argv) {
+  for (int i = 2; i < argc; i++) {
+    if (strcmp(argv[i], "--") == 0) return 0;
+    if (cli_is_help(argv[i])) return 1;
+  }
+  return 0;
 }
 
 /* Parses --name=value options into opts; returns the index of the first
@@ -47,7 +79,9 @@ static int parse_options(int argc, char **argv, int first,
     } else if (strcmp(a, "--") == 0) {
       return i + 1;
     } else if (strncmp(a, "--", 2) == 0) {
-      fprintf(stderr, "gauth: unknown option %s\n%s", a, usage);
+      char name[64];
+      fprintf(stderr, "gauth: unknown option %s\n%s",
+              cli_option_name(a, name, sizeof name), usage);
       return -1;
     } else {
       break;
@@ -59,7 +93,12 @@ static int parse_options(int argc, char **argv, int first,
 static int cmd_endpoints(int argc, char **argv) {
   gauth_options opts = GAUTH_OPTIONS_INIT;
   gauth_error err = GAUTH_ERROR_INIT;
-  int i = parse_options(argc, argv, 2, &opts);
+  int i;
+  if (wants_help(argc, argv)) {
+    fputs(endpoints_usage, stdout);
+    return 0;
+  }
+  i = parse_options(argc, argv, 2, &opts);
   if (i < 0) return 2;
   if (i != argc) {
     fprintf(stderr, "gauth: endpoints takes no arguments\n");
@@ -68,7 +107,7 @@ static int cmd_endpoints(int argc, char **argv) {
   for (int s = GAUTH_SERVICE_TOKEN; s <= GAUTH_SERVICE_METADATA; s++) {
     char *url = NULL;
     if (gauth_service_url(&opts, (gauth_service)s, &url, &err) != GAUTH_OK)
-      return fail(&err);
+      return cli_fail(&err);
     printf("%-16s %s\n", gauth_service_name((gauth_service)s), url);
     gauth_free(url);
   }
@@ -79,14 +118,19 @@ static int cmd_resolve(int argc, char **argv) {
   gauth_options opts = GAUTH_OPTIONS_INIT;
   gauth_error err = GAUTH_ERROR_INIT;
   char *url = NULL;
-  int i = parse_options(argc, argv, 2, &opts);
+  int i;
+  if (wants_help(argc, argv)) {
+    fputs(resolve_usage, stdout);
+    return 0;
+  }
+  i = parse_options(argc, argv, 2, &opts);
   if (i < 0) return 2;
   if (argc - i != 1) {
     fprintf(stderr, "gauth: resolve takes one URL\n");
     return 2;
   }
   if (gauth_resolve_url(&opts, argv[i], &url, &err) != GAUTH_OK)
-    return fail(&err);
+    return cli_fail(&err);
   printf("%s\n", url);
   gauth_free(url);
   return 0;
@@ -95,16 +139,29 @@ static int cmd_resolve(int argc, char **argv) {
 int main(int argc, char **argv) {
   const char *cmd = argc > 1 ? argv[1] : "help";
   if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+    if (wants_help(argc, argv)) {
+      fputs(version_usage, stdout);
+      return 0;
+    }
     printf("gauth %s (libgauth %s)\n", GAUTH_VERSION_STRING, gauth_version());
     return 0;
   }
   if (strcmp(cmd, "endpoints") == 0) return cmd_endpoints(argc, argv);
   if (strcmp(cmd, "resolve") == 0) return cmd_resolve(argc, argv);
+  if (strcmp(cmd, "verify") == 0) return cmd_verify(argc, argv);
+  if (strcmp(cmd, "decode") == 0) return cmd_decode(argc, argv);
+  if (strcmp(cmd, "sign-jwt") == 0) return cmd_sign_jwt(argc, argv);
   if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||
       strcmp(cmd, "-h") == 0) {
     fputs(usage, stdout);
     return 0;
   }
-  fprintf(stderr, "gauth: unknown command '%s'\n%s", cmd, usage);
+  /* Echo only what looks like a command name: a misplaced token must not
+   * land in a terminal's scrollback or a log. */
+  if (strlen(cmd) <= 32 &&
+      strspn(cmd, "abcdefghijklmnopqrstuvwxyz0123456789-") == strlen(cmd))
+    fprintf(stderr, "gauth: unknown command '%s'\n%s", cmd, usage);
+  else
+    fprintf(stderr, "gauth: unknown command\n%s", usage);
   return 2;
 }

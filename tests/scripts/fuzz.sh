@@ -3,6 +3,8 @@
 # FUZZ_SECONDS (default 20) seconds on a seed corpus written here. Exits
 # non-zero if any target finds a crash, a leak, a failed property, a timeout
 # or runs out of memory; the reproducer is kept under BUILD/fuzz/artifacts/.
+# Targets with a committed corpus (tests/fuzz/corpus/TARGET: valid tokens and
+# key sets, and near misses) read it as seeds too.
 #
 #   FUZZ_SECONDS=60 sh tests/scripts/fuzz.sh
 #
@@ -17,13 +19,13 @@ JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 
 CC=clang cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DGAUTH_FUZZ=ON -DGAUTH_BUILD_TESTS=OFF -DGAUTH_BUILD_EXAMPLES=OFF
-cmake --build "$BUILD" -j "$JOBS" --target fuzz_base64 fuzz_json
+cmake --build "$BUILD" -j "$JOBS" --target fuzz_base64 fuzz_json fuzz_jws fuzz_keyset
 
 FUZZ="$BUILD/fuzz"
 rm -rf "$FUZZ/seeds" "$FUZZ/artifacts"
-mkdir -p "$FUZZ/seeds/fuzz_base64" "$FUZZ/seeds/fuzz_json" \
-  "$FUZZ/corpus/fuzz_base64" "$FUZZ/corpus/fuzz_json" \
-  "$FUZZ/artifacts/fuzz_base64" "$FUZZ/artifacts/fuzz_json"
+for t in fuzz_base64 fuzz_json fuzz_jws fuzz_keyset; do
+  mkdir -p "$FUZZ/seeds/$t" "$FUZZ/corpus/$t" "$FUZZ/artifacts/$t"
+done
 
 # seed TARGET NAME TEXT: one seed file, written byte for byte.
 seed() {
@@ -69,12 +71,14 @@ run() {
   max_len=$2
   shift 2
   log="$FUZZ/$target.log"
+  committed=
+  [ -d "tests/fuzz/corpus/$target" ] && committed="tests/fuzz/corpus/$target"
   echo "fuzz: $target for ${SECS}s (max_len $max_len)"
   if "$BUILD/tests/fuzz/$target" -max_total_time="$SECS" \
       -max_len="$max_len" -timeout=10 -rss_limit_mb=2048 \
       -print_final_stats=1 \
       -artifact_prefix="$FUZZ/artifacts/$target/" "$@" \
-      "$FUZZ/corpus/$target" "$FUZZ/seeds/$target" > "$log" 2>&1 &&
+      "$FUZZ/corpus/$target" "$FUZZ/seeds/$target" $committed > "$log" 2>&1 &&
       [ -z "$(ls -A "$FUZZ/artifacts/$target")" ]; then
     grep -E '^stat::number_of_executed_units|^#[0-9]+ *DONE' "$log" || true
   else
@@ -88,5 +92,9 @@ run() {
 # base64: past 1024 characters, the decoder's internal chunk size.
 run fuzz_base64 4200
 run fuzz_json 4096 -dict="$FUZZ/json.dict"
+# JWS: a Google ID token is about 1 KB; 4096 leaves room for big headers.
+run fuzz_jws 4096 -dict="$FUZZ/json.dict"
+# Key sets: a JWKS of three RSA keys or a certificate map is 2-5 KB.
+run fuzz_keyset 8192 -dict="$FUZZ/json.dict"
 
 exit $status

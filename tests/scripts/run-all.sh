@@ -12,7 +12,9 @@
 #  5. ThreadSanitizer build of the concurrency programs.
 #  6. Install into a temporary prefix; consumers via pkg-config (shared and
 #     static) and find_package; only gauth_* exported.
-#  7. Fuzz targets, briefly.
+#  7. Interop against npm jose (installed here into build-test/interop-node)
+#     and Debian's PyJWT, gcc and ASan builds; a benchmark smoke run.
+#  8. Fuzz targets, briefly.
 set -uo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$src"
@@ -194,7 +196,69 @@ else
   fail "install and consumers"
 fi
 
-# ---- 7. fuzzing ----------------------------------------------------------------
+# ---- 7. interop, benchmark smoke run ---------------------------------------------
+stage "interop: npm jose and PyJWT, both directions (gcc and ASan builds)"
+node_dir=$work/interop-node
+if [ ! -f "$node_dir/node_modules/jose/package.json" ] && command -v npm > /dev/null; then
+  # The test environment points every proxy at a closed port; the npm
+  # registry is the one thing this run fetches from outside.
+  for attempt in 1 2; do
+    env -u http_proxy -u https_proxy -u HTTPS_PROXY -u all_proxy -u ALL_PROXY \
+      npm install --no-audit --no-fund --prefix "$node_dir" jose@6 \
+      > "$work/npm-install.log" 2>&1 && break
+    sleep 2
+  done
+fi
+if [ -f "$node_dir/node_modules/jose/package.json" ]; then
+  pass "npm jose $(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' \
+    "$node_dir/node_modules/jose/package.json" | head -n1) in $node_dir"
+else
+  tail -n 20 "$work/npm-install.log" 2>/dev/null
+  fail "npm install jose@6 (npm missing or registry unreachable)"
+fi
+export GAUTH_INTEROP_NODE_MODULES=$node_dir/node_modules
+# Here nothing may be skipped: a skip means an implementation is missing.
+interop_run() {
+  local dir=$1 name=$2
+  run_ctest "$dir" "$name" -L interop
+  if grep -q 'Skipped' "$work/ctest-$name.log"; then
+    grep -h '^SKIP' "$dir"/Testing/Temporary/LastTest.log 2>/dev/null | sort -u
+    fail "$name: a test was skipped"
+  fi
+}
+[ -d "$gcc_dir/tests" ] && interop_run "$gcc_dir" interop
+if [ -d "$asan_dir/tests" ]; then
+  asan_interop_logs=$work/asan-logs-interop
+  rm -rf "$asan_interop_logs"; mkdir -p "$asan_interop_logs"
+  ASAN_OPTIONS=detect_leaks=1:log_path=$asan_interop_logs/asan \
+  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$asan_interop_logs/ubsan \
+    interop_run "$asan_dir" interop-asan
+  check_reports "$asan_interop_logs" "interop under ASan/UBSan/LSan"
+fi
+
+stage "benchmark smoke run (runs and prints every case; not a performance check)"
+bench=$gcc_dir/tests/bench/gauth-bench
+out=
+if [ -x "$bench" ] && out=$("$bench" --duration=0.2 --rounds=2 2>&1); then
+  echo "$out"
+  missing=
+  for c in verify-rs256 verify-es256 sign-rs256 verify-rs256-cached verify-rs256-2threads; do
+    echo "$out" | grep -qE "^$c impl=[0-9]+ floor=[0-9]+ ratio=[0-9.]+\$" || missing="$missing $c"
+  done
+  if [ -z "$missing" ]; then pass "gauth-bench: every case printed"
+  else fail "gauth-bench: no line for$missing"; fi
+  if "$bench" --callgrind verify-rs256 impl --iterations 2 > /dev/null &&
+     "$bench" --callgrind sign-rs256 floor --iterations 2 > /dev/null; then
+    pass "gauth-bench --callgrind mode"
+  else
+    fail "gauth-bench --callgrind mode"
+  fi
+else
+  echo "$out" 2>/dev/null | tail -n 20
+  fail "gauth-bench smoke run"
+fi
+
+# ---- 8. fuzzing ----------------------------------------------------------------
 if [ -f "$src/tests/scripts/fuzz.sh" ]; then
   stage "fuzz targets (${FUZZ_SECONDS:-15} s each)"
   if FUZZ_SECONDS=${FUZZ_SECONDS:-15} FUZZ_BUILD=$work/fuzz bash "$src/tests/scripts/fuzz.sh"; then

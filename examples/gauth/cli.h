@@ -1,0 +1,65 @@
+/* gauth CLI: helpers shared by the subcommands. Public libgauth API only.
+ *
+ * Exit status of every subcommand: CLI_OK (0) on success, CLI_FAIL (1) when
+ * libgauth or the system reports a failure (a rejected token among them),
+ * CLI_USAGE (2) when the command line is wrong. */
+#ifndef GAUTH_CLI_H
+#define GAUTH_CLI_H
+
+#include <stddef.h>
+
+#include <gauth/gauth.h>
+
+#define CLI_OK 0
+#define CLI_FAIL 1
+#define CLI_USAGE 2
+
+/* Largest file or standard input the CLI reads: keys, key sets, claims and
+ * tokens are all far smaller, and a cap keeps `gauth verify - < /dev/zero`
+ * from eating memory. */
+#define CLI_MAX_INPUT ((size_t)4 * 1024 * 1024)
+
+/* Prints "gauth: MESSAGE (GAUTH_E_NAME)" for a libgauth failure; returns
+ * CLI_FAIL. */
+int cli_fail(const gauth_error *err);
+
+/* Prints "gauth: CMD: MESSAGE" and a hint to CMD --help; returns CLI_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Matches argv[*i] against option `name` ("--audience"). Accepts
+ * "--audience=VALUE" and "--audience VALUE" (consuming the next argument).
+ * Returns 1 and sets *value on a match, 0 when argv[*i] is another option,
+ * -1 (after a usage message) when the value is missing. */
+int cli_option(int argc, char **argv, int *i, const char *cmd,
+               const char *name, const char **value);
+
+/* 1 when argv[i] is exactly "--help" or "-h". */
+int cli_is_help(const char *arg);
+
+/* The name of an option for messages: "--foo=bar" -> "--foo", written into
+ * buf (never the value: it may be a token). */
+const char *cli_option_name(const char *arg, char *buf, size_t size);
+
+/* Reads a whole file ("-": standard input) into a NUL-terminated buffer
+ * (free()). On failure prints "gauth: cannot read WHAT PATH: reason" and
+ * returns CLI_FAIL; else CLI_OK. */
+int cli_read_file(const char *path, const char *what, char **out,
+                  size_t *len);
+
+/* The token argument of verify / decode: NULL or "-" reads standard input
+ * (refused when it is a terminal), stripping one trailing newline ("\n" or
+ * "\r\n"). Anything else is the token itself (copied). Returns CLI_OK,
+ * CLI_FAIL or CLI_USAGE; the caller frees *out with cli_free_secret(). */
+int cli_read_token(const char *arg, const char *cmd, char **out);
+
+/* Wipes and frees a NUL-terminated buffer that may hold a secret. */
+void cli_free_secret(char *s);
+
+/* Writes s as a JSON string literal (quoted, escaped) to stdout. */
+void cli_print_json_string(const char *s);
+
+#endif /* GAUTH_CLI_H */

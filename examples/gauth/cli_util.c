@@ -1,0 +1,164 @@
+/* gauth CLI: helpers shared by the subcommands (see cli.h). */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int cli_fail(const gauth_error *err) {
+  fprintf(stderr, "gauth: %s (%s)\n",
+          err->message[0] ? err->message : gauth_strerror(err->code),
+          gauth_status_name(err->code));
+  return CLI_FAIL;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...) {
+  va_list ap;
+  fprintf(stderr, "gauth: %s: ", cmd);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "\n(see 'gauth %s --help')\n", cmd);
+  return CLI_USAGE;
+}
+
+int cli_is_help(const char *arg) {
+  return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
+}
+
+const char *cli_option_name(const char *arg, char *buf, size_t size) {
+  size_t n = strcspn(arg, "=");
+  if (n >= size) n = size - 1;
+  memcpy(buf, arg, n);
+  buf[n] = '\0';
+  return buf;
+}
+
+int cli_option(int argc, char **argv, int *i, const char *cmd,
+               const char *name, const char **value) {
+  const char *a = argv[*i];
+  size_t n = strlen(name);
+  if (strncmp(a, name, n) != 0) return 0;
+  if (a[n] == '=') {
+    *value = a + n + 1;
+    return 1;
+  }
+  if (a[n] != '\0') return 0;
+  if (*i + 1 >= argc) {
+    cli_usage_error(cmd, "%s needs a value (%s=VALUE)", name, name);
+    return -1;
+  }
+  *i += 1;
+  *value = argv[*i];
+  return 1;
+}
+
+int cli_read_file(const char *path, const char *what, char **out,
+                  size_t *len) {
+  FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+  const char *shown = f == stdin ? "(standard input)" : path;
+  char *buf = NULL;
+  size_t used = 0, cap = 0;
+  *out = NULL;
+  if (len) *len = 0;
+  if (f == NULL) {
+    fprintf(stderr, "gauth: cannot read %s %s: %s\n", what, shown,
+            strerror(errno));
+    return CLI_FAIL;
+  }
+  for (;;) {
+    size_t got;
+    if (cap - used < 4096) {
+      char *grown;
+      cap = cap ? cap * 2 : 8192;
+      grown = realloc(buf, cap + 1);
+      if (grown == NULL) {
+        fprintf(stderr, "gauth: out of memory reading %s %s\n", what, shown);
+        goto fail;
+      }
+      buf = grown;
+    }
+    got = fread(buf + used, 1, cap - used, f);
+    used += got;
+    if (used > CLI_MAX_INPUT) {
+      fprintf(stderr, "gauth: %s %s is larger than %zu bytes\n", what, shown,
+              CLI_MAX_INPUT);
+      goto fail;
+    }
+    if (got == 0) break;
+  }
+  if (ferror(f)) {
+    fprintf(stderr, "gauth: cannot read %s %s: %s\n", what, shown,
+            strerror(errno));
+    goto fail;
+  }
+  if (f != stdin) fclose(f);
+  buf[used] = '\0';
+  *out = buf;
+  if (len) *len = used;
+  return CLI_OK;
+
+fail:
+  if (f != stdin) fclose(f);
+  if (buf) {
+    /* It may have held a key or a token. */
+    memset(buf, 0, used);
+    free(buf);
+  }
+  return CLI_FAIL;
+}
+
+int cli_read_token(const char *arg, const char *cmd, char **out) {
+  size_t len;
+  int rc;
+  *out = NULL;
+  if (arg != NULL && strcmp(arg, "-") != 0) {
+    *out = strdup(arg);
+    if (*out == NULL) {
+      fprintf(stderr, "gauth: out of memory\n");
+      return CLI_FAIL;
+    }
+    return CLI_OK;
+  }
+  if (arg == NULL && isatty(STDIN_FILENO))
+    return cli_usage_error(cmd, "no token: give TOKEN, or '-' and the "
+                                "token on standard input");
+  rc = cli_read_file("-", "token from", out, &len);
+  if (rc != CLI_OK) return rc;
+  /* `echo "$TOKEN" | gauth verify -`: the newline is not the token's. */
+  if (len > 0 && (*out)[len - 1] == '\n') {
+    (*out)[--len] = '\0';
+    if (len > 0 && (*out)[len - 1] == '\r') (*out)[--len] = '\0';
+  }
+  return CLI_OK;
+}
+
+void cli_free_secret(char *s) {
+  if (s == NULL) return;
+  /* volatile: the store must not be dropped as dead before free(). */
+  for (volatile char *p = s; *p != '\0'; p++) *p = '\0';
+  free(s);
+}
+
+void cli_print_json_string(const char *s) {
+  const unsigned char *p = (const unsigned char *)s;
+  putchar('"');
+  for (; *p != '\0'; p++) {
+    switch (*p) {
+      case '"': fputs("\\\"", stdout); break;
+      case '\\': fputs("\\\\", stdout); break;
+      case '\n': fputs("\\n", stdout); break;
+      case '\r': fputs("\\r", stdout); break;
+      case '\t': fputs("\\t", stdout); break;
+      default:
+        if (*p < 0x20)
+          printf("\\u%04x", *p);
+        else
+          putchar(*p);
+    }
+  }
+  putchar('"');
+}

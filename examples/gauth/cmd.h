@@ -1,0 +1,10 @@
+/* gauth CLI: the subcommands. Each takes main's argc / argv (argv[1] is the
+ * subcommand's name) and returns the exit status (see cli.h). */
+#ifndef GAUTH_CLI_CMD_H
+#define GAUTH_CLI_CMD_H
+
+int cmd_verify(int argc, char **argv);
+int cmd_decode(int argc, char **argv);
+int cmd_sign_jwt(int argc, char **argv);
+
+#endif /* GAUTH_CLI_CMD_H */

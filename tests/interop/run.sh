@@ -1,0 +1,42 @@
+#!/bin/sh
+# Runs one interop test, or skips it (exit 77) saying what is missing.
+# Usage: run.sh jose|pyjwt GAUTH_BINARY WORK_DIR
+set -u
+impl=$1
+gauth=$2
+work=$3
+here=$(cd "$(dirname "$0")" && pwd)
+rm -rf "$work"
+mkdir -p "$work"
+case "$impl" in
+  jose)
+    if ! command -v node > /dev/null 2>&1; then
+      echo "SKIP: interop with npm jose: node is not installed"
+      exit 77
+    fi
+    nm=${GAUTH_INTEROP_NODE_MODULES:-}
+    if [ -z "$nm" ] || [ ! -f "$nm/jose/package.json" ]; then
+      echo "SKIP: interop with npm jose: no jose package in" \
+        "GAUTH_INTEROP_NODE_MODULES='$nm' (install it with" \
+        "'npm install --prefix DIR jose@6' and set the variable to" \
+        "DIR/node_modules; make test does)"
+      exit 77
+    fi
+    exec node "$here/interop_jose.mjs" "$gauth" "$work" "$nm"
+    ;;
+  pyjwt)
+    py=/usr/bin/python3
+    if [ ! -x "$py" ] ||
+       ! "$py" -c 'import jwt, cryptography' > /dev/null 2>&1; then
+      echo "SKIP: interop with PyJWT: Debian's python3-jwt and" \
+        "python3-cryptography are not installed (apt-get install" \
+        "python3-jwt python3-cryptography; make test does)"
+      exit 77
+    fi
+    exec "$py" "$here/interop_pyjwt.py" "$gauth" "$work"
+    ;;
+  *)
+    echo "usage: run.sh jose|pyjwt GAUTH_BINARY WORK_DIR" >&2
+    exit 2
+    ;;
+esac
