@@ -122,8 +122,10 @@ void gauth__jws_cleanup(gauth__jws *jws);
 
 /* Chooses the key(s) of set for jws and checks the signature:
  *   - alg not in `allowed` (GAUTH_ALG_BIT mask) -> "alg_not_allowed";
- *   - with a kid: the keys with that kid; none -> "unknown_kid"; more than
- *     one -> "ambiguous_kid"; without a kid: every key that can serve alg;
+ *   - with a kid: the keys with that kid; more than one -> "ambiguous_kid";
+ *     none -> the keys that have no kid (they stand for any kid), and when
+ *     there are none of those either, "unknown_kid"; without a kid: every
+ *     key that can serve alg;
  *   - a key whose type / alg / use / key_ops does not fit -> "key_not_usable"
  *     (when it was the only candidate);
  *   - bad signature -> "signature_invalid".

@@ -13,6 +13,7 @@
 #include "constants.h"
 #include "error_internal.h"
 #include "json.h"
+#include "secret.h"
 
 /* Objects with at most this many members are checked for duplicate names
  * without allocating. */
@@ -229,7 +230,8 @@ gauth_status gauth__json_parse(const char *text, size_t len,
   st = check_tree(root, 1, max_depth, err);
 
 done:
-  free(copy);
+  /* The text may be a key file or a token: wipe the copy. */
+  gauth__secret_free(copy, len + 1);
   if (st != GAUTH_OK) {
     cJSON_Delete(root);
     return st;

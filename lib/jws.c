@@ -594,6 +594,26 @@ gauth_status gauth__jws_verify(const gauth__jws *jws, const gauth_keyset *set,
       }
     }
     if (nmatch == 0) {
+      /* Keys without a kid (a PEM key or certificate, a bare JWK) stand for
+       * any kid: a token naming a kid that no key has is tried against
+       * them, as if it had no kid. */
+      for (i = 0; i < set->n && !ok; i++) {
+        if (set->keys[i]->kid != NULL || !key_usable(set->keys[i], jws->alg))
+          continue;
+        ntried++;
+        match = set->keys[i];
+        st = verify_one(jws, match, &ok, err);
+        if (st != GAUTH_OK) return st;
+      }
+      if (ok) {
+        if (used != NULL) *used = match;
+        return GAUTH_OK;
+      }
+      if (ntried > 0)
+        return gauth__error_set_verify(err, GAUTH_REASON_SIGNATURE_INVALID,
+                                       "%s signature does not verify with "
+                                       "the %zu key(s) without a kid (no key "
+                                       "has the token's kid)", alg, ntried);
       if (showable(jws->kid))
         return gauth__error_set_verify(err, GAUTH_REASON_UNKNOWN_KID,
                                        "no key with kid \"%s\" among %zu "

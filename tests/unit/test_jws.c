@@ -896,6 +896,37 @@ Test(jws_select, by_kid) {
   free_key(b2);
 }
 
+Test(jws_select, keys_without_kid_stand_for_any_kid) {
+  gauth_key *a = gen_key("P-256", "a", GAUTH_ALG_UNKNOWN);
+  gauth_key *anon = gen_key("P-256", NULL, GAUTH_ALG_UNKNOWN);
+  gauth_key *other = gen_key("P-256", NULL, GAUTH_ALG_UNKNOWN);
+  test_set ts;
+  const gauth_key *used = NULL;
+  gauth_error err = GAUTH_ERROR_INIT;
+  char *t_anon = sign_jwt(anon, GAUTH_ALG_ES256, "rotated-kid", "{}");
+  char *t_a = sign_jwt(anon, GAUTH_ALG_ES256, "a", "{}");
+
+  /* No key has "rotated-kid": the kid-less key is tried and verifies. */
+  set_of(&ts, 2, a, anon, NULL);
+  cr_assert_eq(check(t_anon, &ts.set, ALL_ALGS, &used, &err), GAUTH_OK, "%s",
+               err.message);
+  cr_assert_eq(used, anon);
+  /* A key that has the token's kid is the only candidate: the kid-less key
+   * is not tried behind its back. */
+  expect_reason(t_a, &ts.set, ALL_ALGS, "signature_invalid");
+  /* Only kid-less keys, none of them the signer. */
+  set_of(&ts, 1, other, NULL, NULL);
+  expect_reason(t_anon, &ts.set, ALL_ALGS, "signature_invalid");
+  /* Only keys with other kids: unknown_kid as before. */
+  set_of(&ts, 1, a, NULL, NULL);
+  expect_reason(t_anon, &ts.set, ALL_ALGS, "unknown_kid");
+  free(t_anon);
+  free(t_a);
+  free_key(a);
+  free_key(anon);
+  free_key(other);
+}
+
 Test(jws_select, no_kid_tries_usable_keys) {
   gauth_key *ec = gen_key("P-256", NULL, GAUTH_ALG_UNKNOWN);
   gauth_key *ec2 = gen_key("P-256", "x", GAUTH_ALG_UNKNOWN);
