@@ -32,6 +32,17 @@
 #define GAUTH__JSON_DEFAULT_MAX_BYTES ((size_t)1024 * 1024)
 #define GAUTH__JSON_DEFAULT_MAX_DEPTH 32u
 
+/* Remote key sets (seconds; see gauth_verifier_options). */
+#define GAUTH__KEYS_DEFAULT_TTL 3600u
+#define GAUTH__KEYS_MIN_TTL 60u
+#define GAUTH__KEYS_MAX_TTL 86400u
+#define GAUTH__KEYS_REFETCH_COOLDOWN 60u
+#define GAUTH__KEYS_MAX_STALE 3600u
+
+/* Verification. */
+#define GAUTH__DEFAULT_LEEWAY_SECONDS 30
+#define GAUTH__IAP_MAX_LIFETIME_SECONDS 600
+
 /* Text taken from a server's error reply is cut to this many bytes. */
 #define GAUTH__ERROR_TEXT_MAX 200u
 
