@@ -1,13 +1,13 @@
 /* Internal: the verified-token cache of a verifier.
  *
- * Keyed by the SHA-256 of the whole compact token (so the cache holds no
- * token text), compared with CRYPTO_memcmp. The value is the token's
+ * Keyed by a 256-bit BLAKE2b digest of the whole compact token (so the cache
+ * holds no token text), compared with CRYPTO_memcmp. The value is the token's
  * gauth_claims (a reference) and `not_after`, the time from which the entry
  * is never returned: the caller passes min(token exp, key set freshness),
  * so that no cached verification outlives the keys that made it.
  *
- * A hit skips parsing and the signature only: the caller still runs the
- * claim checks (time above all) on the claims it gets back.
+ * A hit is returned only inside the entry's validity window (see _put), so
+ * it skips parsing, the signature and the claim checks, never the clock.
  *
  * Bounded: a set-associative table of at most `entries` slots (4 ways per
  * bucket); a new entry takes an empty or expired way of its bucket, else
@@ -27,16 +27,20 @@ gauth_status gauth__token_cache_new(gauth__token_cache **out, size_t entries,
 void gauth__token_cache_free(gauth__token_cache *c);
 
 /* The claims cached for token (*out gets a reference), when present and
- * now < its not_after; else *out is NULL. Returns 1 on a hit. */
+ * not_before <= now < not_after; else *out is NULL. Returns 1 on a hit. */
 int gauth__token_cache_get(gauth__token_cache *c, const char *token,
                            size_t len, int64_t now, gauth_claims **out);
 
-/* Caches claims (takes its own reference) for token until not_after
- * (exclusive). Nothing is stored when not_after <= now or memory runs out:
- * a cache may always forget. */
+/* Caches claims (takes its own reference) for token, valid from not_before
+ * (inclusive) until not_after (exclusive): the window in which every
+ * time-dependent check of the token passes, so that a hit needs no claim
+ * check at all (the other checks depend on the token alone). Nothing is
+ * stored when not_after <= now or memory runs out: a cache may always
+ * forget. */
 void gauth__token_cache_put(gauth__token_cache *c, const char *token,
                             size_t len, gauth_claims *claims,
-                            int64_t not_after, int64_t now);
+                            int64_t not_before, int64_t not_after,
+                            int64_t now);
 
 /* Hits so far (for tests and diagnostics). */
 uint64_t gauth__token_cache_hits(gauth__token_cache *c);

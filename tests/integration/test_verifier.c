@@ -928,11 +928,11 @@ Test(verifier, token_cache_internals) {
   cr_assert_eq(gauth__token_cache_new(&tc, 0, &err), GAUTH_E_INVALID_ARG);
   /* One bucket of two ways. */
   cr_assert_eq(gauth__token_cache_new(&tc, 2, &err), GAUTH_OK);
-  gauth__token_cache_put(tc, "a", 1, c, 100, 10);
-  gauth__token_cache_put(tc, "b", 1, c, 100, 10);
+  gauth__token_cache_put(tc, "a", 1, c, 0, 100, 10);
+  gauth__token_cache_put(tc, "b", 1, c, 0, 100, 10);
   cr_assert(gauth__token_cache_get(tc, "a", 1, 10, &got)); /* a is newer */
   gauth_claims_free(got);
-  gauth__token_cache_put(tc, "c", 1, c, 100, 10); /* evicts b */
+  gauth__token_cache_put(tc, "c", 1, c, 0, 100, 10); /* evicts b */
   cr_assert_not(gauth__token_cache_get(tc, "b", 1, 10, &got));
   cr_assert_null(got);
   cr_assert(gauth__token_cache_get(tc, "a", 1, 10, &got));
@@ -941,22 +941,29 @@ Test(verifier, token_cache_internals) {
   gauth_claims_free(got);
   /* Expired entries are never returned, and are replaced first. */
   cr_assert_not(gauth__token_cache_get(tc, "a", 1, 100, &got));
-  gauth__token_cache_put(tc, "d", 1, c, 200, 150);
-  gauth__token_cache_put(tc, "e", 1, c, 200, 150);
+  gauth__token_cache_put(tc, "d", 1, c, 0, 200, 150);
+  gauth__token_cache_put(tc, "e", 1, c, 0, 200, 150);
   cr_assert(gauth__token_cache_get(tc, "d", 1, 150, &got));
   gauth_claims_free(got);
   cr_assert(gauth__token_cache_get(tc, "e", 1, 150, &got));
   gauth_claims_free(got);
   /* Nothing stored that is already over. */
-  gauth__token_cache_put(tc, "f", 1, c, 150, 150);
+  gauth__token_cache_put(tc, "f", 1, c, 0, 150, 150);
   cr_assert_not(gauth__token_cache_get(tc, "f", 1, 149, &got));
   /* The same token again replaces its entry. */
-  gauth__token_cache_put(tc, "e", 1, c, 300, 150);
+  gauth__token_cache_put(tc, "e", 1, c, 0, 300, 150);
   cr_assert(gauth__token_cache_get(tc, "e", 1, 250, &got));
   gauth_claims_free(got);
   cr_assert(gauth__token_cache_get(tc, "d", 1, 150, &got));
   gauth_claims_free(got);
   cr_assert_eq(gauth__token_cache_hits(tc), 7);
+  /* Nothing is returned before the entry's window opens (a clock that
+   * went back past nbf / iat - leeway). */
+  gauth__token_cache_put(tc, "g", 1, c, 400, 500, 450);
+  cr_assert_not(gauth__token_cache_get(tc, "g", 1, 399, &got));
+  cr_assert_null(got);
+  cr_assert(gauth__token_cache_get(tc, "g", 1, 400, &got));
+  gauth_claims_free(got);
   gauth__token_cache_free(tc);
   gauth__token_cache_free(NULL);
   gauth_claims_free(c);
@@ -1045,6 +1052,25 @@ Test(verifier, token_cache_rechecks_time) {
   /* Past exp + leeway: expired, cached or not. */
   test_now = T0 + 131;
   expect_reason(c.v, tok, "expired", "exp 1764201700");
+  gauth_free(tok);
+  cache_stop(&c);
+}
+
+Test(verifier, token_cache_not_served_before_nbf) {
+  cache_fixture c;
+  /* nbf T0 - 10, leeway 30: valid from T0 - 40. */
+  char *tok = sign(fx->rsa, "rsa1",
+                   claims(ISS, AUD,
+                          "\"nbf\":1764201590,\"exp\":1764205200"));
+  cache_start(&c, "Cache-Control: max-age=86400");
+  gauth_claims_free(expect_ok(c.v, tok));
+  gauth_claims_free(expect_ok(c.v, tok));
+  cr_assert_eq(count_lines(c.log.text, "token cache hit"), 1);
+  /* The clock steps back before nbf - leeway: the cache must not answer
+   * for a check it skipped. */
+  test_now = T0 - 41;
+  expect_reason(c.v, tok, "not_yet_valid", "nbf");
+  cr_assert_eq(count_lines(c.log.text, "token cache hit"), 1);
   gauth_free(tok);
   cache_stop(&c);
 }
