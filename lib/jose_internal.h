@@ -91,6 +91,7 @@ typedef struct gauth__jws {
   size_t signing_input_len; /* length of "HEADER.PAYLOAD" at token */
   char *header_json;        /* decoded protected header (NUL-terminated) */
   char *payload_json;       /* decoded payload (NUL-terminated) */
+  size_t payload_len;       /* its length (it may hold NUL bytes) */
   cJSON *header;            /* parsed header object */
   cJSON *payload;           /* parsed payload; NULL when not JSON */
   unsigned char *sig;       /* decoded signature */

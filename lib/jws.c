@@ -515,6 +515,7 @@ gauth_status gauth__jws_parse(const char *token, size_t len, size_t max_len,
     st = decode_segment("payload", token + dot1 + 1, dot2 - dot1 - 1,
                         (unsigned char **)&jws->payload_json, &n, err);
   if (st == GAUTH_OK) {
+    jws->payload_len = n;
     if (require_json_payload) {
       st = parse_segment_json("payload", jws->payload_json, n, &jws->payload,
                               err);
@@ -542,7 +543,8 @@ void gauth__jws_cleanup(gauth__jws *jws) {
   free(jws->header_json);
   /* Claims can be personal data (email, name): wiped like the rest of a
    * token's text. */
-  gauth__secret_strfree(jws->payload_json);
+  if (jws->payload_json != NULL)
+    gauth__secret_free(jws->payload_json, jws->payload_len + 1);
   free(jws->sig);
   memset(jws, 0, sizeof(*jws));
 }
@@ -886,4 +888,78 @@ gauth_status gauth_jwt_decode_unverified(const char *token, char **header_json,
   if (header_json != NULL) *header_json = h; else gauth_free(h);
   if (payload_json != NULL) *payload_json = p; else gauth_free(p);
   return GAUTH_OK;
+}
+
+/* ---- the public raw and bare-JWS entry points ---------------------------- */
+
+size_t gauth_key_signature_size(const gauth_key *key, gauth_alg alg) {
+  const alg_info *a = alg_get(alg);
+  if (key == NULL || a == NULL || !key_fits_alg(key, alg)) return 0;
+  if (a->coord_len > 0) return 2 * a->coord_len;
+  if (key->type == GAUTH_KEY_ED25519) return 64;
+  return (size_t)EVP_PKEY_get_size(key->pkey);
+}
+
+gauth_status gauth_key_sign(const gauth_key *key, gauth_alg alg,
+                            const void *data, size_t len, unsigned char *sig,
+                            size_t *sig_len, gauth_error *err) {
+  unsigned char *raw = NULL;
+  size_t n = 0;
+  gauth_status st;
+  if (key == NULL || sig == NULL || sig_len == NULL)
+    return gauth__error_set(err, GAUTH_E_INVALID_ARG,
+                            "gauth_key_sign: NULL argument");
+  if (alg == GAUTH_ALG_UNKNOWN) alg = gauth_key_alg(key);
+  st = gauth__jws_sign_raw(key, alg, data, len, &raw, &n, err);
+  if (st != GAUTH_OK) return st;
+  if (n > *sig_len) {
+    free(raw);
+    return gauth__error_set(err, GAUTH_E_INVALID_ARG,
+                            "gauth_key_sign: the buffer holds %zu bytes, the "
+                            "%s signature needs %zu", *sig_len, alg_str(alg),
+                            n);
+  }
+  memcpy(sig, raw, n);
+  *sig_len = n;
+  free(raw);
+  gauth_error_clear(err);
+  return GAUTH_OK;
+}
+
+gauth_status gauth_key_verify(const gauth_key *key, gauth_alg alg,
+                              const void *data, size_t len,
+                              const unsigned char *sig, size_t sig_len,
+                              gauth_error *err) {
+  gauth_status st = gauth__jws_verify_raw(key, alg, data, len, sig, sig_len,
+                                          err);
+  if (st == GAUTH_OK) gauth_error_clear(err);
+  return st;
+}
+
+gauth_status gauth_jws_verify(const char *token, size_t len,
+                              const gauth_keyset *keys,
+                              unsigned int algorithms, char **payload,
+                              size_t *payload_len, gauth_error *err) {
+  gauth__jws jws;
+  gauth_status st;
+  if (payload != NULL) *payload = NULL;
+  if (payload_len != NULL) *payload_len = 0;
+  if (token == NULL || keys == NULL)
+    return gauth__error_set(err, GAUTH_E_INVALID_ARG,
+                            "gauth_jws_verify: NULL token or keys");
+  if (len == 0) len = strlen(token);
+  st = gauth__jws_parse(token, len, 0, 0, &jws, err);
+  if (st != GAUTH_OK) return st;
+  st = gauth__jws_verify(&jws, keys, algorithms, NULL, err);
+  if (st == GAUTH_OK) {
+    if (payload_len != NULL) *payload_len = jws.payload_len;
+    if (payload != NULL) {
+      /* Handed over as is: it is already NUL-terminated. */
+      *payload = jws.payload_json;
+      jws.payload_json = NULL;
+    }
+    gauth_error_clear(err);
+  }
+  gauth__jws_cleanup(&jws);
+  return st;
 }

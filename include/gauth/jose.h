@@ -149,6 +149,43 @@ GAUTH_API GAUTH_NODISCARD gauth_status gauth_jwt_sign(
     const gauth_key *key, gauth_alg alg, const char *kid,
     const char *claims_json, char **out, gauth_error *err);
 
+/* ---- raw signatures and bare JWS ----------------------------------------- */
+
+/* The largest signature gauth_key_sign writes for key and alg (the RSA
+ * modulus size; 64 for ES256, 96 for ES384, 64 for EdDSA), or 0 when alg does
+ * not fit the key. */
+GAUTH_API size_t gauth_key_signature_size(const gauth_key *key, gauth_alg alg);
+
+/* Signs `len` bytes of data (no JOSE framing: the bytes as given, e.g. to
+ * compare with what IAM signBlob returns). ES* signatures are in JOSE r||s
+ * form. *sig_len is the capacity of sig on entry (at least
+ * gauth_key_signature_size) and the signature's length on return. alg
+ * GAUTH_ALG_UNKNOWN means the key's algorithm. Errors: GAUTH_E_INVALID_ARG (a
+ * public key, an alg that does not fit, sig too small), GAUTH_E_CRYPTO. */
+GAUTH_API GAUTH_NODISCARD gauth_status gauth_key_sign(
+    const gauth_key *key, gauth_alg alg, const void *data, size_t len,
+    unsigned char *sig, size_t *sig_len, gauth_error *err);
+
+/* Checks a raw signature over data. A wrong signature is GAUTH_E_VERIFY with
+ * reason "signature_invalid"; a key that may not verify or does not fit alg,
+ * GAUTH_E_VERIFY with "key_not_usable". */
+GAUTH_API GAUTH_NODISCARD gauth_status gauth_key_verify(
+    const gauth_key *key, gauth_alg alg, const void *data, size_t len,
+    const unsigned char *sig, size_t sig_len, gauth_error *err);
+
+/* Verifies a compact JWS's structure and signature with keys, and nothing
+ * else: no claims (the payload need not be JSON). For JWTs use
+ * gauth_verifier, which also checks the claims. The rules on structure,
+ * algorithms (a mask of GAUTH_ALG_BIT; 0 allows none) and key selection are
+ * the verifier's (see docs/verifying.md); rejections are GAUTH_E_VERIFY with
+ * a reason. On success *payload (may be NULL) receives the decoded payload,
+ * NUL-terminated, and *payload_len (may be NULL) its length; free it with
+ * gauth_free(). len 0 means strlen(token). */
+GAUTH_API GAUTH_NODISCARD gauth_status gauth_jws_verify(
+    const char *token, size_t len, const gauth_keyset *keys,
+    unsigned int algorithms, char **payload, size_t *payload_len,
+    gauth_error *err);
+
 /* ---- decoding without verifying ---------------------------------------- */
 
 /* Splits and decodes a compact JWS WITHOUT verifying anything: for display

@@ -1247,3 +1247,114 @@ Test(jws_verify, concurrent_use_of_one_key) {
   free(bad);
   free_key(k);
 }
+
+/* ---- public raw signatures and bare JWS --------------------------------- */
+
+Test(jws_public, raw_sign_and_verify) {
+  gauth_key *rsa = gen_key("RSA", NULL, GAUTH_ALG_UNKNOWN);
+  gauth_key *ec = gen_key("P-256", NULL, GAUTH_ALG_UNKNOWN);
+  gauth_key *ec_pub = public_of(ec, NULL, GAUTH_ALG_UNKNOWN, 1);
+  gauth_error err = GAUTH_ERROR_INIT;
+  unsigned char sig[512], sig2[512];
+  size_t n = sizeof(sig), n2 = sizeof(sig2);
+  static const char msg[] = "bytes to sign";
+
+  cr_assert_eq(gauth_key_signature_size(rsa, GAUTH_ALG_RS256), 256);
+  cr_assert_eq(gauth_key_signature_size(rsa, GAUTH_ALG_PS256), 256);
+  cr_assert_eq(gauth_key_signature_size(ec, GAUTH_ALG_ES256), 64);
+  cr_assert_eq(gauth_key_signature_size(ec, GAUTH_ALG_RS256), 0);
+  cr_assert_eq(gauth_key_signature_size(NULL, GAUTH_ALG_RS256), 0);
+
+  /* RS256 is deterministic: the same bytes twice; UNKNOWN = the key's. */
+  cr_assert_eq(gauth_key_sign(rsa, GAUTH_ALG_RS256, msg, sizeof(msg), sig, &n,
+                              &err), GAUTH_OK, "%s", err.message);
+  cr_assert_eq(n, 256);
+  cr_assert_eq(gauth_key_sign(rsa, GAUTH_ALG_UNKNOWN, msg, sizeof(msg), sig2,
+                              &n2, &err), GAUTH_OK, "%s", err.message);
+  cr_assert_eq(n2, n);
+  cr_assert_eq(memcmp(sig, sig2, n), 0);
+  cr_assert_eq(gauth_key_verify(rsa, GAUTH_ALG_RS256, msg, sizeof(msg), sig,
+                                n, &err), GAUTH_OK, "%s", err.message);
+  sig[10] ^= 1;
+  cr_assert_eq(gauth_key_verify(rsa, GAUTH_ALG_RS256, msg, sizeof(msg), sig,
+                                n, &err), GAUTH_E_VERIFY);
+  cr_assert_str_eq(err.reason, "signature_invalid");
+
+  /* ES256: r||s, verified by the public half. */
+  n = sizeof(sig);
+  cr_assert_eq(gauth_key_sign(ec, GAUTH_ALG_ES256, msg, sizeof(msg), sig, &n,
+                              &err), GAUTH_OK, "%s", err.message);
+  cr_assert_eq(n, 64);
+  cr_assert_eq(gauth_key_verify(ec_pub, GAUTH_ALG_ES256, msg, sizeof(msg), sig,
+                                n, &err), GAUTH_OK, "%s", err.message);
+  cr_assert_eq(gauth_key_verify(ec_pub, GAUTH_ALG_RS256, msg, sizeof(msg), sig,
+                                n, &err), GAUTH_E_VERIFY);
+  cr_assert_str_eq(err.reason, "key_not_usable");
+
+  /* A buffer too small, a public key, an alg that does not fit. */
+  n = 63;
+  cr_assert_eq(gauth_key_sign(ec, GAUTH_ALG_ES256, msg, sizeof(msg), sig, &n,
+                              &err), GAUTH_E_INVALID_ARG);
+  cr_assert(strstr(err.message, "needs 64") != NULL, "%s", err.message);
+  n = sizeof(sig);
+  cr_assert_eq(gauth_key_sign(ec_pub, GAUTH_ALG_ES256, msg, sizeof(msg), sig,
+                              &n, &err), GAUTH_E_INVALID_ARG);
+  cr_assert_eq(gauth_key_sign(ec, GAUTH_ALG_RS256, msg, sizeof(msg), sig, &n,
+                              &err), GAUTH_E_INVALID_ARG);
+  cr_assert_eq(gauth_key_sign(NULL, GAUTH_ALG_RS256, msg, 1, sig, &n, &err),
+               GAUTH_E_INVALID_ARG);
+  free_key(rsa);
+  free_key(ec);
+  free_key(ec_pub);
+}
+
+Test(jws_public, bare_jws_verify_returns_any_payload) {
+  gauth_key *ec = gen_key("P-256", "k1", GAUTH_ALG_UNKNOWN);
+  test_set ts;
+  gauth_error err = GAUTH_ERROR_INIT;
+  char *token, *payload = NULL, *signing_input, *b64 = NULL;
+  unsigned char sig[64];
+  size_t n = sizeof(sig), plen = 0;
+  static const char hdr[] = "{\"alg\":\"ES256\",\"kid\":\"k1\"}";
+  static const char body[] = "not JSON\0with a NUL";
+  char *h64 = NULL, *p64 = NULL;
+
+  /* A JWS whose payload is not JSON and holds a NUL byte. */
+  cr_assert_eq(gauth__b64url_encode(hdr, strlen(hdr), &h64, &err), GAUTH_OK);
+  cr_assert_eq(gauth__b64url_encode(body, sizeof(body) - 1, &p64, &err),
+               GAUTH_OK);
+  signing_input = malloc(strlen(h64) + strlen(p64) + 2);
+  sprintf(signing_input, "%s.%s", h64, p64);
+  cr_assert_eq(gauth_key_sign(ec, GAUTH_ALG_ES256, signing_input,
+                              strlen(signing_input), sig, &n, &err), GAUTH_OK);
+  cr_assert_eq(gauth__b64url_encode(sig, n, &b64, &err), GAUTH_OK);
+  token = malloc(strlen(signing_input) + strlen(b64) + 2);
+  sprintf(token, "%s.%s", signing_input, b64);
+
+  set_of(&ts, 1, ec, NULL, NULL);
+  cr_assert_eq(gauth_jws_verify(token, 0, &ts.set, ALL_ALGS, &payload, &plen,
+                                &err), GAUTH_OK, "%s", err.message);
+  cr_assert_eq(plen, sizeof(body) - 1);
+  cr_assert_eq(memcmp(payload, body, plen), 0);
+  cr_assert_eq(payload[plen], '\0');
+  gauth_free(payload);
+  /* The allowed set applies; 0 allows nothing. */
+  cr_assert_eq(gauth_jws_verify(token, 0, &ts.set, 0, &payload, &plen, &err),
+               GAUTH_E_VERIFY);
+  cr_assert_str_eq(err.reason, "alg_not_allowed");
+  cr_assert_null(payload);
+  cr_assert_eq(plen, 0);
+  /* Another valid base64url character inside the signature. */
+  token[strlen(token) - 2] = token[strlen(token) - 2] == 'A' ? 'B' : 'A';
+  cr_assert_eq(gauth_jws_verify(token, 0, &ts.set, ALL_ALGS, NULL, NULL, &err),
+               GAUTH_E_VERIFY);
+  cr_assert_str_eq(err.reason, "signature_invalid");
+  cr_assert_eq(gauth_jws_verify(NULL, 0, &ts.set, ALL_ALGS, NULL, NULL, &err),
+               GAUTH_E_INVALID_ARG);
+  free(h64);
+  free(p64);
+  free(b64);
+  free(signing_input);
+  free(token);
+  free_key(ec);
+}
