@@ -16,17 +16,7 @@
 #include <string.h>
 
 #include "base64.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                    \
-  do {                                                                 \
-    if (!(cond)) {                                                     \
-      fprintf(stderr, "%s:%d: property failed: %s\n", __FILE__,        \
-              __LINE__, #cond);                                        \
-      abort();                                                         \
-    }                                                                  \
-  } while (0)
+#include "fuzz_check.h"
 
 static int value_of(unsigned char c, int url) {
   const char *alpha =

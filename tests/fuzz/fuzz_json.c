@@ -18,17 +18,7 @@
 #include <string.h>
 
 #include "json.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                    \
-  do {                                                                 \
-    if (!(cond)) {                                                     \
-      fprintf(stderr, "%s:%d: property failed: %s\n", __FILE__,        \
-              __LINE__, #cond);                                        \
-      abort();                                                         \
-    }                                                                  \
-  } while (0)
+#include "fuzz_check.h"
 
 #define STRICT_DEPTH 6u
 #define LOOSE_DEPTH 900u

@@ -25,17 +25,7 @@
 #include "jose_internal.h"
 
 #include "../bench/bench_keys.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                    \
-  do {                                                                 \
-    if (!(cond)) {                                                     \
-      fprintf(stderr, "%s:%d: property failed: %s\n", __FILE__,        \
-              __LINE__, #cond);                                        \
-      abort();                                                         \
-    }                                                                  \
-  } while (0)
+#include "fuzz_check.h"
 
 /* The seeds are signed for this clock (tests/fuzz/corpus/README.md). */
 #define FUZZ_NOW INT64_C(1700000600)

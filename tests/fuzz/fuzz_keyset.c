@@ -17,17 +17,7 @@
 #include <string.h>
 
 #include <gauth/gauth.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                    \
-  do {                                                                 \
-    if (!(cond)) {                                                     \
-      fprintf(stderr, "%s:%d: property failed: %s\n", __FILE__,        \
-              __LINE__, #cond);                                        \
-      abort();                                                         \
-    }                                                                  \
-  } while (0)
+#include "fuzz_check.h"
 
 static int same_kid(const char *a, const char *b) {
   if (a == NULL || b == NULL) return a == b;

@@ -18,6 +18,7 @@
 #include "http.h"
 #include "jose_internal.h"
 #include "keysource.h"
+#include "test_jose.h"
 #include "test_server.h"
 #include "test_util.h"
 
@@ -55,49 +56,6 @@ static gauth__http *http_new(void) {
   cr_assert_eq(gauth__http_new(&h, &cfg, &err), GAUTH_OK, "%s", err.message);
   gauth__config_cleanup(&cfg);
   return h;
-}
-
-static gauth_key *gen_key(int rsa) {
-  EVP_PKEY *pk = rsa ? EVP_RSA_gen(2048) : EVP_EC_gen("P-256");
-  BIO *b = BIO_new(BIO_s_mem());
-  gauth_error err = GAUTH_ERROR_INIT;
-  gauth_key *k = NULL;
-  char *data;
-  long n;
-  cr_assert_not_null(pk);
-  cr_assert(PEM_write_bio_PrivateKey(b, pk, NULL, NULL, 0, NULL, NULL));
-  n = BIO_get_mem_data(b, &data);
-  cr_assert_eq(gauth_key_from_pem(&k, data, (size_t)n, &err), GAUTH_OK, "%s",
-               err.message);
-  BIO_free(b);
-  EVP_PKEY_free(pk);
-  return k;
-}
-
-/* {"keys":[...]} with the public JWKs of keys[i] under kids[i]. Free with
- * free(). */
-static char *jwks_of(gauth_key *const *keys, const char *const *kids,
-                     size_t n) {
-  cJSON *root = cJSON_CreateObject(), *arr = cJSON_CreateArray();
-  char *text;
-  size_t i;
-  for (i = 0; i < n; i++) {
-    gauth_error err = GAUTH_ERROR_INIT;
-    char *jwk = NULL;
-    cJSON *o;
-    cr_assert_eq(gauth_key_public_jwk(keys[i], &jwk, &err), GAUTH_OK, "%s",
-                 err.message);
-    o = cJSON_Parse(jwk);
-    cr_assert_not_null(o);
-    cJSON_DeleteItemFromObjectCaseSensitive(o, "kid");
-    cJSON_AddStringToObject(o, "kid", kids[i]);
-    cJSON_AddItemToArray(arr, o);
-    gauth_free(jwk);
-  }
-  cJSON_AddItemToObject(root, "keys", arr);
-  text = cJSON_PrintUnformatted(root);
-  cJSON_Delete(root);
-  return text;
 }
 
 /* Serves body at PATH with the given headers (NULL-terminated, <= 7). */
@@ -140,8 +98,8 @@ static void fixture_start(fixture *f, const gauth__keysource_params *p) {
   set_now(T0);
   f->s = ts_start();
   f->h = http_new();
-  f->k1 = gen_key(0);
-  f->k2 = gen_key(0);
+  f->k1 = tj_gen_key(0);
+  f->k2 = tj_gen_key(0);
   ts_url(f->s, PATH, f->url, sizeof(f->url));
   cr_assert_eq(gauth__keysource_new(&f->ks, f->h, f->url, p, &err), GAUTH_OK,
                "%s", err.message);
@@ -158,7 +116,7 @@ static void fixture_stop(fixture *f) {
 static void serve_keys(fixture *f, int both, const char *h1, const char *h2) {
   gauth_key *keys[2] = {f->k1, f->k2};
   const char *kids[2] = {"k1", "k2"};
-  char *body = jwks_of(keys, kids, both ? 2 : 1);
+  char *body = tj_jwks_of(keys, kids, both ? 2 : 1);
   serve(f->s, body, h1, h2);
   free(body);
 }
@@ -504,7 +462,7 @@ Test(keysource, single_flight) {
   int i;
   fixture_start(&f, NULL);
   keys[0] = f.k1;
-  body = jwks_of(keys, kids, 1);
+  body = tj_jwks_of(keys, kids, 1);
   memset(&slow, 0, sizeof(slow));
   slow.body = body;
   slow.headers[0] = "Cache-Control: max-age=600";
@@ -543,7 +501,7 @@ Test(keysource, single_flight_refresh_and_get) {
   int i;
   fixture_start(&f, NULL);
   keys[0] = f.k1;
-  body = jwks_of(keys, kids, 1);
+  body = tj_jwks_of(keys, kids, 1);
   memset(&slow, 0, sizeof(slow));
   slow.body = body;
   slow.delay_ms = 200;
@@ -615,7 +573,7 @@ Test(keysource, verifier_rotation_and_cooldown) {
   gauth_key *k3;
   char *t1, *t2, *t3;
   fixture_start(&f, NULL);
-  k3 = gen_key(0);
+  k3 = tj_gen_key(0);
   v = verifier_on(&f);
   t1 = token(f.k1, "k1");
   t2 = token(f.k2, "k2");

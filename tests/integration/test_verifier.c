@@ -14,6 +14,7 @@
 
 #include <gauth/gauth.h>
 
+#include "test_jose.h"
 #include "test_server.h"
 #include "test_util.h"
 #include "token_cache.h"
@@ -105,51 +106,9 @@ static int64_t test_clock(void *userdata) {
   return test_now;
 }
 
-static gauth_key *gen_key(void) {
-  EVP_PKEY *pk = EVP_EC_gen("P-256");
-  BIO *b = BIO_new(BIO_s_mem());
-  gauth_error err = GAUTH_ERROR_INIT;
-  gauth_key *k = NULL;
-  char *data;
-  long n;
-  cr_assert_not_null(pk);
-  cr_assert(PEM_write_bio_PrivateKey(b, pk, NULL, NULL, 0, NULL, NULL));
-  n = BIO_get_mem_data(b, &data);
-  cr_assert_eq(gauth_key_from_pem(&k, data, (size_t)n, &err), GAUTH_OK, "%s",
-               err.message);
-  BIO_free(b);
-  EVP_PKEY_free(pk);
-  return k;
-}
-
-/* The public JWKS of keys[i] under kids[i]. Free with free(). */
-static char *jwks_of(gauth_key *const *keys, const char *const *kids,
-                     size_t n) {
-  cJSON *root = cJSON_CreateObject(), *arr = cJSON_CreateArray();
-  char *text;
-  size_t i;
-  for (i = 0; i < n; i++) {
-    gauth_error err = GAUTH_ERROR_INIT;
-    char *jwk = NULL;
-    cJSON *o;
-    cr_assert_eq(gauth_key_public_jwk(keys[i], &jwk, &err), GAUTH_OK, "%s",
-                 err.message);
-    o = cJSON_Parse(jwk);
-    cr_assert_not_null(o);
-    cJSON_DeleteItemFromObjectCaseSensitive(o, "kid");
-    cJSON_AddStringToObject(o, "kid", kids[i]);
-    cJSON_AddItemToArray(arr, o);
-    gauth_free(jwk);
-  }
-  cJSON_AddItemToObject(root, "keys", arr);
-  text = cJSON_PrintUnformatted(root);
-  cJSON_Delete(root);
-  return text;
-}
-
 static gauth_keyset *keyset_of(gauth_key *const *keys,
                                const char *const *kids, size_t n) {
-  char *jwks = jwks_of(keys, kids, n);
+  char *jwks = tj_jwks_of(keys, kids, n);
   gauth_keyset *set = NULL;
   gauth_error err = GAUTH_ERROR_INIT;
   cr_assert_eq(gauth_keyset_parse(&set, jwks, strlen(jwks), &err), GAUTH_OK,
@@ -194,7 +153,7 @@ static void fixed_setup(void) {
   const char *kids[2] = {"rsa1", "ec1"};
   fx = calloc(1, sizeof(*fx));
   fx->rsa = pem_key(TEST_RSA_1);
-  fx->ec = gen_key();
+  fx->ec = tj_gen_key(0);
   fx->other = pem_key(TEST_RSA_2);
   keys[0] = fx->rsa;
   keys[1] = fx->ec;
@@ -652,7 +611,7 @@ static void google_preset(int through_env) {
   ts_server *s = ts_start();
   gauth_key *keys[1] = {fx->rsa};
   const char *kids[1] = {"g1"};
-  char *jwks = jwks_of(keys, kids, 1), *tok, *tok2, *es;
+  char *jwks = tj_jwks_of(keys, kids, 1), *tok, *tok2, *es;
   char base[128];
   gauth_verifier *v;
 
@@ -734,7 +693,7 @@ Test(verifier, iap_preset) {
   ts_server *s = ts_start();
   gauth_key *keys[2] = {fx->ec, fx->rsa};
   const char *kids[2] = {"iap1", "rsa-not-iap"};
-  char *jwks = jwks_of(keys, kids, 2), *tok, *rs, *longer;
+  char *jwks = tj_jwks_of(keys, kids, 2), *tok, *rs, *longer;
   char base[128];
   gauth_verifier *v;
 
@@ -791,7 +750,7 @@ Test(verifier, oidc_discovery) {
   ts_server *s = ts_start();
   gauth_key *keys[1] = {fx->rsa};
   const char *kids[1] = {"o1"};
-  char *jwks = jwks_of(keys, kids, 1), *tok;
+  char *jwks = tj_jwks_of(keys, kids, 1), *tok;
   char issuer[128], jwks_uri[160];
   gauth_verifier *v;
 
@@ -828,7 +787,7 @@ Test(verifier, oidc_discovery_issuer_mismatch) {
   ts_server *s = ts_start();
   gauth_key *keys[1] = {fx->rsa};
   const char *kids[1] = {"o1"};
-  char *jwks = jwks_of(keys, kids, 1), *tok;
+  char *jwks = tj_jwks_of(keys, kids, 1), *tok;
   char issuer[128], jwks_uri[160];
   gauth_error err = GAUTH_ERROR_INIT;
   gauth_verifier *v;
@@ -995,7 +954,7 @@ static void cache_start(cache_fixture *c, const char *cache_control) {
   const char *kids[1] = {"rsa1"};
   char url[128];
   c->s = ts_start();
-  c->jwks = jwks_of(keys, kids, 1);
+  c->jwks = tj_jwks_of(keys, kids, 1);
   route_jwks(c->s, "/jwks", c->jwks, cache_control);
   tu_log_init(&c->log);
   http.log_fn = tu_log_capture;

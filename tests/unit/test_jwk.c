@@ -21,6 +21,7 @@
 
 #include "base64.h"
 #include "jose_internal.h"
+#include "vectors_util.h"
 #include "json.h"
 #include "test_util.h"
 
@@ -337,44 +338,6 @@ static void round_trip(const gauth_key *key) {
   cr_assert(back->can_verify);
   gauth_key_free(back);
   gauth_free(jwk);
-}
-
-/* The text of a vector file, or NULL (and the test skipped, saying so)
- * when the vector folder is absent. */
-static char *vector(const char *rel) {
-  const char *dir = getenv("GAUTH_TEST_VECTORS");
-  char path[1024];
-  FILE *f;
-  char *buf;
-  long len;
-  if (dir == NULL || dir[0] == '\0') {
-    cr_skip_test("GAUTH_TEST_VECTORS is not set: published vectors skipped");
-    return NULL;
-  }
-  snprintf(path, sizeof(path), "%s/%s", dir, rel);
-  f = fopen(path, "rb");
-  if (f == NULL) {
-    cr_skip_test("vector %s not found (folder absent?): skipped", path);
-    return NULL;
-  }
-  fseek(f, 0, SEEK_END);
-  len = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  buf = malloc((size_t)len + 1);
-  cr_assert_not_null(buf);
-  cr_assert_eq(fread(buf, 1, (size_t)len, f), (size_t)len);
-  buf[len] = '\0';
-  fclose(f);
-  return buf;
-}
-
-static char *vector_path(const char *rel) {
-  const char *dir = getenv("GAUTH_TEST_VECTORS");
-  char *path;
-  if (dir == NULL || dir[0] == '\0') return NULL;
-  path = malloc(strlen(dir) + strlen(rel) + 2);
-  sprintf(path, "%s/%s", dir, rel);
-  return path;
 }
 
 /* ---- algorithms ---------------------------------------------------------- */
@@ -1284,7 +1247,7 @@ Test(vectors, google_auth_python) {
       "google-auth-library-python/privatekey.pem",
       "google-auth-library-python/privatekey.pub",
       "google-auth-library-python/public_cert.pem"};
-  char *text = vector(same_key[0]);
+  char *text = vec_read(same_key[0], NULL);
   gauth_key *first = NULL, *key = NULL;
   gauth_error err = GAUTH_ERROR_INIT;
   size_t i;
@@ -1292,7 +1255,7 @@ Test(vectors, google_auth_python) {
   cr_assert_not_null(strstr(text, "BEGIN RSA PRIVATE KEY"));
   free(text);
   for (i = 0; i < 3; i++) {
-    char *path = vector_path(same_key[i]);
+    char *path = vec_path(same_key[i]);
     cr_assert_eq(gauth_key_load_file(&key, path, &err), GAUTH_OK, "%s: %s",
                  path, err.message);
     cr_assert_eq(gauth_key_get_type(key), GAUTH_KEY_RSA);
@@ -1307,7 +1270,7 @@ Test(vectors, google_auth_python) {
     free(path);
   }
   /* service_account.json: the same key, PKCS#1, kid "1". */
-  text = vector("google-auth-library-python/service_account.json");
+  text = vec_read("google-auth-library-python/service_account.json", NULL);
   cr_assert_eq(gauth_key_from_service_account(&key, text, strlen(text), &err),
                GAUTH_OK, "%s", err.message);
   cr_assert_str_eq(gauth_key_kid(key), "1");
@@ -1318,7 +1281,7 @@ Test(vectors, google_auth_python) {
   free(text);
   /* other_cert.pem: an unrelated key. */
   {
-    char *path = vector_path("google-auth-library-python/other_cert.pem");
+    char *path = vec_path("google-auth-library-python/other_cert.pem");
     cr_assert_eq(gauth_key_load_file(&key, path, &err), GAUTH_OK, "%s",
                  err.message);
     cr_assert_neq(EVP_PKEY_eq(first->pkey, key->pkey), 1);
@@ -1337,9 +1300,9 @@ Test(vectors, google_auth_python_es256) {
   gauth_key *first = NULL, *key = NULL;
   gauth_error err = GAUTH_ERROR_INIT;
   size_t i;
-  free(vector(same_key[0]));
+  free(vec_read(same_key[0], NULL));
   for (i = 0; i < 4; i++) {
-    char *path = vector_path(same_key[i]);
+    char *path = vec_path(same_key[i]);
     cr_assert_eq(gauth_key_load_file(&key, path, &err), GAUTH_OK, "%s: %s",
                  path, err.message);
     cr_assert_eq(gauth_key_get_type(key), GAUTH_KEY_EC_P256);
@@ -1357,7 +1320,7 @@ Test(vectors, google_auth_python_es256) {
   gauth_key_free(first);
   /* gdch: a different credential type, refused as such. */
   {
-    char *text = vector("google-auth-library-python/gdch_service_account.json");
+    char *text = vec_read("google-auth-library-python/gdch_service_account.json", NULL);
     cr_assert_eq(gauth_key_from_service_account(&key, text, strlen(text),
                                                 &err),
                  GAUTH_E_UNSUPPORTED);
@@ -1368,7 +1331,7 @@ Test(vectors, google_auth_python_es256) {
 Test(vectors, google_auth_nodejs) {
   gauth_key *key = NULL;
   gauth_error err = GAUTH_ERROR_INIT;
-  char *text = vector("google-auth-library-nodejs/private.pem");
+  char *text = vec_read("google-auth-library-nodejs/private.pem", NULL);
   char *path;
   /* A 1024-bit pair: refused, and the refusal shows none of the key. */
   cr_assert_eq(gauth_key_from_pem(&key, text, strlen(text), &err),
@@ -1380,20 +1343,20 @@ Test(vectors, google_auth_nodejs) {
     free(body);
   }
   free(text);
-  path = vector_path("google-auth-library-nodejs/public.pem");
+  path = vec_path("google-auth-library-nodejs/public.pem");
   cr_assert_eq(gauth_key_load_file(&key, path, &err), GAUTH_E_UNSUPPORTED);
   free(path);
   /* Explicit curve parameters that are P-256's: OpenSSL names the curve,
    * so the key is accepted as P-256; the EC PARAMETERS block before the
    * private key is skipped. */
-  path = vector_path("google-auth-library-nodejs/fake-ecdsa-private.pem");
+  path = vec_path("google-auth-library-nodejs/fake-ecdsa-private.pem");
   cr_assert_eq(gauth_key_load_file(&key, path, &err), GAUTH_OK, "%s",
                err.message);
   cr_assert_eq(gauth_key_get_type(key), GAUTH_KEY_EC_P256);
   cr_assert(gauth_key_is_private(key));
   {
     gauth_key *pub = NULL;
-    char *pp = vector_path("google-auth-library-nodejs/fake-ecdsa-public.pem");
+    char *pp = vec_path("google-auth-library-nodejs/fake-ecdsa-public.pem");
     cr_assert_eq(gauth_key_load_file(&pub, pp, &err), GAUTH_OK, "%s",
                  err.message);
     cr_assert_eq(EVP_PKEY_eq(pub->pkey, key->pkey), 1);
@@ -1406,7 +1369,7 @@ Test(vectors, google_auth_nodejs) {
 
 /* RFC 7517 A.1/A.2/B and RFC 7520 3.1-3.4 single keys. */
 Test(vectors, rfc_jwk) {
-  char *text = vector("rfc/jose_rfc_examples.json");
+  char *text = vec_read("rfc/jose_rfc_examples.json", NULL);
   cJSON *root = cJSON_Parse(text), *e;
   int seen = 0;
   cr_assert_not_null(root);
@@ -1490,7 +1453,7 @@ static const struct {
 };
 
 Test(vectors, wycheproof_json_web_key) {
-  char *text = vector("wycheproof/json_web_key_test.json");
+  char *text = vec_read("wycheproof/json_web_key_test.json", NULL);
   cJSON *root = cJSON_Parse(text), *g;
   int groups = 0, keys = 0;
   cr_assert_not_null(root);

@@ -17,6 +17,7 @@
 
 #include "base64.h"
 #include "jose_internal.h"
+#include "vectors_util.h"
 #include "test_util.h"
 
 /* ---- helpers ---------------------------------------------------------------- */
@@ -177,32 +178,6 @@ static void jwks_round_trip(const gauth_keyset *set) {
   }
   gauth_keyset_free(back);
   gauth_free(jwks);
-}
-
-static char *vector(const char *rel) {
-  const char *dir = getenv("GAUTH_TEST_VECTORS");
-  char path[1024];
-  FILE *f;
-  char *buf;
-  long len;
-  if (dir == NULL || dir[0] == '\0') {
-    cr_skip_test("GAUTH_TEST_VECTORS is not set: published vectors skipped");
-    return NULL;
-  }
-  snprintf(path, sizeof(path), "%s/%s", dir, rel);
-  f = fopen(path, "rb");
-  if (f == NULL) {
-    cr_skip_test("vector %s not found (folder absent?): skipped", path);
-    return NULL;
-  }
-  fseek(f, 0, SEEK_END);
-  len = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  buf = malloc((size_t)len + 1);
-  cr_assert_eq(fread(buf, 1, (size_t)len, f), (size_t)len);
-  buf[len] = '\0';
-  fclose(f);
-  return buf;
 }
 
 /* ---- JWKS -------------------------------------------------------------------- */
@@ -556,7 +531,7 @@ Test(object, load_file) {
 /* ---- published vectors --------------------------------------------------- */
 
 Test(vectors, rfc7517_jwks) {
-  char *text = vector("rfc/jose_rfc_examples.json");
+  char *text = vec_read("rfc/jose_rfc_examples.json", NULL);
   cJSON *root = cJSON_Parse(text), *e;
   int seen = 0;
   cJSON_ArrayForEach(e, cJSON_GetObjectItem(root, "jwk")) {
@@ -588,8 +563,8 @@ Test(vectors, rfc7517_jwks) {
 }
 
 Test(vectors, google_pem_maps) {
-  char *certs = vector("google-auth-library-nodejs/oauthcertspem.json");
-  char *iap = vector("google-auth-library-nodejs/ecdsapublickeys.json");
+  char *certs = vec_read("google-auth-library-nodejs/oauthcertspem.json", NULL);
+  char *iap = vec_read("google-auth-library-nodejs/ecdsapublickeys.json", NULL);
   cJSON *iap_json = cJSON_Parse(iap), *m;
   gauth_keyset *set = NULL;
   gauth_error err = GAUTH_ERROR_INIT;
@@ -622,8 +597,8 @@ Test(vectors, google_pem_maps) {
 }
 
 Test(vectors, google_python_certs) {
-  char *pub = vector("google-auth-library-python/public_cert.pem");
-  char *other = vector("google-auth-library-python/other_cert.pem");
+  char *pub = vec_read("google-auth-library-python/public_cert.pem", NULL);
+  char *other = vec_read("google-auth-library-python/other_cert.pem", NULL);
   cJSON *map = cJSON_CreateObject();
   gauth_keyset *set;
   /* As upstream's test_jwt.py: certs={"1": OTHER, "2": PUBLIC}. */
@@ -664,7 +639,7 @@ static const struct {
 };
 
 Test(vectors, wycheproof_key_sets) {
-  char *text = vector("wycheproof/json_web_key_test.json");
+  char *text = vec_read("wycheproof/json_web_key_test.json", NULL);
   cJSON *root = cJSON_Parse(text), *g;
   int sets = 0;
   cJSON_ArrayForEach(g, cJSON_GetObjectItem(root, "testGroups")) {

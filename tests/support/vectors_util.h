@@ -14,8 +14,11 @@
 const char *vec_dir(void);
 
 /* The whole file DIR/rel, NUL-terminated (free()); fails the test when it
- * cannot be read. */
+ * cannot be read. len may be NULL. */
 char *vec_read(const char *rel, size_t *len);
+
+/* The path DIR/rel (free()). */
+char *vec_path(const char *rel);
 
 /* DIR/rel parsed with cJSON (cJSON_Delete). */
 cJSON *vec_json(const char *rel);

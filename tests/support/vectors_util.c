@@ -50,6 +50,14 @@ char *vec_read(const char *rel, size_t *len) {
   return buf;
 }
 
+char *vec_path(const char *rel) {
+  const char *dir = vec_dir();
+  char *path = malloc(strlen(dir) + strlen(rel) + 2);
+  cr_assert_not_null(path);
+  sprintf(path, "%s/%s", dir, rel);
+  return path;
+}
+
 cJSON *vec_json(const char *rel) {
   size_t len;
   char *text = vec_read(rel, &len);
