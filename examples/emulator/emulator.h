@@ -1,0 +1,293 @@
+/* gauth-emulator: Google's auth plane on loopback. Internal contract between
+ * the server core (server.c, world.c, control.c, main.c) and the route files
+ * (routes_*.c). Not installed; uses libgauth's public API only (plus cJSON
+ * and libmicrohttpd).
+ *
+ * THREADS: libmicrohttpd calls handlers from several threads. Every emu_*
+ * function below is thread-safe (the world is guarded by one mutex); route
+ * handlers keep no state of their own. */
+#ifndef GAUTH_EMULATOR_H
+#define GAUTH_EMULATOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+#include <gauth/gauth.h>
+
+typedef struct emu emu;
+
+/* ---- requests and responses ------------------------------------------------ */
+
+typedef struct emu_request {
+  const char *method;      /* "GET", "POST", ... */
+  const char *path;        /* URL path, percent-decoded by libmicrohttpd */
+  const char *body;        /* NUL-terminated; "" when none */
+  size_t body_len;
+  void *conn;              /* internal (struct MHD_Connection *) */
+} emu_request;
+
+/* A request header (case-insensitive name), or NULL. Borrowed. */
+const char *emu_req_header(const emu_request *req, const char *name);
+/* A query parameter, decoded, or NULL. Borrowed. */
+const char *emu_req_query(const emu_request *req, const char *name);
+/* A form field of an application/x-www-form-urlencoded body (content type
+ * with or without parameters such as ";charset=UTF-8"), decoded, or NULL.
+ * The caller frees the result with free(). Any field order. */
+char *emu_req_form(const emu_request *req, const char *name);
+/* The body parsed as a JSON object, or NULL when it is not one. The caller
+ * frees the result with cJSON_Delete(). */
+cJSON *emu_req_json(const emu_request *req);
+
+#define EMU_MAX_HEADERS 8
+
+typedef struct emu_response {
+  int status;                   /* 0: not handled (try the next route) */
+  char *body;                   /* malloc'd; freed by the core */
+  size_t body_len;
+  const char *content_type;     /* static string; NULL: application/json */
+  const char *header_names[EMU_MAX_HEADERS];  /* static strings */
+  char *header_values[EMU_MAX_HEADERS];       /* malloc'd; freed by core */
+  size_t header_count;
+  /* Who made the request, for the one-line request log ("-" if unknown):
+   * an email, never a token. */
+  char principal[256];
+} emu_response;
+
+/* Sets a JSON reply (takes ownership of body; NULL: {}). */
+void emu_reply_json(emu_response *r, int status, cJSON *body);
+/* Sets a text reply with the given content type. */
+void emu_reply_text(emu_response *r, int status, const char *content_type,
+                    const char *text);
+/* Google's error shape: {"error":{"code":C,"message":M,"status":S}}. */
+void emu_reply_google_error(emu_response *r, int code, const char *status,
+                            const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* OAuth's error shape: {"error":E,"error_description":D}. */
+void emu_reply_oauth_error(emu_response *r, int code, const char *error,
+                           const char *description);
+/* Adds a header (the value is copied). */
+void emu_reply_header(emu_response *r, const char *name, const char *value);
+
+/* A route file's entry point: handles the request and returns 1, or returns
+ * 0 (leaving resp untouched) when the path is not its. */
+typedef int (*emu_route_fn)(emu *e, const emu_request *req,
+                            emu_response *resp);
+
+/* The route files (tried in this order after the control API). */
+int emu_route_metadata(emu *e, const emu_request *req, emu_response *resp);
+int emu_route_oauth(emu *e, const emu_request *req, emu_response *resp);
+int emu_route_iam(emu *e, const emu_request *req, emu_response *resp);
+int emu_route_run(emu *e, const emu_request *req, emu_response *resp);
+int emu_route_sts(emu *e, const emu_request *req, emu_response *resp);
+
+/* ---- the world ---------------------------------------------------------- */
+
+/* "http://127.0.0.1:PORT" (no trailing slash). */
+const char *emu_base_url(const emu *e);
+/* The emulator's clock: Unix seconds, plus the control API's offset. */
+int64_t emu_now(emu *e);
+
+const char *emu_project_id(const emu *e);      /* "demo-project" */
+const char *emu_project_number(const emu *e);  /* "123456789012" */
+const char *emu_region(const emu *e);          /* "us-central1" */
+const char *emu_zone(const emu *e);            /* "us-central1-a" */
+/* The metadata server's default account (runner@...). */
+const char *emu_metadata_account(const emu *e);
+
+/* A known service account (borrowed; accounts live as long as e), or NULL. */
+typedef struct emu_account {
+  const char *email;
+  const char *unique_id;        /* numeric string, the ID token's sub */
+  const gauth_keyset *public_keys; /* its registered public keys */
+  /* Google-held key of the account (what IAM signBlob / signJwt sign with),
+   * kid = private_key_id. For the invoker it is also the key that
+   * --key-file writes, and its public part is in public_keys. */
+  const gauth_key *private_key;
+  const char *private_key_id;
+} emu_account;
+const emu_account *emu_account_find(emu *e, const char *email);
+/* The account's private key, for IAM signBlob / signJwt (a reference:
+ * gauth_key_free), or NULL when the emulator has none for it. Its kid is the
+ * keyId that signBlob reports. (world.c) */
+gauth_key *emu_account_private_key(emu *e, const char *email);
+
+/* A configured end user for the refresh-token grant, or NULL. */
+typedef struct emu_user {
+  const char *email;
+  const char *client_id;
+  const char *client_secret;
+  const char *refresh_token;
+} emu_user;
+const emu_user *emu_user_find_by_refresh_token(emu *e, const char *token);
+
+/* Cloud Run resources: 1 when projects/P/locations/L/services/N (or jobs/N)
+ * exists. */
+int emu_run_service_exists(emu *e, const char *name);
+int emu_run_job_exists(emu *e, const char *name);
+/* The URL of a service by short name: BASE/services/NAME. Free with free(). */
+char *emu_service_url(emu *e, const char *short_name);
+
+/* ---- tokens ------------------------------------------------------------- */
+
+/* The ID-token signing keys: a JWKS / PEM-map-ready set of the current and
+ * the previous key (reference; gauth_keyset_free). */
+gauth_keyset *emu_signing_keys(emu *e);
+
+/* Google's v1 certificate map of the same keys, as JSON text:
+ * {"KID":"-----BEGIN CERTIFICATE-----\n..."} (self-signed X.509
+ * certificates). Free with free(). NULL on failure. */
+char *emu_signing_certs_json(emu *e);
+/* The Cache-Control max-age, in seconds, that the key-set routes send. */
+long emu_signing_keys_max_age(emu *e);
+
+/* A Google-shaped ID token, RS256, signed with the current key:
+ * iss https://accounts.google.com, aud, azp = the account's unique_id, sub
+ * = unique_id, iat now, exp now + 3600, and email / email_verified when
+ * include_email. Free with gauth_free(). NULL on failure. */
+char *emu_mint_id_token(emu *e, const char *email, const char *audience,
+                        int include_email);
+
+/* An opaque access token ("ya29.emu..."), remembered with its principal
+ * (an email), scopes (space-separated) and expiry (now + lifetime). Free
+ * with free(). */
+char *emu_mint_access_token(emu *e, const char *email, const char *scopes,
+                            int64_t lifetime);
+
+/* What the Authorization header of a request carries. */
+typedef enum emu_bearer_kind {
+  EMU_BEARER_NONE = 0,        /* no / not a Bearer header */
+  EMU_BEARER_ACCESS = 1,      /* a valid access token of ours */
+  EMU_BEARER_ACCESS_EXPIRED = 2,
+  EMU_BEARER_ID_TOKEN = 3,    /* a JWT (any: the caller verifies it) */
+  EMU_BEARER_UNKNOWN = 4      /* anything else */
+} emu_bearer_kind;
+
+typedef struct emu_bearer {
+  emu_bearer_kind kind;
+  char email[256];            /* ACCESS: its principal */
+  char scopes[1024];          /* ACCESS: space-separated */
+  const char *token;          /* borrowed from the request */
+} emu_bearer;
+void emu_bearer_of(emu *e, const emu_request *req, emu_bearer *out);
+/* 1 when the space-separated scopes hold one of the given (NULL-ended). */
+int emu_scopes_have(const char *scopes, const char *const *any);
+
+/* ---- IAM policy ----------------------------------------------------------- */
+
+/* 1 when member ("serviceAccount:EMAIL" or "user:EMAIL") holds permission
+ * on resource (a full resource name, e.g. "projects/demo-project",
+ * ".../jobs/collect", "projects/demo-project/serviceAccounts/EMAIL"), taking
+ * only bindings whose propagation delay has passed. Bindings on
+ * "projects/P" apply to every resource under it. */
+int emu_has_permission(emu *e, const char *resource, const char *member,
+                       const char *permission);
+
+/* A trusted external issuer for STS token exchange (from the config's
+ * "external_issuers"), or NULL. The default world has none. */
+typedef struct emu_external_issuer {
+  const char *issuer;           /* the subject token's iss */
+  const char *audience;         /* the STS "audience" parameter it serves:
+                                   //iam.googleapis.com/projects/N/... */
+  const gauth_keyset *keys;     /* verifies its subject tokens */
+  const char *service_account;  /* impersonated by default, or NULL */
+} emu_external_issuer;
+const emu_external_issuer *emu_external_issuer_find(emu *e,
+                                                    const char *issuer);
+
+/* ---- counters ------------------------------------------------------------ */
+
+/* Counts one execution of a job (full name) and returns the execution's
+ * number (1, 2, ...). */
+unsigned long emu_count_execution(emu *e, const char *job);
+
+/* ---- the core only (main.c, server.c, world.c, control.c) --------------- */
+
+/* Builds the world: the default one, or the one config_path (JSON, see
+ * docs/emulator.md) describes. base_url is "http://HOST:PORT". On failure
+ * returns NULL with a message in errbuf. */
+emu *emu_world_new(const char *base_url, const char *config_path,
+                   char *errbuf, size_t errlen);
+void emu_world_free(emu *e);
+/* Writes the invoker's service-account key file (mode 0600). 0 on success,
+ * -1 with a message in errbuf. */
+int emu_write_key_file(emu *e, const char *path, char *errbuf, size_t errlen);
+/* The account whose key --key-file writes (scheduler@...). */
+const char *emu_invoker_account(const emu *e);
+
+/* Policy changes (control API). delay: seconds before the change takes
+ * effect. Return 0, or -1 (unknown role; remove: no such binding). */
+int emu_policy_add(emu *e, const char *resource, const char *role,
+                   const char *member, int64_t delay);
+int emu_policy_remove(emu *e, const char *resource, const char *role,
+                      const char *member, int64_t delay);
+/* The bindings, with when each takes effect / stops. */
+cJSON *emu_policy_json(emu *e);
+
+/* Makes a new ID-token signing key current; the previous stays published,
+ * the one before it is dropped. 0, or -1 on a crypto failure. */
+int emu_rotate_signing_keys(emu *e);
+/* The kid of the current signing key (copied into buf). */
+void emu_current_kid(emu *e, char *buf, size_t n);
+
+void emu_set_clock_offset(emu *e, int64_t offset);
+int64_t emu_clock_offset(emu *e);
+
+/* Faults (control API), applied by the server before dispatch. */
+typedef enum emu_fault_kind {
+  EMU_FAULT_STATUS = 0,    /* reply status + body (+ Retry-After) */
+  EMU_FAULT_DELAY = 1,     /* wait delay_ms, then answer normally */
+  EMU_FAULT_RESET = 2,     /* close the connection without a reply */
+  EMU_FAULT_TRUNCATE = 3,  /* the real reply, cut half-way, then close */
+  EMU_FAULT_INVALID_JSON = 4, /* status (200) + a body that is not JSON */
+  EMU_FAULT_OVERSIZED = 5  /* status (200) + a body of `bytes` bytes */
+} emu_fault_kind;
+
+typedef struct emu_fault {
+  char route[256];         /* path prefix it applies to */
+  emu_fault_kind kind;
+  int status;
+  char body[1024];
+  char retry_after[32];    /* "" : no header */
+  unsigned int delay_ms;   /* any kind: wait this long first */
+  size_t bytes;            /* OVERSIZED */
+  long remaining;          /* requests left; < 0: unlimited */
+  double fraction;         /* probability per request (0 < f <= 1) */
+} emu_fault;
+
+/* Adds or replaces (same route) a fault. */
+void emu_fault_set(emu *e, const emu_fault *f);
+/* Clears the fault of one route (NULL: all). Returns how many went. */
+int emu_fault_clear(emu *e, const char *route);
+/* 1 when a fault applies to this request path (copied into *out and
+ * counted), else 0. */
+int emu_fault_take(emu *e, const char *path, emu_fault *out);
+cJSON *emu_faults_json(emu *e);
+const char *emu_fault_kind_name(emu_fault_kind k);
+
+/* Counts a request, and logs it (bounded ring). */
+void emu_record_request(emu *e, const char *method, const char *path,
+                        int status, const char *principal);
+cJSON *emu_counters_json(emu *e);
+cJSON *emu_request_log_json(emu *e);
+void emu_counters_reset(emu *e);
+
+/* The control API (/emulator/v1/...). */
+int emu_route_control(emu *e, const emu_request *req, emu_response *resp);
+/* 1 when the request came from a loopback address. */
+int emu_req_is_loopback(const emu_request *req);
+/* The HTTP server (server.c): serves e on listen_fd, an IPv4 socket
+ * already bound and listening (so that the port, the URL and the key file
+ * are known before any request is accepted). NULL on failure. */
+typedef struct emu_server emu_server;
+emu_server *emu_server_start(emu *e, int listen_fd);
+/* Stops serving: wakes delayed replies, closes connections, waits for
+ * handler threads. */
+void emu_server_stop(emu_server *s);
+
+/* Waits ms milliseconds, or less when the server stops. */
+void emu_sleep_ms(emu *e, unsigned int ms);
+/* Wakes every emu_sleep_ms (at shutdown). */
+void emu_wake_all(emu *e);
+
+#endif /* GAUTH_EMULATOR_H */

@@ -1,0 +1,354 @@
+/* gauth-emulator: Cloud Run. The Admin API's jobs :run (v2, and v1 on the
+ * regional endpoint), which takes an OAuth access token, and a Cloud Run
+ * service at /services/NAME, which takes an ID token whose aud is its URL.
+ *
+ * The two are the heart of the 401 this project exists for: an ID token
+ * sent to :run is refused whatever IAM says, and an access token sent to a
+ * service likewise. Both refusals are reproduced exactly. */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L /* gmtime_r, strdup */
+#endif
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/rand.h>
+
+#include "emulator.h"
+
+#define SCOPE_CLOUD "https://www.googleapis.com/auth/cloud-platform"
+
+#define E_UNAUTH_MISSING                                                    \
+  "Request is missing required authentication credential. Expected OAuth " \
+  "2 access token, login cookie or other valid authentication credential. " \
+  "See https://developers.google.com/identity/sign-in/web/devconsole-"      \
+  "project."
+#define E_UNAUTH_INVALID                                                    \
+  "Request had invalid authentication credentials. Expected OAuth 2 "      \
+  "access token, login cookie or other valid authentication credential. "   \
+  "See https://developers.google.com/identity/sign-in/web/devconsole-"      \
+  "project."
+
+/* Cloud Run's front end answers refusals with HTML pages, not JSON. */
+#define HTML_HEAD                                                    \
+  "<html><head>\n"                                                   \
+  "<meta http-equiv=\"content-type\" content=\"text/html;charset=utf-8\">\n"
+#define HTML_401                                                         \
+  HTML_HEAD "<title>401 Unauthorized</title>\n</head>\n"                 \
+  "<body text=#000000 bgcolor=#ffffff>\n<h1>Error: Unauthorized</h1>\n"  \
+  "<h2>Your client does not have permission to the requested URL "     \
+  "<code>%s</code>.</h2>\n<h2></h2>\n</body></html>\n"
+#define HTML_403                                                       \
+  HTML_HEAD "<title>403 Forbidden</title>\n</head>\n"                  \
+  "<body text=#000000 bgcolor=#ffffff>\n<h1>Error: Forbidden</h1>\n"   \
+  "<h2>Your client does not have permission to get URL "             \
+  "<code>%s</code> from this server.</h2>\n<h2></h2>\n</body></html>\n"
+#define HTML_404                                                       \
+  HTML_HEAD "<title>404 Page not found</title>\n</head>\n"             \
+  "<body text=#000000 bgcolor=#ffffff>\n<h1>Error: Page not found</h1>\n" \
+  "<h2>The requested URL was not found on this server.</h2>\n"         \
+  "<h2></h2>\n</body></html>\n"
+#define HTML_TYPE "text/html; charset=UTF-8"
+
+/* ---- the Admin API ------------------------------------------------------ */
+
+static void rfc3339(int64_t t, char *out, size_t n) {
+  time_t tt = (time_t)t;
+  struct tm tm;
+  gmtime_r(&tt, &tm);
+  strftime(out, n, "%Y-%m-%dT%H:%M:%S.000000Z", &tm);
+}
+
+static void random_uuid(char out[37]) {
+  unsigned char r[16] = {0};
+  (void)RAND_bytes(r, sizeof r);
+  r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
+  r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
+  snprintf(out, 37,
+           "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+           "%02x%02x%02x%02x%02x%02x",
+           r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10],
+           r[11], r[12], r[13], r[14], r[15]);
+}
+
+/* An execution's name: the job's, a dash and five letters or digits. */
+static void execution_name(const char *job, char *out, size_t n) {
+  static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  unsigned char r[5] = {0};
+  (void)RAND_bytes(r, sizeof r);
+  char suffix[6];
+  for (size_t i = 0; i < 5; i++)
+    suffix[i] = alphabet[r[i] % 36];
+  suffix[5] = '\0';
+  snprintf(out, n, "%s-%s", job, suffix);
+}
+
+/* The token checks of every Google API: an access token of ours with the
+ * cloud-platform scope. */
+static int require_access_token(emu *e, const emu_request *req,
+                                emu_response *resp, emu_bearer *b) {
+  static const char *const scopes[] = {SCOPE_CLOUD, NULL};
+  emu_bearer_of(e, req, b);
+  if (b->kind == EMU_BEARER_ACCESS) {
+    snprintf(resp->principal, sizeof resp->principal, "%s", b->email);
+    if (emu_scopes_have(b->scopes, scopes))
+      return 1;
+    emu_reply_google_error(resp, 403, "PERMISSION_DENIED",
+                           "Request had insufficient authentication scopes.");
+    emu_reply_header(resp, "WWW-Authenticate",
+                     "Bearer realm=\"https://accounts.google.com/\", "
+                     "error=\"insufficient_scope\", scope=\"" SCOPE_CLOUD
+                     "\"");
+    return 0;
+  }
+  /* The 401 an ID token gets here is the one the issue quotes: Google's
+   * APIs take OAuth access tokens only. */
+  emu_reply_google_error(resp, 401, "UNAUTHENTICATED", "%s",
+                         b->kind == EMU_BEARER_NONE ? E_UNAUTH_MISSING
+                                                    : E_UNAUTH_INVALID);
+  emu_reply_header(resp, "WWW-Authenticate",
+                   b->kind == EMU_BEARER_NONE
+                       ? "Bearer realm=\"https://accounts.google.com/\""
+                       : "Bearer realm=\"https://accounts.google.com/\", "
+                         "error=\"invalid_token\"");
+  return 0;
+}
+
+static void member_of(emu *e, const char *email, char *out, size_t n) {
+  /* A federated token's principal (STS) is already a member name. */
+  if (strncmp(email, "principal://", 12) == 0) {
+    snprintf(out, n, "%s", email);
+    return;
+  }
+  snprintf(out, n, "%s:%s",
+           emu_account_find(e, email) ? "serviceAccount" : "user", email);
+}
+
+/* POST .../jobs/J:run, with v1 1 for the Knative-style v1 API. */
+static void run_job(emu *e, const emu_request *req, emu_response *resp,
+                    const char *project, const char *location,
+                    const char *job, int v1) {
+  if (strcmp(req->method, "POST") != 0) {
+    emu_reply_google_error(resp, 405, "METHOD_NOT_ALLOWED",
+                           "Method Not Allowed");
+    return;
+  }
+  emu_bearer b;
+  if (!require_access_token(e, req, resp, &b))
+    return;
+  /* Names use the project id whether the caller wrote the id or the
+   * number. */
+  const char *proj = project;
+  if (strcmp(project, emu_project_number(e)) == 0)
+    proj = emu_project_id(e);
+  char name[512], member[300];
+  snprintf(name, sizeof name, "projects/%s/locations/%s/jobs/%s", proj,
+           location, job);
+  member_of(e, b.email, member, sizeof member);
+
+  cJSON *body = req->body_len ? emu_req_json(req) : NULL;
+  const char *perm = "run.jobs.run";
+  if (cJSON_GetObjectItemCaseSensitive(body, "overrides") != NULL)
+    perm = "run.jobs.runWithOverrides";
+  cJSON_Delete(body);
+  /* Google checks the permission first: without it a missing job is a
+   * 403 too ("or resource may not exist"). */
+  if (!emu_has_permission(e, name, member, perm)) {
+    if (v1)
+      emu_reply_google_error(resp, 403, "PERMISSION_DENIED",
+                             "Permission '%s' denied on resource "
+                             "'namespaces/%s/jobs/%s' (or resource may not "
+                             "exist).",
+                             perm, project, job);
+    else
+      emu_reply_google_error(resp, 403, "PERMISSION_DENIED",
+                             "Permission '%s' denied on resource '%s' (or "
+                             "resource may not exist).",
+                             perm, name);
+    return;
+  }
+  if (!emu_run_job_exists(e, name)) {
+    emu_reply_google_error(resp, 404, "NOT_FOUND",
+                           "Resource '%s' of kind 'JOB' in region '%s' in "
+                           "project '%s' does not exist.",
+                           job, location, project);
+    return;
+  }
+  unsigned long count = emu_count_execution(e, name);
+  char exec[300], uid[37], op[37], now[40];
+  execution_name(job, exec, sizeof exec);
+  random_uuid(uid);
+  random_uuid(op);
+  rfc3339(emu_now(e), now, sizeof now);
+  cJSON *o = cJSON_CreateObject();
+  if (v1) {
+    /* v1 answers with the Execution itself, Knative style. */
+    cJSON_AddStringToObject(o, "apiVersion", "run.googleapis.com/v1");
+    cJSON_AddStringToObject(o, "kind", "Execution");
+    cJSON *md = cJSON_AddObjectToObject(o, "metadata");
+    cJSON_AddStringToObject(md, "name", exec);
+    cJSON_AddStringToObject(md, "namespace", emu_project_number(e));
+    cJSON_AddStringToObject(md, "uid", uid);
+    cJSON_AddStringToObject(md, "creationTimestamp", now);
+    cJSON *labels = cJSON_AddObjectToObject(md, "labels");
+    cJSON_AddStringToObject(labels, "run.googleapis.com/job", job);
+    cJSON_AddStringToObject(labels, "cloud.googleapis.com/location",
+                            location);
+    cJSON *spec = cJSON_AddObjectToObject(o, "spec");
+    cJSON_AddNumberToObject(spec, "parallelism", 1);
+    cJSON_AddNumberToObject(spec, "taskCount", 1);
+    cJSON_AddObjectToObject(o, "status");
+  } else {
+    char opname[600], execname[900];
+    snprintf(opname, sizeof opname, "projects/%s/locations/%s/operations/%s",
+             proj, location, op);
+    snprintf(execname, sizeof execname, "%s/executions/%s", name, exec);
+    cJSON_AddStringToObject(o, "name", opname);
+    cJSON *md = cJSON_AddObjectToObject(o, "metadata");
+    cJSON_AddStringToObject(md, "@type",
+                            "type.googleapis.com/google.cloud.run.v2."
+                            "Execution");
+    cJSON_AddStringToObject(md, "name", execname);
+    cJSON_AddStringToObject(md, "uid", uid);
+    cJSON_AddStringToObject(md, "creator", b.email);
+    cJSON_AddStringToObject(md, "createTime", now);
+    cJSON_AddStringToObject(md, "job", job);
+    cJSON_AddNumberToObject(md, "parallelism", 1);
+    cJSON_AddNumberToObject(md, "taskCount", 1);
+    cJSON_AddBoolToObject(md, "reconciling", 1);
+    cJSON_AddNumberToObject(md, "executionNumber", (double)count);
+    cJSON_AddBoolToObject(o, "done", 0);
+  }
+  emu_reply_json(resp, 200, o);
+}
+
+/* /v2/projects/P/locations/L/jobs/J:run and
+ * /apis/run.googleapis.com/v1/namespaces/P/jobs/J:run. */
+static int route_admin(emu *e, const emu_request *req, emu_response *resp) {
+  char p[101], l[101], j[101];
+  int n = 0;
+  const char *path = req->path;
+  size_t len = strlen(path);
+  if (len < 5 || len > 400 || strcmp(path + len - 4, ":run") != 0)
+    return 0;
+  if (sscanf(path, "/v2/projects/%100[^/]/locations/%100[^/]/jobs/%100[^/:]"
+                   ":run%n",
+             p, l, j, &n) == 3 && path[n] == '\0') {
+    run_job(e, req, resp, p, l, j, 0);
+    return 1;
+  }
+  n = 0;
+  if (sscanf(path, "/apis/run.googleapis.com/v1/namespaces/%100[^/]/jobs/"
+                   "%100[^/:]:run%n",
+             p, j, &n) == 2 && path[n] == '\0') {
+    run_job(e, req, resp, p, emu_region(e), j, 1);
+    return 1;
+  }
+  return 0;
+}
+
+/* ---- the service -------------------------------------------------------- */
+
+static int64_t emu_clock(void *userdata) { return emu_now(userdata); }
+
+/* Cloud Run's refusal page for a status (401 or 403) naming the path. */
+static void reply_html(emu_response *resp, int status, const char *path) {
+  char page[2048];
+  if (status == 401)
+    snprintf(page, sizeof page, HTML_401, path);
+  else
+    snprintf(page, sizeof page, HTML_403, path);
+  emu_reply_text(resp, status, HTML_TYPE, page);
+}
+
+/* The email of a valid ID token for the service, or 0 (and a 401 reply). */
+static int verify_service_token(emu *e, const char *token, const char *aud,
+                                char *email, size_t n) {
+  static const char *const issuers[] = {"https://accounts.google.com",
+                                        "accounts.google.com", NULL};
+  const char *auds[] = {aud, NULL};
+  gauth_verifier_options vo = GAUTH_VERIFIER_OPTIONS_INIT;
+  vo.preset = GAUTH_VERIFIER_CUSTOM;
+  vo.audiences = auds;
+  vo.issuers = issuers;
+  vo.keys = emu_signing_keys(e);
+  vo.algorithms = GAUTH_ALG_BIT(GAUTH_ALG_RS256);
+  vo.clock = emu_clock;
+  vo.clock_userdata = e;
+  gauth_verifier *v = NULL;
+  gauth_claims *c = NULL;
+  const char *mail = NULL;
+  int ok = vo.keys != NULL &&
+           gauth_verifier_new(&v, &vo, NULL) == GAUTH_OK &&
+           gauth_verifier_verify(v, token, 0, &c, NULL) == GAUTH_OK;
+  email[0] = '\0';
+  if (ok && gauth_claims_get_string(c, "email", &mail, NULL) == GAUTH_OK)
+    snprintf(email, n, "%s", mail);
+  gauth_claims_free(c);
+  gauth_verifier_free(v);
+  gauth_keyset_free(vo.keys);
+  return ok;
+}
+
+/* ANY /services/NAME[/...] */
+static int route_service(emu *e, const emu_request *req, emu_response *resp) {
+  const char *path = req->path;
+  if (strncmp(path, "/services/", 10) != 0)
+    return 0;
+  const char *name = path + 10;
+  size_t nlen = strcspn(name, "/");
+  const char *rest = name[nlen] ? name + nlen : "/";
+  if (nlen == 0 || nlen > 100) {
+    emu_reply_text(resp, 404, HTML_TYPE, HTML_404);
+    return 1;
+  }
+  char svc[101], full[512];
+  snprintf(svc, sizeof svc, "%.*s", (int)nlen, name);
+  snprintf(full, sizeof full, "projects/%s/locations/%s/services/%s",
+           emu_project_id(e), emu_region(e), svc);
+  if (!emu_run_service_exists(e, full)) {
+    emu_reply_text(resp, 404, HTML_TYPE, HTML_404);
+    return 1;
+  }
+  emu_bearer b;
+  emu_bearer_of(e, req, &b);
+  char *url = emu_service_url(e, svc);
+  char email[256] = "";
+  /* Only an ID token for this URL gets through; an access token, even a
+   * valid one, is a 401 like any other non-token. */
+  int ok = url != NULL && b.kind == EMU_BEARER_ID_TOKEN &&
+           verify_service_token(e, b.token, url, email, sizeof email);
+  free(url);
+  if (!ok) {
+    if (b.kind == EMU_BEARER_ACCESS)
+      snprintf(resp->principal, sizeof resp->principal, "%s", b.email);
+    reply_html(resp, 401, path);
+    emu_reply_header(resp, "WWW-Authenticate",
+                     "Bearer error=\"invalid_token\" error_description=\"The "
+                     "access token could not be verified\"");
+    return 1;
+  }
+  char member[300];
+  if (email[0] != '\0') {
+    snprintf(resp->principal, sizeof resp->principal, "%s", email);
+    member_of(e, email, member, sizeof member);
+  }
+  if (email[0] == '\0' ||
+      !emu_has_permission(e, full, member, "run.routes.invoke")) {
+    reply_html(resp, 403, path);
+    return 1;
+  }
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "service", svc);
+  cJSON_AddStringToObject(o, "principal", email);
+  cJSON_AddStringToObject(o, "method", req->method);
+  cJSON_AddStringToObject(o, "path", rest);
+  emu_reply_json(resp, 200, o);
+  return 1;
+}
+
+int emu_route_run(emu *e, const emu_request *req, emu_response *resp) {
+  return route_admin(e, req, resp) || route_service(e, req, resp);
+}

@@ -1,0 +1,480 @@
+/* gauth-emulator: the HTTP server. libmicrohttpd with one thread per
+ * connection (so a delayed reply holds up only its own client), body
+ * collection with a size cap, fault injection before dispatch, dispatch to
+ * the control API and the route files, and one log line per request. */
+#include "emulator.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include <microhttpd.h>
+
+#define EMU_MAX_BODY (1u << 20)   /* larger request bodies get 413 */
+#define EMU_MAX_DELAY_MS 600000u  /* a delay fault never waits longer */
+#define EMU_OVERSIZED_DEFAULT ((size_t)(2u << 20) + 1)
+#define EMU_OVERSIZED_MAX ((size_t)64 << 20)
+
+struct emu_server {
+  emu *e;
+  struct MHD_Daemon *daemon;
+};
+
+typedef struct conn_state {
+  char *body;
+  size_t len, cap;
+  int too_large;
+} conn_state;
+
+static void *xmalloc(size_t n) {
+  void *p = malloc(n ? n : 1);
+  if (p == NULL) {
+    fprintf(stderr, "gauth-emulator: out of memory\n");
+    abort();
+  }
+  return p;
+}
+
+static char *xstrdup(const char *s) {
+  size_t n = strlen(s) + 1;
+  return memcpy(xmalloc(n), s, n);
+}
+
+/* ---- requests ------------------------------------------------------------ */
+
+const char *emu_req_header(const emu_request *req, const char *name) {
+  return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *emu_req_query(const emu_request *req, const char *name) {
+  return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+static int hexval(int c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/* Decodes one form component (+ is a space, %XX a byte). */
+static char *form_decode(const char *s, size_t n) {
+  char *out = xmalloc(n + 1), *o = out;
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] == '+') {
+      *o++ = ' ';
+    } else if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 &&
+               hexval(s[i + 2]) >= 0) {
+      *o++ = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+      i += 2;
+    } else {
+      *o++ = s[i];
+    }
+  }
+  *o = '\0';
+  return out;
+}
+
+char *emu_req_form(const emu_request *req, const char *name) {
+  const char *ct = emu_req_header(req, "Content-Type");
+  static const char form[] = "application/x-www-form-urlencoded";
+  const char *p = req->body, *end = req->body + req->body_len;
+  if (ct == NULL) return NULL;
+  ct += strspn(ct, " \t");
+  if (strncasecmp(ct, form, sizeof(form) - 1) != 0) return NULL;
+  if (ct[sizeof(form) - 1] != '\0' && ct[sizeof(form) - 1] != ';' &&
+      ct[sizeof(form) - 1] != ' ')
+    return NULL;
+  while (p < end) {
+    const char *amp = memchr(p, '&', (size_t)(end - p));
+    const char *stop = amp ? amp : end;
+    const char *eq = memchr(p, '=', (size_t)(stop - p));
+    const char *nend = eq ? eq : stop;
+    char *key = form_decode(p, (size_t)(nend - p));
+    int match = strcmp(key, name) == 0;
+    free(key);
+    if (match)
+      return eq ? form_decode(eq + 1, (size_t)(stop - eq - 1)) : xstrdup("");
+    p = stop + (amp ? 1 : 0);
+  }
+  return NULL;
+}
+
+cJSON *emu_req_json(const emu_request *req) {
+  cJSON *j = cJSON_ParseWithLength(req->body, req->body_len);
+  if (!cJSON_IsObject(j)) {
+    cJSON_Delete(j);
+    return NULL;
+  }
+  return j;
+}
+
+int emu_req_is_loopback(const emu_request *req) {
+  const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+      req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  const struct sockaddr *sa;
+  if (ci == NULL || ci->client_addr == NULL) return 0;
+  sa = ci->client_addr;
+  if (sa->sa_family == AF_INET) {
+    const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
+    return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+  }
+  if (sa->sa_family == AF_INET6) {
+    const struct sockaddr_in6 *in6 =
+        (const struct sockaddr_in6 *)(const void *)sa;
+    return IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+  }
+  return 0;
+}
+
+/* ---- responses ----------------------------------------------------------- */
+
+static void reply_set(emu_response *r, int status, char *body, size_t len,
+                      const char *content_type) {
+  free(r->body);
+  r->status = status;
+  r->body = body;
+  r->body_len = len;
+  r->content_type = content_type;
+}
+
+void emu_reply_json(emu_response *r, int status, cJSON *body) {
+  char *text;
+  if (body == NULL) body = cJSON_CreateObject();
+  text = cJSON_PrintUnformatted(body);
+  cJSON_Delete(body);
+  if (text == NULL) text = xstrdup("{}");
+  reply_set(r, status, text, strlen(text), "application/json; charset=UTF-8");
+}
+
+void emu_reply_text(emu_response *r, int status, const char *content_type,
+                    const char *text) {
+  reply_set(r, status, xstrdup(text), strlen(text), content_type);
+}
+
+void emu_reply_google_error(emu_response *r, int code, const char *status,
+                            const char *fmt, ...) {
+  char msg[1024];
+  va_list ap;
+  cJSON *o = cJSON_CreateObject(), *err;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  err = cJSON_AddObjectToObject(o, "error");
+  cJSON_AddNumberToObject(err, "code", code);
+  cJSON_AddStringToObject(err, "message", msg);
+  cJSON_AddStringToObject(err, "status", status);
+  emu_reply_json(r, code, o);
+}
+
+void emu_reply_oauth_error(emu_response *r, int code, const char *error,
+                           const char *description) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "error", error);
+  if (description != NULL)
+    cJSON_AddStringToObject(o, "error_description", description);
+  emu_reply_json(r, code, o);
+}
+
+void emu_reply_header(emu_response *r, const char *name, const char *value) {
+  if (r->header_count >= EMU_MAX_HEADERS) return;
+  r->header_names[r->header_count] = name;
+  r->header_values[r->header_count] = xstrdup(value);
+  r->header_count++;
+}
+
+static void response_cleanup(emu_response *r) {
+  free(r->body);
+  for (size_t i = 0; i < r->header_count; i++) free(r->header_values[i]);
+  memset(r, 0, sizeof(*r));
+}
+
+/* The reason phrase Google's front ends put in "status" for a code. */
+static const char *google_status_of(int code) {
+  switch (code) {
+    case 400: return "INVALID_ARGUMENT";
+    case 401: return "UNAUTHENTICATED";
+    case 403: return "PERMISSION_DENIED";
+    case 404: return "NOT_FOUND";
+    case 409: return "ABORTED";
+    case 429: return "RESOURCE_EXHAUSTED";
+    case 499: return "CANCELLED";
+    case 501: return "UNIMPLEMENTED";
+    case 503: return "UNAVAILABLE";
+    case 504: return "DEADLINE_EXCEEDED";
+    default: return code >= 500 ? "INTERNAL" : "FAILED_PRECONDITION";
+  }
+}
+
+/* ---- truncated replies --------------------------------------------------- */
+
+typedef struct trunc_body {
+  char *data;
+  size_t sent, cut;
+} trunc_body;
+
+/* Sends the first half of the body, then fails the stream: the client saw
+ * a Content-Length it will never get, as when a connection drops. */
+static ssize_t trunc_read(void *cls, uint64_t pos, char *buf, size_t max) {
+  trunc_body *t = cls;
+  size_t n;
+  (void)pos;
+  if (t->sent >= t->cut) return MHD_CONTENT_READER_END_WITH_ERROR;
+  n = t->cut - t->sent;
+  if (n > max) n = max;
+  memcpy(buf, t->data + t->sent, n);
+  t->sent += n;
+  return (ssize_t)n;
+}
+
+static void trunc_free(void *cls) {
+  trunc_body *t = cls;
+  free(t->data);
+  free(t);
+}
+
+/* ---- dispatch ------------------------------------------------------------ */
+
+static const emu_route_fn routes[] = {
+    emu_route_control, emu_route_metadata, emu_route_oauth,
+    emu_route_iam,     emu_route_run,      emu_route_sts};
+
+static void dispatch(emu *e, const emu_request *req, emu_response *resp) {
+  for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+    if (routes[i](e, req, resp)) {
+      if (resp->status == 0)
+        emu_reply_google_error(resp, 500, "INTERNAL",
+                               "route answered without a status");
+      return;
+    }
+  }
+  emu_reply_google_error(resp, 404, "NOT_FOUND",
+                         "The requested URL %.300s was not found on this "
+                         "server.",
+                         req->path);
+}
+
+/* A fault's canned reply; 0 when the fault kind has none. */
+static int fault_reply(const emu_fault *f, emu_response *resp) {
+  switch (f->kind) {
+    case EMU_FAULT_STATUS: {
+      int code = f->status ? f->status : 503;
+      if (f->body[0])
+        emu_reply_text(resp, code, "application/json; charset=UTF-8",
+                       f->body);
+      else
+        emu_reply_google_error(resp, code, google_status_of(code),
+                               "injected fault");
+      if (f->retry_after[0])
+        emu_reply_header(resp, "Retry-After", f->retry_after);
+      return 1;
+    }
+    case EMU_FAULT_INVALID_JSON:
+      emu_reply_text(resp, f->status ? f->status : 200,
+                     "application/json; charset=UTF-8",
+                     f->body[0] ? f->body : "{\"access_token\": \"ya29.");
+      return 1;
+    case EMU_FAULT_OVERSIZED: {
+      size_t n = f->bytes ? f->bytes : EMU_OVERSIZED_DEFAULT;
+      char *b;
+      if (n > EMU_OVERSIZED_MAX) n = EMU_OVERSIZED_MAX;
+      if (n < 16) n = 16;
+      /* Valid JSON, only too big: {"padding":"xxx...x"} */
+      b = xmalloc(n + 1);
+      memcpy(b, "{\"padding\":\"", 12);
+      memset(b + 12, 'x', n - 14);
+      memcpy(b + n - 2, "\"}", 2);
+      b[n] = '\0';
+      free(resp->body);
+      resp->status = f->status ? f->status : 200;
+      resp->body = b;
+      resp->body_len = n;
+      resp->content_type = "application/json; charset=UTF-8";
+      return 1;
+    }
+    case EMU_FAULT_DELAY:
+    case EMU_FAULT_RESET:
+    case EMU_FAULT_TRUNCATE:
+      return 0;
+  }
+  return 0;
+}
+
+/* Writes the request's log line; control characters of the path are
+ * replaced so that a request cannot forge lines. */
+static void log_line(const char *method, const char *path, int status,
+                     const char *principal, const char *note) {
+  char p[300];
+  size_t i;
+  for (i = 0; path[i] && i < sizeof(p) - 1; i++)
+    p[i] = isprint((unsigned char)path[i]) ? path[i] : '?';
+  p[i] = '\0';
+  fprintf(stderr, "gauth-emulator: %s %s %d %s%s\n", method, p, status,
+          principal[0] ? principal : "-", note);
+}
+
+static enum MHD_Result send_response(struct MHD_Connection *c,
+                                     emu_response *resp, int truncate) {
+  struct MHD_Response *r;
+  enum MHD_Result rc;
+  if (truncate) {
+    trunc_body *t = xmalloc(sizeof(*t));
+    t->data = resp->body;
+    t->sent = 0;
+    t->cut = resp->body_len / 2;
+    resp->body = NULL;
+    r = MHD_create_response_from_callback(resp->body_len, 4096, trunc_read, t,
+                                          trunc_free);
+  } else {
+    r = MHD_create_response_from_buffer(resp->body_len, resp->body,
+                                        MHD_RESPMEM_MUST_FREE);
+    if (r != NULL) resp->body = NULL;
+  }
+  if (r == NULL) return MHD_NO;
+  MHD_add_response_header(r, "Content-Type",
+                          resp->content_type ? resp->content_type
+                                             : "application/json");
+  for (size_t i = 0; i < resp->header_count; i++)
+    MHD_add_response_header(r, resp->header_names[i],
+                            resp->header_values[i]);
+  rc = MHD_queue_response(c, (unsigned int)resp->status, r);
+  MHD_destroy_response(r);
+  return rc;
+}
+
+static enum MHD_Result handle(emu *e, struct MHD_Connection *c,
+                              const char *url, const char *method,
+                              conn_state *st) {
+  emu_request req;
+  emu_response resp;
+  emu_fault f;
+  int faulted = 0, truncate = 0;
+  enum MHD_Result rc;
+  const char *note = "";
+
+  req.method = method;
+  req.path = url;
+  req.body = st->body ? st->body : "";
+  req.body_len = st->len;
+  req.conn = c;
+  memset(&resp, 0, sizeof(resp));
+
+  /* The control API is never faulted: tests must always reach it. */
+  if (strncmp(url, "/emulator/", 10) != 0 && emu_fault_take(e, url, &f)) {
+    faulted = 1;
+    if (f.delay_ms)
+      emu_sleep_ms(e, f.delay_ms > EMU_MAX_DELAY_MS ? EMU_MAX_DELAY_MS
+                                                    : f.delay_ms);
+    if (f.kind == EMU_FAULT_RESET) {
+      log_line(method, url, 0, "-", " (fault: reset)");
+      emu_record_request(e, method, url, 0, "-");
+      return MHD_NO; /* libmicrohttpd closes the connection, no reply */
+    }
+    truncate = f.kind == EMU_FAULT_TRUNCATE;
+    note = truncate ? " (fault: truncate)" : "";
+    if (fault_reply(&f, &resp)) {
+      note = f.kind == EMU_FAULT_STATUS     ? " (fault: status)"
+             : f.kind == EMU_FAULT_OVERSIZED ? " (fault: oversized)"
+                                             : " (fault: invalid_json)";
+    } else {
+      faulted = 0; /* delay, truncate: answer normally */
+    }
+  }
+  if (!faulted) {
+    if (st->too_large)
+      emu_reply_google_error(&resp, 413, "FAILED_PRECONDITION",
+                             "request body over %u bytes", EMU_MAX_BODY);
+    else
+      dispatch(e, &req, &resp);
+  }
+  if (resp.body == NULL) {
+    resp.body = xstrdup("");
+    resp.body_len = 0;
+  }
+  log_line(method, url, resp.status, resp.principal, note);
+  emu_record_request(e, method, url, resp.status,
+                     resp.principal[0] ? resp.principal : "-");
+  rc = send_response(c, &resp, truncate);
+  response_cleanup(&resp);
+  return rc;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
+                                  const char *url, const char *method,
+                                  const char *version,
+                                  const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls) {
+  emu *e = cls;
+  conn_state *st = *con_cls;
+  (void)version;
+  if (st == NULL) {
+    st = calloc(1, sizeof(*st));
+    if (st == NULL) return MHD_NO;
+    *con_cls = st;
+    return MHD_YES;
+  }
+  if (*upload_data_size > 0) {
+    size_t n = *upload_data_size;
+    *upload_data_size = 0;
+    if (st->too_large || st->len + n > EMU_MAX_BODY) {
+      st->too_large = 1; /* read and drop the rest, then answer 413 */
+      return MHD_YES;
+    }
+    if (st->len + n + 1 > st->cap) {
+      size_t cap = st->cap ? st->cap : 4096;
+      char *nb;
+      while (cap < st->len + n + 1) cap *= 2;
+      nb = realloc(st->body, cap);
+      if (nb == NULL) return MHD_NO;
+      st->body = nb;
+      st->cap = cap;
+    }
+    memcpy(st->body + st->len, upload_data, n);
+    st->len += n;
+    st->body[st->len] = '\0';
+    return MHD_YES;
+  }
+  return handle(e, c, url, method, st);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe) {
+  conn_state *st = *con_cls;
+  (void)cls;
+  (void)c;
+  (void)toe;
+  if (st == NULL) return;
+  free(st->body);
+  free(st);
+  *con_cls = NULL;
+}
+
+emu_server *emu_server_start(emu *e, int listen_fd) {
+  emu_server *s = xmalloc(sizeof(*s));
+  s->e = e;
+  s->daemon = MHD_start_daemon(
+      MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD |
+          MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG,
+      0, NULL, NULL, on_request, e, MHD_OPTION_LISTEN_SOCKET, listen_fd,
+      MHD_OPTION_NOTIFY_COMPLETED, on_completed, e,
+      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120,
+      MHD_OPTION_CONNECTION_LIMIT, (unsigned int)512, MHD_OPTION_END);
+  if (s->daemon == NULL) {
+    free(s);
+    return NULL;
+  }
+  return s;
+}
+
+void emu_server_stop(emu_server *s) {
+  if (s == NULL) return;
+  emu_wake_all(s->e);
+  MHD_stop_daemon(s->daemon);
+  free(s);
+}

@@ -1,0 +1,39 @@
+/* Tests against a running gauth-emulator: the fixture's URL, and a small
+ * libcurl client that returns status, headers and body as they came. */
+#ifndef GAUTH_EMU_FIXTURE_H
+#define GAUTH_EMU_FIXTURE_H
+
+#include <stddef.h>
+
+/* The base URL ("http://127.0.0.1:PORT") of the CTest fixture's emulator,
+ * read from the file named by GAUTH_EMULATOR_URL_FILE. Aborts when it is
+ * missing (the fixture did not start). Static storage. */
+const char *emu_fixture_url(void);
+
+typedef struct emu_reply {
+  long status;        /* 0: no HTTP reply */
+  int curl_code;      /* CURLcode of the transfer (0: complete) */
+  char *body;         /* NUL-terminated */
+  size_t len;
+  char headers[8192]; /* "Name: value\r\n" lines as received */
+} emu_reply;
+
+/* One request to base + path (path may hold a query). headers:
+ * "Name: value" strings, NULL-ended (may be NULL). body NULL: none. Fills
+ * *out (emu_reply_free it); returns out->curl_code. */
+int emu_http(const char *base, const char *method, const char *path,
+             const char *const *headers, const char *body, emu_reply *out);
+void emu_reply_free(emu_reply *r);
+
+/* A reply header's value (case-insensitive name), copied into buf, or
+ * NULL. */
+const char *emu_reply_header_get(const emu_reply *r, const char *name,
+                                 char *buf, size_t n);
+
+/* Calls the control API: POST (JSON body) or GET when body is NULL.
+ * Returns the HTTP status; the reply body goes to *out when not NULL
+ * (free()). */
+long emu_control(const char *base, const char *path, const char *body,
+                 char **out);
+
+#endif /* GAUTH_EMU_FIXTURE_H */
