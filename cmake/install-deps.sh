@@ -11,11 +11,12 @@ build_pkgs="cmake make gcc pkg-config libssl-dev libcurl4-openssl-dev libcjson-d
 # `pkg-config --static` needs the -dev packages of libcurl's private
 # dependencies. The CLI tests and the demo make keys with openssl; the
 # interop tests run Debian's PyJWT (with python3-cryptography, only a
-# Recommends of it) under /usr/bin/python3.
+# Recommends of it) and python3-google-auth (with python3-requests, its
+# transport) under /usr/bin/python3.
 test_pkgs="libcriterion-dev libmicrohttpd-dev g++ clang libclang-rt-14-dev valgrind \
   libnghttp2-dev libidn2-dev librtmp-dev libssh2-1-dev libpsl-dev libkrb5-dev \
   libldap-dev libzstd-dev libbrotli-dev zlib1g-dev \
-  openssl python3-jwt python3-cryptography"
+  openssl python3-jwt python3-cryptography python3-google-auth python3-requests"
 demo_pkgs="libmicrohttpd-dev openssl"
 
 case "${1:-build}" in
@@ -26,8 +27,8 @@ case "${1:-build}" in
 esac
 
 missing=""
-# The interop tests run the npm package jose under Node.js; a machine
-# without node gets Debian's.
+# The interop tests run npm packages (jose, google-auth-library) under
+# Node.js; a machine without node gets Debian's.
 if [ "${1:-build}" = test ] && ! command -v node > /dev/null 2>&1; then
   want="$want nodejs npm"
 fi
