@@ -12,8 +12,11 @@
 #  5. ThreadSanitizer build of the concurrency programs.
 #  6. Install into a temporary prefix; consumers via pkg-config (shared and
 #     static) and find_package; only gauth_* exported.
-#  7. Interop against npm jose (installed here into build-test/interop-node)
-#     and Debian's PyJWT, gcc and ASan builds; a benchmark smoke run.
+#  7. Interop, gcc and ASan builds: npm jose and Debian's PyJWT; against
+#     gauth-emulator, npm google-auth-library / gcp-metadata / jose and
+#     Debian's python3-google-auth (node packages from the lockfile in
+#     tests/interop/node, npm ci into build-test/interop-node); a benchmark
+#     smoke run.
 #  8. Fuzz targets, briefly.
 set -uo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -150,6 +153,28 @@ if [ -d "$gcc_dir/tests" ]; then
       fail "valgrind $(basename "$t") (exit status)"
     fi
   done
+  # The emulator under valgrind, under load: emu_load (native) starts it
+  # through GAUTH_EMULATOR_WRAPPER and sends 10 000 mixed requests from 8
+  # clients (measured: ~50 s start-up under valgrind, ~75 s of load).
+  # EMU_LOAD_VALGRIND_REQUESTS lowers the count on a slow machine.
+  emu_load=$gcc_dir/tests/emulator/emu_load
+  emu_bin=$gcc_dir/examples/emulator/gauth-emulator
+  if [ -x "$emu_load" ] && [ -x "$emu_bin" ]; then
+    t0=$(date +%s)
+    if GAUTH_EMULATOR_WRAPPER="valgrind --trace-children=no --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=1 --log-file=$vg_logs/emu.%p" \
+       EMU_LOAD_REQUESTS=${EMU_LOAD_VALGRIND_REQUESTS:-10000} \
+       "$emu_load" "$emu_bin" > "$vg_logs/out.emu_load" 2>&1; then
+      pass "valgrind gauth-emulator under emu_load ($(( $(date +%s) - t0 )) s): $(tail -n 1 "$vg_logs/out.emu_load")"
+    else
+      tail -n 30 "$vg_logs/out.emu_load"
+      fail "valgrind gauth-emulator under emu_load (exit status)"
+    fi
+    if ! ls "$vg_logs"/emu.* > /dev/null 2>&1; then
+      fail "valgrind gauth-emulator under emu_load: no valgrind log"
+    fi
+  else
+    fail "valgrind gauth-emulator under emu_load: $emu_load or $emu_bin missing"
+  fi
   check_reports "$vg_logs" "valgrind"
 fi
 
@@ -199,24 +224,38 @@ else
 fi
 
 # ---- 7. interop, benchmark smoke run ---------------------------------------------
-stage "interop: npm jose and PyJWT, both directions (gcc and ASan builds)"
+stage "interop: npm jose, PyJWT, and real clients against gauth-emulator (gcc and ASan builds)"
+# The node packages (jose, google-auth-library, gcp-metadata) come from the
+# committed lockfile tests/interop/node/package-lock.json, installed with
+# npm ci into a copy of that folder here.
 node_dir=$work/interop-node
-if [ ! -f "$node_dir/node_modules/jose/package.json" ] && command -v npm > /dev/null; then
-  # The test environment points every proxy at a closed port; the npm
-  # registry is the one thing this run fetches from outside.
-  for attempt in 1 2; do
-    env -u http_proxy -u https_proxy -u HTTPS_PROXY -u all_proxy -u ALL_PROXY \
-      npm install --no-audit --no-fund --prefix "$node_dir" jose@6 \
-      > "$work/npm-install.log" 2>&1 && break
-    sleep 2
-  done
+lock_src=$src/tests/interop/node
+if ! cmp -s "$lock_src/package-lock.json" "$node_dir/package-lock.json" ||
+   [ ! -f "$node_dir/node_modules/.package-lock.json" ]; then
+  rm -rf "$node_dir"
+  mkdir -p "$node_dir"
+  cp "$lock_src/package.json" "$lock_src/package-lock.json" "$node_dir/"
+  if command -v npm > /dev/null; then
+    # The test environment points every proxy at a closed port; the npm
+    # registry is the one thing this run fetches from outside.
+    for attempt in 1 2; do
+      env -u http_proxy -u https_proxy -u HTTPS_PROXY -u all_proxy -u ALL_PROXY \
+        npm ci --no-audit --no-fund --prefix "$node_dir" \
+        > "$work/npm-install.log" 2>&1 && break
+      sleep 2
+    done
+  fi
 fi
-if [ -f "$node_dir/node_modules/jose/package.json" ]; then
-  pass "npm jose $(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' \
-    "$node_dir/node_modules/jose/package.json" | head -n1) in $node_dir"
+if [ -f "$node_dir/node_modules/.package-lock.json" ]; then
+  versions=
+  for p in jose google-auth-library gcp-metadata; do
+    versions="$versions $p $(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' \
+      "$node_dir/node_modules/$p/package.json" | head -n1)"
+  done
+  pass "npm ci from tests/interop/node/package-lock.json:$versions in $node_dir"
 else
   tail -n 20 "$work/npm-install.log" 2>/dev/null
-  fail "npm install jose@6 (npm missing or registry unreachable)"
+  fail "npm ci of tests/interop/node (npm missing or registry unreachable)"
 fi
 export GAUTH_INTEROP_NODE_MODULES=$node_dir/node_modules
 # Here nothing may be skipped: a skip means an implementation is missing.
