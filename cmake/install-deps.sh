@@ -17,7 +17,7 @@ test_pkgs="libcriterion-dev libmicrohttpd-dev g++ clang libclang-rt-14-dev valgr
   libnghttp2-dev libidn2-dev librtmp-dev libssh2-1-dev libpsl-dev libkrb5-dev \
   libldap-dev libzstd-dev libbrotli-dev zlib1g-dev \
   openssl python3-jwt python3-cryptography python3-google-auth python3-requests"
-demo_pkgs="libmicrohttpd-dev openssl"
+demo_pkgs="libmicrohttpd-dev curl"
 
 case "${1:-build}" in
   build) want="$build_pkgs" ;;

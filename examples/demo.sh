@@ -1,68 +1,113 @@
 #!/bin/sh
-# The end-to-end demo run by `make demo`. It grows as libgauth does; today it
-# shows the version, how libgauth decides where every request goes, and a JWT
-# signed, decoded, verified and rejected with a key made for the demo
-# (openssl). Nothing here opens a connection.
+# The end-to-end demo run by `make demo`, against gauth-emulator (Google's auth
+# plane on loopback: nothing leaves this machine). It replays the failure
+# libgauth exists for: a scheduler calling a Cloud Run job's `:run` endpoint
+# with an OIDC ID token gets 401 whatever IAM says, because that endpoint is a
+# Google API and wants an OAuth access token; the ID token is right for a
+# Cloud Run *service*.
 set -eu
 build=${1:-build}
 gauth=$build/examples/gauth/gauth
+emulator=$build/examples/emulator/gauth-emulator
 
 say() { printf '\n$ %s\n' "$*"; }
+fail() { echo "demo: $*" >&2; exit 1; }
+# The value of a string member of a one-line JSON reply.
+member() { sed -n "s/.*\"$1\": *\"\\([^\"]*\\)\".*/\\1/p"; }
+short() { printf '%s...(%d bytes)\n' "$(printf '%s' "$1" | cut -c1-20)" "${#1}"; }
+
+# Everything here is on loopback: no proxy may take it elsewhere.
+export NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}"
+export no_proxy="$NO_PROXY"
+
+tmp=$(mktemp -d)
+pid=
+cleanup() {
+  [ -n "$pid" ] && kill "$pid" 2> /dev/null && wait "$pid" 2> /dev/null
+  rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
 
 say gauth version
 "$gauth" version
 
-say "gauth endpoints            # Google's defaults"
-env -u GAUTH_ENDPOINT -u GCE_METADATA_HOST "$gauth" endpoints
+# ---- the emulator ---------------------------------------------------------------
+say "gauth-emulator --listen=127.0.0.1:0 --key-file=key.json &"
+"$emulator" --listen=127.0.0.1:0 --key-file="$tmp/key.json" \
+  > "$tmp/emulator.out" 2> "$tmp/emulator.log" &
+pid=$!
+i=0
+until grep -q '^export GOOGLE_APPLICATION_CREDENTIALS' "$tmp/emulator.out" 2> /dev/null; do
+  i=$((i + 1))
+  [ "$i" -le 300 ] || fail "the emulator did not start: $(cat "$tmp/emulator.log")"
+  kill -0 "$pid" 2> /dev/null || fail "the emulator exited: $(cat "$tmp/emulator.log")"
+  sleep 0.1
+done
+cat "$tmp/emulator.out"
+# Its lines are made to be eval'ed: GAUTH_ENDPOINT, GCE_METADATA_HOST, ...
+eval "$(sed -n 's/^export /export /p' "$tmp/emulator.out")"
+base=$(sed -n '1s/^listening //p' "$tmp/emulator.out")
+sa=scheduler@demo-project.iam.gserviceaccount.com
+service=$base/services/collector
+job_run=$base/v2/projects/demo-project/locations/us-central1/jobs/collect:run
 
-say "GAUTH_ENDPOINT=http://127.0.0.1:8080 GCE_METADATA_HOST=127.0.0.1:8080 gauth endpoints"
-GAUTH_ENDPOINT=http://127.0.0.1:8080 GCE_METADATA_HOST=127.0.0.1:8080 "$gauth" endpoints
+say "gauth endpoints            # every Google URL now goes to the emulator"
+"$gauth" endpoints
 
-url='https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/scheduler@demo-project.iam.gserviceaccount.com:generateAccessToken'
-say "gauth resolve --endpoint=http://127.0.0.1:8080 '$url'"
-"$gauth" resolve --endpoint=http://127.0.0.1:8080 "$url"
-
-say "gauth resolve http://example.com/token   # plain http to a remote host"
-if "$gauth" resolve http://example.com/token; then
-  echo "demo: expected a refusal" >&2
-  exit 1
-fi
-# ---- JWTs: sign, decode, verify, reject ---------------------------------------
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-say "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out key.pem; openssl pkey -in key.pem -pubout -out pub.pem"
-openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$tmp/key.pem" 2>/dev/null
-openssl pkey -in "$tmp/key.pem" -pubout -out "$tmp/pub.pem"
-echo "(a key pair made for this demo)"
-
+# ---- tokens for the scheduler account, from its key file ----------------------------
 now=$(date +%s)
-aud=https://invoker-demo.a.run.app
-claims="{\"iss\":\"https://issuer.demo\",\"aud\":\"$aud\",\"sub\":\"scheduler@demo-project.iam.gserviceaccount.com\",\"iat\":$now,\"exp\":$((now + 600))}"
-say "gauth sign-jwt --key=key.pem --claims='$claims'"
-token=$("$gauth" sign-jwt --key="$tmp/key.pem" --claims="$claims")
-printf '%s...%s (%d bytes)\n' "$(printf '%s' "$token" | cut -c1-24)" \
-  "${token#"${token%????????}"}" "${#token}"
+mint() { # mint FIELD VALUE: a jwt-bearer grant at the token endpoint
+  assertion=$("$gauth" sign-jwt --key="$tmp/key.json" --claims="{\"iss\":\"$sa\",\"aud\":\"$base/token\",\"iat\":$now,\"exp\":$((now + 3600)),\"$1\":\"$2\"}")
+  curl -sS --noproxy '*' -d grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer \
+    -d "assertion=$assertion" "$base/token"
+}
 
-say 'gauth decode "$TOKEN"            # shows it, verifies nothing'
-"$gauth" decode "$token"
+say "gauth sign-jwt --key=key.json (scope=cloud-platform) | POST /token   # an OAuth access token"
+access=$(mint scope https://www.googleapis.com/auth/cloud-platform | member access_token)
+[ -n "$access" ] || fail "no access token"
+short "$access"
 
-say "echo \"\$TOKEN\" | gauth verify - --issuer=https://issuer.demo --audience=$aud --jwks=pub.pem"
-echo "$token" | "$gauth" verify - --issuer=https://issuer.demo --audience="$aud" --jwks="$tmp/pub.pem"
+say "gauth sign-jwt --key=key.json (target_audience=$service) | POST /token   # an OIDC ID token"
+id=$(mint target_audience "$service" | member id_token)
+[ -n "$id" ] || fail "no ID token"
+short "$id"
 
-say "echo \"\$TOKEN\" | gauth verify - --issuer=https://issuer.demo --audience=https://other.a.run.app --jwks=pub.pem"
-if echo "$token" | "$gauth" verify - --issuer=https://issuer.demo \
-     --audience=https://other.a.run.app --jwks="$tmp/pub.pem"; then
-  echo "demo: expected a rejection" >&2
-  exit 1
+say "gauth verify \"\$ID_TOKEN\" --audience=$service   # Google's keys, from the emulator"
+"$gauth" verify "$id" --audience="$service"
+
+# ---- calling Cloud Run ------------------------------------------------------------------
+call() { # call METHOD URL TOKEN: prints the status and the body
+  curl -sS --noproxy '*' -o "$tmp/body" -w '%{http_code}' -X "$1" \
+    -H "Authorization: Bearer $3" -H 'Content-Type: application/json' \
+    ${4:+-d "$4"} "$2"
+}
+
+say "curl -H 'Authorization: Bearer \$ID_TOKEN' $service/   # a Cloud Run service"
+status=$(call GET "$service/" "$id")
+echo "HTTP $status $(cat "$tmp/body")"
+[ "$status" = 200 ] || fail "the service refused the ID token"
+
+say "curl -X POST -H 'Authorization: Bearer \$ID_TOKEN' $job_run   # the failure"
+status=$(call POST "$job_run" "$id" '{}')
+echo "HTTP $status $(cat "$tmp/body")"
+[ "$status" = 401 ] || fail "the Admin API took an ID token"
+echo "(a Cloud Run job's :run is a Google API: no IAM grant makes an ID token pass)"
+
+say "curl -X POST -H 'Authorization: Bearer \$ACCESS_TOKEN' $job_run   # the fix"
+status=$(call POST "$job_run" "$access" '{}')
+echo "HTTP $status $(cut -c1-160 "$tmp/body")..."
+[ "$status" = 200 ] || fail "the job did not run"
+
+# ---- a rejected token says why ----------------------------------------------------------
+say "gauth verify \"\$ID_TOKEN\" --audience=https://other.a.run.app"
+if "$gauth" verify "$id" --audience=https://other.a.run.app; then
+  fail "expected a rejection"
 fi
-echo "(exit status 1: rejected, with the reason)"
-
-say "echo \"\$TOKEN\" | gauth verify - --now=$((now + 3600)) ...   # an hour later"
-if echo "$token" | "$gauth" verify - --now=$((now + 3600)) --issuer=https://issuer.demo \
-     --audience="$aud" --jwks="$tmp/pub.pem"; then
-  echo "demo: expected a rejection" >&2
-  exit 1
+say "gauth verify \"\$ID_TOKEN\" --audience=$service --now=$((now + 7200))   # two hours later"
+if "$gauth" verify "$id" --audience="$service" --now=$((now + 7200)); then
+  fail "expected a rejection"
 fi
+echo "(exit status 1: rejected, with a reason and the numbers)"
 
 echo
 echo "demo: ok"
