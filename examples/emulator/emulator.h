@@ -66,6 +66,11 @@ void emu_reply_google_error(emu_response *r, int code, const char *status,
 /* OAuth's error shape: {"error":E,"error_description":D}. */
 void emu_reply_oauth_error(emu_response *r, int code, const char *error,
                            const char *description);
+/* Decodes base64url or standard base64, with or without '=' padding, as
+ * Google's endpoints accept (the token endpoint, proto3 JSON bytes). The
+ * result is malloc'd and NUL-terminated; NULL when invalid. (server.c) */
+unsigned char *emu_b64_decode_lenient(const char *in, size_t len,
+                                      size_t *out_len);
 /* Adds a header (the value is copied). */
 void emu_reply_header(emu_response *r, const char *name, const char *value);
 
@@ -194,6 +199,11 @@ typedef struct emu_external_issuer {
 } emu_external_issuer;
 const emu_external_issuer *emu_external_issuer_find(emu *e,
                                                     const char *issuer);
+
+/* The IAM member for an email: "serviceAccount:EMAIL" for an account of the
+ * world, "user:EMAIL" otherwise; a federated principal ("principal://...",
+ * from STS) as it is. (world.c) */
+void emu_member_of(emu *e, const char *email, char *out, size_t n);
 
 /* ---- counters ------------------------------------------------------------ */
 

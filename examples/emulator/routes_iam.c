@@ -85,18 +85,6 @@ static int require_access_token(emu *e, const emu_request *req,
   return 0;
 }
 
-/* The IAM member for an email: a service account when the world has it,
- * else an end user. */
-static void member_of(emu *e, const char *email, char *out, size_t n) {
-  /* A federated token's principal (STS) is already a member name. */
-  if (strncmp(email, "principal://", 12) == 0) {
-    snprintf(out, n, "%s", email);
-    return;
-  }
-  snprintf(out, n, "%s:%s",
-           emu_account_find(e, email) ? "serviceAccount" : "user", email);
-}
-
 /* 403 PERMISSION_DENIED with the ErrorInfo Google attaches. */
 static void reply_denied(emu_response *resp, const char *permission,
                          const char *resource, const char *domain) {
@@ -169,7 +157,7 @@ static int check_chain(emu *e, emu_response *resp, const char *caller,
                        const char *project, const cJSON *delegates,
                        const char *target, const char *permission) {
   char member[300], resource[400];
-  member_of(e, caller, member, sizeof member);
+  emu_member_of(e, caller, member, sizeof member);
   int n = cJSON_IsArray(delegates) ? cJSON_GetArraySize(delegates) : 0;
   if (delegates != NULL && !cJSON_IsArray(delegates)) {
     emu_reply_google_error(resp, 400, "INVALID_ARGUMENT",
@@ -309,38 +297,6 @@ static void generate_id_token(emu *e, const cJSON *body,
   emu_reply_json(resp, 200, o);
 }
 
-/* Standard base64 or base64url, padded or not (proto3 JSON accepts both
- * for bytes). NULL when invalid. */
-static unsigned char *b64_decode(const char *in, size_t *out_len) {
-  size_t len = strlen(in);
-  while (len > 0 && in[len - 1] == '=')
-    len--;
-  if (len % 4 == 1)
-    return NULL;
-  size_t padded = (len + 3) / 4 * 4;
-  char *buf = malloc(padded + 1);
-  unsigned char *out = malloc(padded / 4 * 3 + 1);
-  int ok = buf != NULL && out != NULL;
-  for (size_t i = 0; ok && i < len; i++) {
-    char c = in[i] == '-' ? '+' : in[i] == '_' ? '/' : in[i];
-    ok = isalnum((unsigned char)c) || c == '+' || c == '/';
-    buf[i] = c;
-  }
-  int n = 0;
-  if (ok) {
-    memset(buf + len, '=', padded - len);
-    n = padded ? EVP_DecodeBlock(out, (unsigned char *)buf, (int)padded) : 0;
-    ok = n >= 0;
-  }
-  free(buf);
-  if (!ok) {
-    free(out);
-    return NULL;
-  }
-  *out_len = (size_t)n - (padded - len);
-  return out;
-}
-
 static char *b64_encode(const unsigned char *in, size_t len) {
   char *out = malloc((len + 2) / 3 * 4 + 1);
   if (out != NULL)
@@ -367,7 +323,10 @@ static void sign_blob(const cJSON *body, const emu_account *acct,
   const cJSON *payload = cJSON_GetObjectItemCaseSensitive(body, "payload");
   size_t len = 0;
   unsigned char *data =
-      cJSON_IsString(payload) ? b64_decode(payload->valuestring, &len) : NULL;
+      cJSON_IsString(payload)
+          ? emu_b64_decode_lenient(payload->valuestring,
+                                   strlen(payload->valuestring), &len)
+          : NULL;
   if (data == NULL) {
     emu_reply_google_error(resp, 400, "INVALID_ARGUMENT",
                            "Invalid value at 'payload' (TYPE_BYTES), Base64 "
@@ -547,7 +506,7 @@ static void test_permissions(emu *e, const emu_request *req,
     goto out;
   }
   char member[300];
-  member_of(e, b.email, member, sizeof member);
+  emu_member_of(e, b.email, member, sizeof member);
   cJSON *out = cJSON_CreateObject();
   cJSON *granted = NULL;
   cJSON_ArrayForEach(p, perms) {

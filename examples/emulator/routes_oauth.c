@@ -42,50 +42,6 @@
   "https://www.googleapis.com/auth/cloud-platform openid " \
   "https://www.googleapis.com/auth/userinfo.email"
 
-/* ---- base64url, lenient ----------------------------------------------- */
-
-/* Decodes base64url (or base64) with or without '=' padding, as Google's
- * token endpoint accepts. NUL-terminates the result. NULL when invalid. */
-static unsigned char *b64_decode_lenient(const char *in, size_t len,
-                                         size_t *out_len) {
-  while (len > 0 && in[len - 1] == '=')
-    len--;
-  if (len % 4 == 1)
-    return NULL;
-  size_t padded = (len + 3) / 4 * 4;
-  char *buf = malloc(padded + 1);
-  unsigned char *out = malloc(padded / 4 * 3 + 1);
-  if (buf == NULL || out == NULL)
-    goto fail;
-  for (size_t i = 0; i < len; i++) {
-    char c = in[i];
-    if (c == '-')
-      c = '+';
-    else if (c == '_')
-      c = '/';
-    else if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-               (c >= '0' && c <= '9') || c == '+' || c == '/'))
-      goto fail;
-    buf[i] = c;
-  }
-  for (size_t i = len; i < padded; i++)
-    buf[i] = '=';
-  buf[padded] = '\0';
-  int n = padded ? EVP_DecodeBlock(out, (unsigned char *)buf, (int)padded)
-                 : 0;
-  if (n < 0)
-    goto fail;
-  /* EVP_DecodeBlock counts the zero bytes the padding stands for. */
-  *out_len = (size_t)n - (padded - len) ;
-  out[*out_len] = '\0';
-  free(buf);
-  return out;
-fail:
-  free(buf);
-  free(out);
-  return NULL;
-}
-
 /* ---- the assertion ------------------------------------------------------ */
 
 typedef struct assertion {
@@ -110,8 +66,8 @@ static int assertion_parse(const char *token, assertion *a) {
   if (d2 == NULL || strchr(d2 + 1, '.') != NULL)
     return 0;
   size_t hl, pl;
-  unsigned char *h = b64_decode_lenient(token, (size_t)(d1 - token), &hl);
-  unsigned char *p = b64_decode_lenient(d1 + 1, (size_t)(d2 - d1 - 1), &pl);
+  unsigned char *h = emu_b64_decode_lenient(token, (size_t)(d1 - token), &hl);
+  unsigned char *p = emu_b64_decode_lenient(d1 + 1, (size_t)(d2 - d1 - 1), &pl);
   if (h != NULL && p != NULL) {
     a->header = cJSON_ParseWithLength((const char *)h, hl);
     a->claims = cJSON_ParseWithLength((const char *)p, pl);
@@ -141,7 +97,7 @@ static int assertion_verify_lenient(const char *token, const assertion *a,
   if (kid != NULL && !cJSON_IsString(kid))
     return 0;
   size_t sig_len;
-  unsigned char *sig = b64_decode_lenient(a->sig_b64, a->sig_b64_len,
+  unsigned char *sig = emu_b64_decode_lenient(a->sig_b64, a->sig_b64_len,
                                           &sig_len);
   if (sig == NULL)
     return 0;

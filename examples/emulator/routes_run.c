@@ -116,16 +116,6 @@ static int require_access_token(emu *e, const emu_request *req,
   return 0;
 }
 
-static void member_of(emu *e, const char *email, char *out, size_t n) {
-  /* A federated token's principal (STS) is already a member name. */
-  if (strncmp(email, "principal://", 12) == 0) {
-    snprintf(out, n, "%s", email);
-    return;
-  }
-  snprintf(out, n, "%s:%s",
-           emu_account_find(e, email) ? "serviceAccount" : "user", email);
-}
-
 /* POST .../jobs/J:run, with v1 1 for the Knative-style v1 API. */
 static void run_job(emu *e, const emu_request *req, emu_response *resp,
                     const char *project, const char *location,
@@ -146,7 +136,7 @@ static void run_job(emu *e, const emu_request *req, emu_response *resp,
   char name[512], member[300];
   snprintf(name, sizeof name, "projects/%s/locations/%s/jobs/%s", proj,
            location, job);
-  member_of(e, b.email, member, sizeof member);
+  emu_member_of(e, b.email, member, sizeof member);
 
   cJSON *body = req->body_len ? emu_req_json(req) : NULL;
   const char *perm = "run.jobs.run";
@@ -333,7 +323,7 @@ static int route_service(emu *e, const emu_request *req, emu_response *resp) {
   char member[300];
   if (email[0] != '\0') {
     snprintf(resp->principal, sizeof resp->principal, "%s", email);
-    member_of(e, email, member, sizeof member);
+    emu_member_of(e, email, member, sizeof member);
   }
   if (email[0] == '\0' ||
       !emu_has_permission(e, full, member, "run.routes.invoke")) {

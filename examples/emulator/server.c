@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 
 #include <microhttpd.h>
+#include <openssl/evp.h>
 
 #define EMU_MAX_BODY (1u << 20)   /* larger request bodies get 413 */
 #define EMU_MAX_DELAY_MS 600000u  /* a delay fault never waits longer */
@@ -477,4 +478,46 @@ void emu_server_stop(emu_server *s) {
   emu_wake_all(s->e);
   MHD_stop_daemon(s->daemon);
   free(s);
+}
+
+/* Decodes base64url (or base64) with or without '=' padding, as Google's
+ * token endpoint accepts. NUL-terminates the result. NULL when invalid. */
+unsigned char *emu_b64_decode_lenient(const char *in, size_t len,
+                                      size_t *out_len) {
+  while (len > 0 && in[len - 1] == '=')
+    len--;
+  if (len % 4 == 1)
+    return NULL;
+  size_t padded = (len + 3) / 4 * 4;
+  char *buf = malloc(padded + 1);
+  unsigned char *out = malloc(padded / 4 * 3 + 1);
+  if (buf == NULL || out == NULL)
+    goto fail;
+  for (size_t i = 0; i < len; i++) {
+    char c = in[i];
+    if (c == '-')
+      c = '+';
+    else if (c == '_')
+      c = '/';
+    else if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+               (c >= '0' && c <= '9') || c == '+' || c == '/'))
+      goto fail;
+    buf[i] = c;
+  }
+  for (size_t i = len; i < padded; i++)
+    buf[i] = '=';
+  buf[padded] = '\0';
+  int n = padded ? EVP_DecodeBlock(out, (unsigned char *)buf, (int)padded)
+                 : 0;
+  if (n < 0)
+    goto fail;
+  /* EVP_DecodeBlock counts the zero bytes the padding stands for. */
+  *out_len = (size_t)n - (padded - len);
+  out[*out_len] = '\0';
+  free(buf);
+  return out;
+fail:
+  free(buf);
+  free(out);
+  return NULL;
 }

@@ -1762,3 +1762,15 @@ void emu_wake_all(emu *e) {
   pthread_cond_broadcast(&e->cv);
   pthread_mutex_unlock(&e->mu);
 }
+
+/* The IAM member for an email: a service account when the world has it,
+ * else an end user. */
+void emu_member_of(emu *e, const char *email, char *out, size_t n) {
+  /* A federated token's principal (STS) is already a member name. */
+  if (strncmp(email, "principal://", 12) == 0) {
+    snprintf(out, n, "%s", email);
+    return;
+  }
+  snprintf(out, n, "%s:%s",
+           emu_account_find(e, email) ? "serviceAccount" : "user", email);
+}
