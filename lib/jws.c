@@ -42,8 +42,8 @@
 /* Longest alg / kid shown in a message. */
 #define SHOW_MAX 64u
 
+/* Names come from gauth_alg_name / gauth_alg_from_name (lib/jwk.c). */
 typedef struct alg_info {
-  const char *name;
   gauth_key_type key_type;
   const EVP_MD *(*md)(void); /* NULL: EdDSA (one-shot, no digest) */
   int pss;
@@ -52,14 +52,14 @@ typedef struct alg_info {
 
 /* Indexed by gauth_alg. */
 static const alg_info ALGS[GAUTH__ALG_COUNT] = {
-    {NULL, 0, NULL, 0, 0},
-    {"RS256", GAUTH_KEY_RSA, EVP_sha256, 0, 0},
-    {"RS384", GAUTH_KEY_RSA, EVP_sha384, 0, 0},
-    {"RS512", GAUTH_KEY_RSA, EVP_sha512, 0, 0},
-    {"PS256", GAUTH_KEY_RSA, EVP_sha256, 1, 0},
-    {"ES256", GAUTH_KEY_EC_P256, EVP_sha256, 0, 32},
-    {"ES384", GAUTH_KEY_EC_P384, EVP_sha384, 0, 48},
-    {"EdDSA", GAUTH_KEY_ED25519, NULL, 0, 0},
+    {0, NULL, 0, 0},                          /* unknown */
+    {GAUTH_KEY_RSA, EVP_sha256, 0, 0},        /* RS256 */
+    {GAUTH_KEY_RSA, EVP_sha384, 0, 0},        /* RS384 */
+    {GAUTH_KEY_RSA, EVP_sha512, 0, 0},        /* RS512 */
+    {GAUTH_KEY_RSA, EVP_sha256, 1, 0},        /* PS256 */
+    {GAUTH_KEY_EC_P256, EVP_sha256, 0, 32},   /* ES256 */
+    {GAUTH_KEY_EC_P384, EVP_sha384, 0, 48},   /* ES384 */
+    {GAUTH_KEY_ED25519, NULL, 0, 0},          /* EdDSA */
 };
 
 static const alg_info *alg_get(gauth_alg alg) {
@@ -68,18 +68,7 @@ static const alg_info *alg_get(gauth_alg alg) {
   return &ALGS[alg];
 }
 
-static const char *alg_str(gauth_alg alg) {
-  const alg_info *a = alg_get(alg);
-  return a != NULL ? a->name : "unknown";
-}
-
-/* Exact, case-sensitive, as JOSE names are. */
-static gauth_alg alg_lookup(const char *name) {
-  int i;
-  for (i = 1; i < GAUTH__ALG_COUNT; i++)
-    if (strcmp(ALGS[i].name, name) == 0) return (gauth_alg)i;
-  return GAUTH_ALG_UNKNOWN;
-}
+static const char *alg_str(gauth_alg alg) { return gauth_alg_name(alg); }
 
 /* 1 when s is short printable ASCII that may be quoted in a message. */
 static int showable(const char *s) {
@@ -289,7 +278,7 @@ gauth_status gauth__jws_prepare_key(gauth_key *key, gauth_error *err) {
       gauth__jws_release_key(key);
       return gauth__error_set(err, GAUTH_E_CRYPTO,
                               "JWS key setup: OpenSSL cannot verify %s with "
-                              "this key", ALGS[i].name);
+                              "this key", alg_str((gauth_alg)i));
     }
     key->prepared[i] = ctx;
   }
@@ -432,7 +421,7 @@ static gauth_status check_header(gauth__jws *jws, gauth_error *err) {
     return gauth__error_set_verify(err, GAUTH_REASON_MALFORMED,
                                    "token header: \"alg\" is %s, expected a "
                                    "string", gauth__json_type_name(alg));
-  jws->alg = alg_lookup(alg->valuestring);
+  jws->alg = gauth_alg_from_name(alg->valuestring);
   if (jws->alg == GAUTH_ALG_UNKNOWN) {
     if (showable(alg->valuestring))
       return gauth__error_set_verify(err, GAUTH_REASON_ALG_NOT_ALLOWED,
@@ -713,13 +702,13 @@ gauth_status gauth__jws_sign_raw(const gauth_key *key, gauth_alg alg,
     if (st == GAUTH_E_MALFORMED)
       return gauth__error_set(err, GAUTH_E_INTERNAL,
                               "sign: OpenSSL's %s signature is not the "
-                              "expected DER", a->name);
+                              "expected DER", alg_str(alg));
   }
   if (st == GAUTH_E_NOMEM) return gauth__error_nomem(err);
   if (st != GAUTH_OK) {
     free(buf);
     return gauth__error_set(err, st, "sign: OpenSSL failed to sign with %s",
-                            a->name);
+                            alg_str(alg));
   }
   *sig = buf;
   *sig_len = n;
