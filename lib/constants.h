@@ -14,6 +14,7 @@
 #define GAUTH__ENV_LOG "GAUTH_LOG"
 #define GAUTH__ENV_METADATA_HOST "GCE_METADATA_HOST"
 #define GAUTH__ENV_METADATA_IP "GCE_METADATA_IP"
+#define GAUTH__ENV_METADATA_DETECTION "GAUTH_METADATA_DETECTION"
 
 /* HTTP transport defaults. */
 #define GAUTH__DEFAULT_CONNECT_TIMEOUT_MS 10000u
@@ -42,6 +43,30 @@
 /* Verification. */
 #define GAUTH__DEFAULT_LEEWAY_SECONDS 30
 #define GAUTH__IAP_MAX_LIFETIME_SECONDS 600
+
+/* Credentials files, service-account keys, authorized users, ADC
+ * (lib/cred_file.c, cred_service_account.c, cred_user.c, adc.c). */
+#define GAUTH__DEFAULT_TOKEN_URI "https://oauth2.googleapis.com/token"
+#define GAUTH__JWT_BEARER_GRANT "urn:ietf:params:oauth:grant-type:jwt-bearer"
+#define GAUTH__CREDENTIALS_FILE_MAX_BYTES ((size_t)64 * 1024)
+#define GAUTH__ASSERTION_BACKDATE 5      /* iat this far back: clock skew */
+#define GAUTH__ASSERTION_LIFETIME 3600   /* exp - iat of assertions / JWTs */
+#define GAUTH__ENV_APPLICATION_CREDENTIALS "GOOGLE_APPLICATION_CREDENTIALS"
+#define GAUTH__ENV_CLOUDSDK_CONFIG "CLOUDSDK_CONFIG"
+#define GAUTH__ADC_FILE_NAME "application_default_credentials.json"
+#define GAUTH__GCLOUD_CONFIG_DIR ".config/gcloud" /* under $HOME */
+
+/* Metadata server (lib/metadata.c). */
+#define GAUTH__METADATA_PATH_PREFIX "computeMetadata/v1/"
+#define GAUTH__METADATA_DMI_DIR "/sys/class/dmi/id"
+#define GAUTH__METADATA_PROBE_TIMEOUT_MS 500u  /* connect included */
+#define GAUTH__METADATA_NEGATIVE_TTL_MS 10000u /* an absent answer is kept */
+#define GAUTH__METADATA_DMI_MAX_BYTES 256u     /* read of one DMI file */
+
+/* Credentials and their token cache (seconds). */
+#define GAUTH__ENV_QUOTA_PROJECT "GOOGLE_CLOUD_QUOTA_PROJECT"
+#define GAUTH__TOKEN_REFRESH_EARLY_SECONDS 225u
+#define GAUTH__TOKEN_DEFAULT_LIFETIME_SECONDS 3600u
 
 /* Text taken from a server's error reply is cut to this many bytes. */
 #define GAUTH__ERROR_TEXT_MAX 200u

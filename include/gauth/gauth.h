@@ -13,5 +13,7 @@
 #include <gauth/options.h>
 #include <gauth/jose.h>
 #include <gauth/verifier.h>
+#include <gauth/credentials.h>
+#include <gauth/metadata.h>
 
 #endif /* GAUTH_GAUTH_H */

@@ -33,12 +33,18 @@
 #define GAUTH_OPTIONS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <gauth/error.h>
 #include <gauth/export.h>
 #include <gauth/log.h>
 
 GAUTH_BEGIN_DECLS
+
+/* The current time in seconds since the Unix epoch. Objects that take one
+ * (verifiers, credentials) call it from any thread; NULL means the system
+ * clock. Tests inject a clock to step through expiry boundaries. */
+typedef int64_t (*gauth_clock_fn)(void *userdata);
 
 /* Retries apply to HTTP 408, 429, 500, 502, 503, 504 and to connections that
  * were refused, reset or timed out; never to other 4xx. The wait before retry
@@ -75,6 +81,10 @@ typedef struct gauth_options {
   /* Metadata probe address: ip[:port]. NULL: GCE_METADATA_IP, else
    * 169.254.169.254. */
   const char *metadata_ip;
+  /* How to decide whether a metadata server is there (gauth/metadata.h).
+   * 0: GAUTH_METADATA_DETECTION ("auto", "none", "assume-present"), else
+   * GAUTH_METADATA_DETECT_AUTO. */
+  int metadata_detection;
   /* CA bundle file for TLS. NULL: the system's. */
   const char *ca_bundle;
 
@@ -92,6 +102,11 @@ typedef struct gauth_options {
 } gauth_options;
 
 #define GAUTH_OPTIONS_INIT {GAUTH_OPTIONS_VERSION}
+
+/* Values of gauth_options.metadata_detection. */
+#define GAUTH_METADATA_DETECT_AUTO 1           /* hints, then one quick probe */
+#define GAUTH_METADATA_DETECT_NONE 2           /* never there: no probe */
+#define GAUTH_METADATA_DETECT_ASSUME_PRESENT 3 /* always there: no probe */
 
 /* Google services whose URLs the options decide. */
 typedef enum gauth_service {

@@ -57,8 +57,6 @@ GAUTH_BEGIN_DECLS
 #define GAUTH_REASON_UNSUPPORTED_CRIT "unsupported_crit"
 #define GAUTH_REASON_KEYS_UNAVAILABLE "keys_unavailable"
 
-/* The current time in seconds since the Unix epoch. */
-typedef int64_t (*gauth_clock_fn)(void *userdata);
 
 typedef enum gauth_verifier_preset {
   /* issuers, and keys or jwks_url, must be given. Algorithms default to

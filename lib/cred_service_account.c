@@ -1,0 +1,5 @@
+/* Not written yet: stubs so that the library links. */
+#include "credentials_internal.h"
+#include "error_internal.h"
+
+gauth_status gauth__sa_credentials_new(gauth_credentials **out, const cJSON *json, const char *origin, const gauth_credentials_options *copts, gauth_error *err) { (void)out; (void)json; (void)origin; (void)copts; return gauth__error_set(err, GAUTH_E_UNSUPPORTED, "not implemented yet"); }
