@@ -38,6 +38,8 @@
 
 #include <gauth/gauth.h>
 
+#include "emu_spawn.h"
+
 #define SCHEDULER "scheduler@demo-project.iam.gserviceaccount.com"
 #define RUNNER "runner@demo-project.iam.gserviceaccount.com"
 #define CLOUD "https://www.googleapis.com/auth/cloud-platform"
@@ -489,178 +491,19 @@ static void *worker_main(void *arg) {
 
 /* ---- the emulator ------------------------------------------------------------ */
 
-typedef struct emulator {
-  pid_t pid;
-  int out_fd;          /* its stdout */
-  char dir[512];       /* key file, stderr */
-  char stderr_path[600];
-} emulator;
-
-/* argv: the wrapper's words (split on blanks), then the emulator's. */
-static char **build_argv(const char *wrapper, const char *bin,
-                         const char *key_arg, char **wrapper_copy) {
-  size_t cap = 8, n = 0;
-  char **argv = malloc(cap * sizeof(*argv));
-  char *save = NULL, *w;
-  if (argv == NULL) die("out of memory");
-  *wrapper_copy = xstrdup(wrapper ? wrapper : "");
-  for (w = strtok_r(*wrapper_copy, " \t", &save); w != NULL;
-       w = strtok_r(NULL, " \t", &save)) {
-    if (n + 5 > cap) {
-      cap *= 2;
-      argv = realloc(argv, cap * sizeof(*argv));
-      if (argv == NULL) die("out of memory");
-    }
-    argv[n++] = w;
-  }
-  if (n + 5 > cap) {
-    argv = realloc(argv, (n + 5) * sizeof(*argv));
-    if (argv == NULL) die("out of memory");
-  }
-  argv[n++] = (char *)bin;
-  argv[n++] = "--listen=127.0.0.1:0";
-  argv[n++] = (char *)key_arg;
-  argv[n] = NULL;
-  return argv;
-}
-
-static void emulator_start(emulator *em, const char *bin) {
-  const char *tmp = getenv("TMPDIR");
-  const char *wrapper = getenv("GAUTH_EMULATOR_WRAPPER");
-  char key_arg[1100], line[256], *wcopy = NULL;
-  char **argv;
-  int pfd[2];
-  size_t got = 0;
-  struct timespec t0, t1;
-
-  snprintf(em->dir, sizeof(em->dir), "%s/emu-load-XXXXXX",
-           tmp && tmp[0] ? tmp : "/tmp");
-  if (mkdtemp(em->dir) == NULL) die("mkdtemp %s: %s", em->dir, strerror(errno));
-  snprintf(g_key_file, sizeof(g_key_file), "%s/key.json", em->dir);
-  snprintf(em->stderr_path, sizeof(em->stderr_path), "%s/emulator.stderr",
-           em->dir);
-  snprintf(key_arg, sizeof(key_arg), "--key-file=%s", g_key_file);
-  argv = build_argv(wrapper, bin, key_arg, &wcopy);
-  if (pipe(pfd) != 0) die("pipe: %s", strerror(errno));
-  fflush(NULL);
-  em->pid = fork();
-  if (em->pid < 0) die("fork: %s", strerror(errno));
-  if (em->pid == 0) {
-    int errfd = open(em->stderr_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int nul = open("/dev/null", O_RDONLY);
-    if (errfd < 0 || nul < 0) _exit(127);
-    dup2(nul, 0);
-    dup2(pfd[1], 1);
-    dup2(errfd, 2);
-    close(pfd[0]);
-    close(pfd[1]);
-    close(errfd);
-    close(nul);
-    execvp(argv[0], argv);
-    fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
-    _exit(127);
-  }
+static void emulator_start(emu_proc *em, const char *bin) {
+  char msg[1200];
+  if (emu_spawn(em, bin, "emu-load", msg, sizeof(msg)) != 0) die("%s", msg);
   g_emu_pid = em->pid;
-  close(pfd[1]);
-  em->out_fd = pfd[0];
-  free(argv);
-  free(wcopy);
-
-  /* The first line, "listening http://127.0.0.1:PORT", once it serves (up
-   * to 180 s: valgrind is slow to start and to generate RSA keys). */
-  clock_gettime(CLOCK_MONOTONIC, &t0);
-  for (;;) {
-    struct pollfd p = {em->out_fd, POLLIN, 0};
-    char *nl;
-    ssize_t n;
-    int rc = poll(&p, 1, 1000);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    if (rc < 0 && errno != EINTR) die("poll: %s", strerror(errno));
-    if (rc > 0) {
-      n = read(em->out_fd, line + got, sizeof(line) - 1 - got);
-      if (n <= 0) die("the emulator exited before its first line (see %s)",
-                      em->stderr_path);
-      got += (size_t)n;
-      line[got] = '\0';
-      if ((nl = strchr(line, '\n')) != NULL) {
-        *nl = '\0';
-        break;
-      }
-      if (got == sizeof(line) - 1) die("first line too long: %s", line);
-    }
-    if (t1.tv_sec - t0.tv_sec > 180) {
-      kill(em->pid, SIGKILL);
-      die("no first line from the emulator within 180 s (see %s)",
-          em->stderr_path);
-    }
-  }
-  if (strncmp(line, "listening http://127.0.0.1:", 27) != 0)
-    die("unexpected first line: %s", line);
-  snprintf(g_base, sizeof(g_base), "%s", line + 10);
+  snprintf(g_key_file, sizeof(g_key_file), "%s", em->key_file);
+  snprintf(g_base, sizeof(g_base), "%s", em->base);
   snprintf(g_svc_url, sizeof(g_svc_url), "%s/services/collector", g_base);
 }
 
-/* SIGTERM, then its exit status (-1: it did not exit within the time). */
-static int emulator_stop(emulator *em, char *how, size_t howlen) {
-  int status = 0;
-  kill(em->pid, SIGTERM);
-  for (int i = 0; i < 3000; i++) { /* 300 s: valgrind's leak check */
-    pid_t p = waitpid(em->pid, &status, WNOHANG);
-    if (p == em->pid) {
-      g_emu_pid = 0;
-      close(em->out_fd);
-      if (WIFEXITED(status)) {
-        snprintf(how, howlen, "exit status %d", WEXITSTATUS(status));
-        return WEXITSTATUS(status);
-      }
-      snprintf(how, howlen, "killed by signal %d", WTERMSIG(status));
-      return 128 + WTERMSIG(status);
-    }
-    if (p < 0 && errno != EINTR) {
-      snprintf(how, howlen, "waitpid: %s", strerror(errno));
-      return -1;
-    }
-    {
-      struct timespec ts = {0, 100000000L};
-      nanosleep(&ts, NULL);
-    }
-  }
-  kill(em->pid, SIGKILL);
-  waitpid(em->pid, &status, 0);
+static int emulator_stop(emu_proc *em, char *how, size_t howlen) {
+  int rc = emu_spawn_stop(em, how, howlen);
   g_emu_pid = 0;
-  close(em->out_fd);
-  snprintf(how, howlen, "did not exit within 300 s of SIGTERM (killed)");
-  return -1;
-}
-
-static void emulator_cleanup(const emulator *em) {
-  unlink(g_key_file);
-  unlink(em->stderr_path);
-  rmdir(em->dir);
-}
-
-static void print_stderr_tail(const emulator *em) {
-  FILE *f = fopen(em->stderr_path, "r");
-  char buf[65536];
-  size_t n;
-  long size;
-  if (f == NULL) return;
-  fseek(f, 0, SEEK_END);
-  size = ftell(f);
-  fseek(f, size > (long)sizeof(buf) - 1 ? size - (long)sizeof(buf) + 1 : 0,
-        SEEK_SET);
-  n = fread(buf, 1, sizeof(buf) - 1, f);
-  buf[n] = '\0';
-  fclose(f);
-  {
-    /* The last 20 lines. */
-    int lines = 0;
-    char *p = buf + n;
-    while (p > buf && lines <= 20)
-      if (*--p == '\n') lines++;
-    fprintf(stderr, "--- the emulator's stderr (%s), last lines:\n%s\n",
-            em->stderr_path, p);
-  }
+  return rc;
 }
 
 /* ---- set-up: faults and tokens ----------------------------------------------- */
@@ -798,7 +641,7 @@ int main(int argc, char **argv) {
   unsigned long by_case[NCASES];
   struct timespec t0, t1, ts0, ts1;
   double elapsed, start_s, stop_s;
-  emulator em;
+  emu_proc em;
   gauth_error err = GAUTH_ERROR_INIT;
   char how[128];
   int code, failed = 0;
@@ -919,10 +762,10 @@ int main(int argc, char **argv) {
   fflush(stdout);
 
   if (mismatches || failed) {
-    print_stderr_tail(&em);
+    emu_spawn_print_stderr_tail(&em);
     fprintf(stderr, "emu_load: FAILED (files kept in %s)\n", em.dir);
   } else {
-    emulator_cleanup(&em);
+    emu_spawn_cleanup(&em);
   }
   free(g_runner_at);
   free(g_runner_id);
