@@ -9,6 +9,7 @@ set -eu
 build=${1:-build}
 gauth=$build/examples/gauth/gauth
 emulator=$build/examples/emulator/gauth-emulator
+invoke_bin=$build/examples/scheduler_invoke
 
 say() { printf '\n$ %s\n' "$*"; }
 fail() { echo "demo: $*" >&2; exit 1; }
@@ -54,49 +55,40 @@ job_run=$base/v2/projects/demo-project/locations/us-central1/jobs/collect:run
 say "gauth endpoints            # every Google URL now goes to the emulator"
 "$gauth" endpoints
 
-# ---- tokens for the scheduler account, from its key file ----------------------------
+# ---- tokens for the scheduler account, by Application Default Credentials ------------
+# GOOGLE_APPLICATION_CREDENTIALS (from the emulator's lines) names its key file.
 now=$(date +%s)
-mint() { # mint FIELD VALUE: a jwt-bearer grant at the token endpoint
-  assertion=$("$gauth" sign-jwt --key="$tmp/key.json" --claims="{\"iss\":\"$sa\",\"aud\":\"$base/token\",\"iat\":$now,\"exp\":$((now + 3600)),\"$1\":\"$2\"}")
-  curl -sS --noproxy '*' -d grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer \
-    -d "assertion=$assertion" "$base/token"
-}
-
-say "gauth sign-jwt --key=key.json (scope=cloud-platform) | POST /token   # an OAuth access token"
-access=$(mint scope https://www.googleapis.com/auth/cloud-platform | member access_token)
-[ -n "$access" ] || fail "no access token"
+say "gauth print-access-token          # an OAuth access token (cloud-platform)"
+access=$("$gauth" print-access-token) || fail "no access token"
 short "$access"
 
-say "gauth sign-jwt --key=key.json (target_audience=$service) | POST /token   # an OIDC ID token"
-id=$(mint target_audience "$service" | member id_token)
-[ -n "$id" ] || fail "no ID token"
+say "gauth print-identity-token --audiences=$service   # an OIDC ID token"
+id=$("$gauth" print-identity-token --audiences="$service") || fail "no ID token"
 short "$id"
 
 say "gauth verify \"\$ID_TOKEN\" --audience=$service   # Google's keys, from the emulator"
 "$gauth" verify "$id" --audience="$service"
 
-# ---- calling Cloud Run ------------------------------------------------------------------
-call() { # call METHOD URL TOKEN: prints the status and the body
-  curl -sS --noproxy '*' -o "$tmp/body" -w '%{http_code}' -X "$1" \
-    -H "Authorization: Bearer $3" -H 'Content-Type: application/json' \
-    ${4:+-d "$4"} "$2"
+# ---- calling Cloud Run as Cloud Scheduler does (examples/scheduler_invoke.c) ------------
+invoke() { # invoke EXPECTED_STATUS ARGS...: runs scheduler_invoke, checks its last line
+  want=$1
+  shift
+  say "scheduler_invoke $*"
+  "$invoke_bin" "$@" > "$tmp/invoke.out" 2>&1 || true
+  sed 's/^/  /' "$tmp/invoke.out"
+  grep -q "^status: $want\$" "$tmp/invoke.out" ||
+    fail "expected status $want from scheduler_invoke $*"
 }
 
-say "curl -H 'Authorization: Bearer \$ID_TOKEN' $service/   # a Cloud Run service"
-status=$(call GET "$service/" "$id")
-echo "HTTP $status $(cat "$tmp/body")"
-[ "$status" = 200 ] || fail "the service refused the ID token"
+invoke 200 --oidc --service-account=$sa "$service"
+echo "(an HTTP target on Cloud Run: the OIDC token, audience = the URL, is right)"
 
-say "curl -X POST -H 'Authorization: Bearer \$ID_TOKEN' $job_run   # the failure"
-status=$(call POST "$job_run" "$id" '{}')
-echo "HTTP $status $(cat "$tmp/body")"
-[ "$status" = 401 ] || fail "the Admin API took an ID token"
-echo "(a Cloud Run job's :run is a Google API: no IAM grant makes an ID token pass)"
+invoke 401 --oidc --service-account=$sa "$job_run"
+echo "(the failure: a Cloud Run job's :run is a Google API; no IAM grant makes an"
+echo " ID token pass, however long one waits for \"propagation\")"
 
-say "curl -X POST -H 'Authorization: Bearer \$ACCESS_TOKEN' $job_run   # the fix"
-status=$(call POST "$job_run" "$access" '{}')
-echo "HTTP $status $(cut -c1-160 "$tmp/body")..."
-[ "$status" = 200 ] || fail "the job did not run"
+invoke 200 --oauth --service-account=$sa "$job_run"
+echo "(the fix: oauthToken with scope cloud-platform; the job ran)"
 
 # ---- a rejected token says why ----------------------------------------------------------
 say "gauth verify \"\$ID_TOKEN\" --audience=https://other.a.run.app"

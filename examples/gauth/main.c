@@ -19,6 +19,9 @@ static const char usage[] =
     "                           issuer, your own keys); print its claims\n"
     "  decode [TOKEN|-]         print a JWT's header and payload, unverified\n"
     "  sign-jwt                 sign a JWT with a private key (for testing)\n"
+    "  print-access-token       print an OAuth access token (Google APIs)\n"
+    "  print-identity-token     print an OIDC ID token for an audience (a Cloud\n"
+    "                           Run service URL, ...)\n"
     "  version                  print the version of gauth and libgauth\n"
     "  endpoints                print the URL of every Google service, overrides\n"
     "                           (GAUTH_ENDPOINT, GCE_METADATA_HOST) applied\n"
@@ -151,6 +154,10 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "verify") == 0) return cmd_verify(argc, argv);
   if (strcmp(cmd, "decode") == 0) return cmd_decode(argc, argv);
   if (strcmp(cmd, "sign-jwt") == 0) return cmd_sign_jwt(argc, argv);
+  if (strcmp(cmd, "print-access-token") == 0)
+    return cmd_print_access_token(argc, argv);
+  if (strcmp(cmd, "print-identity-token") == 0)
+    return cmd_print_identity_token(argc, argv);
   if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||
       strcmp(cmd, "-h") == 0) {
     fputs(usage, stdout);

@@ -1,0 +1,239 @@
+/* gauth print-access-token, gauth print-identity-token: tokens from
+ * Application Default Credentials (or a credentials file), optionally
+ * through service-account impersonation, through the public API only
+ * (gauth/credentials.h).
+ *
+ * The token goes to stdout and nowhere else; messages name the source of
+ * the credentials, never a token or key. */
+#include "cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+
+/* Most scopes or accounts one command line may give. */
+#define MAX_LIST 32
+
+static const char access_usage[] =
+    "usage: gauth print-access-token [--scopes=S,...] [--credentials=FILE]\n"
+    "                                [--impersonate-service-account=[DELEGATE,...]EMAIL]\n"
+    "\n"
+    "Prints an OAuth 2.0 access token (for Google APIs such as the Cloud Run\n"
+    "Admin API's jobs/...:run) on stdout.\n"
+    "\n"
+    "options:\n"
+    "  --scopes=S,...        OAuth scopes; default\n"
+    "                        https://www.googleapis.com/auth/cloud-platform\n"
+    "  --credentials=FILE    a credentials file (service-account key,\n"
+    "                        authorized_user, impersonated_service_account,\n"
+    "                        external_account); default: Application Default\n"
+    "                        Credentials (GOOGLE_APPLICATION_CREDENTIALS, the\n"
+    "                        gcloud file, the metadata server)\n"
+    "  --impersonate-service-account=[DELEGATE,...]EMAIL\n"
+    "                        act as EMAIL through IAM Credentials; as in gcloud,\n"
+    "                        a comma-separated chain ends with the target and\n"
+    "                        lists the delegates before it, in order\n"
+    "  --help                this text\n"
+    "\n"
+    "Exit 0, 1 when no token could be had (the reason on stderr), 2 on bad\n"
+    "usage. GAUTH_ENDPOINT and GCE_METADATA_HOST are honoured.\n";
+
+static const char identity_usage[] =
+    "usage: gauth print-identity-token --audiences=AUD [--include-email]\n"
+    "                                  [--credentials=FILE]\n"
+    "                                  [--impersonate-service-account=[DELEGATE,...]EMAIL]\n"
+    "\n"
+    "Prints an OpenID Connect ID token whose aud is AUD on stdout: what a\n"
+    "Cloud Run service (AUD = its URL), IAP-free HTTP endpoints and Pub/Sub\n"
+    "push receivers accept. Google APIs (*.googleapis.com, including the\n"
+    "Cloud Run Admin API's :run) refuse ID tokens: use print-access-token.\n"
+    "\n"
+    "options:\n"
+    "  --audiences=AUD       the token's audience (required)\n"
+    "  --include-email       impersonation: add the email claim (tokens from\n"
+    "                        keys and the metadata server always carry it)\n"
+    "  --credentials=FILE    as for print-access-token\n"
+    "  --impersonate-service-account=[DELEGATE,...]EMAIL\n"
+    "                        as for print-access-token\n"
+    "  --help                this text\n"
+    "\n"
+    "Exit 0, 1 when no token could be had (the reason on stderr), 2 on bad\n"
+    "usage. GAUTH_ENDPOINT and GCE_METADATA_HOST are honoured.\n";
+
+typedef struct token_args {
+  const char *scopes;        /* comma-separated */
+  const char *audience;
+  const char *credentials;   /* file */
+  const char *impersonate;   /* [DELEGATE,...]EMAIL */
+  int include_email;
+} token_args;
+
+/* Splits a comma-separated list in place into list (NULL-terminated).
+ * Returns the count, or -1 when an item is empty or there are too many. */
+static int split_list(char *s, const char **list, size_t cap) {
+  size_t n = 0;
+  char *save = NULL, *item;
+  if (s[0] == '\0' || s[0] == ',' || s[strlen(s) - 1] == ',' ||
+      strstr(s, ",,") != NULL)
+    return -1;
+  for (item = strtok_r(s, ",", &save); item != NULL;
+       item = strtok_r(NULL, ",", &save)) {
+    if (n + 1 >= cap) return -1;
+    list[n++] = item;
+  }
+  list[n] = NULL;
+  return (int)n;
+}
+
+static int parse_args(int argc, char **argv, const char *cmd, int identity,
+                      token_args *a) {
+  memset(a, 0, sizeof(*a));
+  for (int i = 2; i < argc; i++) {
+    const char *v = NULL;
+    int r;
+    char name[64];
+    if ((r = cli_option(argc, argv, &i, cmd, "--credentials", &v)) != 0) {
+      if (r < 0) return CLI_USAGE;
+      a->credentials = v;
+    } else if ((r = cli_option(argc, argv, &i, cmd,
+                               "--impersonate-service-account", &v)) != 0) {
+      if (r < 0) return CLI_USAGE;
+      a->impersonate = v;
+    } else if (!identity &&
+               (r = cli_option(argc, argv, &i, cmd, "--scopes", &v)) != 0) {
+      if (r < 0) return CLI_USAGE;
+      a->scopes = v;
+    } else if (identity &&
+               (r = cli_option(argc, argv, &i, cmd, "--audiences", &v)) != 0) {
+      if (r < 0) return CLI_USAGE;
+      a->audience = v;
+    } else if (identity && strcmp(argv[i], "--include-email") == 0) {
+      a->include_email = 1;
+    } else {
+      return cli_usage_error(cmd, "unknown argument %s",
+                             cli_option_name(argv[i], name, sizeof(name)));
+    }
+  }
+  if (identity && (a->audience == NULL || a->audience[0] == '\0'))
+    return cli_usage_error(cmd, "--audiences=AUD is required");
+  return CLI_OK;
+}
+
+/* The credentials the command line asks for: the file or ADC, then the
+ * impersonation chain. */
+static int make_credentials(const token_args *a, const char *cmd,
+                            gauth_credentials **out) {
+  gauth_credentials *base = NULL;
+  gauth_error err = GAUTH_ERROR_INIT;
+  gauth_status st;
+  *out = NULL;
+  st = a->credentials ? gauth_credentials_from_file(&base, a->credentials,
+                                                    NULL, &err)
+                      : gauth_credentials_default(&base, NULL, &err);
+  if (st != GAUTH_OK) return cli_fail(&err);
+  if (a->impersonate != NULL) {
+    const char *chain[MAX_LIST];
+    char *copy = strdup(a->impersonate);
+    int n;
+    if (copy == NULL) {
+      gauth_credentials_free(base);
+      fprintf(stderr, "gauth: out of memory\n");
+      return CLI_FAIL;
+    }
+    n = split_list(copy, chain, MAX_LIST);
+    if (n <= 0) {
+      free(copy);
+      gauth_credentials_free(base);
+      return cli_usage_error(cmd, "--impersonate-service-account: expected "
+                                  "[DELEGATE,...]EMAIL without empty items");
+    }
+    /* The last is the target; the ones before are the delegates. */
+    {
+      const char *target = chain[n - 1];
+      chain[n - 1] = NULL;
+      st = gauth_credentials_impersonate(out, base, target,
+                                         n > 1 ? chain : NULL, NULL, &err);
+    }
+    free(copy);
+    gauth_credentials_free(base);
+    if (st != GAUTH_OK) return cli_fail(&err);
+    return CLI_OK;
+  }
+  *out = base;
+  return CLI_OK;
+}
+
+static int print_token(char *token) {
+  int ok = printf("%s\n", token) > 0 && fflush(stdout) == 0;
+  gauth_free(token);
+  if (!ok) {
+    fprintf(stderr, "gauth: cannot write the token to standard output\n");
+    return CLI_FAIL;
+  }
+  return CLI_OK;
+}
+
+int cmd_print_access_token(int argc, char **argv) {
+  const char *cmd = "print-access-token";
+  token_args a;
+  gauth_credentials *creds = NULL;
+  gauth_error err = GAUTH_ERROR_INIT;
+  const char *scopes[MAX_LIST];
+  char *scopes_copy = NULL, *token = NULL;
+  int rc;
+  for (int i = 2; i < argc; i++)
+    if (cli_is_help(argv[i])) {
+      fputs(access_usage, stdout);
+      return CLI_OK;
+    }
+  if ((rc = parse_args(argc, argv, cmd, 0, &a)) != CLI_OK) return rc;
+  scopes[0] = NULL;
+  if (a.scopes != NULL) {
+    scopes_copy = strdup(a.scopes);
+    if (scopes_copy == NULL || split_list(scopes_copy, scopes, MAX_LIST) <= 0) {
+      free(scopes_copy);
+      return cli_usage_error(cmd, "--scopes: expected S[,S...] without empty "
+                                  "items (at most %d)", MAX_LIST - 1);
+    }
+  }
+  if ((rc = make_credentials(&a, cmd, &creds)) != CLI_OK) {
+    free(scopes_copy);
+    return rc;
+  }
+  if (gauth_credentials_access_token(creds, scopes[0] ? scopes : NULL, &token,
+                                     NULL, &err) != GAUTH_OK) {
+    rc = cli_fail(&err);
+  } else {
+    rc = print_token(token);
+  }
+  gauth_credentials_free(creds);
+  free(scopes_copy);
+  return rc;
+}
+
+int cmd_print_identity_token(int argc, char **argv) {
+  const char *cmd = "print-identity-token";
+  token_args a;
+  gauth_credentials *creds = NULL;
+  gauth_error err = GAUTH_ERROR_INIT;
+  char *token = NULL;
+  int rc;
+  for (int i = 2; i < argc; i++)
+    if (cli_is_help(argv[i])) {
+      fputs(identity_usage, stdout);
+      return CLI_OK;
+    }
+  if ((rc = parse_args(argc, argv, cmd, 1, &a)) != CLI_OK) return rc;
+  if ((rc = make_credentials(&a, cmd, &creds)) != CLI_OK) return rc;
+  if (gauth_credentials_id_token(
+          creds, a.audience, a.include_email ? GAUTH_ID_TOKEN_INCLUDE_EMAIL : 0,
+          &token, NULL, &err) != GAUTH_OK) {
+    rc = cli_fail(&err);
+  } else {
+    rc = print_token(token);
+  }
+  gauth_credentials_free(creds);
+  return rc;
+}
