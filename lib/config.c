@@ -259,6 +259,57 @@ static gauth_status resolve_hostport(const char *opt, const char *opt_name,
   return *out != NULL ? GAUTH_OK : gauth__error_nomem(err);
 }
 
+int gauth__metadata_detection_parse(const char *s) {
+  if (s == NULL) return 0;
+  if (strcmp(s, "auto") == 0) return GAUTH_METADATA_DETECT_AUTO;
+  if (strcmp(s, "none") == 0) return GAUTH_METADATA_DETECT_NONE;
+  if (strcmp(s, "assume-present") == 0)
+    return GAUTH_METADATA_DETECT_ASSUME_PRESENT;
+  return 0;
+}
+
+/* The detection mode: option, else GAUTH_METADATA_DETECTION, else auto. */
+static gauth_status resolve_detection(gauth__config *cfg, int opt,
+                                      gauth_error *err) {
+  const char *v;
+  if (opt != 0) {
+    if (opt != GAUTH_METADATA_DETECT_AUTO && opt != GAUTH_METADATA_DETECT_NONE &&
+        opt != GAUTH_METADATA_DETECT_ASSUME_PRESENT)
+      return gauth__error_set(err, GAUTH_E_INVALID_ARG,
+                              "option metadata_detection is %d: expected 0 "
+                              "or a GAUTH_METADATA_DETECT_* value", opt);
+    cfg->metadata_detection = opt;
+    cfg->metadata_detection_from = "option metadata_detection";
+    return GAUTH_OK;
+  }
+  v = env_nonempty(GAUTH__ENV_METADATA_DETECTION);
+  if (v == NULL) {
+    cfg->metadata_detection = GAUTH_METADATA_DETECT_AUTO;
+    cfg->metadata_detection_from = "default";
+    return GAUTH_OK;
+  }
+  cfg->metadata_detection = gauth__metadata_detection_parse(v);
+  if (cfg->metadata_detection == 0)
+    return gauth__error_set(err, GAUTH_E_INVALID_ARG,
+                            GAUTH__ENV_METADATA_DETECTION " \"%s\" is not a "
+                            "detection mode: expected auto, none or "
+                            "assume-present", gauth__echo_setting(v));
+  cfg->metadata_detection_from = GAUTH__ENV_METADATA_DETECTION;
+  return GAUTH_OK;
+}
+
+gauth_status gauth__config_set_dmi_dir(gauth__config *cfg, const char *dir,
+                                       gauth_error *err) {
+  char *copy = NULL;
+  if (cfg == NULL)
+    return gauth__error_set(err, GAUTH_E_INVALID_ARG, "config is NULL");
+  if (dir != NULL && (copy = dup_str(dir)) == NULL)
+    return gauth__error_nomem(err);
+  free(cfg->dmi_dir);
+  cfg->dmi_dir = copy;
+  return GAUTH_OK;
+}
+
 gauth_status gauth__config_init(gauth__config *cfg, const gauth_options *opts,
                                 gauth_error *err) {
   gauth_options defaults = GAUTH_OPTIONS_INIT;
@@ -324,6 +375,8 @@ gauth_status gauth__config_init(gauth__config *cfg, const gauth_options *opts,
                         GAUTH__ENV_METADATA_IP, GAUTH__DEFAULT_METADATA_IP,
                         &cfg->metadata_ip, err);
   if (st != GAUTH_OK) goto fail;
+  st = resolve_detection(cfg, opts->metadata_detection, err);
+  if (st != GAUTH_OK) goto fail;
 
   if (opts->ca_bundle != NULL) {
     if (opts->ca_bundle[0] == '\0') {
@@ -373,6 +426,7 @@ gauth_status gauth__config_copy(gauth__config *dst, const gauth__config *src,
   dst->metadata_host = NULL;
   dst->metadata_ip = NULL;
   dst->ca_bundle = NULL;
+  dst->dmi_dir = NULL;
   for (i = 0; i < GAUTH__SERVICE_COUNT; i++) dst->service_override[i] = NULL;
 
   if ((src->endpoint && !(dst->endpoint = dup_str(src->endpoint))) ||
@@ -381,7 +435,8 @@ gauth_status gauth__config_copy(gauth__config *dst, const gauth__config *src,
       (src->metadata_host &&
        !(dst->metadata_host = dup_str(src->metadata_host))) ||
       (src->metadata_ip && !(dst->metadata_ip = dup_str(src->metadata_ip))) ||
-      (src->ca_bundle && !(dst->ca_bundle = dup_str(src->ca_bundle))))
+      (src->ca_bundle && !(dst->ca_bundle = dup_str(src->ca_bundle))) ||
+      (src->dmi_dir && !(dst->dmi_dir = dup_str(src->dmi_dir))))
     goto nomem;
   for (i = 0; i < GAUTH__SERVICE_COUNT; i++) {
     if (src->service_override[i] == NULL) continue;
@@ -403,6 +458,7 @@ void gauth__config_cleanup(gauth__config *cfg) {
   free(cfg->metadata_host);
   free(cfg->metadata_ip);
   free(cfg->ca_bundle);
+  free(cfg->dmi_dir);
   memset(cfg, 0, sizeof(*cfg));
 }
 

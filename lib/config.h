@@ -15,6 +15,15 @@ typedef struct gauth__config {
   char *service_override[GAUTH__SERVICE_COUNT];
   char *metadata_host;   /* host[:port], never NULL */
   char *metadata_ip;     /* ip[:port], never NULL */
+  /* GAUTH_METADATA_DETECT_*: option metadata_detection, else
+   * GAUTH_METADATA_DETECTION, else AUTO; metadata_detection_from names
+   * which ("option metadata_detection", "GAUTH_METADATA_DETECTION",
+   * "default"; static). */
+  int metadata_detection;
+  const char *metadata_detection_from;
+  /* Where DMI residency hints are read; NULL: /sys/class/dmi/id. Only
+   * tests set it (gauth__config_set_dmi_dir). */
+  char *dmi_dir;
   char *ca_bundle;       /* NULL: system default */
   unsigned int connect_timeout_ms;
   unsigned int timeout_ms;
@@ -27,7 +36,8 @@ typedef struct gauth__config {
 } gauth__config;
 
 /* Resolves opts (NULL: defaults) and the environment (GAUTH_ENDPOINT,
- * GCE_METADATA_HOST, GCE_METADATA_IP, GAUTH_LOG) into cfg. An option wins
+ * GCE_METADATA_HOST, GCE_METADATA_IP, GAUTH_METADATA_DETECTION, GAUTH_LOG)
+ * into cfg. An option wins
  * over its environment variable; an empty variable counts as unset. All of
  * these are GAUTH_E_INVALID_ARG, the message naming the option or variable:
  *   - an options version other than GAUTH_OPTIONS_VERSION;
@@ -38,11 +48,21 @@ typedef struct gauth__config {
  *     dropped);
  *   - a per-service URL that is not an http(s) URL with a host, or that
  *     carries user info or a fragment;
+ *   - a metadata_detection option or GAUTH_METADATA_DETECTION value that
+ *     is not one of the modes;
  *   - an empty ca_bundle;
  *   - a retry policy gauth__retry_policy_validate refuses.
  * On failure cfg is zeroed and holds nothing to free. */
 gauth_status gauth__config_init(gauth__config *cfg, const gauth_options *opts,
                                 gauth_error *err);
+
+/* GAUTH_METADATA_DETECT_* for "auto", "none", "assume-present" (exact,
+ * lower case), 0 for anything else. */
+int gauth__metadata_detection_parse(const char *s);
+
+/* Sets cfg->dmi_dir (copied; NULL: the default). For tests. */
+gauth_status gauth__config_set_dmi_dir(gauth__config *cfg, const char *dir,
+                                       gauth_error *err);
 
 /* Deep copy. */
 gauth_status gauth__config_copy(gauth__config *dst, const gauth__config *src,

@@ -339,6 +339,7 @@ typedef struct hop {
   const struct curl_slist *headers;
   long connect_ms;
   long timeout_ms;
+  int no_proxy;
 } hop;
 
 #define SET(opt, val)                                          \
@@ -375,6 +376,9 @@ static void transfer(gauth__http *h, const hop *p, xfer *x) {
   SET(CURLOPT_HEADERDATA, x);
   SET(CURLOPT_ERRORBUFFER, x->errbuf);
   SET(CURLOPT_HTTPHEADER, p->headers);
+  /* The metadata server is link-local: a proxy cannot reach it, and must
+   * never see its tokens. */
+  if (p->no_proxy) SET(CURLOPT_NOPROXY, "*");
   if (strcmp(p->method, "POST") == 0) {
     SET(CURLOPT_POST, 1L);
     SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)p->body_len);
@@ -836,6 +840,7 @@ gauth_status gauth__http_do(gauth__http *h, const gauth__http_request *req,
     p.body_len = req->body_len;
     p.headers = hdr_full;
     p.connect_ms = connect_ms;
+    p.no_proxy = req->no_proxy;
     for (;;) {
       int64_t remaining = deadline - now_ms();
       if (remaining < 1) remaining = 1;

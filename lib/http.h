@@ -48,6 +48,8 @@ typedef struct gauth__http_request {
   unsigned int timeout_ms;     /* 0: config's per-attempt timeout */
   unsigned int connect_timeout_ms; /* 0: config's */
   int accept_any_status;       /* 1: a non-2xx reply is GAUTH_OK too */
+  int no_proxy;                /* 1: straight to the host, whatever the
+                                  proxy settings (the metadata server) */
 } gauth__http_request;
 
 typedef struct gauth__http_header {

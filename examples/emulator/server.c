@@ -380,6 +380,9 @@ static enum MHD_Result handle(emu *e, struct MHD_Connection *c,
     truncate = f.kind == EMU_FAULT_TRUNCATE;
     note = truncate ? " (fault: truncate)" : "";
     if (fault_reply(&f, &resp)) {
+      /* The metadata server names itself on every reply, failures too. */
+      if (strncmp(url, "/computeMetadata/", 17) == 0)
+        emu_reply_header(&resp, "Metadata-Flavor", "Google");
       note = f.kind == EMU_FAULT_STATUS     ? " (fault: status)"
              : f.kind == EMU_FAULT_OVERSIZED ? " (fault: oversized)"
                                              : " (fault: invalid_json)";

@@ -8,5 +8,6 @@ int cmd_decode(int argc, char **argv);
 int cmd_sign_jwt(int argc, char **argv);
 int cmd_print_access_token(int argc, char **argv);
 int cmd_print_identity_token(int argc, char **argv);
+int cmd_metadata(int argc, char **argv);
 
 #endif /* GAUTH_CLI_CMD_H */

@@ -118,13 +118,22 @@ static int parse_args(int argc, char **argv, const char *cmd, int identity,
   }
   if (identity && (a->audience == NULL || a->audience[0] == '\0'))
     return cli_usage_error(cmd, "--audiences=AUD is required");
+  if (a->impersonate != NULL) {
+    const char *chain[MAX_LIST];
+    char *copy = strdup(a->impersonate);
+    int n = copy ? split_list(copy, chain, MAX_LIST) : -1;
+    free(copy);
+    if (n <= 0)
+      return cli_usage_error(cmd, "--impersonate-service-account: expected "
+                                  "[DELEGATE,...]EMAIL without empty items "
+                                  "(at most %d)", MAX_LIST - 1);
+  }
   return CLI_OK;
 }
 
 /* The credentials the command line asks for: the file or ADC, then the
  * impersonation chain. */
-static int make_credentials(const token_args *a, const char *cmd,
-                            gauth_credentials **out) {
+static int make_credentials(const token_args *a, gauth_credentials **out) {
   gauth_credentials *base = NULL;
   gauth_error err = GAUTH_ERROR_INIT;
   gauth_status st;
@@ -142,13 +151,7 @@ static int make_credentials(const token_args *a, const char *cmd,
       fprintf(stderr, "gauth: out of memory\n");
       return CLI_FAIL;
     }
-    n = split_list(copy, chain, MAX_LIST);
-    if (n <= 0) {
-      free(copy);
-      gauth_credentials_free(base);
-      return cli_usage_error(cmd, "--impersonate-service-account: expected "
-                                  "[DELEGATE,...]EMAIL without empty items");
-    }
+    n = split_list(copy, chain, MAX_LIST); /* checked by parse_args */
     /* The last is the target; the ones before are the delegates. */
     {
       const char *target = chain[n - 1];
@@ -198,7 +201,7 @@ int cmd_print_access_token(int argc, char **argv) {
                                   "items (at most %d)", MAX_LIST - 1);
     }
   }
-  if ((rc = make_credentials(&a, cmd, &creds)) != CLI_OK) {
+  if ((rc = make_credentials(&a, &creds)) != CLI_OK) {
     free(scopes_copy);
     return rc;
   }
@@ -226,7 +229,7 @@ int cmd_print_identity_token(int argc, char **argv) {
       return CLI_OK;
     }
   if ((rc = parse_args(argc, argv, cmd, 1, &a)) != CLI_OK) return rc;
-  if ((rc = make_credentials(&a, cmd, &creds)) != CLI_OK) return rc;
+  if ((rc = make_credentials(&a, &creds)) != CLI_OK) return rc;
   if (gauth_credentials_id_token(
           creds, a.audience, a.include_email ? GAUTH_ID_TOKEN_INCLUDE_EMAIL : 0,
           &token, NULL, &err) != GAUTH_OK) {

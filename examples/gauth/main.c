@@ -22,6 +22,8 @@ static const char usage[] =
     "  print-access-token       print an OAuth access token (Google APIs)\n"
     "  print-identity-token     print an OIDC ID token for an audience (a Cloud\n"
     "                           Run service URL, ...)\n"
+    "  metadata [PATH|--detect] read a metadata server value, or say whether a\n"
+    "                           metadata server is there\n"
     "  version                  print the version of gauth and libgauth\n"
     "  endpoints                print the URL of every Google service, overrides\n"
     "                           (GAUTH_ENDPOINT, GCE_METADATA_HOST) applied\n"
@@ -158,6 +160,7 @@ int main(int argc, char **argv) {
     return cmd_print_access_token(argc, argv);
   if (strcmp(cmd, "print-identity-token") == 0)
     return cmd_print_identity_token(argc, argv);
+  if (strcmp(cmd, "metadata") == 0) return cmd_metadata(argc, argv);
   if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||
       strcmp(cmd, "-h") == 0) {
     fputs(usage, stdout);

@@ -1,0 +1,56 @@
+/* Internal: the metadata client (lib/metadata.c) for the other lib/ files
+ * (ADC, the metadata credential source) and its pure parts, which the unit
+ * tests reach without I/O. */
+#ifndef GAUTH_LIB_METADATA_INTERNAL_H
+#define GAUTH_LIB_METADATA_INTERNAL_H
+
+#include "common.h"
+#include "config.h"
+#include "http.h"
+
+/* A metadata client under an already resolved config (copied), as
+ * gauth_metadata_new. Makes no request. */
+gauth_status gauth__metadata_new_from_config(gauth_metadata **out,
+                                             const gauth__config *cfg,
+                                             gauth_error *err);
+
+/* GET http://HOST/computeMetadata/v1/PATH through the transport h (HOST:
+ * its config's metadata_host), as gauth_metadata_get: path validated and
+ * normalised, "Metadata-Flavor: Google" sent and required in the reply
+ * (error replies included), redirects not followed, retries per h's
+ * policy. On GAUTH_OK *body holds the reply (NUL-terminated, *len bytes);
+ * it may be a token: free with gauth__secret_free(*body, *len + 1). Error
+ * messages name the path without its query. */
+gauth_status gauth__metadata_http_get(gauth__http *h, const char *path,
+                                      char **body, size_t *len,
+                                      gauth_error *err);
+
+/* For tests: how long an absent answer is remembered (default
+ * GAUTH__METADATA_NEGATIVE_TTL_MS; 0: not at all). */
+void gauth__metadata_set_negative_ttl_ms(gauth_metadata *md, unsigned int ms);
+
+/* ---- pure helpers ------------------------------------------------------ */
+
+/* Percent-encodes s as a query value: every byte but the RFC 3986
+ * unreserved characters (A-Z a-z 0-9 - . _ ~), ':' and '/' becomes %XX
+ * (upper-case hex). Free with free(); NULL when out of memory. */
+char *gauth__metadata_query_escape(const char *s);
+
+/* Validates a gauth_metadata_get path and writes to *rel where the part
+ * under computeMetadata/v1/ starts (a pointer into path): leading '/'s and
+ * one "computeMetadata/v1/" prefix are skipped. GAUTH_E_INVALID_ARG for
+ * NULL, a control character or space anywhere, a '#', or ".." or an
+ * encoded dot ("%2e") before the query. */
+gauth_status gauth__metadata_path_normalize(const char *path,
+                                            const char **rel,
+                                            gauth_error *err);
+
+/* Residency hints (no network). Each returns 1 and describes the hint in
+ * detail (size n) when it finds one, 0 otherwise. */
+/* K_SERVICE, CLOUD_RUN_JOB or FUNCTION_TARGET set (and not empty). */
+int gauth__metadata_env_hint(char *detail, size_t n);
+/* DIR/product_name or DIR/bios_vendor containing "Google"; dir NULL: the
+ * default (/sys/class/dmi/id). Missing or unreadable files are no hint. */
+int gauth__metadata_dmi_hint(const char *dir, char *detail, size_t n);
+
+#endif /* GAUTH_LIB_METADATA_INTERNAL_H */
