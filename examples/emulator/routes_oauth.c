@@ -34,6 +34,7 @@
   GOOGLE_TOKEN_URI
 #define E_NO_ACCOUNT "Invalid grant: account not found"
 #define E_SCOPE "Invalid OAuth scope or ID token audience provided."
+#define E_SUBJECT "Invalid email or User ID"
 
 /* Scopes granted to a configured user's refresh token (what gcloud's
  * application-default login asks for); "openid" is why an id_token comes
@@ -225,7 +226,15 @@ static void grant_jwt_bearer(emu *e, const emu_request *req,
     gauth_free(id);
     emu_reply_json(resp, 200, o);
   } else if (scope != NULL) {
-    char *at = emu_mint_access_token(e, acct->email, scope, 3600);
+    /* Domain-wide delegation: "sub" names the user the account acts as;
+     * the token is that user's (every account here is allowed to). */
+    const char *sub = claim_str(a.claims, "sub");
+    if (sub != NULL && strchr(sub, '@') == NULL) {
+      emu_reply_oauth_error(resp, 400, "invalid_grant", E_SUBJECT);
+      goto done;
+    }
+    char *at = emu_mint_access_token(e, sub != NULL ? sub : acct->email,
+                                     scope, 3600);
     if (at == NULL) {
       emu_reply_oauth_error(resp, 500, "internal_failure",
                             "Could not mint an access token.");

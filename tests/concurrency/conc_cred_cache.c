@@ -151,8 +151,8 @@ static void storm(const char *what, gauth_credentials *creds, ask_kind kind,
     if (w[i].mismatches)
       failf("%s: thread %d: %d cached reads differed", what, i,
             w[i].mismatches);
-    gauth_free(w[i].token);
   }
+  for (i = 0; i < THREADS; i++) gauth_free(w[i].token);
   printf("conc_cred_cache: %s: %d threads, %ld request(s) to %s, %d cached "
          "reads each\n", what, THREADS, after - before, path, reads);
 }

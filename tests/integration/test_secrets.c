@@ -5,7 +5,9 @@
  * and through transport failures (refused, timeout, oversized) with the
  * secrets in the URL. With debug logging on, both through a callback and
  * through the default stderr logger, no canary may appear in any log line or
- * in any gauth_error field. */
+ * in any gauth_error field. Credentials too: an authorized user's refresh
+ * token and client secret, echoed back by a token endpoint in every way,
+ * never show in a log line or an error. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +31,7 @@
 /* Shaped like the real thing: the pattern-based redactor must catch them. */
 #define GTOKEN "ya29.CANARYgoogle-a1b2c3"
 #define JWT "eyJhbGciOiJSUzI1NiJ9.eyJDQU5BUlkiOjF9.CANARYsig-9d8e"
+#define CLIENT_SECRET "CANARYclient-secret-0b7d"
 
 static const char *const canaries[] = {"CANARY", NULL};
 static char *key_pem;     /* a real private key, PEM */
@@ -297,5 +300,79 @@ Test(secrets, parsers_never_echo_their_input) {
   gauth__error_from_reply(&err, 400, "application/json", body, strlen(body),
                           "POST http://127.0.0.1:1/token", known);
   assert_err_clean(&err);
+  free(key_pem);
+}
+
+/* An authorized user whose token endpoint echoes the refresh token and the
+ * client secret back: in an OAuth error, a Google error, an HTML 503, a
+ * non-JSON 200, a 200 without access_token, and a refused connection. */
+Test(secrets, credentials_never_leak_refresh_token_or_client_secret,
+     .timeout = 60) {
+  gauth_options opts = GAUTH_OPTIONS_INIT;
+  gauth_credentials_options co = GAUTH_CREDENTIALS_OPTIONS_INIT;
+  ts_server *s = ts_start();
+  tu_log log;
+  char oauth[512], google[512], html[512], text[512], partial[512];
+  char uri[256], json[1024];
+  size_t i;
+  load_key();
+  snprintf(oauth, sizeof(oauth),
+           "{\"error\":\"invalid_grant\",\"error_description\":\"token %s "
+           "of client secret %s\"}", REFRESH, CLIENT_SECRET);
+  snprintf(google, sizeof(google),
+           "{\"error\":{\"code\":403,\"message\":\"%s / %s\",\"status\":"
+           "\"PERMISSION_DENIED\"}}", REFRESH, CLIENT_SECRET);
+  snprintf(html, sizeof(html), "<p>%s %s</p>", REFRESH, CLIENT_SECRET);
+  snprintf(text, sizeof(text), "refresh_token=%s&client_secret=%s", REFRESH,
+           CLIENT_SECRET);
+  snprintf(partial, sizeof(partial),
+           "{\"refresh_token\":\"%s\",\"client_secret\":\"%s\","
+           "\"expires_in\":3599}", REFRESH, CLIENT_SECRET);
+  ts_response seq[] = {
+      {.status = 400, .body = oauth},
+      {.status = 403, .body = google},
+      {.status = 503, .body = html, .headers = {"Content-Type: text/html"}},
+      {.status = 200, .body = text, .headers = {"Content-Type: text/plain"}},
+      {.status = 200, .body = partial},
+  };
+  ts_route(s, "/token", seq, GAUTH__ARRAY_LEN(seq));
+  tu_log_init(&log);
+  opts.log_fn = tu_log_capture;
+  opts.log_userdata = &log;
+  opts.log_level = GAUTH_LOG_DEBUG;
+  opts.retry.max_attempts = 1;
+  co.options = &opts;
+  for (i = 0; i <= GAUTH__ARRAY_LEN(seq); i++) {
+    gauth_credentials *c = NULL;
+    gauth_error err = GAUTH_ERROR_INIT;
+    char *tok = NULL;
+    if (i < GAUTH__ARRAY_LEN(seq))
+      ts_url(s, "/token", uri, sizeof(uri));
+    else /* nothing listening */
+      snprintf(uri, sizeof(uri), "http://127.0.0.1:%u/token",
+               ts_closed_port());
+    snprintf(json, sizeof(json),
+             "{\"type\":\"authorized_user\",\"client_id\":\"c.apps\","
+             "\"client_secret\":\"%s\",\"refresh_token\":\"%s\","
+             "\"token_uri\":\"%s\"}", CLIENT_SECRET, REFRESH, uri);
+    cr_assert_eq(gauth_credentials_from_json(&c, json, strlen(json), &co,
+                                             &err),
+                 GAUTH_OK, "%s", err.message);
+    cr_assert_neq(i % 2 ? gauth_credentials_id_token(c, "https://a.example/",
+                                                     0, &tok, NULL, &err)
+                        : gauth_credentials_access_token(c, NULL, &tok, NULL,
+                                                         &err),
+                  GAUTH_OK, "request %zu succeeded", i);
+    cr_assert_null(tok);
+    cr_assert_neq(err.message[0], '\0');
+    assert_err_clean(&err);
+    gauth_credentials_free(c);
+  }
+  cr_assert_eq(ts_count(s, "/token"), GAUTH__ARRAY_LEN(seq));
+  cr_assert_gt(log.lines, 5, "only %zu log lines", log.lines);
+  cr_assert_not_null(strstr(log.text, "/token"), "%s", log.text);
+  assert_clean("log", log.text);
+  ts_stop(s);
+  tu_log_cleanup(&log);
   free(key_pem);
 }
