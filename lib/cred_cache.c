@@ -19,7 +19,9 @@
 #include "error_internal.h"
 #include "secret.h"
 
-#define INLINE_WORDS (GAUTH__CRED_CACHE_INLINE_BYTES / 8)
+/* One more word than the bytes need: readers copy whole words up to and
+ * including the one that holds the terminating NUL. */
+#define INLINE_WORDS (GAUTH__CRED_CACHE_INLINE_BYTES / 8 + 1)
 
 typedef struct entry {
   _Atomic(struct entry *) next; /* the list, published by release stores */
@@ -65,6 +67,18 @@ static int64_t cache_now(const gauth__cred_cache *c) {
   if (c->clock != NULL) return c->clock(c->clock_userdata);
   clock_gettime(CLOCK_REALTIME, &ts);
   return (int64_t)ts.tv_sec;
+}
+
+/* The lock-free path only serves tokens before their refresh time, at
+ * least half their lifetime (or refresh_early) before expiry: a clock that
+ * lags by one tick (a few ms) is as good there, and several times cheaper. */
+static int64_t cache_now_coarse(const gauth__cred_cache *c) {
+#ifdef CLOCK_REALTIME_COARSE
+  struct timespec ts;
+  if (c->clock == NULL && clock_gettime(CLOCK_REALTIME_COARSE, &ts) == 0)
+    return (int64_t)ts.tv_sec;
+#endif
+  return cache_now(c);
 }
 
 static char *dup_str(const char *s) {
@@ -212,18 +226,20 @@ static gauth_status read_fresh(entry *e, int64_t now, char **token,
   if (len == 0 || len > GAUTH__CRED_CACHE_INLINE_BYTES || now >= refresh ||
       now >= exp)
     return GAUTH_E_NOT_FOUND;
-  buf = malloc(len + 1);
+  /* Whole words (fixed-size copies), into a buffer rounded up to them;
+   * the bytes past len in the last word are zeros (publish). */
+  n = (len + 8) & ~(size_t)7;
+  buf = malloc(n);
   if (buf == NULL) return GAUTH_E_NOT_FOUND;
-  for (i = 0; i < len; i += 8) {
-    uint64_t w = atomic_load_explicit(&e->words[i / 8], memory_order_relaxed);
-    n = len - i < 8 ? len - i : 8;
-    memcpy(buf + i, &w, n);
+  for (i = 0; i < n / 8; i++) {
+    uint64_t w = atomic_load_explicit(&e->words[i], memory_order_relaxed);
+    memcpy(buf + i * 8, &w, 8);
   }
   buf[len] = '\0';
   atomic_thread_fence(memory_order_acquire);
   s2 = atomic_load_explicit(&e->seq, memory_order_relaxed);
   if (s1 != s2) {
-    gauth__secret_free(buf, len + 1);
+    gauth__secret_free(buf, n);
     return GAUTH_E_NOT_FOUND;
   }
   *token = buf;
@@ -244,7 +260,9 @@ static void publish(entry *e) {
                         memory_order_relaxed);
   atomic_store_explicit(&e->refresh_at, e->current_refresh_at,
                         memory_order_relaxed);
-  for (i = 0; i < len; i += 8) {
+  /* Every word a reader copies, the one with the NUL included, zero-padded:
+   * no byte of an earlier token survives past the new one's end. */
+  for (i = 0; i < len + 1; i += 8) {
     uint64_t w = 0;
     memcpy(&w, e->current.value + i, len - i < 8 ? len - i : 8);
     atomic_store_explicit(&e->words[i / 8], w, memory_order_relaxed);
@@ -364,6 +382,14 @@ static gauth_status slow_path(gauth__cred_cache *c, entry *e,
   pthread_mutex_unlock(&e->mu);
   gauth__token_cleanup(&fresh);
   return st;
+}
+
+gauth_status gauth__cred_cache_try_fresh(gauth__cred_cache *cache,
+                                         const gauth__token_request *req,
+                                         char **token, int64_t *expires_at) {
+  entry *e = find(cache, req);
+  if (e == NULL) return GAUTH_E_NOT_FOUND;
+  return read_fresh(e, cache_now_coarse(cache), token, expires_at);
 }
 
 gauth_status gauth__cred_cache_get(gauth__cred_cache *cache,

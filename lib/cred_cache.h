@@ -52,4 +52,12 @@ gauth_status gauth__cred_cache_get(gauth__cred_cache *cache,
                                    char **token, int64_t *expires_at,
                                    gauth_error *err);
 
+/* The lock-free path alone: GAUTH_OK with a copy when a token for req is
+ * cached and needs no refresh; GAUTH_E_NOT_FOUND (err untouched) for
+ * anything else. Requests that may not be valid can be asked here: only a
+ * key equal to a stored one (validated when stored) can match. */
+gauth_status gauth__cred_cache_try_fresh(gauth__cred_cache *cache,
+                                         const gauth__token_request *req,
+                                         char **token, int64_t *expires_at);
+
 #endif /* GAUTH_LIB_CRED_CACHE_H */

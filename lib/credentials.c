@@ -236,6 +236,17 @@ static gauth_status fetch_from_source(void *ctx,
   return c->vt->fetch(c, req, out, err);
 }
 
+/* gauth_error_clear's effect on what callers read (code, status, empty
+ * strings) without writing the whole struct: the cached path is hot. */
+static void error_clear_fast(gauth_error *err) {
+  if (err == NULL) return;
+  err->code = GAUTH_OK;
+  err->http_status = 0;
+  err->message[0] = '\0';
+  err->error_code[0] = '\0';
+  err->reason[0] = '\0';
+}
+
 static gauth_status check_outputs(gauth_credentials *c, char **token,
                                   const char *fn, gauth_error *err) {
   if (token != NULL) *token = NULL;
@@ -253,11 +264,22 @@ gauth_status gauth_credentials_access_token(gauth_credentials *creds,
   gauth__token_request req;
   size_t n = 0;
   gauth_status st;
-  gauth_error_clear(err);
   if (expires_at != NULL) *expires_at = 0;
   st = check_outputs(creds, token, "gauth_credentials_access_token", err);
   if (st != GAUTH_OK) return st;
   if (scopes == NULL || scopes[0] == NULL) scopes = default_scopes;
+  while (scopes[n] != NULL && n <= SCOPES_MAX) n++;
+  memset(&req, 0, sizeof(req));
+  req.kind = GAUTH__TOKEN_ACCESS;
+  req.scopes = scopes;
+  req.scope_count = n;
+  /* A cached fresh token: only scopes equal to stored (checked) ones match. */
+  if (gauth__cred_cache_try_fresh(creds->cache, &req, token, expires_at) ==
+      GAUTH_OK) {
+    error_clear_fast(err);
+    return GAUTH_OK;
+  }
+  gauth_error_clear(err);
   for (n = 0; scopes[n] != NULL; n++) {
     const char *s = scopes[n];
     if (n >= SCOPES_MAX || s[0] == '\0' || strpbrk(s, " \t\r\n,") != NULL ||
@@ -269,10 +291,6 @@ gauth_status gauth_credentials_access_token(gauth_credentials *creds,
                                     "a space, comma or control character",
                               n >= SCOPES_MAX ? SCOPES_MAX : (unsigned)n + 1);
   }
-  memset(&req, 0, sizeof(req));
-  req.kind = GAUTH__TOKEN_ACCESS;
-  req.scopes = scopes;
-  req.scope_count = n;
   return gauth__cred_cache_get(creds->cache, &req, fetch_from_source, creds,
                                token, expires_at, err);
 }
@@ -284,10 +302,20 @@ gauth_status gauth_credentials_id_token(gauth_credentials *creds,
                                         gauth_error *err) {
   gauth__token_request req;
   gauth_status st;
-  gauth_error_clear(err);
   if (expires_at != NULL) *expires_at = 0;
   st = check_outputs(creds, token, "gauth_credentials_id_token", err);
   if (st != GAUTH_OK) return st;
+  memset(&req, 0, sizeof(req));
+  req.kind = GAUTH__TOKEN_ID;
+  req.audience = audience;
+  req.flags = flags;
+  if (audience != NULL &&
+      gauth__cred_cache_try_fresh(creds->cache, &req, token, expires_at) ==
+          GAUTH_OK) {
+    error_clear_fast(err);
+    return GAUTH_OK;
+  }
+  gauth_error_clear(err);
   if (audience == NULL || audience[0] == '\0' ||
       strlen(audience) > AUDIENCE_MAX_BYTES || !printable(audience))
     return gauth__error_set(err, GAUTH_E_INVALID_ARG,
@@ -297,10 +325,6 @@ gauth_status gauth_credentials_id_token(gauth_credentials *creds,
   if ((flags & ~GAUTH_ID_TOKEN_INCLUDE_EMAIL) != 0)
     return gauth__error_set(err, GAUTH_E_INVALID_ARG,
                             "ID token: unknown flags 0x%x", flags);
-  memset(&req, 0, sizeof(req));
-  req.kind = GAUTH__TOKEN_ID;
-  req.audience = audience;
-  req.flags = flags;
   return gauth__cred_cache_get(creds->cache, &req, fetch_from_source, creds,
                                token, expires_at, err);
 }
