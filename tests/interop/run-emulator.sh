@@ -10,6 +10,11 @@
 #                                     GAUTH_INTEROP_NODE_MODULES
 #   run-emulator.sh python WORK_DIR   Debian python3-google-auth with the key
 #                                     file (emulator_google_auth.py)
+#   run-emulator.sh libgauth-python WORK_DIR MINT
+#                                     tokens libgauth mints (MINT: the
+#                                     interop_mint program) verified by
+#                                     python3-google-auth
+#                                     (libgauth_google_auth.py)
 #
 # No client may reach Google: the metadata host is the emulator, the key
 # file's token_uri is the emulator's, verifiers get the key-set URL; every
@@ -42,7 +47,7 @@ case "$client" in
       fi
     done
     ;;
-  python)
+  python|libgauth-python)
     py=/usr/bin/python3
     if [ ! -x "$py" ] || ! "$py" -c \
         'import google.auth.transport.requests, google.oauth2.id_token' \
@@ -55,7 +60,7 @@ case "$client" in
     fi
     ;;
   *)
-    echo "usage: run-emulator.sh node|python WORK_DIR" >&2
+    echo "usage: run-emulator.sh node|python|libgauth-python WORK_DIR [MINT]" >&2
     exit 2
     ;;
 esac
@@ -95,5 +100,10 @@ case "$client" in
     # The key file; the metadata server stays at the closed port.
     GOOGLE_APPLICATION_CREDENTIALS=$key \
       exec "$py" "$here/emulator_google_auth.py" "$base" "$key"
+    ;;
+  libgauth-python)
+    # libgauth mints through the key file (its token_uri is the emulator);
+    # GAUTH_ENDPOINT stays at the closed port: nothing else may be asked.
+    exec "$py" "$here/libgauth_google_auth.py" "$3" "$key" "$base"
     ;;
 esac
