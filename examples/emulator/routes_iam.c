@@ -1,5 +1,6 @@
 /* gauth-emulator: IAM Credentials (generateAccessToken, generateIdToken,
- * signBlob, signJwt on /v1/projects/-/serviceAccounts/EMAIL:ACTION) and
+ * signBlob, signJwt on /v1/projects/-/serviceAccounts/EMAIL:ACTION), the
+ * accounts' public keys (/service_accounts/v1/metadata/jwk/EMAIL) and
  * testIamPermissions (Resource Manager v1 / v3 projects, Cloud Run v2 jobs
  * and services).
  *
@@ -586,8 +587,37 @@ static int route_test_permissions(emu *e, const emu_request *req,
   return 1;
 }
 
+/* ---- service account public keys ----------------------------------------- */
+
+/* GET /service_accounts/v1/metadata/jwk/EMAIL: the account's public keys
+ * as a JWKS (www.googleapis.com serves them there), which verify what
+ * signBlob and signJwt signed. */
+static int route_sa_jwk(emu *e, const emu_request *req, emu_response *resp) {
+  static const char prefix[] = "/service_accounts/v1/metadata/jwk/";
+  if (strncmp(req->path, prefix, sizeof prefix - 1) != 0)
+    return 0;
+  const char *email = req->path + sizeof prefix - 1;
+  const emu_account *acct = emu_account_find(e, email);
+  char *jwks = NULL;
+  if (strcmp(req->method, "GET") != 0) {
+    emu_reply_google_error(resp, 405, "METHOD_NOT_ALLOWED",
+                           "Method Not Allowed");
+  } else if (acct == NULL) {
+    reply_sa_not_found(resp, email);
+  } else if (gauth_keyset_to_jwks(acct->public_keys, &jwks, NULL) !=
+             GAUTH_OK) {
+    emu_reply_google_error(resp, 500, "INTERNAL", "Internal error.");
+  } else {
+    emu_reply_text(resp, 200, "application/json; charset=UTF-8", jwks);
+  }
+  gauth_free(jwks);
+  return 1;
+}
+
 int emu_route_iam(emu *e, const emu_request *req, emu_response *resp) {
   if (route_test_permissions(e, req, resp))
+    return 1;
+  if (route_sa_jwk(e, req, resp))
     return 1;
   if (strncmp(req->path, "/v1/projects/", 13) == 0)
     return route_credentials(e, req, resp);

@@ -1,0 +1,85 @@
+/* Internal: external_account credentials (workload identity federation):
+ * the file's members, the subject token's extraction, the STS request and
+ * reply. Pure functions, unit-tested; cred_external.c makes the calls. */
+#ifndef GAUTH_LIB_CRED_EXTERNAL_H
+#define GAUTH_LIB_CRED_EXTERNAL_H
+
+#include "credentials_internal.h"
+
+#define GAUTH__STS_GRANT "urn:ietf:params:oauth:grant-type:token-exchange"
+#define GAUTH__STS_ACCESS_TOKEN "urn:ietf:params:oauth:token-type:access_token"
+#define GAUTH__SUBJECT_TOKEN_MAX ((size_t)64 * 1024)
+
+typedef enum gauth__subject_source {
+  GAUTH__SUBJECT_FILE = 1,
+  GAUTH__SUBJECT_URL = 2
+} gauth__subject_source;
+
+/* An external_account file, validated. Every string owned (NULL: absent). */
+typedef struct gauth__external_config {
+  char *audience;
+  char *subject_token_type;
+  char *token_url;             /* NULL: the STS service URL */
+  char *impersonation_url;     /* NULL: no impersonation */
+  char *impersonation_target;  /* the email in impersonation_url */
+  unsigned int lifetime_seconds; /* service_account_impersonation; 0: unset */
+  gauth__subject_source source;
+  char *path;                  /* FILE */
+  char *url;                   /* URL */
+  char **headers;              /* URL: "Name: value", NULL-terminated */
+  int json_format;             /* format.type "json" */
+  char *field_name;            /* format.subject_token_field_name */
+  char *quota_project;         /* quota_project_id */
+  char *user_project;          /* workforce_pool_user_project */
+  char *client_id;             /* STS client authentication (Basic) */
+  char *client_secret;         /* a secret: wiped */
+} gauth__external_config;
+
+/* Validates json (the file's object) into *out. GAUTH_E_MALFORMED naming
+ * the member at fault; GAUTH_E_UNSUPPORTED for executable, AWS (any
+ * environment_id) and certificate sources, saying that file and url are
+ * supported. On failure *out holds nothing to free. */
+gauth_status gauth__external_config_parse(const cJSON *json,
+                                          gauth__external_config *out,
+                                          gauth_error *err);
+void gauth__external_config_cleanup(gauth__external_config *x);
+
+/* The subject token in data (len bytes, a file's contents or a URL's
+ * reply): text trimmed of surrounding whitespace, or the string member
+ * field of a JSON object. `where` names the source in messages; code is
+ * the status for bad content (GAUTH_E_MALFORMED for a file,
+ * GAUTH_E_BAD_RESPONSE for a URL). Messages never show the content. Free
+ * *token with gauth__secret_strfree. */
+gauth_status gauth__subject_token_extract(const char *data, size_t len,
+                                          int json_format, const char *field,
+                                          const char *where, gauth_status code,
+                                          char **token, gauth_error *err);
+
+/* The STS token-exchange form for x, the requested scope (space-joined)
+ * and the subject token. */
+typedef struct gauth__sts_form {
+  gauth__form_field fields[8];
+  size_t n;
+  char *options; /* {"userProject":...} when sent; owned */
+} gauth__sts_form;
+
+gauth_status gauth__sts_form_build(const gauth__external_config *x,
+                                   const char *scope,
+                                   const char *subject_token,
+                                   gauth__sts_form *out, gauth_error *err);
+void gauth__sts_form_cleanup(gauth__sts_form *f);
+
+/* {"access_token","issued_token_type","token_type","expires_in"}:
+ * issued_token_type, when present, must be the access-token type,
+ * token_type Bearer (any case); expires_at = now + expires_in (0 when
+ * absent). GAUTH_E_BAD_RESPONSE naming the member. */
+gauth_status gauth__sts_reply_parse(const char *body, size_t len, int64_t now,
+                                    gauth__token *out, gauth_error *err);
+
+/* The project number of a workload identity pool audience
+ * (//iam.googleapis.com/projects/NUMBER/locations/...). GAUTH_E_NOT_FOUND
+ * for other audiences (workforce pools have none). Free with free(). */
+gauth_status gauth__external_project_number(const char *audience, char **out,
+                                            gauth_error *err);
+
+#endif /* GAUTH_LIB_CRED_EXTERNAL_H */
