@@ -12,4 +12,8 @@
 
 #define GAUTH__ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+/* strdup that takes NULL (and gives NULL). NULL also when out of memory:
+ * callers tell the two apart by their argument. (lib/error.c) */
+char *gauth__strdup(const char *s);
+
 #endif /* GAUTH_LIB_COMMON_H */

@@ -14,16 +14,6 @@
 #include "retry.h"
 #include "url.h"
 
-static char *dup_str(const char *s) {
-  size_t n;
-  char *copy;
-  if (s == NULL) return NULL;
-  n = strlen(s) + 1;
-  copy = malloc(n);
-  if (copy != NULL) memcpy(copy, s, n);
-  return copy;
-}
-
 /* a + b + c (each may be NULL) in a new string, or NULL when out of memory. */
 static char *concat3(const char *a, const char *b, const char *c) {
   size_t an = a ? strlen(a) : 0, bn = b ? strlen(b) : 0;
@@ -255,7 +245,7 @@ static gauth_status resolve_hostport(const char *opt, const char *opt_name,
   }
   st = validate_hostport(v, what, err);
   if (st != GAUTH_OK) return st;
-  *out = dup_str(v);
+  *out = gauth__strdup(v);
   return *out != NULL ? GAUTH_OK : gauth__error_nomem(err);
 }
 
@@ -303,7 +293,7 @@ gauth_status gauth__config_set_dmi_dir(gauth__config *cfg, const char *dir,
   char *copy = NULL;
   if (cfg == NULL)
     return gauth__error_set(err, GAUTH_E_INVALID_ARG, "config is NULL");
-  if (dir != NULL && (copy = dup_str(dir)) == NULL)
+  if (dir != NULL && (copy = gauth__strdup(dir)) == NULL)
     return gauth__error_nomem(err);
   free(cfg->dmi_dir);
   cfg->dmi_dir = copy;
@@ -341,7 +331,7 @@ gauth_status gauth__config_init(gauth__config *cfg, const gauth_options *opts,
   if (endpoint != NULL) {
     st = gauth__endpoint_validate(endpoint, what, err);
     if (st != GAUTH_OK) goto fail;
-    cfg->endpoint = dup_str(endpoint);
+    cfg->endpoint = gauth__strdup(endpoint);
     if (cfg->endpoint == NULL) goto nomem;
   }
 
@@ -353,7 +343,7 @@ gauth_status gauth__config_init(gauth__config *cfg, const gauth_options *opts,
     memcpy(cfg->universe_domain, opts->universe_domain, ulen);
     cfg->universe_domain[ulen] = '\0';
   } else {
-    cfg->universe_domain = dup_str(GAUTH__DEFAULT_UNIVERSE_DOMAIN);
+    cfg->universe_domain = gauth__strdup(GAUTH__DEFAULT_UNIVERSE_DOMAIN);
     if (cfg->universe_domain == NULL) goto nomem;
   }
 
@@ -363,7 +353,7 @@ gauth_status gauth__config_init(gauth__config *cfg, const gauth_options *opts,
     if (v == NULL) continue;
     st = validate_service_url(v, field, err);
     if (st != GAUTH_OK) goto fail;
-    cfg->service_override[i] = dup_str(v);
+    cfg->service_override[i] = gauth__strdup(v);
     if (cfg->service_override[i] == NULL) goto nomem;
   }
 
@@ -385,7 +375,7 @@ gauth_status gauth__config_init(gauth__config *cfg, const gauth_options *opts,
                             "the system's CA store");
       goto fail;
     }
-    cfg->ca_bundle = dup_str(opts->ca_bundle);
+    cfg->ca_bundle = gauth__strdup(opts->ca_bundle);
     if (cfg->ca_bundle == NULL) goto nomem;
   }
 
@@ -429,18 +419,18 @@ gauth_status gauth__config_copy(gauth__config *dst, const gauth__config *src,
   dst->dmi_dir = NULL;
   for (i = 0; i < GAUTH__SERVICE_COUNT; i++) dst->service_override[i] = NULL;
 
-  if ((src->endpoint && !(dst->endpoint = dup_str(src->endpoint))) ||
+  if ((src->endpoint && !(dst->endpoint = gauth__strdup(src->endpoint))) ||
       (src->universe_domain &&
-       !(dst->universe_domain = dup_str(src->universe_domain))) ||
+       !(dst->universe_domain = gauth__strdup(src->universe_domain))) ||
       (src->metadata_host &&
-       !(dst->metadata_host = dup_str(src->metadata_host))) ||
-      (src->metadata_ip && !(dst->metadata_ip = dup_str(src->metadata_ip))) ||
-      (src->ca_bundle && !(dst->ca_bundle = dup_str(src->ca_bundle))) ||
-      (src->dmi_dir && !(dst->dmi_dir = dup_str(src->dmi_dir))))
+       !(dst->metadata_host = gauth__strdup(src->metadata_host))) ||
+      (src->metadata_ip && !(dst->metadata_ip = gauth__strdup(src->metadata_ip))) ||
+      (src->ca_bundle && !(dst->ca_bundle = gauth__strdup(src->ca_bundle))) ||
+      (src->dmi_dir && !(dst->dmi_dir = gauth__strdup(src->dmi_dir))))
     goto nomem;
   for (i = 0; i < GAUTH__SERVICE_COUNT; i++) {
     if (src->service_override[i] == NULL) continue;
-    dst->service_override[i] = dup_str(src->service_override[i]);
+    dst->service_override[i] = gauth__strdup(src->service_override[i]);
     if (dst->service_override[i] == NULL) goto nomem;
   }
   return GAUTH_OK;
@@ -478,8 +468,8 @@ static char *default_url(const gauth__config *cfg, gauth_service s,
       return concat3("https://cloudresourcemanager.", u, NULL);
     case GAUTH_SERVICE_RUN: return concat3("https://run.", u, NULL);
     case GAUTH_SERVICE_IAM: return concat3("https://iam.", u, NULL);
-    case GAUTH_SERVICE_GOOGLE_CERTS: return dup_str(GAUTH__GOOGLE_CERTS_URL);
-    case GAUTH_SERVICE_IAP_KEYS: return dup_str(GAUTH__IAP_KEYS_URL);
+    case GAUTH_SERVICE_GOOGLE_CERTS: return gauth__strdup(GAUTH__GOOGLE_CERTS_URL);
+    case GAUTH_SERVICE_IAP_KEYS: return gauth__strdup(GAUTH__IAP_KEYS_URL);
     case GAUTH_SERVICE_METADATA:
       *rewrite = 0;
       return concat3("http://", cfg->metadata_host, NULL);

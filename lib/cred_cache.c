@@ -81,13 +81,6 @@ static int64_t cache_now_coarse(const gauth__cred_cache *c) {
   return cache_now(c);
 }
 
-static char *dup_str(const char *s) {
-  size_t n = strlen(s) + 1;
-  char *c = malloc(n);
-  if (c != NULL) memcpy(c, s, n);
-  return c;
-}
-
 gauth_status gauth__cred_cache_new(gauth__cred_cache **out,
                                    unsigned int refresh_early,
                                    gauth_clock_fn clock, void *clock_userdata,
@@ -167,12 +160,12 @@ static entry *entry_new(const gauth__token_request *req) {
   e->kind = req->kind;
   e->flags = req->flags;
   if (req->kind == GAUTH__TOKEN_ID) {
-    if ((e->audience = dup_str(req->audience)) == NULL) goto fail;
+    if ((e->audience = gauth__strdup(req->audience)) == NULL) goto fail;
   } else {
     e->scopes = calloc(req->scope_count, sizeof(char *));
     if (e->scopes == NULL) goto fail;
     for (i = 0; i < req->scope_count; i++) {
-      if ((e->scopes[i] = dup_str(req->scopes[i])) == NULL) goto fail;
+      if ((e->scopes[i] = gauth__strdup(req->scopes[i])) == NULL) goto fail;
       e->scope_count = i + 1;
     }
   }
@@ -281,7 +274,7 @@ static int64_t refresh_time(unsigned int early, int64_t fetched,
 /* A copy of the entry's current token. Under e->mu. */
 static gauth_status copy_current(entry *e, char **token, int64_t *expires_at,
                                  gauth_error *err) {
-  *token = dup_str(e->current.value);
+  *token = gauth__strdup(e->current.value);
   if (*token == NULL) return gauth__error_nomem(err);
   if (expires_at != NULL) *expires_at = e->current.expires_at;
   return GAUTH_OK;

@@ -27,20 +27,6 @@
 
 /* A string member copied into *out: required, or optional (absent: NULL).
  * Present strings must not be empty. */
-static gauth_status take_member(const cJSON *obj, const char *name,
-                                int required, char **out, gauth_error *err) {
-  const char *s = NULL;
-  gauth_status st = required ? gauth__json_get_string(obj, name, &s, err)
-                             : gauth__json_opt_string(obj, name, &s, err);
-  *out = NULL;
-  if (st != GAUTH_OK || s == NULL) return st;
-  if (s[0] == '\0')
-    return gauth__error_set(err, GAUTH_E_MALFORMED, "field \"%s\" is empty",
-                            name);
-  *out = strdup(s);
-  return *out != NULL ? GAUTH_OK : gauth__error_nomem(err);
-}
-
 static gauth_status unsupported_source(const char *what, const char *value,
                                        gauth_error *err) {
   return gauth__error_set(
@@ -110,7 +96,8 @@ static gauth_status parse_format(const cJSON *src, gauth__external_config *x,
                             "\"json\"");
   x->json_format = type != NULL && strcmp(type, "json") == 0;
   if (!x->json_format) return GAUTH_OK;
-  st = take_member(f, "subject_token_field_name", 1, &x->field_name, err);
+  st = gauth__json_copy_string(f, "subject_token_field_name", 1,
+                               &x->field_name, err);
   if (st != GAUTH_OK) gauth__error_prefix(err, "format");
   return st;
 }
@@ -130,8 +117,9 @@ static gauth_status parse_source(const cJSON *json, gauth__external_config *x,
                                 cJSON_IsString(r) ? r->valuestring : NULL,
                                 err);
   }
-  st = take_member(src, "file", 0, &x->path, err);
-  if (st == GAUTH_OK) st = take_member(src, "url", 0, &x->url, err);
+  st = gauth__json_copy_string(src, "file", 0, &x->path, err);
+  if (st == GAUTH_OK)
+    st = gauth__json_copy_string(src, "url", 0, &x->url, err);
   if (st == GAUTH_OK && (x->path != NULL) == (x->url != NULL))
     st = gauth__error_set(err, GAUTH_E_MALFORMED,
                           x->path ? "give one of \"file\" and \"url\", not both"
@@ -156,8 +144,9 @@ static gauth_status parse_impersonation(const cJSON *json,
   const cJSON *o = NULL;
   int64_t life = 0;
   int present = 0;
-  gauth_status st = take_member(json, "service_account_impersonation_url", 0,
-                                &x->impersonation_url, err);
+  gauth_status st = gauth__json_copy_string(
+      json, "service_account_impersonation_url", 0, &x->impersonation_url,
+      err);
   if (st == GAUTH_OK && x->impersonation_url != NULL)
     st = gauth__iam_target_from_url(
         x->impersonation_url, "field \"service_account_impersonation_url\"",
@@ -191,20 +180,22 @@ static int is_workforce_audience(const char *aud) {
 /* quota_project_id, workforce_pool_user_project, client_id/secret. */
 static gauth_status parse_extras(const cJSON *json, gauth__external_config *x,
                                  gauth_error *err) {
-  gauth_status st = take_member(json, "quota_project_id", 0,
-                                &x->quota_project, err);
+  gauth_status st = gauth__json_copy_string(json, "quota_project_id", 0,
+                                            &x->quota_project, err);
   if (st == GAUTH_OK)
-    st = take_member(json, "workforce_pool_user_project", 0, &x->user_project,
-                     err);
+    st = gauth__json_copy_string(json, "workforce_pool_user_project", 0,
+                                 &x->user_project, err);
   if (st == GAUTH_OK && x->user_project != NULL &&
       !is_workforce_audience(x->audience))
     return gauth__error_set(err, GAUTH_E_MALFORMED,
                             "field \"workforce_pool_user_project\" applies "
                             "to workforce pool audiences (" WORKFORCE_PREFIX
                             "L/workforcePools/...) only");
-  if (st == GAUTH_OK) st = take_member(json, "client_id", 0, &x->client_id, err);
   if (st == GAUTH_OK)
-    st = take_member(json, "client_secret", 0, &x->client_secret, err);
+    st = gauth__json_copy_string(json, "client_id", 0, &x->client_id, err);
+  if (st == GAUTH_OK)
+    st = gauth__json_copy_string(json, "client_secret", 0,
+                                 &x->client_secret, err);
   if (st == GAUTH_OK && x->client_secret != NULL && x->client_id == NULL)
     st = gauth__error_set(err, GAUTH_E_MALFORMED,
                           "field \"client_secret\" needs \"client_id\"");
@@ -216,12 +207,12 @@ gauth_status gauth__external_config_parse(const cJSON *json,
                                           gauth_error *err) {
   gauth_status st;
   memset(out, 0, sizeof *out);
-  st = take_member(json, "audience", 1, &out->audience, err);
+  st = gauth__json_copy_string(json, "audience", 1, &out->audience, err);
   if (st == GAUTH_OK)
-    st = take_member(json, "subject_token_type", 1, &out->subject_token_type,
-                     err);
-  if (st == GAUTH_OK) st = take_member(json, "token_url", 0, &out->token_url,
-                                       err);
+    st = gauth__json_copy_string(json, "subject_token_type", 1,
+                                 &out->subject_token_type, err);
+  if (st == GAUTH_OK)
+    st = gauth__json_copy_string(json, "token_url", 0, &out->token_url, err);
   if (st == GAUTH_OK) st = parse_impersonation(json, out, err);
   if (st == GAUTH_OK) st = parse_source(json, out, err);
   if (st == GAUTH_OK) st = parse_extras(json, out, err);

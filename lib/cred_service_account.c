@@ -18,16 +18,6 @@
 
 /* ---- the key file --------------------------------------------------------- */
 
-static char *dup_str(const char *s) {
-  size_t n;
-  char *c;
-  if (s == NULL) return NULL;
-  n = strlen(s) + 1;
-  c = malloc(n);
-  if (c != NULL) memcpy(c, s, n);
-  return c;
-}
-
 /* A member that must be a non-empty string. */
 static gauth_status get_nonempty(const cJSON *json, const char *name,
                                  const char **out, gauth_error *err) {
@@ -39,16 +29,6 @@ static gauth_status get_nonempty(const cJSON *json, const char *name,
 }
 
 /* An optional member: absent, null or a string; "" counts as absent. */
-static gauth_status opt_copy(const cJSON *json, const char *name, char **out,
-                             gauth_error *err) {
-  const char *v = NULL;
-  gauth_status st = gauth__json_opt_string(json, name, &v, err);
-  *out = NULL;
-  if (st != GAUTH_OK || v == NULL || v[0] == '\0') return st;
-  *out = dup_str(v);
-  return *out != NULL ? GAUTH_OK : gauth__error_nomem(err);
-}
-
 static gauth_status parse_key(const char *pem, const char *kid,
                               gauth_key **out, gauth_error *err) {
   gauth_status st = gauth__key_from_pem_kid(out, pem, strlen(pem), kid, err);
@@ -81,14 +61,18 @@ gauth_status gauth__sa_info_parse(const cJSON *json, gauth__sa_info *out,
   if ((st = get_nonempty(json, "client_email", &email, err)) ||
       (st = get_nonempty(json, "private_key_id", &kid, err)) ||
       (st = get_nonempty(json, "private_key", &pem, err)) ||
-      (st = opt_copy(json, "token_uri", &out->token_uri, err)) ||
-      (st = opt_copy(json, "project_id", &out->project_id, err)) ||
-      (st = opt_copy(json, "universe_domain", &out->universe_domain, err)) ||
-      (st = opt_copy(json, "quota_project_id", &out->quota_project_id, err)) ||
+      (st = gauth__json_copy_string(json, "token_uri", 0,
+                                    &out->token_uri, err)) ||
+      (st = gauth__json_copy_string(json, "project_id", 0,
+                                    &out->project_id, err)) ||
+      (st = gauth__json_copy_string(json, "universe_domain", 0,
+                                    &out->universe_domain, err)) ||
+      (st = gauth__json_copy_string(json, "quota_project_id", 0,
+                                    &out->quota_project_id, err)) ||
       (st = parse_key(pem, kid, &out->key, err)))
     goto fail;
-  out->client_email = dup_str(email);
-  out->private_key_id = dup_str(kid);
+  out->client_email = gauth__strdup(email);
+  out->private_key_id = gauth__strdup(kid);
   if (out->client_email == NULL || out->private_key_id == NULL) {
     st = gauth__error_nomem(err);
     goto fail;
@@ -334,7 +318,7 @@ static gauth_status sa_fetch(gauth_credentials *c,
 static gauth_status sa_email(gauth_credentials *c, char **out,
                              gauth_error *err) {
   const sa_impl *sa = gauth__credentials_impl(c);
-  *out = dup_str(sa->info.client_email);
+  *out = gauth__strdup(sa->info.client_email);
   return *out != NULL ? GAUTH_OK : gauth__error_nomem(err);
 }
 
@@ -345,7 +329,7 @@ static gauth_status sa_project_id(gauth_credentials *c, char **out,
   if (sa->info.project_id == NULL)
     return gauth__error_set(err, GAUTH_E_NOT_FOUND,
                             "the service account key has no project_id");
-  *out = dup_str(sa->info.project_id);
+  *out = gauth__strdup(sa->info.project_id);
   return *out != NULL ? GAUTH_OK : gauth__error_nomem(err);
 }
 
@@ -366,7 +350,7 @@ static gauth_status sa_sign_blob(gauth_credentials *c, const void *data,
   st = gauth_key_sign(sa->info.key, GAUTH_ALG_RS256, data, len, buf, &cap,
                       err);
   if (st == GAUTH_OK && key_id != NULL) {
-    *key_id = dup_str(sa->info.private_key_id);
+    *key_id = gauth__strdup(sa->info.private_key_id);
     if (*key_id == NULL) st = gauth__error_nomem(err);
   }
   if (st != GAUTH_OK) {
@@ -398,7 +382,7 @@ static gauth_status resolve_urls(sa_impl *sa,
                         : NULL;
   sa->aud = sa->info.token_uri != NULL ? sa->info.token_uri
                                        : GAUTH__DEFAULT_TOKEN_URI;
-  sa->token_url = dup_str(opt != NULL ? opt : sa->aud);
+  sa->token_url = gauth__strdup(opt != NULL ? opt : sa->aud);
   return sa->token_url != NULL ? GAUTH_OK : gauth__error_nomem(err);
 }
 

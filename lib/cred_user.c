@@ -13,41 +13,8 @@
 #include "json.h"
 #include "secret.h"
 
-static char *dup_str(const char *s) {
-  size_t n;
-  char *c;
-  if (s == NULL) return NULL;
-  n = strlen(s) + 1;
-  c = malloc(n);
-  if (c != NULL) memcpy(c, s, n);
-  return c;
-}
-
 /* A required non-empty string member, copied. */
-static gauth_status req_copy(const cJSON *json, const char *name, char **out,
-                             gauth_error *err) {
-  const char *v = NULL;
-  gauth_status st = gauth__json_get_string(json, name, &v, err);
-  *out = NULL;
-  if (st != GAUTH_OK) return st;
-  if (v[0] == '\0')
-    return gauth__error_set(err, GAUTH_E_MALFORMED, "field \"%s\" is empty",
-                            name);
-  *out = dup_str(v);
-  return *out != NULL ? GAUTH_OK : gauth__error_nomem(err);
-}
-
 /* An optional string member, copied; "" counts as absent. */
-static gauth_status opt_copy(const cJSON *json, const char *name, char **out,
-                             gauth_error *err) {
-  const char *v = NULL;
-  gauth_status st = gauth__json_opt_string(json, name, &v, err);
-  *out = NULL;
-  if (st != GAUTH_OK || v == NULL || v[0] == '\0') return st;
-  *out = dup_str(v);
-  return *out != NULL ? GAUTH_OK : gauth__error_nomem(err);
-}
-
 gauth_status gauth__user_info_parse(const cJSON *json, gauth__user_info *out,
                                     gauth_error *err) {
   gauth_status st;
@@ -55,11 +22,16 @@ gauth_status gauth__user_info_parse(const cJSON *json, gauth__user_info *out,
   if (json == NULL || !cJSON_IsObject(json))
     return gauth__error_set(err, GAUTH_E_MALFORMED,
                             "the credentials are not a JSON object");
-  if ((st = req_copy(json, "client_id", &out->client_id, err)) ||
-      (st = req_copy(json, "client_secret", &out->client_secret, err)) ||
-      (st = req_copy(json, "refresh_token", &out->refresh_token, err)) ||
-      (st = opt_copy(json, "token_uri", &out->token_uri, err)) ||
-      (st = opt_copy(json, "quota_project_id", &out->quota_project_id, err))) {
+  if ((st = gauth__json_copy_string(json, "client_id", 1,
+                                    &out->client_id, err)) ||
+      (st = gauth__json_copy_string(json, "client_secret", 1,
+                                    &out->client_secret, err)) ||
+      (st = gauth__json_copy_string(json, "refresh_token", 1,
+                                    &out->refresh_token, err)) ||
+      (st = gauth__json_copy_string(json, "token_uri", 0,
+                                    &out->token_uri, err)) ||
+      (st = gauth__json_copy_string(json, "quota_project_id", 0,
+                                    &out->quota_project_id, err))) {
     gauth__user_info_cleanup(out);
     return st;
   }
@@ -203,7 +175,7 @@ static gauth_status user_project_id(gauth_credentials *c, char **out,
     return gauth__error_set(err, GAUTH_E_NOT_FOUND,
                             "the authorized-user credentials have no "
                             "quota_project_id");
-  *out = dup_str(u->info.quota_project_id);
+  *out = gauth__strdup(u->info.quota_project_id);
   return *out != NULL ? GAUTH_OK : gauth__error_nomem(err);
 }
 
@@ -230,7 +202,7 @@ gauth_status gauth__user_credentials_new(gauth_credentials **out,
     gauth__error_prefix(err, "authorized user credentials");
     return st;
   }
-  u->token_url = dup_str(opt != NULL ? opt
+  u->token_url = gauth__strdup(opt != NULL ? opt
                          : u->info.token_uri != NULL ? u->info.token_uri
                                                      : GAUTH__DEFAULT_TOKEN_URI);
   if (u->token_url == NULL) {

@@ -29,16 +29,6 @@ struct gauth_credentials {
   char *origin;
 };
 
-static char *dup_opt(const char *s) {
-  size_t n;
-  char *c;
-  if (s == NULL) return NULL;
-  n = strlen(s) + 1;
-  c = malloc(n);
-  if (c != NULL) memcpy(c, s, n);
-  return c;
-}
-
 const char *gauth_credentials_type_name(gauth_credentials_type type) {
   switch (type) {
     case GAUTH_CREDENTIALS_SERVICE_ACCOUNT: return "service_account";
@@ -99,9 +89,9 @@ static gauth_status settings_init(gauth__cred_settings *st,
     st->refresh_early_seconds = GAUTH__TOKEN_REFRESH_EARLY_SECONDS;
   if (st->token_lifetime_seconds == 0)
     st->token_lifetime_seconds = GAUTH__TOKEN_DEFAULT_LIFETIME_SECONDS;
-  st->quota_project = dup_opt(qp);
-  st->subject = dup_opt(o ? o->subject : NULL);
-  st->jwt_audience = dup_opt(o ? o->jwt_audience : NULL);
+  st->quota_project = gauth__strdup(qp);
+  st->subject = gauth__strdup(o ? o->subject : NULL);
+  st->jwt_audience = gauth__strdup(o ? o->jwt_audience : NULL);
   if ((qp && !st->quota_project) || (o && o->subject && !st->subject) ||
       (o && o->jwt_audience && !st->jwt_audience))
     return gauth__error_nomem(err);
@@ -158,7 +148,7 @@ gauth_status gauth__credentials_create(gauth_credentials **out,
     st = gauth__cred_cache_new(&c->cache, c->settings.refresh_early_seconds,
                                c->settings.clock, c->settings.clock_userdata,
                                &c->cfg.logger, err);
-  if (st == GAUTH_OK && (c->origin = dup_opt(origin ? origin : "")) == NULL)
+  if (st == GAUTH_OK && (c->origin = gauth__strdup(origin ? origin : "")) == NULL)
     st = gauth__error_nomem(err);
   if (st != GAUTH_OK) {
     creds_destroy(c);
@@ -171,7 +161,7 @@ gauth_status gauth__credentials_create(gauth_credentials **out,
 gauth_status gauth__credentials_set_origin(gauth_credentials *c,
                                            const char *origin,
                                            gauth_error *err) {
-  char *o = dup_opt(origin);
+  char *o = gauth__strdup(origin);
   if (o == NULL) return gauth__error_nomem(err);
   free(c->origin);
   c->origin = o;
@@ -400,7 +390,7 @@ gauth_status gauth_credentials_project_id(gauth_credentials *creds,
   for (i = 0; i < GAUTH__ARRAY_LEN(vars); i++) {
     const char *v = getenv(vars[i]);
     if (v != NULL && v[0] != '\0') {
-      *project = dup_opt(v);
+      *project = gauth__strdup(v);
       return *project ? GAUTH_OK : gauth__error_nomem(err);
     }
   }

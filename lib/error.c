@@ -1,5 +1,6 @@
 /* Status names and messages, and filling a caller's gauth_error. */
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -163,4 +164,14 @@ void gauth__error_copy(gauth_error *dst, const gauth_error *src) {
     return;
   }
   if (dst != src) memcpy(dst, src, sizeof(*dst));
+}
+
+char *gauth__strdup(const char *s) {
+  size_t n;
+  char *c;
+  if (s == NULL) return NULL;
+  n = strlen(s) + 1;
+  c = malloc(n);
+  if (c != NULL) memcpy(c, s, n);
+  return c;
 }

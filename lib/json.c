@@ -400,6 +400,23 @@ gauth_status gauth__json_opt_string(const cJSON *obj, const char *name,
   return GAUTH_OK;
 }
 
+gauth_status gauth__json_copy_string(const cJSON *obj, const char *name,
+                                     int required, char **out,
+                                     gauth_error *err) {
+  const char *v = NULL;
+  gauth_status st = required ? gauth__json_get_string(obj, name, &v, err)
+                             : gauth__json_opt_string(obj, name, &v, err);
+  *out = NULL;
+  if (st != GAUTH_OK) return st;
+  if (v == NULL || v[0] == '\0') {
+    if (!required) return GAUTH_OK;
+    return gauth__error_set(err, GAUTH_E_MALFORMED, "field \"%s\" is empty",
+                            name);
+  }
+  *out = gauth__strdup(v);
+  return *out != NULL ? GAUTH_OK : gauth__error_nomem(err);
+}
+
 gauth_status gauth__json_opt_int64(const cJSON *obj, const char *name,
                                    int64_t *out, int *present,
                                    gauth_error *err) {

@@ -78,6 +78,14 @@ gauth_status gauth__json_opt_int64(const cJSON *obj, const char *name,
 gauth_status gauth__json_opt_bool(const cJSON *obj, const char *name, int *out,
                                   int *present, gauth_error *err);
 
+/* A copy of a string member (free with free()). required 1: missing,
+ * mistyped or empty is GAUTH_E_MALFORMED naming the member ("field \"x\"
+ * is empty"). required 0: absent, null or "" give GAUTH_OK with *out NULL;
+ * another type is an error. */
+gauth_status gauth__json_copy_string(const cJSON *obj, const char *name,
+                                     int required, char **out,
+                                     gauth_error *err);
+
 /* int64 getters accept only integral numbers with |value| <= 2^53 (exactly
  * representable); 1.5 or 1e300 are errors naming the field. -0 reads as 0.
  * cJSON rounds the text to a double first, so 9007199254740993 (2^53 + 1)

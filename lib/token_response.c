@@ -21,13 +21,6 @@ void gauth__token_cleanup(gauth__token *t) {
   t->expires_at = 0;
 }
 
-static char *dup_str(const char *s) {
-  size_t n = strlen(s) + 1;
-  char *c = malloc(n);
-  if (c != NULL) memcpy(c, s, n);
-  return c;
-}
-
 /* A token must be printable ASCII without spaces: it goes into an HTTP
  * header. The message names the member, never the value. */
 static gauth_status check_token_text(const char *v, const char *member,
@@ -81,11 +74,11 @@ static gauth_status parse_access(const cJSON *obj, int64_t now,
     if (idt != NULL && (st = check_token_text(idt, "id_token", err)))
       goto fail;
   }
-  out->value = dup_str(tok);
+  out->value = gauth__strdup(tok);
   out->expires_at = have_exp ? now + expires_in : 0;
   if (out->value == NULL) return gauth__error_nomem(err);
   if (idt != NULL) {
-    *id_token = dup_str(idt);
+    *id_token = gauth__strdup(idt);
     if (*id_token == NULL) {
       gauth__token_cleanup(out);
       return gauth__error_nomem(err);
@@ -118,7 +111,7 @@ static gauth_status parse_id(const cJSON *obj, gauth__token *out,
     return gauth__error_set(err, GAUTH_E_BAD_RESPONSE,
                             "token reply: id_token is not a JWT with an exp "
                             "claim");
-  out->value = dup_str(tok);
+  out->value = gauth__strdup(tok);
   out->expires_at = exp;
   return out->value ? GAUTH_OK : gauth__error_nomem(err);
 }
