@@ -32,6 +32,7 @@
 static emu_proc g_emu;
 static int g_failed;
 
+static void failf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void failf(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
