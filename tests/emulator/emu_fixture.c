@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <cjson/cJSON.h>
 #include <curl/curl.h>
 
 const char *emu_fixture_url(void) {
@@ -124,4 +125,37 @@ long emu_control(const char *base, const char *path, const char *body,
   }
   emu_reply_free(&r);
   return status;
+}
+
+const char *emu_fixture_key_file(void) {
+  static char path[1024];
+  const char *url_file = getenv("GAUTH_EMULATOR_URL_FILE");
+  const char *slash;
+  if (url_file == NULL) {
+    fprintf(stderr, "emu_fixture_key_file: GAUTH_EMULATOR_URL_FILE unset\n");
+    abort();
+  }
+  slash = strrchr(url_file, '/');
+  snprintf(path, sizeof path, "%.*s/key.json",
+           slash ? (int)(slash - url_file) : 1, slash ? url_file : ".");
+  return path;
+}
+
+long emu_counter(const char *base, const char *path) {
+  char *out = NULL;
+  cJSON *j, *reqs, *n;
+  long v = -1;
+  if (emu_control(base, "/emulator/v1/counters", NULL, &out) != 200) {
+    free(out);
+    return -1;
+  }
+  j = cJSON_Parse(out);
+  reqs = cJSON_GetObjectItemCaseSensitive(j, "requests");
+  if (cJSON_IsObject(reqs)) {
+    n = cJSON_GetObjectItemCaseSensitive(reqs, path);
+    v = cJSON_IsNumber(n) ? (long)n->valuedouble : 0;
+  }
+  cJSON_Delete(j);
+  free(out);
+  return v;
 }

@@ -36,4 +36,12 @@ const char *emu_reply_header_get(const emu_reply *r, const char *name,
 long emu_control(const char *base, const char *path, const char *body,
                  char **out);
 
+/* The invoker's key file the fixture wrote: key.json beside the URL file.
+ * Aborts when GAUTH_EMULATOR_URL_FILE is unset. Static storage. */
+const char *emu_fixture_key_file(void);
+
+/* The emulator's request count for one path (GET /emulator/v1/counters):
+ * 0 when the path was never asked, -1 when the counters cannot be read. */
+long emu_counter(const char *base, const char *path);
+
 #endif /* GAUTH_EMU_FIXTURE_H */

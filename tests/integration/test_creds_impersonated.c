@@ -42,16 +42,7 @@ static const char *base(void) {
 
 /* ---- emulator helpers ------------------------------------------------------ */
 
-static const char *fixture_key_file(void) {
-  static char path[1024];
-  const char *url_file = getenv("GAUTH_EMULATOR_URL_FILE");
-  const char *slash;
-  cr_assert_not_null(url_file, "GAUTH_EMULATOR_URL_FILE is not set");
-  slash = strrchr(url_file, '/');
-  snprintf(path, sizeof path, "%.*s/key.json",
-           slash ? (int)(slash - url_file) : 1, slash ? url_file : ".");
-  return path;
-}
+static const char *fixture_key_file(void) { return emu_fixture_key_file(); }
 
 static char *read_text(const char *path) {
   FILE *f = fopen(path, "rb");
@@ -96,17 +87,9 @@ static void token_creator(const char *who, const char *on, int add) {
 }
 
 static int counter(const char *path) {
-  char *out = NULL;
-  cJSON *j, *n;
-  int v = 0;
-  cr_assert_eq(emu_control(base(), "/emulator/v1/counters", NULL, &out), 200);
-  j = cJSON_Parse(out);
-  n = cJSON_GetObjectItemCaseSensitive(
-      cJSON_GetObjectItemCaseSensitive(j, "requests"), path);
-  if (cJSON_IsNumber(n)) v = n->valueint;
-  cJSON_Delete(j);
-  free(out);
-  return v;
+  long v = emu_counter(base(), path);
+  cr_assert_geq(v, 0, "the emulator's counters cannot be read");
+  return (int)v;
 }
 
 /* The principal of the last logged request on path ("" if none). */

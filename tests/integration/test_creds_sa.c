@@ -33,16 +33,7 @@
 
 /* ---- fixture helpers ---------------------------------------------------- */
 
-static const char *key_file(void) {
-  static char path[1024];
-  const char *url_file = getenv("GAUTH_EMULATOR_URL_FILE");
-  const char *slash;
-  cr_assert_not_null(url_file, "GAUTH_EMULATOR_URL_FILE is not set");
-  slash = strrchr(url_file, '/');
-  snprintf(path, sizeof path, "%.*s/key.json",
-           slash ? (int)(slash - url_file) : 1, slash ? url_file : ".");
-  return path;
-}
+static const char *key_file(void) { return emu_fixture_key_file(); }
 
 static char *read_text(const char *path) {
   FILE *f = fopen(path, "rb");
@@ -86,20 +77,9 @@ static void fault(const char *json) {
 
 /* Requests the emulator counted on path (0 when none). */
 static int counter(const char *path) {
-  char *out = NULL;
-  cJSON *j, *reqs, *n;
-  int v = 0;
-  cr_assert_eq(emu_control(emu_fixture_url(), "/emulator/v1/counters", NULL,
-                           &out),
-               200);
-  j = cJSON_Parse(out);
-  reqs = cJSON_GetObjectItemCaseSensitive(j, "requests");
-  cr_assert(cJSON_IsObject(reqs), "%s", out);
-  n = cJSON_GetObjectItemCaseSensitive(reqs, path);
-  if (cJSON_IsNumber(n)) v = n->valueint;
-  cJSON_Delete(j);
-  free(out);
-  return v;
+  long v = emu_counter(emu_fixture_url(), path);
+  cr_assert_geq(v, 0, "the emulator's counters cannot be read");
+  return (int)v;
 }
 
 /* Requests counted on any path outside the control API. */
