@@ -159,3 +159,44 @@ long emu_counter(const char *base, const char *path) {
   free(out);
   return v;
 }
+
+int emu_last_principal(const char *base, const char *path, char *buf,
+                       size_t n) {
+  char *out = NULL;
+  cJSON *j, *it;
+  int rc;
+  buf[0] = '\0';
+  if (emu_control(base, "/emulator/v1/requests", NULL, &out) != 200) {
+    free(out);
+    return -1;
+  }
+  j = cJSON_Parse(out);
+  rc = j != NULL ? 0 : -1;
+  cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(j, "requests")) {
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(it, "path");
+    const cJSON *who = cJSON_GetObjectItemCaseSensitive(it, "principal");
+    if (cJSON_IsString(p) && strcmp(p->valuestring, path) == 0 &&
+        cJSON_IsString(who))
+      snprintf(buf, n, "%s", who->valuestring);
+  }
+  cJSON_Delete(j);
+  free(out);
+  return rc;
+}
+
+long emu_bearer_post(const char *base, const char *path, const char *token,
+                     const char *body) {
+  size_t n = strlen(token) + sizeof("Authorization: Bearer ");
+  char *auth = malloc(n);
+  const char *h[] = {NULL, "Content-Type: application/json", NULL};
+  emu_reply r;
+  long st;
+  if (auth == NULL) return 0;
+  snprintf(auth, n, "Authorization: Bearer %s", token);
+  h[0] = auth;
+  emu_http(base, "POST", path, h, body, &r);
+  st = r.status;
+  emu_reply_free(&r);
+  free(auth);
+  return st;
+}

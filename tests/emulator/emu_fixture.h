@@ -44,4 +44,14 @@ const char *emu_fixture_key_file(void);
  * 0 when the path was never asked, -1 when the counters cannot be read. */
 long emu_counter(const char *base, const char *path);
 
+/* The principal the emulator logged for the last request on path, copied
+ * into buf ("" when none). Returns 0, or -1 when the log cannot be read. */
+int emu_last_principal(const char *base, const char *path, char *buf,
+                       size_t n);
+
+/* The status of a POST of body (JSON) to base + path with "Authorization:
+ * Bearer token" (0: no reply). */
+long emu_bearer_post(const char *base, const char *path, const char *token,
+                     const char *body);
+
 #endif /* GAUTH_EMU_FIXTURE_H */

@@ -151,34 +151,13 @@ static int counter(const char *path) {
 }
 
 static void last_principal(const char *path, char *buf, size_t n) {
-  char *out = NULL;
-  cJSON *j, *it;
-  buf[0] = '\0';
-  cr_assert_eq(emu_control(g.base, "/emulator/v1/requests", NULL, &out), 200);
-  j = cJSON_Parse(out);
-  cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(j, "requests")) {
-    const cJSON *p = cJSON_GetObjectItemCaseSensitive(it, "path");
-    const cJSON *who = cJSON_GetObjectItemCaseSensitive(it, "principal");
-    if (cJSON_IsString(p) && strcmp(p->valuestring, path) == 0 &&
-        cJSON_IsString(who))
-      snprintf(buf, n, "%s", who->valuestring);
-  }
-  cJSON_Delete(j);
-  free(out);
+  cr_assert_eq(emu_last_principal(g.base, path, buf, n), 0,
+               "the emulator's request log cannot be read");
 }
 
 static long use_token(const char *token) {
-  char auth[4096];
-  const char *h[] = {auth, "Content-Type: application/json", NULL};
-  emu_reply r;
-  long st;
-  snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
-  cr_assert_eq(emu_http(g.base, "POST", TIP_PATH, h,
-                        "{\"permissions\":[\"run.jobs.run\"]}", &r),
-               0);
-  st = r.status;
-  emu_reply_free(&r);
-  return st;
+  return emu_bearer_post(g.base, TIP_PATH, token,
+                         "{\"permissions\":[\"run.jobs.run\"]}");
 }
 
 /* ---- credentials --------------------------------------------------------------- */

@@ -101,23 +101,8 @@ static int counter_total_outside_control(void) {
 
 /* The principal of the last logged request on path ("" if none). */
 static void last_principal(const char *path, char *buf, size_t n) {
-  char *out = NULL;
-  cJSON *j, *arr, *it;
-  buf[0] = '\0';
-  cr_assert_eq(emu_control(emu_fixture_url(), "/emulator/v1/requests", NULL,
-                           &out),
-               200);
-  j = cJSON_Parse(out);
-  arr = cJSON_GetObjectItemCaseSensitive(j, "requests");
-  cJSON_ArrayForEach(it, arr) {
-    const cJSON *p = cJSON_GetObjectItemCaseSensitive(it, "path");
-    const cJSON *who = cJSON_GetObjectItemCaseSensitive(it, "principal");
-    if (cJSON_IsString(p) && strcmp(p->valuestring, path) == 0 &&
-        cJSON_IsString(who))
-      snprintf(buf, n, "%s", who->valuestring);
-  }
-  cJSON_Delete(j);
-  free(out);
+  cr_assert_eq(emu_last_principal(emu_fixture_url(), path, buf, n), 0,
+               "the emulator's request log cannot be read");
 }
 
 static gauth_options fast_options(void) {
