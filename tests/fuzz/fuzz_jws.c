@@ -100,8 +100,11 @@ static int b64url_char(char c) {
 
 static void check_message(const gauth_error *err, const char *token,
                           size_t size) {
-  /* strstr stops at a NUL: only whole, NUL-free inputs are looked for. */
-  if (size >= 16 && strlen(token) == size)
+  /* strstr stops at a NUL: only whole, NUL-free inputs are looked for.
+   * An input that is a piece of the messages' own text ("token has 2
+   * segments, expected 3 (header.payload.signature)") proves nothing. */
+  if (size >= 16 && strlen(token) == size &&
+      strstr("(header.payload.signature)", token) == NULL)
     CHECK(strstr(err->message, token) == NULL);
 }
 

@@ -19,11 +19,11 @@ JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 
 CC=clang cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DGAUTH_FUZZ=ON -DGAUTH_BUILD_TESTS=OFF -DGAUTH_BUILD_EXAMPLES=OFF
-cmake --build "$BUILD" -j "$JOBS" --target fuzz_base64 fuzz_json fuzz_jws fuzz_keyset
+cmake --build "$BUILD" -j "$JOBS" --target fuzz_base64 fuzz_json fuzz_jws fuzz_keyset fuzz_credentials
 
 FUZZ="$BUILD/fuzz"
 rm -rf "$FUZZ/seeds" "$FUZZ/artifacts"
-for t in fuzz_base64 fuzz_json fuzz_jws fuzz_keyset; do
+for t in fuzz_base64 fuzz_json fuzz_jws fuzz_keyset fuzz_credentials; do
   mkdir -p "$FUZZ/seeds/$t" "$FUZZ/corpus/$t" "$FUZZ/artifacts/$t"
 done
 
@@ -59,6 +59,18 @@ seed fuzz_json escapes '["\u00e9\ud83d\ude00\\\/\b\f\n\r\t", -0, 1.5e300, null, 
 seed fuzz_json trailing '{} x'
 seed fuzz_json deep '[[[[[[[{"a":[1]}]]]]]]]'
 seed fuzz_json scalar '"str"'
+
+# credentials files (every type, and the refused sources), token replies,
+# RFC 3339 times. Secret values carry the canary the target looks for.
+seed fuzz_credentials sa '{"type":"service_account","client_email":"a@p.iam.gserviceaccount.com","private_key_id":"k","private_key":"-----BEGIN PRIVATE KEY-----\nFUZZCANARY\n-----END PRIVATE KEY-----\n","token_uri":"http://127.0.0.1:9/token","project_id":"p"}'
+seed fuzz_credentials user '{"type":"authorized_user","client_id":"c","client_secret":"FUZZCANARY","refresh_token":"1//FUZZCANARY","quota_project_id":"q"}'
+seed fuzz_credentials impersonated '{"type":"impersonated_service_account","service_account_impersonation_url":"https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/t@p.iam.gserviceaccount.com:generateAccessToken","delegates":["d@p.iam.gserviceaccount.com"],"source_credentials":{"type":"authorized_user","client_id":"c","client_secret":"FUZZCANARY","refresh_token":"FUZZCANARY"}}'
+seed fuzz_credentials external_file '{"type":"external_account","audience":"//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/providers/x","subject_token_type":"urn:ietf:params:oauth:token-type:jwt","token_url":"https://sts.googleapis.com/v1/token","credential_source":{"file":"/nonexistent","format":{"type":"json","subject_token_field_name":"t"}}}'
+seed fuzz_credentials external_url '{"type":"external_account","audience":"//iam.googleapis.com/locations/global/workforcePools/p/providers/x","subject_token_type":"urn:ietf:params:oauth:token-type:id_token","workforce_pool_user_project":"u","credential_source":{"url":"http://127.0.0.1:9/t","headers":{"Metadata":"True"}},"service_account_impersonation_url":"https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/t@p.iam.gserviceaccount.com:generateAccessToken","service_account_impersonation":{"token_lifetime_seconds":600}}'
+seed fuzz_credentials external_exec '{"type":"external_account","audience":"a","subject_token_type":"t","credential_source":{"executable":{"command":"/bin/true"}}}'
+seed fuzz_credentials access '{"access_token":"ya29.FUZZCANARY","expires_in":3599,"token_type":"Bearer","id_token":"a.b.c"}'
+seed fuzz_credentials id '{"id_token":"eyJhbGciOiJub25lIn0.eyJleHAiOjE3MDAwMDAwMDAsImF1ZCI6IngifQ.c2ln"}'
+seed fuzz_credentials time '2026-11-27T07:30:00.123+01:30'
 
 printf '%s\n' '"{"' '"}"' '"["' '"]"' '":"' '","' '"\""' '"true"' \
   '"false"' '"null"' '"\\u0000"' '"\\u0061"' '"\\ud83d\\ude00"' '"-0"' \
@@ -96,5 +108,7 @@ run fuzz_json 4096 -dict="$FUZZ/json.dict"
 run fuzz_jws 4096 -dict="$FUZZ/json.dict"
 # Key sets: a JWKS of three RSA keys or a certificate map is 2-5 KB.
 run fuzz_keyset 8192 -dict="$FUZZ/json.dict"
+# Credentials files are 2-3 KB (a PEM RSA key); token replies under 2 KB.
+run fuzz_credentials 8192 -dict="$FUZZ/json.dict"
 
 exit $status
