@@ -15,5 +15,6 @@
 #include <gauth/verifier.h>
 #include <gauth/credentials.h>
 #include <gauth/metadata.h>
+#include <gauth/iam.h>
 
 #endif /* GAUTH_GAUTH_H */

@@ -1,0 +1,3 @@
+/* Not written yet. */
+#include "common.h"
+extern int gauth__iam_resource_placeholder;
