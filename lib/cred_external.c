@@ -96,8 +96,8 @@ static gauth_status parse_format(const cJSON *src, gauth__external_config *x,
                             "\"json\"");
   x->json_format = type != NULL && strcmp(type, "json") == 0;
   if (!x->json_format) return GAUTH_OK;
-  st = gauth__json_copy_string(f, "subject_token_field_name", 1,
-                               &x->field_name, err);
+  st = gauth__json_copy_string(f, "subject_token_field_name",
+                               GAUTH__JSON_REQUIRED, &x->field_name, err);
   if (st != GAUTH_OK) gauth__error_prefix(err, "format");
   return st;
 }
@@ -114,12 +114,13 @@ static gauth_status parse_source(const cJSON *json, gauth__external_config *x,
     const cJSON *r = cJSON_GetObjectItemCaseSensitive(src, refused[i]);
     if (r != NULL)
       return unsupported_source(refused[i],
-                                cJSON_IsString(r) ? r->valuestring : NULL,
-                                err);
+                                cJSON_IsString(r) ? r->valuestring : NULL, err);
   }
-  st = gauth__json_copy_string(src, "file", 0, &x->path, err);
+  st =
+      gauth__json_copy_string(src, "file", GAUTH__JSON_NONEMPTY, &x->path, err);
   if (st == GAUTH_OK)
-    st = gauth__json_copy_string(src, "url", 0, &x->url, err);
+    st =
+        gauth__json_copy_string(src, "url", GAUTH__JSON_NONEMPTY, &x->url, err);
   if (st == GAUTH_OK && (x->path != NULL) == (x->url != NULL))
     st = gauth__error_set(err, GAUTH_E_MALFORMED,
                           x->path ? "give one of \"file\" and \"url\", not both"
@@ -144,9 +145,9 @@ static gauth_status parse_impersonation(const cJSON *json,
   const cJSON *o = NULL;
   int64_t life = 0;
   int present = 0;
-  gauth_status st = gauth__json_copy_string(
-      json, "service_account_impersonation_url", 0, &x->impersonation_url,
-      err);
+  gauth_status st =
+      gauth__json_copy_string(json, "service_account_impersonation_url",
+                              GAUTH__JSON_NONEMPTY, &x->impersonation_url, err);
   if (st == GAUTH_OK && x->impersonation_url != NULL)
     st = gauth__iam_target_from_url(
         x->impersonation_url, "field \"service_account_impersonation_url\"",
@@ -180,11 +181,11 @@ static int is_workforce_audience(const char *aud) {
 /* quota_project_id, workforce_pool_user_project, client_id/secret. */
 static gauth_status parse_extras(const cJSON *json, gauth__external_config *x,
                                  gauth_error *err) {
-  gauth_status st = gauth__json_copy_string(json, "quota_project_id", 0,
-                                            &x->quota_project, err);
+  gauth_status st = gauth__json_copy_string(
+      json, "quota_project_id", GAUTH__JSON_NONEMPTY, &x->quota_project, err);
   if (st == GAUTH_OK)
-    st = gauth__json_copy_string(json, "workforce_pool_user_project", 0,
-                                 &x->user_project, err);
+    st = gauth__json_copy_string(json, "workforce_pool_user_project",
+                                 GAUTH__JSON_NONEMPTY, &x->user_project, err);
   if (st == GAUTH_OK && x->user_project != NULL &&
       !is_workforce_audience(x->audience))
     return gauth__error_set(err, GAUTH_E_MALFORMED,
@@ -192,9 +193,10 @@ static gauth_status parse_extras(const cJSON *json, gauth__external_config *x,
                             "to workforce pool audiences (" WORKFORCE_PREFIX
                             "L/workforcePools/...) only");
   if (st == GAUTH_OK)
-    st = gauth__json_copy_string(json, "client_id", 0, &x->client_id, err);
+    st = gauth__json_copy_string(json, "client_id", GAUTH__JSON_NONEMPTY,
+                                 &x->client_id, err);
   if (st == GAUTH_OK)
-    st = gauth__json_copy_string(json, "client_secret", 0,
+    st = gauth__json_copy_string(json, "client_secret", GAUTH__JSON_NONEMPTY,
                                  &x->client_secret, err);
   if (st == GAUTH_OK && x->client_secret != NULL && x->client_id == NULL)
     st = gauth__error_set(err, GAUTH_E_MALFORMED,
@@ -207,12 +209,15 @@ gauth_status gauth__external_config_parse(const cJSON *json,
                                           gauth_error *err) {
   gauth_status st;
   memset(out, 0, sizeof *out);
-  st = gauth__json_copy_string(json, "audience", 1, &out->audience, err);
+  st = gauth__json_copy_string(json, "audience", GAUTH__JSON_REQUIRED,
+                               &out->audience, err);
   if (st == GAUTH_OK)
-    st = gauth__json_copy_string(json, "subject_token_type", 1,
-                                 &out->subject_token_type, err);
+    st = gauth__json_copy_string(json, "subject_token_type",
+                                 GAUTH__JSON_REQUIRED, &out->subject_token_type,
+                                 err);
   if (st == GAUTH_OK)
-    st = gauth__json_copy_string(json, "token_url", 0, &out->token_url, err);
+    st = gauth__json_copy_string(json, "token_url", GAUTH__JSON_NONEMPTY,
+                                 &out->token_url, err);
   if (st == GAUTH_OK) st = parse_impersonation(json, out, err);
   if (st == GAUTH_OK) st = parse_source(json, out, err);
   if (st == GAUTH_OK) st = parse_extras(json, out, err);

@@ -36,7 +36,8 @@ static gauth_status parse_key(const char *pem, const char *kid,
     gauth__error_prefix(err, "field \"private_key\"");
     return st;
   }
-  if (!gauth_key_is_private(*out) || gauth_key_get_type(*out) != GAUTH_KEY_RSA) {
+  if (!gauth_key_is_private(*out) ||
+      gauth_key_get_type(*out) != GAUTH_KEY_RSA) {
     int is_private = gauth_key_is_private(*out);
     gauth_key_free(*out);
     *out = NULL;
@@ -61,13 +62,15 @@ gauth_status gauth__sa_info_parse(const cJSON *json, gauth__sa_info *out,
   if ((st = get_nonempty(json, "client_email", &email, err)) ||
       (st = get_nonempty(json, "private_key_id", &kid, err)) ||
       (st = get_nonempty(json, "private_key", &pem, err)) ||
-      (st = gauth__json_copy_string(json, "token_uri", 0,
+      (st = gauth__json_copy_string(json, "token_uri", GAUTH__JSON_OPTIONAL,
                                     &out->token_uri, err)) ||
-      (st = gauth__json_copy_string(json, "project_id", 0,
+      (st = gauth__json_copy_string(json, "project_id", GAUTH__JSON_OPTIONAL,
                                     &out->project_id, err)) ||
-      (st = gauth__json_copy_string(json, "universe_domain", 0,
-                                    &out->universe_domain, err)) ||
-      (st = gauth__json_copy_string(json, "quota_project_id", 0,
+      (st = gauth__json_copy_string(json, "universe_domain",
+                                    GAUTH__JSON_OPTIONAL, &out->universe_domain,
+                                    err)) ||
+      (st = gauth__json_copy_string(json, "quota_project_id",
+                                    GAUTH__JSON_OPTIONAL,
                                     &out->quota_project_id, err)) ||
       (st = parse_key(pem, kid, &out->key, err)))
     goto fail;

@@ -22,15 +22,16 @@ gauth_status gauth__user_info_parse(const cJSON *json, gauth__user_info *out,
   if (json == NULL || !cJSON_IsObject(json))
     return gauth__error_set(err, GAUTH_E_MALFORMED,
                             "the credentials are not a JSON object");
-  if ((st = gauth__json_copy_string(json, "client_id", 1,
+  if ((st = gauth__json_copy_string(json, "client_id", GAUTH__JSON_REQUIRED,
                                     &out->client_id, err)) ||
-      (st = gauth__json_copy_string(json, "client_secret", 1,
+      (st = gauth__json_copy_string(json, "client_secret", GAUTH__JSON_REQUIRED,
                                     &out->client_secret, err)) ||
-      (st = gauth__json_copy_string(json, "refresh_token", 1,
+      (st = gauth__json_copy_string(json, "refresh_token", GAUTH__JSON_REQUIRED,
                                     &out->refresh_token, err)) ||
-      (st = gauth__json_copy_string(json, "token_uri", 0,
+      (st = gauth__json_copy_string(json, "token_uri", GAUTH__JSON_OPTIONAL,
                                     &out->token_uri, err)) ||
-      (st = gauth__json_copy_string(json, "quota_project_id", 0,
+      (st = gauth__json_copy_string(json, "quota_project_id",
+                                    GAUTH__JSON_OPTIONAL,
                                     &out->quota_project_id, err))) {
     gauth__user_info_cleanup(out);
     return st;
@@ -202,9 +203,10 @@ gauth_status gauth__user_credentials_new(gauth_credentials **out,
     gauth__error_prefix(err, "authorized user credentials");
     return st;
   }
-  u->token_url = gauth__strdup(opt != NULL ? opt
-                         : u->info.token_uri != NULL ? u->info.token_uri
-                                                     : GAUTH__DEFAULT_TOKEN_URI);
+  u->token_url =
+      gauth__strdup(opt != NULL                 ? opt
+                    : u->info.token_uri != NULL ? u->info.token_uri
+                                                : GAUTH__DEFAULT_TOKEN_URI);
   if (u->token_url == NULL) {
     user_free_impl(u);
     return gauth__error_nomem(err);

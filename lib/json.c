@@ -401,15 +401,15 @@ gauth_status gauth__json_opt_string(const cJSON *obj, const char *name,
 }
 
 gauth_status gauth__json_copy_string(const cJSON *obj, const char *name,
-                                     int required, char **out,
-                                     gauth_error *err) {
+                                     int mode, char **out, gauth_error *err) {
   const char *v = NULL;
-  gauth_status st = required ? gauth__json_get_string(obj, name, &v, err)
-                             : gauth__json_opt_string(obj, name, &v, err);
+  gauth_status st = mode == GAUTH__JSON_REQUIRED
+                        ? gauth__json_get_string(obj, name, &v, err)
+                        : gauth__json_opt_string(obj, name, &v, err);
   *out = NULL;
-  if (st != GAUTH_OK) return st;
-  if (v == NULL || v[0] == '\0') {
-    if (!required) return GAUTH_OK;
+  if (st != GAUTH_OK || v == NULL) return st;
+  if (v[0] == '\0') {
+    if (mode == GAUTH__JSON_OPTIONAL) return GAUTH_OK;
     return gauth__error_set(err, GAUTH_E_MALFORMED, "field \"%s\" is empty",
                             name);
   }

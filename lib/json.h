@@ -78,13 +78,16 @@ gauth_status gauth__json_opt_int64(const cJSON *obj, const char *name,
 gauth_status gauth__json_opt_bool(const cJSON *obj, const char *name, int *out,
                                   int *present, gauth_error *err);
 
-/* A copy of a string member (free with free()). required 1: missing,
- * mistyped or empty is GAUTH_E_MALFORMED naming the member ("field \"x\"
- * is empty"). required 0: absent, null or "" give GAUTH_OK with *out NULL;
- * another type is an error. */
+/* How gauth__json_copy_string treats a member. */
+#define GAUTH__JSON_OPTIONAL 0      /* absent, null or "": *out NULL */
+#define GAUTH__JSON_REQUIRED 1      /* missing or "": an error */
+#define GAUTH__JSON_NONEMPTY 2      /* absent or null: NULL; "": an error */
+
+/* A copy of a string member (free with free()), per `mode` (above). A
+ * mistyped member is always an error; errors are GAUTH_E_MALFORMED naming
+ * the member ("field \"x\" is empty"). */
 gauth_status gauth__json_copy_string(const cJSON *obj, const char *name,
-                                     int required, char **out,
-                                     gauth_error *err);
+                                     int mode, char **out, gauth_error *err);
 
 /* int64 getters accept only integral numbers with |value| <= 2^53 (exactly
  * representable); 1.5 or 1e300 are errors naming the field. -0 reads as 0.

@@ -39,18 +39,6 @@
   "See https://developers.google.com/identity/sign-in/web/devconsole-"      \
   "project."
 
-/* The invoker's key file, which the fixture has the emulator write next
- * to the URL file (emu-fixture.sh: --key-file=DIR/key.json). */
-static const char *emu_fixture_key_file(void) {
-  static char path[1024];
-  const char *url_file = getenv("GAUTH_EMULATOR_URL_FILE");
-  cr_assert_not_null(url_file, "GAUTH_EMULATOR_URL_FILE is not set");
-  const char *slash = strrchr(url_file, '/');
-  snprintf(path, sizeof path, "%.*s/key.json",
-           slash ? (int)(slash - url_file) : 1, slash ? url_file : ".");
-  return path;
-}
-
 /* ---- HTTP --------------------------------------------------------------- */
 
 typedef struct reply {

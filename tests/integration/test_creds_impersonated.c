@@ -42,7 +42,6 @@ static const char *base(void) {
 
 /* ---- emulator helpers ------------------------------------------------------ */
 
-static const char *fixture_key_file(void) { return emu_fixture_key_file(); }
 
 static char *read_text(const char *path) {
   FILE *f = fopen(path, "rb");
@@ -202,7 +201,7 @@ static gauth_credentials *impersonate(const char *target,
                                       const gauth_options *o,
                                       gauth_credentials_options *co) {
   gauth_credentials_options def = GAUTH_CREDENTIALS_OPTIONS_INIT;
-  gauth_credentials *src = source_from(fixture_key_file(), o), *c = NULL;
+  gauth_credentials *src = source_from(emu_fixture_key_file(), o), *c = NULL;
   gauth_error err = GAUTH_ERROR_INIT;
   if (co == NULL) co = &def;
   co->options = o;
@@ -499,7 +498,7 @@ Test(imp, source_token_never_logged) {
   o.log_fn = tu_log_capture;
   o.log_userdata = &log;
   o.log_level = GAUTH_LOG_DEBUG;
-  gauth_credentials *src = source_from(fixture_key_file(), &o), *c = NULL;
+  gauth_credentials *src = source_from(emu_fixture_key_file(), &o), *c = NULL;
   gauth_error err = GAUTH_ERROR_INIT;
   char *src_tok = NULL, *tok = NULL;
   cr_assert_eq(gauth_credentials_access_token(src, NULL, &src_tok, NULL, &err),
@@ -636,7 +635,7 @@ Test(imp_faults, oversized, .init = setup, .fini = teardown) {
 
 static char *imp_file_text(const char *target, const char *delegates) {
   cJSON *f = cJSON_CreateObject();
-  char *key = read_text(fixture_key_file()), url[512];
+  char *key = read_text(emu_fixture_key_file()), url[512];
   snprintf(url, sizeof url,
            "https://iamcredentials.googleapis.com/v1/projects/-/"
            "serviceAccounts/%s:generateAccessToken",

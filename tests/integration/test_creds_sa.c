@@ -33,7 +33,6 @@
 
 /* ---- fixture helpers ---------------------------------------------------- */
 
-static const char *key_file(void) { return emu_fixture_key_file(); }
 
 static char *read_text(const char *path) {
   FILE *f = fopen(path, "rb");
@@ -48,7 +47,7 @@ static char *read_text(const char *path) {
 
 /* The key file as JSON (cJSON_Delete). */
 static cJSON *key_json(void) {
-  char *text = read_text(key_file());
+  char *text = read_text(emu_fixture_key_file());
   cJSON *j = cJSON_Parse(text);
   cr_assert_not_null(j);
   free(text);
@@ -122,7 +121,8 @@ static gauth_credentials *sa_creds(const gauth_options *o,
   gauth_error err = GAUTH_ERROR_INIT;
   if (co == NULL) co = &def;
   co->options = o;
-  cr_assert_eq(gauth_credentials_from_file(&c, key_file(), co, &err), GAUTH_OK,
+  cr_assert_eq(gauth_credentials_from_file(&c, emu_fixture_key_file(), co,
+                                           &err), GAUTH_OK,
                "%s", err.message);
   return c;
 }
@@ -294,7 +294,7 @@ Test(creds_sa, self_signed_jwt_makes_no_request) {
   cr_assert_eq(gauth_credentials_access_token(c, NULL, &tok, &exp, &err),
                GAUTH_OK, "%s", err.message);
   cr_assert_eq(counter_total_outside_control(), 0);
-  text = read_text(key_file());
+  text = read_text(emu_fixture_key_file());
   cr_assert_eq(gauth_key_from_service_account(&k, text, strlen(text), &err),
                GAUTH_OK);
   cr_assert_eq(gauth_keyset_from_keys(&ks, &k, 1, &err), GAUTH_OK);
@@ -507,7 +507,7 @@ static cJSON *captured_claims(ts_server *s, const char *path) {
   ts_request r;
   cJSON *form, *hdr, *claims;
   const char *assertion;
-  char *text = read_text(key_file()), *h = NULL, *payload = NULL;
+  char *text = read_text(emu_fixture_key_file()), *h = NULL, *payload = NULL;
   gauth_key *k = NULL;
   gauth_keyset *ks = NULL;
   gauth_error err = GAUTH_ERROR_INIT;
@@ -636,7 +636,7 @@ Test(creds_sa_wire, id_assertion_exact) {
   cJSON *cl;
 
   /* A reply whose id_token expires at a time of its own. */
-  text = read_text(key_file());
+  text = read_text(emu_fixture_key_file());
   cr_assert_eq(gauth_key_from_service_account(&k, text, strlen(text), &err),
                GAUTH_OK);
   cr_assert_eq(gauth_jwt_sign(k, GAUTH_ALG_RS256, NULL,

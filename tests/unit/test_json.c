@@ -736,23 +736,45 @@ Test(json, copy_string_required_and_optional) {
   cJSON *o = cJSON_Parse("{\"a\":\"x\",\"e\":\"\",\"n\":null,\"i\":3}");
   gauth_error err = GAUTH_ERROR_INIT;
   char *v = (char *)"junk";
-  cr_assert_eq(gauth__json_copy_string(o, "a", 1, &v, &err), GAUTH_OK);
+  cr_assert_eq(gauth__json_copy_string(o, "a", GAUTH__JSON_REQUIRED, &v, &err),
+               GAUTH_OK);
   cr_assert_str_eq(v, "x");
   free(v);
-  cr_assert_eq(gauth__json_copy_string(o, "e", 1, &v, &err), GAUTH_E_MALFORMED);
+  cr_assert_eq(gauth__json_copy_string(o, "e", GAUTH__JSON_REQUIRED, &v, &err),
+               GAUTH_E_MALFORMED);
   cr_assert_null(v);
   cr_assert_str_eq(err.message, "field \"e\" is empty");
-  cr_assert_eq(gauth__json_copy_string(o, "missing", 1, &v, &err),
-               GAUTH_E_MALFORMED);
+  cr_assert_eq(
+      gauth__json_copy_string(o, "missing", GAUTH__JSON_REQUIRED, &v, &err),
+      GAUTH_E_MALFORMED);
   cr_assert(strstr(err.message, "missing") != NULL, "%s", err.message);
-  cr_assert_eq(gauth__json_copy_string(o, "i", 0, &v, &err), GAUTH_E_MALFORMED);
+  cr_assert_eq(gauth__json_copy_string(o, "i", GAUTH__JSON_OPTIONAL, &v, &err),
+               GAUTH_E_MALFORMED);
   cr_assert(strstr(err.message, "\"i\"") != NULL, "%s", err.message);
   /* Optional: absent, null and "" are all "not given". */
-  cr_assert_eq(gauth__json_copy_string(o, "missing", 0, &v, &err), GAUTH_OK);
+  cr_assert_eq(
+      gauth__json_copy_string(o, "missing", GAUTH__JSON_OPTIONAL, &v, &err),
+      GAUTH_OK);
   cr_assert_null(v);
-  cr_assert_eq(gauth__json_copy_string(o, "n", 0, &v, &err), GAUTH_OK);
+  cr_assert_eq(gauth__json_copy_string(o, "n", GAUTH__JSON_OPTIONAL, &v, &err),
+               GAUTH_OK);
   cr_assert_null(v);
-  cr_assert_eq(gauth__json_copy_string(o, "e", 0, &v, &err), GAUTH_OK);
+  cr_assert_eq(gauth__json_copy_string(o, "e", GAUTH__JSON_OPTIONAL, &v, &err),
+               GAUTH_OK);
   cr_assert_null(v);
+  /* Non-empty when present: absent and null are "not given", "" is not. */
+  cr_assert_eq(gauth__json_copy_string(o, "missing", GAUTH__JSON_NONEMPTY, &v,
+                                       &err), GAUTH_OK);
+  cr_assert_null(v);
+  cr_assert_eq(gauth__json_copy_string(o, "n", GAUTH__JSON_NONEMPTY, &v, &err),
+               GAUTH_OK);
+  cr_assert_null(v);
+  cr_assert_eq(gauth__json_copy_string(o, "e", GAUTH__JSON_NONEMPTY, &v, &err),
+               GAUTH_E_MALFORMED);
+  cr_assert_str_eq(err.message, "field \"e\" is empty");
+  cr_assert_eq(gauth__json_copy_string(o, "a", GAUTH__JSON_NONEMPTY, &v, &err),
+               GAUTH_OK);
+  cr_assert_str_eq(v, "x");
+  free(v);
   cJSON_Delete(o);
 }
