@@ -215,7 +215,13 @@ static cJSON *file_source_json(const char *path, const char *format,
   return ext_json(src, extra);
 }
 
-static int64_t now_s(void) { return (int64_t)time(NULL); }
+/* The library's clock: CLOCK_REALTIME. (time() reads the coarse clock,
+ * which can still show the previous second.) */
+static int64_t now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec;
+}
 
 /* 1 when the "name: value\n" lines hold name (any case) with value. */
 static int has_header(const char *lines, const char *name,
