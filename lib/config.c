@@ -220,6 +220,12 @@ static const char *option_override(const gauth_options *o, gauth_service s,
     case GAUTH_SERVICE_IAM:
       *field = "iam_endpoint";
       return o->iam_endpoint;
+    case GAUTH_SERVICE_PUBSUB:
+      *field = "pubsub_endpoint";
+      return o->pubsub_endpoint;
+    case GAUTH_SERVICE_STORAGE:
+      *field = "storage_endpoint";
+      return o->storage_endpoint;
     case GAUTH_SERVICE_GOOGLE_CERTS:
     case GAUTH_SERVICE_IAP_KEYS:
     case GAUTH_SERVICE_METADATA:
@@ -468,6 +474,8 @@ static char *default_url(const gauth__config *cfg, gauth_service s,
       return concat3("https://cloudresourcemanager.", u, NULL);
     case GAUTH_SERVICE_RUN: return concat3("https://run.", u, NULL);
     case GAUTH_SERVICE_IAM: return concat3("https://iam.", u, NULL);
+    case GAUTH_SERVICE_PUBSUB: return concat3("https://pubsub.", u, NULL);
+    case GAUTH_SERVICE_STORAGE: return concat3("https://storage.", u, NULL);
     case GAUTH_SERVICE_GOOGLE_CERTS: return gauth__strdup(GAUTH__GOOGLE_CERTS_URL);
     case GAUTH_SERVICE_IAP_KEYS: return gauth__strdup(GAUTH__IAP_KEYS_URL);
     case GAUTH_SERVICE_METADATA:

@@ -19,6 +19,8 @@ const char *gauth_service_name(gauth_service service) {
     case GAUTH_SERVICE_GOOGLE_CERTS: return "google_certs";
     case GAUTH_SERVICE_IAP_KEYS: return "iap_keys";
     case GAUTH_SERVICE_METADATA: return "metadata";
+    case GAUTH_SERVICE_PUBSUB: return "pubsub";
+    case GAUTH_SERVICE_STORAGE: return "storage";
   }
   return "unknown";
 }

@@ -2,7 +2,7 @@
  * signBlob, signJwt on /v1/projects/-/serviceAccounts/EMAIL:ACTION), the
  * accounts' public keys (/service_accounts/v1/metadata/jwk/EMAIL) and
  * testIamPermissions (Resource Manager v1 / v3 projects, Cloud Run v2 jobs
- * and services).
+ * and services, IAM v1 service accounts).
  *
  * Both take an OAuth access token, as Google's APIs do: an ID token gets
  * the 401 Google gives it, and that 401 is what people meet when they send
@@ -525,8 +525,34 @@ out:
 
 #define TIP ":testIamPermissions"
 
+/* /v1/projects/P/serviceAccounts/EMAIL:testIamPermissions (IAM v1); `p` is
+ * P, `sa` points at "/serviceAccounts/", `end` at ":testIamPermissions". */
+static int sa_test_permissions(emu *e, const emu_request *req,
+                               emu_response *resp, const char *p,
+                               const char *sa, const char *end) {
+  const char *email = sa + strlen("/serviceAccounts/");
+  char project[128], target[256], resource[512];
+  if (sa - p >= (long)sizeof project || end - email >= (long)sizeof target ||
+      email >= end || memchr(email, '/', (size_t)(end - email)) != NULL ||
+      memchr(p, '/', (size_t)(sa - p)) != NULL)
+    return 0;
+  snprintf(project, sizeof project, "%.*s", (int)(sa - p), p);
+  snprintf(target, sizeof target, "%.*s", (int)(end - email), email);
+  if (strcmp(req->method, "POST") != 0) {
+    emu_reply_google_error(resp, 405, "METHOD_NOT_ALLOWED",
+                           "Method Not Allowed");
+  } else if (emu_account_find(e, target) == NULL) {
+    reply_sa_not_found(resp, target);
+  } else {
+    sa_resource(e, project, target, resource, sizeof resource);
+    test_permissions(e, req, resp, resource);
+  }
+  return 1;
+}
+
 /* /v1/projects/ID:testIamPermissions, /v3/projects/ID:testIamPermissions,
- * /v2/projects/P/locations/L/{jobs,services}/N:testIamPermissions. */
+ * /v2/projects/P/locations/L/{jobs,services}/N:testIamPermissions,
+ * /v1/projects/P/serviceAccounts/EMAIL:testIamPermissions. */
 static int route_test_permissions(emu *e, const emu_request *req,
                                   emu_response *resp) {
   const char *path = req->path;
@@ -535,6 +561,11 @@ static int route_test_permissions(emu *e, const emu_request *req,
     return 0;
   len -= strlen(TIP);
   char resource[512];
+  if (strncmp(path, "/v1/projects/", 13) == 0) {
+    const char *sa = strstr(path + 13, "/serviceAccounts/");
+    if (sa != NULL && sa < path + len)
+      return sa_test_permissions(e, req, resp, path + 13, sa, path + len);
+  }
   if (strncmp(path, "/v1/projects/", 13) == 0 ||
       strncmp(path, "/v3/projects/", 13) == 0) {
     const char *id = path + 13;

@@ -2,7 +2,8 @@
  *
  * Exit status of every subcommand: CLI_OK (0) on success, CLI_FAIL (1) when
  * libgauth or the system reports a failure (a rejected token among them),
- * CLI_USAGE (2) when the command line is wrong. */
+ * CLI_USAGE (2) when the command line is wrong. test-permissions and
+ * wait-permissions have a table of their own (cmd_iam.c). */
 #ifndef GAUTH_CLI_H
 #define GAUTH_CLI_H
 
@@ -61,5 +62,34 @@ void cli_free_secret(char *s);
 
 /* Writes s as a JSON string literal (quoted, escaped) to stdout. */
 void cli_print_json_string(const char *s);
+
+/* ---- credentials from the command line ---------------------------------- */
+
+/* Most items of a comma-separated list on the command line. */
+#define CLI_MAX_LIST 32
+
+/* Splits a comma-separated list in place into list (NULL-terminated, cap
+ * entries with the NULL). Returns the count, or -1 when an item is empty or
+ * there are too many. */
+int cli_split_list(char *s, const char **list, size_t cap);
+
+/* --credentials=FILE (else Application Default Credentials) and
+ * --impersonate-service-account=[DELEGATE,...]EMAIL. Borrowed from argv. */
+typedef struct cli_creds_args {
+  const char *file;
+  const char *impersonate;
+} cli_creds_args;
+
+/* Matches argv[*i] against the two options above (see cli_option). Returns 1
+ * when consumed, 0 when argv[*i] is something else, -1 after a usage
+ * message (a missing value, a malformed impersonation chain). */
+int cli_creds_option(int argc, char **argv, int *i, const char *cmd,
+                     cli_creds_args *a);
+
+/* The credentials a asks for: the file or ADC, then the impersonation
+ * chain (the last account is the target, the ones before the delegates).
+ * No request is made. On failure err says why. */
+gauth_status cli_make_credentials(const cli_creds_args *a,
+                                  gauth_credentials **out, gauth_error *err);
 
 #endif /* GAUTH_CLI_H */

@@ -162,3 +162,89 @@ void cli_print_json_string(const char *s) {
   }
   putchar('"');
 }
+
+int cli_split_list(char *s, const char **list, size_t cap) {
+  size_t n = 0;
+  char *save = NULL, *item;
+  if (s[0] == '\0' || s[0] == ',' || s[strlen(s) - 1] == ',' ||
+      strstr(s, ",,") != NULL)
+    return -1;
+  for (item = strtok_r(s, ",", &save); item != NULL;
+       item = strtok_r(NULL, ",", &save)) {
+    if (n + 1 >= cap) return -1;
+    list[n++] = item;
+  }
+  list[n] = NULL;
+  return (int)n;
+}
+
+/* The number of accounts in an impersonation chain; -1 when malformed. */
+static int chain_length(const char *chain) {
+  const char *list[CLI_MAX_LIST];
+  char *copy = strdup(chain);
+  int n = copy ? cli_split_list(copy, list, CLI_MAX_LIST) : -1;
+  free(copy);
+  return n;
+}
+
+int cli_creds_option(int argc, char **argv, int *i, const char *cmd,
+                     cli_creds_args *a) {
+  const char *v = NULL;
+  int r;
+  if ((r = cli_option(argc, argv, i, cmd, "--credentials", &v)) != 0) {
+    if (r > 0) a->file = v;
+    return r;
+  }
+  r = cli_option(argc, argv, i, cmd, "--impersonate-service-account", &v);
+  if (r <= 0) return r;
+  if (chain_length(v) <= 0) {
+    cli_usage_error(cmd, "--impersonate-service-account: expected "
+                         "[DELEGATE,...]EMAIL without empty items (at most "
+                         "%d)", CLI_MAX_LIST - 1);
+    return -1;
+  }
+  a->impersonate = v;
+  return 1;
+}
+
+/* Wraps base in the impersonation chain (checked by cli_creds_option). */
+static gauth_status impersonate(const char *chain_text, gauth_credentials *base,
+                                gauth_credentials **out, gauth_error *err) {
+  const char *chain[CLI_MAX_LIST];
+  char *copy = strdup(chain_text);
+  int n = copy ? cli_split_list(copy, chain, CLI_MAX_LIST) : -1;
+  gauth_status st;
+  if (n <= 0) {
+    free(copy);
+    err->code = copy ? GAUTH_E_INVALID_ARG : GAUTH_E_NOMEM;
+    snprintf(err->message, sizeof err->message, "%s",
+             copy ? "--impersonate-service-account: malformed chain"
+                  : "out of memory");
+    return err->code;
+  }
+  {
+    const char *target = chain[n - 1];
+    chain[n - 1] = NULL;
+    st = gauth_credentials_impersonate(out, base, target,
+                                       n > 1 ? chain : NULL, NULL, err);
+  }
+  free(copy);
+  return st;
+}
+
+gauth_status cli_make_credentials(const cli_creds_args *a,
+                                  gauth_credentials **out, gauth_error *err) {
+  gauth_credentials *base = NULL;
+  gauth_status st;
+  *out = NULL;
+  st = a->file ? gauth_credentials_from_file(&base, a->file, NULL, err)
+               : gauth_credentials_default(&base, NULL, err);
+  if (st != GAUTH_OK) return st;
+  if (a->impersonate == NULL) {
+    *out = base;
+    return GAUTH_OK;
+  }
+  st = impersonate(a->impersonate, base, out, err);
+  gauth_credentials_free(base);
+  return st;
+}

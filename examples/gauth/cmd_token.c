@@ -13,9 +13,6 @@
 
 #include "cmd.h"
 
-/* Most scopes or accounts one command line may give. */
-#define MAX_LIST 32
-
 static const char access_usage[] =
     "usage: gauth print-access-token [--scopes=S,...] [--credentials=FILE]\n"
     "                                [--impersonate-service-account=[DELEGATE,...]EMAIL]\n"
@@ -65,27 +62,9 @@ static const char identity_usage[] =
 typedef struct token_args {
   const char *scopes;        /* comma-separated */
   const char *audience;
-  const char *credentials;   /* file */
-  const char *impersonate;   /* [DELEGATE,...]EMAIL */
+  cli_creds_args creds;
   int include_email;
 } token_args;
-
-/* Splits a comma-separated list in place into list (NULL-terminated).
- * Returns the count, or -1 when an item is empty or there are too many. */
-static int split_list(char *s, const char **list, size_t cap) {
-  size_t n = 0;
-  char *save = NULL, *item;
-  if (s[0] == '\0' || s[0] == ',' || s[strlen(s) - 1] == ',' ||
-      strstr(s, ",,") != NULL)
-    return -1;
-  for (item = strtok_r(s, ",", &save); item != NULL;
-       item = strtok_r(NULL, ",", &save)) {
-    if (n + 1 >= cap) return -1;
-    list[n++] = item;
-  }
-  list[n] = NULL;
-  return (int)n;
-}
 
 static int parse_args(int argc, char **argv, const char *cmd, int identity,
                       token_args *a) {
@@ -94,13 +73,8 @@ static int parse_args(int argc, char **argv, const char *cmd, int identity,
     const char *v = NULL;
     int r;
     char name[64];
-    if ((r = cli_option(argc, argv, &i, cmd, "--credentials", &v)) != 0) {
+    if ((r = cli_creds_option(argc, argv, &i, cmd, &a->creds)) != 0) {
       if (r < 0) return CLI_USAGE;
-      a->credentials = v;
-    } else if ((r = cli_option(argc, argv, &i, cmd,
-                               "--impersonate-service-account", &v)) != 0) {
-      if (r < 0) return CLI_USAGE;
-      a->impersonate = v;
     } else if (!identity &&
                (r = cli_option(argc, argv, &i, cmd, "--scopes", &v)) != 0) {
       if (r < 0) return CLI_USAGE;
@@ -118,53 +92,14 @@ static int parse_args(int argc, char **argv, const char *cmd, int identity,
   }
   if (identity && (a->audience == NULL || a->audience[0] == '\0'))
     return cli_usage_error(cmd, "--audiences=AUD is required");
-  if (a->impersonate != NULL) {
-    const char *chain[MAX_LIST];
-    char *copy = strdup(a->impersonate);
-    int n = copy ? split_list(copy, chain, MAX_LIST) : -1;
-    free(copy);
-    if (n <= 0)
-      return cli_usage_error(cmd, "--impersonate-service-account: expected "
-                                  "[DELEGATE,...]EMAIL without empty items "
-                                  "(at most %d)", MAX_LIST - 1);
-  }
   return CLI_OK;
 }
 
-/* The credentials the command line asks for: the file or ADC, then the
- * impersonation chain. */
+/* The credentials the command line asks for. */
 static int make_credentials(const token_args *a, gauth_credentials **out) {
-  gauth_credentials *base = NULL;
   gauth_error err = GAUTH_ERROR_INIT;
-  gauth_status st;
-  *out = NULL;
-  st = a->credentials ? gauth_credentials_from_file(&base, a->credentials,
-                                                    NULL, &err)
-                      : gauth_credentials_default(&base, NULL, &err);
-  if (st != GAUTH_OK) return cli_fail(&err);
-  if (a->impersonate != NULL) {
-    const char *chain[MAX_LIST];
-    char *copy = strdup(a->impersonate);
-    int n;
-    if (copy == NULL) {
-      gauth_credentials_free(base);
-      fprintf(stderr, "gauth: out of memory\n");
-      return CLI_FAIL;
-    }
-    n = split_list(copy, chain, MAX_LIST); /* checked by parse_args */
-    /* The last is the target; the ones before are the delegates. */
-    {
-      const char *target = chain[n - 1];
-      chain[n - 1] = NULL;
-      st = gauth_credentials_impersonate(out, base, target,
-                                         n > 1 ? chain : NULL, NULL, &err);
-    }
-    free(copy);
-    gauth_credentials_free(base);
-    if (st != GAUTH_OK) return cli_fail(&err);
-    return CLI_OK;
-  }
-  *out = base;
+  if (cli_make_credentials(&a->creds, out, &err) != GAUTH_OK)
+    return cli_fail(&err);
   return CLI_OK;
 }
 
@@ -183,7 +118,7 @@ int cmd_print_access_token(int argc, char **argv) {
   token_args a;
   gauth_credentials *creds = NULL;
   gauth_error err = GAUTH_ERROR_INIT;
-  const char *scopes[MAX_LIST];
+  const char *scopes[CLI_MAX_LIST];
   char *scopes_copy = NULL, *token = NULL;
   int rc;
   for (int i = 2; i < argc; i++)
@@ -195,10 +130,11 @@ int cmd_print_access_token(int argc, char **argv) {
   scopes[0] = NULL;
   if (a.scopes != NULL) {
     scopes_copy = strdup(a.scopes);
-    if (scopes_copy == NULL || split_list(scopes_copy, scopes, MAX_LIST) <= 0) {
+    if (scopes_copy == NULL ||
+        cli_split_list(scopes_copy, scopes, CLI_MAX_LIST) <= 0) {
       free(scopes_copy);
       return cli_usage_error(cmd, "--scopes: expected S[,S...] without empty "
-                                  "items (at most %d)", MAX_LIST - 1);
+                                  "items (at most %d)", CLI_MAX_LIST - 1);
     }
   }
   if ((rc = make_credentials(&a, &creds)) != CLI_OK) {

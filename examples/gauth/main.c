@@ -24,6 +24,12 @@ static const char usage[] =
     "                           Run service URL, ...)\n"
     "  metadata [PATH|--detect] read a metadata server value, or say whether a\n"
     "                           metadata server is there\n"
+    "  test-permissions RESOURCE PERMISSION...\n"
+    "                           which of the permissions the caller holds on\n"
+    "                           the resource (exit 0 all, 1 some missing)\n"
+    "  wait-permissions RESOURCE PERMISSION...\n"
+    "                           wait until they are all granted (IAM\n"
+    "                           propagation)\n"
     "  version                  print the version of gauth and libgauth\n"
     "  endpoints                print the URL of every Google service, overrides\n"
     "                           (GAUTH_ENDPOINT, GCE_METADATA_HOST) applied\n"
@@ -32,7 +38,8 @@ static const char usage[] =
     "  help                     this text\n"
     "\n"
     "'gauth COMMAND --help' describes each command. Exit status: 0 success,\n"
-    "1 failure (a rejected token among them), 2 bad usage.\n"
+    "1 failure (a rejected token among them), 2 bad usage; test-permissions\n"
+    "and wait-permissions have their own (see their --help).\n"
     "\n"
     "options (endpoints, resolve):\n"
     "  --endpoint=URL           replace scheme, host and port of Google URLs\n"
@@ -109,7 +116,7 @@ static int cmd_endpoints(int argc, char **argv) {
     fprintf(stderr, "gauth: endpoints takes no arguments\n");
     return 2;
   }
-  for (int s = GAUTH_SERVICE_TOKEN; s <= GAUTH_SERVICE_METADATA; s++) {
+  for (int s = GAUTH_SERVICE_TOKEN; s <= GAUTH_SERVICE_STORAGE; s++) {
     char *url = NULL;
     if (gauth_service_url(&opts, (gauth_service)s, &url, &err) != GAUTH_OK)
       return cli_fail(&err);
@@ -161,6 +168,10 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "print-identity-token") == 0)
     return cmd_print_identity_token(argc, argv);
   if (strcmp(cmd, "metadata") == 0) return cmd_metadata(argc, argv);
+  if (strcmp(cmd, "test-permissions") == 0)
+    return cmd_test_permissions(argc, argv);
+  if (strcmp(cmd, "wait-permissions") == 0)
+    return cmd_wait_permissions(argc, argv);
   if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||
       strcmp(cmd, "-h") == 0) {
     fputs(usage, stdout);

@@ -26,7 +26,8 @@
  *
  * PERMISSIONS are exact names, service.resource.verb ("run.jobs.run",
  * "iam.serviceAccounts.actAs"): at least three dot-separated parts of
- * letters and digits, each starting with a letter, up to 128 bytes; no
+ * letters and digits, each starting with a letter, the first (the service)
+ * in lower case ("Run.jobs.run" is refused), up to 128 bytes; no
  * wildcards. At most 100 per call (Google's limit). They are checked before
  * any request: GAUTH_E_INVALID_ARG names the first bad one.
  *
@@ -159,6 +160,8 @@ typedef struct gauth_iam_wait_options {
  *   GAUTH_E_TIMEOUT: the deadline passed, or the progress callback asked
  *   to stop; *out holds the last answer (its MISSING permissions are the
  *   ones still missing) and the message lists them.
+ *   GAUTH_E_PERMISSION_DENIED / GAUTH_E_NOT_FOUND: a 403 / 404 on the
+ *   call; *out holds that refused result (access DENIED / NOT_FOUND).
  *   Other errors: those of gauth_iam_test_permissions that end the wait.
  * *out (may be NULL: not wanted) receives the last result when there is
  * one, else NULL; elapsed_ms (may be NULL) the time spent in all. */

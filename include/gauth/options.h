@@ -99,6 +99,11 @@ typedef struct gauth_options {
   gauth_log_fn log_fn;
   void *log_userdata;
   gauth_log_level log_level;
+
+  /* More per-service base URLs (see ENDPOINTS), appended here to keep the
+   * layout of the fields above. NULL: default. */
+  const char *pubsub_endpoint;         /* base URL */
+  const char *storage_endpoint;        /* base URL */
 } gauth_options;
 
 #define GAUTH_OPTIONS_INIT {GAUTH_OPTIONS_VERSION}
@@ -118,7 +123,9 @@ typedef enum gauth_service {
   GAUTH_SERVICE_IAM = 5,             /* https://iam.googleapis.com */
   GAUTH_SERVICE_GOOGLE_CERTS = 6,    /* https://www.googleapis.com/oauth2/v3/certs */
   GAUTH_SERVICE_IAP_KEYS = 7,        /* https://www.gstatic.com/iap/verify/public_key-jwk */
-  GAUTH_SERVICE_METADATA = 8         /* http://metadata.google.internal */
+  GAUTH_SERVICE_METADATA = 8,        /* http://metadata.google.internal */
+  GAUTH_SERVICE_PUBSUB = 9,          /* https://pubsub.googleapis.com */
+  GAUTH_SERVICE_STORAGE = 10         /* https://storage.googleapis.com */
 } gauth_service;
 
 /* A short stable name for a service ("token", "iamcredentials", ...).

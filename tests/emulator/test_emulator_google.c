@@ -840,6 +840,41 @@ Test(test_permissions, errors) {
   free(at);
 }
 
+Test(test_permissions, service_accounts) {
+  /* IAM v1: projects/P/serviceAccounts/EMAIL; "-" and the project number
+   * name the same account. The runner holds TokenCreator on the scheduler
+   * (the default policy), the scheduler nothing on itself. */
+  char *at = runner_access_token();
+  const char *body = "{\"permissions\":[\"iam.serviceAccounts.signBlob\","
+                     "\"iam.serviceAccounts.actAs\"]}";
+  const char *paths[] = {
+      "/v1/projects/demo-project/serviceAccounts/" SCHEDULER
+      ":testIamPermissions",
+      "/v1/projects/-/serviceAccounts/" SCHEDULER ":testIamPermissions",
+      "/v1/projects/123456789012/serviceAccounts/" SCHEDULER
+      ":testIamPermissions"};
+  for (size_t i = 0; i < 3; i++) {
+    reply r = http("POST", paths[i], "application/json", body, at, NULL);
+    cr_expect_eq(r.status, 200, "%s: %s", paths[i], r.body);
+    cr_expect_str_eq(r.body,
+                     "{\"permissions\":[\"iam.serviceAccounts.signBlob\"]}");
+    reply_free(&r);
+  }
+  free(at);
+  at = scheduler_access_token(CLOUD);
+  reply r = http("POST", paths[0], "application/json", body, at, NULL);
+  cr_expect_eq(r.status, 200, "%s", r.body);
+  cr_expect_str_eq(r.body, "{}");
+  reply_free(&r);
+  r = http("POST",
+           "/v1/projects/demo-project/serviceAccounts/nobody@demo-project."
+           "iam.gserviceaccount.com:testIamPermissions",
+           "application/json", body, at, NULL);
+  expect_google_error(&r, 404, "NOT_FOUND", NULL);
+  reply_free(&r);
+  free(at);
+}
+
 /* ---- Cloud Run ---------------------------------------------------------- */
 
 TestSuite(run);

@@ -383,6 +383,8 @@ Test(config, service_urls_defaults) {
   expect_svc(&cfg, GAUTH_SERVICE_IAP_KEYS,
              "https://www.gstatic.com/iap/verify/public_key-jwk");
   expect_svc(&cfg, GAUTH_SERVICE_METADATA, "http://metadata.google.internal");
+  expect_svc(&cfg, GAUTH_SERVICE_PUBSUB, "https://pubsub.googleapis.com");
+  expect_svc(&cfg, GAUTH_SERVICE_STORAGE, "https://storage.googleapis.com");
   gauth__config_cleanup(&cfg);
 }
 
@@ -402,6 +404,8 @@ Test(config, service_urls_with_endpoint) {
              "http://127.0.0.1:8080/oauth2/v3/certs");
   expect_svc(&cfg, GAUTH_SERVICE_IAP_KEYS,
              "http://127.0.0.1:8080/iap/verify/public_key-jwk");
+  expect_svc(&cfg, GAUTH_SERVICE_PUBSUB, "http://127.0.0.1:8080");
+  expect_svc(&cfg, GAUTH_SERVICE_STORAGE, "http://127.0.0.1:8080");
   /* The metadata server has its own settings: never rewritten. */
   expect_svc(&cfg, GAUTH_SERVICE_METADATA, "http://metadata.test:8081");
   gauth__config_cleanup(&cfg);
@@ -456,6 +460,8 @@ Test(config, service_urls_explicit_overrides) {
   opts.resourcemanager_endpoint = "http://localhost:4";
   opts.run_endpoint = "https://europe-west1-run.googleapis.com";
   opts.iam_endpoint = "http://[::1]:6";
+  opts.pubsub_endpoint = "http://127.0.0.1:9/ps";
+  opts.storage_endpoint = "https://storage.example.test";
   cr_assert_eq(gauth__config_init(&cfg, &opts, NULL), GAUTH_OK);
   /* Used exactly as given: no endpoint rewrite, even on Google hosts. */
   expect_svc(&cfg, GAUTH_SERVICE_TOKEN,
@@ -466,6 +472,8 @@ Test(config, service_urls_explicit_overrides) {
   expect_svc(&cfg, GAUTH_SERVICE_RUN,
              "https://europe-west1-run.googleapis.com");
   expect_svc(&cfg, GAUTH_SERVICE_IAM, "http://[::1]:6");
+  expect_svc(&cfg, GAUTH_SERVICE_PUBSUB, "http://127.0.0.1:9/ps");
+  expect_svc(&cfg, GAUTH_SERVICE_STORAGE, "https://storage.example.test");
   /* The rest still follow the endpoint. */
   expect_svc(&cfg, GAUTH_SERVICE_GOOGLE_CERTS,
              "http://127.0.0.1:1/oauth2/v3/certs");
@@ -492,6 +500,18 @@ Test(config, bad_service_overrides) {
               err.message);
     cr_expect(strstr(err.message, "pw") == NULL, "%s", err.message);
   }
+  /* The fields appended after the logging ones are read too. */
+  for (i = 0; i < 2; i++) {
+    gauth__config cfg;
+    gauth_options opts = GAUTH_OPTIONS_INIT;
+    gauth_error err = GAUTH_ERROR_INIT;
+    if (i == 0) opts.pubsub_endpoint = "ftp://127.0.0.1/x";
+    else opts.storage_endpoint = "ftp://127.0.0.1/x";
+    cr_expect_eq(gauth__config_init(&cfg, &opts, &err), GAUTH_E_INVALID_ARG);
+    cr_expect(strstr(err.message, i == 0 ? "pubsub_endpoint"
+                                         : "storage_endpoint") != NULL,
+              "%s", err.message);
+  }
 }
 
 Test(config, service_urls_universe_domain) {
@@ -510,6 +530,9 @@ Test(config, service_urls_universe_domain) {
              "https://cloudresourcemanager.example-universe.test");
   expect_svc(&cfg, GAUTH_SERVICE_RUN, "https://run.example-universe.test");
   expect_svc(&cfg, GAUTH_SERVICE_IAM, "https://iam.example-universe.test");
+  expect_svc(&cfg, GAUTH_SERVICE_PUBSUB, "https://pubsub.example-universe.test");
+  expect_svc(&cfg, GAUTH_SERVICE_STORAGE,
+             "https://storage.example-universe.test");
   expect_svc(&cfg, GAUTH_SERVICE_GOOGLE_CERTS,
              "https://www.googleapis.com/oauth2/v3/certs");
   gauth__config_cleanup(&cfg);
@@ -548,7 +571,7 @@ Test(config, service_url_bad_args) {
   char *out = (char *)"unset";
   clear_env();
   cr_assert_eq(gauth__config_init(&cfg, NULL, NULL), GAUTH_OK);
-  cr_expect_eq(gauth__config_service_url(&cfg, (gauth_service)9, NULL, &out,
+  cr_expect_eq(gauth__config_service_url(&cfg, (gauth_service)11, NULL, &out,
                                          &err),
                GAUTH_E_INVALID_ARG);
   cr_expect_null(out);
@@ -654,6 +677,8 @@ Test(options, service_name) {
                    "google_certs");
   cr_expect_str_eq(gauth_service_name(GAUTH_SERVICE_IAP_KEYS), "iap_keys");
   cr_expect_str_eq(gauth_service_name(GAUTH_SERVICE_METADATA), "metadata");
+  cr_expect_str_eq(gauth_service_name(GAUTH_SERVICE_PUBSUB), "pubsub");
+  cr_expect_str_eq(gauth_service_name(GAUTH_SERVICE_STORAGE), "storage");
   cr_expect_str_eq(gauth_service_name((gauth_service)42), "unknown");
 }
 
