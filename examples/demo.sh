@@ -90,6 +90,19 @@ echo " ID token pass, however long one waits for \"propagation\")"
 invoke 200 --oauth --service-account=$sa "$job_run"
 echo "(the fix: oauthToken with scope cloud-platform; the job ran)"
 
+# ---- IAM: what does the scheduler hold on the job, and waiting for a grant ----------------
+job=projects/demo-project/locations/us-central1/jobs/collect
+say "gauth test-permissions $job run.jobs.run run.jobs.get"
+"$gauth" test-permissions "$job" run.jobs.run run.jobs.get && fail "expected run.jobs.get to be missing"
+echo "(exit status 1: a permission is missing; 0 would mean all granted)"
+
+say "grant roles/viewer on the project to the scheduler, taking effect in 5 s (emulator control API)"
+curl -sS --noproxy '*' -o /dev/null -X POST "$base/emulator/v1/policy:add" \
+  -d "{\"resource\":\"projects/demo-project\",\"role\":\"roles/viewer\",\"member\":\"serviceAccount:$sa\",\"delay_seconds\":5}"
+say "gauth wait-permissions $job run.jobs.get --timeout=60s"
+"$gauth" wait-permissions "$job" run.jobs.get --timeout=60s || fail "the grant did not propagate"
+echo "(no guessing: it polls with backoff until the grant is visible, and says how long it took)"
+
 # ---- a rejected token says why ----------------------------------------------------------
 say "gauth verify \"\$ID_TOKEN\" --audience=https://other.a.run.app"
 if "$gauth" verify "$id" --audience=https://other.a.run.app; then

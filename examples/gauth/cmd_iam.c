@@ -545,8 +545,10 @@ static int wait_outcome(gauth_status st, const gauth_iam_result *r,
   if (r != NULL && gauth_iam_result_access(r) != GAUTH_IAM_ACCESS_OK)
     return refused("wait-permissions", r);
   if (st == GAUTH_OK) {
-    printf("all %zu %s granted after %.1f s (%u %s)\n", n,
-           plural(n, "permission", "permissions"), secs, checks,
+    /* "granted after": the first check that saw them all; propagation
+     * took at most that long (and more than the check before). */
+    printf("%s%zu %s granted after %.1f s (%u %s)\n", n > 1 ? "all " : "",
+           n, plural(n, "permission", "permissions"), secs, checks,
            plural(checks, "check", "checks"));
     return flush_stdout(IAM_GRANTED);
   }
