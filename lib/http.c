@@ -62,30 +62,6 @@ struct gauth__http {
   char user_agent[64];
 };
 
-/* ---- clock --------------------------------------------------------------- */
-
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int64_t ms) {
-  struct timespec until;
-  if (ms <= 0) return;
-  clock_gettime(CLOCK_MONOTONIC, &until);
-  until.tv_sec += (time_t)(ms / 1000);
-  until.tv_nsec += (long)(ms % 1000) * 1000000L;
-  if (until.tv_nsec >= 1000000000L) {
-    until.tv_sec++;
-    until.tv_nsec -= 1000000000L;
-  }
-  /* Absolute time: a signal that interrupts the sleep does not stretch it. */
-  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) ==
-         EINTR) {
-  }
-}
-
 /* ---- the object ---------------------------------------------------------- */
 
 static void share_lock(CURL *handle, curl_lock_data data,
@@ -350,7 +326,7 @@ typedef struct hop {
 static void transfer(gauth__http *h, const hop *p, xfer *x) {
   CURL *e = pool_get(h);
   CURLcode rc = CURLE_OK;
-  int64_t t0 = now_ms();
+  int64_t t0 = gauth__mono_ms();
 
   xfer_clear(x);
   if (e == NULL) {
@@ -407,7 +383,7 @@ static void transfer(gauth__http *h, const hop *p, xfer *x) {
     }
   }
   pool_put(h, e);
-  x->ms = now_ms() - t0;
+  x->ms = gauth__mono_ms() - t0;
 }
 
 #undef SET
@@ -771,7 +747,7 @@ gauth_status gauth__http_do(gauth__http *h, const gauth__http_request *req,
   gauth_status st = GAUTH_OK;
   xfer x;
   uint64_t rng;
-  int64_t start = now_ms(), deadline;
+  int64_t start = gauth__mono_ms(), deadline;
   unsigned int attempt = 0, max_attempts, max_redirects;
   long per_attempt_ms, connect_ms;
 
@@ -842,7 +818,7 @@ gauth_status gauth__http_do(gauth__http *h, const gauth__http_request *req,
     p.connect_ms = connect_ms;
     p.no_proxy = req->no_proxy;
     for (;;) {
-      int64_t remaining = deadline - now_ms();
+      int64_t remaining = deadline - gauth__mono_ms();
       if (remaining < 1) remaining = 1;
       p.timeout_ms = per_attempt_ms;
       deadline_bound = remaining < per_attempt_ms;
@@ -912,7 +888,7 @@ gauth_status gauth__http_do(gauth__http *h, const gauth__http_request *req,
       goto done;
     }
     st = e.code;
-    now = now_ms();
+    now = gauth__mono_ms();
     fmt_attempts(att, sizeof(att), attempt, now - start);
     if (out == OUT_FAIL || req->no_retry) {
       if (attempt > 1) error_append(&e, " (%s)", att);
@@ -952,7 +928,7 @@ gauth_status gauth__http_do(gauth__http *h, const gauth__http_request *req,
                        ra != NULL ? " (Retry-After)" : "", attempt + 1,
                        max_attempts);
     gauth_error_clear(&e);
-    sleep_ms(wait_ms);
+    gauth__sleep_ms(wait_ms);
   }
 
 fail_reply:

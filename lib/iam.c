@@ -680,26 +680,13 @@ gauth_status gauth__iam_wait_run(const gauth__iam_wait_ops *ops,
 /* ---- the real world: the network, CLOCK_MONOTONIC, sleeping ---------------- */
 
 static int64_t mono_ms(void *ctx) {
-  struct timespec ts;
   (void)ctx;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  return gauth__mono_ms();
 }
 
 static void mono_sleep(void *ctx, int64_t ms) {
-  struct timespec until;
   (void)ctx;
-  clock_gettime(CLOCK_MONOTONIC, &until);
-  until.tv_sec += (time_t)(ms / 1000);
-  until.tv_nsec += (long)(ms % 1000) * 1000000L;
-  if (until.tv_nsec >= 1000000000L) {
-    until.tv_sec++;
-    until.tv_nsec -= 1000000000L;
-  }
-  /* Absolute: a signal does not stretch the sleep. */
-  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) ==
-         EINTR) {
-  }
+  gauth__sleep_ms(ms);
 }
 
 /* A check within a wait: one attempt (the wait is the retry loop), which

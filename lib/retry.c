@@ -1,7 +1,10 @@
 /* The retry policy's arithmetic: defaults, validation, capped exponential
- * backoff with full jitter, retryable statuses and Retry-After. No clock,
- * no sleeping: the transport drives these. */
+ * backoff with full jitter, retryable statuses and Retry-After; and the
+ * monotonic clock and sleep that the transport's retries and the IAM wait
+ * run on. The arithmetic reads no clock. */
+#include <errno.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -152,4 +155,25 @@ int gauth__retry_after_parse(const char *value, time_t now, int64_t *delay_ms) {
   }
   *delay_ms = secs * 1000;
   return 1;
+}
+
+int64_t gauth__mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void gauth__sleep_ms(int64_t ms) {
+  struct timespec until;
+  if (ms <= 0) return;
+  clock_gettime(CLOCK_MONOTONIC, &until);
+  until.tv_sec += (time_t)(ms / 1000);
+  until.tv_nsec += (long)(ms % 1000) * 1000000L;
+  if (until.tv_nsec >= 1000000000L) {
+    until.tv_sec++;
+    until.tv_nsec -= 1000000000L;
+  }
+  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) ==
+         EINTR) {
+  }
 }

@@ -41,4 +41,11 @@ int gauth__http_status_retryable(long status);
  * (leaving *delay_ms alone) for a value that is neither ("-1", "1e3"). */
 int gauth__retry_after_parse(const char *value, time_t now, int64_t *delay_ms);
 
+/* Milliseconds on CLOCK_MONOTONIC, the clock of every deadline. */
+int64_t gauth__mono_ms(void);
+
+/* Sleeps ms milliseconds (none when ms <= 0) to an absolute monotonic
+ * time: a signal that interrupts the sleep does not stretch it. */
+void gauth__sleep_ms(int64_t ms);
+
 #endif /* GAUTH_LIB_RETRY_H */
