@@ -15,42 +15,10 @@ w=$3
 py=/usr/bin/python3
 rm -rf "$w"
 mkdir -p "$w/empty-gcloud"
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok: $*"; }
-bad() {
-  failed=$((failed + 1))
-  echo "FAIL: $*"
-  echo "  stdout: $(head -c 800 "$w/out")"
-  echo "  stderr: $(head -c 800 "$w/err")"
-}
-run() { # run CODE NAME CMD...
-  local want=$1 name=$2
-  shift 2
-  "$@" < /dev/null > "$w/out" 2> "$w/err"
-  local rc=$?
-  cat "$w/out" "$w/err" >> "$w/all-output"
-  if [ "$rc" -eq "$want" ]; then ok "$name (exit $rc)"; return 0; fi
-  bad "$name: exit $rc, expected $want"
-  return 1
-}
-has() { if grep -qF -- "$2" "$1"; then ok "$3"; else bad "$3: '$2' not in $1"; fi; }
-hasnt() { if grep -qF -- "$2" "$1"; then bad "$3: '$2' found in $1"; else ok "$3"; fi; }
-is() { # is FILE EXPECTED NAME: the file's content is exactly EXPECTED
-  if [ "$(cat "$1")" = "$2" ]; then ok "$3"; else bad "$3: got '$(cat "$1")', expected '$2'"; fi
-}
+. "$(dirname "$0")/harness.sh"
 now_ms() { date +%s%3N; }
 
-"$emulator" --listen=127.0.0.1:0 --key-file="$w/key.json" > "$w/emu.out" 2> "$w/emu.log" &
-emu=$!
-trap 'kill $emu 2> /dev/null; wait $emu 2> /dev/null' EXIT
-for _ in $(seq 300); do
-  grep -q '^export GOOGLE_APPLICATION_CREDENTIALS' "$w/emu.out" 2> /dev/null && break
-  sleep 0.1
-done
-base=$(sed -n '1s/^listening //p' "$w/emu.out")
-[ -n "$base" ] || { echo "FAIL: the emulator did not start: $(cat "$w/emu.log")"; exit 1; }
-host=${base#http://}
+start_emulator --key-file="$w/key.json"
 sched=serviceAccount:scheduler@demo-project.iam.gserviceaccount.com
 job=projects/demo-project/locations/us-central1/jobs/collect
 svc=projects/demo-project/locations/us-central1/services/collector
@@ -223,7 +191,7 @@ add_binding projects/demo-project roles/viewer 3
 script -qec "stty cols 150; '$gauth' wait-permissions projects/demo-project resourcemanager.projects.get --timeout=20s" \
   /dev/null < /dev/null > "$w/tty" 2>&1
 rc=$?
-cat "$w/tty" >> "$w/all-output"
+cat "$w/tty" >> "$w/all-err"
 [ "$rc" -eq 0 ] && ok "tty: exit 0" || bad "tty: exit $rc: $(cat -v "$w/tty")"
 grep -qF $'\r\033[Kwaiting ' "$w/tty" && ok "tty: a line rewritten in place" || bad "tty: no live line: $(cat -v "$w/tty")"
 grep -qE 'waiting [0-9]+ s, check 1: 1 missing: resourcemanager\.projects\.get; next check in [0-9]+ s'$'\r' "$w/tty" &&
@@ -236,7 +204,7 @@ add_binding projects/demo-project roles/owner 3
 script -qec "stty cols 60; '$gauth' wait-permissions projects/demo-project resourcemanager.projects.update iam.roles.create --timeout=20s" \
   /dev/null < /dev/null > "$w/tty" 2>&1
 rc=$?
-cat "$w/tty" >> "$w/all-output"
+cat "$w/tty" >> "$w/all-err"
 [ "$rc" -eq 0 ] && ok "narrow tty: exit 0" || bad "narrow tty: exit $rc: $(cat -v "$w/tty")"
 grep -qE 'check 1: 2 missing: [a-z.]*\.\.\.; next check in [0-9]+ s'$'\r' "$w/tty" &&
   ok "narrow tty: names shortened, countdown kept" || bad "narrow tty: $(cat -v "$w/tty")"
@@ -256,8 +224,8 @@ has "$w/out" "test-permissions RESOURCE PERMISSION..." "help lists test-permissi
 has "$w/out" "wait-permissions RESOURCE PERMISSION..." "help lists wait-permissions"
 
 # No token in any output of any run.
+cat "$w/all-out" "$w/all-err" > "$w/all-output"
 hasnt "$w/all-output" "ya29." "no access token in any output"
 hasnt "$w/all-output" "BEGIN PRIVATE KEY" "no private key in any output"
 
-echo "cli-iam: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish cli-iam

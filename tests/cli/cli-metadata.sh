@@ -11,34 +11,7 @@ emulator=$2
 w=$3
 rm -rf "$w"
 mkdir -p "$w"
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok: $*"; }
-bad() {
-  failed=$((failed + 1))
-  echo "FAIL: $*"
-  echo "  stdout: $(head -c 600 "$w/out")"
-  echo "  stderr: $(head -c 600 "$w/err")"
-}
-run() { # run CODE NAME CMD...
-  local want=$1 name=$2
-  shift 2
-  "$@" < /dev/null > "$w/out" 2> "$w/err"
-  local rc=$?
-  cat "$w/err" >> "$w/all-err"
-  if [ "$rc" -eq "$want" ]; then ok "$name (exit $rc)"; return 0; fi
-  bad "$name: exit $rc, expected $want"
-  return 1
-}
-has() { if grep -qF -- "$2" "$1"; then ok "$3"; else bad "$3: '$2' not in $1"; fi; }
-hasnt() { if grep -qF -- "$2" "$1"; then bad "$3: '$2' found in $1"; else ok "$3"; fi; }
-is() { # is FILE TEXT NAME: FILE is exactly TEXT and a newline
-  if [ "$(cat "$1")" = "$2" ] && [ "$(tail -c 1 "$1" | od -An -c | tr -d ' ')" = '\n' ]; then
-    ok "$3"
-  else
-    bad "$3: expected '$2'"
-  fi
-}
+. "$(dirname "$0")/harness.sh"
 # took FILE MAX_MS NAME: the "took: X ms" line of --detect is under MAX_MS.
 took() {
   local ms
@@ -46,23 +19,9 @@ took() {
   if [ -n "$ms" ] && [ "$ms" -lt "$2" ]; then ok "$3 ($ms ms)"; else bad "$3: took '$ms' ms"; fi
 }
 
-"$emulator" --listen=127.0.0.1:0 > "$w/emu.out" 2> "$w/emu.log" &
-emu=$!
-trap 'kill $emu 2> /dev/null; wait $emu 2> /dev/null' EXIT
-for _ in $(seq 300); do
-  grep -q '^export GCE_METADATA_IP' "$w/emu.out" 2> /dev/null && break
-  sleep 0.1
-done
-base=$(sed -n '1s/^listening //p' "$w/emu.out")
-[ -n "$base" ] || { echo "FAIL: the emulator did not start: $(cat "$w/emu.log")"; exit 1; }
-host=${base#http://}
+start_emulator
 export GAUTH_ENDPOINT=$base GCE_METADATA_HOST=$host GCE_METADATA_IP=$host
 unset GAUTH_METADATA_DETECTION K_SERVICE CLOUD_RUN_JOB FUNCTION_TARGET
-counter() { # counter PATH: the emulator's request count for PATH
-  curl -sS --noproxy '*' "$base/emulator/v1/counters" |
-    sed -n "s|.*\"$1\":\\([0-9]*\\).*|\\1|p"
-}
-fault() { curl -sS --noproxy '*' -o /dev/null -X POST "$base/emulator/v1/faults" -d "$1"; }
 # A loopback port nothing listens on: bind one, then let it go.
 dead_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2> /dev/null || echo 9)
 
@@ -143,5 +102,4 @@ has "$w/out" "--detect" "help mentions --detect"
 run 0 "gauth help lists metadata" "$gauth" help
 has "$w/out" "metadata [PATH|--detect]" "listed in gauth help"
 
-echo "cli-metadata: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish cli-metadata

@@ -13,38 +13,9 @@ emulator=$2
 w=$3
 rm -rf "$w"
 mkdir -p "$w/empty-gcloud"
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok: $*"; }
-bad() {
-  failed=$((failed + 1))
-  echo "FAIL: $*"
-  echo "  stdout: $(head -c 600 "$w/out")"
-  echo "  stderr: $(head -c 600 "$w/err")"
-}
-run() { # run CODE NAME CMD...
-  local want=$1 name=$2
-  shift 2
-  "$@" < /dev/null > "$w/out" 2> "$w/err"
-  local rc=$?
-  cat "$w/err" >> "$w/all-err"
-  if [ "$rc" -eq "$want" ]; then ok "$name (exit $rc)"; return 0; fi
-  bad "$name: exit $rc, expected $want"
-  return 1
-}
-has() { if grep -qF -- "$2" "$1"; then ok "$3"; else bad "$3: '$2' not in $1"; fi; }
-hasnt() { if grep -qF -- "$2" "$1"; then bad "$3: '$2' found in $1"; else ok "$3"; fi; }
+. "$(dirname "$0")/harness.sh"
 
-"$emulator" --listen=127.0.0.1:0 --key-file="$w/key.json" > "$w/emu.out" 2> "$w/emu.log" &
-emu=$!
-trap 'kill $emu 2> /dev/null; wait $emu 2> /dev/null' EXIT
-for _ in $(seq 300); do
-  grep -q '^export GOOGLE_APPLICATION_CREDENTIALS' "$w/emu.out" 2> /dev/null && break
-  sleep 0.1
-done
-base=$(sed -n '1s/^listening //p' "$w/emu.out")
-[ -n "$base" ] || { echo "FAIL: the emulator did not start: $(cat "$w/emu.log")"; exit 1; }
-host=${base#http://}
+start_emulator --key-file="$w/key.json"
 sched=scheduler@demo-project.iam.gserviceaccount.com
 runner=runner@demo-project.iam.gserviceaccount.com
 service=$base/services/collector
@@ -55,10 +26,6 @@ unset GOOGLE_APPLICATION_CREDENTIALS
 curl_status() { # curl_status METHOD URL TOKEN
   curl -sS --noproxy '*' -o "$w/body" -w '%{http_code}' -X "$1" \
     -H "Authorization: Bearer $3" "$2"
-}
-counter() { # counter PATH: the emulator's request count for PATH
-  curl -sS --noproxy '*' "$base/emulator/v1/counters" |
-    sed -n "s|.*\"$1\":\\([0-9]*\\).*|\\1|p"
 }
 
 # ---- a key file, by ADC and by --credentials ---------------------------------------
@@ -99,9 +66,12 @@ GAUTH_METADATA_DETECTION=assume-present run 0 "impersonation (runner -> schedule
   has "$w/out" "\"email\":\"$sched\"" "impersonated ID token names the scheduler"
 after=$(counter "/v1/projects/-/serviceAccounts/$sched:generateIdToken")
 [ "${after:-0}" -eq "$(( ${before:-0} + 1 ))" ] && ok "generateIdToken was called" || bad "generateIdToken calls: ${before:-0} -> ${after:-0}"
-GAUTH_METADATA_DETECTION=assume-present run 0 "impersonation access token" \
-  "$gauth" print-access-token --impersonate-service-account="$sched" &&
-  [ "$(curl_status POST "$job_run" "$(cat "$w/out")")" = 200 ] && ok "impersonated access token runs the job" || true
+if GAUTH_METADATA_DETECTION=assume-present run 0 "impersonation access token" \
+    "$gauth" print-access-token --impersonate-service-account="$sched"; then
+  st=$(curl_status POST "$job_run" "$(cat "$w/out")")
+  if [ "$st" = 200 ]; then ok "impersonated access token runs the job"
+  else bad "impersonated access token: :run answered $st"; fi
+fi
 # The scheduler may not impersonate the runner: the error names the permission.
 GOOGLE_APPLICATION_CREDENTIALS=$w/key.json run 1 "impersonation refused" \
   "$gauth" print-access-token --impersonate-service-account="$runner"
@@ -132,5 +102,4 @@ has "$w/out" "print-access-token" "help points Google APIs to access tokens"
 [ -n "${idt:-}" ] && hasnt "$w/all-err" "${idt##*.}" "no ID token in any message"
 hasnt "$w/all-err" "BEGIN PRIVATE KEY" "no private key in any message"
 
-echo "cli-tokens: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish cli-tokens
