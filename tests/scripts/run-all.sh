@@ -18,6 +18,9 @@
 #     tests/interop/node, npm ci into build-test/interop-node); a benchmark
 #     smoke run.
 #  8. Fuzz targets, briefly.
+#  9. What a newcomer meets: HEAD cloned into a fresh folder, `make demo`
+#     there with its own build folder, and every code block of README.md
+#     run as written (tests/scripts/check-newcomer.sh).
 set -uo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$src"
@@ -352,6 +355,15 @@ if [ -f "$src/tests/scripts/fuzz.sh" ]; then
   else
     fail "fuzz targets"
   fi
+fi
+
+# ---- 9. a newcomer's first commands ------------------------------------------------
+stage "a fresh clone of HEAD: make demo and every README.md code block, as written"
+t0=$(date +%s)
+if bash "$src/tests/scripts/check-newcomer.sh" "$work/newcomer"; then
+  pass "a newcomer's make demo and README.md blocks ($(( $(date +%s) - t0 )) s)"
+else
+  fail "a newcomer's make demo and README.md blocks (see above; $work/newcomer)"
 fi
 
 echo
