@@ -178,9 +178,9 @@ EOF
     fi
   done
   # The line for every package of `make test` is one apt-get accepts.
-  all=$(sed -n 's/^\(build\|test\|demo\)_pkgs="\(.*\)/\2/p;/^  [a-z0-9]/p' "$clone/cmake/install-deps.sh" |
-    tr -d '"\\' | tr -s ' \n' '  ')
-  if apt-get install -s -y --no-install-recommends $all > "$work/apt-sim.log" 2>&1; then
+  all=$(sed -n '/^[a-z]*_pkgs="/,/"$/p' "$clone/cmake/install-deps.sh" |
+    (eval "$(cat)"; echo "${build_pkgs:-} ${test_pkgs:-} ${demo_pkgs:-}"))
+  if [ -n "${all// /}" ] && apt-get install -s -y --no-install-recommends $all > "$work/apt-sim.log" 2>&1; then
     ok "apt-get accepts every package install-deps.sh names (simulated)"
   else
     tail -n 5 "$work/apt-sim.log"
