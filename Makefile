@@ -26,7 +26,7 @@ test:
 demo:
 	@sh cmake/install-deps.sh demo
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGAUTH_BUILD_TESTS=OFF $(CMAKE_FLAGS)
-	cmake --build $(BUILD) -j $(JOBS) --target gauth_cli gauth_emulator
+	cmake --build $(BUILD) -j $(JOBS) --target gauth_demo_programs
 	@sh examples/demo.sh $(BUILD)
 
 install: build

@@ -29,6 +29,11 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
+# The programs come from the target gauth_demo_programs (examples/CMakeLists.txt).
+for p in "$gauth" "$emulator" "$invoke_bin"; do
+  [ -x "$p" ] || fail "$p is missing: build the target gauth_demo_programs (make demo does)"
+done
+
 say gauth version
 "$gauth" version
 
