@@ -735,221 +735,318 @@ static void take_reply(gauth__http_response *resp, xfer *x, const char *url,
   }
 }
 
+/* One gauth__http_do call: the request, what was made of it, and where the
+ * attempts stand. */
+typedef struct call {
+  gauth__http *h;
+  const gauth__config *cfg;
+  const gauth__http_request *req;
+  gauth__http_response *resp;
+  const char *method;
+  const char **known;         /* secrets to redact (collect_known) */
+  char *url;                  /* the request's URL, endpoint override applied */
+  char *what;                 /* "METHOD URL?..." for messages */
+  struct curl_slist *hdr_full;   /* the request's headers */
+  struct curl_slist *hdr_noauth; /* a redirect hop's, when they differ */
+  char *next_url;             /* a redirect hop's URL */
+  const char *last_url;       /* of the last transfer: url or next_url */
+  hop p;                      /* the current hop */
+  int deadline_bound;         /* the deadline cut p's timeout short */
+  xfer x;                     /* the last transfer */
+  uint64_t rng;               /* backoff jitter */
+  int64_t start, deadline;
+  unsigned int attempt, max_attempts, max_redirects;
+  long per_attempt_ms, connect_ms;
+  gauth_status st;
+  gauth_error e;
+} call;
+
+/* How far a call has come: on (another step follows), or how it ended. */
+typedef enum ending {
+  CALL_GOES_ON,
+  CALL_OK,           /* the reply is in resp */
+  CALL_FAILED,       /* e says why; nothing to keep in resp */
+  CALL_FAILED_REPLY  /* e says why; the reply that failed stays in resp */
+} ending;
+
+static ending call_fail(call *c, gauth_status st, ending how) {
+  c->st = st;
+  return how;
+}
+
+/* Limits from the config and the request; the URL resolved, described and
+ * checked; the headers built. No byte has left yet. */
+static ending call_prepare(call *c) {
+  const gauth__config *cfg = c->cfg;
+  const gauth__http_request *req = c->req;
+  gauth_status st;
+
+  c->x.max = cfg->max_response_bytes ? cfg->max_response_bytes
+                                     : GAUTH__DEFAULT_MAX_RESPONSE_BYTES;
+  c->deadline = c->start + (int64_t)cfg->retry.deadline_ms;
+  c->max_attempts = req->no_retry ? 1 : cfg->retry.max_attempts;
+  c->max_redirects = req->max_redirects < GAUTH__MAX_REDIRECTS
+                         ? req->max_redirects
+                         : GAUTH__MAX_REDIRECTS;
+  if (c->max_attempts == 0) c->max_attempts = 1;
+  c->per_attempt_ms =
+      (long)(req->timeout_ms ? req->timeout_ms : cfg->timeout_ms);
+  c->connect_ms = (long)(req->connect_timeout_ms ? req->connect_timeout_ms
+                                                 : cfg->connect_timeout_ms);
+
+  c->known = collect_known(req);
+  if (c->known == NULL)
+    return call_fail(c, gauth__error_nomem(&c->e), CALL_FAILED);
+  st = gauth__config_resolve_url(cfg, req->url, &c->url, &c->e);
+  if (st != GAUTH_OK) return call_fail(c, st, CALL_FAILED);
+  c->what = describe(c->method, c->url, c->known);
+  if (c->what == NULL)
+    return call_fail(c, gauth__error_nomem(&c->e), CALL_FAILED);
+  /* Before any connection: no byte may leave for a host the policy
+   * refuses (plain http to a remote host, another scheme). */
+  st = gauth__url_check_transport(c->url, cfg->metadata_host,
+                                  cfg->metadata_ip, &c->e);
+  if (st != GAUTH_OK) {
+    gauth__error_prefix(&c->e, "%s", c->what);
+    return call_fail(c, st, CALL_FAILED);
+  }
+  c->hdr_full = build_headers(req, strcmp(c->method, "POST") == 0, 1);
+  if (c->hdr_full == NULL)
+    return call_fail(c, gauth__error_nomem(&c->e), CALL_FAILED);
+  c->rng = cfg->rng_seed;
+  if (c->rng == 0 && RAND_bytes((unsigned char *)&c->rng, sizeof(c->rng)) != 1)
+    c->rng = (uint64_t)c->start ^ (uint64_t)(uintptr_t)&c->rng;
+  return CALL_GOES_ON;
+}
+
+/* One transfer of the current hop, its timeout cut to what is left of the
+ * deadline; logged. */
+static void send_hop(call *c, unsigned int hops) {
+  hop *p = &c->p;
+  int64_t remaining = c->deadline - gauth__mono_ms();
+  if (remaining < 1) remaining = 1;
+  p->timeout_ms = c->per_attempt_ms;
+  c->deadline_bound = remaining < c->per_attempt_ms;
+  if (c->deadline_bound) p->timeout_ms = (long)remaining;
+  if (p->connect_ms > p->timeout_ms) p->connect_ms = p->timeout_ms;
+  transfer(c->h, p, &c->x);
+  c->last_url = p->url;
+  log_transfer(c->cfg, c->known, c->what, p, hops, &c->x, c->attempt);
+}
+
+/* 1 when the last transfer is a redirect this request follows. */
+static int is_redirect_to_follow(const call *c) {
+  return c->x.rc == CURLE_OK && c->x.status >= 300 && c->x.status < 400 &&
+         c->x.location != NULL && c->max_redirects > 0;
+}
+
+/* Makes the redirect of the last transfer the next hop, through the same
+ * checks as the first URL. */
+static ending follow_redirect(call *c, unsigned int *hops, int *stripped) {
+  hop *p = &c->p;
+  xfer *x = &c->x;
+  gauth_status st;
+  if (*hops >= c->max_redirects)
+    return call_fail(c,
+                     gauth__error_set_http(&c->e, GAUTH_E_HTTP,
+                                           (int)x->status, NULL,
+                                           "%s: more than %u redirects",
+                                           c->what, c->max_redirects),
+                     CALL_FAILED_REPLY);
+  st = gauth__url_check_transport(x->location, c->cfg->metadata_host,
+                                  c->cfg->metadata_ip, &c->e);
+  if (st != GAUTH_OK) {
+    gauth__error_prefix(&c->e, "%s: HTTP %ld redirect refused", c->what,
+                        x->status);
+    c->e.http_status = (int)x->status;
+    return call_fail(c, st, CALL_FAILED_REPLY);
+  }
+  (*hops)++;
+  if (!*stripped && !same_origin(p->url, x->location)) *stripped = 1;
+  free(c->next_url);
+  c->next_url = x->location;
+  x->location = NULL;
+  /* 301/302/303 turn a POST into a GET without a body (what every
+   * client does); 307/308 repeat the method and body. */
+  if (strcmp(p->method, "POST") == 0 && x->status != 307 &&
+      x->status != 308) {
+    p->method = "GET";
+    p->body = NULL;
+    p->body_len = 0;
+  }
+  slist_free_wiped(c->hdr_noauth);
+  c->hdr_noauth = NULL;
+  if (*stripped || strcmp(p->method, c->method) != 0) {
+    c->hdr_noauth = build_headers(c->req, strcmp(p->method, "POST") == 0,
+                                  !*stripped);
+    if (c->hdr_noauth == NULL)
+      return call_fail(c, gauth__error_nomem(&c->e), CALL_FAILED);
+    p->headers = c->hdr_noauth;
+  } else {
+    p->headers = c->hdr_full;
+  }
+  p->url = c->next_url;
+  return CALL_GOES_ON;
+}
+
+/* One attempt: the request, then each redirect it follows by hand. */
+static ending send_attempt(call *c) {
+  unsigned int hops = 0;
+  int stripped = 0;
+  ending end;
+  c->attempt++;
+  c->p.method = c->method;
+  c->p.url = c->url;
+  c->p.body = c->req->body;
+  c->p.body_len = c->req->body_len;
+  c->p.headers = c->hdr_full;
+  c->p.connect_ms = c->connect_ms;
+  c->p.no_proxy = c->req->no_proxy;
+  for (;;) {
+    send_hop(c, hops);
+    if (!is_redirect_to_follow(c)) return CALL_GOES_ON;
+    end = follow_redirect(c, &hops, &stripped);
+    if (end != CALL_GOES_ON) return end;
+  }
+}
+
+/* The reply of a successful attempt, moved into resp. */
+static ending take_success(call *c) {
+  take_reply(c->resp, &c->x, c->p.url, c->attempt);
+  if (c->resp->url == NULL)
+    return call_fail(c, gauth__error_nomem(&c->e), CALL_FAILED);
+  c->st = GAUTH_OK;
+  return CALL_OK;
+}
+
+/* How long to wait before the next attempt: the reply's Retry-After when
+ * it has a valid one (returns 1), else the policy's backoff (returns 0). */
+static int retry_wait_ms(call *c, int64_t *wait_ms) {
+  const char *ra = c->x.rc == CURLE_OK
+                       ? header_value(c->x.headers, c->x.nheaders,
+                                      "Retry-After")
+                       : NULL;
+  int64_t ra_ms = 0;
+  if (ra != NULL && gauth__retry_after_parse(ra, time(NULL), &ra_ms)) {
+    *wait_ms = ra_ms;
+    return 1;
+  }
+  *wait_ms = gauth__backoff_delay_ms(&c->cfg->retry, c->attempt, &c->rng);
+  return 0;
+}
+
+/* After a failed attempt: gives up (the message counts the attempts when
+ * there was more than one, or when the policy's attempts ran out), or
+ * waits and lets the call go on, never past the deadline. */
+static ending retry_or_give_up(call *c, outcome out) {
+  const gauth__config *cfg = c->cfg;
+  int64_t wait_ms, now;
+  int from_header;
+  char att[64];
+
+  c->st = c->e.code;
+  now = gauth__mono_ms();
+  fmt_attempts(att, sizeof(att), c->attempt, now - c->start);
+  if (out == OUT_FAIL || c->req->no_retry) {
+    if (c->attempt > 1) error_append(&c->e, " (%s)", att);
+    return CALL_FAILED_REPLY;
+  }
+  if (c->attempt >= c->max_attempts) {
+    error_append(&c->e, " (%s)", att);
+    return CALL_FAILED_REPLY;
+  }
+  from_header = retry_wait_ms(c, &wait_ms);
+  if (now + wait_ms >= c->deadline) {
+    if (from_header)
+      error_append(&c->e,
+                   "; not retried: Retry-After of %lld s would pass the "
+                   "deadline of %.1f s (%s)",
+                   (long long)((wait_ms + 999) / 1000),
+                   (double)cfg->retry.deadline_ms / 1000.0, att);
+    else
+      error_append(&c->e,
+                   "; not retried: waiting %lld ms would pass the "
+                   "deadline of %.1f s (%s)",
+                   (long long)wait_ms,
+                   (double)cfg->retry.deadline_ms / 1000.0, att);
+    return CALL_FAILED_REPLY;
+  }
+  gauth__log_secrets(&cfg->logger, GAUTH_LOG_INFO, c->known,
+                     "%s; retrying in %lld ms%s (attempt %u of %u)",
+                     c->e.message, (long long)wait_ms,
+                     from_header ? " (Retry-After)" : "", c->attempt + 1,
+                     c->max_attempts);
+  gauth_error_clear(&c->e);
+  gauth__sleep_ms(wait_ms);
+  return CALL_GOES_ON;
+}
+
+/* The end of a call: a failure named after the request into err (and the
+ * reply that failed into resp, when there is one to keep); everything
+ * freed. Returns the call's status. */
+static gauth_status call_finish(call *c, ending end, gauth_error *err) {
+  if (end == CALL_FAILED_REPLY) {
+    /* The reply that failed stays readable in resp (its status, body). */
+    take_reply(c->resp, &c->x, c->last_url != NULL ? c->last_url : c->url,
+               c->attempt);
+    if (c->x.rc == CURLE_OK && c->resp->url == NULL)
+      c->st = gauth__error_nomem(&c->e);
+  }
+  if (end != CALL_OK) {
+    if (c->st == GAUTH_OK) c->st = GAUTH_E_INTERNAL;
+    if (c->e.code == GAUTH_OK)
+      gauth__error_set(&c->e, c->st, "%s failed",
+                       c->what ? c->what : c->method);
+    c->resp->attempts = c->attempt;
+    gauth__error_copy(err, &c->e);
+  }
+  xfer_clear(&c->x);
+  slist_free_wiped(c->hdr_full);
+  slist_free_wiped(c->hdr_noauth);
+  free(c->next_url);
+  free(c->url);
+  free(c->what);
+  free(c->known);
+  return c->st;
+}
+
+/* Prepare the request; then attempt it (following redirects), classify
+ * what came back, and either keep the reply, give up, or wait and try
+ * again; finally map the outcome into resp and err. */
 gauth_status gauth__http_do(gauth__http *h, const gauth__http_request *req,
                             gauth__http_response *resp, gauth_error *err) {
-  const gauth__config *cfg;
-  const char *method;
-  const char **known = NULL;
-  char *url = NULL, *what = NULL, *next_url = NULL;
-  const char *last_url = NULL; /* of the last transfer: url or next_url */
-  struct curl_slist *hdr_full = NULL, *hdr_noauth = NULL;
-  gauth_error e = GAUTH_ERROR_INIT;
-  gauth_status st = GAUTH_OK;
-  xfer x;
-  uint64_t rng;
-  int64_t start = gauth__mono_ms(), deadline;
-  unsigned int attempt = 0, max_attempts, max_redirects;
-  long per_attempt_ms, connect_ms;
+  int64_t start = gauth__mono_ms();
+  call c;
+  ending end;
 
-  memset(&x, 0, sizeof(x));
   if (resp != NULL) memset(resp, 0, sizeof(*resp));
   gauth_error_clear(err);
   if (h == NULL || req == NULL || req->url == NULL || resp == NULL)
     return gauth__error_set(err, GAUTH_E_INVALID_ARG,
                             "gauth__http_do: NULL argument");
-  cfg = &h->cfg;
-  method = req->method != NULL ? req->method : "GET";
-  if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)
+  memset(&c, 0, sizeof(c));
+  c.h = h;
+  c.cfg = &h->cfg;
+  c.req = req;
+  c.resp = resp;
+  c.start = start;
+  c.st = GAUTH_OK;
+  gauth_error_clear(&c.e);
+  c.method = req->method != NULL ? req->method : "GET";
+  if (strcmp(c.method, "GET") != 0 && strcmp(c.method, "POST") != 0)
     return gauth__error_set(err, GAUTH_E_INVALID_ARG,
-                            "HTTP method %.16s is not supported", method);
-  x.max = cfg->max_response_bytes ? cfg->max_response_bytes
-                                  : GAUTH__DEFAULT_MAX_RESPONSE_BYTES;
-  deadline = start + (int64_t)cfg->retry.deadline_ms;
-  max_attempts = req->no_retry ? 1 : cfg->retry.max_attempts;
-  max_redirects = req->max_redirects < GAUTH__MAX_REDIRECTS
-                      ? req->max_redirects
-                      : GAUTH__MAX_REDIRECTS;
-  if (max_attempts == 0) max_attempts = 1;
-  per_attempt_ms = (long)(req->timeout_ms ? req->timeout_ms : cfg->timeout_ms);
-  connect_ms = (long)(req->connect_timeout_ms ? req->connect_timeout_ms
-                                              : cfg->connect_timeout_ms);
+                            "HTTP method %.16s is not supported", c.method);
 
-  known = collect_known(req);
-  if (known == NULL) return gauth__error_nomem(err);
-  st = gauth__config_resolve_url(cfg, req->url, &url, &e);
-  if (st != GAUTH_OK) goto fail;
-  what = describe(method, url, known);
-  if (what == NULL) {
-    st = gauth__error_nomem(&e);
-    goto fail;
-  }
-  /* Before any connection: no byte may leave for a host the policy
-   * refuses (plain http to a remote host, another scheme). */
-  st = gauth__url_check_transport(url, cfg->metadata_host, cfg->metadata_ip,
-                                  &e);
-  if (st != GAUTH_OK) {
-    gauth__error_prefix(&e, "%s", what);
-    goto fail;
-  }
-  hdr_full = build_headers(req, strcmp(method, "POST") == 0, 1);
-  if (hdr_full == NULL) {
-    st = gauth__error_nomem(&e);
-    goto fail;
-  }
-  rng = cfg->rng_seed;
-  if (rng == 0 && RAND_bytes((unsigned char *)&rng, sizeof(rng)) != 1)
-    rng = (uint64_t)start ^ (uint64_t)(uintptr_t)&rng;
-
-  for (;;) {
-    hop p;
-    unsigned int hops = 0;
-    int deadline_bound = 0, stripped = 0;
+  end = call_prepare(&c);
+  while (end == CALL_GOES_ON) {
     outcome out;
-    int64_t wait_ms, now, ra_ms = 0;
-    const char *ra;
-    char att[64];
-
-    attempt++;
-    p.method = method;
-    p.url = url;
-    p.body = req->body;
-    p.body_len = req->body_len;
-    p.headers = hdr_full;
-    p.connect_ms = connect_ms;
-    p.no_proxy = req->no_proxy;
-    for (;;) {
-      int64_t remaining = deadline - gauth__mono_ms();
-      if (remaining < 1) remaining = 1;
-      p.timeout_ms = per_attempt_ms;
-      deadline_bound = remaining < per_attempt_ms;
-      if (deadline_bound) p.timeout_ms = (long)remaining;
-      if (p.connect_ms > p.timeout_ms) p.connect_ms = p.timeout_ms;
-      transfer(h, &p, &x);
-      last_url = p.url;
-      log_transfer(cfg, known, what, &p, hops, &x, attempt);
-      if (!(x.rc == CURLE_OK && x.status >= 300 && x.status < 400 &&
-            x.location != NULL && max_redirects > 0))
-        break;
-      /* Follow one redirect by hand, through the same checks as the
-       * first URL. */
-      if (hops >= max_redirects) {
-        st = gauth__error_set_http(&e, GAUTH_E_HTTP, (int)x.status, NULL,
-                                   "%s: more than %u redirects", what,
-                                   max_redirects);
-        goto fail_reply;
-      }
-      st = gauth__url_check_transport(x.location, cfg->metadata_host,
-                                      cfg->metadata_ip, &e);
-      if (st != GAUTH_OK) {
-        gauth__error_prefix(&e, "%s: HTTP %ld redirect refused", what,
-                            x.status);
-        e.http_status = (int)x.status;
-        goto fail_reply;
-      }
-      hops++;
-      if (!stripped && !same_origin(p.url, x.location)) {
-        stripped = 1;
-      }
-      free(next_url);
-      next_url = x.location;
-      x.location = NULL;
-      /* 301/302/303 turn a POST into a GET without a body (what every
-       * client does); 307/308 repeat the method and body. */
-      if (strcmp(p.method, "POST") == 0 && x.status != 307 &&
-          x.status != 308) {
-        p.method = "GET";
-        p.body = NULL;
-        p.body_len = 0;
-      }
-      slist_free_wiped(hdr_noauth);
-      hdr_noauth = NULL;
-      if (stripped || strcmp(p.method, method) != 0) {
-        hdr_noauth = build_headers(req, strcmp(p.method, "POST") == 0,
-                                   !stripped);
-        if (hdr_noauth == NULL) {
-          st = gauth__error_nomem(&e);
-          goto fail;
-        }
-        p.headers = hdr_noauth;
-      } else {
-        p.headers = hdr_full;
-      }
-      p.url = next_url;
-    }
-
-    out = classify(req, &x, what, p.timeout_ms, deadline_bound, known, &e);
-    if (out == OUT_OK) {
-      take_reply(resp, &x, p.url, attempt);
-      if (resp->url == NULL) {
-        st = gauth__error_nomem(&e);
-        goto fail;
-      }
-      st = GAUTH_OK;
-      goto done;
-    }
-    st = e.code;
-    now = gauth__mono_ms();
-    fmt_attempts(att, sizeof(att), attempt, now - start);
-    if (out == OUT_FAIL || req->no_retry) {
-      if (attempt > 1) error_append(&e, " (%s)", att);
-      goto fail_reply;
-    }
-    if (attempt >= max_attempts) {
-      error_append(&e, " (%s)", att);
-      goto fail_reply;
-    }
-    ra = x.rc == CURLE_OK
-             ? header_value(x.headers, x.nheaders, "Retry-After")
-             : NULL;
-    if (ra != NULL && gauth__retry_after_parse(ra, time(NULL), &ra_ms)) {
-      wait_ms = ra_ms;
-    } else {
-      ra = NULL;
-      wait_ms = gauth__backoff_delay_ms(&cfg->retry, attempt, &rng);
-    }
-    if (now + wait_ms >= deadline) {
-      if (ra != NULL)
-        error_append(&e,
-                     "; not retried: Retry-After of %lld s would pass the "
-                     "deadline of %.1f s (%s)",
-                     (long long)((ra_ms + 999) / 1000),
-                     (double)cfg->retry.deadline_ms / 1000.0, att);
-      else
-        error_append(&e,
-                     "; not retried: waiting %lld ms would pass the "
-                     "deadline of %.1f s (%s)",
-                     (long long)wait_ms,
-                     (double)cfg->retry.deadline_ms / 1000.0, att);
-      goto fail_reply;
-    }
-    gauth__log_secrets(&cfg->logger, GAUTH_LOG_INFO, known,
-                       "%s; retrying in %lld ms%s (attempt %u of %u)",
-                       e.message, (long long)wait_ms,
-                       ra != NULL ? " (Retry-After)" : "", attempt + 1,
-                       max_attempts);
-    gauth_error_clear(&e);
-    gauth__sleep_ms(wait_ms);
+    end = send_attempt(&c);
+    if (end != CALL_GOES_ON) break;
+    out = classify(req, &c.x, c.what, c.p.timeout_ms, c.deadline_bound,
+                   c.known, &c.e);
+    end = out == OUT_OK ? take_success(&c) : retry_or_give_up(&c, out);
   }
-
-fail_reply:
-  /* The reply that failed stays readable in resp (its status, body). */
-  take_reply(resp, &x, last_url != NULL ? last_url : url, attempt);
-  if (x.rc == CURLE_OK && resp->url == NULL) st = gauth__error_nomem(&e);
-fail:
-  if (st == GAUTH_OK) st = GAUTH_E_INTERNAL;
-  if (e.code == GAUTH_OK)
-    gauth__error_set(&e, st, "%s failed", what ? what : method);
-  resp->attempts = attempt;
-  gauth__error_copy(err, &e);
-done:
-  xfer_clear(&x);
-  slist_free_wiped(hdr_full);
-  slist_free_wiped(hdr_noauth);
-  free(next_url);
-  free(url);
-  free(what);
-  free(known);
-  return st;
+  return call_finish(&c, end, err);
 }
 
 void gauth__http_response_cleanup(gauth__http_response *resp) {
