@@ -12,8 +12,8 @@
 
 #include "base64.h"
 #include "cred_external.h"
-#include "cred_impersonated.h"
 #include "error_internal.h"
+#include "iam_credentials.h"
 #include "json.h"
 #include "secret.h"
 #include "url.h"
@@ -149,9 +149,9 @@ static gauth_status parse_impersonation(const cJSON *json,
       gauth__json_copy_string(json, "service_account_impersonation_url",
                               GAUTH__JSON_NONEMPTY, &x->impersonation_url, err);
   if (st == GAUTH_OK && x->impersonation_url != NULL)
-    st = gauth__iam_target_from_url(
+    st = gauth__iamcredentials_sa_email_from_url(
         x->impersonation_url, "field \"service_account_impersonation_url\"",
-        &x->impersonation_target, err);
+        &x->impersonation_email, err);
   if (st != GAUTH_OK ||
       cJSON_GetObjectItemCaseSensitive(json, "service_account_impersonation") ==
           NULL)
@@ -231,7 +231,7 @@ void gauth__external_config_cleanup(gauth__external_config *x) {
   free(x->subject_token_type);
   free(x->token_url);
   free(x->impersonation_url);
-  free(x->impersonation_target);
+  free(x->impersonation_email);
   free(x->path);
   free(x->url);
   for (size_t i = 0; x->headers != NULL && x->headers[i] != NULL; i++)
@@ -560,7 +560,7 @@ typedef struct sts_caller {
   char *auth;
   const char *headers[2];
   char principal[512];
-  gauth__iam_caller caller;
+  gauth__iamcredentials_caller caller;
 } sts_caller;
 
 static gauth_status caller_new(gauth_credentials *c, sts_caller *s,
@@ -609,7 +609,7 @@ static gauth_status ext_fetch(gauth_credentials *c,
   sts_caller s;
   gauth_status st;
   memset(out, 0, sizeof *out);
-  if (x->impersonation_target == NULL) {
+  if (x->impersonation_email == NULL) {
     if (req->kind == GAUTH__TOKEN_ID) return no_impersonation("ID tokens", err);
     return sts_exchange(c, x, req->scopes, req->scope_count, out, err);
   }
@@ -618,12 +618,12 @@ static gauth_status ext_fetch(gauth_credentials *c,
                              : gauth__credentials_settings(c)->
                                    token_lifetime_seconds;
   if (st == GAUTH_OK && req->kind == GAUTH__TOKEN_ACCESS)
-    st = gauth__iam_generate_access_token(&s.caller, x->impersonation_target,
-                                          NULL, req->scopes, req->scope_count,
-                                          life, out, err);
+    st = gauth__iamcredentials_generate_access_token(
+        &s.caller, x->impersonation_email, NULL, req->scopes, req->scope_count,
+        life, out, err);
   else if (st == GAUTH_OK)
-    st = gauth__iam_generate_id_token(
-        &s.caller, x->impersonation_target, NULL, req->audience,
+    st = gauth__iamcredentials_generate_id_token(
+        &s.caller, x->impersonation_email, NULL, req->audience,
         (req->flags & GAUTH_ID_TOKEN_INCLUDE_EMAIL) != 0, out, err);
   if (st != GAUTH_OK && s.sts.value != NULL)
     gauth__error_prefix(err, "external account (after the STS exchange)");
@@ -635,9 +635,9 @@ static gauth_status ext_email(gauth_credentials *c, char **out,
                               gauth_error *err) {
   const gauth__external_config *x = ext_of(c);
   *out = NULL;
-  if (x->impersonation_target == NULL)
+  if (x->impersonation_email == NULL)
     return no_impersonation("a service account email", err);
-  *out = strdup(x->impersonation_target);
+  *out = strdup(x->impersonation_email);
   return *out != NULL ? GAUTH_OK : gauth__error_nomem(err);
 }
 
@@ -653,12 +653,13 @@ static gauth_status ext_sign_blob(gauth_credentials *c, const void *data,
   const gauth__external_config *x = ext_of(c);
   sts_caller s;
   gauth_status st;
-  if (x->impersonation_target == NULL)
+  if (x->impersonation_email == NULL)
     return no_impersonation("signatures", err);
   st = caller_new(c, &s, err);
   if (st == GAUTH_OK)
-    st = gauth__iam_caller_sign_blob(&s.caller, x->impersonation_target, NULL,
-                                     data, len, sig, sig_len, key_id, err);
+    st = gauth__iamcredentials_caller_sign_blob(
+        &s.caller, x->impersonation_email, NULL, data, len, sig, sig_len,
+        key_id, err);
   caller_done(&s);
   return st;
 }
@@ -668,12 +669,12 @@ static gauth_status ext_sign_jwt(gauth_credentials *c, const char *claims,
   const gauth__external_config *x = ext_of(c);
   sts_caller s;
   gauth_status st;
-  if (x->impersonation_target == NULL)
+  if (x->impersonation_email == NULL)
     return no_impersonation("signatures", err);
   st = caller_new(c, &s, err);
   if (st == GAUTH_OK)
-    st = gauth__iam_caller_sign_jwt(&s.caller, x->impersonation_target, NULL,
-                                    claims, jwt, err);
+    st = gauth__iamcredentials_caller_sign_jwt(
+        &s.caller, x->impersonation_email, NULL, claims, jwt, err);
   caller_done(&s);
   return st;
 }

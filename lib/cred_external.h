@@ -21,7 +21,7 @@ typedef struct gauth__external_config {
   char *subject_token_type;
   char *token_url;             /* NULL: the STS service URL */
   char *impersonation_url;     /* NULL: no impersonation */
-  char *impersonation_target;  /* the email in impersonation_url */
+  char *impersonation_email;   /* the email in impersonation_url */
   unsigned int lifetime_seconds; /* service_account_impersonation; 0: unset */
   gauth__subject_source source;
   char *path;                  /* FILE */

@@ -12,6 +12,7 @@
 
 #include "credentials_internal.h"
 #include "error_internal.h"
+#include "iam_credentials.h"
 #include "metadata_internal.h"
 #include "secret.h"
 
@@ -197,8 +198,8 @@ static gauth_status md_sign_blob(gauth_credentials *c, const void *data,
   char *email = NULL;
   gauth_status st = md_email(c, &email, err);
   if (st != GAUTH_OK) return st;
-  st = gauth__iam_sign_blob(c, email, NULL, data, len, sig, sig_len, key_id,
-                            err);
+  st = gauth__iamcredentials_sign_blob(c, email, NULL, data, len, sig, sig_len,
+                                       key_id, err);
   free(email);
   return st;
 }
@@ -208,7 +209,7 @@ static gauth_status md_sign_jwt(gauth_credentials *c, const char *claims_json,
   char *email = NULL;
   gauth_status st = md_email(c, &email, err);
   if (st != GAUTH_OK) return st;
-  st = gauth__iam_sign_jwt(c, email, NULL, claims_json, jwt, err);
+  st = gauth__iamcredentials_sign_jwt(c, email, NULL, claims_json, jwt, err);
   free(email);
   return st;
 }

@@ -167,20 +167,4 @@ gauth_status gauth__credentials_from_json_text(
     gauth_credentials **out, const char *json, size_t len, const char *origin,
     const gauth_credentials_options *copts, gauth_error *err);
 
-/* IAM Credentials calls as `caller` on behalf of target_email through
- * delegates (lib/cred_impersonated.c); used by impersonation, by external
- * accounts with service_account_impersonation_url, and by metadata
- * credentials for signBlob / signJwt. */
-gauth_status gauth__iam_sign_blob(gauth_credentials *caller,
-                                  const char *target_email,
-                                  const char *const *delegates,
-                                  const void *data, size_t len,
-                                  unsigned char **sig, size_t *sig_len,
-                                  char **key_id, gauth_error *err);
-gauth_status gauth__iam_sign_jwt(gauth_credentials *caller,
-                                 const char *target_email,
-                                 const char *const *delegates,
-                                 const char *claims_json, char **jwt,
-                                 gauth_error *err);
-
 #endif /* GAUTH_LIB_CREDENTIALS_INTERNAL_H */

@@ -175,3 +175,8 @@ char *gauth__strdup(const char *s) {
   if (c != NULL) memcpy(c, s, n);
   return c;
 }
+
+gauth_status gauth__strdup_out(const char *s, char **out, gauth_error *err) {
+  *out = strdup(s);
+  return *out != NULL ? GAUTH_OK : gauth__error_nomem(err);
+}

@@ -28,6 +28,10 @@ void gauth__error_prefix(gauth_error *err, const char *fmt, ...)
 /* GAUTH_E_NOMEM, "out of memory". */
 gauth_status gauth__error_nomem(gauth_error *err);
 
+/* *out = a copy of s (not NULL); GAUTH_E_NOMEM when out of memory. For the
+ * "copy a member into an out-parameter" step every source has. */
+gauth_status gauth__strdup_out(const char *s, char **out, gauth_error *err);
+
 /* Copies src into dst (either may be NULL). */
 void gauth__error_copy(gauth_error *dst, const gauth_error *src);
 

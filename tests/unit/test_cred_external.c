@@ -67,7 +67,7 @@ Test(file, minimal) {
   cr_assert_null(x.headers);
   cr_assert_eq(x.json_format, 0);
   cr_assert_null(x.impersonation_url);
-  cr_assert_null(x.impersonation_target);
+  cr_assert_null(x.impersonation_email);
   cr_assert_eq(x.lifetime_seconds, 0);
   cr_assert_null(x.quota_project);
   gauth__external_config_cleanup(&x);
@@ -107,7 +107,7 @@ Test(file, full) {
   cr_assert_eq(x.json_format, 1);
   cr_assert_str_eq(x.field_name, "access_token");
   cr_assert_str_eq(x.impersonation_url, IMP_URL);
-  cr_assert_str_eq(x.impersonation_target, TARGET);
+  cr_assert_str_eq(x.impersonation_email, TARGET);
   cr_assert_eq(x.lifetime_seconds, 1800);
   cr_assert_str_eq(x.quota_project, "billing");
   gauth__external_config_cleanup(&x);
