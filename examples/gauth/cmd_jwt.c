@@ -132,152 +132,203 @@ static int unknown_option(const char *cmd, const char *arg) {
 
 /* ---- verify ---------------------------------------------------------- */
 
-int cmd_verify(int argc, char **argv) {
-  const char *cmd = "verify";
-  const char *audiences[MAX_LIST + 1] = {NULL};
-  const char *issuers[MAX_LIST + 1] = {NULL};
-  size_t n_aud = 0, n_iss = 0;
-  const char *preset_name = NULL, *jwks = NULL, *token_arg = NULL;
-  unsigned int algs = 0;
-  int64_t leeway = -1, now = 0;
-  int have_now = 0, only_args = 0, rc;
-  gauth_verifier_options vo = GAUTH_VERIFIER_OPTIONS_INIT;
-  gauth_error err = GAUTH_ERROR_INIT;
-  gauth_keyset *keys = NULL;
-  gauth_verifier *v = NULL;
-  gauth_claims *claims = NULL;
-  char *token = NULL;
+/* verify's command line. The lists are NULL-terminated (zeroed past n). */
+typedef struct verify_args {
+  const char *audiences[MAX_LIST + 1];
+  const char *issuers[MAX_LIST + 1];  /* issuer URLs */
+  size_t n_aud, n_iss;
+  const char *preset_name;  /* "google" or "iap", or NULL */
+  const char *jwks;         /* a file or a URL, or NULL */
+  const char *token_arg;    /* TOKEN, "-" or NULL */
+  unsigned int algs;        /* GAUTH_ALG_BIT mask; 0: the preset's */
+  int64_t leeway;           /* seconds; -1: the default */
+  int64_t now;              /* --now, when have_now */
+  int have_now;
+  int help;                 /* --help was given, and printed */
+} verify_args;
 
+/* --issuer: a preset name (google, iap) or an issuer URL. */
+static int add_issuer(const char *cmd, const char *val, verify_args *a) {
+  if (strcmp(val, "google") == 0 || strcmp(val, "iap") == 0) {
+    if (a->preset_name != NULL && strcmp(a->preset_name, val) != 0)
+      return cli_usage_error(cmd, "--issuer=google and --issuer=iap "
+                                  "cannot be combined");
+    a->preset_name = val;
+    return CLI_OK;
+  }
+  if (*val == '\0') return cli_usage_error(cmd, "--issuer is empty");
+  if (a->n_iss == MAX_LIST)
+    return cli_usage_error(cmd, "more than %d --issuer", MAX_LIST);
+  a->issuers[a->n_iss++] = val;
+  return CLI_OK;
+}
+
+/* The option at argv[*i] (see cli_option): CLI_OK when taken, CLI_USAGE
+ * after a usage message. */
+static int verify_option(int argc, char **argv, int *i, const char *cmd,
+                         verify_args *a) {
+  const char *val = NULL;
+  int m;
+  if ((m = cli_option(argc, argv, i, cmd, "--audience", &val)) != 0) {
+    if (m < 0) return CLI_USAGE;
+    if (*val == '\0') return cli_usage_error(cmd, "--audience is empty");
+    if (a->n_aud == MAX_LIST)
+      return cli_usage_error(cmd, "more than %d --audience", MAX_LIST);
+    a->audiences[a->n_aud++] = val;
+  } else if ((m = cli_option(argc, argv, i, cmd, "--issuer", &val)) != 0) {
+    if (m < 0) return CLI_USAGE;
+    return add_issuer(cmd, val, a);
+  } else if ((m = cli_option(argc, argv, i, cmd, "--jwks", &val)) != 0) {
+    if (m < 0) return CLI_USAGE;
+    if (*val == '\0') return cli_usage_error(cmd, "--jwks is empty");
+    a->jwks = val;
+  } else if ((m = cli_option(argc, argv, i, cmd, "--alg", &val)) != 0) {
+    if (m < 0) return CLI_USAGE;
+    if ((a->algs = parse_algs(val, cmd)) == 0) return CLI_USAGE;
+  } else if ((m = cli_option(argc, argv, i, cmd, "--leeway", &val)) != 0) {
+    if (m < 0) return CLI_USAGE;
+    if (parse_int64(val, 0, INT32_MAX, &a->leeway) != 0)
+      return cli_usage_error(cmd, "--leeway: expected seconds, 0 or more");
+  } else if ((m = cli_option(argc, argv, i, cmd, "--now", &val)) != 0) {
+    if (m < 0) return CLI_USAGE;
+    /* 2^53: the largest time a JSON number holds exactly. */
+    if (parse_int64(val, 0, INT64_C(9007199254740992), &a->now) != 0)
+      return cli_usage_error(cmd, "--now: expected Unix seconds");
+    a->have_now = 1;
+  } else {
+    return unknown_option(cmd, argv[*i]);
+  }
+  return CLI_OK;
+}
+
+/* Parses the command line and checks that its options go together. --help
+ * prints the usage and sets a->help. CLI_OK or CLI_USAGE. */
+static int parse_verify_args(int argc, char **argv, const char *cmd,
+                             verify_args *a) {
+  int only_args = 0, rc;
+  memset(a, 0, sizeof(*a));
+  a->leeway = -1;
   for (int i = 2; i < argc; i++) {
-    const char *a = argv[i], *val = NULL;
-    int m;
-    if (!only_args && cli_is_help(a)) {
+    const char *arg = argv[i];
+    if (!only_args && cli_is_help(arg)) {
       fputs(verify_usage, stdout);
+      a->help = 1;
       return CLI_OK;
     }
-    if (only_args || a[0] != '-' || strcmp(a, "-") == 0) {
-      if (token_arg != NULL)
+    if (only_args || arg[0] != '-' || strcmp(arg, "-") == 0) {
+      if (a->token_arg != NULL)
         return cli_usage_error(cmd, "more than one TOKEN given");
-      token_arg = a;
-      continue;
-    }
-    if (strcmp(a, "--") == 0) {
+      a->token_arg = arg;
+    } else if (strcmp(arg, "--") == 0) {
       only_args = 1;
-      continue;
-    }
-    if ((m = cli_option(argc, argv, &i, cmd, "--audience", &val)) != 0) {
-      if (m < 0) return CLI_USAGE;
-      if (*val == '\0') return cli_usage_error(cmd, "--audience is empty");
-      if (n_aud == MAX_LIST)
-        return cli_usage_error(cmd, "more than %d --audience", MAX_LIST);
-      audiences[n_aud++] = val;
-    } else if ((m = cli_option(argc, argv, &i, cmd, "--issuer", &val)) !=
-               0) {
-      if (m < 0) return CLI_USAGE;
-      if (strcmp(val, "google") == 0 || strcmp(val, "iap") == 0) {
-        if (preset_name != NULL && strcmp(preset_name, val) != 0)
-          return cli_usage_error(cmd, "--issuer=google and --issuer=iap "
-                                      "cannot be combined");
-        preset_name = val;
-      } else {
-        if (*val == '\0') return cli_usage_error(cmd, "--issuer is empty");
-        if (n_iss == MAX_LIST)
-          return cli_usage_error(cmd, "more than %d --issuer", MAX_LIST);
-        issuers[n_iss++] = val;
-      }
-    } else if ((m = cli_option(argc, argv, &i, cmd, "--jwks", &val)) != 0) {
-      if (m < 0) return CLI_USAGE;
-      if (*val == '\0') return cli_usage_error(cmd, "--jwks is empty");
-      jwks = val;
-    } else if ((m = cli_option(argc, argv, &i, cmd, "--alg", &val)) != 0) {
-      if (m < 0) return CLI_USAGE;
-      if ((algs = parse_algs(val, cmd)) == 0) return CLI_USAGE;
-    } else if ((m = cli_option(argc, argv, &i, cmd, "--leeway", &val)) !=
-               0) {
-      if (m < 0) return CLI_USAGE;
-      if (parse_int64(val, 0, INT32_MAX, &leeway) != 0)
-        return cli_usage_error(cmd, "--leeway: expected seconds, 0 or more");
-    } else if ((m = cli_option(argc, argv, &i, cmd, "--now", &val)) != 0) {
-      if (m < 0) return CLI_USAGE;
-      /* 2^53: the largest time a JSON number holds exactly. */
-      if (parse_int64(val, 0, INT64_C(9007199254740992), &now) != 0)
-        return cli_usage_error(cmd, "--now: expected Unix seconds");
-      have_now = 1;
-    } else {
-      return unknown_option(cmd, a);
+    } else if ((rc = verify_option(argc, argv, &i, cmd, a)) != CLI_OK) {
+      return rc;
     }
   }
-
-  if (n_aud == 0)
+  if (a->n_aud == 0)
     return cli_usage_error(cmd, "--audience is required (the aud your "
                                 "service expects, e.g. its URL)");
-  if (preset_name != NULL && n_iss > 0)
+  if (a->preset_name != NULL && a->n_iss > 0)
     return cli_usage_error(cmd, "--issuer=%s cannot be combined with an "
-                                "issuer URL", preset_name);
-  if (n_iss > 1 && jwks == NULL)
+                                "issuer URL", a->preset_name);
+  if (a->n_iss > 1 && a->jwks == NULL)
     return cli_usage_error(cmd, "OpenID discovery takes one --issuer; give "
                                 "--jwks to accept several");
+  return CLI_OK;
+}
 
-  audiences[n_aud] = NULL;
-  issuers[n_iss] = NULL;
-  vo.audiences = audiences;
-  if (n_iss > 0 && jwks != NULL) {
-    vo.preset = GAUTH_VERIFIER_CUSTOM;
-    vo.issuers = issuers;
-  } else if (n_iss > 0) {
-    vo.preset = GAUTH_VERIFIER_OIDC;
-    vo.oidc_issuer = issuers[0];
-  } else if (preset_name != NULL && strcmp(preset_name, "iap") == 0) {
-    vo.preset = GAUTH_VERIFIER_IAP;
+/* The verifier's options for the command line (borrowed from a): the
+ * preset the issuers call for, the algorithms, the leeway, the clock. */
+static void verifier_options(verify_args *a, gauth_verifier_options *vo) {
+  vo->audiences = a->audiences;
+  if (a->n_iss > 0 && a->jwks != NULL) {
+    vo->preset = GAUTH_VERIFIER_CUSTOM;
+    vo->issuers = a->issuers;
+  } else if (a->n_iss > 0) {
+    vo->preset = GAUTH_VERIFIER_OIDC;
+    vo->oidc_issuer = a->issuers[0];
+  } else if (a->preset_name != NULL && strcmp(a->preset_name, "iap") == 0) {
+    vo->preset = GAUTH_VERIFIER_IAP;
   } else {
-    vo.preset = GAUTH_VERIFIER_GOOGLE;
+    vo->preset = GAUTH_VERIFIER_GOOGLE;
   }
-  vo.algorithms = algs;
-  vo.leeway_seconds = (long)leeway;
-  if (have_now) {
-    vo.clock = fixed_clock;
-    vo.clock_userdata = &now;
+  vo->algorithms = a->algs;
+  vo->leeway_seconds = (long)a->leeway;
+  if (a->have_now) {
+    vo->clock = fixed_clock;
+    vo->clock_userdata = &a->now;
   }
+}
 
-  /* The token first: a usage error about it beats a file error. */
-  rc = cli_read_token(token_arg, cmd, &token);
-  if (rc != CLI_OK) return rc;
-
-  if (jwks != NULL && is_url(jwks)) {
-    vo.jwks_url = jwks;
-  } else if (jwks != NULL) {
-    if (gauth_keyset_load_file(&keys, jwks, &err) != GAUTH_OK) {
-      fprintf(stderr, "gauth: --jwks %s: %s (%s)\n", jwks,
-              err.message[0] ? err.message : gauth_strerror(err.code),
-              gauth_status_name(err.code));
-      rc = CLI_FAIL;
-      goto done;
-    }
-    vo.keys = keys;
+/* Where the keys come from: a --jwks URL the verifier fetches, or a --jwks
+ * file loaded here into *keys (the caller frees it); without --jwks, the
+ * preset's own. CLI_OK or CLI_FAIL (after a message). */
+static int key_source(const char *jwks, gauth_verifier_options *vo,
+                      gauth_keyset **keys) {
+  gauth_error err = GAUTH_ERROR_INIT;
+  if (jwks == NULL) return CLI_OK;
+  if (is_url(jwks)) {
+    vo->jwks_url = jwks;
+    return CLI_OK;
   }
+  if (gauth_keyset_load_file(keys, jwks, &err) != GAUTH_OK) {
+    fprintf(stderr, "gauth: --jwks %s: %s (%s)\n", jwks,
+            err.message[0] ? err.message : gauth_strerror(err.code),
+            gauth_status_name(err.code));
+    return CLI_FAIL;
+  }
+  vo->keys = *keys;
+  return CLI_OK;
+}
 
-  if (gauth_verifier_new(&v, &vo, &err) != GAUTH_OK) {
+/* A failed verification: "gauth: token rejected: REASON: message" for a
+ * rejected token, else libgauth's failure. CLI_FAIL. */
+static int print_rejection(const gauth_error *err) {
+  if (err->code != GAUTH_E_VERIFY) return cli_fail(err);
+  fprintf(stderr, "gauth: token rejected: %s: %s\n",
+          err->reason[0] ? err->reason : "unknown", err->message);
+  return CLI_FAIL;
+}
+
+/* Verifies token; prints its claims as JSON, or why it was rejected. */
+static int verify_and_print(const char *cmd, const gauth_verifier_options *vo,
+                            const char *token) {
+  gauth_error err = GAUTH_ERROR_INIT;
+  gauth_verifier *v = NULL;
+  gauth_claims *claims = NULL;
+  int rc;
+  if (gauth_verifier_new(&v, vo, &err) != GAUTH_OK) {
     /* What libgauth refuses here is the command line's options. */
     rc = err.code == GAUTH_E_INVALID_ARG
              ? cli_usage_error(cmd, "%s", err.message)
              : cli_fail(&err);
-    goto done;
+  } else if (gauth_verifier_verify(v, token, 0, &claims, &err) != GAUTH_OK) {
+    rc = print_rejection(&err);
+  } else {
+    printf("%s\n", gauth_claims_json(claims));
+    rc = fflush(stdout) == 0 ? CLI_OK : CLI_FAIL;
   }
-  if (gauth_verifier_verify(v, token, 0, &claims, &err) != GAUTH_OK) {
-    if (err.code == GAUTH_E_VERIFY)
-      fprintf(stderr, "gauth: token rejected: %s: %s\n",
-              err.reason[0] ? err.reason : "unknown", err.message);
-    else
-      cli_fail(&err);
-    rc = CLI_FAIL;
-    goto done;
-  }
-  printf("%s\n", gauth_claims_json(claims));
-  rc = fflush(stdout) == 0 ? CLI_OK : CLI_FAIL;
-
-done:
   gauth_claims_free(claims);
   gauth_verifier_free(v);
+  return rc;
+}
+
+int cmd_verify(int argc, char **argv) {
+  const char *cmd = "verify";
+  verify_args a;
+  gauth_verifier_options vo = GAUTH_VERIFIER_OPTIONS_INIT;
+  gauth_keyset *keys = NULL;
+  char *token = NULL;
+  int rc;
+
+  rc = parse_verify_args(argc, argv, cmd, &a);
+  if (rc != CLI_OK || a.help) return rc;
+  verifier_options(&a, &vo);
+  /* The token first: a usage error about it beats a file error. */
+  rc = cli_read_token(a.token_arg, cmd, &token);
+  if (rc != CLI_OK) return rc;
+  rc = key_source(a.jwks, &vo, &keys);
+  if (rc == CLI_OK) rc = verify_and_print(cmd, &vo, token);
   gauth_keyset_free(keys);
   cli_free_secret(token);
   return rc;
