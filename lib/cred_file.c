@@ -67,7 +67,7 @@ gauth_status gauth__credentials_from_json_text(
   st = gauth__json_parse_object(json, len, &limits, &root, err);
   if (st == GAUTH_OK) st = dispatch(out, root, origin, copts, err);
   /* The tree holds the private key or refresh token as parsed strings. */
-  gauth__jose_json_wipe_delete(root);
+  gauth__secret_json_delete(root);
   return st;
 }
 
@@ -100,8 +100,8 @@ gauth_status gauth_credentials_from_file(gauth_credentials **out,
                             "gauth_credentials_from_file: out and path must "
                             "not be NULL or empty");
   /* The read's own errors (GAUTH_E_IO, GAUTH_E_TOO_LARGE) name the path. */
-  st = gauth__jose_read_file(path, GAUTH__CREDENTIALS_FILE_MAX_BYTES, &text,
-                             &len, err);
+  st = gauth__secret_read_file(path, GAUTH__CREDENTIALS_FILE_MAX_BYTES, &text,
+                               &len, err);
   if (st != GAUTH_OK) return st;
   olen = strlen(path) + sizeof("file ");
   origin = malloc(olen);

@@ -1,5 +1,5 @@
 /* Internal: the insides of gauth_key, gauth_keyset and gauth_claims, and
- * the JWS machinery shared by lib/jwk.c, lib/keyset.c, lib/jws.c,
+ * the JWS machinery shared by lib/key*.c, lib/keyset.c, lib/jws.c,
  * lib/claims.c and lib/verifier.c. */
 #ifndef GAUTH_LIB_JOSE_INTERNAL_H
 #define GAUTH_LIB_JOSE_INTERNAL_H
@@ -15,7 +15,9 @@
 /* Default size limit of a compact token. */
 #define GAUTH__DEFAULT_MAX_TOKEN_BYTES ((size_t)16 * 1024)
 
-/* ---- gauth_key (lib/jwk.c) ---------------------------------------------- */
+/* ---- gauth_key ------------------------------------------------------------
+ * The object and its checks: lib/key.c. Imports: lib/key_jwk.c (and the
+ * public JWK), lib/key_pem.c, lib/key_service_account.c, lib/key_file.c. */
 
 struct gauth_key {
   int refs;                 /* atomic (__atomic builtins) */
@@ -52,29 +54,36 @@ unsigned int gauth__key_algs(const gauth_key *key);
  * this many bytes (GAUTH_E_TOO_LARGE). */
 #define GAUTH__KEY_MAX_INPUT ((size_t)1024 * 1024)
 
+/* RSA moduli outside this range are refused: below, factorable in
+ * practice; above, a verification is slow enough to be a denial of
+ * service (and no issuer uses them). */
+#define GAUTH__RSA_MIN_BITS 2048u
+#define GAUTH__RSA_MAX_BITS 16384u
+
+/* Names from the input (kid, kty, crv, alg, type) are shown cut to this. */
+#define GAUTH__IN_FMT "\"%.64s\""
+
 /* A key from a parsed JWK object (as gauth_key_from_jwk). */
 gauth_status gauth__key_from_jwk_object(gauth_key **out, const cJSON *jwk,
                                         gauth_error *err);
 
 /* A key from PEM text (as gauth_key_from_pem) with the given kid (may be
- * NULL): the entries of Google's v1 certificate map. */
+ * NULL): the entries of Google's v1 certificate map, service-account keys,
+ * PEM files. */
 gauth_status gauth__key_from_pem_kid(gauth_key **out, const char *pem,
                                      size_t len, const char *kid,
                                      gauth_error *err);
 
+/* The private key of a parsed service-account key object ("private_key",
+ * kid "private_key_id"; "type", when present, must be service_account).
+ * *out is left alone on failure. */
+gauth_status gauth__key_from_service_account_object(const cJSON *root,
+                                                    gauth_key **out,
+                                                    gauth_error *err);
+
 /* The public JWK of key as a new cJSON object (cJSON_Delete), or NULL when
  * out of memory. */
 cJSON *gauth__key_public_jwk_json(const gauth_key *key);
-
-/* Reads a whole file of at most max bytes into *out (NUL-terminated; free
- * with gauth__secret_free(*out, *len + 1): it may hold a private key).
- * GAUTH_E_IO with the path and the system's reason, GAUTH_E_TOO_LARGE. */
-gauth_status gauth__jose_read_file(const char *path, size_t max, char **out,
-                                   size_t *len, gauth_error *err);
-
-/* Wipes every string of a cJSON tree (it may hold private key members),
- * then deletes it. NULL is a no-op. */
-void gauth__jose_json_wipe_delete(cJSON *tree);
 
 /* ---- gauth_keyset (lib/keyset.c) ---------------------------------------- */
 
@@ -148,7 +157,7 @@ gauth_status gauth__jws_verify_raw(const gauth_key *key, gauth_alg alg,
                                    const unsigned char *sig, size_t sig_len,
                                    gauth_error *err);
 
-/* Verification context setup and release for a key (called by lib/jwk.c). */
+/* Verification context setup and release for a key (called by lib/key.c). */
 gauth_status gauth__jws_prepare_key(gauth_key *key, gauth_error *err);
 void gauth__jws_release_key(gauth_key *key);
 

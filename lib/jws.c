@@ -42,7 +42,7 @@
 /* Longest alg / kid shown in a message. */
 #define SHOW_MAX 64u
 
-/* Names come from gauth_alg_name / gauth_alg_from_name (lib/jwk.c). */
+/* Names come from gauth_alg_name / gauth_alg_from_name (lib/key.c). */
 typedef struct alg_info {
   gauth_key_type key_type;
   const EVP_MD *(*md)(void); /* NULL: EdDSA (one-shot, no digest) */

@@ -276,7 +276,7 @@ gauth_status gauth_keyset_parse(gauth_keyset **out, const char *data,
                           "certificates");
   }
   builder_cleanup(&b);
-  gauth__jose_json_wipe_delete(root);
+  gauth__secret_json_delete(root);
   return st;
 }
 
@@ -291,7 +291,7 @@ gauth_status gauth_keyset_load_file(gauth_keyset **out, const char *path,
                             "gauth_keyset_load_file: out and path must not "
                             "be NULL");
   *out = NULL;
-  st = gauth__jose_read_file(path, GAUTH__KEY_MAX_INPUT, &text, &len, err);
+  st = gauth__secret_read_file(path, GAUTH__KEY_MAX_INPUT, &text, &len, err);
   if (st != GAUTH_OK) return st;
   st = gauth_keyset_parse(out, text, len, err);
   if (st != GAUTH_OK) gauth__error_prefix(err, "\"%.200s\"", path);

@@ -19,4 +19,16 @@ int gauth__secret_equal(const void *a, size_t alen, const void *b, size_t blen);
 /* As gauth__secret_equal for NUL-terminated strings; NULLs compare unequal. */
 int gauth__secret_streq(const char *a, const char *b);
 
+/* Reads a whole file of at most max bytes into *out (NUL-terminated; free
+ * with gauth__secret_free(*out, *len + 1): it may hold a private key or a
+ * refresh token). The buffer grows by copying and wiping, never realloc.
+ * GAUTH_E_IO with the path and the system's reason, GAUTH_E_TOO_LARGE. */
+gauth_status gauth__secret_read_file(const char *path, size_t max, char **out,
+                                     size_t *len, gauth_error *err);
+
+/* Wipes every string of a cJSON tree (it may hold private key members),
+ * then deletes it. NULL is a no-op. */
+struct cJSON;
+void gauth__secret_json_delete(struct cJSON *tree);
+
 #endif /* GAUTH_LIB_SECRET_H */

@@ -1,4 +1,4 @@
-/* libFuzzer target for key-set parsing (lib/keyset.c, lib/jwk.c):
+/* libFuzzer target for key-set parsing (lib/keyset.c, lib/key*.c):
  * gauth_keyset_parse over any input, detecting JWKS, Google's PEM
  * certificate map, one JWK or PEM text.
  *

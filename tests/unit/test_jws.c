@@ -4,7 +4,7 @@
  *
  * Keys are generated at run time and wrapped in a struct gauth_key by hand
  * (jose_internal.h), so that these tests exercise lib/jws.c alone; the
- * public key constructors are tested in test_jwk.c and by the vectors. */
+ * public key constructors are tested in test_key.c and by the vectors. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,7 +62,7 @@ static gauth_key_type pkey_type(EVP_PKEY *pkey) {
   return GAUTH_KEY_EC_P384;
 }
 
-/* Wraps pkey (owned) as lib/jwk.c would, without its checks. */
+/* Wraps pkey (owned) as lib/key.c would, without its checks. */
 static gauth_key *wrap_key(EVP_PKEY *pkey, int is_private, const char *kid,
                            gauth_alg alg, int can_verify) {
   gauth_key *k = calloc(1, sizeof(*k));

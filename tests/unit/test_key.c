@@ -1,5 +1,9 @@
-/* Unit tests for lib/jwk.c: keys from JWK, PEM, service-account JSON and
- * files; the checks every key passes; public JWK export.
+/* Unit tests for the gauth_key object and its imports: the checks every
+ * key passes and the object itself (lib/key.c: suites alg, rules, object),
+ * JWK import and public JWK export (lib/key_jwk.c: generated, rules),
+ * PEM (lib/key_pem.c: pem), service-account JSON
+ * (lib/key_service_account.c: service_account) and files (lib/key_file.c:
+ * files). One program: the suites share their key generators and checks.
  *
  * Keys are generated at run time with OpenSSL. Where $GAUTH_TEST_VECTORS
  * names a folder, the published vectors there (google-auth fixtures, RFC
