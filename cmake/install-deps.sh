@@ -16,7 +16,7 @@ build_pkgs="cmake make gcc pkg-config libssl-dev libcurl4-openssl-dev libcjson-d
 test_pkgs="libcriterion-dev libmicrohttpd-dev g++ clang libclang-rt-14-dev valgrind \
   libnghttp2-dev libidn2-dev librtmp-dev libssh2-1-dev libpsl-dev libkrb5-dev \
   libldap-dev libzstd-dev libbrotli-dev zlib1g-dev \
-  git openssl python3-jwt python3-cryptography python3-google-auth python3-requests"
+  clang-format git openssl python3-jwt python3-cryptography python3-google-auth python3-requests"
 demo_pkgs="libmicrohttpd-dev curl"
 
 case "${1:-build}" in

@@ -2,12 +2,14 @@
  * URL of each Google service under that resolution. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include <curl/curl.h>
 
+#include "abi.h"
 #include "config.h"
 #include "constants.h"
 #include "error_internal.h"
@@ -198,7 +200,8 @@ bad:
                           gauth__echo_setting(v));
 }
 
-/* The per-service fields of gauth_options, by service. */
+/* The per-service fields of gauth_options (version 1), by service. Services
+ * added since have no field: they are set through gauth_options.endpoints. */
 static const char *option_override(const gauth_options *o, gauth_service s,
                                    const char **field) {
   switch (s) {
@@ -220,19 +223,76 @@ static const char *option_override(const gauth_options *o, gauth_service s,
     case GAUTH_SERVICE_IAM:
       *field = "iam_endpoint";
       return o->iam_endpoint;
-    case GAUTH_SERVICE_PUBSUB:
-      *field = "pubsub_endpoint";
-      return o->pubsub_endpoint;
-    case GAUTH_SERVICE_STORAGE:
-      *field = "storage_endpoint";
-      return o->storage_endpoint;
     case GAUTH_SERVICE_GOOGLE_CERTS:
     case GAUTH_SERVICE_IAP_KEYS:
     case GAUTH_SERVICE_METADATA:
+    case GAUTH_SERVICE_PUBSUB:
+    case GAUTH_SERVICE_STORAGE:
       break;
   }
   *field = NULL;
   return NULL;
+}
+
+/* The service a gauth_service_name() names; -1 for none. */
+static int service_by_name(const char *name) {
+  unsigned i;
+  for (i = 0; i < GAUTH__SERVICE_COUNT; i++)
+    if (strcmp(name, gauth_service_name((gauth_service)i)) == 0) return (int)i;
+  return -1;
+}
+
+/* Takes the per-service URLs of the options into cfg: the version-1 fields,
+ * then the `endpoints` table. Each is checked; a service given twice is an
+ * error rather than a silent choice between two URLs. */
+static gauth_status resolve_service_overrides(gauth__config *cfg,
+                                              const gauth_options *opts,
+                                              gauth_error *err) {
+  const gauth_endpoint_override *e;
+  char what[96];
+  unsigned i;
+  gauth_status st;
+  for (i = 0; i < GAUTH__SERVICE_COUNT; i++) {
+    const char *field;
+    const char *v = option_override(opts, (gauth_service)i, &field);
+    if (v == NULL) continue;
+    st = validate_service_url(v, field, err);
+    if (st != GAUTH_OK) return st;
+    cfg->service_override[i] = gauth__strdup(v);
+    if (cfg->service_override[i] == NULL) return gauth__error_nomem(err);
+  }
+  for (e = opts->endpoints, i = 0; e != NULL && e->service != NULL; e++, i++) {
+    const char *field;
+    int s = service_by_name(e->service);
+    if (s < 0)
+      return gauth__error_set(err, GAUTH_E_INVALID_ARG,
+                              "option endpoints[%u]: \"%s\" is not a service "
+                              "name (see gauth_service_name(): token, run, "
+                              "pubsub, storage, ...)", i,
+                              gauth__echo_setting(e->service));
+    if (s == GAUTH_SERVICE_METADATA)
+      return gauth__error_set(err, GAUTH_E_INVALID_ARG,
+                              "option endpoints[%u]: the metadata server is "
+                              "set by metadata_host (host[:port]), not by "
+                              "a URL", i);
+    if (e->url == NULL)
+      return gauth__error_set(err, GAUTH_E_INVALID_ARG,
+                              "option endpoints[%u] (%s) has no url", i,
+                              e->service);
+    if (cfg->service_override[s] != NULL) {
+      int by_field = option_override(opts, (gauth_service)s, &field) != NULL;
+      return gauth__error_set(err, GAUTH_E_INVALID_ARG,
+                              "option endpoints[%u]: %s is also set by %s: "
+                              "give each service one URL", i, e->service,
+                              by_field ? field : "an earlier entry");
+    }
+    snprintf(what, sizeof(what), "endpoints[%u] (%s)", i, e->service);
+    st = validate_service_url(e->url, what, err);
+    if (st != GAUTH_OK) return st;
+    cfg->service_override[s] = gauth__strdup(e->url);
+    if (cfg->service_override[s] == NULL) return gauth__error_nomem(err);
+  }
+  return GAUTH_OK;
 }
 
 /* Resolves a host[:port] setting: option, else environment, else default. */
@@ -306,24 +366,23 @@ gauth_status gauth__config_set_dmi_dir(gauth__config *cfg, const char *dir,
   return GAUTH_OK;
 }
 
-gauth_status gauth__config_init(gauth__config *cfg, const gauth_options *opts,
-                                gauth_error *err) {
-  gauth_options defaults = GAUTH_OPTIONS_INIT;
+gauth_status gauth__config_init(gauth__config *cfg,
+                                const gauth_options *given, gauth_error *err) {
+  /* The caller's options, read by their version (abi.h): `opts` is a full
+   * current struct whatever header the caller was built with. */
+  gauth_options full = GAUTH_OPTIONS_INIT;
+  const gauth_options *opts = &full;
   const char *endpoint, *what;
   size_t ulen = 0;
-  unsigned i;
   gauth_status st;
 
   if (cfg == NULL)
     return gauth__error_set(err, GAUTH_E_INVALID_ARG, "config is NULL");
   memset(cfg, 0, sizeof(*cfg));
-  if (opts == NULL) opts = &defaults;
-  if (opts->version != GAUTH_OPTIONS_VERSION)
-    return gauth__error_set(err, GAUTH_E_INVALID_ARG,
-                            "gauth_options.version is %u, this library "
-                            "expects %u: initialise options with "
-                            "GAUTH_OPTIONS_INIT",
-                            opts->version, (unsigned)GAUTH_OPTIONS_VERSION);
+  if (given != NULL) {
+    st = gauth__abi_read(&full, sizeof(full), given, &gauth__abi_options, err);
+    if (st != GAUTH_OK) return st;
+  }
 
   /* The endpoint override. A bad value is an error, never ignored: falling
    * back to Google would send requests (and credentials) somewhere the
@@ -353,15 +412,8 @@ gauth_status gauth__config_init(gauth__config *cfg, const gauth_options *opts,
     if (cfg->universe_domain == NULL) goto nomem;
   }
 
-  for (i = 0; i < GAUTH__SERVICE_COUNT; i++) {
-    const char *field;
-    const char *v = option_override(opts, (gauth_service)i, &field);
-    if (v == NULL) continue;
-    st = validate_service_url(v, field, err);
-    if (st != GAUTH_OK) goto fail;
-    cfg->service_override[i] = gauth__strdup(v);
-    if (cfg->service_override[i] == NULL) goto nomem;
-  }
+  st = resolve_service_overrides(cfg, opts, err);
+  if (st != GAUTH_OK) goto fail;
 
   st = resolve_hostport(opts->metadata_host, "option metadata_host",
                         GAUTH__ENV_METADATA_HOST, GAUTH__DEFAULT_METADATA_HOST,

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "abi.h"
 #include "constants.h"
 #include "cred_cache.h"
 #include "credentials_internal.h"
@@ -122,15 +123,20 @@ gauth_status gauth__credentials_create(gauth_credentials **out,
                                        void *impl, const char *origin,
                                        const char *file_quota_project,
                                        gauth_error *err) {
+  gauth_credentials_options full = GAUTH_CREDENTIALS_OPTIONS_INIT;
   gauth_credentials *c;
   gauth_status st;
   *out = NULL;
-  if (copts != NULL && copts->version != GAUTH_CREDENTIALS_OPTIONS_VERSION) {
-    vt->free_impl(impl);
-    return gauth__error_set(err, GAUTH_E_INVALID_ARG,
-                            "credentials options version %u; this libgauth "
-                            "knows %d (use GAUTH_CREDENTIALS_OPTIONS_INIT)",
-                            copts->version, GAUTH_CREDENTIALS_OPTIONS_VERSION);
+  /* Read by the caller's version (abi.h); sources may have read fields of
+   * version 1 already, which every version has. */
+  if (copts != NULL) {
+    st = gauth__abi_read(&full, sizeof(full), copts,
+                         &gauth__abi_credentials_options, err);
+    if (st != GAUTH_OK) {
+      vt->free_impl(impl);
+      return st;
+    }
+    copts = &full;
   }
   c = calloc(1, sizeof(*c));
   if (c == NULL) {

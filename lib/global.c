@@ -2,6 +2,9 @@
  * which owns libcurl's global initialisation. */
 #include <pthread.h>
 #include <stdlib.h>
+#ifdef GAUTH_HAVE_MALLOC_USABLE_SIZE
+#include <malloc.h>
+#endif
 #include <string.h>
 
 #include <curl/curl.h>
@@ -39,8 +42,19 @@ void gauth_global_cleanup(void) {
   pthread_mutex_unlock(&global_lock);
 }
 
+/* Every buffer libgauth hands out comes from malloc(). Where the C library
+ * can tell an allocation's size (glibc, musl: malloc_usable_size; ASan and
+ * valgrind report the size asked for), the whole buffer is wiped, whatever
+ * bytes it holds: binary signatures and payloads may contain NULs, and
+ * strlen() would stop at the first. Elsewhere the rule in global.h holds:
+ * each buffer ends with a NUL one byte past its length, and what comes
+ * before the first NUL is wiped. */
 void gauth_free(void *ptr) {
   if (ptr == NULL) return;
+#ifdef GAUTH_HAVE_MALLOC_USABLE_SIZE
+  OPENSSL_cleanse(ptr, malloc_usable_size(ptr));
+#else
   OPENSSL_cleanse(ptr, strlen((const char *)ptr));
+#endif
   free(ptr);
 }

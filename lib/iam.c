@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 #include <openssl/rand.h>
 
+#include "abi.h"
 #include "credentials_internal.h"
 #include "error_internal.h"
 #include "http.h"
@@ -489,15 +490,16 @@ gauth_status gauth_iam_test_permissions(gauth_credentials *creds,
 gauth_status gauth__iam_wait_resolve(const gauth_iam_wait_options *in,
                                      gauth__iam_wait_cfg *out,
                                      gauth_error *err) {
-  gauth_iam_wait_options defaults = GAUTH_IAM_WAIT_OPTIONS_INIT;
+  gauth_iam_wait_options full = GAUTH_IAM_WAIT_OPTIONS_INIT;
+  gauth_status st;
   memset(out, 0, sizeof *out);
-  if (in == NULL) in = &defaults;
-  if (in->version != GAUTH_IAM_WAIT_OPTIONS_VERSION)
-    return gauth__error_set(err, GAUTH_E_INVALID_ARG,
-                            "gauth_iam_wait_options.version is %u, this "
-                            "library expects %u: initialise with "
-                            "GAUTH_IAM_WAIT_OPTIONS_INIT",
-                            in->version, GAUTH_IAM_WAIT_OPTIONS_VERSION);
+  /* Read by the caller's version (abi.h). */
+  if (in != NULL) {
+    st = gauth__abi_read(&full, sizeof(full), in, &gauth__abi_iam_wait_options,
+                         err);
+    if (st != GAUTH_OK) return st;
+  }
+  in = &full;
   if (in->multiplier != 0.0 &&
       (!isfinite(in->multiplier) || in->multiplier < 1.0))
     return gauth__error_set(err, GAUTH_E_INVALID_ARG,

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "abi.h"
 #include "config.h"
 #include "error_internal.h"
 #include "http.h"
@@ -285,6 +286,7 @@ static gauth_status validate_numbers(gauth_verifier *v,
 gauth_status gauth_verifier_new(gauth_verifier **out,
                                 const gauth_verifier_options *opts,
                                 gauth_error *err) {
+  gauth_verifier_options full = GAUTH_VERIFIER_OPTIONS_INIT;
   gauth_verifier *v;
   gauth_status st;
 
@@ -293,11 +295,11 @@ gauth_status gauth_verifier_new(gauth_verifier **out,
                             "gauth_verifier_new: out and opts must not be "
                             "NULL");
   *out = NULL;
-  if (opts->version != GAUTH_VERIFIER_OPTIONS_VERSION)
-    return gauth__error_set(err, GAUTH_E_INVALID_ARG,
-                            "verifier options: version %u, this library "
-                            "knows %d (use GAUTH_VERIFIER_OPTIONS_INIT)",
-                            opts->version, GAUTH_VERIFIER_OPTIONS_VERSION);
+  /* Read by the caller's version (abi.h). */
+  st = gauth__abi_read(&full, sizeof(full), opts, &gauth__abi_verifier_options,
+                       err);
+  if (st != GAUTH_OK) return st;
+  opts = &full;
   if (opts->keys != NULL && opts->jwks_url != NULL)
     return gauth__error_set(err, GAUTH_E_INVALID_ARG,
                             "verifier options: give keys or jwks_url, not "

@@ -101,7 +101,10 @@ typedef struct gauth_credentials_options {
   void *clock_userdata;
 } gauth_credentials_options;
 
-#define GAUTH_CREDENTIALS_OPTIONS_INIT {GAUTH_CREDENTIALS_OPTIONS_VERSION}
+/* Every field spelled out: no -Wmissing-field-initializers in C or C++. */
+#define GAUTH_CREDENTIALS_OPTIONS_INIT                                    \
+  {GAUTH_CREDENTIALS_OPTIONS_VERSION, NULL, NULL, NULL,                  \
+   GAUTH_SELF_SIGNED_JWT_AUTO, NULL, 0, 0, NULL, NULL}
 
 /* ---- constructors ----------------------------------------------------
  * Each writes a new credential (one reference) to *out, or NULL on failure.

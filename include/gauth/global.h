@@ -28,9 +28,14 @@ GAUTH_API GAUTH_NODISCARD gauth_status gauth_global_init(gauth_error *err);
  * use by another thread when the count reaches zero. */
 GAUTH_API void gauth_global_cleanup(void);
 
-/* Releases a string that libgauth returned through a `char **out`, wiping
- * it (up to its terminating NUL) first: such strings may hold tokens. NULL
- * is a no-op. Thread-safe. */
+/* Releases a buffer that libgauth returned through an out pointer (`char
+ * **`, `unsigned char **`), wiping it first: such buffers may hold tokens.
+ * Every such buffer, binary ones included, ends with a NUL one byte past its
+ * length (strings can be used as C strings; a signature's length comes
+ * through its size_t out argument). The wipe covers the whole buffer where
+ * the C library reports allocation sizes (glibc, musl), NULs inside
+ * included; elsewhere it stops at the first NUL. NULL is a no-op.
+ * Thread-safe. Buffers must be released with gauth_free(), not free(). */
 GAUTH_API void gauth_free(void *ptr);
 
 GAUTH_END_DECLS

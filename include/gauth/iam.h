@@ -146,7 +146,9 @@ typedef struct gauth_iam_wait_options {
   void *userdata;
 } gauth_iam_wait_options;
 
-#define GAUTH_IAM_WAIT_OPTIONS_INIT {GAUTH_IAM_WAIT_OPTIONS_VERSION}
+/* Every field spelled out: no -Wmissing-field-initializers in C or C++. */
+#define GAUTH_IAM_WAIT_OPTIONS_INIT \
+  {GAUTH_IAM_WAIT_OPTIONS_VERSION, 0, 0, 0, 0.0, NULL, NULL}
 
 /* Checks, then waits with exponential backoff and full jitter (each wait
  * drawn from [wait/2, wait], wait = min(max_wait, initial * multiplier^n)),

@@ -17,8 +17,11 @@
  * (http://127.0.0.1:PORT), replaces the scheme, host and port of every URL on
  * a Google host (*.googleapis.com, *.UNIVERSE_DOMAIN, accounts.google.com,
  * www.gstatic.com) and keeps Google's path and query. URLs on other hosts are
- * used as given. A per-service field (token_uri, iamcredentials_endpoint, ...)
- * is used exactly as given and wins over `endpoint`. Explicit options always
+ * used as given. A per-service URL is used exactly as given and wins over
+ * `endpoint`: set it in `endpoints`, a table keyed by service name that
+ * serves every service, those added in later releases included, or (for
+ * the six services that have one) in its own field (token_uri,
+ * iamcredentials_endpoint, ...). Explicit options always
  * win over the environment. An invalid GAUTH_ENDPOINT is an error, never
  * silently ignored: requests must not fall through to Google by accident.
  *
@@ -59,8 +62,19 @@ typedef struct gauth_retry_policy {
   unsigned int deadline_ms;        /* all attempts and waits; 0: 60000 */
 } gauth_retry_policy;
 
-/* The version of gauth_options this header describes. */
-#define GAUTH_OPTIONS_VERSION 1
+/* One entry of gauth_options.endpoints: a service by its gauth_service_name()
+ * ("pubsub", "storage", "run", ...) and the base URL to use for it (an
+ * http(s) URL, used exactly as given; see ENDPOINTS). */
+typedef struct gauth_endpoint_override {
+  const char *service;
+  const char *url;
+} gauth_endpoint_override;
+
+/* The version of gauth_options this header describes. The library reads
+ * only the fields of the version a caller was compiled with (docs/abi.md):
+ *   1  up to and including log_level;
+ *   2  adds `endpoints`. */
+#define GAUTH_OPTIONS_VERSION 2
 
 typedef struct gauth_options {
   /* Must be GAUTH_OPTIONS_VERSION (GAUTH_OPTIONS_INIT sets it). */
@@ -100,13 +114,24 @@ typedef struct gauth_options {
   void *log_userdata;
   gauth_log_level log_level;
 
-  /* More per-service base URLs (see ENDPOINTS), appended here to keep the
-   * layout of the fields above. NULL: default. */
-  const char *pubsub_endpoint;         /* base URL */
-  const char *storage_endpoint;        /* base URL */
+  /* Version 2. Per-service base URLs by service name, for any service
+   * (see ENDPOINTS): an array ended by an entry whose `service` is NULL,
+   * e.g.
+   *     static const gauth_endpoint_override eps[] = {
+   *         {"pubsub", "http://127.0.0.1:8085"}, {NULL, NULL}};
+   *     opts.endpoints = eps;
+   * A name that is not a service's, "metadata" (set metadata_host), a
+   * service named twice, or named here and in its own field is
+   * GAUTH_E_INVALID_ARG. NULL: none. The array is read, not kept. */
+  const gauth_endpoint_override *endpoints;
 } gauth_options;
 
-#define GAUTH_OPTIONS_INIT {GAUTH_OPTIONS_VERSION}
+/* Every field spelled out, so that the macro compiles without
+ * -Wmissing-field-initializers warnings in C and C++. */
+#define GAUTH_OPTIONS_INIT                                                \
+  {GAUTH_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
+   NULL, NULL, 0, NULL, 0, 0, 0, {0, 0, 0.0, 0, 0}, NULL, NULL,           \
+   (gauth_log_level)0, NULL}
 
 /* Values of gauth_options.metadata_detection. */
 #define GAUTH_METADATA_DETECT_AUTO 1           /* hints, then one quick probe */

@@ -116,9 +116,11 @@ typedef struct gauth_verifier_options {
   const gauth_options *http;
 } gauth_verifier_options;
 
-#define GAUTH_VERIFIER_OPTIONS_INIT \
+/* Every field spelled out: no -Wmissing-field-initializers in C or C++. */
+#define GAUTH_VERIFIER_OPTIONS_INIT                                        \
   {GAUTH_VERIFIER_OPTIONS_VERSION, GAUTH_VERIFIER_CUSTOM, NULL, NULL, NULL, \
-   NULL, NULL, 0, -1}
+   NULL, NULL, 0, -1, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, \
+   NULL}
 
 typedef struct gauth_verifier gauth_verifier;
 

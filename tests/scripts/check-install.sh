@@ -35,7 +35,10 @@ ok "exports only gauth_* ($(printf '%s\n' "$exported" | wc -l) symbols)"
 
 soname=$(readelf -d "$libdir/libgauth.so" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
 major=$(sed -n 's/#define GAUTH_VERSION_MAJOR \([0-9]*\)/\1/p' "$prefix/include/gauth/version.h")
-[ "$soname" = "libgauth.so.$major" ] || fail "SONAME is '$soname', want libgauth.so.$major"
+minor=$(sed -n 's/#define GAUTH_VERSION_MINOR \([0-9]*\)/\1/p' "$prefix/include/gauth/version.h")
+# While the major is 0 a minor release may break the ABI: MAJOR.MINOR.
+if [ "$major" = 0 ]; then want_so=libgauth.so.0.$minor; else want_so=libgauth.so.$major; fi
+[ "$soname" = "$want_so" ] || fail "SONAME is '$soname', want $want_so"
 ok "SONAME $soname"
 
 export PKG_CONFIG_PATH=$libdir/pkgconfig
@@ -63,6 +66,21 @@ cmake --build "$work/fp" > "$work/fp-build.log" 2>&1 || { cat "$work/fp-build.lo
 ldd "$work/fp/consumer_static" | grep -q 'libgauth\.so' && fail "consumer_static links libgauth.so"
 "$work/fp/consumer_static" || fail "find_package static consumer"
 ok "find_package(gauth) consumers (gauth::gauth, gauth::gauth_static)"
+
+# The package's version rule says what the SONAME says: while the major is 0,
+# a program written for an earlier minor version is not compatible (from 1.0
+# on, it is).
+other_minor=$((minor > 0 ? minor - 1 : 0))
+mkdir -p "$work/fp-compat"
+printf 'cmake_minimum_required(VERSION 3.20)\nproject(c LANGUAGES C)\nfind_package(gauth %s.%s CONFIG REQUIRED)\n' \
+  "$major" "$other_minor" > "$work/fp-compat/CMakeLists.txt"
+if cmake -S "$work/fp-compat" -B "$work/fp-compat/b" -DCMAKE_PREFIX_PATH="$prefix" \
+     > "$work/fp-compat.log" 2>&1; then
+  [ "$major" = 0 ] && fail "find_package(gauth $major.$other_minor) accepted $major.$minor"
+else
+  [ "$major" = 0 ] || fail "find_package(gauth $major.$other_minor) refused $major.$minor"
+fi
+ok "find_package(gauth $major.$other_minor) against $major.$minor: as the SONAME $soname says"
 
 out=$(env -u LD_LIBRARY_PATH "$prefix/bin/gauth" version)
 case "$out" in

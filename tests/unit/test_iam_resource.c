@@ -203,13 +203,16 @@ Test(iam_resource, gauth_endpoint_rewrites_every_service) {
 }
 
 Test(iam_resource, option_endpoint_and_per_service_options) {
+  static const gauth_endpoint_override table[] = {
+      {"pubsub", "https://pubsub.example.test"},
+      {"storage", "http://localhost:4"},
+      {NULL, NULL}};
   gauth_options o = GAUTH_OPTIONS_INIT;
   clear_env();
   setenv("GAUTH_ENDPOINT", "http://127.0.0.1:1", 1);
   o.endpoint = "http://127.0.0.1:2";
   o.run_endpoint = "http://127.0.0.1:3/run/";
-  o.pubsub_endpoint = "https://pubsub.example.test";
-  o.storage_endpoint = "http://localhost:4";
+  o.endpoints = table;
   o.resourcemanager_endpoint = "https://crm.example.test/base";
   o.iam_endpoint = "http://[::1]:5";
   /* Per-service options are used as given (a trailing '/' not doubled). */
