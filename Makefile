@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all build test demo install clean
+.PHONY: all build test demo install clean fresh-debian
 
 all: build
 
@@ -28,6 +28,11 @@ demo:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGAUTH_BUILD_TESTS=OFF $(CMAKE_FLAGS)
 	cmake --build $(BUILD) -j $(JOBS) --target gauth_demo_programs
 	@sh examples/demo.sh $(BUILD)
+
+# `make demo` on a minimal Debian 12 root made with debootstrap, from a clone
+# of HEAD (downloads Debian packages; not part of `make test`).
+fresh-debian:
+	@bash tests/scripts/fresh-debian.sh
 
 install: build
 	cmake --install $(BUILD)

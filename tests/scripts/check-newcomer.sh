@@ -64,13 +64,7 @@ if [ "$rc" -ne 0 ]; then
   fail "make demo in a fresh clone exited with $rc (log: $work/demo.log)"
 else
   # Every line of the story, in order.
-  missing=$(awk -v story="$src/tests/scripts/demo-story.txt" '
-    BEGIN {
-      while ((getline line < story) > 0)
-        if (line !~ /^#/ && line != "") want[n++] = line
-    }
-    i < n && $0 ~ want[i] { i++ }
-    END { if (i < n) print want[i] }' "$work/demo.log")
+  missing=$(sh "$src/tests/scripts/demo-story.sh" "$work/demo.log")
   if [ -n "$missing" ]; then
     fail "make demo did not print, in order, a line matching: $missing (log: $work/demo.log)"
   else
