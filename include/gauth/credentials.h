@@ -67,6 +67,12 @@ typedef enum gauth_credentials_type {
  * the "type" member of credentials files. Never NULL; static. */
 GAUTH_API const char *gauth_credentials_type_name(gauth_credentials_type type);
 
+/* The scope of an access token for Google Cloud APIs, and the default of
+ * gauth_credentials_access_token(): what Cloud Run's Admin API (a job's
+ * :run), IAM and most Google APIs take. */
+#define GAUTH_SCOPE_CLOUD_PLATFORM \
+  "https://www.googleapis.com/auth/cloud-platform"
+
 /* Values of gauth_credentials_options.self_signed_jwt. */
 #define GAUTH_SELF_SIGNED_JWT_AUTO 0   /* when the universe is not googleapis.com */
 #define GAUTH_SELF_SIGNED_JWT_ALWAYS 1 /* service-account access tokens never
