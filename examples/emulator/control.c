@@ -31,6 +31,13 @@ static int jnum(const cJSON *o, const char *name, double *out) {
   return 1;
 }
 
+/* 200 {"NAME":item}. */
+static void reply_wrapped(emu_response *resp, const char *name, cJSON *item) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddItemToObject(o, name, item);
+  emu_reply_json(resp, 200, o);
+}
+
 static void bad(emu_response *resp, const char *what) {
   emu_reply_google_error(resp, 400, "INVALID_ARGUMENT", "%s", what);
 }
@@ -248,9 +255,7 @@ int emu_route_control(emu *e, const emu_request *req, emu_response *resp) {
   if (is(req, "GET", "status")) {
     status_reply(e, resp);
   } else if (is(req, "GET", "policy")) {
-    o = cJSON_CreateObject();
-    cJSON_AddItemToObject(o, "bindings", emu_policy_json(e));
-    emu_reply_json(resp, 200, o);
+    reply_wrapped(resp, "bindings", emu_policy_json(e));
   } else if (is(req, "POST", "policy:add")) {
     policy_change(e, body, 1, resp);
   } else if (is(req, "POST", "policy:remove")) {
@@ -275,9 +280,7 @@ int emu_route_control(emu *e, const emu_request *req, emu_response *resp) {
       clock_reply(e, resp);
     }
   } else if (is(req, "GET", "faults")) {
-    o = cJSON_CreateObject();
-    cJSON_AddItemToObject(o, "faults", emu_faults_json(e));
-    emu_reply_json(resp, 200, o);
+    reply_wrapped(resp, "faults", emu_faults_json(e));
   } else if (is(req, "POST", "faults")) {
     fault_set(e, body, resp);
   } else if (is(req, "POST", "faults:clear") ||
@@ -292,9 +295,7 @@ int emu_route_control(emu *e, const emu_request *req, emu_response *resp) {
     emu_counters_reset(e);
     emu_reply_json(resp, 200, NULL);
   } else if (is(req, "GET", "requests")) {
-    o = cJSON_CreateObject();
-    cJSON_AddItemToObject(o, "requests", emu_request_log_json(e));
-    emu_reply_json(resp, 200, o);
+    reply_wrapped(resp, "requests", emu_request_log_json(e));
   } else {
     emu_reply_google_error(resp, 404, "NOT_FOUND",
                            "no control route %.10s %.200s (see "

@@ -17,6 +17,10 @@
 
 typedef struct emu emu;
 
+/* The scope every Google API accepts. */
+#define EMU_SCOPE_CLOUD_PLATFORM \
+  "https://www.googleapis.com/auth/cloud-platform"
+
 /* ---- requests and responses ------------------------------------------------ */
 
 typedef struct emu_request {
@@ -59,13 +63,7 @@ void emu_reply_json(emu_response *r, int status, cJSON *body);
 /* Sets a text reply with the given content type. */
 void emu_reply_text(emu_response *r, int status, const char *content_type,
                     const char *text);
-/* Google's error shape: {"error":{"code":C,"message":M,"status":S}}. */
-void emu_reply_google_error(emu_response *r, int code, const char *status,
-                            const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-/* OAuth's error shape: {"error":E,"error_description":D}. */
-void emu_reply_oauth_error(emu_response *r, int code, const char *error,
-                           const char *description);
+/* Error replies: see "Google's error replies" below. */
 /* Decodes base64url or standard base64, with or without '=' padding, as
  * Google's endpoints accept (the token endpoint, proto3 JSON bytes). The
  * result is malloc'd and NUL-terminated; NULL when invalid. (server.c) */
@@ -177,6 +175,54 @@ typedef struct emu_bearer {
 void emu_bearer_of(emu *e, const emu_request *req, emu_bearer *out);
 /* 1 when the space-separated scopes hold one of the given (NULL-ended). */
 int emu_scopes_have(const char *scopes, const char *const *any);
+
+/* ---- Google's error replies (google_errors.c) ------------------------- */
+
+/* Google's error shape: {"error":{"code":C,"message":M,"status":S}}. */
+void emu_reply_google_error(emu_response *r, int code, const char *status,
+                            const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* The "status" Google's front ends give a code (503: "UNAVAILABLE"). */
+const char *emu_google_status(int code);
+/* OAuth's error shape: {"error":E,"error_description":D}. */
+void emu_reply_oauth_error(emu_response *r, int code, const char *error,
+                           const char *description);
+/* OAuth's 400 invalid_request "Missing required parameter: NAME". */
+void emu_reply_oauth_missing(emu_response *r, const char *parameter);
+/* Google's 405 METHOD_NOT_ALLOWED "Method Not Allowed". */
+void emu_reply_method_not_allowed(emu_response *r);
+
+/* What a Google API asks of the caller's OAuth access token, and how it
+ * words the 403 for a token without the scope. */
+typedef struct emu_token_need {
+  const char *const *scopes;  /* one of these (NULL-ended) */
+  int scope_error_info;       /* the 403 carries an ErrorInfo, reason
+                                 ACCESS_TOKEN_SCOPE_INSUFFICIENT (IAM) */
+  const char *scope_hint;     /* the 403's WWW-Authenticate names this
+                                 scope (Cloud Run Admin), or NULL */
+} emu_token_need;
+/* The caller's access token, with the scope the API needs: 1, with *b and
+ * the request log's principal set. Otherwise replies as Google's APIs do
+ * (401 UNAUTHENTICATED for no token, or one that is not an access token of
+ * ours, an ID token among them; 403 PERMISSION_DENIED for a token without
+ * the scope) and returns 0. */
+int emu_require_access_token(emu *e, const emu_request *req,
+                             emu_response *resp, const emu_token_need *need,
+                             emu_bearer *b);
+
+/* 403 PERMISSION_DENIED for a missing permission, as IAM Credentials words
+ * it ("Permission 'P' denied on resource (or it may not exist).", an
+ * ErrorInfo IAM_PERMISSION_DENIED naming P). */
+void emu_reply_iam_permission_denied(emu_response *r, const char *permission);
+/* ... and as Cloud Run's Admin API words it ("Permission 'P' denied on
+ * resource 'R' (or resource may not exist)."). */
+void emu_reply_run_permission_denied(emu_response *r, const char *permission,
+                                     const char *resource);
+/* Cloud Run's 404 NOT_FOUND: "Resource 'NAME' of kind 'KIND' in region
+ * 'REGION' in project 'PROJECT' does not exist." (KIND: JOB, SERVICE). */
+void emu_reply_run_not_found(emu_response *r, const char *kind,
+                             const char *name, const char *region,
+                             const char *project);
 
 /* ---- IAM policy ----------------------------------------------------------- */
 

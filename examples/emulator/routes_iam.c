@@ -23,96 +23,21 @@
 
 #include "emulator.h"
 
-#define SCOPE_CLOUD "https://www.googleapis.com/auth/cloud-platform"
 #define SCOPE_CLOUD_RO \
   "https://www.googleapis.com/auth/cloud-platform.read-only"
 #define SCOPE_IAM "https://www.googleapis.com/auth/iam"
 
-#define E_UNAUTH_MISSING                                                    \
-  "Request is missing required authentication credential. Expected OAuth " \
-  "2 access token, login cookie or other valid authentication credential. " \
-  "See https://developers.google.com/identity/sign-in/web/devconsole-"      \
-  "project."
-#define E_UNAUTH_INVALID                                                    \
-  "Request had invalid authentication credentials. Expected OAuth 2 "      \
-  "access token, login cookie or other valid authentication credential. "   \
-  "See https://developers.google.com/identity/sign-in/web/devconsole-"      \
-  "project."
+/* The scopes IAM asks of an access token; a 403 for a token without them
+ * carries an ErrorInfo. */
+static const char *const credentials_scopes[] = {EMU_SCOPE_CLOUD_PLATFORM,
+                                                 SCOPE_IAM, NULL};
+static const emu_token_need credentials_need = {credentials_scopes, 1, NULL};
+static const char *const test_scopes[] = {EMU_SCOPE_CLOUD_PLATFORM,
+                                          SCOPE_CLOUD_RO, NULL};
+static const emu_token_need test_need = {test_scopes, 1, NULL};
 
-/* ---- authentication --------------------------------------------------- */
-
-/* The caller's access token, with one of the scopes. Replies (401, or 403
- * for a token without the scope, as Google does) and returns 0 when there
- * is none. */
-static int require_access_token(emu *e, const emu_request *req,
-                                emu_response *resp, const char *const *scopes,
-                                emu_bearer *b) {
-  emu_bearer_of(e, req, b);
-  if (b->kind == EMU_BEARER_ACCESS) {
-    snprintf(resp->principal, sizeof resp->principal, "%s", b->email);
-    if (emu_scopes_have(b->scopes, scopes))
-      return 1;
-    cJSON *err = cJSON_CreateObject();
-    cJSON *o = cJSON_AddObjectToObject(err, "error");
-    cJSON_AddNumberToObject(o, "code", 403);
-    cJSON_AddStringToObject(o, "message",
-                            "Request had insufficient authentication scopes.");
-    cJSON_AddStringToObject(o, "status", "PERMISSION_DENIED");
-    cJSON *d = cJSON_AddArrayToObject(o, "details");
-    cJSON *info = cJSON_CreateObject();
-    cJSON_AddStringToObject(info, "@type",
-                            "type.googleapis.com/google.rpc.ErrorInfo");
-    cJSON_AddStringToObject(info, "reason", "ACCESS_TOKEN_SCOPE_INSUFFICIENT");
-    cJSON_AddStringToObject(info, "domain", "googleapis.com");
-    cJSON_AddItemToArray(d, info);
-    emu_reply_json(resp, 403, err);
-    emu_reply_header(resp, "WWW-Authenticate",
-                     "Bearer realm=\"https://accounts.google.com/\", "
-                     "error=\"insufficient_scope\"");
-    return 0;
-  }
-  if (b->kind == EMU_BEARER_NONE) {
-    emu_reply_google_error(resp, 401, "UNAUTHENTICATED", "%s",
-                           E_UNAUTH_MISSING);
-    emu_reply_header(resp, "WWW-Authenticate",
-                     "Bearer realm=\"https://accounts.google.com/\"");
-  } else {
-    emu_reply_google_error(resp, 401, "UNAUTHENTICATED", "%s",
-                           E_UNAUTH_INVALID);
-    emu_reply_header(resp, "WWW-Authenticate",
-                     "Bearer realm=\"https://accounts.google.com/\", "
-                     "error=\"invalid_token\"");
-  }
-  return 0;
-}
-
-/* 403 PERMISSION_DENIED with the ErrorInfo Google attaches. */
-static void reply_denied(emu_response *resp, const char *permission,
-                         const char *resource, const char *domain) {
-  cJSON *err = cJSON_CreateObject();
-  cJSON *o = cJSON_AddObjectToObject(err, "error");
-  char msg[700];
-  if (resource != NULL)
-    snprintf(msg, sizeof msg,
-             "Permission '%s' denied on resource '%s' (or it may not exist).",
-             permission, resource);
-  else
-    snprintf(msg, sizeof msg,
-             "Permission '%s' denied on resource (or it may not exist).",
-             permission);
-  cJSON_AddNumberToObject(o, "code", 403);
-  cJSON_AddStringToObject(o, "message", msg);
-  cJSON_AddStringToObject(o, "status", "PERMISSION_DENIED");
-  cJSON *d = cJSON_AddArrayToObject(o, "details");
-  cJSON *info = cJSON_CreateObject();
-  cJSON_AddStringToObject(info, "@type",
-                          "type.googleapis.com/google.rpc.ErrorInfo");
-  cJSON_AddStringToObject(info, "reason", "IAM_PERMISSION_DENIED");
-  cJSON_AddStringToObject(info, "domain", domain);
-  cJSON *meta = cJSON_AddObjectToObject(info, "metadata");
-  cJSON_AddStringToObject(meta, "permission", permission);
-  cJSON_AddItemToArray(d, info);
-  emu_reply_json(resp, 403, err);
+static void reply_internal(emu_response *resp) {
+  emu_reply_google_error(resp, 500, "INTERNAL", "Internal error.");
 }
 
 /* ---- IAM Credentials ---------------------------------------------------- */
@@ -184,7 +109,7 @@ static int check_chain(emu *e, emu_response *resp, const char *caller,
     }
     sa_resource(e, i < n ? "-" : project, next, resource, sizeof resource);
     if (!emu_has_permission(e, resource, member, perm)) {
-      reply_denied(resp, perm, NULL, "iam.googleapis.com");
+      emu_reply_iam_permission_denied(resp, perm);
       return 0;
     }
     snprintf(member, sizeof member, "serviceAccount:%s", next);
@@ -259,7 +184,7 @@ static void generate_access_token(emu *e, const cJSON *body,
   }
   char *token = emu_mint_access_token(e, acct->email, scopes, lifetime);
   if (token == NULL) {
-    emu_reply_google_error(resp, 500, "INTERNAL", "Internal error.");
+    reply_internal(resp);
     return;
   }
   char when[40];
@@ -289,7 +214,7 @@ static void generate_id_token(emu *e, const cJSON *body,
   char *token = emu_mint_id_token(e, acct->email, aud->valuestring,
                                   cJSON_IsTrue(inc));
   if (token == NULL) {
-    emu_reply_google_error(resp, 500, "INTERNAL", "Internal error.");
+    reply_internal(resp);
     return;
   }
   cJSON *o = cJSON_CreateObject();
@@ -311,6 +236,15 @@ static const char *key_id(const emu_account *acct) {
     return acct->private_key_id;
   const char *kid = gauth_key_kid(acct->private_key);
   return kid ? kid : "";
+}
+
+/* signBlob's and signJwt's reply: the keyId, and what was signed. */
+static void reply_signed(emu_response *resp, const emu_account *acct,
+                         const char *member, const char *signed_value) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "keyId", key_id(acct));
+  cJSON_AddStringToObject(o, member, signed_value);
+  emu_reply_json(resp, 200, o);
 }
 
 static void reply_no_signing_key(emu_response *resp) {
@@ -344,12 +278,9 @@ static void sign_blob(const cJSON *body, const emu_account *acct,
              gauth_key_sign(key, GAUTH_ALG_RS256, data, len, sig, &sig_len,
                             NULL) != GAUTH_OK ||
              (b64 = b64_encode(sig, sig_len)) == NULL) {
-    emu_reply_google_error(resp, 500, "INTERNAL", "Internal error.");
+    reply_internal(resp);
   } else {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "keyId", key_id(acct));
-    cJSON_AddStringToObject(o, "signedBlob", b64);
-    emu_reply_json(resp, 200, o);
+    reply_signed(resp, acct, "signedBlob", b64);
   }
   free(b64);
   free(sig);
@@ -378,10 +309,7 @@ static void sign_jwt(const cJSON *body, const emu_account *acct,
     emu_reply_google_error(resp, 400, "INVALID_ARGUMENT",
                            "Payload is not a valid JSON object.");
   } else {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "keyId", key_id(acct));
-    cJSON_AddStringToObject(o, "signedJwt", jwt);
-    emu_reply_json(resp, 200, o);
+    reply_signed(resp, acct, "signedJwt", jwt);
   }
   gauth_free(jwt);
 }
@@ -417,13 +345,11 @@ static int route_credentials(emu *e, const emu_request *req,
   snprintf(target, sizeof target, "%.*s", (int)(colon - email), email);
 
   if (strcmp(req->method, "POST") != 0) {
-    emu_reply_google_error(resp, 405, "METHOD_NOT_ALLOWED",
-                           "Method Not Allowed");
+    emu_reply_method_not_allowed(resp);
     return 1;
   }
-  static const char *const scopes[] = {SCOPE_CLOUD, SCOPE_IAM, NULL};
   emu_bearer b;
-  if (!require_access_token(e, req, resp, scopes, &b))
+  if (!emu_require_access_token(e, req, resp, &credentials_need, &b))
     return 1;
   cJSON *body = req->body_len ? emu_req_json(req) : cJSON_CreateObject();
   if (body == NULL) {
@@ -478,9 +404,8 @@ static const char *project_of(emu *e, const char *p, size_t len) {
 
 static void test_permissions(emu *e, const emu_request *req,
                              emu_response *resp, const char *resource) {
-  static const char *const scopes[] = {SCOPE_CLOUD, SCOPE_CLOUD_RO, NULL};
   emu_bearer b;
-  if (!require_access_token(e, req, resp, scopes, &b))
+  if (!emu_require_access_token(e, req, resp, &test_need, &b))
     return;
   cJSON *body = emu_req_json(req);
   const cJSON *perms = cJSON_GetObjectItemCaseSensitive(body, "permissions");
@@ -539,8 +464,7 @@ static int sa_test_permissions(emu *e, const emu_request *req,
   snprintf(project, sizeof project, "%.*s", (int)(sa - p), p);
   snprintf(target, sizeof target, "%.*s", (int)(end - email), email);
   if (strcmp(req->method, "POST") != 0) {
-    emu_reply_google_error(resp, 405, "METHOD_NOT_ALLOWED",
-                           "Method Not Allowed");
+    emu_reply_method_not_allowed(resp);
   } else if (emu_account_find(e, target) == NULL) {
     reply_sa_not_found(resp, target);
   } else {
@@ -573,8 +497,7 @@ static int route_test_permissions(emu *e, const emu_request *req,
       return 0;
     const char *proj = project_of(e, id, len - 13);
     if (strcmp(req->method, "POST") != 0) {
-      emu_reply_google_error(resp, 405, "METHOD_NOT_ALLOWED",
-                             "Method Not Allowed");
+      emu_reply_method_not_allowed(resp);
     } else if (proj == NULL) {
       emu_reply_google_error(resp, 404, "NOT_FOUND",
                              "Project '%.*s' not found.", (int)(len - 13),
@@ -597,8 +520,7 @@ static int route_test_permissions(emu *e, const emu_request *req,
       (strcmp(kind, "jobs") != 0 && strcmp(kind, "services") != 0))
     return 0;
   if (strcmp(req->method, "POST") != 0) {
-    emu_reply_google_error(resp, 405, "METHOD_NOT_ALLOWED",
-                           "Method Not Allowed");
+    emu_reply_method_not_allowed(resp);
     return 1;
   }
   const char *proj = project_of(e, p, strlen(p));
@@ -608,10 +530,8 @@ static int route_test_permissions(emu *e, const emu_request *req,
                                     ? emu_run_job_exists(e, resource)
                                     : emu_run_service_exists(e, resource));
   if (!exists) {
-    emu_reply_google_error(resp, 404, "NOT_FOUND",
-                           "Resource '%s' of kind '%s' in region '%s' in "
-                           "project '%s' does not exist.",
-                           n, kind[0] == 'j' ? "JOB" : "SERVICE", l, p);
+    emu_reply_run_not_found(resp, kind[0] == 'j' ? "JOB" : "SERVICE", n, l,
+                            p);
     return 1;
   }
   test_permissions(e, req, resp, resource);
@@ -631,13 +551,12 @@ static int route_sa_jwk(emu *e, const emu_request *req, emu_response *resp) {
   const emu_account *acct = emu_account_find(e, email);
   char *jwks = NULL;
   if (strcmp(req->method, "GET") != 0) {
-    emu_reply_google_error(resp, 405, "METHOD_NOT_ALLOWED",
-                           "Method Not Allowed");
+    emu_reply_method_not_allowed(resp);
   } else if (acct == NULL) {
     reply_sa_not_found(resp, email);
   } else if (gauth_keyset_to_jwks(acct->public_keys, &jwks, NULL) !=
              GAUTH_OK) {
-    emu_reply_google_error(resp, 500, "INTERNAL", "Internal error.");
+    reply_internal(resp);
   } else {
     emu_reply_text(resp, 200, "application/json; charset=UTF-8", jwks);
   }

@@ -39,8 +39,8 @@
 /* Scopes granted to a configured user's refresh token (what gcloud's
  * application-default login asks for); "openid" is why an id_token comes
  * back with the access token. */
-#define USER_SCOPES                                          \
-  "https://www.googleapis.com/auth/cloud-platform openid " \
+#define USER_SCOPES                    \
+  EMU_SCOPE_CLOUD_PLATFORM " openid " \
   "https://www.googleapis.com/auth/userinfo.email"
 
 /* ---- the assertion ------------------------------------------------------ */
@@ -163,8 +163,7 @@ static void grant_jwt_bearer(emu *e, const emu_request *req,
                              emu_response *resp) {
   char *token = emu_req_form(req, "assertion");
   if (token == NULL || token[0] == '\0') {
-    emu_reply_oauth_error(resp, 400, "invalid_request",
-                          "Missing required parameter: assertion");
+    emu_reply_oauth_missing(resp, "assertion");
     free(token);
     return;
   }
@@ -262,8 +261,7 @@ static void grant_refresh_token(emu *e, const emu_request *req,
   char *secret = emu_req_form(req, "client_secret");
   const emu_user *u = NULL;
   if (rt == NULL || rt[0] == '\0') {
-    emu_reply_oauth_error(resp, 400, "invalid_request",
-                          "Missing required parameter: refresh_token");
+    emu_reply_oauth_missing(resp, "refresh_token");
   } else if ((u = emu_user_find_by_refresh_token(e, rt)) == NULL) {
     emu_reply_oauth_error(resp, 400, "invalid_grant", "Bad Request");
   } else if (id == NULL || strcmp(id, u->client_id) != 0) {
@@ -297,8 +295,7 @@ static void grant_refresh_token(emu *e, const emu_request *req,
 
 static void route_token(emu *e, const emu_request *req, emu_response *resp) {
   if (strcmp(req->method, "POST") != 0) {
-    emu_reply_google_error(resp, 405, "METHOD_NOT_ALLOWED",
-                           "Method Not Allowed");
+    emu_reply_method_not_allowed(resp);
     return;
   }
   char *grant = emu_req_form(req, "grant_type");
@@ -363,8 +360,7 @@ int emu_route_oauth(emu *e, const emu_request *req, emu_response *resp) {
   if (!v3 && !v1)
     return 0;
   if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0)
-    emu_reply_google_error(resp, 405, "METHOD_NOT_ALLOWED",
-                           "Method Not Allowed");
+    emu_reply_method_not_allowed(resp);
   else if (v3)
     route_certs_v3(e, resp);
   else

@@ -18,19 +18,6 @@
 
 #include "emulator.h"
 
-#define SCOPE_CLOUD "https://www.googleapis.com/auth/cloud-platform"
-
-#define E_UNAUTH_MISSING                                                    \
-  "Request is missing required authentication credential. Expected OAuth " \
-  "2 access token, login cookie or other valid authentication credential. " \
-  "See https://developers.google.com/identity/sign-in/web/devconsole-"      \
-  "project."
-#define E_UNAUTH_INVALID                                                    \
-  "Request had invalid authentication credentials. Expected OAuth 2 "      \
-  "access token, login cookie or other valid authentication credential. "   \
-  "See https://developers.google.com/identity/sign-in/web/devconsole-"      \
-  "project."
-
 /* Cloud Run's front end answers refusals with HTML pages, not JSON. */
 #define HTML_HEAD                                                    \
   "<html><head>\n"                                                   \
@@ -85,48 +72,22 @@ static void execution_name(const char *job, char *out, size_t n) {
   snprintf(out, n, "%s-%s", job, suffix);
 }
 
-/* The token checks of every Google API: an access token of ours with the
- * cloud-platform scope. */
-static int require_access_token(emu *e, const emu_request *req,
-                                emu_response *resp, emu_bearer *b) {
-  static const char *const scopes[] = {SCOPE_CLOUD, NULL};
-  emu_bearer_of(e, req, b);
-  if (b->kind == EMU_BEARER_ACCESS) {
-    snprintf(resp->principal, sizeof resp->principal, "%s", b->email);
-    if (emu_scopes_have(b->scopes, scopes))
-      return 1;
-    emu_reply_google_error(resp, 403, "PERMISSION_DENIED",
-                           "Request had insufficient authentication scopes.");
-    emu_reply_header(resp, "WWW-Authenticate",
-                     "Bearer realm=\"https://accounts.google.com/\", "
-                     "error=\"insufficient_scope\", scope=\"" SCOPE_CLOUD
-                     "\"");
-    return 0;
-  }
-  /* The 401 an ID token gets here is the one the issue quotes: Google's
-   * APIs take OAuth access tokens only. */
-  emu_reply_google_error(resp, 401, "UNAUTHENTICATED", "%s",
-                         b->kind == EMU_BEARER_NONE ? E_UNAUTH_MISSING
-                                                    : E_UNAUTH_INVALID);
-  emu_reply_header(resp, "WWW-Authenticate",
-                   b->kind == EMU_BEARER_NONE
-                       ? "Bearer realm=\"https://accounts.google.com/\""
-                       : "Bearer realm=\"https://accounts.google.com/\", "
-                         "error=\"invalid_token\"");
-  return 0;
-}
+/* The Admin API's token check: an access token of ours with the
+ * cloud-platform scope; a 403 for one without names the scope. */
+static const char *const admin_scopes[] = {EMU_SCOPE_CLOUD_PLATFORM, NULL};
+static const emu_token_need admin_need = {admin_scopes, 0,
+                                          EMU_SCOPE_CLOUD_PLATFORM};
 
 /* POST .../jobs/J:run, with v1 1 for the Knative-style v1 API. */
 static void run_job(emu *e, const emu_request *req, emu_response *resp,
                     const char *project, const char *location,
                     const char *job, int v1) {
   if (strcmp(req->method, "POST") != 0) {
-    emu_reply_google_error(resp, 405, "METHOD_NOT_ALLOWED",
-                           "Method Not Allowed");
+    emu_reply_method_not_allowed(resp);
     return;
   }
   emu_bearer b;
-  if (!require_access_token(e, req, resp, &b))
+  if (!emu_require_access_token(e, req, resp, &admin_need, &b))
     return;
   /* Names use the project id whether the caller wrote the id or the
    * number. */
@@ -146,24 +107,14 @@ static void run_job(emu *e, const emu_request *req, emu_response *resp,
   /* Google checks the permission first: without it a missing job is a
    * 403 too ("or resource may not exist"). */
   if (!emu_has_permission(e, name, member, perm)) {
-    if (v1)
-      emu_reply_google_error(resp, 403, "PERMISSION_DENIED",
-                             "Permission '%s' denied on resource "
-                             "'namespaces/%s/jobs/%s' (or resource may not "
-                             "exist).",
-                             perm, project, job);
-    else
-      emu_reply_google_error(resp, 403, "PERMISSION_DENIED",
-                             "Permission '%s' denied on resource '%s' (or "
-                             "resource may not exist).",
-                             perm, name);
+    char v1_name[300];
+    /* v1 names the job Knative's way, with the project as written. */
+    snprintf(v1_name, sizeof v1_name, "namespaces/%s/jobs/%s", project, job);
+    emu_reply_run_permission_denied(resp, perm, v1 ? v1_name : name);
     return;
   }
   if (!emu_run_job_exists(e, name)) {
-    emu_reply_google_error(resp, 404, "NOT_FOUND",
-                           "Resource '%s' of kind 'JOB' in region '%s' in "
-                           "project '%s' does not exist.",
-                           job, location, project);
+    emu_reply_run_not_found(resp, "JOB", job, location, project);
     return;
   }
   unsigned long count = emu_count_execution(e, name);

@@ -122,10 +122,9 @@ static void token_exchange(emu *e, const emu_request *req,
     goto out;
   }
   if (st == NULL || st[0] == '\0' || aud == NULL) {
-    emu_reply_oauth_error(resp, 400, "invalid_request",
-                          st == NULL || st[0] == '\0'
-                              ? "Missing required parameter: subject_token"
-                              : "Missing required parameter: audience");
+    emu_reply_oauth_missing(resp, st == NULL || st[0] == '\0'
+                                      ? "subject_token"
+                                      : "audience");
     goto out;
   }
   if (gauth_jwt_decode_unverified(st, NULL, &claims, NULL) == GAUTH_OK)
@@ -145,9 +144,7 @@ static void token_exchange(emu *e, const emu_request *req,
     goto out;
   }
   snprintf(resp->principal, sizeof resp->principal, "%s", principal);
-  const char *scopes = scope && scope[0]
-                           ? scope
-                           : "https://www.googleapis.com/auth/cloud-platform";
+  const char *scopes = scope && scope[0] ? scope : EMU_SCOPE_CLOUD_PLATFORM;
   char *at = emu_mint_access_token(e, principal, scopes, 3600);
   if (at == NULL) {
     emu_reply_oauth_error(resp, 500, "server_error",
@@ -179,8 +176,7 @@ int emu_route_sts(emu *e, const emu_request *req, emu_response *resp) {
   if (strcmp(req->path, "/v1/token") != 0)
     return 0;
   if (strcmp(req->method, "POST") != 0)
-    emu_reply_google_error(resp, 405, "METHOD_NOT_ALLOWED",
-                           "Method Not Allowed");
+    emu_reply_method_not_allowed(resp);
   else
     token_exchange(e, req, resp);
   return 1;

@@ -7,7 +7,6 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,30 +158,6 @@ void emu_reply_text(emu_response *r, int status, const char *content_type,
   reply_set(r, status, xstrdup(text), strlen(text), content_type);
 }
 
-void emu_reply_google_error(emu_response *r, int code, const char *status,
-                            const char *fmt, ...) {
-  char msg[1024];
-  va_list ap;
-  cJSON *o = cJSON_CreateObject(), *err;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof(msg), fmt, ap);
-  va_end(ap);
-  err = cJSON_AddObjectToObject(o, "error");
-  cJSON_AddNumberToObject(err, "code", code);
-  cJSON_AddStringToObject(err, "message", msg);
-  cJSON_AddStringToObject(err, "status", status);
-  emu_reply_json(r, code, o);
-}
-
-void emu_reply_oauth_error(emu_response *r, int code, const char *error,
-                           const char *description) {
-  cJSON *o = cJSON_CreateObject();
-  cJSON_AddStringToObject(o, "error", error);
-  if (description != NULL)
-    cJSON_AddStringToObject(o, "error_description", description);
-  emu_reply_json(r, code, o);
-}
-
 void emu_reply_header(emu_response *r, const char *name, const char *value) {
   if (r->header_count >= EMU_MAX_HEADERS) return;
   r->header_names[r->header_count] = name;
@@ -194,23 +169,6 @@ static void response_cleanup(emu_response *r) {
   free(r->body);
   for (size_t i = 0; i < r->header_count; i++) free(r->header_values[i]);
   memset(r, 0, sizeof(*r));
-}
-
-/* The reason phrase Google's front ends put in "status" for a code. */
-static const char *google_status_of(int code) {
-  switch (code) {
-    case 400: return "INVALID_ARGUMENT";
-    case 401: return "UNAUTHENTICATED";
-    case 403: return "PERMISSION_DENIED";
-    case 404: return "NOT_FOUND";
-    case 409: return "ABORTED";
-    case 429: return "RESOURCE_EXHAUSTED";
-    case 499: return "CANCELLED";
-    case 501: return "UNIMPLEMENTED";
-    case 503: return "UNAVAILABLE";
-    case 504: return "DEADLINE_EXCEEDED";
-    default: return code >= 500 ? "INTERNAL" : "FAILED_PRECONDITION";
-  }
 }
 
 /* ---- truncated replies --------------------------------------------------- */
@@ -270,7 +228,7 @@ static int fault_reply(const emu_fault *f, emu_response *resp) {
         emu_reply_text(resp, code, "application/json; charset=UTF-8",
                        f->body);
       else
-        emu_reply_google_error(resp, code, google_status_of(code),
+        emu_reply_google_error(resp, code, emu_google_status(code),
                                "injected fault");
       if (f->retry_after[0])
         emu_reply_header(resp, "Retry-After", f->retry_after);

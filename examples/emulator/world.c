@@ -640,6 +640,40 @@ static void free_accounts(emu *e) {
   e->naccounts = 0;
 }
 
+static void free_users(emu *e) {
+  for (size_t i = 0; i < e->nusers; i++) {
+    free((char *)e->users[i].email);
+    free((char *)e->users[i].client_id);
+    free((char *)e->users[i].client_secret);
+    free((char *)e->users[i].refresh_token);
+  }
+  free(e->users);
+  e->users = NULL;
+  e->nusers = 0;
+}
+
+/* Empties the policy; the array stays for binding_push. */
+static void clear_bindings(emu *e) {
+  for (size_t i = 0; i < e->nbindings; i++) {
+    free(e->bindings[i].resource);
+    free(e->bindings[i].role);
+    free(e->bindings[i].member);
+  }
+  e->nbindings = 0;
+}
+
+/* Item i of the config's array `name`: names it "name[i]" in where (for
+ * messages) and checks that it is an object. 0, or -1 with a message. */
+static int cfg_item(const cJSON *it, const char *name, size_t i, char *where,
+                    size_t wlen, char *errbuf, size_t errlen) {
+  snprintf(where, wlen, "%s[%zu]", name, i);
+  if (!cJSON_IsObject(it)) {
+    seterr(errbuf, errlen, "%s must be an object", where);
+    return -1;
+  }
+  return 0;
+}
+
 static int cfg_accounts(emu *e, const cJSON *v, char *errbuf, size_t errlen) {
   const cJSON *it;
   size_t i = 0;
@@ -657,11 +691,9 @@ static int cfg_accounts(emu *e, const cJSON *v, char *errbuf, size_t errlen) {
     size_t nkeys = 0;
     const cJSON *pk;
     int rc;
-    snprintf(where, sizeof(where), "service_accounts[%zu]", i++);
-    if (!cJSON_IsObject(it)) {
-      seterr(errbuf, errlen, "%s must be an object", where);
+    if (cfg_item(it, "service_accounts", i++, where, sizeof(where), errbuf,
+                 errlen) != 0)
       return -1;
-    }
     email = cfg_str(it, "email", 1, where, errbuf, errlen, &bad);
     uid = cfg_str(it, "unique_id", 0, where, errbuf, errlen, &bad);
     if (bad) return -1;
@@ -690,14 +722,7 @@ static int cfg_users(emu *e, const cJSON *v, char *errbuf, size_t errlen) {
     seterr(errbuf, errlen, "\"users\" must be an array");
     return -1;
   }
-  for (size_t k = 0; k < e->nusers; k++) {
-    free((char *)e->users[k].email);
-    free((char *)e->users[k].client_id);
-    free((char *)e->users[k].client_secret);
-    free((char *)e->users[k].refresh_token);
-  }
-  free(e->users);
-  e->nusers = 0;
+  free_users(e);
   e->users = xcalloc((size_t)cJSON_GetArraySize(v), sizeof(*e->users));
   cJSON_ArrayForEach(it, v) {
     char where[64];
@@ -705,11 +730,8 @@ static int cfg_users(emu *e, const cJSON *v, char *errbuf, size_t errlen) {
     const char *f[4];
     static const char *const names[4] = {"email", "client_id",
                                          "client_secret", "refresh_token"};
-    snprintf(where, sizeof(where), "users[%zu]", i++);
-    if (!cJSON_IsObject(it)) {
-      seterr(errbuf, errlen, "%s must be an object", where);
+    if (cfg_item(it, "users", i++, where, sizeof(where), errbuf, errlen) != 0)
       return -1;
-    }
     for (int k = 0; k < 4; k++)
       f[k] = cfg_str(it, names[k], 1, where, errbuf, errlen, &bad);
     if (bad) return -1;
@@ -778,22 +800,15 @@ static int cfg_bindings(emu *e, const cJSON *v, char *errbuf, size_t errlen) {
     seterr(errbuf, errlen, "\"bindings\" must be an array");
     return -1;
   }
-  for (size_t k = 0; k < e->nbindings; k++) {
-    free(e->bindings[k].resource);
-    free(e->bindings[k].role);
-    free(e->bindings[k].member);
-  }
-  e->nbindings = 0;
+  clear_bindings(e);
   cJSON_ArrayForEach(it, v) {
     char where[64];
     int bad = 0;
     const char *res, *role, **members;
     size_t n = 0;
-    snprintf(where, sizeof(where), "bindings[%zu]", i++);
-    if (!cJSON_IsObject(it)) {
-      seterr(errbuf, errlen, "%s must be an object", where);
+    if (cfg_item(it, "bindings", i++, where, sizeof(where), errbuf,
+                 errlen) != 0)
       return -1;
-    }
     res = cfg_str(it, "resource", 1, where, errbuf, errlen, &bad);
     role = cfg_str(it, "role", 1, where, errbuf, errlen, &bad);
     if (bad) return -1;
@@ -839,11 +854,9 @@ static int cfg_issuers(emu *e, const cJSON *v, char *errbuf, size_t errlen) {
     gauth_error err = GAUTH_ERROR_INIT;
     gauth_status st;
     ext_rec *x = &e->ext[e->next];
-    snprintf(where, sizeof(where), "external_issuers[%zu]", i++);
-    if (!cJSON_IsObject(it)) {
-      seterr(errbuf, errlen, "%s must be an object", where);
+    if (cfg_item(it, "external_issuers", i++, where, sizeof(where), errbuf,
+                 errlen) != 0)
       return -1;
-    }
     iss = cfg_str(it, "issuer", 1, where, errbuf, errlen, &bad);
     aud = cfg_str(it, "audience", 1, where, errbuf, errlen, &bad);
     sa = cfg_str(it, "service_account", 0, where, errbuf, errlen, &bad);
@@ -1009,13 +1022,7 @@ emu *emu_world_new(const char *base_url, const char *config_path,
 void emu_world_free(emu *e) {
   if (e == NULL) return;
   free_accounts(e);
-  for (size_t i = 0; i < e->nusers; i++) {
-    free((char *)e->users[i].email);
-    free((char *)e->users[i].client_id);
-    free((char *)e->users[i].client_secret);
-    free((char *)e->users[i].refresh_token);
-  }
-  free(e->users);
+  free_users(e);
   for (size_t i = 0; i < e->nservices; i++) free(e->services[i]);
   for (size_t i = 0; i < e->njobs; i++) free(e->jobs[i]);
   free(e->services);
@@ -1027,11 +1034,7 @@ void emu_world_free(emu *e) {
     free(e->roles[i].name);
   }
   free(e->roles);
-  for (size_t i = 0; i < e->nbindings; i++) {
-    free(e->bindings[i].resource);
-    free(e->bindings[i].role);
-    free(e->bindings[i].member);
-  }
+  clear_bindings(e);
   free(e->bindings);
   for (size_t i = 0; i < e->next; i++) {
     free(e->ext[i].issuer);

@@ -24,6 +24,14 @@
  * CLI_FAIL. */
 int cli_fail(const gauth_error *err);
 
+/* The same about something the command line named: "gauth: WHAT: MESSAGE
+ * (GAUTH_E_NAME)", WHAT printf-like ("--key %s", path). Returns CLI_FAIL. */
+int cli_fail_about(const gauth_error *err, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
 /* Prints "gauth: CMD: MESSAGE" and a hint to CMD --help; returns CLI_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 #if defined(__GNUC__)

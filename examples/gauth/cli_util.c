@@ -8,9 +8,24 @@
 #include <string.h>
 #include <unistd.h>
 
+/* libgauth's message, or its text for the code when there is none. */
+static const char *error_text(const gauth_error *err) {
+  return err->message[0] ? err->message : gauth_strerror(err->code);
+}
+
 int cli_fail(const gauth_error *err) {
-  fprintf(stderr, "gauth: %s (%s)\n",
-          err->message[0] ? err->message : gauth_strerror(err->code),
+  fprintf(stderr, "gauth: %s (%s)\n", error_text(err),
+          gauth_status_name(err->code));
+  return CLI_FAIL;
+}
+
+int cli_fail_about(const gauth_error *err, const char *fmt, ...) {
+  va_list ap;
+  fputs("gauth: ", stderr);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, ": %s (%s)\n", error_text(err),
           gauth_status_name(err->code));
   return CLI_FAIL;
 }

@@ -309,29 +309,14 @@ static int report(const char *cmd, const gauth_iam_result *r, int json) {
   return flush_stdout(rc);
 }
 
-int cmd_test_permissions(int argc, char **argv) {
-  const char *cmd = "test-permissions";
-  iam_args a;
-  gauth_credentials *creds = NULL;
-  gauth_iam_result *r = NULL;
-  gauth_error err = GAUTH_ERROR_INIT;
-  int rc;
-  if (show_help(argc, argv, test_usage, 0)) return IAM_GRANTED;
-  if ((rc = parse_args(argc, argv, cmd, 0, &a)) != IAM_GRANTED) goto out;
-  if (cli_make_credentials(&a.creds, &creds, &err) != GAUTH_OK) {
-    rc = fail(&err);
-    goto out;
-  }
-  if (gauth_iam_test_permissions(creds, a.resource, a.perms, &r, &err) !=
+/* test-permissions: one check, reported. */
+static int test_once(const char *cmd, gauth_credentials *creds,
+                     const iam_args *a, gauth_iam_result **r,
+                     gauth_error *err) {
+  if (gauth_iam_test_permissions(creds, a->resource, a->perms, r, err) !=
       GAUTH_OK)
-    rc = fail(&err);
-  else
-    rc = report(cmd, r, a.json);
-out:
-  gauth_iam_result_free(r);
-  gauth_credentials_free(creds);
-  free(a.perms);
-  return rc;
+    return fail(err);
+  return report(cmd, *r, a->json);
 }
 
 /* ---- wait-permissions: progress ---------------------------------------- */
@@ -565,29 +550,49 @@ static int wait_outcome(gauth_status st, const gauth_iam_result *r,
   return flush_stdout(IAM_MISSING);
 }
 
-int cmd_wait_permissions(int argc, char **argv) {
-  const char *cmd = "wait-permissions";
+/* wait-permissions: checks until granted or the deadline, with progress on
+ * stderr; the outcome. */
+static int wait_until_granted(gauth_credentials *creds, const iam_args *a,
+                              gauth_iam_result **r, gauth_error *err) {
+  progress pg;
+  int64_t elapsed = 0;
+  gauth_status st;
+  memset(&pg, 0, sizeof pg);
+  pg.tty = isatty(STDERR_FILENO);
+  st = wait_with_progress(creds, a, &pg, r, &elapsed, err);
+  return wait_outcome(st, *r, a->count, elapsed, pg.checks, err);
+}
+
+/* ---- the commands ------------------------------------------------------ */
+
+/* Either command: --help, the command line (names checked before any
+ * request), the credentials, then one check or the wait. */
+static int iam_command(int argc, char **argv, int wait) {
+  const char *cmd = wait ? "wait-permissions" : "test-permissions";
   iam_args a;
   gauth_credentials *creds = NULL;
   gauth_iam_result *r = NULL;
   gauth_error err = GAUTH_ERROR_INIT;
-  progress pg;
-  int64_t elapsed = 0;
-  gauth_status st;
   int rc;
-  if (show_help(argc, argv, wait_usage, 1)) return IAM_GRANTED;
-  if ((rc = parse_args(argc, argv, cmd, 1, &a)) != IAM_GRANTED) goto out;
-  if (cli_make_credentials(&a.creds, &creds, &err) != GAUTH_OK) {
+  if (show_help(argc, argv, wait ? wait_usage : test_usage, wait))
+    return IAM_GRANTED;
+  rc = parse_args(argc, argv, cmd, wait, &a);
+  if (rc == IAM_GRANTED &&
+      cli_make_credentials(&a.creds, &creds, &err) != GAUTH_OK)
     rc = fail(&err);
-    goto out;
-  }
-  memset(&pg, 0, sizeof pg);
-  pg.tty = isatty(STDERR_FILENO);
-  st = wait_with_progress(creds, &a, &pg, &r, &elapsed, &err);
-  rc = wait_outcome(st, r, a.count, elapsed, pg.checks, &err);
-out:
+  if (rc == IAM_GRANTED)
+    rc = wait ? wait_until_granted(creds, &a, &r, &err)
+              : test_once(cmd, creds, &a, &r, &err);
   gauth_iam_result_free(r);
   gauth_credentials_free(creds);
   free(a.perms);
   return rc;
+}
+
+int cmd_test_permissions(int argc, char **argv) {
+  return iam_command(argc, argv, 0);
+}
+
+int cmd_wait_permissions(int argc, char **argv) {
+  return iam_command(argc, argv, 1);
 }

@@ -271,12 +271,8 @@ static int key_source(const char *jwks, gauth_verifier_options *vo,
     vo->jwks_url = jwks;
     return CLI_OK;
   }
-  if (gauth_keyset_load_file(keys, jwks, &err) != GAUTH_OK) {
-    fprintf(stderr, "gauth: --jwks %s: %s (%s)\n", jwks,
-            err.message[0] ? err.message : gauth_strerror(err.code),
-            gauth_status_name(err.code));
-    return CLI_FAIL;
-  }
+  if (gauth_keyset_load_file(keys, jwks, &err) != GAUTH_OK)
+    return cli_fail_about(&err, "--jwks %s", jwks);
   vo->keys = *keys;
   return CLI_OK;
 }
@@ -374,10 +370,7 @@ int cmd_decode(int argc, char **argv) {
   if (rc != CLI_OK) return rc;
   if (gauth_jwt_decode_unverified(token, &header, &payload, &err) !=
       GAUTH_OK) {
-    fprintf(stderr, "gauth: cannot decode token: %s (%s)\n",
-            err.message[0] ? err.message : gauth_strerror(err.code),
-            gauth_status_name(err.code));
-    rc = CLI_FAIL;
+    rc = cli_fail_about(&err, "cannot decode token");
     goto done;
   }
   fputs("{\"header\":", stdout);
@@ -455,9 +448,7 @@ int cmd_sign_jwt(int argc, char **argv) {
   }
 
   if (gauth_key_load_file(&key, key_path, &err) != GAUTH_OK) {
-    fprintf(stderr, "gauth: --key %s: %s (%s)\n", key_path,
-            err.message[0] ? err.message : gauth_strerror(err.code),
-            gauth_status_name(err.code));
+    cli_fail_about(&err, "--key %s", key_path);
     goto done;
   }
   if (!gauth_key_is_private(key)) {

@@ -60,14 +60,17 @@ static const char identity_usage[] =
     "usage. GAUTH_ENDPOINT and GCE_METADATA_HOST are honoured.\n";
 
 typedef struct token_args {
-  const char *scopes;        /* comma-separated */
+  const char *scopes[CLI_MAX_LIST]; /* --scopes, split; NULL-terminated */
+  char *scopes_copy;                /* what scopes point into (free()) */
   const char *audience;
   cli_creds_args creds;
   int include_email;
 } token_args;
 
+/* The command line of either command; --scopes split into a->scopes. */
 static int parse_args(int argc, char **argv, const char *cmd, int identity,
                       token_args *a) {
+  const char *scopes = NULL;
   memset(a, 0, sizeof(*a));
   for (int i = 2; i < argc; i++) {
     const char *v = NULL;
@@ -78,7 +81,7 @@ static int parse_args(int argc, char **argv, const char *cmd, int identity,
     } else if (!identity &&
                (r = cli_option(argc, argv, &i, cmd, "--scopes", &v)) != 0) {
       if (r < 0) return CLI_USAGE;
-      a->scopes = v;
+      scopes = v;
     } else if (identity &&
                (r = cli_option(argc, argv, &i, cmd, "--audiences", &v)) != 0) {
       if (r < 0) return CLI_USAGE;
@@ -92,14 +95,13 @@ static int parse_args(int argc, char **argv, const char *cmd, int identity,
   }
   if (identity && (a->audience == NULL || a->audience[0] == '\0'))
     return cli_usage_error(cmd, "--audiences=AUD is required");
-  return CLI_OK;
-}
-
-/* The credentials the command line asks for. */
-static int make_credentials(const token_args *a, gauth_credentials **out) {
-  gauth_error err = GAUTH_ERROR_INIT;
-  if (cli_make_credentials(&a->creds, out, &err) != GAUTH_OK)
-    return cli_fail(&err);
+  if (scopes != NULL) {
+    a->scopes_copy = strdup(scopes);
+    if (a->scopes_copy == NULL ||
+        cli_split_list(a->scopes_copy, a->scopes, CLI_MAX_LIST) <= 0)
+      return cli_usage_error(cmd, "--scopes: expected S[,S...] without empty "
+                                  "items (at most %d)", CLI_MAX_LIST - 1);
+  }
   return CLI_OK;
 }
 
@@ -113,66 +115,44 @@ static int print_token(char *token) {
   return CLI_OK;
 }
 
-int cmd_print_access_token(int argc, char **argv) {
-  const char *cmd = "print-access-token";
+/* Either command: --help, the command line, the credentials, then the
+ * token on stdout. */
+static int print_token_command(int argc, char **argv, int identity) {
+  const char *cmd = identity ? "print-identity-token" : "print-access-token";
   token_args a;
   gauth_credentials *creds = NULL;
   gauth_error err = GAUTH_ERROR_INIT;
-  const char *scopes[CLI_MAX_LIST];
-  char *scopes_copy = NULL, *token = NULL;
-  int rc;
-  for (int i = 2; i < argc; i++)
-    if (cli_is_help(argv[i])) {
-      fputs(access_usage, stdout);
-      return CLI_OK;
-    }
-  if ((rc = parse_args(argc, argv, cmd, 0, &a)) != CLI_OK) return rc;
-  scopes[0] = NULL;
-  if (a.scopes != NULL) {
-    scopes_copy = strdup(a.scopes);
-    if (scopes_copy == NULL ||
-        cli_split_list(scopes_copy, scopes, CLI_MAX_LIST) <= 0) {
-      free(scopes_copy);
-      return cli_usage_error(cmd, "--scopes: expected S[,S...] without empty "
-                                  "items (at most %d)", CLI_MAX_LIST - 1);
-    }
-  }
-  if ((rc = make_credentials(&a, &creds)) != CLI_OK) {
-    free(scopes_copy);
-    return rc;
-  }
-  if (gauth_credentials_access_token(creds, scopes[0] ? scopes : NULL, &token,
-                                     NULL, &err) != GAUTH_OK) {
-    rc = cli_fail(&err);
-  } else {
-    rc = print_token(token);
-  }
-  gauth_credentials_free(creds);
-  free(scopes_copy);
-  return rc;
-}
-
-int cmd_print_identity_token(int argc, char **argv) {
-  const char *cmd = "print-identity-token";
-  token_args a;
-  gauth_credentials *creds = NULL;
-  gauth_error err = GAUTH_ERROR_INIT;
+  gauth_status st;
   char *token = NULL;
   int rc;
   for (int i = 2; i < argc; i++)
     if (cli_is_help(argv[i])) {
-      fputs(identity_usage, stdout);
+      fputs(identity ? identity_usage : access_usage, stdout);
       return CLI_OK;
     }
-  if ((rc = parse_args(argc, argv, cmd, 1, &a)) != CLI_OK) return rc;
-  if ((rc = make_credentials(&a, &creds)) != CLI_OK) return rc;
-  if (gauth_credentials_id_token(
-          creds, a.audience, a.include_email ? GAUTH_ID_TOKEN_INCLUDE_EMAIL : 0,
-          &token, NULL, &err) != GAUTH_OK) {
+  rc = parse_args(argc, argv, cmd, identity, &a);
+  if (rc == CLI_OK && cli_make_credentials(&a.creds, &creds, &err) != GAUTH_OK)
     rc = cli_fail(&err);
-  } else {
-    rc = print_token(token);
+  if (rc == CLI_OK) {
+    if (identity)
+      st = gauth_credentials_id_token(
+          creds, a.audience,
+          a.include_email ? GAUTH_ID_TOKEN_INCLUDE_EMAIL : 0, &token, NULL,
+          &err);
+    else
+      st = gauth_credentials_access_token(creds, a.scopes[0] ? a.scopes : NULL,
+                                          &token, NULL, &err);
+    rc = st != GAUTH_OK ? cli_fail(&err) : print_token(token);
   }
   gauth_credentials_free(creds);
+  free(a.scopes_copy);
   return rc;
+}
+
+int cmd_print_access_token(int argc, char **argv) {
+  return print_token_command(argc, argv, 0);
+}
+
+int cmd_print_identity_token(int argc, char **argv) {
+  return print_token_command(argc, argv, 1);
 }
