@@ -40,7 +40,7 @@ mount --bind /dev/pts "$root/dev/pts"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 
 # What the README asks for before its commands: git and make.
-chroot "$root" sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends git make ca-certificates' \
+chroot "$root" sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends git make' \
   > "$work/prereq.log" 2>&1 || { tail -n 20 "$work/prereq.log"; exit 1; }
 commit=$(git -C "$src" rev-parse HEAD)
 git clone -q --no-hardlinks "$src" "$root/root/libgauth"
