@@ -45,7 +45,7 @@
 #define GAUTH__IAP_MAX_LIFETIME_SECONDS 600
 
 /* Credentials files, service-account keys, authorized users, ADC
- * (lib/cred_file.c, cred_service_account.c, cred_user.c, adc.c). */
+ * (lib/cred_file.c, cred_service_account.c, cred_user.c, cred_adc.c). */
 #define GAUTH__DEFAULT_TOKEN_URI "https://oauth2.googleapis.com/token"
 #define GAUTH__JWT_BEARER_GRANT "urn:ietf:params:oauth:grant-type:jwt-bearer"
 #define GAUTH__CREDENTIALS_FILE_MAX_BYTES ((size_t)64 * 1024)

@@ -116,7 +116,7 @@ gauth_status gauth__credentials_auth_headers(gauth_credentials *c,
                                              gauth_error *err);
 void gauth__auth_headers_free(char **headers, char *token);
 
-/* ---- pure helpers shared by sources (lib/token_response.c) ---------- */
+/* ---- pure helpers shared by sources (lib/cred_token_response.c) ----- */
 
 /* Parses an OAuth token endpoint reply: {"access_token","expires_in",
  * "token_type"} for ACCESS (token_type, when present, must be Bearer,

@@ -3,13 +3,13 @@
  * cache).
  *
  * Locking. Everything set by gauth_verifier_new is immutable afterwards.
- * What changes lives behind locks: the key source (lib/keysource.c) and
- * the token cache (lib/token_cache.c) have their own; the verifier's `mu`
- * guards the one field filled late, the key source of an OIDC verifier,
- * with its discovery state. Discovery itself runs under `discover_mu`
- * only, never under `mu`: callers that need its result queue on that lock
- * (they would wait for the document anyway) while verifications that
- * already have their key source go on.
+ * What changes lives behind locks: the key source
+ * (lib/verifier_keysource.c) and the token cache (lib/verifier_cache.c)
+ * have their own; the verifier's `mu` guards the one field filled late,
+ * the key source of an OIDC verifier, with its discovery state. Discovery
+ * itself runs under `discover_mu` only, never under `mu`: callers that
+ * need its result queue on that lock (they would wait for the document
+ * anyway) while verifications that already have their key source go on.
  *
  * Tokens are never logged; each rejection is one debug line with its
  * reason and message (messages never hold the token either). */
@@ -24,10 +24,10 @@
 #include "http.h"
 #include "jose_internal.h"
 #include "json.h"
-#include "keysource.h"
 #include "log_internal.h"
-#include "token_cache.h"
 #include "url.h"
+#include "verifier_cache.h"
+#include "verifier_keysource.h"
 
 /* Leeway beyond a day is a misconfiguration, not clock skew. */
 #define MAX_LEEWAY_SECONDS 86400L
@@ -64,7 +64,7 @@ struct gauth_verifier {
   gauth__keysource_params ks_params;
   gauth__config cfg;               /* logger, endpoints */
   gauth__http *http;               /* NULL with fixed keys */
-  gauth__token_cache *cache;       /* NULL: no cache */
+  gauth__verifier_cache *cache;    /* NULL: no cache */
 
   pthread_mutex_t mu;
   gauth__keysource *ks;            /* set once; then read without writes */
@@ -131,7 +131,7 @@ static gauth_status dup_opt(const char *s, const char *what, char **out,
 
 static void verifier_destroy(gauth_verifier *v) {
   if (v == NULL) return;
-  gauth__token_cache_free(v->cache);
+  gauth__verifier_cache_free(v->cache);
   gauth__keysource_free(v->ks);
   gauth__http_free(v->http);
   gauth__config_cleanup(&v->cfg);
@@ -337,7 +337,7 @@ gauth_status gauth_verifier_new(gauth_verifier **out,
     st = gauth__keysource_new(&v->ks, v->http, v->jwks_url, &v->ks_params,
                               err);
   if (st == GAUTH_OK && opts->token_cache_entries > 0)
-    st = gauth__token_cache_new(&v->cache, opts->token_cache_entries, err);
+    st = gauth__verifier_cache_new(&v->cache, opts->token_cache_entries, err);
   if (st != GAUTH_OK) {
     verifier_destroy(v);
     return st;
@@ -643,8 +643,8 @@ gauth_status gauth_verifier_verify(gauth_verifier *v, const char *token,
   now = now_s(v);
   rules_for(v, now, &rules);
 
-  if (v->cache != NULL && gauth__token_cache_get(v->cache, token, len, now,
-                                                 &c)) {
+  if (v->cache != NULL &&
+      gauth__verifier_cache_get(v->cache, token, len, now, &c)) {
     /* The hit lies inside the window in which the token's time checks
      * pass (see cache_window); its other checks depend on the token
      * alone and passed when it was cached. */
@@ -655,8 +655,8 @@ gauth_status gauth_verifier_verify(gauth_verifier *v, const char *token,
   st = verify_full(v, token, len, &rules, &c, &fresh_until, &e);
   if (st == GAUTH_OK && v->cache != NULL) {
     cache_window(v, c, fresh_until, &not_before, &not_after);
-    gauth__token_cache_put(v->cache, token, len, c, not_before, not_after,
-                           now);
+    gauth__verifier_cache_put(v->cache, token, len, c, not_before,
+                              not_after, now);
   }
 out:
   if (st == GAUTH_OK) {

@@ -1,7 +1,7 @@
 /* libFuzzer target for what credentials read from files and servers: the
  * credentials file constructors (lib/cred_file.c and every source's
  * parser; no network: constructors make no request), OAuth token replies
- * (lib/token_response.c) and RFC 3339 times.
+ * (lib/cred_token_response.c) and RFC 3339 times.
  *
  * Beyond "no crash, no leak" it checks:
  *   - a refused file gives *out NULL, a known status and a message, and

@@ -17,7 +17,7 @@
 #include "test_jose.h"
 #include "test_server.h"
 #include "test_util.h"
-#include "token_cache.h"
+#include "verifier_cache.h"
 
 #define T0 1764201600LL
 #define AUD "https://service.example/"
@@ -874,57 +874,57 @@ Test(verifier, oidc_discovery_insecure_jwks_uri) {
 
 /* ---- token cache ---------------------------------------------------------*/
 
-/* lib/token_cache.c directly: bounds, LRU replacement, expiry. */
+/* lib/verifier_cache.c directly: bounds, LRU replacement, expiry. */
 Test(verifier, token_cache_internals) {
   gauth_verifier_options o = custom_options();
   gauth_verifier *v = verifier(&o);
-  gauth__token_cache *tc = NULL;
+  gauth__verifier_cache *tc = NULL;
   gauth_claims *c = NULL, *got = NULL;
   char *tok = sign(fx->rsa, "rsa1", claims(ISS, AUD, TIMES));
   gauth_error err = GAUTH_ERROR_INIT;
 
   c = expect_ok(v, tok);
-  cr_assert_eq(gauth__token_cache_new(&tc, 0, &err), GAUTH_E_INVALID_ARG);
+  cr_assert_eq(gauth__verifier_cache_new(&tc, 0, &err), GAUTH_E_INVALID_ARG);
   /* One bucket of two ways. */
-  cr_assert_eq(gauth__token_cache_new(&tc, 2, &err), GAUTH_OK);
-  gauth__token_cache_put(tc, "a", 1, c, 0, 100, 10);
-  gauth__token_cache_put(tc, "b", 1, c, 0, 100, 10);
-  cr_assert(gauth__token_cache_get(tc, "a", 1, 10, &got)); /* a is newer */
+  cr_assert_eq(gauth__verifier_cache_new(&tc, 2, &err), GAUTH_OK);
+  gauth__verifier_cache_put(tc, "a", 1, c, 0, 100, 10);
+  gauth__verifier_cache_put(tc, "b", 1, c, 0, 100, 10);
+  cr_assert(gauth__verifier_cache_get(tc, "a", 1, 10, &got)); /* a is newer */
   gauth_claims_free(got);
-  gauth__token_cache_put(tc, "c", 1, c, 0, 100, 10); /* evicts b */
-  cr_assert_not(gauth__token_cache_get(tc, "b", 1, 10, &got));
+  gauth__verifier_cache_put(tc, "c", 1, c, 0, 100, 10); /* evicts b */
+  cr_assert_not(gauth__verifier_cache_get(tc, "b", 1, 10, &got));
   cr_assert_null(got);
-  cr_assert(gauth__token_cache_get(tc, "a", 1, 10, &got));
+  cr_assert(gauth__verifier_cache_get(tc, "a", 1, 10, &got));
   gauth_claims_free(got);
-  cr_assert(gauth__token_cache_get(tc, "c", 1, 10, &got));
+  cr_assert(gauth__verifier_cache_get(tc, "c", 1, 10, &got));
   gauth_claims_free(got);
   /* Expired entries are never returned, and are replaced first. */
-  cr_assert_not(gauth__token_cache_get(tc, "a", 1, 100, &got));
-  gauth__token_cache_put(tc, "d", 1, c, 0, 200, 150);
-  gauth__token_cache_put(tc, "e", 1, c, 0, 200, 150);
-  cr_assert(gauth__token_cache_get(tc, "d", 1, 150, &got));
+  cr_assert_not(gauth__verifier_cache_get(tc, "a", 1, 100, &got));
+  gauth__verifier_cache_put(tc, "d", 1, c, 0, 200, 150);
+  gauth__verifier_cache_put(tc, "e", 1, c, 0, 200, 150);
+  cr_assert(gauth__verifier_cache_get(tc, "d", 1, 150, &got));
   gauth_claims_free(got);
-  cr_assert(gauth__token_cache_get(tc, "e", 1, 150, &got));
+  cr_assert(gauth__verifier_cache_get(tc, "e", 1, 150, &got));
   gauth_claims_free(got);
   /* Nothing stored that is already over. */
-  gauth__token_cache_put(tc, "f", 1, c, 0, 150, 150);
-  cr_assert_not(gauth__token_cache_get(tc, "f", 1, 149, &got));
+  gauth__verifier_cache_put(tc, "f", 1, c, 0, 150, 150);
+  cr_assert_not(gauth__verifier_cache_get(tc, "f", 1, 149, &got));
   /* The same token again replaces its entry. */
-  gauth__token_cache_put(tc, "e", 1, c, 0, 300, 150);
-  cr_assert(gauth__token_cache_get(tc, "e", 1, 250, &got));
+  gauth__verifier_cache_put(tc, "e", 1, c, 0, 300, 150);
+  cr_assert(gauth__verifier_cache_get(tc, "e", 1, 250, &got));
   gauth_claims_free(got);
-  cr_assert(gauth__token_cache_get(tc, "d", 1, 150, &got));
+  cr_assert(gauth__verifier_cache_get(tc, "d", 1, 150, &got));
   gauth_claims_free(got);
-  cr_assert_eq(gauth__token_cache_hits(tc), 7);
+  cr_assert_eq(gauth__verifier_cache_hits(tc), 7);
   /* Nothing is returned before the entry's window opens (a clock that
    * went back past nbf / iat - leeway). */
-  gauth__token_cache_put(tc, "g", 1, c, 400, 500, 450);
-  cr_assert_not(gauth__token_cache_get(tc, "g", 1, 399, &got));
+  gauth__verifier_cache_put(tc, "g", 1, c, 400, 500, 450);
+  cr_assert_not(gauth__verifier_cache_get(tc, "g", 1, 399, &got));
   cr_assert_null(got);
-  cr_assert(gauth__token_cache_get(tc, "g", 1, 400, &got));
+  cr_assert(gauth__verifier_cache_get(tc, "g", 1, 400, &got));
   gauth_claims_free(got);
-  gauth__token_cache_free(tc);
-  gauth__token_cache_free(NULL);
+  gauth__verifier_cache_free(tc);
+  gauth__verifier_cache_free(NULL);
   gauth_claims_free(c);
   gauth_free(tok);
   gauth_verifier_free(v);

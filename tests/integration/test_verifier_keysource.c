@@ -1,7 +1,8 @@
-/* lib/keysource.c against a real HTTP server on 127.0.0.1 serving key sets
- * built at run time: Cache-Control / Age freshness, rotation with one
- * refetch, the unknown-kid cooldown, serving stale after a failed refresh
- * and failing after max_stale, the PEM certificate map, single flight.
+/* lib/verifier_keysource.c against a real HTTP server on 127.0.0.1 serving
+ * key sets built at run time: Cache-Control / Age freshness, rotation with
+ * one refetch, the unknown-kid cooldown, serving stale after a failed
+ * refresh and failing after max_stale, the PEM certificate map, single
+ * flight.
  *
  * Time is a test clock (seconds) that tests move by hand; fetches are
  * counted by the server (ts_count) and by the source. */
@@ -17,7 +18,7 @@
 #include "config.h"
 #include "http.h"
 #include "jose_internal.h"
-#include "keysource.h"
+#include "verifier_keysource.h"
 #include "test_jose.h"
 #include "test_server.h"
 #include "test_util.h"

@@ -15,22 +15,22 @@
  * the least recently used one. Buckets are guarded by striped mutexes.
  *
  * THREAD SAFETY: every function is thread-safe, except _free. */
-#ifndef GAUTH_LIB_TOKEN_CACHE_H
-#define GAUTH_LIB_TOKEN_CACHE_H
+#ifndef GAUTH_LIB_VERIFIER_CACHE_H
+#define GAUTH_LIB_VERIFIER_CACHE_H
 
 #include "common.h"
 
-typedef struct gauth__token_cache gauth__token_cache;
+typedef struct gauth__verifier_cache gauth__verifier_cache;
 
 /* A cache of at most `entries` tokens (entries > 0). */
-gauth_status gauth__token_cache_new(gauth__token_cache **out, size_t entries,
-                                    gauth_error *err);
-void gauth__token_cache_free(gauth__token_cache *c);
+gauth_status gauth__verifier_cache_new(gauth__verifier_cache **out,
+                                       size_t entries, gauth_error *err);
+void gauth__verifier_cache_free(gauth__verifier_cache *c);
 
 /* The claims cached for token (*out gets a reference), when present and
  * not_before <= now < not_after; else *out is NULL. Returns 1 on a hit. */
-int gauth__token_cache_get(gauth__token_cache *c, const char *token,
-                           size_t len, int64_t now, gauth_claims **out);
+int gauth__verifier_cache_get(gauth__verifier_cache *c, const char *token,
+                              size_t len, int64_t now, gauth_claims **out);
 
 /* Caches claims (takes its own reference) for token, valid from not_before
  * (inclusive) until not_after (exclusive): the window in which every
@@ -38,12 +38,11 @@ int gauth__token_cache_get(gauth__token_cache *c, const char *token,
  * check at all (the other checks depend on the token alone). Nothing is
  * stored when not_after <= now or memory runs out: a cache may always
  * forget. */
-void gauth__token_cache_put(gauth__token_cache *c, const char *token,
-                            size_t len, gauth_claims *claims,
-                            int64_t not_before, int64_t not_after,
-                            int64_t now);
+void gauth__verifier_cache_put(
+    gauth__verifier_cache *c, const char *token, size_t len,
+    gauth_claims *claims, int64_t not_before, int64_t not_after, int64_t now);
 
 /* Hits so far (for tests and diagnostics). */
-uint64_t gauth__token_cache_hits(gauth__token_cache *c);
+uint64_t gauth__verifier_cache_hits(gauth__verifier_cache *c);
 
-#endif /* GAUTH_LIB_TOKEN_CACHE_H */
+#endif /* GAUTH_LIB_VERIFIER_CACHE_H */

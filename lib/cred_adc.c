@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "adc.h"
+#include "cred_adc.h"
 #include "constants.h"
 #include "credentials_internal.h"
 #include "error_internal.h"

@@ -1,6 +1,7 @@
-/* Internal: Application Default Credentials (lib/adc.c), the pure parts. */
-#ifndef GAUTH_LIB_ADC_H
-#define GAUTH_LIB_ADC_H
+/* Internal: Application Default Credentials (lib/cred_adc.c), the pure
+ * parts. */
+#ifndef GAUTH_LIB_CRED_ADC_H
+#define GAUTH_LIB_CRED_ADC_H
 
 #include "common.h"
 
@@ -13,4 +14,4 @@ gauth_status gauth__adc_gcloud_path(const char *cloudsdk_config,
                                     const char *home, char **out,
                                     gauth_error *err);
 
-#endif /* GAUTH_LIB_ADC_H */
+#endif /* GAUTH_LIB_CRED_ADC_H */

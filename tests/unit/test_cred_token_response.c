@@ -1,4 +1,4 @@
-/* lib/token_response.c: OAuth token replies, RFC 3339 times, a JWT's
+/* lib/cred_token_response.c: OAuth token replies, RFC 3339 times, a JWT's
  * expiry, scope joining. Pure, no I/O. */
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* The verified-token cache (see token_cache.h).
+/* The verified-token cache (see verifier_cache.h).
  *
  * An entry holds a copy of the token it was verified for, and a lookup
  * compares the whole token (CRYPTO_memcmp: a forged token must not learn,
@@ -16,7 +16,7 @@
 
 #include "error_internal.h"
 #include "secret.h"
-#include "token_cache.h"
+#include "verifier_cache.h"
 
 #define WAYS 4
 /* Mutexes shared by the buckets: contention stays low without one mutex
@@ -34,7 +34,7 @@ typedef struct slot {
   uint64_t used;            /* bucket tick of the last hit or insert */
 } slot;
 
-struct gauth__token_cache {
+struct gauth__verifier_cache {
   size_t buckets;
   size_t ways;
   slot *slots;              /* buckets * ways */
@@ -43,9 +43,9 @@ struct gauth__token_cache {
   uint64_t hits;            /* atomic */
 };
 
-gauth_status gauth__token_cache_new(gauth__token_cache **out, size_t entries,
-                                    gauth_error *err) {
-  gauth__token_cache *c;
+gauth_status gauth__verifier_cache_new(gauth__verifier_cache **out,
+                                       size_t entries, gauth_error *err) {
+  gauth__verifier_cache *c;
   size_t i;
   if (out == NULL || entries == 0)
     return gauth__error_set(err, GAUTH_E_INVALID_ARG,
@@ -74,7 +74,7 @@ static void slot_clear(slot *s) {
   memset(s, 0, sizeof(*s));
 }
 
-void gauth__token_cache_free(gauth__token_cache *c) {
+void gauth__verifier_cache_free(gauth__verifier_cache *c) {
   size_t i;
   if (c == NULL) return;
   for (i = 0; i < c->buckets * c->ways; i++) slot_clear(&c->slots[i]);
@@ -84,14 +84,14 @@ void gauth__token_cache_free(gauth__token_cache *c) {
   free(c);
 }
 
-uint64_t gauth__token_cache_hits(gauth__token_cache *c) {
+uint64_t gauth__verifier_cache_hits(gauth__verifier_cache *c) {
   return c == NULL ? 0 : __atomic_load_n(&c->hits, __ATOMIC_RELAXED);
 }
 
 /* The bucket of a token: FNV-1a over the first BUCKET_CHARS characters of
  * its signature segment (after the last '.'; the last characters when there
  * is none). */
-static size_t bucket_of(const gauth__token_cache *c, const char *token,
+static size_t bucket_of(const gauth__verifier_cache *c, const char *token,
                         size_t len) {
   const char *sig = token, *end = token + len;
   uint64_t h = 1469598103934665603ull;
@@ -115,12 +115,12 @@ static int same_token(const slot *s, const char *token, size_t len) {
          CRYPTO_memcmp(s->token, token, len) == 0;
 }
 
-static pthread_mutex_t *lock_of(gauth__token_cache *c, size_t bucket) {
+static pthread_mutex_t *lock_of(gauth__verifier_cache *c, size_t bucket) {
   return &c->stripes[bucket % STRIPES];
 }
 
-int gauth__token_cache_get(gauth__token_cache *c, const char *token,
-                           size_t len, int64_t now, gauth_claims **out) {
+int gauth__verifier_cache_get(gauth__verifier_cache *c, const char *token,
+                              size_t len, int64_t now, gauth_claims **out) {
   size_t bucket, i;
   slot *b;
   int hit = 0;
@@ -163,10 +163,9 @@ static size_t pick_way(const slot *b, size_t ways, const char *token,
   return victim;
 }
 
-void gauth__token_cache_put(gauth__token_cache *c, const char *token,
-                            size_t len, gauth_claims *claims,
-                            int64_t not_before, int64_t not_after,
-                            int64_t now) {
+void gauth__verifier_cache_put(
+    gauth__verifier_cache *c, const char *token, size_t len,
+    gauth_claims *claims, int64_t not_before, int64_t not_after, int64_t now) {
   slot old, *b;
   size_t bucket, victim;
   char *copy;

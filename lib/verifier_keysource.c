@@ -1,4 +1,5 @@
-/* A remote key set, fetched and cached (see keysource.h for the rules).
+/* The verifier's remote key set, fetched and cached (see
+ * verifier_keysource.h for the rules).
  *
  * State machine, all under `mu`:
  *   set / fresh_until   the last good set and its freshness expiry;
@@ -18,7 +19,7 @@
 
 #include "error_internal.h"
 #include "jose_internal.h"
-#include "keysource.h"
+#include "verifier_keysource.h"
 #include "log_internal.h"
 
 #define NEVER INT64_MIN

@@ -1,5 +1,5 @@
-/* Internal: a remote key set (JWKS or Google's PEM certificate map) at one
- * URL, fetched through the HTTP transport and cached.
+/* Internal: the verifier's remote key set (JWKS or Google's PEM certificate
+ * map) at one URL, fetched through the HTTP transport and cached.
  *
  * Freshness. A fetched set is fresh for Cache-Control max-age minus Age,
  * clamped to [min_ttl, max_ttl]; default_ttl without max-age; min_ttl with
@@ -27,8 +27,8 @@
  *
  * THREAD SAFETY: every function is thread-safe on one keysource, except
  * _free, which must not race with any other call. */
-#ifndef GAUTH_LIB_KEYSOURCE_H
-#define GAUTH_LIB_KEYSOURCE_H
+#ifndef GAUTH_LIB_VERIFIER_KEYSOURCE_H
+#define GAUTH_LIB_VERIFIER_KEYSOURCE_H
 
 #include "common.h"
 #include "constants.h"
@@ -96,4 +96,4 @@ const char *gauth__keysource_url(const gauth__keysource *ks);
 int64_t gauth__keysource_ttl(const char *cache_control, const char *age,
                              const gauth__keysource_params *params);
 
-#endif /* GAUTH_LIB_KEYSOURCE_H */
+#endif /* GAUTH_LIB_VERIFIER_KEYSOURCE_H */

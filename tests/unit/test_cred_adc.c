@@ -4,7 +4,7 @@
 
 #include <criterion/criterion.h>
 
-#include "adc.h"
+#include "cred_adc.h"
 
 static void path_is(const char *cfg, const char *home, const char *want) {
   char *p = NULL;
