@@ -29,7 +29,6 @@
 #include <curl/curl.h>
 #include <gauth/gauth.h>
 
-#define CLOUD_PLATFORM "https://www.googleapis.com/auth/cloud-platform"
 #define MAX_BODY_PRINT 2000
 
 typedef struct args {
@@ -168,7 +167,8 @@ int main(int argc, char **argv) {
     printf("minting an OIDC ID token for %s, audience %s\n", a.email, aud);
     st = gauth_credentials_id_token(creds, aud, 0, &token, NULL, &err);
   } else if (st == GAUTH_OK) {
-    const char *scopes[] = {a.scope ? a.scope : CLOUD_PLATFORM, NULL};
+    const char *scopes[] = {a.scope ? a.scope : GAUTH_SCOPE_CLOUD_PLATFORM,
+                            NULL};
     printf("minting an OAuth access token for %s, scope %s\n", a.email,
            scopes[0]);
     st = gauth_credentials_access_token(creds, scopes, &token, NULL, &err);

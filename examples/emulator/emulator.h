@@ -17,10 +17,6 @@
 
 typedef struct emu emu;
 
-/* The scope every Google API accepts. */
-#define EMU_SCOPE_CLOUD_PLATFORM \
-  "https://www.googleapis.com/auth/cloud-platform"
-
 /* ---- requests and responses ------------------------------------------------ */
 
 typedef struct emu_request {

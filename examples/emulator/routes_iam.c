@@ -29,10 +29,10 @@
 
 /* The scopes IAM asks of an access token; a 403 for a token without them
  * carries an ErrorInfo. */
-static const char *const credentials_scopes[] = {EMU_SCOPE_CLOUD_PLATFORM,
-                                                 SCOPE_IAM, NULL};
+static const char *const credentials_scopes[] = {
+    GAUTH_SCOPE_CLOUD_PLATFORM, SCOPE_IAM, NULL};
 static const emu_token_need credentials_need = {credentials_scopes, 1, NULL};
-static const char *const test_scopes[] = {EMU_SCOPE_CLOUD_PLATFORM,
+static const char *const test_scopes[] = {GAUTH_SCOPE_CLOUD_PLATFORM,
                                           SCOPE_CLOUD_RO, NULL};
 static const emu_token_need test_need = {test_scopes, 1, NULL};
 

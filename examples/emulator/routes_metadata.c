@@ -73,7 +73,7 @@ static cJSON *account_json(emu *e, const char *email, int is_default) {
   if (is_default) cJSON_AddItemToArray(aliases, cJSON_CreateString("default"));
   cJSON_AddStringToObject(o, "email", email);
   scopes = cJSON_AddArrayToObject(o, "scopes");
-  cJSON_AddItemToArray(scopes, cJSON_CreateString(EMU_SCOPE_CLOUD_PLATFORM));
+  cJSON_AddItemToArray(scopes, cJSON_CreateString(GAUTH_SCOPE_CLOUD_PLATFORM));
   (void)e;
   return o;
 }
@@ -134,10 +134,10 @@ static void service_account(emu *e, const emu_request *req, const char *rest,
   } else if (strcmp(leaf, "aliases") == 0) {
     md_text(resp, 200, MD_TEXT, "default");
   } else if (strcmp(leaf, "scopes") == 0) {
-    md_text(resp, 200, MD_TEXT, EMU_SCOPE_CLOUD_PLATFORM "\n");
+    md_text(resp, 200, MD_TEXT, GAUTH_SCOPE_CLOUD_PLATFORM "\n");
   } else if (strcmp(leaf, "token") == 0) {
     const char *q = emu_req_query(req, "scopes");
-    char *scopes = strdup(q != NULL && q[0] ? q : EMU_SCOPE_CLOUD_PLATFORM);
+    char *scopes = strdup(q != NULL && q[0] ? q : GAUTH_SCOPE_CLOUD_PLATFORM);
     char *tok;
     cJSON *o;
     if (scopes == NULL) abort();

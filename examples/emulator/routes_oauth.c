@@ -39,8 +39,8 @@
 /* Scopes granted to a configured user's refresh token (what gcloud's
  * application-default login asks for); "openid" is why an id_token comes
  * back with the access token. */
-#define USER_SCOPES                    \
-  EMU_SCOPE_CLOUD_PLATFORM " openid " \
+#define USER_SCOPES                     \
+  GAUTH_SCOPE_CLOUD_PLATFORM " openid " \
   "https://www.googleapis.com/auth/userinfo.email"
 
 /* ---- the assertion ------------------------------------------------------ */

@@ -74,9 +74,9 @@ static void execution_name(const char *job, char *out, size_t n) {
 
 /* The Admin API's token check: an access token of ours with the
  * cloud-platform scope; a 403 for one without names the scope. */
-static const char *const admin_scopes[] = {EMU_SCOPE_CLOUD_PLATFORM, NULL};
+static const char *const admin_scopes[] = {GAUTH_SCOPE_CLOUD_PLATFORM, NULL};
 static const emu_token_need admin_need = {admin_scopes, 0,
-                                          EMU_SCOPE_CLOUD_PLATFORM};
+                                          GAUTH_SCOPE_CLOUD_PLATFORM};
 
 /* POST .../jobs/J:run, with v1 1 for the Knative-style v1 API. */
 static void run_job(emu *e, const emu_request *req, emu_response *resp,

@@ -144,7 +144,7 @@ static void token_exchange(emu *e, const emu_request *req,
     goto out;
   }
   snprintf(resp->principal, sizeof resp->principal, "%s", principal);
-  const char *scopes = scope && scope[0] ? scope : EMU_SCOPE_CLOUD_PLATFORM;
+  const char *scopes = scope && scope[0] ? scope : GAUTH_SCOPE_CLOUD_PLATFORM;
   char *at = emu_mint_access_token(e, principal, scopes, 3600);
   if (at == NULL) {
     emu_reply_oauth_error(resp, 500, "server_error",

@@ -22,7 +22,7 @@ static const char access_usage[] =
     "\n"
     "options:\n"
     "  --scopes=S,...        OAuth scopes; default\n"
-    "                        https://www.googleapis.com/auth/cloud-platform\n"
+    "                        " GAUTH_SCOPE_CLOUD_PLATFORM "\n"
     "  --credentials=FILE    a credentials file (service-account key,\n"
     "                        authorized_user, impersonated_service_account,\n"
     "                        external_account); default: Application Default\n"
