@@ -13,8 +13,8 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "cred_cache.h"
 #include "error_internal.h"
 #include "secret.h"
@@ -63,22 +63,14 @@ struct gauth__cred_cache {
 };
 
 static int64_t cache_now(const gauth__cred_cache *c) {
-  struct timespec ts;
-  if (c->clock != NULL) return c->clock(c->clock_userdata);
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec;
+  return gauth__clock_now(c->clock, c->clock_userdata);
 }
 
 /* The lock-free path only serves tokens before their refresh time, at
  * least half their lifetime (or refresh_early) before expiry: a clock that
  * lags by one tick (a few ms) is as good there, and several times cheaper. */
 static int64_t cache_now_coarse(const gauth__cred_cache *c) {
-#ifdef CLOCK_REALTIME_COARSE
-  struct timespec ts;
-  if (c->clock == NULL && clock_gettime(CLOCK_REALTIME_COARSE, &ts) == 0)
-    return (int64_t)ts.tv_sec;
-#endif
-  return cache_now(c);
+  return gauth__clock_now_coarse(c->clock, c->clock_userdata);
 }
 
 gauth_status gauth__cred_cache_new(gauth__cred_cache **out,

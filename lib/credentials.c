@@ -5,9 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "abi.h"
+#include "clock.h"
 #include "constants.h"
 #include "cred_cache.h"
 #include "credentials_internal.h"
@@ -190,11 +190,7 @@ const gauth__logger *gauth__credentials_logger(const gauth_credentials *c) {
 }
 
 int64_t gauth__credentials_now(const gauth_credentials *c) {
-  struct timespec ts;
-  if (c->settings.clock != NULL)
-    return c->settings.clock(c->settings.clock_userdata);
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec;
+  return gauth__clock_now(c->settings.clock, c->settings.clock_userdata);
 }
 
 void gauth_credentials_up_ref(gauth_credentials *creds) {

@@ -16,9 +16,9 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "abi.h"
+#include "clock.h"
 #include "config.h"
 #include "error_internal.h"
 #include "http.h"
@@ -74,8 +74,7 @@ struct gauth_verifier {
 };
 
 static int64_t now_s(const gauth_verifier *v) {
-  if (v->clock != NULL) return v->clock(v->clock_userdata);
-  return (int64_t)time(NULL);
+  return gauth__clock_now_coarse(v->clock, v->clock_userdata);
 }
 
 /* ---- building ----------------------------------------------------------- */

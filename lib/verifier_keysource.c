@@ -15,12 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
+#include "clock.h"
 #include "error_internal.h"
 #include "jose_internal.h"
-#include "verifier_keysource.h"
 #include "log_internal.h"
+#include "verifier_keysource.h"
 
 #define NEVER INT64_MIN
 
@@ -44,8 +44,7 @@ struct gauth__keysource {
 };
 
 static int64_t now_s(const gauth__keysource *ks) {
-  if (ks->p.clock != NULL) return ks->p.clock(ks->p.clock_userdata);
-  return (int64_t)time(NULL);
+  return gauth__clock_now_coarse(ks->p.clock, ks->p.clock_userdata);
 }
 
 /* ---- freshness from the reply's headers ----------------------------------*/
