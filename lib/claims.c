@@ -370,7 +370,7 @@ gauth_status gauth__claims_from_jws(gauth__jws *jws, gauth_claims **out,
       return gauth__error_nomem(err);
     }
   }
-  c->refs = 1;
+  gauth__ref_init(&c->refs);
   c->alg = jws->alg;
   c->header_json = jws->header_json;
   c->payload_json = jws->payload_json;
@@ -389,12 +389,12 @@ gauth_status gauth__claims_from_jws(gauth__jws *jws, gauth_claims **out,
 }
 
 void gauth_claims_up_ref(gauth_claims *claims) {
-  if (claims != NULL) __atomic_fetch_add(&claims->refs, 1, __ATOMIC_RELAXED);
+  if (claims != NULL) gauth__ref_up(&claims->refs);
 }
 
 void gauth_claims_free(gauth_claims *claims) {
   if (claims == NULL) return;
-  if (__atomic_sub_fetch(&claims->refs, 1, __ATOMIC_ACQ_REL) != 0) return;
+  if (!gauth__ref_down(&claims->refs)) return;
   cJSON_Delete(claims->header);
   cJSON_Delete(claims->payload);
   free(claims->header_json);

@@ -1,7 +1,6 @@
 /* The credential object: what every source shares (options, transport,
  * cache, quota project, clock) and the public calls that go through the
  * cache to the source. */
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include "cred_cache.h"
 #include "credentials_internal.h"
 #include "error_internal.h"
+#include "refcount.h"
 #include "secret.h"
 #include "url.h"
 
@@ -20,7 +20,7 @@
 #define SCOPES_MAX 64u
 
 struct gauth_credentials {
-  atomic_uint refs;
+  gauth__refcount refs;
   const gauth__source_vtable *vt;
   void *impl;
   gauth__config cfg;
@@ -143,7 +143,7 @@ gauth_status gauth__credentials_create(gauth_credentials **out,
     vt->free_impl(impl);
     return gauth__error_nomem(err);
   }
-  atomic_init(&c->refs, 1u);
+  gauth__ref_init(&c->refs);
   c->vt = vt;
   c->impl = impl;
   st = gauth__config_init(&c->cfg, copts ? copts->options : NULL, err);
@@ -194,14 +194,12 @@ int64_t gauth__credentials_now(const gauth_credentials *c) {
 }
 
 void gauth_credentials_up_ref(gauth_credentials *creds) {
-  if (creds != NULL)
-    atomic_fetch_add_explicit(&creds->refs, 1u, memory_order_relaxed);
+  if (creds != NULL) gauth__ref_up(&creds->refs);
 }
 
 void gauth_credentials_free(gauth_credentials *creds) {
   if (creds == NULL) return;
-  if (atomic_fetch_sub_explicit(&creds->refs, 1u, memory_order_acq_rel) == 1u)
-    creds_destroy(creds);
+  if (gauth__ref_down(&creds->refs)) creds_destroy(creds);
 }
 
 gauth_credentials_type gauth_credentials_get_type(

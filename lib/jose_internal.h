@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 
 #include "common.h"
+#include "refcount.h"
 
 /* One more than the largest gauth_alg value. */
 #define GAUTH__ALG_COUNT 8
@@ -20,7 +21,7 @@
  * public JWK), lib/key_pem.c, lib/key_service_account.c, lib/key_file.c. */
 
 struct gauth_key {
-  int refs;                 /* atomic (__atomic builtins) */
+  gauth__refcount refs;
   EVP_PKEY *pkey;           /* public or private; never NULL */
   gauth_key_type type;
   unsigned int bits;
@@ -88,7 +89,7 @@ cJSON *gauth__key_public_jwk_json(const gauth_key *key);
 /* ---- gauth_keyset (lib/keyset.c) ---------------------------------------- */
 
 struct gauth_keyset {
-  int refs;                 /* atomic */
+  gauth__refcount refs;
   size_t n;
   gauth_key **keys;         /* each holds a reference */
 };
@@ -182,7 +183,7 @@ gauth_status gauth__ecdsa_der_to_jose(const unsigned char *der, size_t len,
 /* ---- gauth_claims (lib/claims.c) ---------------------------------------- */
 
 struct gauth_claims {
-  int refs;                 /* atomic */
+  gauth__refcount refs;
   char *header_json;
   char *payload_json;
   cJSON *header;

@@ -304,7 +304,7 @@ gauth_status gauth__key_new(gauth_key **out, EVP_PKEY *pkey, const char *kid,
     st = gauth__error_nomem(err);
     goto fail;
   }
-  key->refs = 1;
+  gauth__ref_init(&key->refs);
   key->pkey = pkey;
   key->type = type;
   key->bits = bits;
@@ -342,13 +342,12 @@ unsigned int gauth__key_algs(const gauth_key *key) {
 }
 
 void gauth_key_up_ref(gauth_key *key) {
-  if (key != NULL) __atomic_fetch_add(&key->refs, 1, __ATOMIC_ACQ_REL);
+  if (key != NULL) gauth__ref_up(&key->refs);
 }
 
 void gauth_key_free(gauth_key *key) {
   if (key == NULL) return;
-  if (__atomic_sub_fetch(&key->refs, 1, __ATOMIC_ACQ_REL) == 0)
-    key_destroy(key);
+  if (gauth__ref_down(&key->refs)) key_destroy(key);
 }
 
 gauth_key_type gauth_key_get_type(const gauth_key *key) {
@@ -371,4 +370,3 @@ gauth_alg gauth_key_alg(const gauth_key *key) {
   if (key == NULL) return GAUTH_ALG_UNKNOWN;
   return key->alg != GAUTH_ALG_UNKNOWN ? key->alg : type_default_alg(key->type);
 }
-

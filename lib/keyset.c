@@ -87,7 +87,7 @@ static gauth_status builder_finish(builder *b, const char *format,
   }
   set = calloc(1, sizeof(*set));
   if (set == NULL) return gauth__error_nomem(err);
-  set->refs = 1;
+  gauth__ref_init(&set->refs);
   set->n = b->n;
   set->keys = b->keys;
   b->keys = NULL;
@@ -326,20 +326,20 @@ gauth_status gauth_keyset_from_keys(gauth_keyset **out, gauth_key *const *keys,
     gauth_key_up_ref(keys[i]);
     set->keys[i] = keys[i];
   }
-  set->refs = 1;
+  gauth__ref_init(&set->refs);
   set->n = n;
   *out = set;
   return GAUTH_OK;
 }
 
 void gauth_keyset_up_ref(gauth_keyset *set) {
-  if (set != NULL) __atomic_fetch_add(&set->refs, 1, __ATOMIC_ACQ_REL);
+  if (set != NULL) gauth__ref_up(&set->refs);
 }
 
 void gauth_keyset_free(gauth_keyset *set) {
   size_t i;
   if (set == NULL) return;
-  if (__atomic_sub_fetch(&set->refs, 1, __ATOMIC_ACQ_REL) != 0) return;
+  if (!gauth__ref_down(&set->refs)) return;
   for (i = 0; i < set->n; i++) gauth_key_free(set->keys[i]);
   free(set->keys);
   free(set);

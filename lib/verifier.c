@@ -25,6 +25,7 @@
 #include "jose_internal.h"
 #include "json.h"
 #include "log_internal.h"
+#include "refcount.h"
 #include "url.h"
 #include "verifier_cache.h"
 #include "verifier_keysource.h"
@@ -44,7 +45,7 @@
    GAUTH_ALG_BIT(GAUTH_ALG_EDDSA))
 
 struct gauth_verifier {
-  int refs;                        /* atomic */
+  gauth__refcount refs;
   gauth_verifier_preset preset;
   char **audiences;                /* NULL-terminated */
   char **issuers;                  /* NULL-terminated */
@@ -306,7 +307,7 @@ gauth_status gauth_verifier_new(gauth_verifier **out,
 
   v = calloc(1, sizeof(*v));
   if (v == NULL) return gauth__error_nomem(err);
-  v->refs = 1;
+  gauth__ref_init(&v->refs);
   pthread_mutex_init(&v->mu, NULL);
   pthread_mutex_init(&v->discover_mu, NULL);
   v->preset = opts->preset;
@@ -352,12 +353,12 @@ gauth_status gauth_verifier_new(gauth_verifier **out,
 }
 
 void gauth_verifier_up_ref(gauth_verifier *v) {
-  if (v != NULL) __atomic_fetch_add(&v->refs, 1, __ATOMIC_RELAXED);
+  if (v != NULL) gauth__ref_up(&v->refs);
 }
 
 void gauth_verifier_free(gauth_verifier *v) {
   if (v == NULL) return;
-  if (__atomic_sub_fetch(&v->refs, 1, __ATOMIC_ACQ_REL) != 0) return;
+  if (!gauth__ref_down(&v->refs)) return;
   verifier_destroy(v);
 }
 

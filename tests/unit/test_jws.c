@@ -68,7 +68,7 @@ static gauth_key *wrap_key(EVP_PKEY *pkey, int is_private, const char *kid,
   gauth_key *k = calloc(1, sizeof(*k));
   gauth_error err = GAUTH_ERROR_INIT;
   cr_assert_not_null(k);
-  k->refs = 1;
+  gauth__ref_init(&k->refs);
   k->pkey = pkey;
   k->type = pkey_type(pkey);
   k->bits = (unsigned int)EVP_PKEY_get_bits(pkey);
@@ -127,7 +127,7 @@ static const gauth_keyset *set_of(test_set *ts, size_t n, gauth_key *a,
   ts->keys[0] = a;
   ts->keys[1] = b;
   ts->keys[2] = c;
-  ts->set.refs = 1;
+  gauth__ref_init(&ts->set.refs);
   ts->set.n = n;
   ts->set.keys = ts->keys;
   return &ts->set;
