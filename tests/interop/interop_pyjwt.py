@@ -11,6 +11,7 @@ and ES256:
 
 Usage: /usr/bin/python3 interop_pyjwt.py GAUTH_BINARY WORK_DIR
 """
+import base64
 import json
 import os
 import subprocess
@@ -58,6 +59,43 @@ def claims_for(alg, direction):
             "nested": {"a": [1, 2, {"b": None}]}}
 
 
+def coordinate_lengths(jwk):
+    return [len(base64.urlsafe_b64decode(jwk[c] + "=" * (-len(jwk[c]) % 4)))
+            for c in ("x", "y")]
+
+
+def full_size_ec_key(to_jwk, want_short):
+    """A P-256 key whose PyJWT JWK has both coordinates at 32 bytes, or (with
+    want_short) one with a shorter coordinate; at most 20000 tries (one key
+    in about 128 has a short one)."""
+    for _ in range(20000):
+        priv = ec.generate_private_key(ec.SECP256R1())
+        short = min(coordinate_lengths(json.loads(to_jwk(priv.public_key())))) < 32
+        if short == want_short:
+            return priv
+    sys.exit("interop_pyjwt: no P-256 key of the kind wanted in 20000 tries")
+
+
+def check_short_coordinate_refused(priv, to_jwk, d):
+    jwk = json.loads(to_jwk(priv.public_key()))
+    jwk.update({"kid": "short", "alg": "ES256"})
+    path = os.path.join(d, "short-jwks.json")
+    with open(path, "w") as f:
+        json.dump({"keys": [jwk]}, f)
+    pem = priv.private_bytes(serialization.Encoding.PEM,
+                             serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+    token = jwt.encode(claims_for("ES256", "short"), pem, algorithm="ES256",
+                       headers={"kid": "short"})
+    rc, out, err = gauth_run(["verify", "-", f"--audience={AUD}",
+                              f"--issuer={ISS}", f"--jwks={path}",
+                              "--alg=ES256"], token + "\n")
+    if rc == 1 and 'bytes; P-256 needs exactly 32' in err:
+        ok("ES256 PyJWT JWK with a short coordinate: refused, the size named")
+    else:
+        bad("ES256 PyJWT JWK with a short coordinate", f"exit {rc} {err.strip()}")
+
+
 for alg in ("RS256", "ES256"):
     kid = f"pyjwt-{alg.lower()}"
     d = os.path.join(work, alg)
@@ -66,8 +104,15 @@ for alg in ("RS256", "ES256"):
         priv = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         to_jwk = jwt.algorithms.RSAAlgorithm.to_jwk
     else:
-        priv = ec.generate_private_key(ec.SECP256R1())
+        # PyJWT 2.6 writes EC coordinates as minimal big-endian integers: in
+        # about one key in 128, x or y loses a leading zero byte, and RFC 7518
+        # 6.2.1.2 says the coordinate MUST have the curve's full size (32
+        # bytes). libgauth refuses such a JWK (checked once below, on a key
+        # made so); the interop runs on a key PyJWT writes correctly.
         to_jwk = jwt.algorithms.ECAlgorithm.to_jwk
+        priv = full_size_ec_key(to_jwk, want_short=False)
+        check_short_coordinate_refused(
+            full_size_ec_key(to_jwk, want_short=True), to_jwk, d)
     pub = priv.public_key()
     jwk = json.loads(to_jwk(pub))
     jwk.update({"kid": kid, "alg": alg, "use": "sig"})
