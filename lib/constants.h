@@ -9,6 +9,10 @@
 #define GAUTH__GOOGLE_CERTS_URL "https://www.googleapis.com/oauth2/v3/certs"
 #define GAUTH__IAP_KEYS_URL "https://www.gstatic.com/iap/verify/public_key-jwk"
 
+/* Scopes. The cloud-platform scope (the default of access tokens, and what
+ * IAM Credentials and STS calls are made with) is public:
+ * GAUTH_SCOPE_CLOUD_PLATFORM in gauth/credentials.h. */
+
 /* Environment variables. */
 #define GAUTH__ENV_ENDPOINT "GAUTH_ENDPOINT"
 #define GAUTH__ENV_LOG "GAUTH_LOG"

@@ -565,7 +565,7 @@ typedef struct sts_caller {
 
 static gauth_status caller_new(gauth_credentials *c, sts_caller *s,
                                gauth_error *err) {
-  static const char *const cloud[] = {GAUTH__SCOPE_CLOUD_PLATFORM};
+  static const char *const cloud[] = {GAUTH_SCOPE_CLOUD_PLATFORM};
   const gauth__external_config *x = ext_of(c);
   size_t n;
   gauth_status st;

@@ -15,7 +15,6 @@
 #include "secret.h"
 #include "url.h"
 
-#define DEFAULT_SCOPE "https://www.googleapis.com/auth/cloud-platform"
 #define AUDIENCE_MAX_BYTES 2048u
 #define SCOPES_MAX 64u
 
@@ -250,7 +249,8 @@ gauth_status gauth_credentials_access_token(gauth_credentials *creds,
                                             const char *const *scopes,
                                             char **token, int64_t *expires_at,
                                             gauth_error *err) {
-  static const char *const default_scopes[] = {DEFAULT_SCOPE, NULL};
+  static const char *const default_scopes[] = {GAUTH_SCOPE_CLOUD_PLATFORM,
+                                               NULL};
   gauth__token_request req;
   size_t n = 0;
   gauth_status st;

@@ -423,7 +423,7 @@ static int is_iam_denial(const gauth_error *e) {
  * (delegates[0..k-1] as its chain). 1: allowed, 0: denied, -1: unknown. */
 static int probe_hop(const gauth__iamcredentials_caller *c,
                      const char *const *delegates, size_t k) {
-  const char *scope[] = {GAUTH__SCOPE_CLOUD_PLATFORM};
+  const char *scope[] = {GAUTH_SCOPE_CLOUD_PLATFORM};
   const char **chain = calloc(k + 1, sizeof *chain);
   gauth__iamcredentials_caller probe = *c;
   gauth__http_response resp;

@@ -17,9 +17,6 @@
 
 #include "credentials_internal.h"
 
-#define GAUTH__SCOPE_CLOUD_PLATFORM \
-  "https://www.googleapis.com/auth/cloud-platform"
-
 /* ---- pure --------------------------------------------------------------- */
 
 /* The email in `account`: an email, or projects/P/serviceAccounts/EMAIL.
