@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+#include <strings.h>
 
 #include <gauth/gauth.h>
 
@@ -15,5 +17,19 @@
 /* strdup that takes NULL (and gives NULL). NULL also when out of memory:
  * callers tell the two apart by their argument. (lib/error.c) */
 char *gauth__strdup(const char *s);
+
+/* The rest of s after `prefix` when s starts with it, else NULL (also for
+ * s NULL): gauth__skip_prefix(name, "projects/") instead of
+ * strncmp(name, "projects/", 9) and name + 9. _ci: ASCII case ignored. */
+static inline const char *gauth__skip_prefix(const char *s,
+                                             const char *prefix) {
+  size_t n = strlen(prefix);
+  return s != NULL && strncmp(s, prefix, n) == 0 ? s + n : NULL;
+}
+static inline const char *gauth__skip_prefix_ci(const char *s,
+                                                const char *prefix) {
+  size_t n = strlen(prefix);
+  return s != NULL && strncasecmp(s, prefix, n) == 0 ? s + n : NULL;
+}
 
 #endif /* GAUTH_LIB_COMMON_H */

@@ -36,7 +36,7 @@ static gauth_status unsupported_source(const char *what, const char *value,
       what, value ? " " : "", value ? gauth__echo_setting(value) : "",
       strcmp(what, "executable") == 0    ? "executable-sourced"
       : strcmp(what, "certificate") == 0 ? "X.509 certificate"
-      : strncasecmp(value ? value : "", "aws", 3) == 0
+      : gauth__skip_prefix_ci(value, "aws") != NULL
           ? "AWS"
           : "this environment's");
 }
@@ -174,7 +174,7 @@ static gauth_status parse_impersonation(const cJSON *json,
 }
 
 static int is_workforce_audience(const char *aud) {
-  return strncmp(aud, WORKFORCE_PREFIX, strlen(WORKFORCE_PREFIX)) == 0 &&
+  return gauth__skip_prefix(aud, WORKFORCE_PREFIX) != NULL &&
          strstr(aud, "/workforcePools/") != NULL;
 }
 
@@ -387,12 +387,11 @@ gauth_status gauth__sts_reply_parse(const char *body, size_t len, int64_t now,
 
 gauth_status gauth__external_project_number(const char *audience, char **out,
                                             gauth_error *err) {
-  const char *p = audience + strlen(WIP_PREFIX);
+  const char *p = gauth__skip_prefix(audience, WIP_PREFIX);
   size_t n;
   *out = NULL;
-  if (strncmp(audience, WIP_PREFIX, strlen(WIP_PREFIX)) != 0 ||
-      (n = strspn(p, "0123456789")) == 0 ||
-      strncmp(p + n, "/locations/", 11) != 0)
+  if (p == NULL || (n = strspn(p, "0123456789")) == 0 ||
+      gauth__skip_prefix(p + n, "/locations/") == NULL)
     return gauth__error_set(err, GAUTH_E_NOT_FOUND,
                             "the external account's audience names no "
                             "project (workforce pools have none)");

@@ -14,6 +14,7 @@
 #include "json.h"
 
 #define SA_PREFIX "projects/-/serviceAccounts/"
+#define SA_SEGMENT "/serviceAccounts/"
 #define MAX_EMAIL 254
 
 /* ---- service-account emails --------------------------------------------- */
@@ -41,15 +42,15 @@ gauth_status gauth__iamcredentials_parse_sa_email(const char *account,
                                                   gauth_status code,
                                                   char **email,
                                                   gauth_error *err) {
-  const char *s = account, *p;
+  const char *s = account, *project, *p, *rest;
   *email = NULL;
   if (account == NULL)
     return gauth__error_set(err, code, "%s is missing", what);
   /* projects/P/serviceAccounts/EMAIL, P one path segment */
-  if (strncmp(s, "projects/", 9) == 0 &&
-      (p = strchr(s + 9, '/')) != NULL && p > s + 9 &&
-      strncmp(p, "/serviceAccounts/", 17) == 0)
-    s = p + 17;
+  if ((project = gauth__skip_prefix(s, "projects/")) != NULL &&
+      (p = strchr(project, '/')) != NULL && p > project &&
+      (rest = gauth__skip_prefix(p, SA_SEGMENT)) != NULL)
+    s = rest;
   if (!email_ok(s, strlen(s)))
     return gauth__error_set(err, code,
                             "%s is not a service account email or "
@@ -69,17 +70,17 @@ gauth_status gauth__iamcredentials_sa_email_from_url(const char *url,
   if (url == NULL)
     return gauth__error_set(err, GAUTH_E_MALFORMED, "%s is missing", what);
   n = strlen(url);
-  p = strstr(url, "/serviceAccounts/");
+  p = gauth__skip_prefix(strstr(url, SA_SEGMENT), SA_SEGMENT);
   end = n >= sizeof action - 1 ? url + n - (sizeof action - 1) : NULL;
-  if ((strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0) ||
-      p == NULL || end == NULL || strcmp(end, action) != 0 ||
-      p + 17 > end || !email_ok(p + 17, (size_t)(end - p - 17)))
+  if ((gauth__skip_prefix(url, "https://") == NULL &&
+       gauth__skip_prefix(url, "http://") == NULL) ||
+      p == NULL || end == NULL || strcmp(end, action) != 0 || p > end ||
+      !email_ok(p, (size_t)(end - p)))
     return gauth__error_set(err, GAUTH_E_MALFORMED,
                             "%s is not an IAM Credentials URL "
                             "https://HOST/v1/projects/-/serviceAccounts/"
                             "EMAIL:generateAccessToken",
                             what);
-  p += 17;
   *email = strndup(p, (size_t)(end - p));
   return *email != NULL ? GAUTH_OK : gauth__error_nomem(err);
 }
@@ -323,7 +324,7 @@ const char *gauth__iamcredentials_permission(const char *action) {
  * request line the transport puts first. */
 static const char *google_text(const char *msg) {
   const char *p = strstr(msg, ": HTTP ");
-  return p != NULL ? p + 2 : msg;
+  return p != NULL ? gauth__skip_prefix(p, ": ") : msg;
 }
 
 void gauth__iamcredentials_denied_message(gauth_error *err, const char *action,

@@ -93,7 +93,7 @@ static int ok_account(const char *s, size_t n) {
  * starting with "goog". */
 static int ok_pubsub(const char *s, size_t n) {
   return n >= 3 && n <= 255 && is_alpha(s[0]) && all_of(s, n, 1, "-_.~+%") &&
-         strncmp(s, "goog", 4) != 0;
+         gauth__skip_prefix(s, "goog") == NULL;
 }
 
 /* Cloud Storage: 3 to 222 of lowercase letters, digits, - _ ., starting

@@ -159,7 +159,7 @@ static int is_pem_map(const cJSON *root) {
   if (root->child == NULL) return 0;
   cJSON_ArrayForEach(m, root) {
     if (!cJSON_IsString(m) || m->valuestring == NULL ||
-        strncmp(m->valuestring, PEM_BEGIN, strlen(PEM_BEGIN)) != 0)
+        gauth__skip_prefix(m->valuestring, PEM_BEGIN) == NULL)
       return 0;
   }
   return 1;

@@ -310,7 +310,8 @@ static gauth_status probe(gauth_metadata *md, int *present, char *detail,
   gauth_error e = GAUTH_ERROR_INIT;
   gauth_status st;
   char url[300], msg[GAUTH_ERROR_MESSAGE_SIZE];
-  size_t prefix;
+  const char *reason;
+  size_t skip;
 
   *present = 0;
   snprintf(url, sizeof(url), "http://%s/", ip);
@@ -339,11 +340,14 @@ static gauth_status probe(gauth_metadata *md, int *present, char *detail,
              GAUTH__METADATA_PROBE_TIMEOUT_MS);
   } else {
     /* The transport's message without its "GET http://IP/: " prefix. */
-    prefix = strlen(url) + 6;
-    if (strncmp(e.message, "GET ", 4) != 0 || strlen(e.message) < prefix ||
-        strncmp(e.message + 4, url, strlen(url)) != 0)
-      prefix = 0;
-    snprintf(msg, sizeof(msg), "probe of %s: %s", ip, e.message + prefix);
+    reason = gauth__skip_prefix(e.message, "GET ");
+    reason = gauth__skip_prefix(reason, url);
+    reason = gauth__skip_prefix(reason, ": ");
+    skip = reason != NULL ? (size_t)(reason - e.message) : 0;
+    /* The precision is all that is left of e.message: it cuts nothing, and
+     * tells gcc's truncation check so. */
+    snprintf(msg, sizeof(msg), "probe of %s: %.*s", ip,
+             (int)(sizeof(e.message) - 1 - skip), e.message + skip);
     gauth__strlcpy_utf8(detail, msg, n);
   }
   gauth__http_response_cleanup(&resp);

@@ -3,7 +3,6 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "error_internal.h"
 #include "redact.h"
@@ -64,12 +63,12 @@ static size_t token_run(const char *s) {
 /* A PEM block from "-----BEGIN" through the end of its "-----END ...-----"
  * line; to the end of the text when the END is missing (a cut message). */
 static size_t pem_block(const char *s) {
-  const char *end = strstr(s + 10, "-----END");
+  const char *end = strstr(gauth__skip_prefix(s, "-----BEGIN"), "-----END");
   const char *close;
   if (end == NULL) return strlen(s);
-  close = strstr(end + 8, "-----");
+  close = strstr(gauth__skip_prefix(end, "-----END"), "-----");
   if (close == NULL) return strlen(s);
-  return (size_t)(close + 5 - s);
+  return (size_t)(gauth__skip_prefix(close, "-----") - s);
 }
 
 /* Length of a secret-named parameter's name at s ("token"), with the
@@ -80,9 +79,8 @@ static size_t secret_name_at(const char *s, const char *start, int *json) {
   if (s > start && (is_word_char(s[-1]))) return 0;
   if (s > start && s[-1] == '"') quoted = 1;
   for (i = 0; i < sizeof(secret_names) / sizeof(secret_names[0]); i++) {
-    size_t n = strlen(secret_names[i]);
-    const char *p = s + n;
-    if (strncasecmp(s, secret_names[i], n) != 0) continue;
+    const char *p = gauth__skip_prefix_ci(s, secret_names[i]);
+    if (p == NULL) continue;
     if (quoted && p[0] == '"') {
       /* "name" : "value" */
       p++;
@@ -153,34 +151,35 @@ char *gauth__redact(const char *text, const char *const *known) {
   s = work;
   while (*s != '\0') {
     size_t n;
+    const char *scheme_end;
     int json = 0;
     int boundary = (s == work) || !is_token_char(s[-1]);
-    if (strncmp(s, "-----BEGIN", 10) == 0) {
+    if (gauth__skip_prefix(s, "-----BEGIN") != NULL) {
       buf_redacted(&b);
       s += pem_block(s);
       continue;
     }
-    if (boundary && strncmp(s, "eyJ", 3) == 0 && (n = token_run(s)) >= 10) {
+    if (boundary && gauth__skip_prefix(s, "eyJ") != NULL &&
+        (n = token_run(s)) >= 10) {
       buf_redacted(&b);
       s += n;
       continue;
     }
-    if (boundary && strncmp(s, "ya29.", 5) == 0) {
+    if (boundary && gauth__skip_prefix(s, "ya29.") != NULL) {
       buf_redacted(&b);
       s += token_run(s);
       continue;
     }
-    if (boundary && strncmp(s, "1//", 3) == 0 && token_run(s) > 3) {
+    if (boundary && gauth__skip_prefix(s, "1//") != NULL && token_run(s) > 3) {
       buf_redacted(&b);
       s += token_run(s);
       continue;
     }
     if ((s == work || !is_word_char(s[-1])) &&
-        (strncasecmp(s, "Bearer ", 7) == 0 ||
-         strncasecmp(s, "Basic ", 6) == 0)) {
-      size_t w = (s[1] == 'e' || s[1] == 'E') ? 7 : 6;
-      buf_add(&b, s, w);
-      s += w;
+        ((scheme_end = gauth__skip_prefix_ci(s, "Bearer ")) != NULL ||
+         (scheme_end = gauth__skip_prefix_ci(s, "Basic ")) != NULL)) {
+      buf_add(&b, s, (size_t)(scheme_end - s));
+      s = scheme_end;
       while (*s == ' ') s++;
       if ((n = token_run(s)) > 0) {
         buf_redacted(&b);

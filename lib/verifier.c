@@ -203,8 +203,8 @@ static gauth_status apply_preset(gauth_verifier *v,
         return gauth__error_set(err, GAUTH_E_INVALID_ARG,
                                 "verifier options: the OIDC preset needs "
                                 "oidc_issuer");
-      if (strncmp(o->oidc_issuer, "https://", 8) != 0 &&
-          strncmp(o->oidc_issuer, "http://", 7) != 0)
+      if (gauth__skip_prefix(o->oidc_issuer, "https://") == NULL &&
+          gauth__skip_prefix(o->oidc_issuer, "http://") == NULL)
         return gauth__error_set(err, GAUTH_E_INVALID_ARG,
                                 "verifier options: oidc_issuer must be an "
                                 "http(s) URL");
