@@ -18,6 +18,10 @@
  * callers tell the two apart by their argument. (lib/error.c) */
 char *gauth__strdup(const char *s);
 
+/* Frees a NULL-terminated list of strings and the list. NULL: no-op.
+ * (lib/error.c; lists holding secrets: gauth__secret_strv_free) */
+void gauth__strv_free(char **v);
+
 /* The rest of s after `prefix` when s starts with it, else NULL (also for
  * s NULL): gauth__skip_prefix(name, "projects/") instead of
  * strncmp(name, "projects/", 9) and name + 9. _ci: ASCII case ignored. */

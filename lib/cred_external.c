@@ -234,9 +234,7 @@ void gauth__external_config_cleanup(gauth__external_config *x) {
   free(x->impersonation_email);
   free(x->path);
   free(x->url);
-  for (size_t i = 0; x->headers != NULL && x->headers[i] != NULL; i++)
-    gauth__secret_strfree(x->headers[i]);
-  free(x->headers);
+  gauth__secret_strv_free(x->headers);
   free(x->field_name);
   free(x->quota_project);
   free(x->user_project);
@@ -496,10 +494,8 @@ static gauth_status sts_url(gauth_credentials *c,
                             gauth_error *err) {
   const gauth__config *cfg = gauth__credentials_config(c);
   if (x->token_url != NULL &&
-      cfg->service_override[GAUTH_SERVICE_STS] == NULL) {
-    *url = strdup(x->token_url);
-    return *url != NULL ? GAUTH_OK : gauth__error_nomem(err);
-  }
+      cfg->service_override[GAUTH_SERVICE_STS] == NULL)
+    return gauth__strdup_out(x->token_url, url, err);
   return gauth__config_service_url(cfg, GAUTH_SERVICE_STS, "/v1/token", url,
                                    err);
 }
@@ -616,14 +612,9 @@ static gauth_status ext_fetch(gauth_credentials *c,
   life = x->lifetime_seconds ? x->lifetime_seconds
                              : gauth__credentials_settings(c)->
                                    token_lifetime_seconds;
-  if (st == GAUTH_OK && req->kind == GAUTH__TOKEN_ACCESS)
-    st = gauth__iamcredentials_generate_access_token(
-        &s.caller, x->impersonation_email, NULL, req->scopes, req->scope_count,
-        life, out, err);
-  else if (st == GAUTH_OK)
-    st = gauth__iamcredentials_generate_id_token(
-        &s.caller, x->impersonation_email, NULL, req->audience,
-        (req->flags & GAUTH_ID_TOKEN_INCLUDE_EMAIL) != 0, out, err);
+  if (st == GAUTH_OK)
+    st = gauth__iamcredentials_generate_token(
+        &s.caller, x->impersonation_email, NULL, req, life, out, err);
   if (st != GAUTH_OK && s.sts.value != NULL)
     gauth__error_prefix(err, "external account (after the STS exchange)");
   caller_done(&s);
@@ -636,8 +627,7 @@ static gauth_status ext_email(gauth_credentials *c, char **out,
   *out = NULL;
   if (x->impersonation_email == NULL)
     return no_impersonation("a service account email", err);
-  *out = strdup(x->impersonation_email);
-  return *out != NULL ? GAUTH_OK : gauth__error_nomem(err);
+  return gauth__strdup_out(x->impersonation_email, out, err);
 }
 
 static gauth_status ext_project_id(gauth_credentials *c, char **out,
@@ -645,35 +635,37 @@ static gauth_status ext_project_id(gauth_credentials *c, char **out,
   return gauth__external_project_number(ext_of(c)->audience, out, err);
 }
 
+/* The caller for signBlob / signJwt as the impersonated account; s is
+ * ready for caller_done whatever the outcome. */
+static gauth_status signing_caller(gauth_credentials *c, sts_caller *s,
+                                   gauth_error *err) {
+  memset(s, 0, sizeof *s);
+  if (ext_of(c)->impersonation_email == NULL)
+    return no_impersonation("signatures", err);
+  return caller_new(c, s, err);
+}
+
 static gauth_status ext_sign_blob(gauth_credentials *c, const void *data,
                                   size_t len, unsigned char **sig,
                                   size_t *sig_len, char **key_id,
                                   gauth_error *err) {
-  const gauth__external_config *x = ext_of(c);
   sts_caller s;
-  gauth_status st;
-  if (x->impersonation_email == NULL)
-    return no_impersonation("signatures", err);
-  st = caller_new(c, &s, err);
+  gauth_status st = signing_caller(c, &s, err);
   if (st == GAUTH_OK)
     st = gauth__iamcredentials_caller_sign_blob(
-        &s.caller, x->impersonation_email, NULL, data, len, sig, sig_len,
-        key_id, err);
+        &s.caller, ext_of(c)->impersonation_email, NULL, data, len, sig,
+        sig_len, key_id, err);
   caller_done(&s);
   return st;
 }
 
 static gauth_status ext_sign_jwt(gauth_credentials *c, const char *claims,
                                  char **jwt, gauth_error *err) {
-  const gauth__external_config *x = ext_of(c);
   sts_caller s;
-  gauth_status st;
-  if (x->impersonation_email == NULL)
-    return no_impersonation("signatures", err);
-  st = caller_new(c, &s, err);
+  gauth_status st = signing_caller(c, &s, err);
   if (st == GAUTH_OK)
     st = gauth__iamcredentials_caller_sign_jwt(
-        &s.caller, x->impersonation_email, NULL, claims, jwt, err);
+        &s.caller, ext_of(c)->impersonation_email, NULL, claims, jwt, err);
   caller_done(&s);
   return st;
 }

@@ -27,9 +27,7 @@ static void imp_free(void *p) {
   if (im == NULL) return;
   gauth_credentials_free(im->source);
   free(im->sa_email);
-  for (size_t i = 0; im->delegates != NULL && im->delegates[i] != NULL; i++)
-    free(im->delegates[i]);
-  free(im->delegates);
+  gauth__strv_free(im->delegates);
   free(im->access_token_url);
   free(im->project_id);
   free(im);
@@ -54,14 +52,9 @@ static gauth_status imp_fetch(gauth_credentials *c,
     return st;
   }
   caller.access_token_url = im->access_token_url;
-  if (req->kind == GAUTH__TOKEN_ACCESS)
-    st = gauth__iamcredentials_generate_access_token(
-        &caller, im->sa_email, imp_delegates(im), req->scopes, req->scope_count,
-        gauth__credentials_settings(c)->token_lifetime_seconds, out, err);
-  else
-    st = gauth__iamcredentials_generate_id_token(
-        &caller, im->sa_email, imp_delegates(im), req->audience,
-        (req->flags & GAUTH_ID_TOKEN_INCLUDE_EMAIL) != 0, out, err);
+  st = gauth__iamcredentials_generate_token(
+      &caller, im->sa_email, imp_delegates(im), req,
+      gauth__credentials_settings(c)->token_lifetime_seconds, out, err);
   gauth__auth_headers_free(headers, token);
   return st;
 }

@@ -246,32 +246,16 @@ static gauth_status self_signed(gauth_credentials *c, const sa_impl *sa,
 static gauth_status grant(gauth_credentials *c, const sa_impl *sa,
                           const char *assertion, gauth__token_kind kind,
                           gauth__token *out, gauth_error *err) {
-  gauth__http_request req;
-  gauth__http_response resp;
   const char *secrets[2] = {assertion, NULL};
   char *body = NULL;
-  gauth_status st;
-
-  memset(&resp, 0, sizeof(resp));
-  st = gauth__sa_token_body(assertion, &body, err);
+  gauth_status st = gauth__sa_token_body(assertion, &body, err);
   if (st != GAUTH_OK) return st;
-  memset(&req, 0, sizeof(req));
-  req.method = "POST";
-  req.url = sa->token_url;
-  req.body = body;
-  req.body_len = strlen(body);
-  req.content_type = "application/x-www-form-urlencoded";
-  req.secrets = secrets;
-  st = gauth__http_do(gauth__credentials_http(c), &req, &resp, err);
-  if (st == GAUTH_OK)
-    st = gauth__token_response_parse(resp.body, resp.body_len, kind,
-                                     gauth__credentials_now(c), out, NULL,
-                                     err);
+  st = gauth__credentials_token_post(c, sa->token_url, body, secrets, kind,
+                                     out, NULL, err);
   if (st == GAUTH_OK && out->expires_at == 0 && kind == GAUTH__TOKEN_ACCESS)
     gauth__log(gauth__credentials_logger(c), GAUTH_LOG_DEBUG,
                "service account %s: the token reply has no expires_in",
                sa->info.client_email);
-  gauth__http_response_cleanup(&resp);
   gauth__secret_strfree(body);
   return st;
 }
@@ -321,8 +305,7 @@ static gauth_status sa_fetch(gauth_credentials *c,
 static gauth_status sa_email(gauth_credentials *c, char **out,
                              gauth_error *err) {
   const sa_impl *sa = gauth__credentials_impl(c);
-  *out = gauth__strdup(sa->info.client_email);
-  return *out != NULL ? GAUTH_OK : gauth__error_nomem(err);
+  return gauth__strdup_out(sa->info.client_email, out, err);
 }
 
 static gauth_status sa_project_id(gauth_credentials *c, char **out,
@@ -332,8 +315,7 @@ static gauth_status sa_project_id(gauth_credentials *c, char **out,
   if (sa->info.project_id == NULL)
     return gauth__error_set(err, GAUTH_E_NOT_FOUND,
                             "the service account key has no project_id");
-  *out = gauth__strdup(sa->info.project_id);
-  return *out != NULL ? GAUTH_OK : gauth__error_nomem(err);
+  return gauth__strdup_out(sa->info.project_id, out, err);
 }
 
 static gauth_status sa_sign_blob(gauth_credentials *c, const void *data,

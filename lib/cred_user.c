@@ -85,30 +85,13 @@ static void user_free_impl(void *p) {
 static gauth_status refresh(gauth_credentials *c, const user_impl *u,
                             gauth__token *out, char **id_token,
                             gauth_error *err) {
-  gauth__http_request req;
-  gauth__http_response resp;
   const char *secrets[3] = {u->info.client_secret, u->info.refresh_token,
                             NULL};
   char *body = NULL;
-  gauth_status st;
-
-  memset(&resp, 0, sizeof(resp));
-  st = gauth__user_refresh_body(&u->info, &body, err);
+  gauth_status st = gauth__user_refresh_body(&u->info, &body, err);
   if (st != GAUTH_OK) return st;
-  memset(&req, 0, sizeof(req));
-  req.method = "POST";
-  req.url = u->token_url;
-  req.body = body;
-  req.body_len = strlen(body);
-  req.content_type = "application/x-www-form-urlencoded";
-  req.secrets = secrets;
-  st = gauth__http_do(gauth__credentials_http(c), &req, &resp, err);
-  if (st == GAUTH_OK)
-    st = gauth__token_response_parse(resp.body, resp.body_len,
-                                     GAUTH__TOKEN_ACCESS,
-                                     gauth__credentials_now(c), out, id_token,
-                                     err);
-  gauth__http_response_cleanup(&resp);
+  st = gauth__credentials_token_post(c, u->token_url, body, secrets,
+                                     GAUTH__TOKEN_ACCESS, out, id_token, err);
   gauth__secret_strfree(body);
   return st;
 }
@@ -176,8 +159,7 @@ static gauth_status user_project_id(gauth_credentials *c, char **out,
     return gauth__error_set(err, GAUTH_E_NOT_FOUND,
                             "the authorized-user credentials have no "
                             "quota_project_id");
-  *out = gauth__strdup(u->info.quota_project_id);
-  return *out != NULL ? GAUTH_OK : gauth__error_nomem(err);
+  return gauth__strdup_out(u->info.quota_project_id, out, err);
 }
 
 static const gauth__source_vtable user_vtable = {

@@ -347,12 +347,34 @@ nomem:
 }
 
 void gauth__auth_headers_free(char **headers, char *token) {
-  size_t i;
-  if (headers != NULL) {
-    for (i = 0; headers[i] != NULL; i++) gauth__secret_strfree(headers[i]);
-    free(headers);
-  }
+  gauth__secret_strv_free(headers);
   gauth__secret_strfree(token);
+}
+
+gauth_status gauth__credentials_token_post(gauth_credentials *c,
+                                           const char *url, const char *form,
+                                           const char *const *secrets,
+                                           gauth__token_kind kind,
+                                           gauth__token *out, char **id_token,
+                                           gauth_error *err) {
+  gauth__http_request req;
+  gauth__http_response resp;
+  gauth_status st;
+  memset(&resp, 0, sizeof(resp));
+  memset(&req, 0, sizeof(req));
+  req.method = "POST";
+  req.url = url;
+  req.body = form;
+  req.body_len = strlen(form);
+  req.content_type = "application/x-www-form-urlencoded";
+  req.secrets = secrets;
+  st = gauth__http_do(c->http, &req, &resp, err);
+  if (st == GAUTH_OK)
+    st = gauth__token_response_parse(resp.body, resp.body_len, kind,
+                                     gauth__credentials_now(c), out, id_token,
+                                     err);
+  gauth__http_response_cleanup(&resp);
+  return st;
 }
 
 /* ---- identity and signing ---------------------------------------------- */

@@ -116,6 +116,17 @@ gauth_status gauth__credentials_auth_headers(gauth_credentials *c,
                                              gauth_error *err);
 void gauth__auth_headers_free(char **headers, char *token);
 
+/* POSTs form (an encoded body: gauth__sa_token_body,
+ * gauth__user_refresh_body) to an OAuth token endpoint through c's
+ * transport, secrets redacted from logs and messages, and parses the reply
+ * as gauth__token_response_parse does at c's clock. */
+gauth_status gauth__credentials_token_post(gauth_credentials *c,
+                                           const char *url, const char *form,
+                                           const char *const *secrets,
+                                           gauth__token_kind kind,
+                                           gauth__token *out, char **id_token,
+                                           gauth_error *err);
+
 /* ---- pure helpers shared by sources (lib/cred_token_response.c) ----- */
 
 /* Parses an OAuth token endpoint reply: {"access_token","expires_in",

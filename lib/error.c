@@ -176,6 +176,12 @@ char *gauth__strdup(const char *s) {
   return c;
 }
 
+void gauth__strv_free(char **v) {
+  if (v == NULL) return;
+  for (size_t i = 0; v[i] != NULL; i++) free(v[i]);
+  free(v);
+}
+
 gauth_status gauth__strdup_out(const char *s, char **out, gauth_error *err) {
   *out = strdup(s);
   return *out != NULL ? GAUTH_OK : gauth__error_nomem(err);

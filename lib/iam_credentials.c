@@ -529,6 +529,19 @@ gauth_status gauth__iamcredentials_generate_id_token(
   return st;
 }
 
+gauth_status gauth__iamcredentials_generate_token(
+    const gauth__iamcredentials_caller *c, const char *sa_email,
+    const char *const *delegates, const gauth__token_request *req,
+    unsigned int lifetime_seconds, gauth__token *out, gauth_error *err) {
+  if (req->kind == GAUTH__TOKEN_ACCESS)
+    return gauth__iamcredentials_generate_access_token(
+        c, sa_email, delegates, req->scopes, req->scope_count,
+        lifetime_seconds, out, err);
+  return gauth__iamcredentials_generate_id_token(
+      c, sa_email, delegates, req->audience,
+      (req->flags & GAUTH_ID_TOKEN_INCLUDE_EMAIL) != 0, out, err);
+}
+
 gauth_status gauth__iamcredentials_caller_sign_blob(
     const gauth__iamcredentials_caller *c, const char *sa_email,
     const char *const *delegates, const void *data, size_t len,

@@ -125,6 +125,14 @@ gauth_status gauth__iamcredentials_generate_id_token(
     const char *const *delegates, const char *audience, int include_email,
     gauth__token *out, gauth_error *err);
 
+/* The token a credential's request asks for, as sa_email:
+ * generateAccessToken (req's scopes, lifetime_seconds) or generateIdToken
+ * (req's audience; the email claim with GAUTH_ID_TOKEN_INCLUDE_EMAIL). */
+gauth_status gauth__iamcredentials_generate_token(
+    const gauth__iamcredentials_caller *c, const char *sa_email,
+    const char *const *delegates, const gauth__token_request *req,
+    unsigned int lifetime_seconds, gauth__token *out, gauth_error *err);
+
 gauth_status gauth__iamcredentials_caller_sign_blob(
     const gauth__iamcredentials_caller *c, const char *sa_email,
     const char *const *delegates, const void *data, size_t len,

@@ -363,28 +363,30 @@ gauth_status gauth__json_get_bool(const cJSON *obj, const char *name, int *out,
   return GAUTH_OK;
 }
 
-gauth_status gauth__json_get_object(const cJSON *obj, const char *name,
-                                    const cJSON **out, gauth_error *err) {
+/* A required member that is_type accepts (an object, an array), named
+ * `expected` in the message otherwise. */
+static gauth_status get_node(const cJSON *obj, const char *name,
+                             cJSON_bool (*is_type)(const cJSON *),
+                             const char *expected, const cJSON **out,
+                             gauth_error *err) {
   const cJSON *item;
   gauth_status st = lookup(obj, name, out, &item, err);
   if (st != GAUTH_OK) return st;
   *out = NULL;
   if (item == NULL) return missing(name, err);
-  if (!cJSON_IsObject(item)) return wrong_type(name, item, "an object", err);
+  if (!is_type(item)) return wrong_type(name, item, expected, err);
   *out = item;
   return GAUTH_OK;
 }
 
+gauth_status gauth__json_get_object(const cJSON *obj, const char *name,
+                                    const cJSON **out, gauth_error *err) {
+  return get_node(obj, name, cJSON_IsObject, "an object", out, err);
+}
+
 gauth_status gauth__json_get_array(const cJSON *obj, const char *name,
                                    const cJSON **out, gauth_error *err) {
-  const cJSON *item;
-  gauth_status st = lookup(obj, name, out, &item, err);
-  if (st != GAUTH_OK) return st;
-  *out = NULL;
-  if (item == NULL) return missing(name, err);
-  if (!cJSON_IsArray(item)) return wrong_type(name, item, "an array", err);
-  *out = item;
-  return GAUTH_OK;
+  return get_node(obj, name, cJSON_IsArray, "an array", out, err);
 }
 
 gauth_status gauth__json_opt_string(const cJSON *obj, const char *name,
@@ -413,20 +415,26 @@ gauth_status gauth__json_copy_string(const cJSON *obj, const char *name,
     return gauth__error_set(err, GAUTH_E_MALFORMED, "field \"%s\" is empty",
                             name);
   }
-  *out = gauth__strdup(v);
-  return *out != NULL ? GAUTH_OK : gauth__error_nomem(err);
+  return gauth__strdup_out(v, out, err);
+}
+
+/* lookup for the opt_* readers that report *present (cleared here). */
+static gauth_status lookup_opt(const cJSON *obj, const char *name,
+                               const void *out, int *present,
+                               const cJSON **item, gauth_error *err) {
+  *item = NULL;
+  if (present == NULL)
+    return gauth__error_set(err, GAUTH_E_INVALID_ARG,
+                            "JSON field lookup: NULL argument");
+  *present = 0;
+  return lookup(obj, name, out, item, err);
 }
 
 gauth_status gauth__json_opt_int64(const cJSON *obj, const char *name,
                                    int64_t *out, int *present,
                                    gauth_error *err) {
   const cJSON *item;
-  gauth_status st;
-  if (present == NULL)
-    return gauth__error_set(err, GAUTH_E_INVALID_ARG,
-                            "JSON field lookup: NULL argument");
-  *present = 0;
-  st = lookup(obj, name, out, &item, err);
+  gauth_status st = lookup_opt(obj, name, out, present, &item, err);
   if (st != GAUTH_OK) return st;
   *out = 0;
   if (item == NULL || cJSON_IsNull(item)) return GAUTH_OK;
@@ -439,12 +447,7 @@ gauth_status gauth__json_opt_int64(const cJSON *obj, const char *name,
 gauth_status gauth__json_opt_bool(const cJSON *obj, const char *name, int *out,
                                   int *present, gauth_error *err) {
   const cJSON *item;
-  gauth_status st;
-  if (present == NULL)
-    return gauth__error_set(err, GAUTH_E_INVALID_ARG,
-                            "JSON field lookup: NULL argument");
-  *present = 0;
-  st = lookup(obj, name, out, &item, err);
+  gauth_status st = lookup_opt(obj, name, out, present, &item, err);
   if (st != GAUTH_OK) return st;
   *out = 0;
   if (item == NULL || cJSON_IsNull(item)) return GAUTH_OK;

@@ -71,6 +71,26 @@ static void builder_skip(builder *b, const char *what, const char *why) {
   b->skipped++;
 }
 
+/* One entry of a set: the key its import gave (st, kerr) goes into b, or
+ * the entry is skipped with the reason. Fails only when out of memory. */
+static gauth_status builder_take(builder *b, const char *what,
+                                 gauth_status st, gauth_key *key,
+                                 const gauth_error *kerr, gauth_error *err) {
+  if (st == GAUTH_E_NOMEM) return gauth__error_nomem(err);
+  if (st != GAUTH_OK) {
+    builder_skip(b, what, kerr->message);
+    return GAUTH_OK;
+  }
+  if (!key->can_verify) {
+    /* Kept out so that an encryption key sharing a kid with a signing
+     * key does not make that kid ambiguous. */
+    builder_skip(b, what, "not for signatures (\"use\" or \"key_ops\")");
+    gauth_key_free(key);
+    return GAUTH_OK;
+  }
+  return builder_add(b, key, err);
+}
+
 static gauth_status builder_finish(builder *b, const char *format,
                                    gauth_keyset **out, gauth_error *err) {
   gauth_keyset *set;
@@ -134,19 +154,7 @@ static gauth_status parse_jwks(const cJSON *keys, builder *b,
     describe(what, sizeof(what), "key", i++,
              cJSON_IsString(kid) ? kid->valuestring : NULL);
     st = gauth__key_from_jwk_object(&key, jwk, &kerr);
-    if (st == GAUTH_E_NOMEM) return gauth__error_nomem(err);
-    if (st != GAUTH_OK) {
-      builder_skip(b, what, kerr.message);
-      continue;
-    }
-    if (!key->can_verify) {
-      /* Kept out so that an encryption key sharing a kid with a signing
-       * key does not make that kid ambiguous. */
-      builder_skip(b, what, "not for signatures (\"use\" or \"key_ops\")");
-      gauth_key_free(key);
-      continue;
-    }
-    st = builder_add(b, key, err);
+    st = builder_take(b, what, st, key, &kerr, err);
     if (st != GAUTH_OK) return st;
   }
   return GAUTH_OK;
@@ -182,12 +190,7 @@ static gauth_status parse_pem_map(const cJSON *root, builder *b,
     describe(what, sizeof(what), "entry", i++, m->string);
     st = gauth__key_from_pem_kid(&key, m->valuestring,
                                  strlen(m->valuestring), m->string, &kerr);
-    if (st == GAUTH_E_NOMEM) return gauth__error_nomem(err);
-    if (st != GAUTH_OK) {
-      builder_skip(b, what, kerr.message);
-      continue;
-    }
-    st = builder_add(b, key, err);
+    st = builder_take(b, what, st, key, &kerr, err);
     if (st != GAUTH_OK) return st;
   }
   return GAUTH_OK;

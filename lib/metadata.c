@@ -515,8 +515,7 @@ gauth_status gauth_metadata_universe_domain(gauth_metadata *md, char **value,
   /* No entry (a server older than universe domains), or an empty one:
    * the default. */
   if (st == GAUTH_E_NOT_FOUND || (st == GAUTH_OK && *value == NULL)) {
-    *value = strdup(GAUTH__DEFAULT_UNIVERSE_DOMAIN);
-    return *value != NULL ? GAUTH_OK : gauth__error_nomem(err);
+    return gauth__strdup_out(GAUTH__DEFAULT_UNIVERSE_DOMAIN, value, err);
   }
   if (st != GAUTH_OK) gauth__error_copy(err, &e);
   return st;

@@ -24,6 +24,12 @@ void gauth__secret_strfree(char *s) {
   gauth__secret_free(s, strlen(s) + 1);
 }
 
+void gauth__secret_strv_free(char **v) {
+  if (v == NULL) return;
+  for (size_t i = 0; v[i] != NULL; i++) gauth__secret_strfree(v[i]);
+  free(v);
+}
+
 int gauth__secret_equal(const void *a, size_t alen, const void *b,
                         size_t blen) {
   if (alen != blen) return 0;

@@ -10,6 +10,10 @@ void gauth__secret_free(void *p, size_t len);
 /* Wipes a NUL-terminated string (through its NUL), then frees. NULL: no-op. */
 void gauth__secret_strfree(char *s);
 
+/* gauth__strv_free for a list of secrets (headers with tokens): each
+ * string is wiped. NULL: no-op. */
+void gauth__secret_strv_free(char **v);
+
 /* Constant-time comparison (CRYPTO_memcmp) of two byte strings; returns 1
  * when equal. The lengths are not secret: unequal lengths return 0 at once.
  * Two empty strings are equal (their pointers may then be NULL); a NULL

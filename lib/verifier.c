@@ -80,13 +80,6 @@ static int64_t now_s(const gauth_verifier *v) {
 
 /* ---- building ----------------------------------------------------------- */
 
-static void strv_free(char **v) {
-  size_t i;
-  if (v == NULL) return;
-  for (i = 0; v[i] != NULL; i++) free(v[i]);
-  free(v);
-}
-
 /* Copies a NULL-terminated list; every entry must be a non-empty string
  * and there must be at least one. */
 static gauth_status strv_copy(const char *const *src, const char *what,
@@ -104,13 +97,13 @@ static gauth_status strv_copy(const char *const *src, const char *what,
   if (v == NULL) return gauth__error_nomem(err);
   for (i = 0; i < n; i++) {
     if (src[i][0] == '\0') {
-      strv_free(v);
+      gauth__strv_free(v);
       return gauth__error_set(err, GAUTH_E_INVALID_ARG,
                               "verifier options: %s %zu is empty", what, i);
     }
     v[i] = strdup(src[i]);
     if (v[i] == NULL) {
-      strv_free(v);
+      gauth__strv_free(v);
       return gauth__error_nomem(err);
     }
   }
@@ -136,8 +129,8 @@ static void verifier_destroy(gauth_verifier *v) {
   gauth__http_free(v->http);
   gauth__config_cleanup(&v->cfg);
   gauth_keyset_free(v->keys);
-  strv_free(v->audiences);
-  strv_free(v->issuers);
+  gauth__strv_free(v->audiences);
+  gauth__strv_free(v->issuers);
   free(v->oidc_issuer);
   free(v->jwks_url);
   free(v->hosted_domain);

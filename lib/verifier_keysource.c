@@ -262,6 +262,14 @@ static gauth_status wait_locked(gauth__keysource *ks, gauth_error *err) {
   return ks->last_st;
 }
 
+/* Hands out the current set (a reference) and its freshness, mu held. */
+static void hand_out_locked(gauth__keysource *ks, gauth_keyset **out,
+                            int64_t *fresh_until) {
+  gauth_keyset_up_ref(ks->set);
+  *out = ks->set;
+  if (fresh_until != NULL) *fresh_until = ks->fresh_until;
+}
+
 gauth_status gauth__keysource_get(gauth__keysource *ks, gauth_keyset **out,
                                   int64_t *fresh_until, gauth_error *err) {
   gauth_keyset *drop = NULL;
@@ -304,11 +312,7 @@ gauth_status gauth__keysource_get(gauth__keysource *ks, gauth_keyset **out,
                  ks->url, (long long)(now - ks->fresh_until));
     }
   }
-  if (st == GAUTH_OK) {
-    gauth_keyset_up_ref(ks->set);
-    *out = ks->set;
-    if (fresh_until != NULL) *fresh_until = ks->fresh_until;
-  }
+  if (st == GAUTH_OK) hand_out_locked(ks, out, fresh_until);
   pthread_mutex_unlock(&ks->mu);
   gauth_keyset_free(drop);
   return st;
@@ -343,11 +347,7 @@ gauth_status gauth__keysource_refetch(gauth__keysource *ks,
       (void)fetch_locked(ks, now, &drop);
     }
   }
-  if (ks->set != NULL && ks->set != seen) {
-    gauth_keyset_up_ref(ks->set);
-    *out = ks->set;
-    if (fresh_until != NULL) *fresh_until = ks->fresh_until;
-  }
+  if (ks->set != NULL && ks->set != seen) hand_out_locked(ks, out, fresh_until);
   pthread_mutex_unlock(&ks->mu);
   gauth_keyset_free(drop);
   return GAUTH_OK;
