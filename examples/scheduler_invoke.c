@@ -47,13 +47,19 @@ static int parse(int argc, char **argv, args *a) {
   a->body = "";
   for (int i = 1; i < argc; i++) {
     const char *s = argv[i];
-#define OPT(name, field)                                  \
-  if (strncmp(s, name "=", sizeof(name)) == 0) {          \
-    a->field = s + sizeof(name);                          \
-    continue;                                             \
+#define OPT(name, field)                         \
+  if (strncmp(s, name "=", sizeof(name)) == 0) { \
+    a->field = s + sizeof(name);                 \
+    continue;                                    \
   }
-    if (strcmp(s, "--oidc") == 0) { a->oidc = 1; continue; }
-    if (strcmp(s, "--oauth") == 0) { a->oauth = 1; continue; }
+    if (strcmp(s, "--oidc") == 0) {
+      a->oidc = 1;
+      continue;
+    }
+    if (strcmp(s, "--oauth") == 0) {
+      a->oauth = 1;
+      continue;
+    }
     OPT("--service-account", email)
     OPT("--audience", audience)
     OPT("--scope", scope)
@@ -79,10 +85,10 @@ static gauth_status credentials_for(const args *a, gauth_credentials **out,
                                     gauth_error *err) {
   gauth_credentials *base = NULL;
   char *own = NULL;
-  gauth_status st = a->credentials
-                        ? gauth_credentials_from_file(&base, a->credentials,
-                                                      NULL, err)
-                        : gauth_credentials_default(&base, NULL, err);
+  gauth_status st =
+      a->credentials
+          ? gauth_credentials_from_file(&base, a->credentials, NULL, err)
+          : gauth_credentials_default(&base, NULL, err);
   if (st != GAUTH_OK) return st;
   printf("credentials: %s (%s)\n", gauth_credentials_origin(base),
          gauth_credentials_type_name(gauth_credentials_get_type(base)));

@@ -28,12 +28,11 @@ static const size_t iam_wait_options_sizes[] = {
     sizeof(gauth_iam_wait_options),
 };
 
-#define LAYOUT(var, type, macro, sizes, current)                       \
-  const gauth__abi_layout var = {#type, #macro,                       \
-                                 sizeof(sizes) / sizeof((sizes)[0]),  \
-                                 sizes};                              \
-  _Static_assert(sizeof(sizes) / sizeof((sizes)[0]) == (current),     \
-                 #type ": one size per version");                     \
+#define LAYOUT(var, type, macro, sizes, current)                             \
+  const gauth__abi_layout var = {#type, #macro,                              \
+                                 sizeof(sizes) / sizeof((sizes)[0]), sizes}; \
+  _Static_assert(sizeof(sizes) / sizeof((sizes)[0]) == (current),            \
+                 #type ": one size per version");                            \
   _Static_assert(sizeof(type) >= sizeof(unsigned int), #type)
 
 LAYOUT(gauth__abi_options, gauth_options, GAUTH_OPTIONS_INIT, options_sizes,

@@ -32,7 +32,6 @@ extern const gauth__abi_layout gauth__abi_iam_wait_options;
  * for version 0 or a version newer than this library knows, naming the
  * struct and the macro to use; `full` is then unchanged. */
 gauth_status gauth__abi_read(void *full, size_t full_size, const void *given,
-                             const gauth__abi_layout *layout,
-                             gauth_error *err);
+                             const gauth__abi_layout *layout, gauth_error *err);
 
 #endif /* GAUTH_LIB_ABI_H */

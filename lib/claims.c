@@ -88,8 +88,8 @@ static gauth_status read_time(const cJSON *payload, const char *name,
   if (!cJSON_IsNumber(item))
     return gauth__error_set_verify(
         err, GAUTH_REASON_MALFORMED,
-        "claim \"%s\" is %s, expected a number (seconds since the epoch)",
-        name, gauth__json_type_name(item));
+        "claim \"%s\" is %s, expected a number (seconds since the epoch)", name,
+        gauth__json_type_name(item));
   d = item->valuedouble;
   if (!isfinite(d) || d > (double)INT53_MAX || d < -(double)INT53_MAX)
     return gauth__error_set_verify(
@@ -131,8 +131,7 @@ static int64_t clamp53(int64_t v) {
 /* ---- the checks, one per concern -----------------------------------------*/
 
 static gauth_status check_times(const cJSON *payload,
-                                const gauth__claim_rules *r,
-                                gauth_error *err) {
+                                const gauth__claim_rules *r, gauth_error *err) {
   int64_t exp, nbf, iat, now, leeway;
   int has_exp, has_nbf, has_iat;
   gauth_status st;
@@ -186,8 +185,8 @@ static gauth_status check_times(const cJSON *payload,
           err, GAUTH_REASON_LIFETIME_TOO_LONG,
           "token lifetime %lld s exceeds the maximum %lld s (iat %lld, exp "
           "%lld)",
-          (long long)(exp - iat), (long long)r->max_lifetime,
-          (long long)iat, (long long)exp);
+          (long long)(exp - iat), (long long)r->max_lifetime, (long long)iat,
+          (long long)exp);
   }
   return GAUTH_OK;
 }
@@ -252,8 +251,7 @@ static gauth_status check_audience(const cJSON *payload,
     }
     cJSON_ArrayForEach(it, aud) {
       one[0] = it->valuestring;
-      if (got[0] != '\0' && strlen(got) + 2 < sizeof(got))
-        strcat(got, ", ");
+      if (got[0] != '\0' && strlen(got) + 2 < sizeof(got)) strcat(got, ", ");
       append_list(got, sizeof(got), one);
     }
   } else {
@@ -265,8 +263,7 @@ static gauth_status check_audience(const cJSON *payload,
   append_list(expected, sizeof(expected), r->audiences);
   return gauth__error_set_verify(
       err, GAUTH_REASON_AUDIENCE_MISMATCH,
-      "audience mismatch: token is for %s, expected one of %s", got,
-      expected);
+      "audience mismatch: token is for %s, expected one of %s", got, expected);
 }
 
 /* A string claim that must equal `want`. */
@@ -293,8 +290,7 @@ static gauth_status check_equal(const cJSON *payload, const char *name,
 }
 
 static gauth_status check_email(const cJSON *payload,
-                                const gauth__claim_rules *r,
-                                gauth_error *err) {
+                                const gauth__claim_rules *r, gauth_error *err) {
   const cJSON *item;
   const char *email;
   gauth_status st;
@@ -339,8 +335,7 @@ gauth_status gauth__claims_check(const cJSON *payload,
   if (st == GAUTH_OK) st = check_issuer(payload, rules, err);
   if (st == GAUTH_OK) st = check_audience(payload, rules, err);
   if (st == GAUTH_OK)
-    st = check_equal(payload, "hd", "hosted domain", rules->hosted_domain,
-                     err);
+    st = check_equal(payload, "hd", "hosted domain", rules->hosted_domain, err);
   if (st == GAUTH_OK)
     st = check_equal(payload, "azp", "authorized party",
                      rules->authorized_party, err);
@@ -420,8 +415,7 @@ const char *gauth_claims_kid(const gauth_claims *claims) {
   return claims == NULL ? NULL : claims->kid;
 }
 
-static const char *string_claim(const gauth_claims *claims,
-                                const char *name) {
+static const char *string_claim(const gauth_claims *claims, const char *name) {
   const cJSON *item;
   if (claims == NULL) return NULL;
   item = member(claims->payload, name);
@@ -484,8 +478,8 @@ static gauth_status lookup(const gauth_claims *claims, const char *name,
   *item = member(claims->payload, name);
   if (*item == NULL) {
     echo_buf e;
-    return gauth__error_set(err, GAUTH_E_NOT_FOUND,
-                            "token has no claim \"%s\"", echo(&e, name));
+    return gauth__error_set(err, GAUTH_E_NOT_FOUND, "token has no claim \"%s\"",
+                            echo(&e, name));
   }
   return GAUTH_OK;
 }
@@ -532,9 +526,8 @@ gauth_status gauth_claims_get_int64(const gauth_claims *claims,
   return GAUTH_OK;
 }
 
-gauth_status gauth_claims_get_bool(const gauth_claims *claims,
-                                   const char *name, int *out,
-                                   gauth_error *err) {
+gauth_status gauth_claims_get_bool(const gauth_claims *claims, const char *name,
+                                   int *out, gauth_error *err) {
   const cJSON *item;
   gauth_status st = lookup(claims, name, out, &item, err);
   if (out != NULL) *out = 0;
@@ -544,9 +537,8 @@ gauth_status gauth_claims_get_bool(const gauth_claims *claims,
   return GAUTH_OK;
 }
 
-gauth_status gauth_claims_get_json(const gauth_claims *claims,
-                                   const char *name, char **out,
-                                   gauth_error *err) {
+gauth_status gauth_claims_get_json(const gauth_claims *claims, const char *name,
+                                   char **out, gauth_error *err) {
   const cJSON *item;
   char *printed, *copy;
   size_t n;

@@ -55,7 +55,8 @@ static gauth_status validate_hostport(const char *v, const char *what,
   if (strpbrk(v, "/?#@\\ \t\r\n") != NULL)
     return gauth__error_set(err, GAUTH_E_INVALID_ARG,
                             "%s \"%s\" must be host[:port], without a path, "
-                            "query or user info", what, gauth__echo_setting(v));
+                            "query or user info",
+                            what, gauth__echo_setting(v));
   if (v[0] == '[') {
     char addr[INET6_ADDRSTRLEN + 1];
     unsigned char bin[sizeof(struct in6_addr)];
@@ -75,17 +76,19 @@ static gauth_status validate_hostport(const char *v, const char *what,
       port = close + 2;
     } else if (close[1] != '\0') {
       return gauth__error_set(err, GAUTH_E_INVALID_ARG,
-                              "%s \"%s\": expected host[:port]", what, gauth__echo_setting(v));
+                              "%s \"%s\": expected host[:port]", what,
+                              gauth__echo_setting(v));
     }
   } else {
     const char *colon = strchr(v, ':');
     if (colon != NULL && strchr(colon + 1, ':') != NULL)
       return gauth__error_set(err, GAUTH_E_INVALID_ARG,
                               "%s \"%s\": an IPv6 address must be bracketed, "
-                              "as in [::1]:8080", what, gauth__echo_setting(v));
+                              "as in [::1]:8080",
+                              what, gauth__echo_setting(v));
     if (colon == v)
-      return gauth__error_set(err, GAUTH_E_INVALID_ARG,
-                              "%s \"%s\" has no host", what, gauth__echo_setting(v));
+      return gauth__error_set(err, GAUTH_E_INVALID_ARG, "%s \"%s\" has no host",
+                              what, gauth__echo_setting(v));
     if (colon != NULL) port = colon + 1;
   }
   if (port != NULL) {
@@ -102,7 +105,8 @@ static gauth_status validate_hostport(const char *v, const char *what,
     if (p < 1 || p > 65535)
       return gauth__error_set(err, GAUTH_E_INVALID_ARG,
                               "%s \"%s\": the port must be a number from 1 to "
-                              "65535", what, gauth__echo_setting(v));
+                              "65535",
+                              what, gauth__echo_setting(v));
   }
   /* Last, the host name itself, judged by the parser the transport uses. */
   url = concat3("http://", v, "/");
@@ -144,8 +148,8 @@ static gauth_status validate_service_url(const char *v, const char *what,
     st = gauth__error_nomem(err);
   } else if (rc != CURLUE_OK) {
     st = gauth__error_set(err, GAUTH_E_INVALID_ARG,
-                          "option %s \"%s\" is not a URL (%s)", what, gauth__echo_setting(v),
-                          curl_url_strerror(rc));
+                          "option %s \"%s\" is not a URL (%s)", what,
+                          gauth__echo_setting(v), curl_url_strerror(rc));
   } else {
     rc = curl_url_get(h, CURLUPART_SCHEME, &scheme, 0);
     if (rc == CURLUE_OK) rc = curl_url_get(h, CURLUPART_HOST, &host, 0);
@@ -164,8 +168,9 @@ static gauth_status validate_service_url(const char *v, const char *what,
     if (problem != NULL)
       st = gauth__error_set(err, GAUTH_E_INVALID_ARG,
                             "option %s (%s://%s) is not a valid service URL: "
-                            "%s", what, scheme ? scheme : "?",
-                            host ? host : "", problem);
+                            "%s",
+                            what, scheme ? scheme : "?", host ? host : "",
+                            problem);
   }
   curl_free(scheme);
   curl_free(host);
@@ -181,8 +186,7 @@ static gauth_status validate_universe(const char *v, size_t *len,
                                       gauth_error *err) {
   size_t i, n = strlen(v);
   if (n > 0 && v[n - 1] == '.') n--;
-  if (n == 0 || n > 253 || v[0] == '.' || v[0] == '-')
-    goto bad;
+  if (n == 0 || n > 253 || v[0] == '.' || v[0] == '-') goto bad;
   for (i = 0; i < n; i++) {
     char c = v[i];
     if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
@@ -205,30 +209,21 @@ bad:
 static const char *option_override(const gauth_options *o, gauth_service s,
                                    const char **field) {
   switch (s) {
-    case GAUTH_SERVICE_TOKEN:
-      *field = "token_uri";
-      return o->token_uri;
+    case GAUTH_SERVICE_TOKEN: *field = "token_uri"; return o->token_uri;
     case GAUTH_SERVICE_IAMCREDENTIALS:
       *field = "iamcredentials_endpoint";
       return o->iamcredentials_endpoint;
-    case GAUTH_SERVICE_STS:
-      *field = "sts_endpoint";
-      return o->sts_endpoint;
+    case GAUTH_SERVICE_STS: *field = "sts_endpoint"; return o->sts_endpoint;
     case GAUTH_SERVICE_RESOURCEMANAGER:
       *field = "resourcemanager_endpoint";
       return o->resourcemanager_endpoint;
-    case GAUTH_SERVICE_RUN:
-      *field = "run_endpoint";
-      return o->run_endpoint;
-    case GAUTH_SERVICE_IAM:
-      *field = "iam_endpoint";
-      return o->iam_endpoint;
+    case GAUTH_SERVICE_RUN: *field = "run_endpoint"; return o->run_endpoint;
+    case GAUTH_SERVICE_IAM: *field = "iam_endpoint"; return o->iam_endpoint;
     case GAUTH_SERVICE_GOOGLE_CERTS:
     case GAUTH_SERVICE_IAP_KEYS:
     case GAUTH_SERVICE_METADATA:
     case GAUTH_SERVICE_PUBSUB:
-    case GAUTH_SERVICE_STORAGE:
-      break;
+    case GAUTH_SERVICE_STORAGE: break;
   }
   *field = NULL;
   return NULL;
@@ -268,13 +263,14 @@ static gauth_status resolve_service_overrides(gauth__config *cfg,
       return gauth__error_set(err, GAUTH_E_INVALID_ARG,
                               "option endpoints[%u]: \"%s\" is not a service "
                               "name (see gauth_service_name(): token, run, "
-                              "pubsub, storage, ...)", i,
-                              gauth__echo_setting(e->service));
+                              "pubsub, storage, ...)",
+                              i, gauth__echo_setting(e->service));
     if (s == GAUTH_SERVICE_METADATA)
       return gauth__error_set(err, GAUTH_E_INVALID_ARG,
                               "option endpoints[%u]: the metadata server is "
                               "set by metadata_host (host[:port]), not by "
-                              "a URL", i);
+                              "a URL",
+                              i);
     if (e->url == NULL)
       return gauth__error_set(err, GAUTH_E_INVALID_ARG,
                               "option endpoints[%u] (%s) has no url", i,
@@ -283,7 +279,8 @@ static gauth_status resolve_service_overrides(gauth__config *cfg,
       int by_field = option_override(opts, (gauth_service)s, &field) != NULL;
       return gauth__error_set(err, GAUTH_E_INVALID_ARG,
                               "option endpoints[%u]: %s is also set by %s: "
-                              "give each service one URL", i, e->service,
+                              "give each service one URL",
+                              i, e->service,
                               by_field ? field : "an earlier entry");
     }
     snprintf(what, sizeof(what), "endpoints[%u] (%s)", i, e->service);
@@ -329,11 +326,13 @@ static gauth_status resolve_detection(gauth__config *cfg, int opt,
                                       gauth_error *err) {
   const char *v;
   if (opt != 0) {
-    if (opt != GAUTH_METADATA_DETECT_AUTO && opt != GAUTH_METADATA_DETECT_NONE &&
+    if (opt != GAUTH_METADATA_DETECT_AUTO &&
+        opt != GAUTH_METADATA_DETECT_NONE &&
         opt != GAUTH_METADATA_DETECT_ASSUME_PRESENT)
       return gauth__error_set(err, GAUTH_E_INVALID_ARG,
                               "option metadata_detection is %d: expected 0 "
-                              "or a GAUTH_METADATA_DETECT_* value", opt);
+                              "or a GAUTH_METADATA_DETECT_* value",
+                              opt);
     cfg->metadata_detection = opt;
     cfg->metadata_detection_from = "option metadata_detection";
     return GAUTH_OK;
@@ -347,9 +346,11 @@ static gauth_status resolve_detection(gauth__config *cfg, int opt,
   cfg->metadata_detection = gauth__metadata_detection_parse(v);
   if (cfg->metadata_detection == 0)
     return gauth__error_set(err, GAUTH_E_INVALID_ARG,
-                            GAUTH__ENV_METADATA_DETECTION " \"%s\" is not a "
+                            GAUTH__ENV_METADATA_DETECTION
+                            " \"%s\" is not a "
                             "detection mode: expected auto, none or "
-                            "assume-present", gauth__echo_setting(v));
+                            "assume-present",
+                            gauth__echo_setting(v));
   cfg->metadata_detection_from = GAUTH__ENV_METADATA_DETECTION;
   return GAUTH_OK;
 }
@@ -366,8 +367,8 @@ gauth_status gauth__config_set_dmi_dir(gauth__config *cfg, const char *dir,
   return GAUTH_OK;
 }
 
-gauth_status gauth__config_init(gauth__config *cfg,
-                                const gauth_options *given, gauth_error *err) {
+gauth_status gauth__config_init(gauth__config *cfg, const gauth_options *given,
+                                gauth_error *err) {
   /* The caller's options, read by their version (abi.h): `opts` is a full
    * current struct whatever header the caller was built with. */
   gauth_options full = GAUTH_OPTIONS_INIT;
@@ -482,7 +483,8 @@ gauth_status gauth__config_copy(gauth__config *dst, const gauth__config *src,
        !(dst->universe_domain = gauth__strdup(src->universe_domain))) ||
       (src->metadata_host &&
        !(dst->metadata_host = gauth__strdup(src->metadata_host))) ||
-      (src->metadata_ip && !(dst->metadata_ip = gauth__strdup(src->metadata_ip))) ||
+      (src->metadata_ip &&
+       !(dst->metadata_ip = gauth__strdup(src->metadata_ip))) ||
       (src->ca_bundle && !(dst->ca_bundle = gauth__strdup(src->ca_bundle))) ||
       (src->dmi_dir && !(dst->dmi_dir = gauth__strdup(src->dmi_dir))))
     goto nomem;
@@ -528,7 +530,8 @@ static char *default_url(const gauth__config *cfg, gauth_service s,
     case GAUTH_SERVICE_IAM: return concat3("https://iam.", u, NULL);
     case GAUTH_SERVICE_PUBSUB: return concat3("https://pubsub.", u, NULL);
     case GAUTH_SERVICE_STORAGE: return concat3("https://storage.", u, NULL);
-    case GAUTH_SERVICE_GOOGLE_CERTS: return gauth__strdup(GAUTH__GOOGLE_CERTS_URL);
+    case GAUTH_SERVICE_GOOGLE_CERTS:
+      return gauth__strdup(GAUTH__GOOGLE_CERTS_URL);
     case GAUTH_SERVICE_IAP_KEYS: return gauth__strdup(GAUTH__IAP_KEYS_URL);
     case GAUTH_SERVICE_METADATA:
       *rewrite = 0;

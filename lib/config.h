@@ -13,8 +13,8 @@ typedef struct gauth__config {
   char *universe_domain; /* never NULL */
   /* Explicit per-service URLs from the options (NULL when not set). */
   char *service_override[GAUTH__SERVICE_COUNT];
-  char *metadata_host;   /* host[:port], never NULL */
-  char *metadata_ip;     /* ip[:port], never NULL */
+  char *metadata_host; /* host[:port], never NULL */
+  char *metadata_ip;   /* ip[:port], never NULL */
   /* GAUTH_METADATA_DETECT_*: option metadata_detection, else
    * GAUTH_METADATA_DETECTION, else AUTO; metadata_detection_from names
    * which ("option metadata_detection", "GAUTH_METADATA_DETECTION",
@@ -24,7 +24,7 @@ typedef struct gauth__config {
   /* Where DMI residency hints are read; NULL: /sys/class/dmi/id. Only
    * tests set it (gauth__config_set_dmi_dir). */
   char *dmi_dir;
-  char *ca_bundle;       /* NULL: system default */
+  char *ca_bundle; /* NULL: system default */
   unsigned int connect_timeout_ms;
   unsigned int timeout_ms;
   size_t max_response_bytes;

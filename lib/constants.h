@@ -53,8 +53,8 @@
 #define GAUTH__DEFAULT_TOKEN_URI "https://oauth2.googleapis.com/token"
 #define GAUTH__JWT_BEARER_GRANT "urn:ietf:params:oauth:grant-type:jwt-bearer"
 #define GAUTH__CREDENTIALS_FILE_MAX_BYTES ((size_t)64 * 1024)
-#define GAUTH__ASSERTION_BACKDATE 5      /* iat this far back: clock skew */
-#define GAUTH__ASSERTION_LIFETIME 3600   /* exp - iat of assertions / JWTs */
+#define GAUTH__ASSERTION_BACKDATE 5    /* iat this far back: clock skew */
+#define GAUTH__ASSERTION_LIFETIME 3600 /* exp - iat of assertions / JWTs */
 #define GAUTH__ENV_APPLICATION_CREDENTIALS "GOOGLE_APPLICATION_CREDENTIALS"
 #define GAUTH__ENV_CLOUDSDK_CONFIG "CLOUDSDK_CONFIG"
 #define GAUTH__ADC_FILE_NAME "application_default_credentials.json"

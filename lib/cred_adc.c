@@ -47,7 +47,7 @@ gauth_status gauth__adc_gcloud_path(const char *cloudsdk_config,
   return GAUTH_OK;
 }
 
-/* ---- what was tried ------------------------------------------------------- */
+/* ---- what was tried ------------------------------------------------------ */
 
 typedef struct tried {
   char text[GAUTH_ERROR_MESSAGE_SIZE];
@@ -117,8 +117,8 @@ static gauth_status from_found_file(gauth_credentials **out, const char *path,
 
 /* Step 2. *found: 1 when the file exists (then its outcome is final). */
 static gauth_status try_gcloud(gauth_credentials **out,
-                               const gauth_credentials_options *copts,
-                               tried *t, int *found, gauth_error *err) {
+                               const gauth_credentials_options *copts, tried *t,
+                               int *found, gauth_error *err) {
   char pwbuf[4096], *path = NULL;
   const char *home = home_dir(pwbuf, sizeof(pwbuf));
   struct stat sb;
@@ -212,10 +212,10 @@ gauth_status gauth_credentials_default(gauth_credentials **out,
   st = try_metadata(out, copts, &t, &found, err);
   if (st != GAUTH_OK || found) return found_log(&lg, *out, st);
   gauth__log(&lg, GAUTH_LOG_DEBUG, "ADC: nothing found: %s", t.text);
-  return gauth__error_set(err, GAUTH_E_NO_CREDENTIALS,
-                          "no credentials found: %s. Run `gcloud auth "
-                          "application-default login`, or set "
-                          GAUTH__ENV_APPLICATION_CREDENTIALS
-                          " to a credentials file",
-                          t.text);
+  return gauth__error_set(
+      err, GAUTH_E_NO_CREDENTIALS,
+      "no credentials found: %s. Run `gcloud auth "
+      "application-default login`, or set " GAUTH__ENV_APPLICATION_CREDENTIALS
+      " to a credentials file",
+      t.text);
 }

@@ -46,7 +46,7 @@ typedef struct entry {
   gauth__token current;
   int64_t current_refresh_at;
   int in_flight;
-  uint64_t flights_done;   /* completed flights; waiters watch it change */
+  uint64_t flights_done; /* completed flights; waiters watch it change */
   gauth_status flight_status;
   gauth_error flight_err;
 } entry;
@@ -169,8 +169,8 @@ fail:
 
 /* The entry for req, created when missing. NULL with *full set when the
  * cache holds its maximum; NULL otherwise means out of memory. */
-static entry *find_or_add(gauth__cred_cache *c,
-                          const gauth__token_request *req, int *full) {
+static entry *find_or_add(gauth__cred_cache *c, const gauth__token_request *req,
+                          int *full) {
   entry *e;
   *full = 0;
   pthread_mutex_lock(&c->list_mu);
@@ -387,7 +387,8 @@ gauth_status gauth__cred_cache_get(gauth__cred_cache *cache,
   *token = NULL;
   if (expires_at != NULL) *expires_at = 0;
   e = find(cache, req);
-  if (e != NULL && read_fresh(e, cache_now(cache), token, expires_at) == GAUTH_OK)
+  if (e != NULL &&
+      read_fresh(e, cache_now(cache), token, expires_at) == GAUTH_OK)
     return GAUTH_OK;
   if (e == NULL) e = find_or_add(cache, req, &full);
   if (e == NULL && !full) return gauth__error_nomem(err);

@@ -34,11 +34,10 @@ static gauth_status unsupported_source(const char *what, const char *value,
       "credential_source.%s%s%s: %s credentials are not supported by "
       "libgauth; credential_source.file and credential_source.url are",
       what, value ? " " : "", value ? gauth__echo_setting(value) : "",
-      strcmp(what, "executable") == 0    ? "executable-sourced"
-      : strcmp(what, "certificate") == 0 ? "X.509 certificate"
-      : gauth__skip_prefix_ci(value, "aws") != NULL
-          ? "AWS"
-          : "this environment's");
+      strcmp(what, "executable") == 0               ? "executable-sourced"
+      : strcmp(what, "certificate") == 0            ? "X.509 certificate"
+      : gauth__skip_prefix_ci(value, "aws") != NULL ? "AWS"
+                                                    : "this environment's");
 }
 
 /* 1 when a header name is an HTTP token and its value has no CR, LF or
@@ -46,8 +45,7 @@ static gauth_status unsupported_source(const char *what, const char *value,
 static int header_ok(const char *name, const char *value) {
   if (name[0] == '\0') return 0;
   for (const char *p = name; *p; p++)
-    if (*p <= ' ' || *p >= 0x7f || strchr("()<>@,;:\\\"/[]?={}", *p))
-      return 0;
+    if (*p <= ' ' || *p >= 0x7f || strchr("()<>@,;:\\\"/[]?={}", *p)) return 0;
   for (const char *p = value; *p; p++)
     if ((unsigned char)*p < 0x20 && *p != '\t') return 0;
   return 1;
@@ -107,8 +105,8 @@ static gauth_status parse_source(const cJSON *json, gauth__external_config *x,
   static const char *const refused[] = {"executable", "environment_id",
                                         "certificate"};
   const cJSON *src = NULL;
-  gauth_status st = gauth__json_get_object(json, "credential_source", &src,
-                                           err);
+  gauth_status st =
+      gauth__json_get_object(json, "credential_source", &src, err);
   if (st != GAUTH_OK) return st;
   for (size_t i = 0; i < GAUTH__ARRAY_LEN(refused); i++) {
     const cJSON *r = cJSON_GetObjectItemCaseSensitive(src, refused[i]);
@@ -152,16 +150,14 @@ static gauth_status parse_impersonation(const cJSON *json,
     st = gauth__iamcredentials_sa_email_from_url(
         x->impersonation_url, "field \"service_account_impersonation_url\"",
         &x->impersonation_email, err);
-  if (st != GAUTH_OK ||
-      cJSON_GetObjectItemCaseSensitive(json, "service_account_impersonation") ==
-          NULL)
+  if (st != GAUTH_OK || cJSON_GetObjectItemCaseSensitive(
+                            json, "service_account_impersonation") == NULL)
     return st;
   st = gauth__json_get_object(json, "service_account_impersonation", &o, err);
   if (st == GAUTH_OK)
     st = gauth__json_opt_int64(o, "token_lifetime_seconds", &life, &present,
                                err);
-  if (st == GAUTH_OK && present &&
-      (life < LIFETIME_MIN || life > LIFETIME_MAX))
+  if (st == GAUTH_OK && present && (life < LIFETIME_MIN || life > LIFETIME_MAX))
     st = gauth__error_set(err, GAUTH_E_MALFORMED,
                           "field \"token_lifetime_seconds\" must be %d to %d",
                           LIFETIME_MIN, LIFETIME_MAX);
@@ -293,23 +289,21 @@ gauth_status gauth__subject_token_extract(const char *data, size_t len,
   while (b < e && is_space(data[b])) b++;
   while (e > b && is_space(data[e - 1])) e--;
   if (b == e)
-    return gauth__error_set(err, code, "subject token from %s is empty",
-                            where);
+    return gauth__error_set(err, code, "subject token from %s is empty", where);
   if (memchr(data + b, '\0', e - b) != NULL)
-    return gauth__error_set(err, code,
-                            "subject token from %s holds a NUL byte", where);
+    return gauth__error_set(err, code, "subject token from %s holds a NUL byte",
+                            where);
   *token = strndup(data + b, e - b);
   return *token != NULL ? GAUTH_OK : gauth__error_nomem(err);
 }
 
-/* ---- STS ------------------------------------------------------------------ */
+/* ---- STS ----------------------------------------------------------------- */
 
 gauth_status gauth__sts_form_build(const gauth__external_config *x,
-                                   const char *scope,
-                                   const char *subject_token,
+                                   const char *scope, const char *subject_token,
                                    gauth__sts_form *out, gauth_error *err) {
   memset(out, 0, sizeof *out);
-#define FIELD(name_, value_, secret_)                                   \
+#define FIELD(name_, value_, secret_) \
   out->fields[out->n++] = (gauth__form_field){(name_), (value_), (secret_)}
   FIELD("grant_type", GAUTH__STS_GRANT, 0);
   FIELD("audience", x->audience, 0);
@@ -353,8 +347,8 @@ gauth_status gauth__sts_reply_parse(const char *body, size_t len, int64_t now,
   int present = 0;
   gauth_status st = gauth__json_parse_object(body, len, NULL, &root, err);
   memset(out, 0, sizeof *out);
-  if (st == GAUTH_OK) st = gauth__json_get_string(root, "access_token", &tok,
-                                                  err);
+  if (st == GAUTH_OK)
+    st = gauth__json_get_string(root, "access_token", &tok, err);
   if (st == GAUTH_OK && tok[0] == '\0')
     st = gauth__error_set(err, GAUTH_E_MALFORMED,
                           "field \"access_token\" is empty");
@@ -362,17 +356,16 @@ gauth_status gauth__sts_reply_parse(const char *body, size_t len, int64_t now,
     st = gauth__json_opt_string(root, "issued_token_type", &issued, err);
   if (st == GAUTH_OK && issued != NULL &&
       strcmp(issued, GAUTH__STS_ACCESS_TOKEN) != 0)
-    st = gauth__error_set(err, GAUTH_E_MALFORMED,
-                          "field \"issued_token_type\" is not " 
-                          GAUTH__STS_ACCESS_TOKEN);
-  if (st == GAUTH_OK) st = gauth__json_opt_string(root, "token_type", &type,
-                                                  err);
+    st = gauth__error_set(
+        err, GAUTH_E_MALFORMED,
+        "field \"issued_token_type\" is not " GAUTH__STS_ACCESS_TOKEN);
+  if (st == GAUTH_OK)
+    st = gauth__json_opt_string(root, "token_type", &type, err);
   if (st == GAUTH_OK && type != NULL && strcasecmp(type, "Bearer") != 0)
     st = gauth__error_set(err, GAUTH_E_MALFORMED,
                           "field \"token_type\" is not Bearer");
   if (st == GAUTH_OK)
-    st = gauth__json_opt_int64(root, "expires_in", &expires_in, &present,
-                               err);
+    st = gauth__json_opt_int64(root, "expires_in", &expires_in, &present, err);
   if (st == GAUTH_OK && present && expires_in <= 0)
     st = gauth__error_set(err, GAUTH_E_MALFORMED,
                           "field \"expires_in\" is not positive");
@@ -397,7 +390,7 @@ gauth_status gauth__external_project_number(const char *audience, char **out,
   return *out != NULL ? GAUTH_OK : gauth__error_nomem(err);
 }
 
-/* ---- the credential ------------------------------------------------------- */
+/* ---- the credential ------------------------------------------------------ */
 
 static gauth__external_config *ext_of(gauth_credentials *c) {
   return gauth__credentials_impl(c);
@@ -441,23 +434,22 @@ static gauth_status fetch_subject_url(gauth_credentials *c,
                                       const gauth__external_config *x,
                                       char **token, gauth_error *err) {
   gauth__http_response resp;
-  gauth_status st = gauth__http_get(gauth__credentials_http(c), x->url,
-                                    (const char *const *)x->headers, NULL,
-                                    &resp, err);
+  gauth_status st =
+      gauth__http_get(gauth__credentials_http(c), x->url,
+                      (const char *const *)x->headers, NULL, &resp, err);
   if (st != GAUTH_OK)
     gauth__error_prefix(err, "subject token (credential_source.url)");
   else
-    st = gauth__subject_token_extract(resp.body, resp.body_len,
-                                      x->json_format, x->field_name,
-                                      "credential_source.url",
+    st = gauth__subject_token_extract(resp.body, resp.body_len, x->json_format,
+                                      x->field_name, "credential_source.url",
                                       GAUTH_E_BAD_RESPONSE, token, err);
   gauth__http_response_cleanup(&resp);
   return st;
 }
 
 static gauth_status subject_token(gauth_credentials *c,
-                                  const gauth__external_config *x,
-                                  char **token, gauth_error *err) {
+                                  const gauth__external_config *x, char **token,
+                                  gauth_error *err) {
   *token = NULL;
   if (x->source == GAUTH__SUBJECT_FILE) return read_subject_file(x, token, err);
   return fetch_subject_url(c, x, token, err);
@@ -481,8 +473,10 @@ static gauth_status client_auth(const gauth__external_config *x, char **hdr,
   gauth__secret_strfree(pair);
   if (st != GAUTH_OK) return st;
   n = strlen(b64) + sizeof "Authorization: Basic ";
-  if ((*hdr = malloc(n)) == NULL) st = gauth__error_nomem(err);
-  else snprintf(*hdr, n, "Authorization: Basic %s", b64);
+  if ((*hdr = malloc(n)) == NULL)
+    st = gauth__error_nomem(err);
+  else
+    snprintf(*hdr, n, "Authorization: Basic %s", b64);
   gauth__secret_strfree(b64);
   return st;
 }
@@ -493,17 +487,16 @@ static gauth_status sts_url(gauth_credentials *c,
                             const gauth__external_config *x, char **url,
                             gauth_error *err) {
   const gauth__config *cfg = gauth__credentials_config(c);
-  if (x->token_url != NULL &&
-      cfg->service_override[GAUTH_SERVICE_STS] == NULL)
+  if (x->token_url != NULL && cfg->service_override[GAUTH_SERVICE_STS] == NULL)
     return gauth__strdup_out(x->token_url, url, err);
   return gauth__config_service_url(cfg, GAUTH_SERVICE_STS, "/v1/token", url,
                                    err);
 }
 
 static gauth_status sts_post(gauth_credentials *c,
-                             const gauth__external_config *x,
-                             const char *scope, const char *subject,
-                             gauth__http_response *resp, gauth_error *err) {
+                             const gauth__external_config *x, const char *scope,
+                             const char *subject, gauth__http_response *resp,
+                             gauth_error *err) {
   gauth__sts_form form;
   char *url = NULL, *auth = NULL;
   const char *headers[2] = {NULL, NULL};
@@ -571,8 +564,8 @@ static gauth_status caller_new(gauth_credentials *c, sts_caller *s,
   if ((s->auth = malloc(n)) == NULL) return gauth__error_nomem(err);
   snprintf(s->auth, n, "Authorization: Bearer %s", s->sts.value);
   s->headers[0] = s->auth;
-  snprintf(s->principal, sizeof s->principal,
-           "the federated identity of %s", gauth__echo_setting(x->audience));
+  snprintf(s->principal, sizeof s->principal, "the federated identity of %s",
+           gauth__echo_setting(x->audience));
   s->caller.http = gauth__credentials_http(c);
   s->caller.cfg = gauth__credentials_config(c);
   s->caller.headers = s->headers;
@@ -609,12 +602,12 @@ static gauth_status ext_fetch(gauth_credentials *c,
     return sts_exchange(c, x, req->scopes, req->scope_count, out, err);
   }
   st = caller_new(c, &s, err);
-  life = x->lifetime_seconds ? x->lifetime_seconds
-                             : gauth__credentials_settings(c)->
-                                   token_lifetime_seconds;
+  life = x->lifetime_seconds
+             ? x->lifetime_seconds
+             : gauth__credentials_settings(c)->token_lifetime_seconds;
   if (st == GAUTH_OK)
-    st = gauth__iamcredentials_generate_token(
-        &s.caller, x->impersonation_email, NULL, req, life, out, err);
+    st = gauth__iamcredentials_generate_token(&s.caller, x->impersonation_email,
+                                              NULL, req, life, out, err);
   if (st != GAUTH_OK && s.sts.value != NULL)
     gauth__error_prefix(err, "external account (after the STS exchange)");
   caller_done(&s);
@@ -676,8 +669,12 @@ static void ext_free(void *p) {
 }
 
 static const gauth__source_vtable ext_vtable = {
-    GAUTH_CREDENTIALS_EXTERNAL_ACCOUNT, ext_fetch,     ext_email,
-    ext_project_id,                     ext_sign_blob, ext_sign_jwt,
+    GAUTH_CREDENTIALS_EXTERNAL_ACCOUNT,
+    ext_fetch,
+    ext_email,
+    ext_project_id,
+    ext_sign_blob,
+    ext_sign_jwt,
     ext_free};
 
 gauth_status gauth__external_credentials_new(

@@ -19,20 +19,20 @@ typedef enum gauth__subject_source {
 typedef struct gauth__external_config {
   char *audience;
   char *subject_token_type;
-  char *token_url;             /* NULL: the STS service URL */
-  char *impersonation_url;     /* NULL: no impersonation */
-  char *impersonation_email;   /* the email in impersonation_url */
+  char *token_url;               /* NULL: the STS service URL */
+  char *impersonation_url;       /* NULL: no impersonation */
+  char *impersonation_email;     /* the email in impersonation_url */
   unsigned int lifetime_seconds; /* service_account_impersonation; 0: unset */
   gauth__subject_source source;
-  char *path;                  /* FILE */
-  char *url;                   /* URL */
-  char **headers;              /* URL: "Name: value", NULL-terminated */
-  int json_format;             /* format.type "json" */
-  char *field_name;            /* format.subject_token_field_name */
-  char *quota_project;         /* quota_project_id */
-  char *user_project;          /* workforce_pool_user_project */
-  char *client_id;             /* STS client authentication (Basic) */
-  char *client_secret;         /* a secret: wiped */
+  char *path;          /* FILE */
+  char *url;           /* URL */
+  char **headers;      /* URL: "Name: value", NULL-terminated */
+  int json_format;     /* format.type "json" */
+  char *field_name;    /* format.subject_token_field_name */
+  char *quota_project; /* quota_project_id */
+  char *user_project;  /* workforce_pool_user_project */
+  char *client_id;     /* STS client authentication (Basic) */
+  char *client_secret; /* a secret: wiped */
 } gauth__external_config;
 
 /* Validates json (the file's object) into *out. GAUTH_E_MALFORMED naming
@@ -64,8 +64,7 @@ typedef struct gauth__sts_form {
 } gauth__sts_form;
 
 gauth_status gauth__sts_form_build(const gauth__external_config *x,
-                                   const char *scope,
-                                   const char *subject_token,
+                                   const char *scope, const char *subject_token,
                                    gauth__sts_form *out, gauth_error *err);
 void gauth__sts_form_cleanup(gauth__sts_form *f);
 

@@ -81,8 +81,7 @@ gauth_status gauth_credentials_from_json(gauth_credentials **out,
     return gauth__error_set(err, GAUTH_E_INVALID_ARG,
                             "gauth_credentials_from_json: out and json must "
                             "not be NULL");
-  return gauth__credentials_from_json_text(out, json, len, "JSON", copts,
-                                           err);
+  return gauth__credentials_from_json_text(out, json, len, "JSON", copts, err);
 }
 
 gauth_status gauth_credentials_from_file(gauth_credentials **out,
@@ -109,8 +108,7 @@ gauth_status gauth_credentials_from_file(gauth_credentials **out,
     st = gauth__error_nomem(err);
   } else {
     snprintf(origin, olen, "file %s", path);
-    st = gauth__credentials_from_json_text(out, text, len, origin, copts,
-                                           err);
+    st = gauth__credentials_from_json_text(out, text, len, origin, copts, err);
     if (st != GAUTH_OK && st != GAUTH_E_NOMEM)
       gauth__error_prefix(err, "credentials file " PATH_FMT, path);
   }

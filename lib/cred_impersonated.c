@@ -92,10 +92,13 @@ static gauth_status imp_sign_jwt(gauth_credentials *c, const char *claims,
                                         imp_delegates(im), claims, jwt, err);
 }
 
-static const gauth__source_vtable imp_vtable = {
-    GAUTH_CREDENTIALS_IMPERSONATED, imp_fetch,     imp_email,
-    imp_project_id,                 imp_sign_blob, imp_sign_jwt,
-    imp_free};
+static const gauth__source_vtable imp_vtable = {GAUTH_CREDENTIALS_IMPERSONATED,
+                                                imp_fetch,
+                                                imp_email,
+                                                imp_project_id,
+                                                imp_sign_blob,
+                                                imp_sign_jwt,
+                                                imp_free};
 
 /* Copies the delegates (emails or projects/-/serviceAccounts/EMAIL) into
  * im->delegates. */
@@ -156,9 +159,8 @@ gauth_status gauth_credentials_impersonate(
   im = calloc(1, sizeof *im);
   if (im == NULL) return gauth__error_nomem(err);
   while (delegates != NULL && delegates[n] != NULL) n++;
-  st = gauth__iamcredentials_parse_sa_email(target_email, "target_email",
-                                            GAUTH_E_INVALID_ARG, &im->sa_email,
-                                            err);
+  st = gauth__iamcredentials_parse_sa_email(
+      target_email, "target_email", GAUTH_E_INVALID_ARG, &im->sa_email, err);
   if (st == GAUTH_OK)
     st = imp_set_delegates(im, delegates, n, "delegates", GAUTH_E_INVALID_ARG,
                            err);
@@ -206,8 +208,8 @@ static gauth_status file_source(imp *im, const cJSON *json, const char *origin,
   const char *type = NULL;
   gauth_credentials_options sopts = GAUTH_CREDENTIALS_OPTIONS_INIT;
   char *text, *src_origin;
-  gauth_status st = gauth__json_get_object(json, "source_credentials", &src,
-                                           err);
+  gauth_status st =
+      gauth__json_get_object(json, "source_credentials", &src, err);
   if (st != GAUTH_OK) return st;
   st = gauth__json_get_string(src, "type", &type, err);
   if (st == GAUTH_OK && strcmp(type, "impersonated_service_account") == 0)

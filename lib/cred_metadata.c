@@ -19,8 +19,8 @@
 #define SA_PATH "instance/service-accounts/default/"
 
 typedef struct md_source {
-  pthread_mutex_t mu;  /* guards email */
-  char *email;         /* NULL until the first successful read */
+  pthread_mutex_t mu; /* guards email */
+  char *email;        /* NULL until the first successful read */
 } md_source;
 
 static void md_free_impl(void *impl) {
@@ -82,17 +82,21 @@ static gauth_status take_id_token(char *body, size_t len, gauth__token *out,
     unsigned char ch = (unsigned char)body[i];
     if (ch <= 0x20 || ch >= 0x7f)
       return gauth__error_set(err, GAUTH_E_BAD_RESPONSE,
-                              "metadata server: " SA_PATH "identity: the "
+                              "metadata server: " SA_PATH
+                              "identity: the "
                               "reply is not a JWT (byte %zu is not a token "
-                              "character)", i);
+                              "character)",
+                              i);
   }
   if (len == 0)
     return gauth__error_set(err, GAUTH_E_BAD_RESPONSE,
-                            "metadata server: " SA_PATH "identity: empty "
+                            "metadata server: " SA_PATH
+                            "identity: empty "
                             "reply");
   if (gauth__jwt_expiry(body, &out->expires_at, &e) != GAUTH_OK)
     return gauth__error_set(err, GAUTH_E_BAD_RESPONSE,
-                            "metadata server: " SA_PATH "identity: the "
+                            "metadata server: " SA_PATH
+                            "identity: the "
                             "reply is not a JWT with an exp claim (%s)",
                             e.message);
   out->value = malloc(len + 1);
@@ -102,8 +106,8 @@ static gauth_status take_id_token(char *body, size_t len, gauth__token *out,
 }
 
 static gauth_status fetch_id(gauth_credentials *c,
-                             const gauth__token_request *req,
-                             gauth__token *out, gauth_error *err) {
+                             const gauth__token_request *req, gauth__token *out,
+                             gauth_error *err) {
   char *aud, *path, *body = NULL;
   size_t len = 0, plen;
   gauth_status st;
@@ -130,16 +134,16 @@ static gauth_status fetch_id(gauth_credentials *c,
 }
 
 static gauth_status md_fetch(gauth_credentials *c,
-                             const gauth__token_request *req,
-                             gauth__token *out, gauth_error *err) {
+                             const gauth__token_request *req, gauth__token *out,
+                             gauth_error *err) {
   memset(out, 0, sizeof(*out));
   if (req->kind == GAUTH__TOKEN_ACCESS) return fetch_access(c, req, out, err);
   return fetch_id(c, req, out, err);
 }
 
 /* A one-line text value: trimmed, not empty, no control characters. */
-static gauth_status get_text(gauth_credentials *c, const char *path,
-                             char **out, gauth_error *err) {
+static gauth_status get_text(gauth_credentials *c, const char *path, char **out,
+                             gauth_error *err) {
   char *body = NULL;
   size_t len = 0, i;
   gauth_status st;
@@ -151,8 +155,7 @@ static gauth_status get_text(gauth_credentials *c, const char *path,
                      body[len - 1] == ' ' || body[len - 1] == '\t'))
     body[--len] = '\0';
   for (i = 0; i < len; i++)
-    if ((unsigned char)body[i] < 0x20 || (unsigned char)body[i] == 0x7f)
-      break;
+    if ((unsigned char)body[i] < 0x20 || (unsigned char)body[i] == 0x7f) break;
   if (len == 0 || i < len) {
     free(body);
     return gauth__error_set(err, GAUTH_E_BAD_RESPONSE,
@@ -214,9 +217,13 @@ static gauth_status md_sign_jwt(gauth_credentials *c, const char *claims_json,
   return st;
 }
 
-static const gauth__source_vtable md_vtable = {
-    GAUTH_CREDENTIALS_METADATA, md_fetch,     md_email,   md_project_id,
-    md_sign_blob,               md_sign_jwt,  md_free_impl};
+static const gauth__source_vtable md_vtable = {GAUTH_CREDENTIALS_METADATA,
+                                               md_fetch,
+                                               md_email,
+                                               md_project_id,
+                                               md_sign_blob,
+                                               md_sign_jwt,
+                                               md_free_impl};
 
 gauth_status gauth_credentials_from_metadata(
     gauth_credentials **out, const gauth_credentials_options *copts,

@@ -16,21 +16,21 @@
 #include "json.h"
 #include "secret.h"
 
-/* ---- the key file --------------------------------------------------------- */
+/* ---- the key file -------------------------------------------------------- */
 
 /* A member that must be a non-empty string. */
 static gauth_status get_nonempty(const cJSON *json, const char *name,
                                  const char **out, gauth_error *err) {
   gauth_status st = gauth__json_get_string(json, name, out, err);
   if (st == GAUTH_OK && (*out)[0] == '\0')
-    st = gauth__error_set(err, GAUTH_E_MALFORMED, "field \"%s\" is empty",
-                          name);
+    st =
+        gauth__error_set(err, GAUTH_E_MALFORMED, "field \"%s\" is empty", name);
   return st;
 }
 
 /* An optional member: absent, null or a string; "" counts as absent. */
-static gauth_status parse_key(const char *pem, const char *kid,
-                              gauth_key **out, gauth_error *err) {
+static gauth_status parse_key(const char *pem, const char *kid, gauth_key **out,
+                              gauth_error *err) {
   gauth_status st = gauth__key_from_pem_kid(out, pem, strlen(pem), kid, err);
   if (st != GAUTH_OK) {
     gauth__error_prefix(err, "field \"private_key\"");
@@ -41,11 +41,11 @@ static gauth_status parse_key(const char *pem, const char *kid,
     int is_private = gauth_key_is_private(*out);
     gauth_key_free(*out);
     *out = NULL;
-    return gauth__error_set(err, GAUTH_E_MALFORMED,
-                            "field \"private_key\" holds %s, not an RSA "
-                            "private key",
-                            is_private ? "a non-RSA private key"
-                                       : "a public key or certificate");
+    return gauth__error_set(
+        err, GAUTH_E_MALFORMED,
+        "field \"private_key\" holds %s, not an RSA "
+        "private key",
+        is_private ? "a non-RSA private key" : "a public key or certificate");
   }
   return GAUTH_OK;
 }
@@ -98,7 +98,7 @@ void gauth__sa_info_cleanup(gauth__sa_info *info) {
   memset(info, 0, sizeof(*info));
 }
 
-/* ---- builders ------------------------------------------------------------- */
+/* ---- builders ------------------------------------------------------------ */
 
 /* Adds iat and exp, serialises compactly, deletes o. */
 static gauth_status finish_claims(cJSON *o, int64_t now, char **out,
@@ -106,9 +106,8 @@ static gauth_status finish_claims(cJSON *o, int64_t now, char **out,
   int64_t iat = now - GAUTH__ASSERTION_BACKDATE;
   *out = NULL;
   if (o == NULL || cJSON_AddNumberToObject(o, "iat", (double)iat) == NULL ||
-      cJSON_AddNumberToObject(o, "exp",
-                              (double)(iat + GAUTH__ASSERTION_LIFETIME)) ==
-          NULL ||
+      cJSON_AddNumberToObject(
+          o, "exp", (double)(iat + GAUTH__ASSERTION_LIFETIME)) == NULL ||
       (*out = cJSON_PrintUnformatted(o)) == NULL) {
     cJSON_Delete(o);
     return gauth__error_nomem(err);
@@ -161,11 +160,9 @@ gauth_status gauth__sa_id_claims(const char *email, const char *audience,
   return finish_claims(o, now, out, err);
 }
 
-gauth_status gauth__sa_self_signed_claims(const char *email,
-                                          const char *scope,
-                                          const char *jwt_audience,
-                                          int64_t now, char **out,
-                                          gauth_error *err) {
+gauth_status gauth__sa_self_signed_claims(const char *email, const char *scope,
+                                          const char *jwt_audience, int64_t now,
+                                          char **out, gauth_error *err) {
   cJSON *o;
   if (out == NULL || email == NULL || (scope == NULL && jwt_audience == NULL))
     return gauth__error_set(err, GAUTH_E_INVALID_ARG,
@@ -199,13 +196,13 @@ int gauth__sa_use_self_signed(int mode, const char *universe_domain) {
          strcmp(universe_domain, GAUTH__DEFAULT_UNIVERSE_DOMAIN) != 0;
 }
 
-/* ---- the source ----------------------------------------------------------- */
+/* ---- the source ---------------------------------------------------------- */
 
 typedef struct sa_impl {
   gauth__sa_info info;
-  char *token_url;   /* where requests go (before the endpoint override) */
-  const char *aud;   /* the assertions' aud: the file's token_uri or the
-                        default; borrowed from info or static */
+  char *token_url;      /* where requests go (before the endpoint override) */
+  const char *aud;      /* the assertions' aud: the file's token_uri or the
+                           default; borrowed from info or static */
   const char *universe; /* the file's, else the options' */
 } sa_impl;
 
@@ -220,8 +217,8 @@ static void sa_free_impl(void *p) {
 /* Signs claims with the key (header alg RS256, typ JWT, kid). */
 static gauth_status sign_claims(const sa_impl *sa, const char *claims,
                                 char **jws, gauth_error *err) {
-  return gauth_jwt_sign(sa->info.key, GAUTH_ALG_RS256,
-                        sa->info.private_key_id, claims, jws, err);
+  return gauth_jwt_sign(sa->info.key, GAUTH_ALG_RS256, sa->info.private_key_id,
+                        claims, jws, err);
 }
 
 static gauth_status self_signed(gauth_credentials *c, const sa_impl *sa,
@@ -237,8 +234,7 @@ static gauth_status self_signed(gauth_credentials *c, const sa_impl *sa,
   if (st == GAUTH_OK) st = sign_claims(sa, claims, &out->value, err);
   free(claims);
   if (st != GAUTH_OK) return st;
-  out->expires_at =
-      now - GAUTH__ASSERTION_BACKDATE + GAUTH__ASSERTION_LIFETIME;
+  out->expires_at = now - GAUTH__ASSERTION_BACKDATE + GAUTH__ASSERTION_LIFETIME;
   return GAUTH_OK;
 }
 
@@ -250,8 +246,8 @@ static gauth_status grant(gauth_credentials *c, const sa_impl *sa,
   char *body = NULL;
   gauth_status st = gauth__sa_token_body(assertion, &body, err);
   if (st != GAUTH_OK) return st;
-  st = gauth__credentials_token_post(c, sa->token_url, body, secrets, kind,
-                                     out, NULL, err);
+  st = gauth__credentials_token_post(c, sa->token_url, body, secrets, kind, out,
+                                     NULL, err);
   if (st == GAUTH_OK && out->expires_at == 0 && kind == GAUTH__TOKEN_ACCESS)
     gauth__log(gauth__credentials_logger(c), GAUTH_LOG_DEBUG,
                "service account %s: the token reply has no expires_in",
@@ -261,8 +257,8 @@ static gauth_status grant(gauth_credentials *c, const sa_impl *sa,
 }
 
 static gauth_status sa_fetch(gauth_credentials *c,
-                             const gauth__token_request *req,
-                             gauth__token *out, gauth_error *err) {
+                             const gauth__token_request *req, gauth__token *out,
+                             gauth_error *err) {
   const sa_impl *sa = gauth__credentials_impl(c);
   const gauth__cred_settings *s = gauth__credentials_settings(c);
   int64_t now = gauth__credentials_now(c);
@@ -287,12 +283,11 @@ static gauth_status sa_fetch(gauth_credentials *c,
     st = gauth__sa_access_claims(sa->info.client_email, sa->aud, scope,
                                  s->subject, now, &claims, err);
   } else {
-    st = gauth__sa_id_claims(sa->info.client_email, sa->aud, req->audience,
-                             now, &claims, err);
+    st = gauth__sa_id_claims(sa->info.client_email, sa->aud, req->audience, now,
+                             &claims, err);
   }
   if (st == GAUTH_OK) st = sign_claims(sa, claims, &assertion, err);
-  if (st == GAUTH_OK)
-    st = grant(c, sa, assertion, req->kind, out, err);
+  if (st == GAUTH_OK) st = grant(c, sa, assertion, req->kind, out, err);
   if (st != GAUTH_OK)
     gauth__error_prefix(err, "service account %s: %s", sa->info.client_email,
                         access ? "access token" : "ID token");
@@ -332,8 +327,7 @@ static gauth_status sa_sign_blob(gauth_credentials *c, const void *data,
   if (key_id != NULL) *key_id = NULL;
   buf = malloc(cap + 1);
   if (buf == NULL) return gauth__error_nomem(err);
-  st = gauth_key_sign(sa->info.key, GAUTH_ALG_RS256, data, len, buf, &cap,
-                      err);
+  st = gauth_key_sign(sa->info.key, GAUTH_ALG_RS256, data, len, buf, &cap, err);
   if (st == GAUTH_OK && key_id != NULL) {
     *key_id = gauth__strdup(sa->info.private_key_id);
     if (*key_id == NULL) st = gauth__error_nomem(err);
@@ -354,8 +348,12 @@ static gauth_status sa_sign_jwt(gauth_credentials *c, const char *claims_json,
 }
 
 static const gauth__source_vtable sa_vtable = {
-    GAUTH_CREDENTIALS_SERVICE_ACCOUNT, sa_fetch,     sa_email,
-    sa_project_id,                     sa_sign_blob, sa_sign_jwt,
+    GAUTH_CREDENTIALS_SERVICE_ACCOUNT,
+    sa_fetch,
+    sa_email,
+    sa_project_id,
+    sa_sign_blob,
+    sa_sign_jwt,
     sa_free_impl};
 
 /* The token URL: the token_uri option, else the file's, else Google's. */
@@ -406,8 +404,8 @@ gauth_status gauth__sa_credentials_new(gauth_credentials **out,
     return st;
   }
   quota = sa->info.quota_project_id;
-  st = gauth__credentials_create(out, copts, &sa_vtable, sa, origin, quota,
-                                 err);
+  st =
+      gauth__credentials_create(out, copts, &sa_vtable, sa, origin, quota, err);
   if (st != GAUTH_OK) return st;
   /* The universe: the file's, else the options'. */
   sa->universe = sa->info.universe_domain != NULL

@@ -41,8 +41,7 @@ void gauth__sa_info_cleanup(gauth__sa_info *info);
  * "exp":..}. subject NULL: no sub. */
 gauth_status gauth__sa_access_claims(const char *email, const char *audience,
                                      const char *scope, const char *subject,
-                                     int64_t now, char **out,
-                                     gauth_error *err);
+                                     int64_t now, char **out, gauth_error *err);
 
 /* Claims of an ID-token assertion: {"iss","aud","target_audience","iat",
  * "exp"} (no scope, no sub). */
@@ -53,11 +52,9 @@ gauth_status gauth__sa_id_claims(const char *email, const char *audience,
 /* Claims of a self-signed JWT access token: {"iss":email,"sub":email,
  * "aud":jwt_audience,...} when jwt_audience is not NULL, else
  * {"iss","sub","scope":scope,...}; iat and exp as assertions. */
-gauth_status gauth__sa_self_signed_claims(const char *email,
-                                          const char *scope,
-                                          const char *jwt_audience,
-                                          int64_t now, char **out,
-                                          gauth_error *err);
+gauth_status gauth__sa_self_signed_claims(const char *email, const char *scope,
+                                          const char *jwt_audience, int64_t now,
+                                          char **out, gauth_error *err);
 
 /* The token request body: grant_type=urn:ietf:params:oauth:grant-type:
  * jwt-bearer&assertion=JWS (form-encoded). Free with gauth__secret_strfree

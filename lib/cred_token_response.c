@@ -38,7 +38,8 @@ static gauth_status check_token_text(const char *v, const char *member,
     if (c <= 0x20 || c >= 0x7f)
       return gauth__error_set(err, GAUTH_E_BAD_RESPONSE,
                               "token reply: \"%s\" holds a character that "
-                              "cannot go into an HTTP header", member);
+                              "cannot go into an HTTP header",
+                              member);
   }
   return GAUTH_OK;
 }
@@ -59,7 +60,8 @@ static gauth_status parse_access(const cJSON *obj, int64_t now,
   if (type != NULL && strcasecmp(type, "Bearer") != 0) {
     st = gauth__error_set(err, GAUTH_E_BAD_RESPONSE,
                           "token reply: token_type is \"%.32s\", expected "
-                          "Bearer", type);
+                          "Bearer",
+                          type);
     goto fail;
   }
   if (have_exp && (expires_in <= 0 || expires_in > 366 * 86400)) {
@@ -71,8 +73,7 @@ static gauth_status parse_access(const cJSON *obj, int64_t now,
   if (id_token != NULL) {
     if ((st = gauth__json_opt_string(obj, "id_token", &idt, err)) != GAUTH_OK)
       goto fail;
-    if (idt != NULL && (st = check_token_text(idt, "id_token", err)))
-      goto fail;
+    if (idt != NULL && (st = check_token_text(idt, "id_token", err))) goto fail;
   }
   out->value = gauth__strdup(tok);
   out->expires_at = have_exp ? now + expires_in : 0;
@@ -171,8 +172,8 @@ gauth_status gauth__rfc3339_parse(const char *s, int64_t *out,
       *p++ != '-' || !digits(&p, 2, &d) || (*p != 'T' && *p != 't'))
     goto bad;
   p++;
-  if (!digits(&p, 2, &h) || *p++ != ':' || !digits(&p, 2, &mi) ||
-      *p++ != ':' || !digits(&p, 2, &sec))
+  if (!digits(&p, 2, &h) || *p++ != ':' || !digits(&p, 2, &mi) || *p++ != ':' ||
+      !digits(&p, 2, &sec))
     goto bad;
   if (*p == '.') {
     p++;
@@ -187,8 +188,8 @@ gauth_status gauth__rfc3339_parse(const char *s, int64_t *out,
   } else {
     goto bad;
   }
-  if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
-      h > 23 || mi > 59 || sec > 60 || oh > 23 || om > 59)
+  if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 ||
+      mi > 59 || sec > 60 || oh > 23 || om > 59)
     goto bad;
   if (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
     goto bad;

@@ -49,8 +49,8 @@ void gauth__user_info_cleanup(gauth__user_info *info) {
   memset(info, 0, sizeof(*info));
 }
 
-gauth_status gauth__user_refresh_body(const gauth__user_info *info,
-                                      char **out, gauth_error *err) {
+gauth_status gauth__user_refresh_body(const gauth__user_info *info, char **out,
+                                      gauth_error *err) {
   gauth__form_field f[4] = {{"grant_type", "refresh_token", 0},
                             {"client_id", NULL, 0},
                             {"client_secret", NULL, 1},
@@ -65,7 +65,7 @@ gauth_status gauth__user_refresh_body(const gauth__user_info *info,
   return gauth__form_encode(f, 4, out, err);
 }
 
-/* ---- the source ----------------------------------------------------------- */
+/* ---- the source ---------------------------------------------------------- */
 
 typedef struct user_impl {
   gauth__user_info info;
@@ -85,8 +85,7 @@ static void user_free_impl(void *p) {
 static gauth_status refresh(gauth_credentials *c, const user_impl *u,
                             gauth__token *out, char **id_token,
                             gauth_error *err) {
-  const char *secrets[3] = {u->info.client_secret, u->info.refresh_token,
-                            NULL};
+  const char *secrets[3] = {u->info.client_secret, u->info.refresh_token, NULL};
   char *body = NULL;
   gauth_status st = gauth__user_refresh_body(&u->info, &body, err);
   if (st != GAUTH_OK) return st;
@@ -143,9 +142,10 @@ static gauth_status user_fetch(gauth_credentials *c,
   }
   if (st == GAUTH_E_UNAUTHENTICATED && err != NULL &&
       strcmp(err->error_code, "invalid_grant") == 0)
-    gauth__error_prefix(err, "the refresh token was refused (expired or "
-                             "revoked: run `gcloud auth application-default "
-                             "login` again)");
+    gauth__error_prefix(err,
+                        "the refresh token was refused (expired or "
+                        "revoked: run `gcloud auth application-default "
+                        "login` again)");
   gauth__error_prefix(err, "authorized user (client %.100s): %s",
                       u->info.client_id, id ? "ID token" : "access token");
   return st;
@@ -163,8 +163,13 @@ static gauth_status user_project_id(gauth_credentials *c, char **out,
 }
 
 static const gauth__source_vtable user_vtable = {
-    GAUTH_CREDENTIALS_AUTHORIZED_USER, user_fetch, NULL, user_project_id,
-    NULL, NULL, user_free_impl};
+    GAUTH_CREDENTIALS_AUTHORIZED_USER,
+    user_fetch,
+    NULL,
+    user_project_id,
+    NULL,
+    NULL,
+    user_free_impl};
 
 gauth_status gauth__user_credentials_new(gauth_credentials **out,
                                          const cJSON *json, const char *origin,

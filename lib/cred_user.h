@@ -27,7 +27,7 @@ void gauth__user_info_cleanup(gauth__user_info *info);
 
 /* grant_type=refresh_token&client_id=..&client_secret=..&refresh_token=..
  * (form-encoded). Free with gauth__secret_strfree. */
-gauth_status gauth__user_refresh_body(const gauth__user_info *info,
-                                      char **out, gauth_error *err);
+gauth_status gauth__user_refresh_body(const gauth__user_info *info, char **out,
+                                      gauth_error *err);
 
 #endif /* GAUTH_LIB_CRED_USER_H */

@@ -64,8 +64,10 @@ static gauth_status settings_init(gauth__cred_settings *st,
                               "one of GAUTH_SELF_SIGNED_JWT_*",
                               o->self_signed_jwt);
     if ((o->subject && (!o->subject[0] || !printable(o->subject))) ||
-        (o->jwt_audience && (!o->jwt_audience[0] || !printable(o->jwt_audience))) ||
-        (o->quota_project && (!o->quota_project[0] || !printable(o->quota_project))))
+        (o->jwt_audience &&
+         (!o->jwt_audience[0] || !printable(o->jwt_audience))) ||
+        (o->quota_project &&
+         (!o->quota_project[0] || !printable(o->quota_project))))
       return gauth__error_set(err, GAUTH_E_INVALID_ARG,
                               "credentials options: subject, jwt_audience and "
                               "quota_project must be non-empty text without "
@@ -84,7 +86,8 @@ static gauth_status settings_init(gauth__cred_settings *st,
   if (qp != NULL && (!qp[0] || !printable(qp)))
     return gauth__error_set(err, GAUTH_E_INVALID_ARG,
                             "quota project \"%s\" is empty or holds control "
-                            "characters", gauth__echo_setting(qp));
+                            "characters",
+                            gauth__echo_setting(qp));
   if (st->refresh_early_seconds == 0)
     st->refresh_early_seconds = GAUTH__TOKEN_REFRESH_EARLY_SECONDS;
   if (st->token_lifetime_seconds == 0)
@@ -153,7 +156,8 @@ gauth_status gauth__credentials_create(gauth_credentials **out,
     st = gauth__cred_cache_new(&c->cache, c->settings.refresh_early_seconds,
                                c->settings.clock, c->settings.clock_userdata,
                                &c->cfg.logger, err);
-  if (st == GAUTH_OK && (c->origin = gauth__strdup(origin ? origin : "")) == NULL)
+  if (st == GAUTH_OK &&
+      (c->origin = gauth__strdup(origin ? origin : "")) == NULL)
     st = gauth__error_nomem(err);
   if (st != GAUTH_OK) {
     creds_destroy(c);
@@ -288,8 +292,7 @@ gauth_status gauth_credentials_access_token(gauth_credentials *creds,
 gauth_status gauth_credentials_id_token(gauth_credentials *creds,
                                         const char *audience,
                                         unsigned int flags, char **token,
-                                        int64_t *expires_at,
-                                        gauth_error *err) {
+                                        int64_t *expires_at, gauth_error *err) {
   gauth__token_request req;
   gauth_status st;
   if (expires_at != NULL) *expires_at = 0;
@@ -299,9 +302,8 @@ gauth_status gauth_credentials_id_token(gauth_credentials *creds,
   req.kind = GAUTH__TOKEN_ID;
   req.audience = audience;
   req.flags = flags;
-  if (audience != NULL &&
-      gauth__cred_cache_try_fresh(creds->cache, &req, token, expires_at) ==
-          GAUTH_OK) {
+  if (audience != NULL && gauth__cred_cache_try_fresh(creds->cache, &req, token,
+                                                      expires_at) == GAUTH_OK) {
     error_clear_fast(err);
     return GAUTH_OK;
   }
@@ -381,10 +383,9 @@ gauth_status gauth__credentials_token_post(gauth_credentials *c,
 
 static gauth_status unsupported(const gauth_credentials *c, const char *what,
                                 gauth_error *err) {
-  return gauth__error_set(err, GAUTH_E_UNSUPPORTED,
-                          "%s credentials (%s) cannot %s",
-                          gauth_credentials_type_name(c->vt->type), c->origin,
-                          what);
+  return gauth__error_set(
+      err, GAUTH_E_UNSUPPORTED, "%s credentials (%s) cannot %s",
+      gauth_credentials_type_name(c->vt->type), c->origin, what);
 }
 
 gauth_status gauth_credentials_email(gauth_credentials *creds, char **email,

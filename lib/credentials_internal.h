@@ -44,13 +44,13 @@ typedef struct gauth__token_request {
 
 /* The settings of gauth_credentials_options, resolved and owned. */
 typedef struct gauth__cred_settings {
-  char *quota_project;      /* NULL: none */
-  char *subject;            /* NULL: none */
-  int self_signed_jwt;      /* GAUTH_SELF_SIGNED_JWT_* */
-  char *jwt_audience;       /* NULL: scope claim */
-  unsigned int refresh_early_seconds; /* resolved (225 default) */
+  char *quota_project;                 /* NULL: none */
+  char *subject;                       /* NULL: none */
+  int self_signed_jwt;                 /* GAUTH_SELF_SIGNED_JWT_* */
+  char *jwt_audience;                  /* NULL: scope claim */
+  unsigned int refresh_early_seconds;  /* resolved (225 default) */
   unsigned int token_lifetime_seconds; /* resolved (3600 default) */
-  gauth_clock_fn clock;     /* NULL: system clock */
+  gauth_clock_fn clock;                /* NULL: system clock */
   void *clock_userdata;
 } gauth__cred_settings;
 
@@ -72,8 +72,8 @@ typedef struct gauth__source_vtable {
                              gauth_error *err);
   /* NULL: GAUTH_E_UNSUPPORTED. Outputs as the public functions. */
   gauth_status (*sign_blob)(gauth_credentials *c, const void *data, size_t len,
-                            unsigned char **sig, size_t *sig_len,
-                            char **key_id, gauth_error *err);
+                            unsigned char **sig, size_t *sig_len, char **key_id,
+                            gauth_error *err);
   gauth_status (*sign_jwt)(gauth_credentials *c, const char *claims_json,
                            char **jwt, gauth_error *err);
   /* Frees the source's state (wiping secrets). */
@@ -147,8 +147,7 @@ gauth_status gauth__rfc3339_parse(const char *s, int64_t *out,
                                   gauth_error *err);
 
 /* The "exp" of a JWT, unverified. GAUTH_E_MALFORMED when it has none. */
-gauth_status gauth__jwt_expiry(const char *jwt, int64_t *exp,
-                               gauth_error *err);
+gauth_status gauth__jwt_expiry(const char *jwt, int64_t *exp, gauth_error *err);
 
 /* Joins scopes with sep (" " for assertions and STS, "," for the metadata
  * server). Free with free(). NULL when out of memory. */

@@ -19,10 +19,9 @@
 gauth_status gauth__status_for_http(long http_status, const char *error_code) {
   /* OAuth token endpoints answer a bad grant or client with 400 (RFC 6749
    * section 5.2); for the caller that is a credentials problem. */
-  if (error_code != NULL &&
-      (strcmp(error_code, "invalid_grant") == 0 ||
-       strcmp(error_code, "invalid_client") == 0 ||
-       strcmp(error_code, "unauthorized_client") == 0))
+  if (error_code != NULL && (strcmp(error_code, "invalid_grant") == 0 ||
+                             strcmp(error_code, "invalid_client") == 0 ||
+                             strcmp(error_code, "unauthorized_client") == 0))
     return GAUTH_E_UNAUTHENTICATED;
   switch (http_status) {
     case 401: return GAUTH_E_UNAUTHENTICATED;
@@ -158,9 +157,8 @@ static void read_reply(const cJSON *root, reply_info *ri) {
 }
 
 gauth_status gauth__error_from_reply(gauth_error *err, long http_status,
-                                     const char *content_type,
-                                     const char *body, size_t body_len,
-                                     const char *what,
+                                     const char *content_type, const char *body,
+                                     size_t body_len, const char *what,
                                      const char *const *known) {
   cJSON *root = NULL;
   reply_info ri = {NULL, NULL, NULL, NULL};
@@ -171,8 +169,7 @@ gauth_status gauth__error_from_reply(gauth_error *err, long http_status,
 
   if (what == NULL) what = "request";
   if (body != NULL && body_len > 0 &&
-      gauth__json_parse_object(body, body_len, NULL, &root, NULL) ==
-          GAUTH_OK) {
+      gauth__json_parse_object(body, body_len, NULL, &root, NULL) == GAUTH_OK) {
     read_reply(root, &ri);
   }
 
@@ -194,10 +191,9 @@ gauth_status gauth__error_from_reply(gauth_error *err, long http_status,
 
   if (root != NULL && ri.shape == NULL) {
     gauth__error_set_http(err, st, status, code, "%s: HTTP %ld%s%s%s%s%s%s%s",
-                          what, http_status, code ? " " : "",
-                          code ? code : "", msg ? ": " : "", msg ? msg : "",
-                          detail ? " (" : "", detail ? detail : "",
-                          detail ? ")" : "");
+                          what, http_status, code ? " " : "", code ? code : "",
+                          msg ? ": " : "", msg ? msg : "", detail ? " (" : "",
+                          detail ? detail : "", detail ? ")" : "");
   } else if (root != NULL) {
     gauth__error_set_http(err, st, status, NULL, "%s: HTTP %ld (%s, %zu bytes)",
                           what, http_status, ri.shape, body_len);

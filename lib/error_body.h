@@ -22,9 +22,8 @@ gauth_status gauth__status_for_http(long http_status, const char *error_code);
  * (may be NULL). Message: "WHAT: HTTP 400 invalid_grant: Invalid JWT
  * Signature." Returns the status set. */
 gauth_status gauth__error_from_reply(gauth_error *err, long http_status,
-                                     const char *content_type,
-                                     const char *body, size_t body_len,
-                                     const char *what,
+                                     const char *content_type, const char *body,
+                                     size_t body_len, const char *what,
                                      const char *const *known);
 
 #endif /* GAUTH_LIB_ERROR_BODY_H */

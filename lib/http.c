@@ -134,8 +134,7 @@ void gauth__http_free(gauth__http *h) {
    * and curl_share_cleanup refuses a share still in use. */
   for (i = 0; i < h->pool_n; i++) curl_easy_cleanup(h->pool[i]);
   if (h->share != NULL) curl_share_cleanup(h->share);
-  for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
-    pthread_mutex_destroy(&h->locks[i]);
+  for (i = 0; i < CURL_LOCK_DATA_LAST; i++) pthread_mutex_destroy(&h->locks[i]);
   pthread_mutex_destroy(&h->pool_mu);
   gauth__config_cleanup(&h->cfg);
   free(h);
@@ -171,8 +170,8 @@ static void pool_put(gauth__http *h, CURL *e) {
 /* ---- one transfer -------------------------------------------------------- */
 
 typedef struct xfer {
-  size_t max;          /* max_response_bytes */
-  char *body;          /* NUL-terminated; wiped when freed */
+  size_t max; /* max_response_bytes */
+  char *body; /* NUL-terminated; wiped when freed */
   size_t len, cap;
   gauth__http_header *headers;
   size_t nheaders, hcap;
@@ -180,8 +179,8 @@ typedef struct xfer {
   int too_large;
   int nomem;
   CURLcode rc;
-  long status;         /* 0 unless a reply was received (rc == CURLE_OK) */
-  char *location;      /* the redirect target of a 3xx, malloc'd */
+  long status;    /* 0 unless a reply was received (rc == CURLE_OK) */
+  char *location; /* the redirect target of a 3xx, malloc'd */
   char errbuf[CURL_ERROR_SIZE];
   int64_t ms;
 } xfer;
@@ -251,8 +250,7 @@ static char *dup_trimmed(const char *s, size_t n) {
   return out;
 }
 
-static size_t on_header(char *buf, size_t size, size_t nitems,
-                        void *userdata) {
+static size_t on_header(char *buf, size_t size, size_t nitems, void *userdata) {
   xfer *x = userdata;
   size_t n = size * nitems;
   size_t len = n;
@@ -310,7 +308,7 @@ static const char *header_value(const gauth__http_header *hs, size_t n,
 typedef struct hop {
   const char *method;
   const char *url;
-  const char *body;   /* POST only */
+  const char *body; /* POST only */
   size_t body_len;
   const struct curl_slist *headers;
   long connect_ms;
@@ -318,8 +316,8 @@ typedef struct hop {
   int no_proxy;
 } hop;
 
-#define SET(opt, val)                                          \
-  do {                                                         \
+#define SET(opt, val)                                           \
+  do {                                                          \
     if (rc == CURLE_OK) rc = curl_easy_setopt(e, (opt), (val)); \
   } while (0)
 
@@ -433,8 +431,7 @@ static const char *auth_credential(const char *line) {
   if (colon == NULL) return NULL;
   name_len = (size_t)(colon - line);
   if (!((name_len == 13 && strncasecmp(line, "Authorization", 13) == 0) ||
-        (name_len == 19 &&
-         strncasecmp(line, "Proxy-Authorization", 19) == 0)))
+        (name_len == 19 && strncasecmp(line, "Proxy-Authorization", 19) == 0)))
     return NULL;
   v = colon + 1;
   while (*v == ' ' || *v == '\t') v++;
@@ -543,7 +540,7 @@ typedef struct curl_class {
   gauth_status code;
   const char *label;
   int retry;
-  int detail;  /* 1: curl's error buffer adds to the label */
+  int detail; /* 1: curl's error buffer adds to the label */
 } curl_class;
 
 static curl_class classify_curl(CURLcode rc) {
@@ -574,9 +571,7 @@ static curl_class classify_curl(CURLcode rc) {
       c.retry = 1;
       break;
     case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-      c.label = "DNS lookup failed";
-      break;
+    case CURLE_COULDNT_RESOLVE_PROXY: c.label = "DNS lookup failed"; break;
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_SSL_ENGINE_NOTFOUND:
     case CURLE_SSL_ENGINE_SETFAILED:
@@ -617,9 +612,7 @@ static curl_class classify_curl(CURLcode rc) {
       c.label = curl_easy_strerror(rc);
       c.detail = 0;
       break;
-    default:
-      c.label = curl_easy_strerror(rc);
-      break;
+    default: c.label = curl_easy_strerror(rc); break;
   }
   return c;
 }
@@ -627,15 +620,14 @@ static curl_class classify_curl(CURLcode rc) {
 /* What an attempt came to. */
 typedef enum outcome {
   OUT_OK,
-  OUT_FAIL,     /* final: not retried */
-  OUT_RETRY     /* failed, may be retried */
+  OUT_FAIL, /* final: not retried */
+  OUT_RETRY /* failed, may be retried */
 } outcome;
 
 /* Fills e from a failed transfer. */
-static outcome classify(const gauth__http_request *req,
-                        const xfer *x, const char *what, long timeout_ms,
-                        int deadline_bound, const char *const *known,
-                        gauth_error *e) {
+static outcome classify(const gauth__http_request *req, const xfer *x,
+                        const char *what, long timeout_ms, int deadline_bound,
+                        const char *const *known, gauth_error *e) {
   if (x->rc != CURLE_OK || x->nomem) {
     curl_class c;
     char buf[GAUTH_ERROR_MESSAGE_SIZE];
@@ -681,8 +673,7 @@ static outcome classify(const gauth__http_request *req,
     return OUT_FAIL;
   }
   gauth__error_from_reply(e, x->status,
-                          header_value(x->headers, x->nheaders,
-                                       "Content-Type"),
+                          header_value(x->headers, x->nheaders, "Content-Type"),
                           x->body, x->len, what, known);
   return gauth__http_status_retryable(x->status) ? OUT_RETRY : OUT_FAIL;
 }
@@ -743,17 +734,17 @@ typedef struct call {
   const gauth__http_request *req;
   gauth__http_response *resp;
   const char *method;
-  const char **known;         /* secrets to redact (collect_known) */
-  char *url;                  /* the request's URL, endpoint override applied */
-  char *what;                 /* "METHOD URL?..." for messages */
+  const char **known; /* secrets to redact (collect_known) */
+  char *url;          /* the request's URL, endpoint override applied */
+  char *what;         /* "METHOD URL?..." for messages */
   struct curl_slist *hdr_full;   /* the request's headers */
   struct curl_slist *hdr_noauth; /* a redirect hop's, when they differ */
-  char *next_url;             /* a redirect hop's URL */
-  const char *last_url;       /* of the last transfer: url or next_url */
-  hop p;                      /* the current hop */
-  int deadline_bound;         /* the deadline cut p's timeout short */
-  xfer x;                     /* the last transfer */
-  uint64_t rng;               /* backoff jitter */
+  char *next_url;                /* a redirect hop's URL */
+  const char *last_url;          /* of the last transfer: url or next_url */
+  hop p;                         /* the current hop */
+  int deadline_bound;            /* the deadline cut p's timeout short */
+  xfer x;                        /* the last transfer */
+  uint64_t rng;                  /* backoff jitter */
   int64_t start, deadline;
   unsigned int attempt, max_attempts, max_redirects;
   long per_attempt_ms, connect_ms;
@@ -764,9 +755,9 @@ typedef struct call {
 /* How far a call has come: on (another step follows), or how it ended. */
 typedef enum ending {
   CALL_GOES_ON,
-  CALL_OK,           /* the reply is in resp */
-  CALL_FAILED,       /* e says why; nothing to keep in resp */
-  CALL_FAILED_REPLY  /* e says why; the reply that failed stays in resp */
+  CALL_OK,          /* the reply is in resp */
+  CALL_FAILED,      /* e says why; nothing to keep in resp */
+  CALL_FAILED_REPLY /* e says why; the reply that failed stays in resp */
 } ending;
 
 static ending call_fail(call *c, gauth_status st, ending how) {
@@ -804,8 +795,8 @@ static ending call_prepare(call *c) {
     return call_fail(c, gauth__error_nomem(&c->e), CALL_FAILED);
   /* Before any connection: no byte may leave for a host the policy
    * refuses (plain http to a remote host, another scheme). */
-  st = gauth__url_check_transport(c->url, cfg->metadata_host,
-                                  cfg->metadata_ip, &c->e);
+  st = gauth__url_check_transport(c->url, cfg->metadata_host, cfg->metadata_ip,
+                                  &c->e);
   if (st != GAUTH_OK) {
     gauth__error_prefix(&c->e, "%s", c->what);
     return call_fail(c, st, CALL_FAILED);
@@ -848,9 +839,8 @@ static ending follow_redirect(call *c, unsigned int *hops, int *stripped) {
   gauth_status st;
   if (*hops >= c->max_redirects)
     return call_fail(c,
-                     gauth__error_set_http(&c->e, GAUTH_E_HTTP,
-                                           (int)x->status, NULL,
-                                           "%s: more than %u redirects",
+                     gauth__error_set_http(&c->e, GAUTH_E_HTTP, (int)x->status,
+                                           NULL, "%s: more than %u redirects",
                                            c->what, c->max_redirects),
                      CALL_FAILED_REPLY);
   st = gauth__url_check_transport(x->location, c->cfg->metadata_host,
@@ -868,8 +858,7 @@ static ending follow_redirect(call *c, unsigned int *hops, int *stripped) {
   x->location = NULL;
   /* 301/302/303 turn a POST into a GET without a body (what every
    * client does); 307/308 repeat the method and body. */
-  if (strcmp(p->method, "POST") == 0 && x->status != 307 &&
-      x->status != 308) {
+  if (strcmp(p->method, "POST") == 0 && x->status != 307 && x->status != 308) {
     p->method = "GET";
     p->body = NULL;
     p->body_len = 0;
@@ -877,8 +866,8 @@ static ending follow_redirect(call *c, unsigned int *hops, int *stripped) {
   slist_free_wiped(c->hdr_noauth);
   c->hdr_noauth = NULL;
   if (*stripped || strcmp(p->method, c->method) != 0) {
-    c->hdr_noauth = build_headers(c->req, strcmp(p->method, "POST") == 0,
-                                  !*stripped);
+    c->hdr_noauth =
+        build_headers(c->req, strcmp(p->method, "POST") == 0, !*stripped);
     if (c->hdr_noauth == NULL)
       return call_fail(c, gauth__error_nomem(&c->e), CALL_FAILED);
     p->headers = c->hdr_noauth;
@@ -922,10 +911,10 @@ static ending take_success(call *c) {
 /* How long to wait before the next attempt: the reply's Retry-After when
  * it has a valid one (returns 1), else the policy's backoff (returns 0). */
 static int retry_wait_ms(call *c, int64_t *wait_ms) {
-  const char *ra = c->x.rc == CURLE_OK
-                       ? header_value(c->x.headers, c->x.nheaders,
-                                      "Retry-After")
-                       : NULL;
+  const char *ra =
+      c->x.rc == CURLE_OK
+          ? header_value(c->x.headers, c->x.nheaders, "Retry-After")
+          : NULL;
   int64_t ra_ms = 0;
   if (ra != NULL && gauth__retry_after_parse(ra, time(NULL), &ra_ms)) {
     *wait_ms = ra_ms;
@@ -967,8 +956,8 @@ static ending retry_or_give_up(call *c, outcome out) {
       error_append(&c->e,
                    "; not retried: waiting %lld ms would pass the "
                    "deadline of %.1f s (%s)",
-                   (long long)wait_ms,
-                   (double)cfg->retry.deadline_ms / 1000.0, att);
+                   (long long)wait_ms, (double)cfg->retry.deadline_ms / 1000.0,
+                   att);
     return CALL_FAILED_REPLY;
   }
   gauth__log_secrets(&cfg->logger, GAUTH_LOG_INFO, c->known,
@@ -1042,8 +1031,8 @@ gauth_status gauth__http_do(gauth__http *h, const gauth__http_request *req,
     outcome out;
     end = send_attempt(&c);
     if (end != CALL_GOES_ON) break;
-    out = classify(req, &c.x, c.what, c.p.timeout_ms, c.deadline_bound,
-                   c.known, &c.e);
+    out = classify(req, &c.x, c.what, c.p.timeout_ms, c.deadline_bound, c.known,
+                   &c.e);
     end = out == OUT_OK ? take_success(&c) : retry_or_give_up(&c, out);
   }
   return call_finish(&c, end, err);
@@ -1083,13 +1072,12 @@ gauth_status gauth__form_encode(const gauth__form_field *fields, size_t n,
           strlen(v) > INT_MAX) {
         gauth__secret_free(buf, cap);
         return gauth__error_set(err, GAUTH_E_INVALID_ARG,
-                                "form field %zu has no name or is too long",
-                                i);
+                                "form field %zu has no name or is too long", i);
       }
       /* curl_easy_escape percent-encodes all but RFC 3986 unreserved
        * characters, which is valid form encoding. */
-      name = curl_easy_escape(NULL, fields[i].name,
-                              (int)strlen(fields[i].name));
+      name =
+          curl_easy_escape(NULL, fields[i].name, (int)strlen(fields[i].name));
       value = curl_easy_escape(NULL, v, (int)strlen(v));
       if (name == NULL || value == NULL) {
         curl_free(name);
@@ -1116,8 +1104,8 @@ gauth_status gauth__form_encode(const gauth__form_field *fields, size_t n,
       cap = ncap;
     }
     if (name != NULL) {
-      len += (size_t)sprintf(buf + len, "%s%s=%s", i > 0 ? "&" : "", name,
-                             value);
+      len +=
+          (size_t)sprintf(buf + len, "%s%s=%s", i > 0 ? "&" : "", name, value);
       curl_free(name);
       OPENSSL_cleanse(value, strlen(value));
       curl_free(value);

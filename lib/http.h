@@ -34,22 +34,22 @@ void gauth__http_free(gauth__http *h);
 const gauth__config *gauth__http_config(const gauth__http *h);
 
 typedef struct gauth__http_request {
-  const char *method;          /* "GET" (NULL means GET) or "POST" */
+  const char *method; /* "GET" (NULL means GET) or "POST" */
   const char *url;
-  const char *const *headers;  /* NULL or NULL-terminated "Name: value" */
-  const char *body;            /* POST body (may hold secrets) */
+  const char *const *headers; /* NULL or NULL-terminated "Name: value" */
+  const char *body;           /* POST body (may hold secrets) */
   size_t body_len;
-  const char *content_type;    /* POST content type */
-  const char *const *secrets;  /* NULL or NULL-terminated: redacted in logs
-                                  and messages (bearer tokens, assertions) */
-  unsigned int max_redirects;  /* 0: redirects are not followed; at most
-                                  GAUTH__MAX_REDIRECTS are ever followed */
-  int no_retry;                /* 1: one attempt only */
-  unsigned int timeout_ms;     /* 0: config's per-attempt timeout */
+  const char *content_type;        /* POST content type */
+  const char *const *secrets;      /* NULL or NULL-terminated: redacted in logs
+                                      and messages (bearer tokens, assertions) */
+  unsigned int max_redirects;      /* 0: redirects are not followed; at most
+                                      GAUTH__MAX_REDIRECTS are ever followed */
+  int no_retry;                    /* 1: one attempt only */
+  unsigned int timeout_ms;         /* 0: config's per-attempt timeout */
   unsigned int connect_timeout_ms; /* 0: config's */
-  int accept_any_status;       /* 1: a non-2xx reply is GAUTH_OK too */
-  int no_proxy;                /* 1: straight to the host, whatever the
-                                  proxy settings (the metadata server) */
+  int accept_any_status;           /* 1: a non-2xx reply is GAUTH_OK too */
+  int no_proxy;                    /* 1: straight to the host, whatever the
+                                      proxy settings (the metadata server) */
 } gauth__http_request;
 
 typedef struct gauth__http_header {
@@ -58,13 +58,13 @@ typedef struct gauth__http_header {
 } gauth__http_header;
 
 typedef struct gauth__http_response {
-  long status;         /* HTTP status of the final reply */
-  char *body;          /* NUL-terminated, may be empty; wiped on cleanup */
+  long status; /* HTTP status of the final reply */
+  char *body;  /* NUL-terminated, may be empty; wiped on cleanup */
   size_t body_len;
   gauth__http_header *headers; /* of the final reply, in order */
   size_t header_count;
-  unsigned int attempts;       /* attempts made */
-  char *url;                   /* the URL of the final reply */
+  unsigned int attempts; /* attempts made */
+  char *url;             /* the URL of the final reply */
 } gauth__http_response;
 
 /* Performs the request. On GAUTH_OK, resp holds a 2xx reply (or any reply
@@ -84,7 +84,7 @@ const char *gauth__http_response_header(const gauth__http_response *resp,
 typedef struct gauth__form_field {
   const char *name;
   const char *value;
-  int secret;          /* 1: the value is redacted in logs and messages */
+  int secret; /* 1: the value is redacted in logs and messages */
 } gauth__form_field;
 
 /* Encodes fields as name=value&... with percent-encoding (pure). Free *out

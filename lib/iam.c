@@ -44,7 +44,7 @@ struct gauth_iam_result {
   gauth_iam_permission_state *states;
 };
 
-/* ---- permission names ----------------------------------------------------- */
+/* ---- permission names ---------------------------------------------------- */
 
 /* The name for a message: itself when printable ASCII (it is at most
  * PERMISSION_MAX_BYTES by then). */
@@ -72,18 +72,19 @@ static gauth_status check_parts(const char *p, gauth_error *err) {
     char first = s[0];
     if (n == 0) return bad_permission(err, p, "has an empty part");
     if (!((first >= 'a' && first <= 'z') || (first >= 'A' && first <= 'Z')))
-      return bad_permission(err, p, "has a part that does not start with a "
-                                    "letter");
+      return bad_permission(err, p,
+                            "has a part that does not start with a "
+                            "letter");
     for (size_t i = 0; parts == 0 && i < n; i++)
       if (s[i] >= 'A' && s[i] <= 'Z')
-        return bad_permission(err, p, "has upper case in its service part "
-                                      "(services are lower case)");
+        return bad_permission(err, p,
+                              "has upper case in its service part "
+                              "(services are lower case)");
     parts++;
     s += n;
     if (*s == '\0') break;
   }
-  if (parts < 3)
-    return bad_permission(err, p, "has fewer than three parts");
+  if (parts < 3) return bad_permission(err, p, "has fewer than three parts");
   return GAUTH_OK;
 }
 
@@ -99,8 +100,8 @@ gauth_status gauth_iam_permission_check(const char *permission,
                             "verb, as in run.jobs.run");
   if (n > PERMISSION_MAX_BYTES)
     return gauth__error_set(err, GAUTH_E_INVALID_ARG,
-                            "permission of %zu bytes is longer than %u",
-                            n, PERMISSION_MAX_BYTES);
+                            "permission of %zu bytes is longer than %u", n,
+                            PERMISSION_MAX_BYTES);
   if (strchr(permission, '*') != NULL)
     return gauth__error_set(err, GAUTH_E_INVALID_ARG,
                             "permission \"%s\" has a wildcard: wildcards are "
@@ -111,8 +112,9 @@ gauth_status gauth_iam_permission_check(const char *permission,
     char c = permission[i];
     if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
           (c >= '0' && c <= '9') || c == '.'))
-      return bad_permission(err, permission, "has a character other than "
-                                             "letters, digits and '.'");
+      return bad_permission(err, permission,
+                            "has a character other than "
+                            "letters, digits and '.'");
   }
   return check_parts(permission, err);
 }
@@ -149,7 +151,7 @@ gauth_status gauth__iam_permissions_prepare(const char *const *permissions,
   return GAUTH_OK;
 }
 
-/* ---- the result ------------------------------------------------------------- */
+/* ---- the result ---------------------------------------------------------- */
 
 void gauth_iam_result_free(gauth_iam_result *r) {
   if (r == NULL) return;
@@ -207,7 +209,8 @@ gauth_status gauth__iam_reply_apply(gauth_iam_result *r, const char *body,
   if (list != NULL && !cJSON_IsNull(list) && !cJSON_IsArray(list)) {
     st = gauth__error_set(err, GAUTH_E_BAD_RESPONSE,
                           "the reply's \"permissions\" is %s, expected an "
-                          "array", gauth__json_type_name(list));
+                          "array",
+                          gauth__json_type_name(list));
     goto out;
   }
   /* Check everything first: a bad reply leaves r as it was. */
@@ -216,7 +219,8 @@ gauth_status gauth__iam_reply_apply(gauth_iam_result *r, const char *body,
     if (!cJSON_IsString(it)) {
       st = gauth__error_set(err, GAUTH_E_BAD_RESPONSE,
                             "the reply's \"permissions\" holds %s, expected "
-                            "strings", gauth__json_type_name(it));
+                            "strings",
+                            gauth__json_type_name(it));
       goto out;
     }
     if (find_permission(r, it->valuestring) == r->n) {
@@ -228,17 +232,16 @@ gauth_status gauth__iam_reply_apply(gauth_iam_result *r, const char *body,
       goto out;
     }
   }
-  cJSON_ArrayForEach(it, arr)
-    r->states[find_permission(r, it->valuestring)] = GAUTH_IAM_GRANTED;
+  cJSON_ArrayForEach(it, arr) r->states[find_permission(r, it->valuestring)] =
+      GAUTH_IAM_GRANTED;
 out:
   cJSON_Delete(root);
   return st;
 }
 
 gauth_status gauth__iam_result_refuse(gauth_iam_result *r,
-                                      gauth_iam_access access,
-                                      int http_status, const char *detail,
-                                      gauth_error *err) {
+                                      gauth_iam_access access, int http_status,
+                                      const char *detail, gauth_error *err) {
   char *d = gauth__strdup(detail ? detail : "");
   if (d == NULL) return gauth__error_nomem(err);
   free(r->detail);
@@ -296,11 +299,10 @@ size_t gauth_iam_result_missing_count(const gauth_iam_result *r) {
   return k;
 }
 
-/* ---- the endpoint --------------------------------------------------------- */
+/* ---- the endpoint -------------------------------------------------------- */
 
-gauth_status gauth_iam_endpoint(const gauth_options *opts,
-                                const char *resource, char **out,
-                                gauth_error *err) {
+gauth_status gauth_iam_endpoint(const gauth_options *opts, const char *resource,
+                                char **out, gauth_error *err) {
   gauth__config cfg;
   gauth__iam_target t;
   gauth_status st;
@@ -327,14 +329,14 @@ gauth_status gauth_iam_endpoint(const gauth_options *opts,
   return GAUTH_OK;
 }
 
-/* ---- one call --------------------------------------------------------------- */
+/* ---- one call ------------------------------------------------------------ */
 
 /* What one call needs, validated once. */
 typedef struct call {
   gauth_credentials *creds;
   const char *resource;
   gauth__iam_target target;
-  const char **perms;  /* distinct, borrowed from the caller */
+  const char **perms; /* distinct, borrowed from the caller */
   size_t n;
 } call;
 
@@ -355,8 +357,8 @@ static gauth_status call_init(call *c, gauth_credentials *creds,
                             "testIamPermissions: credentials is NULL");
   st = gauth__iam_permissions_prepare(permissions, &c->perms, &c->n, err);
   if (st == GAUTH_OK)
-    st = gauth__iam_target_resolve(gauth__credentials_config(creds),
-                                   resource, &c->target, err);
+    st = gauth__iam_target_resolve(gauth__credentials_config(creds), resource,
+                                   &c->target, err);
   if (st != GAUTH_OK) {
     call_cleanup(c);
     return st;
@@ -377,8 +379,7 @@ static gauth_status build_request(const call *c, char **url, char **body,
   o = cJSON_CreateObject();
   arr = o ? cJSON_AddArrayToObject(o, "permissions") : NULL;
   for (size_t i = 0; arr != NULL && i < c->n; i++)
-    if (!cJSON_AddItemToArray(arr, cJSON_CreateString(c->perms[i])))
-      arr = NULL;
+    if (!cJSON_AddItemToArray(arr, cJSON_CreateString(c->perms[i]))) arr = NULL;
   if (arr != NULL) *body = cJSON_PrintUnformatted(o);
   cJSON_Delete(o);
   if (*body == NULL) return gauth__error_nomem(err);
@@ -402,16 +403,17 @@ static gauth_status exchange(const call *c, gauth__http_request *req,
                              gauth_iam_result *r, gauth_error *err) {
   gauth__http_response resp;
   gauth_error e = GAUTH_ERROR_INIT;
-  gauth_status st = gauth__http_do(gauth__credentials_http(c->creds), req,
-                                   &resp, &e);
+  gauth_status st =
+      gauth__http_do(gauth__credentials_http(c->creds), req, &resp, &e);
   if (st == GAUTH_OK) {
     st = gauth__iam_reply_apply(r, resp.body, resp.body_len, &e);
     if (st != GAUTH_OK)
       gauth__error_prefix(&e, "%s %s", req->method, c->target.url);
   } else if (resp.status == 403 || resp.status == 404) {
     st = gauth__iam_result_refuse(
-        r, resp.status == 403 ? GAUTH_IAM_ACCESS_DENIED
-                              : GAUTH_IAM_ACCESS_NOT_FOUND,
+        r,
+        resp.status == 403 ? GAUTH_IAM_ACCESS_DENIED
+                           : GAUTH_IAM_ACCESS_NOT_FOUND,
         (int)resp.status, server_part(e.message, resp.status), &e);
   }
   gauth__http_response_cleanup(&resp);
@@ -420,9 +422,8 @@ static gauth_status exchange(const call *c, gauth__http_request *req,
 }
 
 /* One testIamPermissions call. timeout_ms / no_retry: for the request. */
-static gauth_status check_once(const call *c, unsigned timeout_ms,
-                               int no_retry, gauth_iam_result **out,
-                               gauth_error *err) {
+static gauth_status check_once(const call *c, unsigned timeout_ms, int no_retry,
+                               gauth_iam_result **out, gauth_error *err) {
   gauth__http_request req;
   gauth_iam_result *r = NULL;
   char **headers = NULL, *token = NULL, *url = NULL, *body = NULL;
@@ -434,8 +435,10 @@ static gauth_status check_once(const call *c, unsigned timeout_ms,
   if (st != GAUTH_OK) return st;
   st = gauth__credentials_auth_headers(c->creds, &headers, &token, err);
   if (st != GAUTH_OK) {
-    gauth__error_prefix(err, "testIamPermissions on %s: the credentials' "
-                             "token", c->resource);
+    gauth__error_prefix(err,
+                        "testIamPermissions on %s: the credentials' "
+                        "token",
+                        c->resource);
     goto out;
   }
   st = build_request(c, &url, &body, err);
@@ -485,7 +488,7 @@ gauth_status gauth_iam_test_permissions(gauth_credentials *creds,
   return st;
 }
 
-/* ---- waiting ------------------------------------------------------------------ */
+/* ---- waiting ------------------------------------------------------------- */
 
 gauth_status gauth__iam_wait_resolve(const gauth_iam_wait_options *in,
                                      gauth__iam_wait_cfg *out,
@@ -526,7 +529,8 @@ int64_t gauth__iam_backoff_ms(const gauth__iam_wait_cfg *c, unsigned n,
   w = gauth__backoff_cap_ms(&p, n + 1);
   if (rng == NULL) return w;
   lo = w / 2;
-  return (int64_t)lo + (int64_t)(gauth__rng_next(rng) % ((uint64_t)(w - lo) + 1));
+  return (int64_t)lo +
+         (int64_t)(gauth__rng_next(rng) % ((uint64_t)(w - lo) + 1));
 }
 
 int gauth__iam_transient(gauth_status st) {
@@ -541,13 +545,13 @@ typedef struct waiter {
   int64_t start, deadline, now;
   unsigned attempt;
   uint64_t rng;
-  gauth_iam_result *last;  /* the last answer */
-  gauth_error e;           /* the last check's error */
+  gauth_iam_result *last; /* the last answer */
+  gauth_error e;          /* the last check's error */
 } waiter;
 
 /* Reports check `attempt`; the callback's verdict (0: go on). */
-static int report(const waiter *w, gauth_status st,
-                  const gauth_iam_result *r, int64_t next_wait) {
+static int report(const waiter *w, gauth_status st, const gauth_iam_result *r,
+                  int64_t next_wait) {
   gauth_iam_progress p;
   if (w->cfg->progress == NULL) return 0;
   p.attempt = w->attempt;
@@ -572,8 +576,8 @@ static void missing_list(const gauth_iam_result *r, char *buf, size_t size) {
                total - shown);
       return;
     }
-    used += (size_t)snprintf(buf + used, size - used, "%s%s",
-                             used ? ", " : "", r->perms[i]);
+    used += (size_t)snprintf(buf + used, size - used, "%s%s", used ? ", " : "",
+                             r->perms[i]);
     shown++;
   }
 }
@@ -585,8 +589,7 @@ static const char *short_resource(const waiter *w) {
 }
 
 /* The deadline passed (or the callback stopped the wait). */
-static gauth_status timed_out(const waiter *w, int stopped,
-                              gauth_error *err) {
+static gauth_status timed_out(const waiter *w, int stopped, gauth_error *err) {
   char list[300];
   char why[80];
   double secs = (double)(w->now - w->start) / 1000.0;
@@ -612,8 +615,9 @@ static gauth_status timed_out(const waiter *w, int stopped,
 static gauth_status refused(const waiter *w, gauth_error *err) {
   const gauth_iam_result *r = w->last;
   return gauth__error_set_http(
-      err, r->access == GAUTH_IAM_ACCESS_DENIED ? GAUTH_E_PERMISSION_DENIED
-                                                : GAUTH_E_NOT_FOUND,
+      err,
+      r->access == GAUTH_IAM_ACCESS_DENIED ? GAUTH_E_PERMISSION_DENIED
+                                           : GAUTH_E_NOT_FOUND,
       r->http_status, NULL,
       "testIamPermissions on %s was refused (HTTP %d: %s): the resource does "
       "not exist or the caller cannot see it",
@@ -632,12 +636,14 @@ static int step(waiter *w, gauth_status *st, gauth_error *err) {
     gauth_iam_result_free(w->last);
     w->last = r;
   }
-  if ((*st == GAUTH_OK && (gauth_iam_result_all_granted(r) ||
-                           r->access != GAUTH_IAM_ACCESS_OK)) ||
+  if ((*st == GAUTH_OK &&
+       (gauth_iam_result_all_granted(r) || r->access != GAUTH_IAM_ACCESS_OK)) ||
       (*st != GAUTH_OK && !gauth__iam_transient(*st))) {
     report(w, *st, r, 0);
-    if (*st != GAUTH_OK) gauth__error_copy(err, &w->e);
-    else if (r->access != GAUTH_IAM_ACCESS_OK) *st = refused(w, err);
+    if (*st != GAUTH_OK)
+      gauth__error_copy(err, &w->e);
+    else if (r->access != GAUTH_IAM_ACCESS_OK)
+      *st = refused(w, err);
     return 1;
   }
   if (w->now >= w->deadline) {
@@ -673,13 +679,15 @@ gauth_status gauth__iam_wait_run(const gauth__iam_wait_ops *ops,
   while (!step(&w, &st, err)) {
   }
   if (elapsed_ms != NULL) *elapsed_ms = w.now - w.start;
-  if (out != NULL) *out = w.last;
-  else gauth_iam_result_free(w.last);
+  if (out != NULL)
+    *out = w.last;
+  else
+    gauth_iam_result_free(w.last);
   if (st == GAUTH_OK) gauth_error_clear(err);
   return st;
 }
 
-/* ---- the real world: the network, CLOCK_MONOTONIC, sleeping ---------------- */
+/* ---- the real world: the network, CLOCK_MONOTONIC, sleeping -------------- */
 
 static int64_t mono_ms(void *ctx) {
   (void)ctx;
@@ -707,8 +715,7 @@ gauth_status gauth_iam_wait_permissions(gauth_credentials *creds,
                                         const char *const *permissions,
                                         const gauth_iam_wait_options *opts,
                                         gauth_iam_result **out,
-                                        int64_t *elapsed_ms,
-                                        gauth_error *err) {
+                                        int64_t *elapsed_ms, gauth_error *err) {
   gauth__iam_wait_cfg cfg;
   gauth__iam_wait_ops ops;
   call c;

@@ -30,8 +30,8 @@ static int email_ok(const char *s, size_t n) {
   for (size_t i = 0; i < n; i++) {
     char ch = s[i];
     int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-             (ch >= '0' && ch <= '9') || ch == '.' || ch == '-' ||
-             ch == '_' || ch == '@' || (ch == '+' && s + i < at);
+             (ch >= '0' && ch <= '9') || ch == '.' || ch == '-' || ch == '_' ||
+             ch == '@' || (ch == '+' && s + i < at);
     if (!ok) return 0;
   }
   return 1;
@@ -134,8 +134,7 @@ cJSON *gauth__iamcredentials_id_token_body(const char *audience,
   cJSON *body = cJSON_CreateObject();
   if (body == NULL ||
       cJSON_AddStringToObject(body, "audience", audience) == NULL ||
-      cJSON_AddBoolToObject(body, "includeEmail", include_email != 0) ==
-          NULL ||
+      cJSON_AddBoolToObject(body, "includeEmail", include_email != 0) == NULL ||
       !add_delegates(body, delegates)) {
     cJSON_Delete(body);
     return NULL;
@@ -192,8 +191,8 @@ static gauth_status reply_string(const char *body, size_t len,
   gauth_status st = gauth__json_parse_object(body, len, NULL, root, err);
   if (st == GAUTH_OK) st = gauth__json_get_string(*root, name, out, err);
   if (st == GAUTH_OK && (*out)[0] == '\0')
-    st = gauth__error_set(err, GAUTH_E_MALFORMED, "field \"%s\" is empty",
-                          name);
+    st =
+        gauth__error_set(err, GAUTH_E_MALFORMED, "field \"%s\" is empty", name);
   return st == GAUTH_OK ? st : bad_reply(err, st, action);
 }
 
@@ -392,8 +391,8 @@ static gauth_status iam_url(const gauth__iamcredentials_caller *c,
     return gauth__strdup_out(c->access_token_url, url, err);
   }
   snprintf(suffix, sizeof suffix, "/v1/" SA_PREFIX "%s:%s", sa_email, action);
-  return gauth__config_service_url(c->cfg, GAUTH_SERVICE_IAMCREDENTIALS,
-                                   suffix, url, err);
+  return gauth__config_service_url(c->cfg, GAUTH_SERVICE_IAMCREDENTIALS, suffix,
+                                   url, err);
 }
 
 /* One POST; the reply is left in resp. Errors are prefixed with the
@@ -407,8 +406,8 @@ static gauth_status iam_post(const gauth__iamcredentials_caller *c,
   gauth_status st = iam_url(c, sa_email, action, &url, err);
   memset(resp, 0, sizeof *resp);
   if (st != GAUTH_OK) return st;
-  st = gauth__http_post_json(c->http, url, c->headers, body,
-                             secrets_of(c, sec), resp, err);
+  st = gauth__http_post_json(c->http, url, c->headers, body, secrets_of(c, sec),
+                             resp, err);
   free(url);
   return st;
 }
@@ -436,8 +435,8 @@ static int probe_hop(const gauth__iamcredentials_caller *c,
   body = gauth__iamcredentials_access_token_body(scope, 1, chain, 60);
   probe.access_token_url = NULL;
   if (body != NULL) {
-    gauth_status st = iam_post(&probe, delegates[k], "generateAccessToken",
-                               body, &resp, &e);
+    gauth_status st =
+        iam_post(&probe, delegates[k], "generateAccessToken", body, &resp, &e);
     r = st == GAUTH_OK ? 1 : is_iam_denial(&e) ? 0 : -1;
     gauth__http_response_cleanup(&resp);
   }
@@ -470,8 +469,10 @@ static void explain_denied(const gauth__iamcredentials_caller *c,
     }
     if (r == 0) break;
   }
-  if (k == 0) principal_of(c, who, sizeof who);
-  else snprintf(who, sizeof who, "%s", delegates[k - 1]);
+  if (k == 0)
+    principal_of(c, who, sizeof who);
+  else
+    snprintf(who, sizeof who, "%s", delegates[k - 1]);
   gauth__iamcredentials_denied_message(
       err, action, sa_email, who, k < n ? delegates[k] : sa_email,
       k < n ? "iam.serviceAccounts.getAccessToken" : perm, k + 1, n + 1);
@@ -500,8 +501,8 @@ gauth_status gauth__iamcredentials_generate_access_token(
   gauth__http_response resp;
   cJSON *body = gauth__iamcredentials_access_token_body(scopes, n, delegates,
                                                         lifetime_seconds);
-  gauth_status st = iam_call(c, sa_email, delegates, "generateAccessToken",
-                             body, &resp, err);
+  gauth_status st =
+      iam_call(c, sa_email, delegates, "generateAccessToken", body, &resp, err);
   cJSON_Delete(body);
   memset(out, 0, sizeof *out);
   if (st == GAUTH_OK)
@@ -516,10 +517,10 @@ gauth_status gauth__iamcredentials_generate_id_token(
     const char *const *delegates, const char *audience, int include_email,
     gauth__token *out, gauth_error *err) {
   gauth__http_response resp;
-  cJSON *body = gauth__iamcredentials_id_token_body(audience, include_email,
-                                                    delegates);
-  gauth_status st = iam_call(c, sa_email, delegates, "generateIdToken", body,
-                             &resp, err);
+  cJSON *body =
+      gauth__iamcredentials_id_token_body(audience, include_email, delegates);
+  gauth_status st =
+      iam_call(c, sa_email, delegates, "generateIdToken", body, &resp, err);
   cJSON_Delete(body);
   memset(out, 0, sizeof *out);
   if (st == GAUTH_OK)
@@ -535,8 +536,8 @@ gauth_status gauth__iamcredentials_generate_token(
     unsigned int lifetime_seconds, gauth__token *out, gauth_error *err) {
   if (req->kind == GAUTH__TOKEN_ACCESS)
     return gauth__iamcredentials_generate_access_token(
-        c, sa_email, delegates, req->scopes, req->scope_count,
-        lifetime_seconds, out, err);
+        c, sa_email, delegates, req->scopes, req->scope_count, lifetime_seconds,
+        out, err);
   return gauth__iamcredentials_generate_id_token(
       c, sa_email, delegates, req->audience,
       (req->flags & GAUTH_ID_TOKEN_INCLUDE_EMAIL) != 0, out, err);
@@ -548,8 +549,8 @@ gauth_status gauth__iamcredentials_caller_sign_blob(
     unsigned char **sig, size_t *sig_len, char **key_id, gauth_error *err) {
   gauth__http_response resp;
   cJSON *body = NULL;
-  gauth_status st = gauth__iamcredentials_sign_blob_body(data, len, delegates,
-                                                         &body, err);
+  gauth_status st =
+      gauth__iamcredentials_sign_blob_body(data, len, delegates, &body, err);
   *sig = NULL;
   *sig_len = 0;
   if (key_id != NULL) *key_id = NULL;
@@ -586,8 +587,7 @@ gauth_status gauth__iamcredentials_caller_of(gauth_credentials *creds,
                                              gauth__iamcredentials_caller *c,
                                              char ***headers, char **token,
                                              gauth_error *err) {
-  gauth_status st = gauth__credentials_auth_headers(creds, headers, token,
-                                                    err);
+  gauth_status st = gauth__credentials_auth_headers(creds, headers, token, err);
   if (st != GAUTH_OK) return st;
   memset(c, 0, sizeof *c);
   c->http = gauth__credentials_http(creds);
@@ -598,23 +598,19 @@ gauth_status gauth__iamcredentials_caller_of(gauth_credentials *creds,
   return GAUTH_OK;
 }
 
-gauth_status gauth__iamcredentials_sign_blob(gauth_credentials *caller,
-                                             const char *sa_email,
-                                             const char *const *delegates,
-                                             const void *data, size_t len,
-                                             unsigned char **sig,
-                                             size_t *sig_len, char **key_id,
-                                             gauth_error *err) {
+gauth_status gauth__iamcredentials_sign_blob(
+    gauth_credentials *caller, const char *sa_email,
+    const char *const *delegates, const void *data, size_t len,
+    unsigned char **sig, size_t *sig_len, char **key_id, gauth_error *err) {
   gauth__iamcredentials_caller c;
   char **headers = NULL, *token = NULL;
-  gauth_status st = gauth__iamcredentials_caller_of(caller, &c, &headers,
-                                                    &token, err);
+  gauth_status st =
+      gauth__iamcredentials_caller_of(caller, &c, &headers, &token, err);
   *sig = NULL;
   *sig_len = 0;
   if (key_id != NULL) *key_id = NULL;
   if (st != GAUTH_OK) {
-    gauth__error_prefix(err, "signBlob on %s: the caller's token",
-                        sa_email);
+    gauth__error_prefix(err, "signBlob on %s: the caller's token", sa_email);
     return st;
   }
   st = gauth__iamcredentials_caller_sign_blob(&c, sa_email, delegates, data,
@@ -630,12 +626,11 @@ gauth_status gauth__iamcredentials_sign_jwt(gauth_credentials *caller,
                                             gauth_error *err) {
   gauth__iamcredentials_caller c;
   char **headers = NULL, *token = NULL;
-  gauth_status st = gauth__iamcredentials_caller_of(caller, &c, &headers,
-                                                    &token, err);
+  gauth_status st =
+      gauth__iamcredentials_caller_of(caller, &c, &headers, &token, err);
   *jwt = NULL;
   if (st != GAUTH_OK) {
-    gauth__error_prefix(err, "signJwt on %s: the caller's token",
-                        sa_email);
+    gauth__error_prefix(err, "signJwt on %s: the caller's token", sa_email);
     return st;
   }
   st = gauth__iamcredentials_caller_sign_jwt(&c, sa_email, delegates,

@@ -64,8 +64,7 @@ gauth_status gauth__iamcredentials_id_token_parse(const char *body, size_t len,
                                                   gauth__token *out,
                                                   gauth_error *err);
 /* *sig: free with gauth_free(); *key_id (when key_id is not NULL) too. */
-gauth_status gauth__iamcredentials_sign_blob_parse(const char *body,
-                                                   size_t len,
+gauth_status gauth__iamcredentials_sign_blob_parse(const char *body, size_t len,
                                                    unsigned char **sig,
                                                    size_t *sig_len,
                                                    char **key_id,
@@ -146,13 +145,10 @@ gauth_status gauth__iamcredentials_caller_sign_jwt(
 /* signBlob / signJwt on sa_email through delegates, as `caller` (with its
  * own cloud-platform token); used by impersonation, by external accounts
  * with service_account_impersonation_url, and by metadata credentials. */
-gauth_status gauth__iamcredentials_sign_blob(gauth_credentials *caller,
-                                             const char *sa_email,
-                                             const char *const *delegates,
-                                             const void *data, size_t len,
-                                             unsigned char **sig,
-                                             size_t *sig_len, char **key_id,
-                                             gauth_error *err);
+gauth_status gauth__iamcredentials_sign_blob(
+    gauth_credentials *caller, const char *sa_email,
+    const char *const *delegates, const void *data, size_t len,
+    unsigned char **sig, size_t *sig_len, char **key_id, gauth_error *err);
 gauth_status gauth__iamcredentials_sign_jwt(gauth_credentials *caller,
                                             const char *sa_email,
                                             const char *const *delegates,

@@ -32,9 +32,8 @@ gauth_status gauth__iam_reply_apply(gauth_iam_result *r, const char *body,
 /* Marks a refused call (DENIED or NOT_FOUND): every permission UNKNOWN,
  * the HTTP status and the server's message (copied) kept. */
 gauth_status gauth__iam_result_refuse(gauth_iam_result *r,
-                                      gauth_iam_access access,
-                                      int http_status, const char *detail,
-                                      gauth_error *err);
+                                      gauth_iam_access access, int http_status,
+                                      const char *detail, gauth_error *err);
 
 /* gauth_iam_wait_options with the defaults applied. */
 typedef struct gauth__iam_wait_cfg {
@@ -65,13 +64,13 @@ int gauth__iam_transient(gauth_status st);
 /* What a wait needs from the world. */
 typedef struct gauth__iam_wait_ops {
   /* One check. timeout_ms: time left to the deadline (may be <= 0). */
-  gauth_status (*check)(void *ctx, int64_t timeout_ms,
-                        gauth_iam_result **out, gauth_error *err);
+  gauth_status (*check)(void *ctx, int64_t timeout_ms, gauth_iam_result **out,
+                        gauth_error *err);
   int64_t (*now_ms)(void *ctx);            /* a monotonic clock */
   void (*sleep_ms)(void *ctx, int64_t ms); /* ms > 0 */
   void *ctx;
-  uint64_t rng_seed;                       /* 0: a random seed */
-  const char *resource;                    /* for messages */
+  uint64_t rng_seed;    /* 0: a random seed */
+  const char *resource; /* for messages */
 } gauth__iam_wait_ops;
 
 /* The loop of gauth_iam_wait_permissions (see gauth/iam.h). */

@@ -23,13 +23,11 @@
 #define MAX_RESOURCE_BYTES 1024u
 #define ECHO_MAX 100u
 
-/* ---- name parts ----------------------------------------------------------- */
+/* ---- name parts ---------------------------------------------------------- */
 
 static int is_lower(char c) { return c >= 'a' && c <= 'z'; }
 static int is_digit(char c) { return c >= '0' && c <= '9'; }
-static int is_alpha(char c) {
-  return is_lower(c) || (c >= 'A' && c <= 'Z');
-}
+static int is_alpha(char c) { return is_lower(c) || (c >= 'A' && c <= 'Z'); }
 
 /* 1 when every byte of s[0..n) is a lowercase letter, a digit or in extra. */
 static int all_of(const char *s, size_t n, int upper, const char *extra) {
@@ -112,27 +110,43 @@ typedef struct kind {
 } kind;
 
 static const kind kinds[] = {
-    {"{project}", "project", "a project id (lowercase letters, digits, '-') "
-     "or number", ok_project},
+    {"{project}", "project",
+     "a project id (lowercase letters, digits, '-') "
+     "or number",
+     ok_project},
     {"{project-or-dash}", "project", "a project id or number, or '-'",
      ok_project_or_dash},
     {"{folder}", "folder", "a folder number (digits)", ok_number},
     {"{organization}", "organization", "an organization number (digits)",
      ok_number},
-    {"{location}", "location", "a region such as us-central1 (lowercase "
-     "letters, digits, '-')", ok_location},
-    {"{job}", "job name", "a lowercase letter, then lowercase letters, "
-     "digits and '-', at most 63", ok_run_name},
-    {"{service}", "service name", "a lowercase letter, then lowercase "
-     "letters, digits and '-', at most 63", ok_run_name},
-    {"{account}", "service account", "an email such as "
-     "name@project.iam.gserviceaccount.com, or a unique id", ok_account},
-    {"{topic}", "topic name", "a letter, then letters, digits, - _ . ~ + %, "
-     "3 to 255, not starting with goog", ok_pubsub},
-    {"{subscription}", "subscription name", "a letter, then letters, digits, "
-     "- _ . ~ + %, 3 to 255, not starting with goog", ok_pubsub},
-    {"{bucket}", "bucket name", "3 to 222 lowercase letters, digits, - _ ., "
-     "starting and ending with a letter or digit", ok_bucket},
+    {"{location}", "location",
+     "a region such as us-central1 (lowercase "
+     "letters, digits, '-')",
+     ok_location},
+    {"{job}", "job name",
+     "a lowercase letter, then lowercase letters, "
+     "digits and '-', at most 63",
+     ok_run_name},
+    {"{service}", "service name",
+     "a lowercase letter, then lowercase "
+     "letters, digits and '-', at most 63",
+     ok_run_name},
+    {"{account}", "service account",
+     "an email such as "
+     "name@project.iam.gserviceaccount.com, or a unique id",
+     ok_account},
+    {"{topic}", "topic name",
+     "a letter, then letters, digits, - _ . ~ + %, "
+     "3 to 255, not starting with goog",
+     ok_pubsub},
+    {"{subscription}", "subscription name",
+     "a letter, then letters, digits, "
+     "- _ . ~ + %, 3 to 255, not starting with goog",
+     ok_pubsub},
+    {"{bucket}", "bucket name",
+     "3 to 222 lowercase letters, digits, - _ ., "
+     "starting and ending with a letter or digit",
+     ok_bucket},
 };
 
 static const kind *kind_of(const char *part, size_t n) {
@@ -143,15 +157,15 @@ static const kind *kind_of(const char *part, size_t n) {
   return NULL;
 }
 
-/* ---- the table -------------------------------------------------------------- */
+/* ---- the table ----------------------------------------------------------- */
 
 typedef struct rule {
   const char *pattern;
-  const char *form;        /* for messages */
+  const char *form; /* for messages */
   gauth_service service;
   const char *api;
   gauth__iam_method method;
-  const char *path;        /* template under the service's base URL */
+  const char *path; /* template under the service's base URL */
 } rule;
 
 static const rule rules[] = {
@@ -239,11 +253,11 @@ static gauth_status bad(gauth_error *err, const char *resource,
   char forms[GAUTH_ERROR_MESSAGE_SIZE];
   gauth__iam_resource_forms(forms, sizeof forms);
   return gauth__error_set(err, GAUTH_E_INVALID_ARG,
-                          "resource \"%s\" %s; understood: %s",
-                          echo(resource), why, forms);
+                          "resource \"%s\" %s; understood: %s", echo(resource),
+                          why, forms);
 }
 
-/* ---- building the URL -------------------------------------------------------- */
+/* ---- building the URL ---------------------------------------------------- */
 
 /* Appends s[0..n) to buf (capacity cap), percent-encoding what is not safe
  * in a URL path. -1 when it does not fit. */
@@ -251,8 +265,8 @@ static int append_path(char *buf, size_t cap, size_t *used, const char *s,
                        size_t n) {
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
-    int safe = is_alpha((char)c) || is_digit((char)c) ||
-               strchr("-._~@+:/", c) != NULL;
+    int safe =
+        is_alpha((char)c) || is_digit((char)c) || strchr("-._~@+:/", c) != NULL;
     size_t need = safe ? 1 : 3;
     if (*used + need >= cap) return -1;
     if (safe)
@@ -340,19 +354,20 @@ static gauth_status diagnose(const parts *res, const char *resource,
   return bad(err, resource, "is not a resource name libgauth knows");
 }
 
-static gauth_status resolve_name(const gauth__config *cfg,
-                                 const char *resource,
+static gauth_status resolve_name(const gauth__config *cfg, const char *resource,
                                  gauth__iam_target *out, gauth_error *err) {
   parts res;
   if (resource[0] == '/')
-    return bad(err, resource, "starts with '/' (give the name alone, as in "
-                              "projects/P)");
+    return bad(err, resource,
+               "starts with '/' (give the name alone, as in "
+               "projects/P)");
   if (split(resource, &res) != 0)
     return bad(err, resource, "has too many parts");
   for (size_t i = 0; i < res.count; i++) {
     if (res.n[i] == 0)
-      return bad(err, resource, "has an empty part (a doubled or trailing "
-                                "'/')");
+      return bad(err, resource,
+                 "has an empty part (a doubled or trailing "
+                 "'/')");
     if (part_is(&res, i, ".") || part_is(&res, i, ".."))
       return bad(err, resource, "has a '.' or '..' part");
   }
@@ -369,7 +384,7 @@ static gauth_status resolve_name(const gauth__config *cfg,
   return diagnose(&res, resource, err);
 }
 
-/* ---- a URL given as the resource ------------------------------------------ */
+/* ---- a URL given as the resource ----------------------------------------- */
 
 /* What is wrong with a parsed URL, or NULL. */
 static const char *url_problem(CURLU *h, const char *resource) {
@@ -454,8 +469,9 @@ gauth_status gauth__iam_target_resolve(const gauth__config *cfg,
     return bad(err, resource, "is longer than 1024 bytes");
   for (const char *c = resource; *c; c++)
     if ((unsigned char)*c <= 0x20 || (unsigned char)*c >= 0x7f)
-      return bad(err, resource, "has a space, a control character or a "
-                                "non-ASCII byte");
+      return bad(err, resource,
+                 "has a space, a control character or a "
+                 "non-ASCII byte");
   if (strstr(resource, "://") != NULL)
     st = resolve_url(cfg, resource, out, err);
   else

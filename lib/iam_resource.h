@@ -16,8 +16,8 @@ typedef enum gauth__iam_method {
 
 typedef struct gauth__iam_target {
   gauth__iam_method method;
-  char *url;        /* overrides applied; no query */
-  const char *api;  /* "Cloud Run v2", ...; static, for messages */
+  char *url;       /* overrides applied; no query */
+  const char *api; /* "Cloud Run v2", ...; static, for messages */
 } gauth__iam_target;
 
 /* Resolves `resource` (a full resource name, or an https:// URL, or an

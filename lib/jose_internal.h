@@ -22,14 +22,14 @@
 
 struct gauth_key {
   gauth__refcount refs;
-  EVP_PKEY *pkey;           /* public or private; never NULL */
+  EVP_PKEY *pkey; /* public or private; never NULL */
   gauth_key_type type;
   unsigned int bits;
   int is_private;
-  char *kid;                /* NULL when none */
-  gauth_alg alg;            /* the JWK's "alg", GAUTH_ALG_UNKNOWN if absent */
-  int can_verify;           /* 0 when "use"/"key_ops" forbid verification */
-  int can_sign;             /* private and not forbidden by "key_ops" */
+  char *kid;      /* NULL when none */
+  gauth_alg alg;  /* the JWK's "alg", GAUTH_ALG_UNKNOWN if absent */
+  int can_verify; /* 0 when "use"/"key_ops" forbid verification */
+  int can_sign;   /* private and not forbidden by "key_ops" */
   /* Verification contexts prepared once per algorithm the key can serve
    * (EVP_DigestVerifyInit done; PSS padding set for PS256), duplicated per
    * verification (EVP_MD_CTX_dup) so that no per-token key setup remains.
@@ -91,7 +91,7 @@ cJSON *gauth__key_public_jwk_json(const gauth_key *key);
 struct gauth_keyset {
   gauth__refcount refs;
   size_t n;
-  gauth_key **keys;         /* each holds a reference */
+  gauth_key **keys; /* each holds a reference */
 };
 
 /* ---- compact JWS (lib/jws.c) -------------------------------------------- */
@@ -107,7 +107,7 @@ typedef struct gauth__jws {
   unsigned char *sig;       /* decoded signature */
   size_t sig_len;
   gauth_alg alg;
-  const char *kid;          /* borrowed from header; NULL when absent */
+  const char *kid; /* borrowed from header; NULL when absent */
 } gauth__jws;
 
 /* Parses a compact JWS strictly: at most max_len bytes (0: 16 KiB) ->
@@ -203,7 +203,7 @@ typedef struct gauth__claim_rules {
   const char *const *audiences; /* NULL-terminated; NULL: not checked */
   int64_t now;
   int64_t leeway;
-  int64_t max_lifetime;         /* 0: no limit */
+  int64_t max_lifetime; /* 0: no limit */
   int require_email_verified;
   int require_email;
   const char *hosted_domain;

@@ -94,7 +94,8 @@ static gauth_status prescan(const char *text, size_t len, gauth_error *err) {
       if (s[i + 1] == 'u' && len - i >= 6 && memcmp(s + i + 2, "0000", 4) == 0)
         return gauth__error_set(err, GAUTH_E_MALFORMED,
                                 "JSON: escaped NUL (\\u0000) in a string at "
-                                "offset %zu (not allowed)", i);
+                                "offset %zu (not allowed)",
+                                i);
       /* The escaped character is skipped unless it needs the checks above
        * (such an escape is invalid and cJSON refuses it). */
       if (s[i + 1] >= 0x20 && s[i + 1] < 0x80) i++;
@@ -134,7 +135,8 @@ static gauth_status check_duplicates(const cJSON *obj, unsigned int depth,
       /* The name itself is input (and could be anything): not shown. */
       st = gauth__error_set(err, GAUTH_E_MALFORMED,
                             "JSON: duplicate member name in an object at "
-                            "depth %u", depth);
+                            "depth %u",
+                            depth);
       break;
     }
   }
@@ -279,18 +281,18 @@ const char *gauth__json_type_name(const cJSON *item) {
 }
 
 /* Finds obj[name]: *item is NULL when the member is absent. */
-static gauth_status lookup(const cJSON *obj, const char *name,
-                           const void *out, const cJSON **item,
-                           gauth_error *err) {
+static gauth_status lookup(const cJSON *obj, const char *name, const void *out,
+                           const cJSON **item, gauth_error *err) {
   *item = NULL;
   if (obj == NULL || name == NULL || out == NULL)
     return gauth__error_set(err, GAUTH_E_INVALID_ARG,
                             "JSON field lookup: NULL argument");
   if (!cJSON_IsObject(obj))
     return gauth__error_set(err, GAUTH_E_MALFORMED,
-                            "cannot read field " NAME_FMT ": the value "
-                            "holding it is %s, not an object", name,
-                            gauth__json_type_name(obj));
+                            "cannot read field " NAME_FMT
+                            ": the value "
+                            "holding it is %s, not an object",
+                            name, gauth__json_type_name(obj));
   *item = cJSON_GetObjectItemCaseSensitive(obj, name);
   return GAUTH_OK;
 }
@@ -308,8 +310,8 @@ static gauth_status wrong_type(const char *name, const cJSON *item,
 }
 
 /* Only integers that a double holds exactly: |v| <= 2^53. */
-static gauth_status to_int64(const cJSON *item, const char *name,
-                             int64_t *out, gauth_error *err) {
+static gauth_status to_int64(const cJSON *item, const char *name, int64_t *out,
+                             gauth_error *err) {
   const double limit = 9007199254740992.0; /* 2^53 */
   double v = item->valuedouble;
   int64_t i;
@@ -317,8 +319,10 @@ static gauth_status to_int64(const cJSON *item, const char *name,
   /* Written so that NaN fails too. */
   if (!(v >= -limit && v <= limit))
     return gauth__error_set(err, GAUTH_E_MALFORMED,
-                            "field " NAME_FMT " is out of range (integers "
-                            "from -2^53 to 2^53 only)", name);
+                            "field " NAME_FMT
+                            " is out of range (integers "
+                            "from -2^53 to 2^53 only)",
+                            name);
   i = (int64_t)v; /* in range, so defined */
   if ((double)i != v)
     return gauth__error_set(err, GAUTH_E_MALFORMED,

@@ -34,7 +34,7 @@
 #include "common.h"
 
 typedef struct gauth__json_limits {
-  size_t max_bytes;       /* 0: GAUTH__JSON_DEFAULT_MAX_BYTES */
+  size_t max_bytes; /* 0: GAUTH__JSON_DEFAULT_MAX_BYTES */
   /* 0: GAUTH__JSON_DEFAULT_MAX_DEPTH. Depth counts nested arrays and
    * objects: the top-level value is depth 1 and each array or object inside
    * another adds one, so 1, [] and {"a":1} have depth 1, [[1]] depth 2.
@@ -79,9 +79,9 @@ gauth_status gauth__json_opt_bool(const cJSON *obj, const char *name, int *out,
                                   int *present, gauth_error *err);
 
 /* How gauth__json_copy_string treats a member. */
-#define GAUTH__JSON_OPTIONAL 0      /* absent, null or "": *out NULL */
-#define GAUTH__JSON_REQUIRED 1      /* missing or "": an error */
-#define GAUTH__JSON_NONEMPTY 2      /* absent or null: NULL; "": an error */
+#define GAUTH__JSON_OPTIONAL 0 /* absent, null or "": *out NULL */
+#define GAUTH__JSON_REQUIRED 1 /* missing or "": an error */
+#define GAUTH__JSON_NONEMPTY 2 /* absent or null: NULL; "": an error */
 
 /* A copy of a string member (free with free()), per `mode` (above). A
  * mistyped member is always an error; errors are GAUTH_E_MALFORMED naming

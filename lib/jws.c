@@ -52,14 +52,14 @@ typedef struct alg_info {
 
 /* Indexed by gauth_alg. */
 static const alg_info ALGS[GAUTH__ALG_COUNT] = {
-    {0, NULL, 0, 0},                          /* unknown */
-    {GAUTH_KEY_RSA, EVP_sha256, 0, 0},        /* RS256 */
-    {GAUTH_KEY_RSA, EVP_sha384, 0, 0},        /* RS384 */
-    {GAUTH_KEY_RSA, EVP_sha512, 0, 0},        /* RS512 */
-    {GAUTH_KEY_RSA, EVP_sha256, 1, 0},        /* PS256 */
-    {GAUTH_KEY_EC_P256, EVP_sha256, 0, 32},   /* ES256 */
-    {GAUTH_KEY_EC_P384, EVP_sha384, 0, 48},   /* ES384 */
-    {GAUTH_KEY_ED25519, NULL, 0, 0},          /* EdDSA */
+    {0, NULL, 0, 0},                        /* unknown */
+    {GAUTH_KEY_RSA, EVP_sha256, 0, 0},      /* RS256 */
+    {GAUTH_KEY_RSA, EVP_sha384, 0, 0},      /* RS384 */
+    {GAUTH_KEY_RSA, EVP_sha512, 0, 0},      /* RS512 */
+    {GAUTH_KEY_RSA, EVP_sha256, 1, 0},      /* PS256 */
+    {GAUTH_KEY_EC_P256, EVP_sha256, 0, 32}, /* ES256 */
+    {GAUTH_KEY_EC_P384, EVP_sha384, 0, 48}, /* ES384 */
+    {GAUTH_KEY_ED25519, NULL, 0, 0},        /* EdDSA */
 };
 
 static const alg_info *alg_get(gauth_alg alg) {
@@ -139,7 +139,7 @@ static int der_get_uint(const unsigned char **p, const unsigned char *end,
   len = s[1];
   s += 2;
   if (len == 0 || (size_t)(end - s) < len) return 0;
-  if (s[0] & 0x80) return 0;                          /* negative */
+  if (s[0] & 0x80) return 0;                            /* negative */
   if (s[0] == 0 && len > 1 && !(s[1] & 0x80)) return 0; /* not minimal */
   *p = s + len;
   if (s[0] == 0) {
@@ -166,7 +166,8 @@ gauth_status gauth__ecdsa_jose_to_der(const unsigned char *jose, size_t len,
   if (coord_len == 0 || coord_len > ECDSA_MAX_COORD)
     return gauth__error_set(err, GAUTH_E_INVALID_ARG,
                             "ECDSA signature: coordinate length %zu is not "
-                            "supported", coord_len);
+                            "supported",
+                            coord_len);
   if (len != 2 * coord_len)
     return gauth__error_set(err, GAUTH_E_MALFORMED,
                             "ECDSA signature: %zu bytes, expected %zu (r||s)",
@@ -196,7 +197,8 @@ gauth_status gauth__ecdsa_der_to_jose(const unsigned char *der, size_t len,
   if (coord_len == 0 || coord_len > ECDSA_MAX_COORD)
     return gauth__error_set(err, GAUTH_E_INVALID_ARG,
                             "ECDSA signature: coordinate length %zu is not "
-                            "supported", coord_len);
+                            "supported",
+                            coord_len);
   /* SEQUENCE with a minimal definite length that ends exactly at len. */
   if (len < 2 || der[0] != 0x30) goto bad;
   if (der[1] < 0x80) {
@@ -223,7 +225,8 @@ bad:
   return gauth__error_set(err, GAUTH_E_MALFORMED,
                           "ECDSA signature: not a canonical DER "
                           "SEQUENCE of two positive INTEGERs of at most %zu "
-                          "bytes", coord_len);
+                          "bytes",
+                          coord_len);
 }
 
 /* ---- key contexts -------------------------------------------------------- */
@@ -278,7 +281,8 @@ gauth_status gauth__jws_prepare_key(gauth_key *key, gauth_error *err) {
       gauth__jws_release_key(key);
       return gauth__error_set(err, GAUTH_E_CRYPTO,
                               "JWS key setup: OpenSSL cannot verify %s with "
-                              "this key", alg_str((gauth_alg)i));
+                              "this key",
+                              alg_str((gauth_alg)i));
     }
     key->prepared[i] = ctx;
   }
@@ -338,8 +342,7 @@ gauth_status gauth__jws_verify_raw(const gauth_key *key, gauth_alg alg,
                                    const unsigned char *sig, size_t sig_len,
                                    gauth_error *err) {
   int rc;
-  if (key == NULL || (data == NULL && len > 0) ||
-      (sig == NULL && sig_len > 0))
+  if (key == NULL || (data == NULL && len > 0) || (sig == NULL && sig_len > 0))
     return gauth__error_set(err, GAUTH_E_INVALID_ARG,
                             "signature check: NULL argument");
   if (!key->can_verify || !key_fits_alg(key, alg))
@@ -350,7 +353,8 @@ gauth_status gauth__jws_verify_raw(const gauth_key *key, gauth_alg alg,
   if (rc < 0)
     return gauth__error_set(err, GAUTH_E_CRYPTO,
                             "signature check: OpenSSL failed to run a %s "
-                            "verification", alg_str(alg));
+                            "verification",
+                            alg_str(alg));
   if (rc == 0)
     return gauth__error_set_verify(err, GAUTH_REASON_SIGNATURE_INVALID,
                                    "%s signature does not verify",
@@ -379,15 +383,15 @@ static void split3(const char *token, size_t len, size_t *dot1, size_t *dot2,
 
 /* Decodes one base64url segment; on failure sets a "malformed" verify
  * error naming the segment (the decoder's message gives only offsets). */
-static gauth_status decode_segment(const char *what, const char *s,
-                                   size_t n, unsigned char **out,
-                                   size_t *outlen, gauth_error *err) {
+static gauth_status decode_segment(const char *what, const char *s, size_t n,
+                                   unsigned char **out, size_t *outlen,
+                                   gauth_error *err) {
   gauth_error sub = GAUTH_ERROR_INIT;
   gauth_status st = gauth__b64url_decode(s, n, out, outlen, &sub);
   if (st == GAUTH_E_NOMEM) return gauth__error_nomem(err);
   if (st != GAUTH_OK)
-    return gauth__error_set_verify(err, GAUTH_REASON_MALFORMED,
-                                   "token %s: %s", what, sub.message);
+    return gauth__error_set_verify(err, GAUTH_REASON_MALFORMED, "token %s: %s",
+                                   what, sub.message);
   return GAUTH_OK;
 }
 
@@ -420,7 +424,8 @@ static gauth_status check_header(gauth__jws *jws, gauth_error *err) {
   if (!cJSON_IsString(alg))
     return gauth__error_set_verify(err, GAUTH_REASON_MALFORMED,
                                    "token header: \"alg\" is %s, expected a "
-                                   "string", gauth__json_type_name(alg));
+                                   "string",
+                                   gauth__json_type_name(alg));
   jws->alg = gauth_alg_from_name(alg->valuestring);
   if (jws->alg == GAUTH_ALG_UNKNOWN) {
     if (showable(alg->valuestring))
@@ -436,7 +441,8 @@ static gauth_status check_header(gauth__jws *jws, gauth_error *err) {
     if (!cJSON_IsString(kid))
       return gauth__error_set_verify(err, GAUTH_REASON_MALFORMED,
                                      "token header: \"kid\" is %s, expected "
-                                     "a string", gauth__json_type_name(kid));
+                                     "a string",
+                                     gauth__json_type_name(kid));
     jws->kid = kid->valuestring;
   }
   /* RFC 7515 4.1.11: a crit name we do not understand makes the token
@@ -457,7 +463,8 @@ static gauth_status check_header(gauth__jws *jws, gauth_error *err) {
     if (!cJSON_IsTrue(b64))
       return gauth__error_set_verify(err, GAUTH_REASON_MALFORMED,
                                      "token header: \"b64\" is %s, expected "
-                                     "a boolean", gauth__json_type_name(b64));
+                                     "a boolean",
+                                     gauth__json_type_name(b64));
   }
   return GAUTH_OK;
 }
@@ -476,7 +483,8 @@ gauth_status gauth__jws_parse(const char *token, size_t len, size_t max_len,
   if (len > max_len)
     return gauth__error_set_verify(err, GAUTH_REASON_TOO_LARGE,
                                    "token is %zu bytes, over the limit of "
-                                   "%zu", len, max_len);
+                                   "%zu",
+                                   len, max_len);
   if (len == 0)
     return gauth__error_set_verify(err, GAUTH_REASON_MALFORMED,
                                    "token is empty");
@@ -484,9 +492,11 @@ gauth_status gauth__jws_parse(const char *token, size_t len, size_t max_len,
   if (ndots != 2)
     return gauth__error_set_verify(err, GAUTH_REASON_MALFORMED,
                                    "token has %zu segments, expected 3 "
-                                   "(header.payload.signature)%s", ndots + 1,
+                                   "(header.payload.signature)%s",
+                                   ndots + 1,
                                    ndots == 4 ? "; 5 is an encrypted JWE, "
-                                                "which is not supported" : "");
+                                                "which is not supported"
+                                              : "");
   if (dot1 == 0)
     return gauth__error_set_verify(err, GAUTH_REASON_MALFORMED,
                                    "token header segment is empty");
@@ -552,7 +562,8 @@ static gauth_status verify_one(const gauth__jws *jws, const gauth_key *key,
   if (rc < 0)
     return gauth__error_set(err, GAUTH_E_CRYPTO,
                             "token signature: OpenSSL failed to run a %s "
-                            "verification", alg_str(jws->alg));
+                            "verification",
+                            alg_str(jws->alg));
   *ok = rc;
   return GAUTH_OK;
 }
@@ -573,7 +584,8 @@ gauth_status gauth__jws_verify(const gauth__jws *jws, const gauth_keyset *set,
   if (alg_get(jws->alg) == NULL || !(allowed & GAUTH_ALG_BIT(jws->alg)))
     return gauth__error_set_verify(err, GAUTH_REASON_ALG_NOT_ALLOWED,
                                    "token alg %s is not allowed by this "
-                                   "verifier", alg);
+                                   "verifier",
+                                   alg);
 
   if (jws->kid != NULL) {
     /* The kid names the key; the embedded jku / x5u / jwk / x5c never do. */
@@ -604,23 +616,28 @@ gauth_status gauth__jws_verify(const gauth__jws *jws, const gauth_keyset *set,
         return gauth__error_set_verify(err, GAUTH_REASON_SIGNATURE_INVALID,
                                        "%s signature does not verify with "
                                        "the %zu key(s) without a kid (no key "
-                                       "has the token's kid)", alg, ntried);
+                                       "has the token's kid)",
+                                       alg, ntried);
       if (showable(jws->kid))
         return gauth__error_set_verify(err, GAUTH_REASON_UNKNOWN_KID,
                                        "no key with kid \"%s\" among %zu "
-                                       "key(s)", jws->kid, set->n);
+                                       "key(s)",
+                                       jws->kid, set->n);
       return gauth__error_set_verify(err, GAUTH_REASON_UNKNOWN_KID,
                                      "no key with the token's kid among %zu "
-                                     "key(s)", set->n);
+                                     "key(s)",
+                                     set->n);
     }
     if (nmatch > 1)
       return gauth__error_set_verify(err, GAUTH_REASON_AMBIGUOUS_KID,
                                      "%zu keys share the token's kid: which "
-                                     "one was meant is unknowable", nmatch);
+                                     "one was meant is unknowable",
+                                     nmatch);
     if (!key_usable(match, jws->alg))
       return gauth__error_set_verify(err, GAUTH_REASON_KEY_NOT_USABLE,
                                      "the key with the token's kid cannot "
-                                     "verify %s (%s)", alg,
+                                     "verify %s (%s)",
+                                     alg,
                                      !match->can_verify
                                          ? "its use / key_ops forbid "
                                            "verification"
@@ -640,17 +657,16 @@ gauth_status gauth__jws_verify(const gauth__jws *jws, const gauth_keyset *set,
     if (ntried == 0)
       return gauth__error_set_verify(err, GAUTH_REASON_KEY_NOT_USABLE,
                                      "the token has no kid and none of the "
-                                     "%zu key(s) can verify %s", set->n,
-                                     alg);
+                                     "%zu key(s) can verify %s",
+                                     set->n, alg);
   }
   if (!ok)
     return gauth__error_set_verify(err, GAUTH_REASON_SIGNATURE_INVALID,
-                                   "%s signature does not verify with %s",
-                                   alg,
+                                   "%s signature does not verify with %s", alg,
                                    jws->kid != NULL
                                        ? "the key named by the token's kid"
-                                       : ntried == 1 ? "the one usable key"
-                                                     : "any usable key");
+                                   : ntried == 1 ? "the one usable key"
+                                                 : "any usable key");
   if (used != NULL) *used = match;
   return GAUTH_OK;
 }
@@ -673,14 +689,12 @@ gauth_status gauth__jws_sign_raw(const gauth_key *key, gauth_alg alg,
   *sig = NULL;
   *sig_len = 0;
   if (!key->is_private || !key->can_sign)
-    return gauth__error_set(err, GAUTH_E_INVALID_ARG,
-                            "sign: the key %s", !key->is_private
-                                ? "is a public key"
-                                : "may not sign (its key_ops)");
+    return gauth__error_set(
+        err, GAUTH_E_INVALID_ARG, "sign: the key %s",
+        !key->is_private ? "is a public key" : "may not sign (its key_ops)");
   if (a == NULL || !key_fits_alg(key, alg))
     return gauth__error_set(err, GAUTH_E_INVALID_ARG,
-                            "sign: alg %s does not fit the key",
-                            alg_str(alg));
+                            "sign: alg %s does not fit the key", alg_str(alg));
   ctx = EVP_MD_CTX_new();
   if (ctx == NULL) return gauth__error_nomem(err);
   if (!ctx_init(ctx, a, key->pkey, 1) ||
@@ -702,7 +716,8 @@ gauth_status gauth__jws_sign_raw(const gauth_key *key, gauth_alg alg,
     if (st == GAUTH_E_MALFORMED)
       return gauth__error_set(err, GAUTH_E_INTERNAL,
                               "sign: OpenSSL's %s signature is not the "
-                              "expected DER", alg_str(alg));
+                              "expected DER",
+                              alg_str(alg));
   }
   if (st == GAUTH_E_NOMEM) return gauth__error_nomem(err);
   if (st != GAUTH_OK) {
@@ -857,14 +872,14 @@ gauth_status gauth_jwt_decode_unverified(const char *token, char **header_json,
   if (header_json != NULL) *header_json = NULL;
   if (payload_json != NULL) *payload_json = NULL;
   if (token == NULL)
-    return gauth__error_set(err, GAUTH_E_INVALID_ARG,
-                            "JWT decode: NULL token");
+    return gauth__error_set(err, GAUTH_E_INVALID_ARG, "JWT decode: NULL token");
   len = strlen(token);
   split3(token, len, &dot1, &dot2, &ndots);
   if (ndots != 2)
     return gauth__error_set(err, GAUTH_E_MALFORMED,
                             "token has %zu segments, expected 3 "
-                            "(header.payload.signature)", ndots + 1);
+                            "(header.payload.signature)",
+                            ndots + 1);
   /* Both parts are decoded and checked even when the caller wants one: a
    * token is either well-formed or not. */
   st = decode_part("header", token, dot1, &h, err);
@@ -874,8 +889,14 @@ gauth_status gauth_jwt_decode_unverified(const char *token, char **header_json,
     gauth_free(h);
     return st;
   }
-  if (header_json != NULL) *header_json = h; else gauth_free(h);
-  if (payload_json != NULL) *payload_json = p; else gauth_free(p);
+  if (header_json != NULL)
+    *header_json = h;
+  else
+    gauth_free(h);
+  if (payload_json != NULL)
+    *payload_json = p;
+  else
+    gauth_free(p);
   return GAUTH_OK;
 }
 
@@ -905,8 +926,8 @@ gauth_status gauth_key_sign(const gauth_key *key, gauth_alg alg,
     free(raw);
     return gauth__error_set(err, GAUTH_E_INVALID_ARG,
                             "gauth_key_sign: the buffer holds %zu bytes, the "
-                            "%s signature needs %zu", *sig_len, alg_str(alg),
-                            n);
+                            "%s signature needs %zu",
+                            *sig_len, alg_str(alg), n);
   }
   memcpy(sig, raw, n);
   *sig_len = n;
@@ -919,16 +940,16 @@ gauth_status gauth_key_verify(const gauth_key *key, gauth_alg alg,
                               const void *data, size_t len,
                               const unsigned char *sig, size_t sig_len,
                               gauth_error *err) {
-  gauth_status st = gauth__jws_verify_raw(key, alg, data, len, sig, sig_len,
-                                          err);
+  gauth_status st =
+      gauth__jws_verify_raw(key, alg, data, len, sig, sig_len, err);
   if (st == GAUTH_OK) gauth_error_clear(err);
   return st;
 }
 
 gauth_status gauth_jws_verify(const char *token, size_t len,
-                              const gauth_keyset *keys,
-                              unsigned int algorithms, char **payload,
-                              size_t *payload_len, gauth_error *err) {
+                              const gauth_keyset *keys, unsigned int algorithms,
+                              char **payload, size_t *payload_len,
+                              gauth_error *err) {
   gauth__jws jws;
   gauth_status st;
   if (payload != NULL) *payload = NULL;

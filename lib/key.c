@@ -121,7 +121,8 @@ static gauth_status check_rsa(EVP_PKEY *pkey, unsigned int bits,
   if (bits < GAUTH__RSA_MIN_BITS)
     return gauth__error_set(err, GAUTH_E_UNSUPPORTED,
                             "RSA key of %u bits is too small (at least %u "
-                            "bits required)", bits, GAUTH__RSA_MIN_BITS);
+                            "bits required)",
+                            bits, GAUTH__RSA_MIN_BITS);
   if (bits > GAUTH__RSA_MAX_BITS)
     return gauth__error_set(err, GAUTH_E_TOO_LARGE,
                             "RSA key of %u bits is over the limit of %u bits",
@@ -201,15 +202,18 @@ static gauth_status classify(const EVP_PKEY *pkey, gauth_key_type *type,
       *type = GAUTH_KEY_EC_P384;
     } else {
       return gauth__error_set(err, GAUTH_E_UNSUPPORTED,
-                              "EC curve " GAUTH__IN_FMT " is not supported "
-                              "(P-256 and P-384 only)", name);
+                              "EC curve " GAUTH__IN_FMT
+                              " is not supported "
+                              "(P-256 and P-384 only)",
+                              name);
     }
   } else if (EVP_PKEY_is_a(pkey, "ED25519")) {
     *type = GAUTH_KEY_ED25519;
   } else {
     const char *name = EVP_PKEY_get0_type_name(pkey);
     return gauth__error_set(err, GAUTH_E_UNSUPPORTED,
-                            "key type " GAUTH__IN_FMT " is not supported "
+                            "key type " GAUTH__IN_FMT
+                            " is not supported "
                             "(RSA, EC P-256 / P-384 and Ed25519 only)",
                             name != NULL ? name : "unknown");
   }

@@ -10,8 +10,7 @@
 #include "secret.h"
 
 static const char *skip_space(const char *s, const char *end) {
-  while (s < end && (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n'))
-    s++;
+  while (s < end && (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')) s++;
   return s;
 }
 
@@ -36,8 +35,8 @@ gauth_status gauth_key_load_file(gauth_key **out, const char *path,
   } else if (*start != '{') {
     /* From the first non-blank byte: OpenSSL skips text lines before
      * the BEGIN line, but not blanks in front of it on its own line. */
-    st = gauth__key_from_pem_kid(out, start, len - (size_t)(start - text),
-                                 NULL, err);
+    st = gauth__key_from_pem_kid(out, start, len - (size_t)(start - text), NULL,
+                                 err);
   } else {
     st = gauth__json_parse_object(text, len, NULL, &root, err);
     if (st == GAUTH_OK) {

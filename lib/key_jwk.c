@@ -35,8 +35,8 @@ static void member_wipe(member *m) {
   m->len = 0;
 }
 
-static gauth_status get_member(const cJSON *jwk, const char *name,
-                               int required, member *m, gauth_error *err) {
+static gauth_status get_member(const cJSON *jwk, const char *name, int required,
+                               member *m, gauth_error *err) {
   const char *s = NULL;
   gauth_status st;
 
@@ -132,7 +132,8 @@ static gauth_status rsa_from_jwk(const cJSON *jwk, EVP_PKEY **pkey,
   if (m[RSA_N].len > RSA_MAX_BYTES) {
     st = gauth__error_set(err, GAUTH_E_TOO_LARGE,
                           "RSA modulus of %zu bytes is over the limit of %u "
-                          "bits", m[RSA_N].len, GAUTH__RSA_MAX_BITS);
+                          "bits",
+                          m[RSA_N].len, GAUTH__RSA_MAX_BITS);
     goto done;
   }
   if (m[RSA_E].len > m[RSA_N].len) {
@@ -151,7 +152,8 @@ static gauth_status rsa_from_jwk(const cJSON *jwk, EVP_PKEY **pkey,
   if (ncrt != 0 && ncrt != RSA_NPARAM - RSA_P) {
     st = gauth__error_set(err, GAUTH_E_MALFORMED,
                           "RSA private JWK has %d of the 5 CRT members (p, "
-                          "q, dp, dq, qi): give all or none", ncrt);
+                          "q, dp, dq, qi): give all or none",
+                          ncrt);
     goto done;
   }
 
@@ -189,8 +191,8 @@ static gauth_status rsa_from_jwk(const cJSON *jwk, EVP_PKEY **pkey,
       goto done;
     }
   }
-  st = fromdata("RSA", is_private ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY,
-                bld, pkey, "RSA JWK: OpenSSL refused the key", err);
+  st = fromdata("RSA", is_private ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, bld,
+                pkey, "RSA JWK: OpenSSL refused the key", err);
 
 done:
   OSSL_PARAM_BLD_free(bld);
@@ -222,8 +224,10 @@ static gauth_status ec_from_jwk(const cJSON *jwk, EVP_PKEY **pkey,
     clen = 48;
   } else {
     return gauth__error_set(err, GAUTH_E_UNSUPPORTED,
-                            "EC curve (crv) " GAUTH__IN_FMT " is not supported "
-                            "(P-256 and P-384 only)", crv);
+                            "EC curve (crv) " GAUTH__IN_FMT
+                            " is not supported "
+                            "(P-256 and P-384 only)",
+                            crv);
   }
   st = get_member(jwk, "x", 1, &x, err);
   if (st == GAUTH_OK) st = get_member(jwk, "y", 1, &y, err);
@@ -236,7 +240,8 @@ static gauth_status ec_from_jwk(const cJSON *jwk, EVP_PKEY **pkey,
     size_t got = x.len != clen ? x.len : y.len != clen ? y.len : d.len;
     st = gauth__error_set(err, GAUTH_E_MALFORMED,
                           "EC member \"%s\" is %zu bytes; %s needs exactly "
-                          "%zu", which, got, crv, clen);
+                          "%zu",
+                          which, got, crv, clen);
     goto done;
   }
   point[0] = 0x04; /* uncompressed */
@@ -263,8 +268,7 @@ static gauth_status ec_from_jwk(const cJSON *jwk, EVP_PKEY **pkey,
   /* OpenSSL refuses a point that is not on the curve here; gauth__key_new
    * then runs the full public check (coordinates below p). */
   st = fromdata("EC", d.buf != NULL ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY,
-                bld, pkey, "EC JWK: the point (x, y) is not on the curve",
-                err);
+                bld, pkey, "EC JWK: the point (x, y) is not on the curve", err);
 
 done:
   OSSL_PARAM_BLD_free(bld);
@@ -288,16 +292,17 @@ static gauth_status okp_from_jwk(const cJSON *jwk, EVP_PKEY **pkey,
   if (st != GAUTH_OK) return st;
   if (strcmp(crv, "Ed25519") != 0)
     return gauth__error_set(err, GAUTH_E_UNSUPPORTED,
-                            "OKP curve (crv) " GAUTH__IN_FMT " is not "
-                            "supported (Ed25519 only)", crv);
+                            "OKP curve (crv) " GAUTH__IN_FMT
+                            " is not "
+                            "supported (Ed25519 only)",
+                            crv);
   st = get_member(jwk, "x", 1, &x, err);
   if (st == GAUTH_OK) st = get_member(jwk, "d", 0, &d, err);
   if (st != GAUTH_OK) goto done;
   if (x.len != 32 || (d.buf != NULL && d.len != 32)) {
     st = gauth__error_set(err, GAUTH_E_MALFORMED,
                           "Ed25519 member \"%s\" is %zu bytes; it must be 32",
-                          x.len != 32 ? "x" : "d",
-                          x.len != 32 ? x.len : d.len);
+                          x.len != 32 ? "x" : "d", x.len != 32 ? x.len : d.len);
     goto done;
   }
   if (d.buf == NULL) {
@@ -305,9 +310,8 @@ static gauth_status okp_from_jwk(const cJSON *jwk, EVP_PKEY **pkey,
   } else {
     *pkey = EVP_PKEY_new_raw_private_key_ex(NULL, "ED25519", NULL, d.buf, 32);
     /* The public key is derived from d: it must be the x given. */
-    if (*pkey != NULL &&
-        (!EVP_PKEY_get_raw_public_key(*pkey, pub, &pub_len) ||
-         pub_len != 32 || memcmp(pub, x.buf, 32) != 0)) {
+    if (*pkey != NULL && (!EVP_PKEY_get_raw_public_key(*pkey, pub, &pub_len) ||
+                          pub_len != 32 || memcmp(pub, x.buf, 32) != 0)) {
       EVP_PKEY_free(*pkey);
       *pkey = NULL;
       st = gauth__error_set(err, GAUTH_E_MALFORMED,
@@ -327,8 +331,8 @@ done:
 }
 
 /* "use" and "key_ops" (RFC 7517 4.2, 4.3): what the key may be used for. */
-static gauth_status jwk_usage(const cJSON *jwk, int *can_verify,
-                              int *can_sign, gauth_error *err) {
+static gauth_status jwk_usage(const cJSON *jwk, int *can_verify, int *can_sign,
+                              gauth_error *err) {
   const char *use = NULL;
   const cJSON *ops, *op, *other;
   int verify = 0, sign = 0;
@@ -383,8 +387,10 @@ static gauth_status jwk_import(const cJSON *jwk, gauth_key **out,
   if (strcmp(kty, "RSA") != 0 && strcmp(kty, "EC") != 0 &&
       strcmp(kty, "OKP") != 0)
     return gauth__error_set(err, GAUTH_E_UNSUPPORTED,
-                            "key type (kty) " GAUTH__IN_FMT " is not supported "
-                            "(RSA, EC, OKP)", kty);
+                            "key type (kty) " GAUTH__IN_FMT
+                            " is not supported "
+                            "(RSA, EC, OKP)",
+                            kty);
   st = gauth__json_opt_string(jwk, "kid", &kid, err);
   if (st == GAUTH_OK) st = gauth__json_opt_string(jwk, "alg", &alg_name, err);
   if (st == GAUTH_OK) st = jwk_usage(jwk, &can_verify, &can_sign, err);
@@ -393,9 +399,11 @@ static gauth_status jwk_import(const cJSON *jwk, gauth_key **out,
     alg = gauth_alg_from_name(alg_name);
     if (alg == GAUTH_ALG_UNKNOWN)
       return gauth__error_set(err, GAUTH_E_UNSUPPORTED,
-                              "alg " GAUTH__IN_FMT " is not a supported "
+                              "alg " GAUTH__IN_FMT
+                              " is not a supported "
                               "signature algorithm (RS256, RS384, RS512, "
-                              "PS256, ES256, ES384, EdDSA)", alg_name);
+                              "PS256, ES256, ES384, EdDSA)",
+                              alg_name);
   }
   if (strcmp(kty, "RSA") == 0)
     st = rsa_from_jwk(jwk, &pkey, err);
@@ -411,8 +419,7 @@ gauth_status gauth__key_from_jwk_object(gauth_key **out, const cJSON *jwk,
                                         gauth_error *err) {
   gauth_status st;
   if (out == NULL || jwk == NULL)
-    return gauth__error_set(err, GAUTH_E_INVALID_ARG,
-                            "JWK: NULL argument");
+    return gauth__error_set(err, GAUTH_E_INVALID_ARG, "JWK: NULL argument");
   *out = NULL;
   if (!cJSON_IsObject(jwk))
     return gauth__error_set(err, GAUTH_E_MALFORMED,
@@ -486,9 +493,9 @@ static int public_members(const gauth_key *key, cJSON *obj) {
     case GAUTH_KEY_EC_P384: {
       int clen = key->type == GAUTH_KEY_EC_P256 ? 32 : 48;
       ok = cJSON_AddStringToObject(obj, "kty", "EC") != NULL &&
-           cJSON_AddStringToObject(obj, "crv", key->type == GAUTH_KEY_EC_P256
-                                                   ? "P-256"
-                                                   : "P-384") != NULL &&
+           cJSON_AddStringToObject(
+               obj, "crv",
+               key->type == GAUTH_KEY_EC_P256 ? "P-256" : "P-384") != NULL &&
            add_bn(obj, "x", key->pkey, OSSL_PKEY_PARAM_EC_PUB_X, clen) &&
            add_bn(obj, "y", key->pkey, OSSL_PKEY_PARAM_EC_PUB_Y, clen);
       break;
@@ -504,8 +511,8 @@ static int public_members(const gauth_key *key, cJSON *obj) {
   if (!ok) return 0;
   if (key->kid != NULL && cJSON_AddStringToObject(obj, "kid", key->kid) == NULL)
     return 0;
-  if (cJSON_AddStringToObject(obj, "alg",
-                              gauth_alg_name(gauth_key_alg(key))) == NULL)
+  if (cJSON_AddStringToObject(obj, "alg", gauth_alg_name(gauth_key_alg(key))) ==
+      NULL)
     return 0;
   /* A key that may not verify keeps that restriction across a round trip:
    * an empty key_ops allows nothing. */

@@ -54,7 +54,8 @@ static gauth_status der_to_pkey(const char *label, const unsigned char *der,
   } else {
     return gauth__error_set(err, GAUTH_E_UNSUPPORTED,
                             "PEM: a \"%.40s\" block is not a key or "
-                            "certificate libgauth reads", label);
+                            "certificate libgauth reads",
+                            label);
   }
   if (*pkey == NULL)
     return gauth__error_set(err, GAUTH_E_MALFORMED,
@@ -65,7 +66,8 @@ static gauth_status der_to_pkey(const char *label, const unsigned char *der,
     *pkey = NULL;
     return gauth__error_set(err, GAUTH_E_MALFORMED,
                             "PEM: the \"%.40s\" block has %ld bytes after "
-                            "its content", label, (long)(der + der_len - p));
+                            "its content",
+                            label, (long)(der + der_len - p));
   }
   return GAUTH_OK;
 }
@@ -103,11 +105,10 @@ static gauth_status pem_import(const char *pem, size_t len, const char *kid,
         st = gauth__error_set(err, GAUTH_E_MALFORMED,
                               "PEM: no BEGIN line found (not PEM text)");
       else
-        st = gauth__error_set(err, GAUTH_E_MALFORMED,
-                              "PEM: incomplete or corrupt block (%s)",
-                              ERR_reason_error_string(e) != NULL
-                                  ? ERR_reason_error_string(e)
-                                  : "unknown reason");
+        st = gauth__error_set(
+            err, GAUTH_E_MALFORMED, "PEM: incomplete or corrupt block (%s)",
+            ERR_reason_error_string(e) != NULL ? ERR_reason_error_string(e)
+                                               : "unknown reason");
       label = NULL;
       header = NULL;
       der = NULL;

@@ -73,9 +73,9 @@ static void builder_skip(builder *b, const char *what, const char *why) {
 
 /* One entry of a set: the key its import gave (st, kerr) goes into b, or
  * the entry is skipped with the reason. Fails only when out of memory. */
-static gauth_status builder_take(builder *b, const char *what,
-                                 gauth_status st, gauth_key *key,
-                                 const gauth_error *kerr, gauth_error *err) {
+static gauth_status builder_take(builder *b, const char *what, gauth_status st,
+                                 gauth_key *key, const gauth_error *kerr,
+                                 gauth_error *err) {
   if (st == GAUTH_E_NOMEM) return gauth__error_nomem(err);
   if (st != GAUTH_OK) {
     builder_skip(b, what, kerr->message);
@@ -100,8 +100,8 @@ static gauth_status builder_finish(builder *b, const char *format,
       return gauth__error_set(err, GAUTH_E_MALFORMED, "%s: no keys", format);
     return gauth__error_set(
         err, GAUTH_E_MALFORMED,
-        "%s: none of its %zu keys can verify signatures (%s%s%s%s%s%s)",
-        format, b->skipped, b->reasons[0], b->skipped > 1 ? "; " : "",
+        "%s: none of its %zu keys can verify signatures (%s%s%s%s%s%s)", format,
+        b->skipped, b->reasons[0], b->skipped > 1 ? "; " : "",
         b->skipped > 1 ? b->reasons[1] : "", b->skipped > 2 ? "; " : "",
         b->skipped > 2 ? b->reasons[2] : "", b->skipped > 3 ? "; ..." : "");
   }
@@ -130,7 +130,7 @@ static void describe(char *buf, size_t size, const char *kind, size_t index,
     snprintf(buf, size, "%s %zu", kind, index);
 }
 
-/* ---- formats ---------------------------------------------------------------- */
+/* ---- formats ------------------------------------------------------------- */
 
 static gauth_status parse_jwks(const cJSON *keys, builder *b,
                                gauth_error *err) {
@@ -142,8 +142,8 @@ static gauth_status parse_jwks(const cJSON *keys, builder *b,
                             "JWKS: field \"keys\" is %s, expected an array",
                             gauth__json_type_name(keys));
   if ((size_t)cJSON_GetArraySize(keys) > KEYSET_MAX_KEYS)
-    return gauth__error_set(err, GAUTH_E_TOO_LARGE,
-                            "JWKS: more than %u keys", KEYSET_MAX_KEYS);
+    return gauth__error_set(err, GAUTH_E_TOO_LARGE, "JWKS: more than %u keys",
+                            KEYSET_MAX_KEYS);
   cJSON_ArrayForEach(jwk, keys) {
     gauth_error kerr = GAUTH_ERROR_INIT;
     gauth_key *key = NULL;
@@ -188,8 +188,8 @@ static gauth_status parse_pem_map(const cJSON *root, builder *b,
     gauth_status st;
 
     describe(what, sizeof(what), "entry", i++, m->string);
-    st = gauth__key_from_pem_kid(&key, m->valuestring,
-                                 strlen(m->valuestring), m->string, &kerr);
+    st = gauth__key_from_pem_kid(&key, m->valuestring, strlen(m->valuestring),
+                                 m->string, &kerr);
     st = builder_take(b, what, st, key, &kerr, err);
     if (st != GAUTH_OK) return st;
   }
@@ -231,11 +231,11 @@ gauth_status gauth_keyset_parse(gauth_keyset **out, const char *data,
   if (len > GAUTH__KEY_MAX_INPUT)
     return gauth__error_set(err, GAUTH_E_TOO_LARGE,
                             "key set: %zu bytes is over the limit of %zu "
-                            "bytes", len, GAUTH__KEY_MAX_INPUT);
+                            "bytes",
+                            len, GAUTH__KEY_MAX_INPUT);
   p = data;
   end = data + len;
-  while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
-    p++;
+  while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) p++;
   if (p == end)
     return gauth__error_set(err, GAUTH_E_MALFORMED, "key set: empty input");
 

@@ -6,9 +6,9 @@
 #include "common.h"
 
 typedef struct gauth__logger {
-  gauth_log_fn fn;        /* NULL: the default stderr logger */
+  gauth_log_fn fn; /* NULL: the default stderr logger */
   void *userdata;
-  gauth_log_level min;    /* messages below are dropped */
+  gauth_log_level min; /* messages below are dropped */
 } gauth__logger;
 
 /* Resolves the logger from opts (may be NULL) and the environment. */
@@ -26,6 +26,7 @@ void gauth__log_secrets(const gauth__logger *lg, gauth_log_level level,
                         const char *const *known, const char *fmt, ...)
     GAUTH_PRINTF(4, 5);
 
-#define gauth__log(lg, level, ...) gauth__log_secrets((lg), (level), NULL, __VA_ARGS__)
+#define gauth__log(lg, level, ...) \
+  gauth__log_secrets((lg), (level), NULL, __VA_ARGS__)
 
 #endif /* GAUTH_LIB_LOG_INTERNAL_H */

@@ -26,7 +26,7 @@
 struct gauth_metadata {
   gauth__http *http;
   pthread_mutex_t mu;
-  int memo;                        /* 0 none, 1 present, -1 absent */
+  int memo; /* 0 none, 1 present, -1 absent */
   char memo_detail[sizeof(((gauth_metadata_detection *)0)->detail)];
   int64_t memo_at_us;
   unsigned int negative_ttl_ms;
@@ -76,14 +76,12 @@ static int has_encoded_dot(const char *s, size_t n) {
   return 0;
 }
 
-gauth_status gauth__metadata_path_normalize(const char *path,
-                                            const char **rel,
+gauth_status gauth__metadata_path_normalize(const char *path, const char **rel,
                                             gauth_error *err) {
   const char *p, *c;
   size_t plen, prefix = sizeof(GAUTH__METADATA_PATH_PREFIX) - 1;
   if (path == NULL || rel == NULL)
-    return gauth__error_set(err, GAUTH_E_INVALID_ARG,
-                            "metadata path is NULL");
+    return gauth__error_set(err, GAUTH_E_INVALID_ARG, "metadata path is NULL");
   for (c = path; *c != '\0'; c++) {
     unsigned char ch = (unsigned char)*c;
     if (ch < 0x20 || ch == 0x7f || ch == ' ')
@@ -103,7 +101,8 @@ gauth_status gauth__metadata_path_normalize(const char *path,
   if (has_encoded_dot(path, plen))
     return gauth__error_set(err, GAUTH_E_INVALID_ARG,
                             "metadata path \"%.100s\" contains an encoded "
-                            "dot (%%2e)", path);
+                            "dot (%%2e)",
+                            path);
   p = path;
   while (*p == '/') p++;
   if (strncmp(p, GAUTH__METADATA_PATH_PREFIX, prefix) == 0) {
@@ -132,8 +131,7 @@ int gauth__metadata_env_hint(char *detail, size_t n) {
 
 /* Reads at most GAUTH__METADATA_DMI_MAX_BYTES of dir/name into buf
  * (trailing whitespace dropped, non-printable bytes as '?'); 0 on failure. */
-static int read_dmi(const char *dir, const char *name, char *buf,
-                    size_t size) {
+static int read_dmi(const char *dir, const char *name, char *buf, size_t size) {
   char path[512];
   ssize_t got;
   size_t len, i;
@@ -189,14 +187,17 @@ static gauth_status judge_reply(const char *host, const char *rel,
   if (resp->status != 0 && !flavor_ok(resp))
     return gauth__error_set_http(
         e, GAUTH_E_BAD_RESPONSE, (int)resp->status, NULL,
-        "reply from http://%s/" GAUTH__METADATA_PATH_PREFIX "%.*s (HTTP %ld) "
+        "reply from http://%s/" GAUTH__METADATA_PATH_PREFIX
+        "%.*s (HTTP %ld) "
         "without Metadata-Flavor: Google: something other than the metadata "
-        "server answered", host, n, rel, resp->status);
+        "server answered",
+        host, n, rel, resp->status);
   if (st == GAUTH_E_NOT_FOUND)
-    return gauth__error_set_http(
-        e, GAUTH_E_NOT_FOUND, 404, NULL,
-        "GET http://%s/" GAUTH__METADATA_PATH_PREFIX "%.*s: HTTP 404: the "
-        "metadata server has no such entry", host, n, rel);
+    return gauth__error_set_http(e, GAUTH_E_NOT_FOUND, 404, NULL,
+                                 "GET http://%s/" GAUTH__METADATA_PATH_PREFIX
+                                 "%.*s: HTTP 404: the "
+                                 "metadata server has no such entry",
+                                 host, n, rel);
   return st;
 }
 
@@ -223,8 +224,7 @@ gauth_status gauth__metadata_http_get(gauth__http *h, const char *path,
   ulen = strlen(host) + strlen(rel) + 32;
   url = malloc(ulen);
   if (url == NULL) return gauth__error_nomem(err);
-  snprintf(url, ulen, "http://%s/" GAUTH__METADATA_PATH_PREFIX "%s", host,
-           rel);
+  snprintf(url, ulen, "http://%s/" GAUTH__METADATA_PATH_PREFIX "%s", host, rel);
   memset(&req, 0, sizeof(req));
   req.method = "GET";
   req.url = url;
@@ -267,8 +267,8 @@ gauth_status gauth__metadata_new_from_config(gauth_metadata **out,
   return GAUTH_OK;
 }
 
-gauth_status gauth_metadata_new(gauth_metadata **out,
-                                const gauth_options *opts, gauth_error *err) {
+gauth_status gauth_metadata_new(gauth_metadata **out, const gauth_options *opts,
+                                gauth_error *err) {
   gauth__config cfg;
   gauth_status st;
   if (out == NULL)
@@ -289,8 +289,7 @@ void gauth_metadata_free(gauth_metadata *md) {
   free(md);
 }
 
-void gauth__metadata_set_negative_ttl_ms(gauth_metadata *md,
-                                         unsigned int ms) {
+void gauth__metadata_set_negative_ttl_ms(gauth_metadata *md, unsigned int ms) {
   if (md == NULL) return;
   pthread_mutex_lock(&md->mu);
   md->negative_ttl_ms = ms;
@@ -331,8 +330,10 @@ static gauth_status probe(gauth_metadata *md, int *present, char *detail,
       snprintf(detail, n, "probe of %s: reply with Metadata-Flavor: Google",
                ip);
     else
-      snprintf(detail, n, "probe of %s: reply without Metadata-Flavor: "
-               "Google (HTTP %ld)", ip, resp.status);
+      snprintf(detail, n,
+               "probe of %s: reply without Metadata-Flavor: "
+               "Google (HTTP %ld)",
+               ip, resp.status);
   } else if (st == GAUTH_E_NOMEM) {
     gauth__error_copy(err, &e);
   } else if (st == GAUTH_E_TIMEOUT) {
@@ -523,6 +524,5 @@ gauth_status gauth_metadata_universe_domain(gauth_metadata *md, char **value,
 
 gauth_status gauth_metadata_email(gauth_metadata *md, char **value,
                                   gauth_error *err) {
-  return read_leaf(md, "instance/service-accounts/default/email", value,
-                   err);
+  return read_leaf(md, "instance/service-accounts/default/email", value, err);
 }

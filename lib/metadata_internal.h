@@ -41,8 +41,7 @@ char *gauth__metadata_query_escape(const char *s);
  * one "computeMetadata/v1/" prefix are skipped. GAUTH_E_INVALID_ARG for
  * NULL, a control character or space anywhere, a '#', or ".." or an
  * encoded dot ("%2e") before the query. */
-gauth_status gauth__metadata_path_normalize(const char *path,
-                                            const char **rel,
+gauth_status gauth__metadata_path_normalize(const char *path, const char **rel,
                                             gauth_error *err);
 
 /* Residency hints (no network). Each returns 1 and describes the hint in

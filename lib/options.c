@@ -25,9 +25,8 @@ const char *gauth_service_name(gauth_service service) {
   return "unknown";
 }
 
-gauth_status gauth_service_url(const gauth_options *opts,
-                               gauth_service service, char **out,
-                               gauth_error *err) {
+gauth_status gauth_service_url(const gauth_options *opts, gauth_service service,
+                               char **out, gauth_error *err) {
   gauth__config cfg;
   gauth_status st;
   if (out == NULL)

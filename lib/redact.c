@@ -9,11 +9,14 @@
 
 /* Names whose values are secrets, in query strings, form bodies and JSON. */
 static const char *const secret_names[] = {
-    "access_token", "accessToken", "id_token", "idToken", "refresh_token",
-    "refreshToken", "assertion", "client_secret", "clientSecret",
-    "subject_token", "subjectToken", "token", "private_key", "privateKey",
-    "signedJwt", "signedBlob", "password", "secret", "key", "code",
-    "jwt", "rapt_token", "rapt", "x-goog-iap-jwt-assertion"};
+    "access_token",  "accessToken",   "id_token",
+    "idToken",       "refresh_token", "refreshToken",
+    "assertion",     "client_secret", "clientSecret",
+    "subject_token", "subjectToken",  "token",
+    "private_key",   "privateKey",    "signedJwt",
+    "signedBlob",    "password",      "secret",
+    "key",           "code",          "jwt",
+    "rapt_token",    "rapt",          "x-goog-iap-jwt-assertion"};
 
 typedef struct buf {
   char *p;

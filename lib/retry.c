@@ -103,10 +103,8 @@ int gauth__http_status_retryable(long status) {
     case 500:
     case 502:
     case 503:
-    case 504:
-      return 1;
-    default:
-      return 0;
+    case 504: return 1;
+    default: return 0;
   }
 }
 

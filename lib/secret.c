@@ -77,8 +77,8 @@ gauth_status gauth__secret_read_file(const char *path, size_t max, char **out,
     /* The XSI strerror_r (we build with _POSIX_C_SOURCE): thread-safe. */
     if (strerror_r(e, why, sizeof(why)) != 0)
       snprintf(why, sizeof(why), "error %d", e);
-    return gauth__error_set(err, GAUTH_E_IO, "cannot open \"%.200s\": %s",
-                            path, why);
+    return gauth__error_set(err, GAUTH_E_IO, "cannot open \"%.200s\": %s", path,
+                            why);
   }
   /* Grown by copying, never realloc: the old buffer may hold a private
    * key and is wiped. At most max + 1 bytes are read, to tell "exactly
@@ -91,8 +91,8 @@ gauth_status gauth__secret_read_file(const char *path, size_t max, char **out,
       if (ncap > max + 1) ncap = max + 1;
       if (buf != NULL && ncap <= cap) {
         st = gauth__error_set(err, GAUTH_E_TOO_LARGE,
-                              "\"%.200s\" is over the limit of %zu bytes",
-                              path, max);
+                              "\"%.200s\" is over the limit of %zu bytes", path,
+                              max);
         break;
       }
       nbuf = malloc(ncap + 1);

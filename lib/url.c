@@ -59,28 +59,22 @@ static void url_parts_free(url_parts *p) {
 static CURLUcode get_part(CURLU *h, CURLUPart part, char **out) {
   CURLUcode rc = curl_url_get(h, part, out, 0);
   switch (rc) {
-    case CURLUE_OK:
-      return CURLUE_OK;
+    case CURLUE_OK: return CURLUE_OK;
     case CURLUE_NO_SCHEME:
     case CURLUE_NO_USER:
     case CURLUE_NO_PASSWORD:
     case CURLUE_NO_HOST:
     case CURLUE_NO_PORT:
     case CURLUE_NO_QUERY:
-    case CURLUE_NO_FRAGMENT:
-      *out = NULL;
-      return CURLUE_OK;
-    default:
-      *out = NULL;
-      return rc;
+    case CURLUE_NO_FRAGMENT: *out = NULL; return CURLUE_OK;
+    default: *out = NULL; return rc;
   }
 }
 
 /* Parses url into *p. On failure *p holds nothing to free and the return
  * is GAUTH_E_NOMEM or GAUTH_E_INVALID_ARG (the caller words the message:
  * only it knows what the URL was for). */
-static gauth_status url_parse(const char *url, url_parts *p,
-                              CURLUcode *why) {
+static gauth_status url_parse(const char *url, url_parts *p, CURLUcode *why) {
   CURLUcode rc;
   memset(p, 0, sizeof(*p));
   *why = CURLUE_OK;
@@ -108,9 +102,8 @@ static gauth_status url_parse(const char *url, url_parts *p,
 }
 
 static void url_describe(const url_parts *p, url_desc *d) {
-  snprintf(d->text, sizeof(d->text), "%s://%s%s%s",
-           p->scheme ? p->scheme : "?", p->host ? p->host : "",
-           p->port ? ":" : "", p->port ? p->port : "");
+  snprintf(d->text, sizeof(d->text), "%s://%s%s%s", p->scheme ? p->scheme : "?",
+           p->host ? p->host : "", p->port ? ":" : "", p->port ? p->port : "");
 }
 
 /* URLs that do not parse are never echoed: one may be a token passed by
@@ -155,15 +148,14 @@ int gauth__host_is_loopback(const char *host) {
   char buf[INET6_ADDRSTRLEN + 8];
   unsigned char addr[sizeof(struct in6_addr)];
   if (host == NULL || host[0] == '\0') return 0;
-  if (strcasecmp(host, "localhost") == 0 ||
-      strcasecmp(host, "localhost.") == 0)
+  if (strcasecmp(host, "localhost") == 0 || strcasecmp(host, "localhost.") == 0)
     return 1;
   if (strip_brackets(host, buf, sizeof(buf)) != 0) return 0;
   /* inet_pton(AF_INET) takes only the four-part dotted quad: "127.1" or
    * "0x7f.0.0.1" are not addresses here. */
   if (inet_pton(AF_INET, buf, addr) == 1) return addr[0] == 127;
   if (inet_pton(AF_INET6, buf, addr) == 1) {
-    static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0, 0,
+    static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0,    0,
                                                0, 0, 0, 0, 0xff, 0xff};
     static const unsigned char one[16] = {0, 0, 0, 0, 0, 0, 0, 0,
                                           0, 0, 0, 0, 0, 0, 0, 1};
@@ -285,8 +277,7 @@ gauth_status gauth__endpoint_validate(const char *endpoint, const char *what,
   if (what == NULL) what = "endpoint";
   if (endpoint == NULL || endpoint[0] == '\0')
     return gauth__error_set(err, GAUTH_E_INVALID_ARG,
-                            "%s is empty: expected scheme://host[:port]",
-                            what);
+                            "%s is empty: expected scheme://host[:port]", what);
   st = url_parse(endpoint, &p, &why);
   if (st == GAUTH_E_NOMEM) return gauth__error_nomem(err);
   if (st != GAUTH_OK)
@@ -405,7 +396,8 @@ gauth_status gauth__url_apply_endpoint(const char *url, const char *endpoint,
              ? gauth__error_nomem(err)
              : gauth__error_set(err, GAUTH_E_INTERNAL,
                                 "endpoint override: cannot rebuild the URL "
-                                "(%s)", curl_url_strerror(rc));
+                                "(%s)",
+                                curl_url_strerror(rc));
     goto done;
   }
   if (raw_path_is_empty(url)) {
@@ -451,18 +443,20 @@ gauth_status gauth__url_check_transport(const char *url,
     url_parts_free(&p);
     return gauth__error_set(err, GAUTH_E_INSECURE_URL,
                             "refusing %s: only http and https URLs are "
-                            "allowed", d.text);
+                            "allowed",
+                            d.text);
   }
   if (p.host == NULL || p.host[0] == '\0') {
     url_parts_free(&p);
-    return gauth__error_set(err, GAUTH_E_INVALID_ARG,
-                            "URL %s has no host", d.text);
+    return gauth__error_set(err, GAUTH_E_INVALID_ARG, "URL %s has no host",
+                            d.text);
   }
   if (p.user != NULL || p.password != NULL) {
     url_parts_free(&p);
     return gauth__error_set(err, GAUTH_E_INSECURE_URL,
                             "refusing %s: user info (user:password@) in a "
-                            "URL is not allowed", d.text);
+                            "URL is not allowed",
+                            d.text);
   }
   if (scheme_is_https(p.scheme)) {
     url_parts_free(&p);
@@ -470,8 +464,7 @@ gauth_status gauth__url_check_transport(const char *url,
   }
   /* Plain http: the port the connection would use, explicit or default,
    * is what a metadata setting with a port has to match. */
-  if (curl_url_get(p.h, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) !=
-      CURLUE_OK)
+  if (curl_url_get(p.h, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK)
     port = NULL;
   ok = gauth__host_is_loopback(p.host) ||
        (metadata_host != NULL &&
@@ -484,8 +477,7 @@ gauth_status gauth__url_check_transport(const char *url,
                             "refusing plain http to %s: a remote host needs "
                             "https (http is allowed only to loopback and "
                             "the metadata server%s%s%s%s)",
-                            d.text,
-                            metadata_host || metadata_ip ? ", " : "",
+                            d.text, metadata_host || metadata_ip ? ", " : "",
                             metadata_host ? metadata_host : "",
                             metadata_host && metadata_ip ? " or " : "",
                             metadata_ip ? metadata_ip : "");

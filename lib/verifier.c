@@ -38,23 +38,23 @@
 #define IAP_ISSUER "https://cloud.google.com/iap"
 
 /* Every algorithm gauth_alg names. */
-#define ALL_ALGS                                                       \
-  (GAUTH_ALG_BIT(GAUTH_ALG_RS256) | GAUTH_ALG_BIT(GAUTH_ALG_RS384) |   \
-   GAUTH_ALG_BIT(GAUTH_ALG_RS512) | GAUTH_ALG_BIT(GAUTH_ALG_PS256) |   \
-   GAUTH_ALG_BIT(GAUTH_ALG_ES256) | GAUTH_ALG_BIT(GAUTH_ALG_ES384) |   \
+#define ALL_ALGS                                                     \
+  (GAUTH_ALG_BIT(GAUTH_ALG_RS256) | GAUTH_ALG_BIT(GAUTH_ALG_RS384) | \
+   GAUTH_ALG_BIT(GAUTH_ALG_RS512) | GAUTH_ALG_BIT(GAUTH_ALG_PS256) | \
+   GAUTH_ALG_BIT(GAUTH_ALG_ES256) | GAUTH_ALG_BIT(GAUTH_ALG_ES384) | \
    GAUTH_ALG_BIT(GAUTH_ALG_EDDSA))
 
 struct gauth_verifier {
   gauth__refcount refs;
   gauth_verifier_preset preset;
-  char **audiences;                /* NULL-terminated */
-  char **issuers;                  /* NULL-terminated */
-  char *oidc_issuer;               /* OIDC without a jwks_url, else NULL */
-  char *jwks_url;                  /* resolved; NULL with fixed keys / OIDC */
-  gauth_keyset *keys;              /* fixed keys, or NULL */
+  char **audiences;   /* NULL-terminated */
+  char **issuers;     /* NULL-terminated */
+  char *oidc_issuer;  /* OIDC without a jwks_url, else NULL */
+  char *jwks_url;     /* resolved; NULL with fixed keys / OIDC */
+  gauth_keyset *keys; /* fixed keys, or NULL */
   unsigned int algorithms;
   int64_t leeway;
-  int64_t max_lifetime;            /* 0: none */
+  int64_t max_lifetime; /* 0: none */
   size_t max_token_bytes;
   int require_email_verified;
   int require_email;
@@ -63,13 +63,13 @@ struct gauth_verifier {
   gauth_clock_fn clock;
   void *clock_userdata;
   gauth__keysource_params ks_params;
-  gauth__config cfg;               /* logger, endpoints */
-  gauth__http *http;               /* NULL with fixed keys */
-  gauth__verifier_cache *cache;    /* NULL: no cache */
+  gauth__config cfg;            /* logger, endpoints */
+  gauth__http *http;            /* NULL with fixed keys */
+  gauth__verifier_cache *cache; /* NULL: no cache */
 
   pthread_mutex_t mu;
-  gauth__keysource *ks;            /* set once; then read without writes */
-  int64_t discovery_retry_after;   /* after a failed discovery */
+  gauth__keysource *ks;          /* set once; then read without writes */
+  int64_t discovery_retry_after; /* after a failed discovery */
   gauth_error discovery_err;
   pthread_mutex_t discover_mu;
 };
@@ -155,8 +155,8 @@ static gauth_status set_jwks_url(gauth_verifier *v, const char *url,
 static gauth_status apply_preset(gauth_verifier *v,
                                  const gauth_verifier_options *o,
                                  gauth_error *err) {
-  static const char *const google_issuers[] = {GOOGLE_ISSUER_1,
-                                               GOOGLE_ISSUER_2, NULL};
+  static const char *const google_issuers[] = {GOOGLE_ISSUER_1, GOOGLE_ISSUER_2,
+                                               NULL};
   static const char *const iap_issuers[] = {IAP_ISSUER, NULL};
   const char *const *issuers = o->issuers;
   const char *oidc_issuers[2] = {NULL, NULL};
@@ -255,9 +255,8 @@ static gauth_status validate_numbers(gauth_verifier *v,
                                     : (int64_t)o->leeway_seconds;
   if (o->max_lifetime_seconds > 0) v->max_lifetime = o->max_lifetime_seconds;
   if (o->max_lifetime_seconds < 0) v->max_lifetime = 0;
-  v->max_token_bytes = o->max_token_bytes != 0
-                           ? o->max_token_bytes
-                           : GAUTH__DEFAULT_MAX_TOKEN_BYTES;
+  v->max_token_bytes = o->max_token_bytes != 0 ? o->max_token_bytes
+                                               : GAUTH__DEFAULT_MAX_TOKEN_BYTES;
   p->clock = o->clock;
   p->clock_userdata = o->clock_userdata;
   p->default_ttl =
@@ -266,8 +265,7 @@ static gauth_status validate_numbers(gauth_verifier *v,
   p->max_ttl = o->keys_max_ttl ? o->keys_max_ttl : GAUTH__KEYS_MAX_TTL;
   p->cooldown = o->keys_refetch_cooldown ? o->keys_refetch_cooldown
                                          : GAUTH__KEYS_REFETCH_COOLDOWN;
-  p->max_stale =
-      o->keys_max_stale ? o->keys_max_stale : GAUTH__KEYS_MAX_STALE;
+  p->max_stale = o->keys_max_stale ? o->keys_max_stale : GAUTH__KEYS_MAX_STALE;
   if (p->min_ttl > p->max_ttl)
     return gauth__error_set(err, GAUTH_E_INVALID_ARG,
                             "verifier options: keys_min_ttl (%u s) is above "
@@ -319,16 +317,14 @@ gauth_status gauth_verifier_new(gauth_verifier **out,
   if (st == GAUTH_OK) st = validate_numbers(v, opts, err);
   if (st == GAUTH_OK) st = apply_preset(v, opts, err);
   if (st == GAUTH_OK)
-    st = dup_opt(opts->hosted_domain, "hosted_domain", &v->hosted_domain,
-                 err);
+    st = dup_opt(opts->hosted_domain, "hosted_domain", &v->hosted_domain, err);
   if (st == GAUTH_OK)
     st = dup_opt(opts->authorized_party, "authorized_party",
                  &v->authorized_party, err);
   if (st == GAUTH_OK && v->keys == NULL)
     st = gauth__http_new(&v->http, &v->cfg, err);
   if (st == GAUTH_OK && v->jwks_url != NULL)
-    st = gauth__keysource_new(&v->ks, v->http, v->jwks_url, &v->ks_params,
-                              err);
+    st = gauth__keysource_new(&v->ks, v->http, v->jwks_url, &v->ks_params, err);
   if (st == GAUTH_OK && opts->token_cache_entries > 0)
     st = gauth__verifier_cache_new(&v->cache, opts->token_cache_entries, err);
   if (st != GAUTH_OK) {
@@ -381,10 +377,9 @@ static gauth_status discover(gauth_verifier *v, char **jwks_uri,
   st = gauth__http_get(v->http, url, NULL, NULL, &resp, err);
   if (st == GAUTH_OK) {
     st = gauth__json_parse_object(resp.body, resp.body_len, NULL, &doc, err);
-    if (st == GAUTH_OK) st = gauth__json_get_string(doc, "issuer", &issuer,
-                                                    err);
-    if (st == GAUTH_OK) st = gauth__json_get_string(doc, "jwks_uri", &uri,
-                                                    err);
+    if (st == GAUTH_OK)
+      st = gauth__json_get_string(doc, "issuer", &issuer, err);
+    if (st == GAUTH_OK) st = gauth__json_get_string(doc, "jwks_uri", &uri, err);
     if (st != GAUTH_OK) {
       st = GAUTH_E_BAD_RESPONSE;
       if (err != NULL) err->code = st;
@@ -407,11 +402,11 @@ static gauth_status discover(gauth_verifier *v, char **jwks_uri,
       }
     }
   }
-  if (st != GAUTH_OK) gauth__error_prefix(err, "OIDC discovery at %s", url);
+  if (st != GAUTH_OK)
+    gauth__error_prefix(err, "OIDC discovery at %s", url);
   else
     gauth__log(&v->cfg.logger, GAUTH_LOG_INFO,
-               "OIDC discovery for %s: keys at %s", v->oidc_issuer,
-               *jwks_uri);
+               "OIDC discovery for %s: keys at %s", v->oidc_issuer, *jwks_uri);
   cJSON_Delete(doc);
   gauth__http_response_cleanup(&resp);
   free(url);
@@ -471,8 +466,7 @@ static gauth_status get_keysource(gauth_verifier *v, gauth__keysource **out,
   return st;
 }
 
-gauth_status gauth_verifier_refresh_keys(gauth_verifier *v,
-                                         gauth_error *err) {
+gauth_status gauth_verifier_refresh_keys(gauth_verifier *v, gauth_error *err) {
   gauth__keysource *ks;
   gauth_status st;
   if (v == NULL)
@@ -648,20 +642,21 @@ gauth_status gauth_verifier_verify(gauth_verifier *v, const char *token,
   st = verify_full(v, token, len, &rules, &c, &fresh_until, &e);
   if (st == GAUTH_OK && v->cache != NULL) {
     cache_window(v, c, fresh_until, &not_before, &not_after);
-    gauth__verifier_cache_put(v->cache, token, len, c, not_before,
-                              not_after, now);
+    gauth__verifier_cache_put(v->cache, token, len, c, not_before, not_after,
+                              now);
   }
 out:
   if (st == GAUTH_OK) {
-    if (claims != NULL) *claims = c;
-    else gauth_claims_free(c);
+    if (claims != NULL)
+      *claims = c;
+    else
+      gauth_claims_free(c);
     gauth_error_clear(err);
     return GAUTH_OK;
   }
   gauth_claims_free(c);
   gauth__log(&v->cfg.logger, GAUTH_LOG_DEBUG, "token rejected: %s: %s",
-             e.reason[0] != '\0' ? e.reason : gauth_status_name(st),
-             e.message);
+             e.reason[0] != '\0' ? e.reason : gauth_status_name(st), e.message);
   gauth__error_copy(err, &e);
   return st;
 }

@@ -26,21 +26,21 @@
 #define BUCKET_CHARS 16
 
 typedef struct slot {
-  char *token;              /* the verified token (wiped when dropped) */
+  char *token; /* the verified token (wiped when dropped) */
   size_t len;
-  gauth_claims *claims;     /* NULL: empty */
+  gauth_claims *claims; /* NULL: empty */
   int64_t not_before;
   int64_t not_after;
-  uint64_t used;            /* bucket tick of the last hit or insert */
+  uint64_t used; /* bucket tick of the last hit or insert */
 } slot;
 
 struct gauth__verifier_cache {
   size_t buckets;
   size_t ways;
-  slot *slots;              /* buckets * ways */
-  uint64_t *ticks;          /* per bucket */
+  slot *slots;     /* buckets * ways */
+  uint64_t *ticks; /* per bucket */
   pthread_mutex_t stripes[STRIPES];
-  uint64_t hits;            /* atomic */
+  uint64_t hits; /* atomic */
 };
 
 gauth_status gauth__verifier_cache_new(gauth__verifier_cache **out,
@@ -163,9 +163,10 @@ static size_t pick_way(const slot *b, size_t ways, const char *token,
   return victim;
 }
 
-void gauth__verifier_cache_put(
-    gauth__verifier_cache *c, const char *token, size_t len,
-    gauth_claims *claims, int64_t not_before, int64_t not_after, int64_t now) {
+void gauth__verifier_cache_put(gauth__verifier_cache *c, const char *token,
+                               size_t len, gauth_claims *claims,
+                               int64_t not_before, int64_t not_after,
+                               int64_t now) {
   slot old, *b;
   size_t bucket, victim;
   char *copy;

@@ -38,9 +38,10 @@ int gauth__verifier_cache_get(gauth__verifier_cache *c, const char *token,
  * check at all (the other checks depend on the token alone). Nothing is
  * stored when not_after <= now or memory runs out: a cache may always
  * forget. */
-void gauth__verifier_cache_put(
-    gauth__verifier_cache *c, const char *token, size_t len,
-    gauth_claims *claims, int64_t not_before, int64_t not_after, int64_t now);
+void gauth__verifier_cache_put(gauth__verifier_cache *c, const char *token,
+                               size_t len, gauth_claims *claims,
+                               int64_t not_before, int64_t not_after,
+                               int64_t now);
 
 /* Hits so far (for tests and diagnostics). */
 uint64_t gauth__verifier_cache_hits(gauth__verifier_cache *c);

@@ -25,10 +25,10 @@
 #define NEVER INT64_MIN
 
 struct gauth__keysource {
-  gauth__http *http;                /* borrowed */
-  const gauth__logger *log;         /* the transport's */
+  gauth__http *http;        /* borrowed */
+  const gauth__logger *log; /* the transport's */
   char *url;
-  gauth__keysource_params p;        /* every field resolved */
+  gauth__keysource_params p; /* every field resolved */
 
   pthread_mutex_t mu;
   pthread_cond_t cv;
@@ -291,14 +291,12 @@ gauth_status gauth__keysource_get(gauth__keysource *ks, gauth_keyset **out,
     /* Serve the set unless it is past its freshness plus the stale
      * allowance; a set fetched just now is served whatever the clock
      * did meanwhile. */
-    if (ks->set != NULL && ks->last_st != GAUTH_OK &&
-        now >= ks->fresh_until &&
+    if (ks->set != NULL && ks->last_st != GAUTH_OK && now >= ks->fresh_until &&
         now - ks->fresh_until >= (int64_t)ks->p.max_stale) {
       st = ks->last_st;
       gauth__error_copy(err, &ks->last_err);
       gauth__error_prefix(err, "key set stale for %lld s (allowed %u s)",
-                          (long long)(now - ks->fresh_until),
-                          ks->p.max_stale);
+                          (long long)(now - ks->fresh_until), ks->p.max_stale);
     } else if (ks->set == NULL) {
       st = ks->last_st != GAUTH_OK ? ks->last_st : GAUTH_E_INTERNAL;
       if (ks->last_st != GAUTH_OK)
@@ -320,8 +318,8 @@ gauth_status gauth__keysource_get(gauth__keysource *ks, gauth_keyset **out,
 
 gauth_status gauth__keysource_refetch(gauth__keysource *ks,
                                       const gauth_keyset *seen,
-                                      gauth_keyset **out,
-                                      int64_t *fresh_until, gauth_error *err) {
+                                      gauth_keyset **out, int64_t *fresh_until,
+                                      gauth_error *err) {
   gauth_keyset *drop = NULL;
   int64_t now;
 
@@ -353,8 +351,7 @@ gauth_status gauth__keysource_refetch(gauth__keysource *ks,
   return GAUTH_OK;
 }
 
-gauth_status gauth__keysource_refresh(gauth__keysource *ks,
-                                      gauth_error *err) {
+gauth_status gauth__keysource_refresh(gauth__keysource *ks, gauth_error *err) {
   gauth_keyset *drop = NULL;
   gauth_status st;
   if (ks == NULL)

@@ -34,11 +34,10 @@
 #include "constants.h"
 #include "http.h"
 
-
 typedef struct gauth__keysource gauth__keysource;
 
 typedef struct gauth__keysource_params {
-  gauth_clock_fn clock;        /* NULL: the system clock */
+  gauth_clock_fn clock; /* NULL: the system clock */
   void *clock_userdata;
   /* Seconds; 0 takes the default of gauth_verifier_options. */
   unsigned int default_ttl;
@@ -77,8 +76,8 @@ gauth_status gauth__keysource_get(gauth__keysource *ks, gauth_keyset **out,
  * Returns GAUTH_OK in all these cases; errors are only bad arguments. */
 gauth_status gauth__keysource_refetch(gauth__keysource *ks,
                                       const gauth_keyset *seen,
-                                      gauth_keyset **out,
-                                      int64_t *fresh_until, gauth_error *err);
+                                      gauth_keyset **out, int64_t *fresh_until,
+                                      gauth_error *err);
 
 /* Fetches now, whatever the freshness or cooldown (or waits for the fetch
  * in flight). On failure the previous set, if any, stays (and is served

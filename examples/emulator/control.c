@@ -63,8 +63,8 @@ static void policy_change(emu *e, const cJSON *body, int add,
       bad(resp, "unknown role");
     else
       emu_reply_google_error(resp, 404, "NOT_FOUND",
-                             "no such binding: %.200s %.100s %.200s", res,
-                             role, member);
+                             "no such binding: %.200s %.100s %.200s", res, role,
+                             member);
     return;
   }
   o = cJSON_CreateObject();
@@ -85,8 +85,9 @@ static void permission_check(emu *e, const cJSON *body, emu_response *resp) {
   const cJSON *it;
   if (res == NULL || member == NULL ||
       (perm == NULL && !cJSON_IsArray(perms))) {
-    bad(resp, "give \"resource\", \"member\" and \"permission\" (or a "
-              "\"permissions\" array)");
+    bad(resp,
+        "give \"resource\", \"member\" and \"permission\" (or a "
+        "\"permissions\" array)");
     return;
   }
   o = cJSON_CreateObject();
@@ -107,11 +108,12 @@ static void permission_check(emu *e, const cJSON *body, emu_response *resp) {
 static const struct {
   const char *name;
   emu_fault_kind kind;
-} fault_kinds[] = {
-    {"status", EMU_FAULT_STATUS},     {"delay", EMU_FAULT_DELAY},
-    {"reset", EMU_FAULT_RESET},       {"truncate", EMU_FAULT_TRUNCATE},
-    {"invalid_json", EMU_FAULT_INVALID_JSON},
-    {"oversized", EMU_FAULT_OVERSIZED}};
+} fault_kinds[] = {{"status", EMU_FAULT_STATUS},
+                   {"delay", EMU_FAULT_DELAY},
+                   {"reset", EMU_FAULT_RESET},
+                   {"truncate", EMU_FAULT_TRUNCATE},
+                   {"invalid_json", EMU_FAULT_INVALID_JSON},
+                   {"oversized", EMU_FAULT_OVERSIZED}};
 
 static void fault_set(emu *e, const cJSON *body, emu_response *resp) {
   emu_fault f;
@@ -138,8 +140,9 @@ static void fault_set(emu *e, const cJSON *body, emu_response *resp) {
       found = 1;
     }
   if (!found) {
-    bad(resp, "\"kind\" must be status, delay, reset, truncate, "
-              "invalid_json or oversized");
+    bad(resp,
+        "\"kind\" must be status, delay, reset, truncate, "
+        "invalid_json or oversized");
     return;
   }
   if (text) snprintf(f.body, sizeof(f.body), "%s", text);
@@ -283,8 +286,7 @@ int emu_route_control(emu *e, const emu_request *req, emu_response *resp) {
     reply_wrapped(resp, "faults", emu_faults_json(e));
   } else if (is(req, "POST", "faults")) {
     fault_set(e, body, resp);
-  } else if (is(req, "POST", "faults:clear") ||
-             is(req, "DELETE", "faults")) {
+  } else if (is(req, "POST", "faults:clear") || is(req, "DELETE", "faults")) {
     const char *route = body ? jstr(body, "route") : NULL;
     o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "cleared", emu_fault_clear(e, route));

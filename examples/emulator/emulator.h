@@ -17,14 +17,14 @@
 
 typedef struct emu emu;
 
-/* ---- requests and responses ------------------------------------------------ */
+/* ---- requests and responses ---------------------------------------------- */
 
 typedef struct emu_request {
-  const char *method;      /* "GET", "POST", ... */
-  const char *path;        /* URL path, percent-decoded by libmicrohttpd */
-  const char *body;        /* NUL-terminated; "" when none */
+  const char *method; /* "GET", "POST", ... */
+  const char *path;   /* URL path, percent-decoded by libmicrohttpd */
+  const char *body;   /* NUL-terminated; "" when none */
   size_t body_len;
-  void *conn;              /* internal (struct MHD_Connection *) */
+  void *conn; /* internal (struct MHD_Connection *) */
 } emu_request;
 
 /* A request header (case-insensitive name), or NULL. Borrowed. */
@@ -42,12 +42,12 @@ cJSON *emu_req_json(const emu_request *req);
 #define EMU_MAX_HEADERS 8
 
 typedef struct emu_response {
-  int status;                   /* 0: not handled (try the next route) */
-  char *body;                   /* malloc'd; freed by the core */
+  int status; /* 0: not handled (try the next route) */
+  char *body; /* malloc'd; freed by the core */
   size_t body_len;
-  const char *content_type;     /* static string; NULL: application/json */
-  const char *header_names[EMU_MAX_HEADERS];  /* static strings */
-  char *header_values[EMU_MAX_HEADERS];       /* malloc'd; freed by core */
+  const char *content_type; /* static string; NULL: application/json */
+  const char *header_names[EMU_MAX_HEADERS]; /* static strings */
+  char *header_values[EMU_MAX_HEADERS];      /* malloc'd; freed by core */
   size_t header_count;
   /* Who made the request, for the one-line request log ("-" if unknown):
    * an email, never a token. */
@@ -70,8 +70,7 @@ void emu_reply_header(emu_response *r, const char *name, const char *value);
 
 /* A route file's entry point: handles the request and returns 1, or returns
  * 0 (leaving resp untouched) when the path is not its. */
-typedef int (*emu_route_fn)(emu *e, const emu_request *req,
-                            emu_response *resp);
+typedef int (*emu_route_fn)(emu *e, const emu_request *req, emu_response *resp);
 
 /* The route files (tried in this order after the control API). */
 int emu_route_metadata(emu *e, const emu_request *req, emu_response *resp);
@@ -87,17 +86,17 @@ const char *emu_base_url(const emu *e);
 /* The emulator's clock: Unix seconds, plus the control API's offset. */
 int64_t emu_now(emu *e);
 
-const char *emu_project_id(const emu *e);      /* "demo-project" */
-const char *emu_project_number(const emu *e);  /* "123456789012" */
-const char *emu_region(const emu *e);          /* "us-central1" */
-const char *emu_zone(const emu *e);            /* "us-central1-a" */
+const char *emu_project_id(const emu *e);     /* "demo-project" */
+const char *emu_project_number(const emu *e); /* "123456789012" */
+const char *emu_region(const emu *e);         /* "us-central1" */
+const char *emu_zone(const emu *e);           /* "us-central1-a" */
 /* The metadata server's default account (runner@...). */
 const char *emu_metadata_account(const emu *e);
 
 /* A known service account (borrowed; accounts live as long as e), or NULL. */
 typedef struct emu_account {
   const char *email;
-  const char *unique_id;        /* numeric string, the ID token's sub */
+  const char *unique_id;           /* numeric string, the ID token's sub */
   const gauth_keyset *public_keys; /* its registered public keys */
   /* Google-held key of the account (what IAM signBlob / signJwt sign with),
    * kid = private_key_id. For the invoker it is also the key that
@@ -155,18 +154,18 @@ char *emu_mint_access_token(emu *e, const char *email, const char *scopes,
 
 /* What the Authorization header of a request carries. */
 typedef enum emu_bearer_kind {
-  EMU_BEARER_NONE = 0,        /* no / not a Bearer header */
-  EMU_BEARER_ACCESS = 1,      /* a valid access token of ours */
+  EMU_BEARER_NONE = 0,   /* no / not a Bearer header */
+  EMU_BEARER_ACCESS = 1, /* a valid access token of ours */
   EMU_BEARER_ACCESS_EXPIRED = 2,
-  EMU_BEARER_ID_TOKEN = 3,    /* a JWT (any: the caller verifies it) */
-  EMU_BEARER_UNKNOWN = 4      /* anything else */
+  EMU_BEARER_ID_TOKEN = 3, /* a JWT (any: the caller verifies it) */
+  EMU_BEARER_UNKNOWN = 4   /* anything else */
 } emu_bearer_kind;
 
 typedef struct emu_bearer {
   emu_bearer_kind kind;
-  char email[256];            /* ACCESS: its principal */
-  char scopes[1024];          /* ACCESS: space-separated */
-  const char *token;          /* borrowed from the request */
+  char email[256];   /* ACCESS: its principal */
+  char scopes[1024]; /* ACCESS: space-separated */
+  const char *token; /* borrowed from the request */
 } emu_bearer;
 void emu_bearer_of(emu *e, const emu_request *req, emu_bearer *out);
 /* 1 when the space-separated scopes hold one of the given (NULL-ended). */
@@ -191,20 +190,19 @@ void emu_reply_method_not_allowed(emu_response *r);
 /* What a Google API asks of the caller's OAuth access token, and how it
  * words the 403 for a token without the scope. */
 typedef struct emu_token_need {
-  const char *const *scopes;  /* one of these (NULL-ended) */
-  int scope_error_info;       /* the 403 carries an ErrorInfo, reason
-                                 ACCESS_TOKEN_SCOPE_INSUFFICIENT (IAM) */
-  const char *scope_hint;     /* the 403's WWW-Authenticate names this
-                                 scope (Cloud Run Admin), or NULL */
+  const char *const *scopes; /* one of these (NULL-ended) */
+  int scope_error_info;      /* the 403 carries an ErrorInfo, reason
+                                ACCESS_TOKEN_SCOPE_INSUFFICIENT (IAM) */
+  const char *scope_hint;    /* the 403's WWW-Authenticate names this
+                                scope (Cloud Run Admin), or NULL */
 } emu_token_need;
 /* The caller's access token, with the scope the API needs: 1, with *b and
  * the request log's principal set. Otherwise replies as Google's APIs do
  * (401 UNAUTHENTICATED for no token, or one that is not an access token of
  * ours, an ID token among them; 403 PERMISSION_DENIED for a token without
  * the scope) and returns 0. */
-int emu_require_access_token(emu *e, const emu_request *req,
-                             emu_response *resp, const emu_token_need *need,
-                             emu_bearer *b);
+int emu_require_access_token(emu *e, const emu_request *req, emu_response *resp,
+                             const emu_token_need *need, emu_bearer *b);
 
 /* 403 PERMISSION_DENIED for a missing permission, as IAM Credentials words
  * it ("Permission 'P' denied on resource (or it may not exist).", an
@@ -220,7 +218,7 @@ void emu_reply_run_not_found(emu_response *r, const char *kind,
                              const char *name, const char *region,
                              const char *project);
 
-/* ---- IAM policy ----------------------------------------------------------- */
+/* ---- IAM policy ---------------------------------------------------------- */
 
 /* 1 when member ("serviceAccount:EMAIL" or "user:EMAIL") holds permission
  * on resource (a full resource name, e.g. "projects/demo-project",
@@ -233,14 +231,13 @@ int emu_has_permission(emu *e, const char *resource, const char *member,
 /* A trusted external issuer for STS token exchange (from the config's
  * "external_issuers"), or NULL. The default world has none. */
 typedef struct emu_external_issuer {
-  const char *issuer;           /* the subject token's iss */
-  const char *audience;         /* the STS "audience" parameter it serves:
-                                   //iam.googleapis.com/projects/N/... */
-  const gauth_keyset *keys;     /* verifies its subject tokens */
-  const char *service_account;  /* impersonated by default, or NULL */
+  const char *issuer;          /* the subject token's iss */
+  const char *audience;        /* the STS "audience" parameter it serves:
+                                  //iam.googleapis.com/projects/N/... */
+  const gauth_keyset *keys;    /* verifies its subject tokens */
+  const char *service_account; /* impersonated by default, or NULL */
 } emu_external_issuer;
-const emu_external_issuer *emu_external_issuer_find(emu *e,
-                                                    const char *issuer);
+const emu_external_issuer *emu_external_issuer_find(emu *e, const char *issuer);
 
 /* The IAM member for an email: "serviceAccount:EMAIL" for an account of the
  * world, "user:EMAIL" otherwise; a federated principal ("principal://...",
@@ -258,8 +255,8 @@ unsigned long emu_count_execution(emu *e, const char *job);
 /* Builds the world: the default one, or the one config_path (JSON, see
  * docs/emulator.md) describes. base_url is "http://HOST:PORT". On failure
  * returns NULL with a message in errbuf. */
-emu *emu_world_new(const char *base_url, const char *config_path,
-                   char *errbuf, size_t errlen);
+emu *emu_world_new(const char *base_url, const char *config_path, char *errbuf,
+                   size_t errlen);
 void emu_world_free(emu *e);
 /* Writes the invoker's service-account key file (mode 0600). 0 on success,
  * -1 with a message in errbuf. */
@@ -287,24 +284,24 @@ int64_t emu_clock_offset(emu *e);
 
 /* Faults (control API), applied by the server before dispatch. */
 typedef enum emu_fault_kind {
-  EMU_FAULT_STATUS = 0,    /* reply status + body (+ Retry-After) */
-  EMU_FAULT_DELAY = 1,     /* wait delay_ms, then answer normally */
-  EMU_FAULT_RESET = 2,     /* close the connection without a reply */
-  EMU_FAULT_TRUNCATE = 3,  /* the real reply, cut half-way, then close */
+  EMU_FAULT_STATUS = 0,       /* reply status + body (+ Retry-After) */
+  EMU_FAULT_DELAY = 1,        /* wait delay_ms, then answer normally */
+  EMU_FAULT_RESET = 2,        /* close the connection without a reply */
+  EMU_FAULT_TRUNCATE = 3,     /* the real reply, cut half-way, then close */
   EMU_FAULT_INVALID_JSON = 4, /* status (200) + a body that is not JSON */
-  EMU_FAULT_OVERSIZED = 5  /* status (200) + a body of `bytes` bytes */
+  EMU_FAULT_OVERSIZED = 5     /* status (200) + a body of `bytes` bytes */
 } emu_fault_kind;
 
 typedef struct emu_fault {
-  char route[256];         /* path prefix it applies to */
+  char route[256]; /* path prefix it applies to */
   emu_fault_kind kind;
   int status;
   char body[1024];
-  char retry_after[32];    /* "" : no header */
-  unsigned int delay_ms;   /* any kind: wait this long first */
-  size_t bytes;            /* OVERSIZED */
-  long remaining;          /* requests left; < 0: unlimited */
-  double fraction;         /* probability per request (0 < f <= 1) */
+  char retry_after[32];  /* "" : no header */
+  unsigned int delay_ms; /* any kind: wait this long first */
+  size_t bytes;          /* OVERSIZED */
+  long remaining;        /* requests left; < 0: unlimited */
+  double fraction;       /* probability per request (0 < f <= 1) */
 } emu_fault;
 
 /* Adds or replaces (same route) a fault. */

@@ -11,14 +11,14 @@
 #define REALM "Bearer realm=\"https://accounts.google.com/\""
 
 #define E_UNAUTH_MISSING                                                    \
-  "Request is missing required authentication credential. Expected OAuth " \
+  "Request is missing required authentication credential. Expected OAuth "  \
   "2 access token, login cookie or other valid authentication credential. " \
   "See https://developers.google.com/identity/sign-in/web/devconsole-"      \
   "project."
-#define E_UNAUTH_INVALID                                                    \
-  "Request had invalid authentication credentials. Expected OAuth 2 "      \
-  "access token, login cookie or other valid authentication credential. "   \
-  "See https://developers.google.com/identity/sign-in/web/devconsole-"      \
+#define E_UNAUTH_INVALID                                                  \
+  "Request had invalid authentication credentials. Expected OAuth 2 "     \
+  "access token, login cookie or other valid authentication credential. " \
+  "See https://developers.google.com/identity/sign-in/web/devconsole-"    \
   "project."
 #define E_SCOPE "Request had insufficient authentication scopes."
 
@@ -54,8 +54,8 @@ static cJSON *google_error(int code, const char *status, const char *message,
 
 /* Adds "details":[{google.rpc.ErrorInfo}] to an error, with the permission
  * in its metadata when there is one. */
-static void add_error_info(cJSON *error, const char *reason,
-                           const char *domain, const char *permission) {
+static void add_error_info(cJSON *error, const char *reason, const char *domain,
+                           const char *permission) {
   cJSON *d = cJSON_AddArrayToObject(error, "details");
   cJSON *info = cJSON_CreateObject();
   cJSON_AddStringToObject(info, "@type",
@@ -109,8 +109,7 @@ static void reply_unauthenticated(emu_response *r, emu_bearer_kind kind) {
     emu_reply_header(r, "WWW-Authenticate", REALM);
   } else {
     emu_reply_google_error(r, 401, "UNAUTHENTICATED", "%s", E_UNAUTH_INVALID);
-    emu_reply_header(r, "WWW-Authenticate",
-                     REALM ", error=\"invalid_token\"");
+    emu_reply_header(r, "WWW-Authenticate", REALM ", error=\"invalid_token\"");
   }
 }
 
@@ -131,9 +130,8 @@ static void reply_insufficient_scope(emu_response *r,
   emu_reply_header(r, "WWW-Authenticate", www);
 }
 
-int emu_require_access_token(emu *e, const emu_request *req,
-                             emu_response *resp, const emu_token_need *need,
-                             emu_bearer *b) {
+int emu_require_access_token(emu *e, const emu_request *req, emu_response *resp,
+                             const emu_token_need *need, emu_bearer *b) {
   emu_bearer_of(e, req, b);
   if (b->kind != EMU_BEARER_ACCESS) {
     reply_unauthenticated(resp, b->kind);
@@ -145,8 +143,7 @@ int emu_require_access_token(emu *e, const emu_request *req,
   return 0;
 }
 
-void emu_reply_iam_permission_denied(emu_response *r,
-                                     const char *permission) {
+void emu_reply_iam_permission_denied(emu_response *r, const char *permission) {
   char msg[700];
   cJSON *err, *o;
   snprintf(msg, sizeof msg,

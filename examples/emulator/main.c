@@ -120,14 +120,16 @@ int main(int argc, char **argv) {
   if ((config && !config[0]) || (key_file && !key_file[0]))
     return usage_error("--config and --key-file need a value");
   if (parse_listen(listen_arg, &sa, host, sizeof(host)) != 0)
-    return usage_error("--listen=%s: expected IPV4:PORT, e.g. "
-                       "127.0.0.1:8080 (PORT 0 picks a free port)",
-                       listen_arg);
+    return usage_error(
+        "--listen=%s: expected IPV4:PORT, e.g. "
+        "127.0.0.1:8080 (PORT 0 picks a free port)",
+        listen_arg);
   if ((ntohl(sa.sin_addr.s_addr) >> 24) != 127 && !unsafe)
-    return usage_error("refusing to listen on %s: not a loopback address "
-                       "(anyone who reaches it gets tokens; add "
-                       "--unsafe-listen-any if you mean it)",
-                       host);
+    return usage_error(
+        "refusing to listen on %s: not a loopback address "
+        "(anyone who reaches it gets tokens; add "
+        "--unsafe-listen-any if you mean it)",
+        host);
 
   /* Block the stop signals before any thread exists: libmicrohttpd's
    * threads inherit the mask, and this thread takes them with sigwait. */
@@ -164,8 +166,8 @@ int main(int argc, char **argv) {
     gauth_global_cleanup();
     return 2;
   }
-  if (key_file != NULL && emu_write_key_file(e, key_file, err,
-                                             sizeof(err)) != 0) {
+  if (key_file != NULL &&
+      emu_write_key_file(e, key_file, err, sizeof(err)) != 0) {
     fprintf(stderr, "gauth-emulator: --key-file: %s\n", err);
     emu_world_free(e);
     close(fd);

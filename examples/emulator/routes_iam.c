@@ -29,8 +29,8 @@
 
 /* The scopes IAM asks of an access token; a 403 for a token without them
  * carries an ErrorInfo. */
-static const char *const credentials_scopes[] = {
-    GAUTH_SCOPE_CLOUD_PLATFORM, SCOPE_IAM, NULL};
+static const char *const credentials_scopes[] = {GAUTH_SCOPE_CLOUD_PLATFORM,
+                                                 SCOPE_IAM, NULL};
 static const emu_token_need credentials_need = {credentials_scopes, 1, NULL};
 static const char *const test_scopes[] = {GAUTH_SCOPE_CLOUD_PLATFORM,
                                           SCOPE_CLOUD_RO, NULL};
@@ -66,8 +66,7 @@ static void reply_sa_not_found(emu_response *resp, const char *email) {
 /* A delegate "projects/-/serviceAccounts/EMAIL" (or a bare email) -> the
  * email, or NULL. */
 static const char *delegate_email(const cJSON *d) {
-  if (!cJSON_IsString(d))
-    return NULL;
+  if (!cJSON_IsString(d)) return NULL;
   const char *s = d->valuestring;
   const char *p = strstr(s, "/serviceAccounts/");
   if (strncmp(s, "projects/", 9) == 0 && p != NULL)
@@ -99,7 +98,8 @@ static int check_chain(emu *e, emu_response *resp, const char *caller,
       if (next == NULL) {
         emu_reply_google_error(resp, 400, "INVALID_ARGUMENT",
                                "Invalid form of delegates[%d]: expected "
-                               "projects/-/serviceAccounts/EMAIL", i);
+                               "projects/-/serviceAccounts/EMAIL",
+                               i);
         return 0;
       }
       if (emu_account_find(e, next) == NULL) {
@@ -134,8 +134,7 @@ static void rfc3339(int64_t t, char *out, size_t n) {
 }
 
 static void generate_access_token(emu *e, const cJSON *body,
-                                  const emu_account *acct,
-                                  emu_response *resp) {
+                                  const emu_account *acct, emu_response *resp) {
   const cJSON *scope = cJSON_GetObjectItemCaseSensitive(body, "scope");
   const cJSON *life = cJSON_GetObjectItemCaseSensitive(body, "lifetime");
   char scopes[1024] = "";
@@ -151,15 +150,13 @@ static void generate_access_token(emu *e, const cJSON *body,
     int w = snprintf(scopes + used, sizeof scopes - used, "%s%s",
                      used ? " " : "", s->valuestring);
     if (w < 0 || (size_t)w >= sizeof scopes - used) {
-      emu_reply_google_error(resp, 400, "INVALID_ARGUMENT",
-                             "Too many scopes.");
+      emu_reply_google_error(resp, 400, "INVALID_ARGUMENT", "Too many scopes.");
       return;
     }
     used += (size_t)w;
   }
   if (used == 0) {
-    emu_reply_google_error(resp, 400, "INVALID_ARGUMENT",
-                           "Scope required.");
+    emu_reply_google_error(resp, 400, "INVALID_ARGUMENT", "Scope required.");
     return;
   }
   int64_t lifetime = 3600;
@@ -211,8 +208,8 @@ static void generate_id_token(emu *e, const cJSON *body,
                            "Invalid value at 'include_email' (TYPE_BOOL)");
     return;
   }
-  char *token = emu_mint_id_token(e, acct->email, aud->valuestring,
-                                  cJSON_IsTrue(inc));
+  char *token =
+      emu_mint_id_token(e, acct->email, aud->valuestring, cJSON_IsTrue(inc));
   if (token == NULL) {
     reply_internal(resp);
     return;
@@ -225,15 +222,13 @@ static void generate_id_token(emu *e, const cJSON *body,
 
 static char *b64_encode(const unsigned char *in, size_t len) {
   char *out = malloc((len + 2) / 3 * 4 + 1);
-  if (out != NULL)
-    EVP_EncodeBlock((unsigned char *)out, in, (int)len);
+  if (out != NULL) EVP_EncodeBlock((unsigned char *)out, in, (int)len);
   return out;
 }
 
 /* The keyId IAM reports: the account key's private_key_id. */
 static const char *key_id(const emu_account *acct) {
-  if (acct->private_key_id != NULL)
-    return acct->private_key_id;
+  if (acct->private_key_id != NULL) return acct->private_key_id;
   const char *kid = gauth_key_kid(acct->private_key);
   return kid ? kid : "";
 }
@@ -304,8 +299,7 @@ static void sign_jwt(const cJSON *body, const emu_account *acct,
   if (key == NULL) {
     reply_no_signing_key(resp);
   } else if (gauth_jwt_sign(key, GAUTH_ALG_RS256, key_id(acct),
-                            payload->valuestring,
-                            &jwt, NULL) != GAUTH_OK) {
+                            payload->valuestring, &jwt, NULL) != GAUTH_OK) {
     emu_reply_google_error(resp, 400, "INVALID_ARGUMENT",
                            "Payload is not a valid JSON object.");
   } else {
@@ -329,17 +323,13 @@ static int route_credentials(emu *e, const emu_request *req,
                              emu_response *resp) {
   const char *p = req->path + strlen("/v1/projects/");
   const char *slash = strchr(p, '/');
-  if (slash == NULL || strncmp(slash, "/serviceAccounts/", 17) != 0)
-    return 0;
+  if (slash == NULL || strncmp(slash, "/serviceAccounts/", 17) != 0) return 0;
   const char *email = slash + 17;
   const char *colon = strrchr(email, ':');
-  if (colon == NULL || strchr(email, '/') != NULL)
-    return 0;
+  if (colon == NULL || strchr(email, '/') != NULL) return 0;
   size_t a = 0, n = sizeof credential_actions / sizeof *credential_actions;
-  while (a < n && strcmp(colon + 1, credential_actions[a].action) != 0)
-    a++;
-  if (a == n || slash - p >= 128 || colon - email >= 256)
-    return 0;
+  while (a < n && strcmp(colon + 1, credential_actions[a].action) != 0) a++;
+  if (a == n || slash - p >= 128 || colon - email >= 256) return 0;
   char project[128], target[256];
   snprintf(project, sizeof project, "%.*s", (int)(slash - p), p);
   snprintf(target, sizeof target, "%.*s", (int)(colon - email), email);
@@ -349,8 +339,7 @@ static int route_credentials(emu *e, const emu_request *req,
     return 1;
   }
   emu_bearer b;
-  if (!emu_require_access_token(e, req, resp, &credentials_need, &b))
-    return 1;
+  if (!emu_require_access_token(e, req, resp, &credentials_need, &b)) return 1;
   cJSON *body = req->body_len ? emu_req_json(req) : cJSON_CreateObject();
   if (body == NULL) {
     emu_reply_google_error(resp, 400, "INVALID_ARGUMENT",
@@ -364,10 +353,10 @@ static int route_credentials(emu *e, const emu_request *req,
                          cJSON_GetObjectItemCaseSensitive(body, "delegates"),
                          acct->email, credential_actions[a].permission)) {
     switch (a) {
-    case 0: generate_access_token(e, body, acct, resp); break;
-    case 1: generate_id_token(e, body, acct, resp); break;
-    case 2: sign_blob(body, acct, resp); break;
-    default: sign_jwt(body, acct, resp); break;
+      case 0: generate_access_token(e, body, acct, resp); break;
+      case 1: generate_id_token(e, body, acct, resp); break;
+      case 2: sign_blob(body, acct, resp); break;
+      default: sign_jwt(body, acct, resp); break;
     }
   }
   cJSON_Delete(body);
@@ -379,12 +368,10 @@ static int route_credentials(emu *e, const emu_request *req,
 /* service.resource.verb, as IAM spells permissions. */
 static int permission_name_ok(const char *s) {
   int dots = 0;
-  if (!islower((unsigned char)s[0]))
-    return 0;
+  if (!islower((unsigned char)s[0])) return 0;
   for (const char *c = s; *c; c++) {
     if (*c == '.') {
-      if (c[1] == '\0' || c[1] == '.')
-        return 0;
+      if (c[1] == '\0' || c[1] == '.') return 0;
       dots++;
     } else if (!isalnum((unsigned char)*c)) {
       return 0;
@@ -402,11 +389,10 @@ static const char *project_of(emu *e, const char *p, size_t len) {
   return NULL;
 }
 
-static void test_permissions(emu *e, const emu_request *req,
-                             emu_response *resp, const char *resource) {
+static void test_permissions(emu *e, const emu_request *req, emu_response *resp,
+                             const char *resource) {
   emu_bearer b;
-  if (!emu_require_access_token(e, req, resp, &test_need, &b))
-    return;
+  if (!emu_require_access_token(e, req, resp, &test_need, &b)) return;
   cJSON *body = emu_req_json(req);
   const cJSON *perms = cJSON_GetObjectItemCaseSensitive(body, "permissions");
   const cJSON *p;
@@ -436,11 +422,9 @@ static void test_permissions(emu *e, const emu_request *req,
   cJSON *out = cJSON_CreateObject();
   cJSON *granted = NULL;
   cJSON_ArrayForEach(p, perms) {
-    if (!emu_has_permission(e, resource, member, p->valuestring))
-      continue;
+    if (!emu_has_permission(e, resource, member, p->valuestring)) continue;
     /* Google leaves out an empty list, so {} means "none". */
-    if (granted == NULL)
-      granted = cJSON_AddArrayToObject(out, "permissions");
+    if (granted == NULL) granted = cJSON_AddArrayToObject(out, "permissions");
     cJSON_AddItemToArray(granted, cJSON_CreateString(p->valuestring));
   }
   emu_reply_json(resp, 200, out);
@@ -481,8 +465,7 @@ static int route_test_permissions(emu *e, const emu_request *req,
                                   emu_response *resp) {
   const char *path = req->path;
   size_t len = strlen(path);
-  if (len < sizeof TIP || strcmp(path + len - strlen(TIP), TIP) != 0)
-    return 0;
+  if (len < sizeof TIP || strcmp(path + len - strlen(TIP), TIP) != 0) return 0;
   len -= strlen(TIP);
   char resource[512];
   if (strncmp(path, "/v1/projects/", 13) == 0) {
@@ -493,15 +476,13 @@ static int route_test_permissions(emu *e, const emu_request *req,
   if (strncmp(path, "/v1/projects/", 13) == 0 ||
       strncmp(path, "/v3/projects/", 13) == 0) {
     const char *id = path + 13;
-    if (memchr(id, '/', len - 13) != NULL || len - 13 > 100)
-      return 0;
+    if (memchr(id, '/', len - 13) != NULL || len - 13 > 100) return 0;
     const char *proj = project_of(e, id, len - 13);
     if (strcmp(req->method, "POST") != 0) {
       emu_reply_method_not_allowed(resp);
     } else if (proj == NULL) {
       emu_reply_google_error(resp, 404, "NOT_FOUND",
-                             "Project '%.*s' not found.", (int)(len - 13),
-                             id);
+                             "Project '%.*s' not found.", (int)(len - 13), id);
     } else {
       snprintf(resource, sizeof resource, "projects/%s", proj);
       test_permissions(e, req, resp, resource);
@@ -510,13 +491,13 @@ static int route_test_permissions(emu *e, const emu_request *req,
   }
   /* /v2/projects/P/locations/L/KIND/N */
   char p[101], l[101], kind[16], n[101];
-  if (strncmp(path, "/v2/projects/", 13) != 0 || len > 400)
-    return 0;
+  if (strncmp(path, "/v2/projects/", 13) != 0 || len > 400) return 0;
   char rest[512];
   snprintf(rest, sizeof rest, "%.*s", (int)(len - 13), path + 13);
   int consumed = 0;
-  if (sscanf(rest, "%100[^/]/locations/%100[^/]/%15[^/]/%100[^/]%n", p, l,
-             kind, n, &consumed) != 4 || rest[consumed] != '\0' ||
+  if (sscanf(rest, "%100[^/]/locations/%100[^/]/%15[^/]/%100[^/]%n", p, l, kind,
+             n, &consumed) != 4 ||
+      rest[consumed] != '\0' ||
       (strcmp(kind, "jobs") != 0 && strcmp(kind, "services") != 0))
     return 0;
   if (strcmp(req->method, "POST") != 0) {
@@ -526,12 +507,11 @@ static int route_test_permissions(emu *e, const emu_request *req,
   const char *proj = project_of(e, p, strlen(p));
   snprintf(resource, sizeof resource, "projects/%s/locations/%s/%s/%s",
            proj ? proj : p, l, kind, n);
-  int exists = proj != NULL && (kind[0] == 'j'
-                                    ? emu_run_job_exists(e, resource)
-                                    : emu_run_service_exists(e, resource));
+  int exists =
+      proj != NULL && (kind[0] == 'j' ? emu_run_job_exists(e, resource)
+                                      : emu_run_service_exists(e, resource));
   if (!exists) {
-    emu_reply_run_not_found(resp, kind[0] == 'j' ? "JOB" : "SERVICE", n, l,
-                            p);
+    emu_reply_run_not_found(resp, kind[0] == 'j' ? "JOB" : "SERVICE", n, l, p);
     return 1;
   }
   test_permissions(e, req, resp, resource);
@@ -545,8 +525,7 @@ static int route_test_permissions(emu *e, const emu_request *req,
  * signBlob and signJwt signed. */
 static int route_sa_jwk(emu *e, const emu_request *req, emu_response *resp) {
   static const char prefix[] = "/service_accounts/v1/metadata/jwk/";
-  if (strncmp(req->path, prefix, sizeof prefix - 1) != 0)
-    return 0;
+  if (strncmp(req->path, prefix, sizeof prefix - 1) != 0) return 0;
   const char *email = req->path + sizeof prefix - 1;
   const emu_account *acct = emu_account_find(e, email);
   char *jwks = NULL;
@@ -554,8 +533,7 @@ static int route_sa_jwk(emu *e, const emu_request *req, emu_response *resp) {
     emu_reply_method_not_allowed(resp);
   } else if (acct == NULL) {
     reply_sa_not_found(resp, email);
-  } else if (gauth_keyset_to_jwks(acct->public_keys, &jwks, NULL) !=
-             GAUTH_OK) {
+  } else if (gauth_keyset_to_jwks(acct->public_keys, &jwks, NULL) != GAUTH_OK) {
     reply_internal(resp);
   } else {
     emu_reply_text(resp, 200, "application/json; charset=UTF-8", jwks);
@@ -565,10 +543,8 @@ static int route_sa_jwk(emu *e, const emu_request *req, emu_response *resp) {
 }
 
 int emu_route_iam(emu *e, const emu_request *req, emu_response *resp) {
-  if (route_test_permissions(e, req, resp))
-    return 1;
-  if (route_sa_jwk(e, req, resp))
-    return 1;
+  if (route_test_permissions(e, req, resp)) return 1;
+  if (route_sa_jwk(e, req, resp)) return 1;
   if (strncmp(req->path, "/v1/projects/", 13) == 0)
     return route_credentials(e, req, resp);
   return 0;

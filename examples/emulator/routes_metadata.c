@@ -127,8 +127,7 @@ static void service_account(emu *e, const emu_request *req, const char *rest,
     if (recursive(req))
       md_json(resp, account_json(e, email, 1));
     else
-      md_text(resp, 200, MD_TEXT,
-              "aliases\nemail\nidentity\nscopes\ntoken\n");
+      md_text(resp, 200, MD_TEXT, "aliases\nemail\nidentity\nscopes\ntoken\n");
   } else if (strcmp(leaf, "email") == 0) {
     md_text(resp, 200, MD_TEXT, email);
   } else if (strcmp(leaf, "aliases") == 0) {
@@ -231,8 +230,7 @@ static void instance(emu *e, const emu_request *req, const char *rest,
 int emu_route_metadata(emu *e, const emu_request *req, emu_response *resp) {
   const char *path = req->path, *rest, *flavor;
 
-  if (strcmp(path, "/") != 0 &&
-      strncmp(path, "/computeMetadata/", 17) != 0 &&
+  if (strcmp(path, "/") != 0 && strncmp(path, "/computeMetadata/", 17) != 0 &&
       strcmp(path, "/computeMetadata") != 0)
     return 0;
   flavor = emu_req_header(req, "Metadata-Flavor");
@@ -290,8 +288,7 @@ int emu_route_metadata(emu *e, const emu_request *req, emu_response *resp) {
     md_text(resp, 200, MD_TEXT, emu_project_id(e));
   } else if (strcmp(rest, "project/numeric-project-id") == 0) {
     md_text(resp, 200, MD_TEXT, emu_project_number(e));
-  } else if (strcmp(rest, "universe") == 0 ||
-             strcmp(rest, "universe/") == 0) {
+  } else if (strcmp(rest, "universe") == 0 || strcmp(rest, "universe/") == 0) {
     md_text(resp, 200, MD_TEXT, "universe-domain\n");
   } else if (strcmp(rest, "universe/universe-domain") == 0 ||
              strcmp(rest, "universe/universe_domain") == 0) {

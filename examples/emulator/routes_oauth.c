@@ -30,8 +30,7 @@
   "Invalid JWT: Token must be a short-lived token (60 minutes) and in a " \
   "reasonable timeframe. Check your iat and exp values in the JWT claim."
 #define E_AUDIENCE \
-  "Invalid JWT: Failed audience check. The right audience is " \
-  GOOGLE_TOKEN_URI
+  "Invalid JWT: Failed audience check. The right audience is " GOOGLE_TOKEN_URI
 #define E_NO_ACCOUNT "Invalid grant: account not found"
 #define E_SCOPE "Invalid OAuth scope or ID token audience provided."
 #define E_SUBJECT "Invalid email or User ID"
@@ -39,8 +38,9 @@
 /* Scopes granted to a configured user's refresh token (what gcloud's
  * application-default login asks for); "openid" is why an id_token comes
  * back with the access token. */
-#define USER_SCOPES                     \
-  GAUTH_SCOPE_CLOUD_PLATFORM " openid " \
+#define USER_SCOPES          \
+  GAUTH_SCOPE_CLOUD_PLATFORM \
+  " openid "                 \
   "https://www.googleapis.com/auth/userinfo.email"
 
 /* ---- the assertion ------------------------------------------------------ */
@@ -49,7 +49,7 @@ typedef struct assertion {
   cJSON *header;
   cJSON *claims;
   /* Where the segments are in the token, for the signature check. */
-  size_t signing_input_len;     /* header.payload */
+  size_t signing_input_len; /* header.payload */
   const char *sig_b64;
   size_t sig_b64_len;
 } assertion;
@@ -64,8 +64,7 @@ static int assertion_parse(const char *token, assertion *a) {
   memset(a, 0, sizeof *a);
   const char *d1 = strchr(token, '.');
   const char *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
-  if (d2 == NULL || strchr(d2 + 1, '.') != NULL)
-    return 0;
+  if (d2 == NULL || strchr(d2 + 1, '.') != NULL) return 0;
   size_t hl, pl;
   unsigned char *h = emu_b64_decode_lenient(token, (size_t)(d1 - token), &hl);
   unsigned char *p = emu_b64_decode_lenient(d1 + 1, (size_t)(d2 - d1 - 1), &pl);
@@ -92,24 +91,21 @@ static int assertion_parse(const char *token, assertion *a) {
 static int assertion_verify_lenient(const char *token, const assertion *a,
                                     const gauth_keyset *keys) {
   const cJSON *alg = cJSON_GetObjectItemCaseSensitive(a->header, "alg");
-  if (!cJSON_IsString(alg) || strcmp(alg->valuestring, "RS256") != 0)
-    return 0;
+  if (!cJSON_IsString(alg) || strcmp(alg->valuestring, "RS256") != 0) return 0;
   const cJSON *kid = cJSON_GetObjectItemCaseSensitive(a->header, "kid");
-  if (kid != NULL && !cJSON_IsString(kid))
-    return 0;
+  if (kid != NULL && !cJSON_IsString(kid)) return 0;
   size_t sig_len;
-  unsigned char *sig = emu_b64_decode_lenient(a->sig_b64, a->sig_b64_len,
-                                          &sig_len);
-  if (sig == NULL)
-    return 0;
+  unsigned char *sig =
+      emu_b64_decode_lenient(a->sig_b64, a->sig_b64_len, &sig_len);
+  if (sig == NULL) return 0;
   int ok = 0;
   for (size_t i = 0; !ok && i < gauth_keyset_count(keys); i++) {
     const gauth_key *k = gauth_keyset_get(keys, i);
     const char *k_kid = gauth_key_kid(k);
     if (kid != NULL && k_kid != NULL && strcmp(k_kid, kid->valuestring) != 0)
       continue;
-    ok = gauth_key_verify(k, GAUTH_ALG_RS256, token, a->signing_input_len,
-                          sig, sig_len, NULL) == GAUTH_OK;
+    ok = gauth_key_verify(k, GAUTH_ALG_RS256, token, a->signing_input_len, sig,
+                          sig_len, NULL) == GAUTH_OK;
   }
   free(sig);
   return ok;
@@ -125,8 +121,7 @@ static int claim_int(const cJSON *claims, const char *name, int64_t *out) {
 
 static const char *claim_str(const cJSON *claims, const char *name) {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(claims, name);
-  return cJSON_IsString(v) && v->valuestring[0] != '\0' ? v->valuestring
-                                                        : NULL;
+  return cJSON_IsString(v) && v->valuestring[0] != '\0' ? v->valuestring : NULL;
 }
 
 /* Google accepts its current token URI, the legacy ones, and (for us) the
@@ -135,11 +130,9 @@ static int audience_ok(emu *e, const char *aud) {
   static const char *const google[] = {
       GOOGLE_TOKEN_URI, "https://www.googleapis.com/oauth2/v4/token",
       "https://accounts.google.com/o/oauth2/token", NULL};
-  if (aud == NULL)
-    return 0;
+  if (aud == NULL) return 0;
   for (size_t i = 0; google[i] != NULL; i++)
-    if (strcmp(aud, google[i]) == 0)
-      return 1;
+    if (strcmp(aud, google[i]) == 0) return 1;
   const char *base = emu_base_url(e);
   size_t n = strlen(base);
   return strncmp(aud, base, n) == 0 && strcmp(aud + n, "/token") == 0;
@@ -151,8 +144,7 @@ static cJSON *access_token_reply(char *token, const char *scope) {
   cJSON *o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "access_token", token);
   cJSON_AddNumberToObject(o, "expires_in", 3599);
-  if (scope != NULL)
-    cJSON_AddStringToObject(o, "scope", scope);
+  if (scope != NULL) cJSON_AddStringToObject(o, "scope", scope);
   cJSON_AddStringToObject(o, "token_type", "Bearer");
   OPENSSL_cleanse(token, strlen(token));
   free(token);
@@ -203,8 +195,8 @@ static void grant_jwt_bearer(emu *e, const emu_request *req,
   }
 
   int64_t iat, exp, now = emu_now(e);
-  if (!claim_int(a.claims, "iat", &iat) || !claim_int(a.claims, "exp", &exp)
-      || exp <= iat || exp - iat > 3600 || exp <= now || iat > now + 300 ||
+  if (!claim_int(a.claims, "iat", &iat) || !claim_int(a.claims, "exp", &exp) ||
+      exp <= iat || exp - iat > 3600 || exp <= now || iat > now + 300 ||
       iat < now - 300) {
     emu_reply_oauth_error(resp, 400, "invalid_grant", E_TIMEFRAME);
     goto done;
@@ -232,8 +224,8 @@ static void grant_jwt_bearer(emu *e, const emu_request *req,
       emu_reply_oauth_error(resp, 400, "invalid_grant", E_SUBJECT);
       goto done;
     }
-    char *at = emu_mint_access_token(e, sub != NULL ? sub : acct->email,
-                                     scope, 3600);
+    char *at =
+        emu_mint_access_token(e, sub != NULL ? sub : acct->email, scope, 3600);
     if (at == NULL) {
       emu_reply_oauth_error(resp, 500, "internal_failure",
                             "Could not mint an access token.");
@@ -284,10 +276,8 @@ static void grant_refresh_token(emu *e, const emu_request *req,
     }
     gauth_free(idt);
   }
-  if (rt != NULL)
-    OPENSSL_cleanse(rt, strlen(rt));
-  if (secret != NULL)
-    OPENSSL_cleanse(secret, strlen(secret));
+  if (rt != NULL) OPENSSL_cleanse(rt, strlen(rt));
+  if (secret != NULL) OPENSSL_cleanse(secret, strlen(secret));
   free(rt);
   free(id);
   free(secret);
@@ -318,8 +308,10 @@ static void route_token(emu *e, const emu_request *req, emu_response *resp) {
  * ones): verifiers cache by it. */
 static void certs_headers(emu *e, emu_response *resp) {
   char cc[96];
-  snprintf(cc, sizeof cc, "public, max-age=%ld, must-revalidate, "
-           "no-transform", emu_signing_keys_max_age(e));
+  snprintf(cc, sizeof cc,
+           "public, max-age=%ld, must-revalidate, "
+           "no-transform",
+           emu_signing_keys_max_age(e));
   emu_reply_header(resp, "Cache-Control", cc);
 }
 
@@ -357,8 +349,7 @@ int emu_route_oauth(emu *e, const emu_request *req, emu_response *resp) {
   }
   int v3 = strcmp(req->path, "/oauth2/v3/certs") == 0;
   int v1 = strcmp(req->path, "/oauth2/v1/certs") == 0;
-  if (!v3 && !v1)
-    return 0;
+  if (!v3 && !v1) return 0;
   if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0)
     emu_reply_method_not_allowed(resp);
   else if (v3)

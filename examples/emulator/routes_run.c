@@ -19,23 +19,26 @@
 #include "emulator.h"
 
 /* Cloud Run's front end answers refusals with HTML pages, not JSON. */
-#define HTML_HEAD                                                    \
-  "<html><head>\n"                                                   \
+#define HTML_HEAD  \
+  "<html><head>\n" \
   "<meta http-equiv=\"content-type\" content=\"text/html;charset=utf-8\">\n"
-#define HTML_401                                                         \
-  HTML_HEAD "<title>401 Unauthorized</title>\n</head>\n"                 \
-  "<body text=#000000 bgcolor=#ffffff>\n<h1>Error: Unauthorized</h1>\n"  \
-  "<h2>Your client does not have permission to the requested URL "     \
+#define HTML_401                                                        \
+  HTML_HEAD                                                             \
+  "<title>401 Unauthorized</title>\n</head>\n"                          \
+  "<body text=#000000 bgcolor=#ffffff>\n<h1>Error: Unauthorized</h1>\n" \
+  "<h2>Your client does not have permission to the requested URL "      \
   "<code>%s</code>.</h2>\n<h2></h2>\n</body></html>\n"
-#define HTML_403                                                       \
-  HTML_HEAD "<title>403 Forbidden</title>\n</head>\n"                  \
-  "<body text=#000000 bgcolor=#ffffff>\n<h1>Error: Forbidden</h1>\n"   \
+#define HTML_403                                                     \
+  HTML_HEAD                                                          \
+  "<title>403 Forbidden</title>\n</head>\n"                          \
+  "<body text=#000000 bgcolor=#ffffff>\n<h1>Error: Forbidden</h1>\n" \
   "<h2>Your client does not have permission to get URL "             \
   "<code>%s</code> from this server.</h2>\n<h2></h2>\n</body></html>\n"
-#define HTML_404                                                       \
-  HTML_HEAD "<title>404 Page not found</title>\n</head>\n"             \
+#define HTML_404                                                          \
+  HTML_HEAD                                                               \
+  "<title>404 Page not found</title>\n</head>\n"                          \
   "<body text=#000000 bgcolor=#ffffff>\n<h1>Error: Page not found</h1>\n" \
-  "<h2>The requested URL was not found on this server.</h2>\n"         \
+  "<h2>The requested URL was not found on this server.</h2>\n"            \
   "<h2></h2>\n</body></html>\n"
 #define HTML_TYPE "text/html; charset=UTF-8"
 
@@ -66,8 +69,7 @@ static void execution_name(const char *job, char *out, size_t n) {
   unsigned char r[5] = {0};
   (void)RAND_bytes(r, sizeof r);
   char suffix[6];
-  for (size_t i = 0; i < 5; i++)
-    suffix[i] = alphabet[r[i] % 36];
+  for (size_t i = 0; i < 5; i++) suffix[i] = alphabet[r[i] % 36];
   suffix[5] = '\0';
   snprintf(out, n, "%s-%s", job, suffix);
 }
@@ -80,20 +82,18 @@ static const emu_token_need admin_need = {admin_scopes, 0,
 
 /* POST .../jobs/J:run, with v1 1 for the Knative-style v1 API. */
 static void run_job(emu *e, const emu_request *req, emu_response *resp,
-                    const char *project, const char *location,
-                    const char *job, int v1) {
+                    const char *project, const char *location, const char *job,
+                    int v1) {
   if (strcmp(req->method, "POST") != 0) {
     emu_reply_method_not_allowed(resp);
     return;
   }
   emu_bearer b;
-  if (!emu_require_access_token(e, req, resp, &admin_need, &b))
-    return;
+  if (!emu_require_access_token(e, req, resp, &admin_need, &b)) return;
   /* Names use the project id whether the caller wrote the id or the
    * number. */
   const char *proj = project;
-  if (strcmp(project, emu_project_number(e)) == 0)
-    proj = emu_project_id(e);
+  if (strcmp(project, emu_project_number(e)) == 0) proj = emu_project_id(e);
   char name[512], member[300];
   snprintf(name, sizeof name, "projects/%s/locations/%s/jobs/%s", proj,
            location, job);
@@ -135,8 +135,7 @@ static void run_job(emu *e, const emu_request *req, emu_response *resp,
     cJSON_AddStringToObject(md, "creationTimestamp", now);
     cJSON *labels = cJSON_AddObjectToObject(md, "labels");
     cJSON_AddStringToObject(labels, "run.googleapis.com/job", job);
-    cJSON_AddStringToObject(labels, "cloud.googleapis.com/location",
-                            location);
+    cJSON_AddStringToObject(labels, "cloud.googleapis.com/location", location);
     cJSON *spec = cJSON_AddObjectToObject(o, "spec");
     cJSON_AddNumberToObject(spec, "parallelism", 1);
     cJSON_AddNumberToObject(spec, "taskCount", 1);
@@ -172,18 +171,21 @@ static int route_admin(emu *e, const emu_request *req, emu_response *resp) {
   int n = 0;
   const char *path = req->path;
   size_t len = strlen(path);
-  if (len < 5 || len > 400 || strcmp(path + len - 4, ":run") != 0)
-    return 0;
-  if (sscanf(path, "/v2/projects/%100[^/]/locations/%100[^/]/jobs/%100[^/:]"
-                   ":run%n",
-             p, l, j, &n) == 3 && path[n] == '\0') {
+  if (len < 5 || len > 400 || strcmp(path + len - 4, ":run") != 0) return 0;
+  if (sscanf(path,
+             "/v2/projects/%100[^/]/locations/%100[^/]/jobs/%100[^/:]"
+             ":run%n",
+             p, l, j, &n) == 3 &&
+      path[n] == '\0') {
     run_job(e, req, resp, p, l, j, 0);
     return 1;
   }
   n = 0;
-  if (sscanf(path, "/apis/run.googleapis.com/v1/namespaces/%100[^/]/jobs/"
-                   "%100[^/:]:run%n",
-             p, j, &n) == 2 && path[n] == '\0') {
+  if (sscanf(path,
+             "/apis/run.googleapis.com/v1/namespaces/%100[^/]/jobs/"
+             "%100[^/:]:run%n",
+             p, j, &n) == 2 &&
+      path[n] == '\0') {
     run_job(e, req, resp, p, emu_region(e), j, 1);
     return 1;
   }
@@ -221,8 +223,7 @@ static int verify_service_token(emu *e, const char *token, const char *aud,
   gauth_verifier *v = NULL;
   gauth_claims *c = NULL;
   const char *mail = NULL;
-  int ok = vo.keys != NULL &&
-           gauth_verifier_new(&v, &vo, NULL) == GAUTH_OK &&
+  int ok = vo.keys != NULL && gauth_verifier_new(&v, &vo, NULL) == GAUTH_OK &&
            gauth_verifier_verify(v, token, 0, &c, NULL) == GAUTH_OK;
   email[0] = '\0';
   if (ok && gauth_claims_get_string(c, "email", &mail, NULL) == GAUTH_OK)
@@ -236,8 +237,7 @@ static int verify_service_token(emu *e, const char *token, const char *aud,
 /* ANY /services/NAME[/...] */
 static int route_service(emu *e, const emu_request *req, emu_response *resp) {
   const char *path = req->path;
-  if (strncmp(path, "/services/", 10) != 0)
-    return 0;
+  if (strncmp(path, "/services/", 10) != 0) return 0;
   const char *name = path + 10;
   size_t nlen = strcspn(name, "/");
   const char *rest = name[nlen] ? name + nlen : "/";

@@ -22,9 +22,9 @@
 #define TT_ACCESS "urn:ietf:params:oauth:token-type:access_token"
 #define TT_JWT "urn:ietf:params:oauth:token-type:jwt"
 #define TT_ID_TOKEN "urn:ietf:params:oauth:token-type:id_token"
-#define E_TARGET                                                            \
-  "The target service indicated by the \"audience\" parameters is "       \
-  "invalid. This might either be because the pool or provider is "         \
+#define E_TARGET                                                    \
+  "The target service indicated by the \"audience\" parameters is " \
+  "invalid. This might either be because the pool or provider is "  \
   "disabled or deleted or because it doesn't exist."
 
 static int64_t emu_clock(void *userdata) { return emu_now(userdata); }
@@ -32,14 +32,13 @@ static int64_t emu_clock(void *userdata) { return emu_now(userdata); }
 /* The pool's principal for a subject: the provider's audience without
  * "//" and "/providers/X", then "/subject/SUB". 0 when the audience is not
  * a workload identity provider's. */
-static int federated_principal(const char *audience, const char *sub,
-                               char *out, size_t n) {
+static int federated_principal(const char *audience, const char *sub, char *out,
+                               size_t n) {
   static const char prefix[] = "//iam.googleapis.com/";
   const char *prov = strstr(audience, "/providers/");
-  if (strncmp(audience, prefix, strlen(prefix)) != 0 || prov == NULL)
-    return 0;
-  int w = snprintf(out, n, "principal:%.*s/subject/%s",
-                   (int)(prov - audience), audience, sub);
+  if (strncmp(audience, prefix, strlen(prefix)) != 0 || prov == NULL) return 0;
+  int w = snprintf(out, n, "principal:%.*s/subject/%s", (int)(prov - audience),
+                   audience, sub);
   return w > 0 && (size_t)w < n;
 }
 
@@ -92,8 +91,7 @@ static int verify_subject(emu *e, const emu_external_issuer *x,
   return ok;
 }
 
-static void token_exchange(emu *e, const emu_request *req,
-                           emu_response *resp) {
+static void token_exchange(emu *e, const emu_request *req, emu_response *resp) {
   char *grant = emu_req_form(req, "grant_type");
   char *aud = emu_req_form(req, "audience");
   char *scope = emu_req_form(req, "scope");
@@ -113,8 +111,8 @@ static void token_exchange(emu *e, const emu_request *req,
                           "Invalid value for \"requested_token_type\".");
     goto out;
   }
-  if (stt == NULL || (strcmp(stt, TT_JWT) != 0 &&
-                      strcmp(stt, TT_ID_TOKEN) != 0)) {
+  if (stt == NULL ||
+      (strcmp(stt, TT_JWT) != 0 && strcmp(stt, TT_ID_TOKEN) != 0)) {
     emu_reply_oauth_error(resp, 400, "invalid_request",
                           "Invalid value for \"subject_token_type\". Only "
                           "OIDC ID tokens (jwt, id_token) are supported "
@@ -122,9 +120,8 @@ static void token_exchange(emu *e, const emu_request *req,
     goto out;
   }
   if (st == NULL || st[0] == '\0' || aud == NULL) {
-    emu_reply_oauth_missing(resp, st == NULL || st[0] == '\0'
-                                      ? "subject_token"
-                                      : "audience");
+    emu_reply_oauth_missing(
+        resp, st == NULL || st[0] == '\0' ? "subject_token" : "audience");
     goto out;
   }
   if (gauth_jwt_decode_unverified(st, NULL, &claims, NULL) == GAUTH_OK)
@@ -137,8 +134,7 @@ static void token_exchange(emu *e, const emu_request *req,
     goto out;
   }
   char sub[256], principal[256];
-  if (!verify_subject(e, x, st, sub, sizeof sub, resp))
-    goto out;
+  if (!verify_subject(e, x, st, sub, sizeof sub, resp)) goto out;
   if (!federated_principal(x->audience, sub, principal, sizeof principal)) {
     emu_reply_oauth_error(resp, 400, "invalid_target", E_TARGET);
     goto out;
@@ -147,8 +143,7 @@ static void token_exchange(emu *e, const emu_request *req,
   const char *scopes = scope && scope[0] ? scope : GAUTH_SCOPE_CLOUD_PLATFORM;
   char *at = emu_mint_access_token(e, principal, scopes, 3600);
   if (at == NULL) {
-    emu_reply_oauth_error(resp, 500, "server_error",
-                          "Could not mint a token.");
+    emu_reply_oauth_error(resp, 500, "server_error", "Could not mint a token.");
     goto out;
   }
   cJSON *o = cJSON_CreateObject();
@@ -162,8 +157,7 @@ static void token_exchange(emu *e, const emu_request *req,
 out:
   cJSON_Delete(cj);
   gauth_free(claims);
-  if (st != NULL)
-    OPENSSL_cleanse(st, strlen(st));
+  if (st != NULL) OPENSSL_cleanse(st, strlen(st));
   free(grant);
   free(aud);
   free(scope);
@@ -173,8 +167,7 @@ out:
 }
 
 int emu_route_sts(emu *e, const emu_request *req, emu_response *resp) {
-  if (strcmp(req->path, "/v1/token") != 0)
-    return 0;
+  if (strcmp(req->path, "/v1/token") != 0) return 0;
   if (strcmp(req->method, "POST") != 0)
     emu_reply_method_not_allowed(resp);
   else

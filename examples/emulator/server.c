@@ -16,8 +16,8 @@
 #include <microhttpd.h>
 #include <openssl/evp.h>
 
-#define EMU_MAX_BODY (1u << 20)   /* larger request bodies get 413 */
-#define EMU_MAX_DELAY_MS 600000u  /* a delay fault never waits longer */
+#define EMU_MAX_BODY (1u << 20)  /* larger request bodies get 413 */
+#define EMU_MAX_DELAY_MS 600000u /* a delay fault never waits longer */
 #define EMU_OVERSIZED_DEFAULT ((size_t)(2u << 20) + 1)
 #define EMU_OVERSIZED_MAX ((size_t)64 << 20)
 
@@ -116,8 +116,8 @@ cJSON *emu_req_json(const emu_request *req) {
 }
 
 int emu_req_is_loopback(const emu_request *req) {
-  const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
-      req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
   const struct sockaddr *sa;
   if (ci == NULL || ci->client_addr == NULL) return 0;
   sa = ci->client_addr;
@@ -200,9 +200,9 @@ static void trunc_free(void *cls) {
 
 /* ---- dispatch ------------------------------------------------------------ */
 
-static const emu_route_fn routes[] = {
-    emu_route_control, emu_route_metadata, emu_route_oauth,
-    emu_route_iam,     emu_route_run,      emu_route_sts};
+static const emu_route_fn routes[] = {emu_route_control, emu_route_metadata,
+                                      emu_route_oauth,   emu_route_iam,
+                                      emu_route_run,     emu_route_sts};
 
 static void dispatch(emu *e, const emu_request *req, emu_response *resp) {
   for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
@@ -225,8 +225,7 @@ static int fault_reply(const emu_fault *f, emu_response *resp) {
     case EMU_FAULT_STATUS: {
       int code = f->status ? f->status : 503;
       if (f->body[0])
-        emu_reply_text(resp, code, "application/json; charset=UTF-8",
-                       f->body);
+        emu_reply_text(resp, code, "application/json; charset=UTF-8", f->body);
       else
         emu_reply_google_error(resp, code, emu_google_status(code),
                                "injected fault");
@@ -259,8 +258,7 @@ static int fault_reply(const emu_fault *f, emu_response *resp) {
     }
     case EMU_FAULT_DELAY:
     case EMU_FAULT_RESET:
-    case EMU_FAULT_TRUNCATE:
-      return 0;
+    case EMU_FAULT_TRUNCATE: return 0;
   }
   return 0;
 }
@@ -296,20 +294,18 @@ static enum MHD_Result send_response(struct MHD_Connection *c,
     if (r != NULL) resp->body = NULL;
   }
   if (r == NULL) return MHD_NO;
-  MHD_add_response_header(r, "Content-Type",
-                          resp->content_type ? resp->content_type
-                                             : "application/json");
+  MHD_add_response_header(
+      r, "Content-Type",
+      resp->content_type ? resp->content_type : "application/json");
   for (size_t i = 0; i < resp->header_count; i++)
-    MHD_add_response_header(r, resp->header_names[i],
-                            resp->header_values[i]);
+    MHD_add_response_header(r, resp->header_names[i], resp->header_values[i]);
   rc = MHD_queue_response(c, (unsigned int)resp->status, r);
   MHD_destroy_response(r);
   return rc;
 }
 
-static enum MHD_Result handle(emu *e, struct MHD_Connection *c,
-                              const char *url, const char *method,
-                              conn_state *st) {
+static enum MHD_Result handle(emu *e, struct MHD_Connection *c, const char *url,
+                              const char *method, conn_state *st) {
   emu_request req;
   emu_response resp;
   emu_fault f;
@@ -328,8 +324,8 @@ static enum MHD_Result handle(emu *e, struct MHD_Connection *c,
   if (strncmp(url, "/emulator/", 10) != 0 && emu_fault_take(e, url, &f)) {
     faulted = 1;
     if (f.delay_ms)
-      emu_sleep_ms(e, f.delay_ms > EMU_MAX_DELAY_MS ? EMU_MAX_DELAY_MS
-                                                    : f.delay_ms);
+      emu_sleep_ms(
+          e, f.delay_ms > EMU_MAX_DELAY_MS ? EMU_MAX_DELAY_MS : f.delay_ms);
     if (f.kind == EMU_FAULT_RESET) {
       log_line(method, url, 0, "-", " (fault: reset)");
       emu_record_request(e, method, url, 0, "-");
@@ -341,7 +337,7 @@ static enum MHD_Result handle(emu *e, struct MHD_Connection *c,
       /* The metadata server names itself on every reply, failures too. */
       if (strncmp(url, "/computeMetadata/", 17) == 0)
         emu_reply_header(&resp, "Metadata-Flavor", "Google");
-      note = f.kind == EMU_FAULT_STATUS     ? " (fault: status)"
+      note = f.kind == EMU_FAULT_STATUS      ? " (fault: status)"
              : f.kind == EMU_FAULT_OVERSIZED ? " (fault: oversized)"
                                              : " (fault: invalid_json)";
     } else {
@@ -369,8 +365,7 @@ static enum MHD_Result handle(emu *e, struct MHD_Connection *c,
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
                                   const char *url, const char *method,
-                                  const char *version,
-                                  const char *upload_data,
+                                  const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls) {
   emu *e = cls;
   conn_state *st = *con_cls;
@@ -445,15 +440,12 @@ void emu_server_stop(emu_server *s) {
  * token endpoint accepts. NUL-terminates the result. NULL when invalid. */
 unsigned char *emu_b64_decode_lenient(const char *in, size_t len,
                                       size_t *out_len) {
-  while (len > 0 && in[len - 1] == '=')
-    len--;
-  if (len % 4 == 1)
-    return NULL;
+  while (len > 0 && in[len - 1] == '=') len--;
+  if (len % 4 == 1) return NULL;
   size_t padded = (len + 3) / 4 * 4;
   char *buf = malloc(padded + 1);
   unsigned char *out = malloc(padded / 4 * 3 + 1);
-  if (buf == NULL || out == NULL)
-    goto fail;
+  if (buf == NULL || out == NULL) goto fail;
   for (size_t i = 0; i < len; i++) {
     char c = in[i];
     if (c == '-')
@@ -465,13 +457,10 @@ unsigned char *emu_b64_decode_lenient(const char *in, size_t len,
       goto fail;
     buf[i] = c;
   }
-  for (size_t i = len; i < padded; i++)
-    buf[i] = '=';
+  for (size_t i = len; i < padded; i++) buf[i] = '=';
   buf[padded] = '\0';
-  int n = padded ? EVP_DecodeBlock(out, (unsigned char *)buf, (int)padded)
-                 : 0;
-  if (n < 0)
-    goto fail;
+  int n = padded ? EVP_DecodeBlock(out, (unsigned char *)buf, (int)padded) : 0;
+  if (n < 0) goto fail;
   /* EVP_DecodeBlock counts the zero bytes the padding stands for. */
   *out_len = (size_t)n - (padded - len);
   out[*out_len] = '\0';

@@ -24,10 +24,10 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
-#define EMU_LOG_SIZE 1000          /* request log entries kept */
-#define EMU_MAX_COUNTERS 512       /* distinct paths counted */
+#define EMU_LOG_SIZE 1000    /* request log entries kept */
+#define EMU_MAX_COUNTERS 512 /* distinct paths counted */
 #define EMU_TOKEN_BUCKETS 1024
-#define EMU_TOKEN_KEEP 3600        /* expired tokens remembered this long */
+#define EMU_TOKEN_KEEP 3600 /* expired tokens remembered this long */
 #define EMU_CONFIG_MAX (4 << 20)
 
 /* ---- built-in roles -------------------------------------------------------
@@ -37,41 +37,81 @@
 static const char *const role_run_invoker[] = {
     "run.routes.invoke", "run.jobs.run", "run.jobs.runWithOverrides", NULL};
 static const char *const role_token_creator[] = {
-    "iam.serviceAccounts.getAccessToken", "iam.serviceAccounts.getOpenIdToken",
-    "iam.serviceAccounts.implicitDelegation", "iam.serviceAccounts.signBlob",
-    "iam.serviceAccounts.signJwt", NULL};
-static const char *const role_run_admin[] = {
-    "run.configurations.get", "run.configurations.list",
-    "run.executions.cancel", "run.executions.delete", "run.executions.get",
-    "run.executions.list", "run.jobs.create", "run.jobs.delete",
-    "run.jobs.get", "run.jobs.getIamPolicy", "run.jobs.list", "run.jobs.run",
-    "run.jobs.runWithOverrides", "run.jobs.setIamPolicy", "run.jobs.update",
-    "run.locations.list", "run.operations.delete", "run.operations.get",
-    "run.operations.list", "run.revisions.delete", "run.revisions.get",
-    "run.revisions.list", "run.routes.get", "run.routes.invoke",
-    "run.routes.list", "run.services.create", "run.services.delete",
-    "run.services.get", "run.services.getIamPolicy", "run.services.list",
-    "run.services.setIamPolicy", "run.services.update", "run.tasks.get",
-    "run.tasks.list", "resourcemanager.projects.get", NULL};
-static const char *const role_viewer[] = {
-    "resourcemanager.projects.get", "iam.serviceAccounts.get",
-    "iam.serviceAccounts.list", "iam.roles.get", "iam.roles.list",
-    "run.configurations.get", "run.configurations.list",
-    "run.executions.get", "run.executions.list", "run.jobs.get",
-    "run.jobs.list", "run.locations.list", "run.operations.get",
-    "run.operations.list", "run.revisions.get", "run.revisions.list",
-    "run.routes.get", "run.routes.list", "run.services.get",
-    "run.services.list", "run.tasks.get", "run.tasks.list", NULL};
+    "iam.serviceAccounts.getAccessToken",
+    "iam.serviceAccounts.getOpenIdToken",
+    "iam.serviceAccounts.implicitDelegation",
+    "iam.serviceAccounts.signBlob",
+    "iam.serviceAccounts.signJwt",
+    NULL};
+static const char *const role_run_admin[] = {"run.configurations.get",
+                                             "run.configurations.list",
+                                             "run.executions.cancel",
+                                             "run.executions.delete",
+                                             "run.executions.get",
+                                             "run.executions.list",
+                                             "run.jobs.create",
+                                             "run.jobs.delete",
+                                             "run.jobs.get",
+                                             "run.jobs.getIamPolicy",
+                                             "run.jobs.list",
+                                             "run.jobs.run",
+                                             "run.jobs.runWithOverrides",
+                                             "run.jobs.setIamPolicy",
+                                             "run.jobs.update",
+                                             "run.locations.list",
+                                             "run.operations.delete",
+                                             "run.operations.get",
+                                             "run.operations.list",
+                                             "run.revisions.delete",
+                                             "run.revisions.get",
+                                             "run.revisions.list",
+                                             "run.routes.get",
+                                             "run.routes.invoke",
+                                             "run.routes.list",
+                                             "run.services.create",
+                                             "run.services.delete",
+                                             "run.services.get",
+                                             "run.services.getIamPolicy",
+                                             "run.services.list",
+                                             "run.services.setIamPolicy",
+                                             "run.services.update",
+                                             "run.tasks.get",
+                                             "run.tasks.list",
+                                             "resourcemanager.projects.get",
+                                             NULL};
+static const char *const role_viewer[] = {"resourcemanager.projects.get",
+                                          "iam.serviceAccounts.get",
+                                          "iam.serviceAccounts.list",
+                                          "iam.roles.get",
+                                          "iam.roles.list",
+                                          "run.configurations.get",
+                                          "run.configurations.list",
+                                          "run.executions.get",
+                                          "run.executions.list",
+                                          "run.jobs.get",
+                                          "run.jobs.list",
+                                          "run.locations.list",
+                                          "run.operations.get",
+                                          "run.operations.list",
+                                          "run.revisions.get",
+                                          "run.revisions.list",
+                                          "run.routes.get",
+                                          "run.routes.list",
+                                          "run.services.get",
+                                          "run.services.list",
+                                          "run.tasks.get",
+                                          "run.tasks.list",
+                                          NULL};
 
 typedef struct role_rec {
   char *name;
-  char **perms;        /* NULL-ended */
-  int all;             /* roles/owner */
+  char **perms; /* NULL-ended */
+  int all;      /* roles/owner */
 } role_rec;
 
 typedef struct sigkey {
   EVP_PKEY *pkey;
-  gauth_key *priv;     /* kid set */
+  gauth_key *priv; /* kid set */
   gauth_key *pub;
   char kid[48];
   char *cert_pem;
@@ -80,15 +120,15 @@ typedef struct sigkey {
 typedef struct account_rec {
   emu_account a;
   char *email, *unique_id, *key_id;
-  char *pem;           /* PKCS#8 of the private key (wiped at free) */
+  char *pem; /* PKCS#8 of the private key (wiped at free) */
   gauth_key *priv;
   gauth_keyset *keys;
 } account_rec;
 
 typedef struct binding {
   char *resource, *role, *member;
-  int64_t from;        /* effective at (emulator clock) */
-  int64_t until;       /* removed at; 0: not removed */
+  int64_t from;  /* effective at (emulator clock) */
+  int64_t until; /* removed at; 0: not removed */
 } binding;
 
 typedef struct tok {
@@ -128,7 +168,7 @@ struct emu {
   size_t naccounts;
   emu_user *users;
   size_t nusers;
-  char **services, **jobs;   /* full names */
+  char **services, **jobs; /* full names */
   size_t nservices, njobs;
   role_rec *roles;
   size_t nroles;
@@ -136,8 +176,8 @@ struct emu {
   size_t nbindings, capbindings;
   ext_rec *ext;
   size_t next;
-  sigkey keys[2];            /* [0] current, [1] previous (pkey NULL: none) */
-  gauth_keyset *keyset;      /* public keys of keys[] */
+  sigkey keys[2];       /* [0] current, [1] previous (pkey NULL: none) */
+  gauth_keyset *keyset; /* public keys of keys[] */
   tok *tokens[EMU_TOKEN_BUCKETS];
   unsigned long minted;
   counter *req_counts, *exec_counts;
@@ -228,8 +268,10 @@ static char *derive_unique_id(const char *email) {
 static void base64url(const unsigned char *in, size_t n, char *out) {
   int len = EVP_EncodeBlock((unsigned char *)out, in, (int)n);
   for (int i = 0; i < len; i++) {
-    if (out[i] == '+') out[i] = '-';
-    else if (out[i] == '/') out[i] = '_';
+    if (out[i] == '+')
+      out[i] = '-';
+    else if (out[i] == '/')
+      out[i] = '_';
     else if (out[i] == '=') {
       out[i] = '\0';
       return;
@@ -275,8 +317,7 @@ static int rsa_new(EVP_PKEY **pkey_out, char **pem_out, char kid[48],
   cJSON_AddStringToObject(j, "private_key_id", kid);
   sa = cJSON_PrintUnformatted(j);
   if (sa == NULL ||
-      gauth_key_from_service_account(&priv, sa, strlen(sa), NULL) !=
-          GAUTH_OK ||
+      gauth_key_from_service_account(&priv, sa, strlen(sa), NULL) != GAUTH_OK ||
       gauth_key_public_jwk(priv, &jwk, NULL) != GAUTH_OK ||
       gauth_key_from_jwk(&pub, jwk, strlen(jwk), NULL) != GAUTH_OK)
     goto out;
@@ -302,8 +343,10 @@ out:
   *pkey_out = pk;
   *priv_out = priv;
   *pub_out = pub;
-  if (pem_out != NULL) *pem_out = pem;
-  else secret_free(pem);
+  if (pem_out != NULL)
+    *pem_out = pem;
+  else
+    secret_free(pem);
   return 0;
 }
 
@@ -325,8 +368,8 @@ static char *self_signed_cert(EVP_PKEY *pk, unsigned long serial) {
   name = X509_get_subject_name(x);
   if (!X509_NAME_add_entry_by_txt(
           name, "CN", MBSTRING_ASC,
-          (const unsigned char *)"securetoken.system.gserviceaccount.com",
-          -1, -1, 0) ||
+          (const unsigned char *)"securetoken.system.gserviceaccount.com", -1,
+          -1, 0) ||
       !X509_set_issuer_name(x, name) || !X509_sign(x, pk, EVP_sha256()))
     goto out;
   bio = BIO_new(BIO_s_mem());
@@ -408,8 +451,7 @@ static void builtin_roles(emu *e) {
            count_list(role_run_invoker), 0);
   role_add(e, "roles/iam.serviceAccountTokenCreator", role_token_creator,
            count_list(role_token_creator), 0);
-  role_add(e, "roles/run.admin", role_run_admin, count_list(role_run_admin),
-           0);
+  role_add(e, "roles/run.admin", role_run_admin, count_list(role_run_admin), 0);
   role_add(e, "roles/viewer", role_viewer, count_list(role_viewer), 0);
   role_add(e, "roles/owner", NULL, 0, 1);
 }
@@ -455,8 +497,8 @@ static int account_add(emu *e, const char *email, const char *unique_id,
              ? gauth_key_from_jwk(&k, t, strlen(t), &err)
              : gauth_key_from_pem(&k, t, strlen(t), &err);
     if (st != GAUTH_OK) {
-      seterr(errbuf, errlen, "service account %s: public_keys[%zu]: %s",
-             email, i, err.message);
+      seterr(errbuf, errlen, "service account %s: public_keys[%zu]: %s", email,
+             i, err.message);
       for (size_t j = 0; j < n; j++) gauth_key_free(all[j]);
       free(all);
       secret_free(a->pem);
@@ -507,8 +549,8 @@ static void binding_push(emu *e, const char *resource, const char *role,
 }
 
 static char *full_name(const emu *e, const char *kind, const char *name) {
-  return xasprintf("projects/%s/locations/%s/%s/%s", e->project_id,
-                   e->region, kind, name);
+  return xasprintf("projects/%s/locations/%s/%s/%s", e->project_id, e->region,
+                   kind, name);
 }
 
 /* ---- the default world --------------------------------------------------- */
@@ -535,11 +577,9 @@ static int default_world(emu *e, char *errbuf, size_t errlen) {
   binding_push(e, e->jobs[0], "roles/run.invoker",
                "serviceAccount:scheduler@demo-project.iam.gserviceaccount.com",
                0);
-  res = xasprintf("projects/%s/serviceAccounts/%s", e->project_id,
-                  e->invoker);
+  res = xasprintf("projects/%s/serviceAccounts/%s", e->project_id, e->invoker);
   binding_push(e, res, "roles/iam.serviceAccountTokenCreator",
-               "serviceAccount:runner@demo-project.iam.gserviceaccount.com",
-               0);
+               "serviceAccount:runner@demo-project.iam.gserviceaccount.com", 0);
   free(res);
   /* One end user for the refresh-token grant (authorized_user files). */
   e->users = xcalloc(1, sizeof(*e->users));
@@ -574,8 +614,8 @@ static const char *cfg_str(const cJSON *o, const char *name, int required,
 }
 
 /* A JSON array of non-empty strings, as a NULL-ended borrowed list. */
-static const char **cfg_strings(const cJSON *v, const char *where,
-                                char *errbuf, size_t errlen, size_t *n) {
+static const char **cfg_strings(const cJSON *v, const char *where, char *errbuf,
+                                size_t errlen, size_t *n) {
   const char **l;
   const cJSON *it;
   size_t i = 0;
@@ -728,8 +768,8 @@ static int cfg_users(emu *e, const cJSON *v, char *errbuf, size_t errlen) {
     char where[64];
     int bad = 0;
     const char *f[4];
-    static const char *const names[4] = {"email", "client_id",
-                                         "client_secret", "refresh_token"};
+    static const char *const names[4] = {"email", "client_id", "client_secret",
+                                         "refresh_token"};
     if (cfg_item(it, "users", i++, where, sizeof(where), errbuf, errlen) != 0)
       return -1;
     for (int k = 0; k < 4; k++)
@@ -744,9 +784,8 @@ static int cfg_users(emu *e, const cJSON *v, char *errbuf, size_t errlen) {
   return 0;
 }
 
-static int cfg_resources(emu *e, const cJSON *v, const char *kind,
-                         char ***out, size_t *nout, char *errbuf,
-                         size_t errlen) {
+static int cfg_resources(emu *e, const cJSON *v, const char *kind, char ***out,
+                         size_t *nout, char *errbuf, size_t errlen) {
   size_t n = 0;
   const char **l = cfg_strings(v, kind, errbuf, errlen, &n);
   if (l == NULL) return -1;
@@ -755,8 +794,8 @@ static int cfg_resources(emu *e, const cJSON *v, const char *kind,
   *out = xcalloc(n, sizeof(char *));
   for (size_t i = 0; i < n; i++) {
     if (strchr(l[i], '/') != NULL) {
-      seterr(errbuf, errlen, "%s[%zu]: give the short name, not a path",
-             kind, i);
+      seterr(errbuf, errlen, "%s[%zu]: give the short name, not a path", kind,
+             i);
       free(l);
       *nout = i;
       return -1;
@@ -781,8 +820,10 @@ static int cfg_roles(emu *e, const cJSON *v, char *errbuf, size_t errlen) {
     snprintf(where, sizeof(where), "roles.%.100s", it->string);
     if (strncmp(it->string, "roles/", 6) != 0 &&
         strncmp(it->string, "projects/", 9) != 0) {
-      seterr(errbuf, errlen, "%s: a role name starts with roles/ or "
-             "projects/P/roles/", where);
+      seterr(errbuf, errlen,
+             "%s: a role name starts with roles/ or "
+             "projects/P/roles/",
+             where);
       return -1;
     }
     perms = cfg_strings(it, where, errbuf, errlen, &n);
@@ -806,8 +847,8 @@ static int cfg_bindings(emu *e, const cJSON *v, char *errbuf, size_t errlen) {
     int bad = 0;
     const char *res, *role, **members;
     size_t n = 0;
-    if (cfg_item(it, "bindings", i++, where, sizeof(where), errbuf,
-                 errlen) != 0)
+    if (cfg_item(it, "bindings", i++, where, sizeof(where), errbuf, errlen) !=
+        0)
       return -1;
     res = cfg_str(it, "resource", 1, where, errbuf, errlen, &bad);
     role = cfg_str(it, "role", 1, where, errbuf, errlen, &bad);
@@ -825,8 +866,10 @@ static int cfg_bindings(emu *e, const cJSON *v, char *errbuf, size_t errlen) {
           strncmp(members[k], "user:", 5) != 0 &&
           strncmp(members[k], "principal", 9) != 0 &&
           strcmp(members[k], "allUsers") != 0) {
-        seterr(errbuf, errlen, "%s: member %s: expected serviceAccount:, "
-               "user:, principal:// or allUsers", where, members[k]);
+        seterr(errbuf, errlen,
+               "%s: member %s: expected serviceAccount:, "
+               "user:, principal:// or allUsers",
+               where, members[k]);
         free(members);
         return -1;
       }
@@ -890,11 +933,9 @@ static int cfg_issuers(emu *e, const cJSON *v, char *errbuf, size_t errlen) {
   return 0;
 }
 
-static const emu_account *account_find_locked(const emu *e,
-                                              const char *email);
+static const emu_account *account_find_locked(const emu *e, const char *email);
 
-static int load_config(emu *e, const char *path, char *errbuf,
-                       size_t errlen) {
+static int load_config(emu *e, const char *path, char *errbuf, size_t errlen) {
   FILE *f = fopen(path, "rb");
   char *text;
   size_t len;
@@ -925,10 +966,18 @@ static int load_config(emu *e, const char *path, char *errbuf,
   /* Every member present replaces the default world's; unknown members
    * are an error, so that a typo is not silently ignored. */
   cJSON_ArrayForEach(v, root) {
-    static const char *const known[] = {
-        "project", "service_accounts", "invoker", "metadata_account",
-        "users", "services", "jobs", "roles", "bindings",
-        "external_issuers", "signing_keys_max_age", NULL};
+    static const char *const known[] = {"project",
+                                        "service_accounts",
+                                        "invoker",
+                                        "metadata_account",
+                                        "users",
+                                        "services",
+                                        "jobs",
+                                        "roles",
+                                        "bindings",
+                                        "external_issuers",
+                                        "signing_keys_max_age",
+                                        NULL};
     int ok = 0;
     for (int k = 0; known[k]; k++) ok |= strcmp(v->string, known[k]) == 0;
     if (!ok) {
@@ -936,31 +985,31 @@ static int load_config(emu *e, const char *path, char *errbuf,
       goto out;
     }
   }
-#define STEP(name, call)                                              \
-  do {                                                                \
-    v = cJSON_GetObjectItemCaseSensitive(root, name);                 \
-    if (v != NULL && (call) != 0) {                                   \
-      snprintf(sub, sizeof(sub), "%s", errbuf);                       \
-      goto out;                                                       \
-    }                                                                 \
+#define STEP(name, call)                              \
+  do {                                                \
+    v = cJSON_GetObjectItemCaseSensitive(root, name); \
+    if (v != NULL && (call) != 0) {                   \
+      snprintf(sub, sizeof(sub), "%s", errbuf);       \
+      goto out;                                       \
+    }                                                 \
   } while (0)
   STEP("project", cfg_project(e, v, errbuf, errlen));
   STEP("service_accounts", cfg_accounts(e, v, errbuf, errlen));
   STEP("users", cfg_users(e, v, errbuf, errlen));
-  STEP("services", cfg_resources(e, v, "services", &e->services,
-                                 &e->nservices, errbuf, errlen));
-  STEP("jobs", cfg_resources(e, v, "jobs", &e->jobs, &e->njobs, errbuf,
-                             errlen));
+  STEP("services", cfg_resources(e, v, "services", &e->services, &e->nservices,
+                                 errbuf, errlen));
+  STEP("jobs",
+       cfg_resources(e, v, "jobs", &e->jobs, &e->njobs, errbuf, errlen));
   STEP("roles", cfg_roles(e, v, errbuf, errlen));
   STEP("bindings", cfg_bindings(e, v, errbuf, errlen));
   STEP("external_issuers", cfg_issuers(e, v, errbuf, errlen));
 #undef STEP
   {
     int bad = 0;
-    const char *inv = cfg_str(root, "invoker", 0, "config", sub,
-                              sizeof(sub), &bad);
-    const char *md = cfg_str(root, "metadata_account", 0, "config", sub,
-                             sizeof(sub), &bad);
+    const char *inv =
+        cfg_str(root, "invoker", 0, "config", sub, sizeof(sub), &bad);
+    const char *md =
+        cfg_str(root, "metadata_account", 0, "config", sub, sizeof(sub), &bad);
     if (bad) goto out;
     if (inv) free(e->invoker), e->invoker = xstrdup(inv);
     if (md) free(e->metadata_account), e->metadata_account = xstrdup(md);
@@ -969,20 +1018,25 @@ static int load_config(emu *e, const char *path, char *errbuf,
   if (v != NULL) {
     if (!cJSON_IsNumber(v) || v->valuedouble < 0 ||
         v->valuedouble > 30 * 86400.0) {
-      snprintf(sub, sizeof(sub), "\"signing_keys_max_age\" must be a "
+      snprintf(sub, sizeof(sub),
+               "\"signing_keys_max_age\" must be a "
                "number of seconds (0 .. 2592000)");
       goto out;
     }
     e->keys_max_age = (long)v->valuedouble;
   }
   if (account_find_locked(e, e->invoker) == NULL) {
-    snprintf(sub, sizeof(sub), "invoker %.200s is not in "
-             "\"service_accounts\"", e->invoker);
+    snprintf(sub, sizeof(sub),
+             "invoker %.200s is not in "
+             "\"service_accounts\"",
+             e->invoker);
     goto out;
   }
   if (account_find_locked(e, e->metadata_account) == NULL) {
-    snprintf(sub, sizeof(sub), "metadata_account %.200s is not in "
-             "\"service_accounts\"", e->metadata_account);
+    snprintf(sub, sizeof(sub),
+             "metadata_account %.200s is not in "
+             "\"service_accounts\"",
+             e->metadata_account);
     goto out;
   }
   rc = 0;
@@ -994,20 +1048,19 @@ out:
 
 /* ---- life cycle ---------------------------------------------------------- */
 
-emu *emu_world_new(const char *base_url, const char *config_path,
-                   char *errbuf, size_t errlen) {
+emu *emu_world_new(const char *base_url, const char *config_path, char *errbuf,
+                   size_t errlen) {
   emu *e = xcalloc(1, sizeof(*e));
   pthread_mutex_init(&e->mu, NULL);
   pthread_cond_init(&e->cv, NULL);
   e->base_url = xstrdup(base_url);
   e->keys_max_age = 19800; /* what Google sends, about 5.5 hours */
-  if (RAND_bytes((unsigned char *)&e->rng, sizeof(e->rng)) != 1 ||
-      e->rng == 0)
+  if (RAND_bytes((unsigned char *)&e->rng, sizeof(e->rng)) != 1 || e->rng == 0)
     e->rng = (uint64_t)time(NULL) | 1;
   builtin_roles(e);
   if (default_world(e, errbuf, errlen) != 0 ||
-      (config_path != NULL && load_config(e, config_path, errbuf,
-                                          errlen) != 0)) {
+      (config_path != NULL &&
+       load_config(e, config_path, errbuf, errlen) != 0)) {
     emu_world_free(e);
     return NULL;
   }
@@ -1074,8 +1127,7 @@ void emu_world_free(emu *e) {
   free(e);
 }
 
-int emu_write_key_file(emu *e, const char *path, char *errbuf,
-                       size_t errlen) {
+int emu_write_key_file(emu *e, const char *path, char *errbuf, size_t errlen) {
   const account_rec *a = NULL;
   cJSON *j;
   char *text, *token_uri, *cert_url;
@@ -1137,8 +1189,8 @@ int emu_write_key_file(emu *e, const char *path, char *errbuf,
   }
   if (rc == 0 && write(fd, "\n", 1) != 1) rc = -1;
   if (close(fd) != 0) rc = -1;
-  if (rc != 0) seterr(errbuf, errlen, "cannot write %s: %s", path,
-                      strerror(errno));
+  if (rc != 0)
+    seterr(errbuf, errlen, "cannot write %s: %s", path, strerror(errno));
   secret_free(text);
   return rc;
 }
@@ -1175,8 +1227,7 @@ int64_t emu_clock_offset(emu *e) {
   return off;
 }
 
-static const emu_account *account_find_locked(const emu *e,
-                                              const char *email) {
+static const emu_account *account_find_locked(const emu *e, const char *email) {
   for (size_t i = 0; i < e->naccounts; i++)
     if (strcmp(e->accounts[i].email, email) == 0) return &e->accounts[i].a;
   return NULL;
@@ -1214,9 +1265,8 @@ static char *canon_resource(const emu *e, const char *res) {
   if (strncmp(res, "projects/", 9) != 0) return xstrdup(res);
   rest = res + 9;
   n = strcspn(rest, "/");
-  if ((n == 1 && rest[0] == '-') ||
-      (n == strlen(e->project_number) &&
-       strncmp(rest, e->project_number, n) == 0))
+  if ((n == 1 && rest[0] == '-') || (n == strlen(e->project_number) &&
+                                     strncmp(rest, e->project_number, n) == 0))
     return xasprintf("projects/%s%s", e->project_id, rest + n);
   return xstrdup(res);
 }
@@ -1324,9 +1374,8 @@ char *emu_mint_id_token(emu *e, const char *email, const char *audience,
   key = e->keys[0].priv;
   gauth_key_up_ref(key);
   pthread_mutex_unlock(&e->mu);
-  if (claims != NULL &&
-      gauth_jwt_sign(key, GAUTH_ALG_RS256, NULL, claims, &out, NULL) !=
-          GAUTH_OK)
+  if (claims != NULL && gauth_jwt_sign(key, GAUTH_ALG_RS256, NULL, claims, &out,
+                                       NULL) != GAUTH_OK)
     out = NULL;
   gauth_key_free(key);
   free(claims);
@@ -1413,8 +1462,8 @@ void emu_bearer_of(emu *e, const emu_request *req, emu_bearer *out) {
     for (k = e->tokens[token_bucket(key)]; k != NULL; k = k->next) {
       if (strlen(k->token) == len && CRYPTO_memcmp(k->token, key, len) == 0) {
         int64_t now = (int64_t)time(NULL) + e->offset;
-        out->kind = k->exp > now ? EMU_BEARER_ACCESS
-                                 : EMU_BEARER_ACCESS_EXPIRED;
+        out->kind =
+            k->exp > now ? EMU_BEARER_ACCESS : EMU_BEARER_ACCESS_EXPIRED;
         snprintf(out->email, sizeof(out->email), "%s", k->email);
         snprintf(out->scopes, sizeof(out->scopes), "%s", k->scopes);
         break;

@@ -43,8 +43,8 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
  * "--audience=VALUE" and "--audience VALUE" (consuming the next argument).
  * Returns 1 and sets *value on a match, 0 when argv[*i] is another option,
  * -1 (after a usage message) when the value is missing. */
-int cli_option(int argc, char **argv, int *i, const char *cmd,
-               const char *name, const char **value);
+int cli_option(int argc, char **argv, int *i, const char *cmd, const char *name,
+               const char **value);
 
 /* 1 when argv[i] is exactly "--help" or "-h". */
 int cli_is_help(const char *arg);
@@ -56,8 +56,7 @@ const char *cli_option_name(const char *arg, char *buf, size_t size);
 /* Reads a whole file ("-": standard input) into a NUL-terminated buffer
  * (free()). On failure prints "gauth: cannot read WHAT PATH: reason" and
  * returns CLI_FAIL; else CLI_OK. */
-int cli_read_file(const char *path, const char *what, char **out,
-                  size_t *len);
+int cli_read_file(const char *path, const char *what, char **out, size_t *len);
 
 /* The token argument of verify / decode: NULL or "-" reads standard input
  * (refused when it is a terminal), stripping one trailing newline ("\n" or

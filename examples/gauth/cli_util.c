@@ -25,8 +25,7 @@ int cli_fail_about(const gauth_error *err, const char *fmt, ...) {
   va_start(ap, fmt);
   vfprintf(stderr, fmt, ap);
   va_end(ap);
-  fprintf(stderr, ": %s (%s)\n", error_text(err),
-          gauth_status_name(err->code));
+  fprintf(stderr, ": %s (%s)\n", error_text(err), gauth_status_name(err->code));
   return CLI_FAIL;
 }
 
@@ -52,8 +51,8 @@ const char *cli_option_name(const char *arg, char *buf, size_t size) {
   return buf;
 }
 
-int cli_option(int argc, char **argv, int *i, const char *cmd,
-               const char *name, const char **value) {
+int cli_option(int argc, char **argv, int *i, const char *cmd, const char *name,
+               const char **value) {
   const char *a = argv[*i];
   size_t n = strlen(name);
   if (strncmp(a, name, n) != 0) return 0;
@@ -71,8 +70,7 @@ int cli_option(int argc, char **argv, int *i, const char *cmd,
   return 1;
 }
 
-int cli_read_file(const char *path, const char *what, char **out,
-                  size_t *len) {
+int cli_read_file(const char *path, const char *what, char **out, size_t *len) {
   FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
   const char *shown = f == stdin ? "(standard input)" : path;
   char *buf = NULL;
@@ -139,8 +137,9 @@ int cli_read_token(const char *arg, const char *cmd, char **out) {
     return CLI_OK;
   }
   if (arg == NULL && isatty(STDIN_FILENO))
-    return cli_usage_error(cmd, "no token: give TOKEN, or '-' and the "
-                                "token on standard input");
+    return cli_usage_error(cmd,
+                           "no token: give TOKEN, or '-' and the "
+                           "token on standard input");
   rc = cli_read_file("-", "token from", out, &len);
   if (rc != CLI_OK) return rc;
   /* `echo "$TOKEN" | gauth verify -`: the newline is not the token's. */
@@ -213,9 +212,11 @@ int cli_creds_option(int argc, char **argv, int *i, const char *cmd,
   r = cli_option(argc, argv, i, cmd, "--impersonate-service-account", &v);
   if (r <= 0) return r;
   if (chain_length(v) <= 0) {
-    cli_usage_error(cmd, "--impersonate-service-account: expected "
-                         "[DELEGATE,...]EMAIL without empty items (at most "
-                         "%d)", CLI_MAX_LIST - 1);
+    cli_usage_error(cmd,
+                    "--impersonate-service-account: expected "
+                    "[DELEGATE,...]EMAIL without empty items (at most "
+                    "%d)",
+                    CLI_MAX_LIST - 1);
     return -1;
   }
   a->impersonate = v;
@@ -240,8 +241,8 @@ static gauth_status impersonate(const char *chain_text, gauth_credentials *base,
   {
     const char *target = chain[n - 1];
     chain[n - 1] = NULL;
-    st = gauth_credentials_impersonate(out, base, target,
-                                       n > 1 ? chain : NULL, NULL, err);
+    st = gauth_credentials_impersonate(out, base, target, n > 1 ? chain : NULL,
+                                       NULL, err);
   }
   free(copy);
   return st;

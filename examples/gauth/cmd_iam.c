@@ -21,22 +21,22 @@
 #include "cmd.h"
 
 enum {
-  IAM_GRANTED = 0,  /* every permission granted */
-  IAM_MISSING = 1,  /* some missing (wait-permissions: at the deadline) */
-  IAM_USAGE = 2,    /* bad usage, a malformed permission or resource */
-  IAM_REFUSED = 3,  /* 403 / 404 on the call: the resource does not exist
-                       or cannot be seen */
-  IAM_FAIL = 4      /* anything else: credentials, network, 401, ... */
+  IAM_GRANTED = 0, /* every permission granted */
+  IAM_MISSING = 1, /* some missing (wait-permissions: at the deadline) */
+  IAM_USAGE = 2,   /* bad usage, a malformed permission or resource */
+  IAM_REFUSED = 3, /* 403 / 404 on the call: the resource does not exist
+                      or cannot be seen */
+  IAM_FAIL = 4     /* anything else: credentials, network, 401, ... */
 };
 
-#define EXIT_TABLE                                                          \
-  "exit status:\n"                                                          \
-  "  0  every permission is granted\n"                                      \
-  "  1  some are missing%s\n"                                               \
+#define EXIT_TABLE                                                            \
+  "exit status:\n"                                                            \
+  "  0  every permission is granted\n"                                        \
+  "  1  some are missing%s\n"                                                 \
   "  2  bad usage: a malformed PERMISSION or RESOURCE (no request is made)\n" \
   "  3  the call was refused (HTTP 403 / 404): the resource does not exist\n" \
-  "     or this principal cannot see it; not a missing permission\n"        \
-  "  4  any other failure: no credentials, network, HTTP 401, ... (the\n"   \
+  "     or this principal cannot see it; not a missing permission\n"          \
+  "  4  any other failure: no credentials, network, HTTP 401, ... (the\n"     \
   "     reason on stderr)\n"
 
 #define RESOURCE_FORMS                                                      \
@@ -50,10 +50,10 @@ enum {
   "PERMISSION is an exact name, service.resource.verb (run.jobs.run), no\n" \
   "wildcards; at most 100.\n"
 
-#define CREDS_OPTIONS                                                       \
-  "  --credentials=FILE    a credentials file; default: Application\n"     \
-  "                        Default Credentials\n"                           \
-  "  --impersonate-service-account=[DELEGATE,...]EMAIL\n"                   \
+#define CREDS_OPTIONS                                                  \
+  "  --credentials=FILE    a credentials file; default: Application\n" \
+  "                        Default Credentials\n"                      \
+  "  --impersonate-service-account=[DELEGATE,...]EMAIL\n"              \
   "                        ask as EMAIL (see print-access-token --help)\n"
 
 static const char test_usage[] =
@@ -98,11 +98,11 @@ static const char wait_usage[] =
 /* The command line of either command. */
 typedef struct iam_args {
   const char *resource;
-  const char **perms;        /* NULL-terminated; the strings are argv's */
+  const char **perms; /* NULL-terminated; the strings are argv's */
   size_t count;
   cli_creds_args creds;
-  int json;                  /* test-permissions --format=json */
-  unsigned int timeout_ms;   /* wait-permissions --timeout */
+  int json;                /* test-permissions --format=json */
+  unsigned int timeout_ms; /* wait-permissions --timeout */
 } iam_args;
 
 static int show_help(int argc, char **argv, const char *usage, int wait) {
@@ -171,8 +171,9 @@ static int check_names(const char *cmd, const iam_args *a) {
   gauth_error err = GAUTH_ERROR_INIT;
   char *endpoint = NULL;
   if (a->count > GAUTH_IAM_MAX_PERMISSIONS)
-    return cli_usage_error(cmd, "at most %d permissions per call (Google's "
-                                "limit), %zu given",
+    return cli_usage_error(cmd,
+                           "at most %d permissions per call (Google's "
+                           "limit), %zu given",
                            GAUTH_IAM_MAX_PERMISSIONS, a->count);
   if (gauth_iam_endpoint(NULL, a->resource, &endpoint, &err) != GAUTH_OK)
     return cli_usage_error(cmd, "%s", err.message);
@@ -324,16 +325,16 @@ static int test_once(const char *cmd, gauth_credentials *creds,
 /* What the progress display knows; a ticker thread redraws the terminal
  * line every second from it, the callback updates it after each check. */
 typedef struct progress {
-  int tty;                   /* stderr is a terminal */
+  int tty; /* stderr is a terminal */
   pthread_mutex_t lock;
   pthread_cond_t wake;
-  int stop;                  /* the ticker is to end */
-  int drawn;                 /* a live line is on the terminal */
-  struct timespec start;     /* the wait began */
-  struct timespec reported;  /* the last check was reported */
-  unsigned int checks;       /* attempt of the last report */
-  int64_t next_wait_ms;      /* after the last report */
-  char what[512];            /* the last check's outcome, one line */
+  int stop;                 /* the ticker is to end */
+  int drawn;                /* a live line is on the terminal */
+  struct timespec start;    /* the wait began */
+  struct timespec reported; /* the last check was reported */
+  unsigned int checks;      /* attempt of the last report */
+  int64_t next_wait_ms;     /* after the last report */
+  char what[512];           /* the last check's outcome, one line */
 } progress;
 
 static int64_t ms_since(const struct timespec *t) {
@@ -344,14 +345,12 @@ static int64_t ms_since(const struct timespec *t) {
 }
 
 /* printf into buf at *len, never past size. */
-static void append(char *buf, size_t size, size_t *len, const char *fmt,
-                   ...)
+static void append(char *buf, size_t size, size_t *len, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 4, 5)))
 #endif
     ;
-static void append(char *buf, size_t size, size_t *len, const char *fmt,
-                   ...) {
+static void append(char *buf, size_t size, size_t *len, const char *fmt, ...) {
   va_list ap;
   int n;
   if (*len + 1 >= size) return;
@@ -381,8 +380,7 @@ static void describe(const gauth_iam_progress *p, char *buf, size_t size) {
     append(buf, size, &len, "all granted");
   } else {
     const char *sep = ": ";
-    append(buf, size, &len, "%zu missing",
-           gauth_iam_result_missing_count(r));
+    append(buf, size, &len, "%zu missing", gauth_iam_result_missing_count(r));
     for (size_t i = 0; i < gauth_iam_result_count(r); i++) {
       if (gauth_iam_result_state(r, i) != GAUTH_IAM_MISSING) continue;
       append(buf, size, &len, "%s%s", sep, gauth_iam_result_permission(r, i));
@@ -501,8 +499,8 @@ static gauth_status wait_with_progress(gauth_credentials *creds,
   clock_gettime(CLOCK_MONOTONIC, &pg->start);
   pg->reported = pg->start;
   ticking = pg->tty && pthread_create(&thread, NULL, ticker, pg) == 0;
-  st = gauth_iam_wait_permissions(creds, a->resource, a->perms, &o, r,
-                                  elapsed, err);
+  st = gauth_iam_wait_permissions(creds, a->resource, a->perms, &o, r, elapsed,
+                                  err);
   if (ticking) {
     pthread_mutex_lock(&pg->lock);
     pg->stop = 1;
@@ -532,8 +530,8 @@ static int wait_outcome(gauth_status st, const gauth_iam_result *r,
   if (st == GAUTH_OK) {
     /* "granted after": the first check that saw them all; propagation
      * took at most that long (and more than the check before). */
-    printf("%s%zu %s granted after %.1f s (%u %s)\n", n > 1 ? "all " : "",
-           n, plural(n, "permission", "permissions"), secs, checks,
+    printf("%s%zu %s granted after %.1f s (%u %s)\n", n > 1 ? "all " : "", n,
+           plural(n, "permission", "permissions"), secs, checks,
            plural(checks, "check", "checks"));
     return flush_stdout(IAM_GRANTED);
   }

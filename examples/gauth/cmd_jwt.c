@@ -82,8 +82,7 @@ static int64_t fixed_clock(void *userdata) {
 }
 
 /* Parses a decimal integer in [min, max]; 0 on success. */
-static int parse_int64(const char *s, int64_t min, int64_t max,
-                       int64_t *out) {
+static int parse_int64(const char *s, int64_t min, int64_t max, int64_t *out) {
   char *end;
   long long v;
   if (*s == '\0' || *s == ' ' || *s == '+') return -1;
@@ -108,8 +107,9 @@ static unsigned int parse_algs(const char *list, const char *cmd) {
       alg = gauth_alg_from_name(name);
     }
     if (alg == GAUTH_ALG_UNKNOWN) {
-      cli_usage_error(cmd, "--alg: unknown algorithm '%.*s' (expected "
-                           "RS256, ES256, PS256, RS384, RS512, ES384, EdDSA)",
+      cli_usage_error(cmd,
+                      "--alg: unknown algorithm '%.*s' (expected "
+                      "RS256, ES256, PS256, RS384, RS512, ES384, EdDSA)",
                       (int)(n < 32 ? n : 32), p);
       return 0;
     }
@@ -135,24 +135,25 @@ static int unknown_option(const char *cmd, const char *arg) {
 /* verify's command line. The lists are NULL-terminated (zeroed past n). */
 typedef struct verify_args {
   const char *audiences[MAX_LIST + 1];
-  const char *issuers[MAX_LIST + 1];  /* issuer URLs */
+  const char *issuers[MAX_LIST + 1]; /* issuer URLs */
   size_t n_aud, n_iss;
-  const char *preset_name;  /* "google" or "iap", or NULL */
-  const char *jwks;         /* a file or a URL, or NULL */
-  const char *token_arg;    /* TOKEN, "-" or NULL */
-  unsigned int algs;        /* GAUTH_ALG_BIT mask; 0: the preset's */
-  int64_t leeway;           /* seconds; -1: the default */
-  int64_t now;              /* --now, when have_now */
+  const char *preset_name; /* "google" or "iap", or NULL */
+  const char *jwks;        /* a file or a URL, or NULL */
+  const char *token_arg;   /* TOKEN, "-" or NULL */
+  unsigned int algs;       /* GAUTH_ALG_BIT mask; 0: the preset's */
+  int64_t leeway;          /* seconds; -1: the default */
+  int64_t now;             /* --now, when have_now */
   int have_now;
-  int help;                 /* --help was given, and printed */
+  int help; /* --help was given, and printed */
 } verify_args;
 
 /* --issuer: a preset name (google, iap) or an issuer URL. */
 static int add_issuer(const char *cmd, const char *val, verify_args *a) {
   if (strcmp(val, "google") == 0 || strcmp(val, "iap") == 0) {
     if (a->preset_name != NULL && strcmp(a->preset_name, val) != 0)
-      return cli_usage_error(cmd, "--issuer=google and --issuer=iap "
-                                  "cannot be combined");
+      return cli_usage_error(cmd,
+                             "--issuer=google and --issuer=iap "
+                             "cannot be combined");
     a->preset_name = val;
     return CLI_OK;
   }
@@ -226,14 +227,18 @@ static int parse_verify_args(int argc, char **argv, const char *cmd,
     }
   }
   if (a->n_aud == 0)
-    return cli_usage_error(cmd, "--audience is required (the aud your "
-                                "service expects, e.g. its URL)");
+    return cli_usage_error(cmd,
+                           "--audience is required (the aud your "
+                           "service expects, e.g. its URL)");
   if (a->preset_name != NULL && a->n_iss > 0)
-    return cli_usage_error(cmd, "--issuer=%s cannot be combined with an "
-                                "issuer URL", a->preset_name);
+    return cli_usage_error(cmd,
+                           "--issuer=%s cannot be combined with an "
+                           "issuer URL",
+                           a->preset_name);
   if (a->n_iss > 1 && a->jwks == NULL)
-    return cli_usage_error(cmd, "OpenID discovery takes one --issuer; give "
-                                "--jwks to accept several");
+    return cli_usage_error(cmd,
+                           "OpenID discovery takes one --issuer; give "
+                           "--jwks to accept several");
   return CLI_OK;
 }
 
@@ -368,8 +373,7 @@ int cmd_decode(int argc, char **argv) {
   }
   rc = cli_read_token(token_arg, cmd, &token);
   if (rc != CLI_OK) return rc;
-  if (gauth_jwt_decode_unverified(token, &header, &payload, &err) !=
-      GAUTH_OK) {
+  if (gauth_jwt_decode_unverified(token, &header, &payload, &err) != GAUTH_OK) {
     rc = cli_fail_about(&err, "cannot decode token");
     goto done;
   }
@@ -380,8 +384,9 @@ int cmd_decode(int argc, char **argv) {
   fputs("}\n", stdout);
   /* After the output, so that a terminal shows it last. */
   rc = fflush(stdout) == 0 ? CLI_OK : CLI_FAIL;
-  fprintf(stderr, "gauth: warning: decoded only: the signature and the "
-                  "claims were NOT verified\n");
+  fprintf(stderr,
+          "gauth: warning: decoded only: the signature and the "
+          "claims were NOT verified\n");
 
 done:
   gauth_free(header);
@@ -412,8 +417,7 @@ int cmd_sign_jwt(int argc, char **argv) {
     if ((m = cli_option(argc, argv, &i, cmd, "--key", &val)) != 0) {
       if (m < 0) return CLI_USAGE;
       key_path = val;
-    } else if ((m = cli_option(argc, argv, &i, cmd, "--claims", &val)) !=
-               0) {
+    } else if ((m = cli_option(argc, argv, &i, cmd, "--claims", &val)) != 0) {
       if (m < 0) return CLI_USAGE;
       claims_arg = val;
     } else if ((m = cli_option(argc, argv, &i, cmd, "--kid", &val)) != 0) {
@@ -423,20 +427,23 @@ int cmd_sign_jwt(int argc, char **argv) {
       if (m < 0) return CLI_USAGE;
       alg = gauth_alg_from_name(val);
       if (alg == GAUTH_ALG_UNKNOWN)
-        return cli_usage_error(cmd, "--alg: unknown algorithm (expected "
-                                    "RS256 or ES256)");
+        return cli_usage_error(cmd,
+                               "--alg: unknown algorithm (expected "
+                               "RS256 or ES256)");
     } else if (a[0] == '-') {
       return unknown_option(cmd, a);
     } else {
-      return cli_usage_error(cmd, "unexpected argument (sign-jwt takes "
-                                  "only options)");
+      return cli_usage_error(cmd,
+                             "unexpected argument (sign-jwt takes "
+                             "only options)");
     }
   }
   if (key_path == NULL || *key_path == '\0')
     return cli_usage_error(cmd, "--key=FILE is required");
   if (claims_arg == NULL)
-    return cli_usage_error(cmd, "--claims=JSON or --claims=@FILE is "
-                                "required");
+    return cli_usage_error(cmd,
+                           "--claims=JSON or --claims=@FILE is "
+                           "required");
 
   if (claims_arg[0] == '@') {
     if (cli_read_file(claims_arg + 1, "claims file", &claims_file, NULL) !=
@@ -452,8 +459,10 @@ int cmd_sign_jwt(int argc, char **argv) {
     goto done;
   }
   if (!gauth_key_is_private(key)) {
-    fprintf(stderr, "gauth: --key %s holds a public key; signing needs "
-                    "the private key\n", key_path);
+    fprintf(stderr,
+            "gauth: --key %s holds a public key; signing needs "
+            "the private key\n",
+            key_path);
     goto done;
   }
   if (gauth_jwt_sign(key, alg, kid, claims, &token, &err) != GAUTH_OK) {

@@ -83,12 +83,12 @@ int cmd_metadata(int argc, char **argv) {
       only_args = 1;
     } else if (strcmp(a, "--detect") == 0) {
       want_detect = 1;
-    } else if ((m = cli_option(argc, argv, &i, cmd, "--metadata-host",
-                               &val)) != 0) {
+    } else if ((m = cli_option(argc, argv, &i, cmd, "--metadata-host", &val)) !=
+               0) {
       if (m < 0) return CLI_USAGE;
       opts.metadata_host = val;
-    } else if ((m = cli_option(argc, argv, &i, cmd, "--metadata-ip",
-                               &val)) != 0) {
+    } else if ((m = cli_option(argc, argv, &i, cmd, "--metadata-ip", &val)) !=
+               0) {
       if (m < 0) return CLI_USAGE;
       opts.metadata_ip = val;
     } else {
@@ -100,8 +100,9 @@ int cmd_metadata(int argc, char **argv) {
   if (want_detect && path != NULL)
     return cli_usage_error(cmd, "give PATH or --detect, not both");
   if (!want_detect && path == NULL)
-    return cli_usage_error(cmd, "give a PATH (e.g. project/project-id) or "
-                                "--detect");
+    return cli_usage_error(cmd,
+                           "give a PATH (e.g. project/project-id) or "
+                           "--detect");
   if (gauth_metadata_new(&md, &opts, &err) != GAUTH_OK) {
     /* A bad --metadata-host is the command line's fault. */
     if (err.code == GAUTH_E_INVALID_ARG &&

@@ -22,7 +22,8 @@ static const char access_usage[] =
     "\n"
     "options:\n"
     "  --scopes=S,...        OAuth scopes; default\n"
-    "                        " GAUTH_SCOPE_CLOUD_PLATFORM "\n"
+    "                        " GAUTH_SCOPE_CLOUD_PLATFORM
+    "\n"
     "  --credentials=FILE    a credentials file (service-account key,\n"
     "                        authorized_user, impersonated_service_account,\n"
     "                        external_account); default: Application Default\n"
@@ -99,8 +100,10 @@ static int parse_args(int argc, char **argv, const char *cmd, int identity,
     a->scopes_copy = strdup(scopes);
     if (a->scopes_copy == NULL ||
         cli_split_list(a->scopes_copy, a->scopes, CLI_MAX_LIST) <= 0)
-      return cli_usage_error(cmd, "--scopes: expected S[,S...] without empty "
-                                  "items (at most %d)", CLI_MAX_LIST - 1);
+      return cli_usage_error(cmd,
+                             "--scopes: expected S[,S...] without empty "
+                             "items (at most %d)",
+                             CLI_MAX_LIST - 1);
   }
   return CLI_OK;
 }
@@ -136,9 +139,8 @@ static int print_token_command(int argc, char **argv, int identity) {
   if (rc == CLI_OK) {
     if (identity)
       st = gauth_credentials_id_token(
-          creds, a.audience,
-          a.include_email ? GAUTH_ID_TOKEN_INCLUDE_EMAIL : 0, &token, NULL,
-          &err);
+          creds, a.audience, a.include_email ? GAUTH_ID_TOKEN_INCLUDE_EMAIL : 0,
+          &token, NULL, &err);
     else
       st = gauth_credentials_access_token(creds, a.scopes[0] ? a.scopes : NULL,
                                           &token, NULL, &err);

@@ -74,9 +74,11 @@ GAUTH_API const char *gauth_credentials_type_name(gauth_credentials_type type);
   "https://www.googleapis.com/auth/cloud-platform"
 
 /* Values of gauth_credentials_options.self_signed_jwt. */
-#define GAUTH_SELF_SIGNED_JWT_AUTO 0   /* when the universe is not googleapis.com */
-#define GAUTH_SELF_SIGNED_JWT_ALWAYS 1 /* service-account access tokens never
-                                          touch the network */
+#define GAUTH_SELF_SIGNED_JWT_AUTO \
+  0 /* when the universe is not googleapis.com */
+#define GAUTH_SELF_SIGNED_JWT_ALWAYS       \
+  1 /* service-account access tokens never \
+       touch the network */
 #define GAUTH_SELF_SIGNED_JWT_NEVER 2
 
 #define GAUTH_CREDENTIALS_OPTIONS_VERSION 1
@@ -108,9 +110,11 @@ typedef struct gauth_credentials_options {
 } gauth_credentials_options;
 
 /* Every field spelled out: no -Wmissing-field-initializers in C or C++. */
-#define GAUTH_CREDENTIALS_OPTIONS_INIT                                    \
-  {GAUTH_CREDENTIALS_OPTIONS_VERSION, NULL, NULL, NULL,                  \
-   GAUTH_SELF_SIGNED_JWT_AUTO, NULL, 0, 0, NULL, NULL}
+#define GAUTH_CREDENTIALS_OPTIONS_INIT                     \
+  {                                                        \
+    GAUTH_CREDENTIALS_OPTIONS_VERSION, NULL, NULL, NULL,   \
+        GAUTH_SELF_SIGNED_JWT_AUTO, NULL, 0, 0, NULL, NULL \
+  }
 
 /* ---- constructors ----------------------------------------------------
  * Each writes a new credential (one reference) to *out, or NULL on failure.
@@ -178,9 +182,10 @@ GAUTH_API GAUTH_NODISCARD gauth_status gauth_credentials_access_token(
     int64_t *expires_at, gauth_error *err);
 
 /* Flags of gauth_credentials_id_token(). */
-#define GAUTH_ID_TOKEN_INCLUDE_EMAIL 0x1u /* impersonation: "email" claim
-                                             (service-account and metadata
-                                             ID tokens always carry it) */
+#define GAUTH_ID_TOKEN_INCLUDE_EMAIL    \
+  0x1u /* impersonation: "email" claim  \
+          (service-account and metadata \
+          ID tokens always carry it) */
 
 /* An OIDC ID token whose "aud" is `audience` (for a Cloud Run service: its
  * URL). Writes the token to *token (free with gauth_free()) and its "exp"
@@ -195,8 +200,8 @@ GAUTH_API GAUTH_NODISCARD gauth_status gauth_credentials_id_token(
 
 /* ---- identity and signing ------------------------------------------- */
 
-GAUTH_API gauth_credentials_type gauth_credentials_get_type(
-    const gauth_credentials *creds);
+GAUTH_API gauth_credentials_type
+gauth_credentials_get_type(const gauth_credentials *creds);
 
 /* Where the credential came from, for messages and `gauth doctor`:
  * "GOOGLE_APPLICATION_CREDENTIALS=/path/key.json", "gcloud ADC file
@@ -230,16 +235,16 @@ GAUTH_API GAUTH_NODISCARD gauth_status gauth_credentials_project_id(
  * the signing key's id (free with gauth_free()). GAUTH_E_UNSUPPORTED for
  * authorized-user credentials. */
 GAUTH_API GAUTH_NODISCARD gauth_status gauth_credentials_sign_blob(
-    gauth_credentials *creds, const void *data, size_t len,
-    unsigned char **sig, size_t *sig_len, char **key_id, gauth_error *err);
+    gauth_credentials *creds, const void *data, size_t len, unsigned char **sig,
+    size_t *sig_len, char **key_id, gauth_error *err);
 
 /* Signs a JWT whose claims are the JSON object claims_json, as the service
  * account: locally (RS256, kid = the key's id) with a key, through IAM
  * Credentials signJwt for impersonated and metadata credentials. Free
  * *jwt with gauth_free(). */
-GAUTH_API GAUTH_NODISCARD gauth_status gauth_credentials_sign_jwt(
-    gauth_credentials *creds, const char *claims_json, char **jwt,
-    gauth_error *err);
+GAUTH_API GAUTH_NODISCARD gauth_status
+gauth_credentials_sign_jwt(gauth_credentials *creds, const char *claims_json,
+                           char **jwt, gauth_error *err);
 
 GAUTH_END_DECLS
 

@@ -8,33 +8,33 @@
 #define GAUTH_EXPORT_H
 
 #if defined(_WIN32)
-#  if defined(GAUTH_BUILDING_LIBRARY) && !defined(GAUTH_STATIC)
-#    define GAUTH_API __declspec(dllexport)
-#  elif !defined(GAUTH_STATIC)
-#    define GAUTH_API __declspec(dllimport)
-#  else
-#    define GAUTH_API
-#  endif
-#elif defined(__GNUC__) || defined(__clang__)
-#  define GAUTH_API __attribute__((visibility("default")))
+#if defined(GAUTH_BUILDING_LIBRARY) && !defined(GAUTH_STATIC)
+#define GAUTH_API __declspec(dllexport)
+#elif !defined(GAUTH_STATIC)
+#define GAUTH_API __declspec(dllimport)
 #else
-#  define GAUTH_API
+#define GAUTH_API
+#endif
+#elif defined(__GNUC__) || defined(__clang__)
+#define GAUTH_API __attribute__((visibility("default")))
+#else
+#define GAUTH_API
 #endif
 
 #if defined(__GNUC__) || defined(__clang__)
-#  define GAUTH_NODISCARD __attribute__((warn_unused_result))
-#  define GAUTH_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#define GAUTH_NODISCARD __attribute__((warn_unused_result))
+#define GAUTH_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
 #else
-#  define GAUTH_NODISCARD
-#  define GAUTH_PRINTF(fmt, args)
+#define GAUTH_NODISCARD
+#define GAUTH_PRINTF(fmt, args)
 #endif
 
 #ifdef __cplusplus
-#  define GAUTH_BEGIN_DECLS extern "C" {
-#  define GAUTH_END_DECLS }
+#define GAUTH_BEGIN_DECLS extern "C" {
+#define GAUTH_END_DECLS }
 #else
-#  define GAUTH_BEGIN_DECLS
-#  define GAUTH_END_DECLS
+#define GAUTH_BEGIN_DECLS
+#define GAUTH_END_DECLS
 #endif
 
 #endif /* GAUTH_EXPORT_H */

@@ -51,32 +51,32 @@ GAUTH_BEGIN_DECLS
 
 /* Checks one permission name (see PERMISSIONS). GAUTH_OK, or
  * GAUTH_E_INVALID_ARG with a message saying what is wrong with it. */
-GAUTH_API GAUTH_NODISCARD gauth_status gauth_iam_permission_check(
-    const char *permission, gauth_error *err);
+GAUTH_API GAUTH_NODISCARD gauth_status
+gauth_iam_permission_check(const char *permission, gauth_error *err);
 
 /* The URL and method testIamPermissions for `resource` goes to under opts
  * (NULL: defaults) and the environment, without a request: "POST URL" or
  * "GET URL" in *out (free with gauth_free()). GAUTH_E_INVALID_ARG for a
  * name no rule matches (the message lists the forms understood). */
-GAUTH_API GAUTH_NODISCARD gauth_status gauth_iam_endpoint(
-    const gauth_options *opts, const char *resource, char **out,
-    gauth_error *err);
+GAUTH_API GAUTH_NODISCARD gauth_status
+gauth_iam_endpoint(const gauth_options *opts, const char *resource, char **out,
+                   gauth_error *err);
 
 typedef struct gauth_iam_result gauth_iam_result;
 
 /* What the call itself found out about the resource. */
 typedef enum gauth_iam_access {
-  GAUTH_IAM_ACCESS_OK = 0,         /* the answer below is the server's */
-  GAUTH_IAM_ACCESS_NOT_FOUND = 1,  /* 404: no such resource (or hidden) */
-  GAUTH_IAM_ACCESS_DENIED = 2      /* 403 on the call: the resource does
-                                      not exist or the caller cannot see
-                                      it; not "permission missing" */
+  GAUTH_IAM_ACCESS_OK = 0,        /* the answer below is the server's */
+  GAUTH_IAM_ACCESS_NOT_FOUND = 1, /* 404: no such resource (or hidden) */
+  GAUTH_IAM_ACCESS_DENIED = 2     /* 403 on the call: the resource does
+                                     not exist or the caller cannot see
+                                     it; not "permission missing" */
 } gauth_iam_access;
 
 typedef enum gauth_iam_permission_state {
   GAUTH_IAM_GRANTED = 1,
   GAUTH_IAM_MISSING = 2,
-  GAUTH_IAM_UNKNOWN = 3            /* the call was refused (see access) */
+  GAUTH_IAM_UNKNOWN = 3 /* the call was refused (see access) */
 } gauth_iam_permission_state;
 
 /* Asks which of `permissions` (NULL-terminated, 1 to
@@ -110,8 +110,8 @@ GAUTH_API const char *gauth_iam_result_url(const gauth_iam_result *r);
 GAUTH_API size_t gauth_iam_result_count(const gauth_iam_result *r);
 GAUTH_API const char *gauth_iam_result_permission(const gauth_iam_result *r,
                                                   size_t i);
-GAUTH_API gauth_iam_permission_state gauth_iam_result_state(
-    const gauth_iam_result *r, size_t i);
+GAUTH_API gauth_iam_permission_state
+gauth_iam_result_state(const gauth_iam_result *r, size_t i);
 /* 1 when every permission asked is GRANTED. */
 GAUTH_API int gauth_iam_result_all_granted(const gauth_iam_result *r);
 /* How many are MISSING (0 for a refused call: they are UNKNOWN). */
@@ -121,12 +121,13 @@ GAUTH_API size_t gauth_iam_result_missing_count(const gauth_iam_result *r);
 
 /* One report per check, after it. */
 typedef struct gauth_iam_progress {
-  unsigned int attempt;          /* 1, 2, ... */
-  int64_t elapsed_ms;            /* since the wait began */
-  const gauth_iam_result *result;/* this check's answer (NULL after an error) */
-  gauth_status status;           /* this check's status */
-  const gauth_error *error;      /* its error when status != GAUTH_OK */
-  int64_t next_wait_ms;          /* before the next check; 0: no more */
+  unsigned int attempt; /* 1, 2, ... */
+  int64_t elapsed_ms;   /* since the wait began */
+  const gauth_iam_result
+      *result;              /* this check's answer (NULL after an error) */
+  gauth_status status;      /* this check's status */
+  const gauth_error *error; /* its error when status != GAUTH_OK */
+  int64_t next_wait_ms;     /* before the next check; 0: no more */
 } gauth_iam_progress;
 
 /* Returns 0 to go on, anything else to stop waiting now (the wait then
@@ -137,18 +138,18 @@ typedef int (*gauth_iam_progress_fn)(const gauth_iam_progress *p,
 #define GAUTH_IAM_WAIT_OPTIONS_VERSION 1
 
 typedef struct gauth_iam_wait_options {
-  unsigned int version;          /* GAUTH_IAM_WAIT_OPTIONS_VERSION */
-  unsigned int timeout_ms;       /* 0: 600000 (10 minutes) */
-  unsigned int initial_wait_ms;  /* 0: 2000 */
-  unsigned int max_wait_ms;      /* 0: 30000 */
-  double multiplier;             /* 0: 2.0; otherwise >= 1.0 */
-  gauth_iam_progress_fn progress;/* NULL: none */
+  unsigned int version;           /* GAUTH_IAM_WAIT_OPTIONS_VERSION */
+  unsigned int timeout_ms;        /* 0: 600000 (10 minutes) */
+  unsigned int initial_wait_ms;   /* 0: 2000 */
+  unsigned int max_wait_ms;       /* 0: 30000 */
+  double multiplier;              /* 0: 2.0; otherwise >= 1.0 */
+  gauth_iam_progress_fn progress; /* NULL: none */
   void *userdata;
 } gauth_iam_wait_options;
 
 /* Every field spelled out: no -Wmissing-field-initializers in C or C++. */
 #define GAUTH_IAM_WAIT_OPTIONS_INIT \
-  {GAUTH_IAM_WAIT_OPTIONS_VERSION, 0, 0, 0, 0.0, NULL, NULL}
+  { GAUTH_IAM_WAIT_OPTIONS_VERSION, 0, 0, 0, 0.0, NULL, NULL }
 
 /* Checks, then waits with exponential backoff and full jitter (each wait
  * drawn from [wait/2, wait], wait = min(max_wait, initial * multiplier^n)),

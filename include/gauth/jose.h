@@ -45,7 +45,7 @@ GAUTH_API const char *gauth_alg_name(gauth_alg alg);
  * GAUTH_ALG_UNKNOWN. */
 GAUTH_API gauth_alg gauth_alg_from_name(const char *name);
 
-/* ---- keys ------------------------------------------------------------------ */
+/* ---- keys ---------------------------------------------------------------- */
 
 typedef struct gauth_key gauth_key;
 
@@ -63,16 +63,20 @@ typedef enum gauth_key_type {
  * ROCA-vulnerable RSA moduli, EC points not on the curve, `alg` that does
  * not fit the key type or curve, symmetric keys ("oct"). Errors:
  * GAUTH_E_MALFORMED, GAUTH_E_UNSUPPORTED, GAUTH_E_TOO_LARGE. */
-GAUTH_API GAUTH_NODISCARD gauth_status gauth_key_from_jwk(
-    gauth_key **out, const char *json, size_t len, gauth_error *err);
+GAUTH_API GAUTH_NODISCARD gauth_status gauth_key_from_jwk(gauth_key **out,
+                                                          const char *json,
+                                                          size_t len,
+                                                          gauth_error *err);
 
 /* A key from PEM text: a public key (SPKI "PUBLIC KEY", PKCS#1 "RSA PUBLIC
  * KEY"), an X.509 certificate (only its public key is used; its dates and
  * issuer are ignored, as Google's libraries do), or a private key (PKCS#8
  * "PRIVATE KEY", PKCS#1 "RSA PRIVATE KEY", SEC1 "EC PRIVATE KEY"). Encrypted
  * keys are GAUTH_E_UNSUPPORTED. The key gets no kid. */
-GAUTH_API GAUTH_NODISCARD gauth_status gauth_key_from_pem(
-    gauth_key **out, const char *pem, size_t len, gauth_error *err);
+GAUTH_API GAUTH_NODISCARD gauth_status gauth_key_from_pem(gauth_key **out,
+                                                          const char *pem,
+                                                          size_t len,
+                                                          gauth_error *err);
 
 /* The private key of a service-account key file's JSON (its "private_key"),
  * with kid = its "private_key_id". */
@@ -81,8 +85,9 @@ GAUTH_API GAUTH_NODISCARD gauth_status gauth_key_from_service_account(
 
 /* Reads a file holding a JWK, a PEM key or certificate, or a service-account
  * JSON file (detected from the content). Errors as above, plus GAUTH_E_IO. */
-GAUTH_API GAUTH_NODISCARD gauth_status gauth_key_load_file(
-    gauth_key **out, const char *path, gauth_error *err);
+GAUTH_API GAUTH_NODISCARD gauth_status gauth_key_load_file(gauth_key **out,
+                                                           const char *path,
+                                                           gauth_error *err);
 
 GAUTH_API void gauth_key_up_ref(gauth_key *key);
 GAUTH_API void gauth_key_free(gauth_key *key);
@@ -100,8 +105,8 @@ GAUTH_API gauth_alg gauth_key_alg(const gauth_key *key);
 
 /* The public part as a JWK JSON object (with kid, alg and "use":"sig").
  * Free *out with gauth_free(). */
-GAUTH_API GAUTH_NODISCARD gauth_status gauth_key_public_jwk(
-    const gauth_key *key, char **out, gauth_error *err);
+GAUTH_API GAUTH_NODISCARD gauth_status
+gauth_key_public_jwk(const gauth_key *key, char **out, gauth_error *err);
 
 /* ---- key sets ---------------------------------------------------------- */
 
@@ -114,12 +119,14 @@ typedef struct gauth_keyset gauth_keyset;
  * logged, not fatal; a set with no usable key is GAUTH_E_MALFORMED.
  * Duplicate kids are kept, but a token whose kid matches more than one key
  * is rejected (reason "ambiguous_kid"): which key was meant is unknowable. */
-GAUTH_API GAUTH_NODISCARD gauth_status gauth_keyset_parse(
-    gauth_keyset **out, const char *data, size_t len, gauth_error *err);
+GAUTH_API GAUTH_NODISCARD gauth_status gauth_keyset_parse(gauth_keyset **out,
+                                                          const char *data,
+                                                          size_t len,
+                                                          gauth_error *err);
 
 /* Reads a file and parses it as gauth_keyset_parse does. */
-GAUTH_API GAUTH_NODISCARD gauth_status gauth_keyset_load_file(
-    gauth_keyset **out, const char *path, gauth_error *err);
+GAUTH_API GAUTH_NODISCARD gauth_status
+gauth_keyset_load_file(gauth_keyset **out, const char *path, gauth_error *err);
 
 /* A set of the given keys (each gets a reference). */
 GAUTH_API GAUTH_NODISCARD gauth_status gauth_keyset_from_keys(
@@ -129,12 +136,11 @@ GAUTH_API void gauth_keyset_up_ref(gauth_keyset *set);
 GAUTH_API void gauth_keyset_free(gauth_keyset *set);
 GAUTH_API size_t gauth_keyset_count(const gauth_keyset *set);
 /* The i-th key (borrowed), or NULL past the end. */
-GAUTH_API const gauth_key *gauth_keyset_get(const gauth_keyset *set,
-                                            size_t i);
+GAUTH_API const gauth_key *gauth_keyset_get(const gauth_keyset *set, size_t i);
 
 /* The public keys as a JWKS. Free *out with gauth_free(). */
-GAUTH_API GAUTH_NODISCARD gauth_status gauth_keyset_to_jwks(
-    const gauth_keyset *set, char **out, gauth_error *err);
+GAUTH_API GAUTH_NODISCARD gauth_status
+gauth_keyset_to_jwks(const gauth_keyset *set, char **out, gauth_error *err);
 
 /* ---- signing ------------------------------------------------------------- */
 
@@ -145,9 +151,9 @@ GAUTH_API GAUTH_NODISCARD gauth_status gauth_keyset_to_jwks(
  * RS256 is deterministic; ES256 signatures are in JOSE r||s form. Free *out
  * with gauth_free(). Errors: GAUTH_E_INVALID_ARG (a public key, an alg that
  * does not fit the key), GAUTH_E_MALFORMED (claims), GAUTH_E_CRYPTO. */
-GAUTH_API GAUTH_NODISCARD gauth_status gauth_jwt_sign(
-    const gauth_key *key, gauth_alg alg, const char *kid,
-    const char *claims_json, char **out, gauth_error *err);
+GAUTH_API GAUTH_NODISCARD gauth_status
+gauth_jwt_sign(const gauth_key *key, gauth_alg alg, const char *kid,
+               const char *claims_json, char **out, gauth_error *err);
 
 /* ---- raw signatures and bare JWS ----------------------------------------- */
 
@@ -181,19 +187,19 @@ GAUTH_API GAUTH_NODISCARD gauth_status gauth_key_verify(
  * a reason. On success *payload (may be NULL) receives the decoded payload,
  * NUL-terminated, and *payload_len (may be NULL) its length; free it with
  * gauth_free(). len 0 means strlen(token). */
-GAUTH_API GAUTH_NODISCARD gauth_status gauth_jws_verify(
-    const char *token, size_t len, const gauth_keyset *keys,
-    unsigned int algorithms, char **payload, size_t *payload_len,
-    gauth_error *err);
+GAUTH_API GAUTH_NODISCARD gauth_status
+gauth_jws_verify(const char *token, size_t len, const gauth_keyset *keys,
+                 unsigned int algorithms, char **payload, size_t *payload_len,
+                 gauth_error *err);
 
 /* ---- decoding without verifying ---------------------------------------- */
 
 /* Splits and decodes a compact JWS WITHOUT verifying anything: for display
  * and diagnosis only. *header_json and *payload_json receive the decoded
  * JSON texts (free with gauth_free()); either pointer may be NULL. */
-GAUTH_API GAUTH_NODISCARD gauth_status gauth_jwt_decode_unverified(
-    const char *token, char **header_json, char **payload_json,
-    gauth_error *err);
+GAUTH_API GAUTH_NODISCARD gauth_status
+gauth_jwt_decode_unverified(const char *token, char **header_json,
+                            char **payload_json, gauth_error *err);
 
 /* ---- claims of a verified token ----------------------------------------- */
 
@@ -223,19 +229,18 @@ GAUTH_API int64_t gauth_claims_issued_at(const gauth_claims *claims);
 /* Typed access to any top-level claim. Errors: GAUTH_E_NOT_FOUND when absent
  * (or null), GAUTH_E_MALFORMED when of another type (the message names the
  * claim and both types). get_int64 takes integral numbers within 2^53. */
-GAUTH_API GAUTH_NODISCARD gauth_status gauth_claims_get_string(
-    const gauth_claims *claims, const char *name, const char **out,
-    gauth_error *err);
-GAUTH_API GAUTH_NODISCARD gauth_status gauth_claims_get_int64(
-    const gauth_claims *claims, const char *name, int64_t *out,
-    gauth_error *err);
+GAUTH_API GAUTH_NODISCARD gauth_status
+gauth_claims_get_string(const gauth_claims *claims, const char *name,
+                        const char **out, gauth_error *err);
+GAUTH_API GAUTH_NODISCARD gauth_status
+gauth_claims_get_int64(const gauth_claims *claims, const char *name,
+                       int64_t *out, gauth_error *err);
 GAUTH_API GAUTH_NODISCARD gauth_status gauth_claims_get_bool(
     const gauth_claims *claims, const char *name, int *out, gauth_error *err);
 /* Any claim (object, array, ...) as compact JSON text. Free with
  * gauth_free(). */
 GAUTH_API GAUTH_NODISCARD gauth_status gauth_claims_get_json(
-    const gauth_claims *claims, const char *name, char **out,
-    gauth_error *err);
+    const gauth_claims *claims, const char *name, char **out, gauth_error *err);
 
 GAUTH_END_DECLS
 

@@ -50,14 +50,14 @@ GAUTH_API void gauth_metadata_free(gauth_metadata *md);
 
 /* How detection reached its answer. */
 typedef enum gauth_metadata_basis {
-  GAUTH_METADATA_BY_MODE = 1,      /* mode none or assume-present */
-  GAUTH_METADATA_BY_HINT = 2,      /* environment variable or DMI */
-  GAUTH_METADATA_BY_PROBE = 3,     /* the probe's outcome */
-  GAUTH_METADATA_BY_MEMORY = 4     /* an earlier answer of this object */
+  GAUTH_METADATA_BY_MODE = 1,  /* mode none or assume-present */
+  GAUTH_METADATA_BY_HINT = 2,  /* environment variable or DMI */
+  GAUTH_METADATA_BY_PROBE = 3, /* the probe's outcome */
+  GAUTH_METADATA_BY_MEMORY = 4 /* an earlier answer of this object */
 } gauth_metadata_basis;
 
 typedef struct gauth_metadata_detection {
-  int present;                  /* 1: a metadata server is there */
+  int present; /* 1: a metadata server is there */
   gauth_metadata_basis basis;
   /* In words: "GAUTH_METADATA_DETECTION=none", "K_SERVICE is set",
    * "DMI product_name is \"Google Compute Engine\"", "probe of
@@ -65,7 +65,7 @@ typedef struct gauth_metadata_detection {
    * 169.254.169.254: connection refused", "probe of ...: no reply within
    * 500 ms", "probe of ...: reply without Metadata-Flavor: Google". */
   char detail[256];
-  int64_t elapsed_us;           /* time this call took */
+  int64_t elapsed_us; /* time this call took */
 } gauth_metadata_detection;
 
 /* Detects the metadata server (see DETECTION). An absent server is not an
@@ -82,23 +82,27 @@ GAUTH_API GAUTH_NODISCARD gauth_status gauth_metadata_detect(
  * Metadata-Flavor: Google in the reply), GAUTH_E_NETWORK, GAUTH_E_TIMEOUT,
  * GAUTH_E_UNAVAILABLE, GAUTH_E_INVALID_ARG (a path with "..", a fragment or
  * control characters). */
-GAUTH_API GAUTH_NODISCARD gauth_status gauth_metadata_get(
-    gauth_metadata *md, const char *path, char **value, gauth_error *err);
+GAUTH_API GAUTH_NODISCARD gauth_status gauth_metadata_get(gauth_metadata *md,
+                                                          const char *path,
+                                                          char **value,
+                                                          gauth_error *err);
 
 /* Convenience reads: the project id, the numeric project id, the zone
  * (last path segment only: "us-central1-a"), the universe domain
  * ("googleapis.com" when the server has no such entry) and the default
  * service account's email. Free *value with gauth_free(). */
-GAUTH_API GAUTH_NODISCARD gauth_status gauth_metadata_project_id(
-    gauth_metadata *md, char **value, gauth_error *err);
+GAUTH_API GAUTH_NODISCARD gauth_status
+gauth_metadata_project_id(gauth_metadata *md, char **value, gauth_error *err);
 GAUTH_API GAUTH_NODISCARD gauth_status gauth_metadata_project_number(
     gauth_metadata *md, char **value, gauth_error *err);
-GAUTH_API GAUTH_NODISCARD gauth_status gauth_metadata_zone(
-    gauth_metadata *md, char **value, gauth_error *err);
+GAUTH_API GAUTH_NODISCARD gauth_status gauth_metadata_zone(gauth_metadata *md,
+                                                           char **value,
+                                                           gauth_error *err);
 GAUTH_API GAUTH_NODISCARD gauth_status gauth_metadata_universe_domain(
     gauth_metadata *md, char **value, gauth_error *err);
-GAUTH_API GAUTH_NODISCARD gauth_status gauth_metadata_email(
-    gauth_metadata *md, char **value, gauth_error *err);
+GAUTH_API GAUTH_NODISCARD gauth_status gauth_metadata_email(gauth_metadata *md,
+                                                            char **value,
+                                                            gauth_error *err);
 
 GAUTH_END_DECLS
 

@@ -55,7 +55,7 @@ typedef int64_t (*gauth_clock_fn)(void *userdata);
  * initial_backoff_ms * multiplier^(n-1))] ("full jitter"), or is the
  * server's Retry-After when it sent one. No wait runs past the deadline. */
 typedef struct gauth_retry_policy {
-  unsigned int max_attempts;       /* in all, first included; 0: 4; 1: no retry */
+  unsigned int max_attempts; /* in all, first included; 0: 4; 1: no retry */
   unsigned int initial_backoff_ms; /* 0: 500 */
   double multiplier;               /* 0: 2.0; otherwise >= 1.0 */
   unsigned int max_backoff_ms;     /* 0: 16000 */
@@ -84,11 +84,11 @@ typedef struct gauth_options {
   const char *endpoint;        /* scheme://host[:port], replaces Google hosts */
   const char *universe_domain; /* default "googleapis.com" */
   const char *token_uri;       /* OAuth token endpoint, full URL */
-  const char *iamcredentials_endpoint; /* base URL, no trailing path */
-  const char *sts_endpoint;            /* base URL */
-  const char *resourcemanager_endpoint;/* base URL */
-  const char *run_endpoint;            /* base URL */
-  const char *iam_endpoint;            /* base URL */
+  const char *iamcredentials_endpoint;  /* base URL, no trailing path */
+  const char *sts_endpoint;             /* base URL */
+  const char *resourcemanager_endpoint; /* base URL */
+  const char *run_endpoint;             /* base URL */
+  const char *iam_endpoint;             /* base URL */
   /* Metadata server: host[:port]. NULL: GCE_METADATA_HOST, else
    * metadata.google.internal. */
   const char *metadata_host;
@@ -128,10 +128,12 @@ typedef struct gauth_options {
 
 /* Every field spelled out, so that the macro compiles without
  * -Wmissing-field-initializers warnings in C and C++. */
-#define GAUTH_OPTIONS_INIT                                                \
-  {GAUTH_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
-   NULL, NULL, 0, NULL, 0, 0, 0, {0, 0, 0.0, 0, 0}, NULL, NULL,           \
-   (gauth_log_level)0, NULL}
+#define GAUTH_OPTIONS_INIT                                                 \
+  {                                                                        \
+    GAUTH_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
+        NULL, NULL, 0, NULL, 0, 0, 0, {0, 0, 0.0, 0, 0}, NULL, NULL,       \
+        (gauth_log_level)0, NULL                                           \
+  }
 
 /* Values of gauth_options.metadata_detection. */
 #define GAUTH_METADATA_DETECT_AUTO 1           /* hints, then one quick probe */
@@ -140,17 +142,20 @@ typedef struct gauth_options {
 
 /* Google services whose URLs the options decide. */
 typedef enum gauth_service {
-  GAUTH_SERVICE_TOKEN = 0,           /* https://oauth2.googleapis.com/token */
-  GAUTH_SERVICE_IAMCREDENTIALS = 1,  /* https://iamcredentials.googleapis.com */
-  GAUTH_SERVICE_STS = 2,             /* https://sts.googleapis.com */
-  GAUTH_SERVICE_RESOURCEMANAGER = 3, /* https://cloudresourcemanager.googleapis.com */
-  GAUTH_SERVICE_RUN = 4,             /* https://run.googleapis.com */
-  GAUTH_SERVICE_IAM = 5,             /* https://iam.googleapis.com */
-  GAUTH_SERVICE_GOOGLE_CERTS = 6,    /* https://www.googleapis.com/oauth2/v3/certs */
-  GAUTH_SERVICE_IAP_KEYS = 7,        /* https://www.gstatic.com/iap/verify/public_key-jwk */
-  GAUTH_SERVICE_METADATA = 8,        /* http://metadata.google.internal */
-  GAUTH_SERVICE_PUBSUB = 9,          /* https://pubsub.googleapis.com */
-  GAUTH_SERVICE_STORAGE = 10         /* https://storage.googleapis.com */
+  GAUTH_SERVICE_TOKEN = 0,          /* https://oauth2.googleapis.com/token */
+  GAUTH_SERVICE_IAMCREDENTIALS = 1, /* https://iamcredentials.googleapis.com */
+  GAUTH_SERVICE_STS = 2,            /* https://sts.googleapis.com */
+  GAUTH_SERVICE_RESOURCEMANAGER =
+      3,                 /* https://cloudresourcemanager.googleapis.com */
+  GAUTH_SERVICE_RUN = 4, /* https://run.googleapis.com */
+  GAUTH_SERVICE_IAM = 5, /* https://iam.googleapis.com */
+  GAUTH_SERVICE_GOOGLE_CERTS =
+      6, /* https://www.googleapis.com/oauth2/v3/certs */
+  GAUTH_SERVICE_IAP_KEYS =
+      7, /* https://www.gstatic.com/iap/verify/public_key-jwk */
+  GAUTH_SERVICE_METADATA = 8, /* http://metadata.google.internal */
+  GAUTH_SERVICE_PUBSUB = 9,   /* https://pubsub.googleapis.com */
+  GAUTH_SERVICE_STORAGE = 10  /* https://storage.googleapis.com */
 } gauth_service;
 
 /* A short stable name for a service ("token", "iamcredentials", ...).
@@ -161,9 +166,9 @@ GAUTH_API const char *gauth_service_name(gauth_service service);
  * (NULL: defaults) and the environment, overrides applied. Free *out with
  * gauth_free(). Errors: GAUTH_E_INVALID_ARG for a bad option or a bad
  * GAUTH_ENDPOINT / GCE_METADATA_HOST value, GAUTH_E_NOMEM. */
-GAUTH_API GAUTH_NODISCARD gauth_status gauth_service_url(
-    const gauth_options *opts, gauth_service service, char **out,
-    gauth_error *err);
+GAUTH_API GAUTH_NODISCARD gauth_status
+gauth_service_url(const gauth_options *opts, gauth_service service, char **out,
+                  gauth_error *err);
 
 /* Writes to *out the URL that a request to `url` will actually go to under
  * `opts` and the environment (endpoint override applied to Google hosts,

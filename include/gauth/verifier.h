@@ -57,7 +57,6 @@ GAUTH_BEGIN_DECLS
 #define GAUTH_REASON_UNSUPPORTED_CRIT "unsupported_crit"
 #define GAUTH_REASON_KEYS_UNAVAILABLE "keys_unavailable"
 
-
 typedef enum gauth_verifier_preset {
   /* issuers, and keys or jwks_url, must be given. Algorithms default to
    * RS256 and ES256. */
@@ -76,7 +75,7 @@ typedef enum gauth_verifier_preset {
 #define GAUTH_VERIFIER_OPTIONS_VERSION 1
 
 typedef struct gauth_verifier_options {
-  unsigned int version;            /* GAUTH_VERIFIER_OPTIONS_VERSION */
+  unsigned int version; /* GAUTH_VERIFIER_OPTIONS_VERSION */
   gauth_verifier_preset preset;
   /* Accepted `aud` values, NULL-terminated; at least one is required. A
    * token passes when any of its audiences is in the list. */
@@ -84,7 +83,7 @@ typedef struct gauth_verifier_options {
   /* Accepted `iss` values (exact match), NULL-terminated. NULL: the
    * preset's. */
   const char *const *issuers;
-  const char *oidc_issuer;         /* GAUTH_VERIFIER_OIDC: the issuer URL */
+  const char *oidc_issuer; /* GAUTH_VERIFIER_OIDC: the issuer URL */
   /* Key set URL (a JWKS or Google's PEM certificate map). NULL: the
    * preset's. Endpoint overrides (gauth_options, GAUTH_ENDPOINT) apply. */
   const char *jwks_url;
@@ -92,35 +91,37 @@ typedef struct gauth_verifier_options {
   gauth_keyset *keys;
   /* Allowed algorithms, a mask of GAUTH_ALG_BIT(). 0: the preset's. */
   unsigned int algorithms;
-  long leeway_seconds;             /* clock skew allowed; < 0: 30 */
-  long max_lifetime_seconds;       /* exp - iat at most; 0: preset's (IAP
-                                      600) or no limit; < 0: no limit */
-  size_t max_token_bytes;          /* 0: 16 KiB */
-  int require_email_verified;      /* 1: "email_verified" must be true */
-  int require_email;               /* 1: "email" must be present */
-  const char *hosted_domain;       /* "hd" must equal this */
-  const char *authorized_party;    /* "azp" must equal this */
-  gauth_clock_fn clock;            /* NULL: the system clock */
+  long leeway_seconds;          /* clock skew allowed; < 0: 30 */
+  long max_lifetime_seconds;    /* exp - iat at most; 0: preset's (IAP
+                                   600) or no limit; < 0: no limit */
+  size_t max_token_bytes;       /* 0: 16 KiB */
+  int require_email_verified;   /* 1: "email_verified" must be true */
+  int require_email;            /* 1: "email" must be present */
+  const char *hosted_domain;    /* "hd" must equal this */
+  const char *authorized_party; /* "azp" must equal this */
+  gauth_clock_fn clock;         /* NULL: the system clock */
   void *clock_userdata;
   /* Verified-token cache: at most this many tokens, each kept no longer
    * than its exp and the key set's freshness. 0: no cache. */
   size_t token_cache_entries;
   /* Remote key set caching, in seconds. 0: the default shown. */
-  unsigned int keys_default_ttl;   /* without Cache-Control: 3600 */
-  unsigned int keys_min_ttl;       /* 60 */
-  unsigned int keys_max_ttl;       /* 86400 */
+  unsigned int keys_default_ttl;      /* without Cache-Control: 3600 */
+  unsigned int keys_min_ttl;          /* 60 */
+  unsigned int keys_max_ttl;          /* 86400 */
   unsigned int keys_refetch_cooldown; /* unknown kid refetch: 60 */
-  unsigned int keys_max_stale;     /* serve the last good set after a
-                                      failed refresh: 3600 */
+  unsigned int keys_max_stale;        /* serve the last good set after a
+                                         failed refresh: 3600 */
   /* Transport, endpoints, logging. NULL: defaults and the environment. */
   const gauth_options *http;
 } gauth_verifier_options;
 
 /* Every field spelled out: no -Wmissing-field-initializers in C or C++. */
-#define GAUTH_VERIFIER_OPTIONS_INIT                                        \
-  {GAUTH_VERIFIER_OPTIONS_VERSION, GAUTH_VERIFIER_CUSTOM, NULL, NULL, NULL, \
-   NULL, NULL, 0, -1, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, \
-   NULL}
+#define GAUTH_VERIFIER_OPTIONS_INIT                                           \
+  {                                                                           \
+    GAUTH_VERIFIER_OPTIONS_VERSION, GAUTH_VERIFIER_CUSTOM, NULL, NULL, NULL,  \
+        NULL, NULL, 0, -1, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, \
+        0, NULL                                                               \
+  }
 
 typedef struct gauth_verifier gauth_verifier;
 
@@ -129,8 +130,7 @@ typedef struct gauth_verifier gauth_verifier;
  * GAUTH_E_INVALID_ARG (no audience, no issuer for a custom verifier, no key
  * source, a bad option), GAUTH_E_NOMEM. */
 GAUTH_API GAUTH_NODISCARD gauth_status gauth_verifier_new(
-    gauth_verifier **out, const gauth_verifier_options *opts,
-    gauth_error *err);
+    gauth_verifier **out, const gauth_verifier_options *opts, gauth_error *err);
 
 GAUTH_API void gauth_verifier_up_ref(gauth_verifier *v);
 GAUTH_API void gauth_verifier_free(gauth_verifier *v);
@@ -142,14 +142,14 @@ GAUTH_API void gauth_verifier_free(gauth_verifier *v);
  * err->reason one of GAUTH_REASON_* and a message a person can act on. When
  * the keys cannot be fetched: GAUTH_E_VERIFY, reason "keys_unavailable",
  * with the transport's failure in the message. */
-GAUTH_API GAUTH_NODISCARD gauth_status gauth_verifier_verify(
-    gauth_verifier *v, const char *token, size_t len, gauth_claims **claims,
-    gauth_error *err);
+GAUTH_API GAUTH_NODISCARD gauth_status
+gauth_verifier_verify(gauth_verifier *v, const char *token, size_t len,
+                      gauth_claims **claims, gauth_error *err);
 
 /* Fetches the remote key set now (e.g. at start-up, to fail fast). A
  * verifier with fixed keys returns GAUTH_OK. */
-GAUTH_API GAUTH_NODISCARD gauth_status gauth_verifier_refresh_keys(
-    gauth_verifier *v, gauth_error *err);
+GAUTH_API GAUTH_NODISCARD gauth_status
+gauth_verifier_refresh_keys(gauth_verifier *v, gauth_error *err);
 
 GAUTH_END_DECLS
 

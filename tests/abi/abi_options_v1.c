@@ -26,14 +26,14 @@
 
 static int failures;
 
-#define CHECK(cond, ...)                                   \
-  do {                                                     \
-    if (!(cond)) {                                         \
-      failures++;                                          \
+#define CHECK(cond, ...)                                                   \
+  do {                                                                     \
+    if (!(cond)) {                                                         \
+      failures++;                                                          \
       fprintf(stderr, "abi_options_v1: FAIL %s:%d: ", __FILE__, __LINE__); \
-      fprintf(stderr, __VA_ARGS__);                        \
-      fputc('\n', stderr);                                 \
-    }                                                      \
+      fprintf(stderr, __VA_ARGS__);                                        \
+      fputc('\n', stderr);                                                 \
+    }                                                                      \
   } while (0)
 
 /* A gauth_options of the frozen layout whose last byte is the last readable
@@ -93,15 +93,18 @@ int main(void) {
   expect_url(opts, GAUTH_SERVICE_PUBSUB, "http://127.0.0.1:9");
 #endif
   CHECK(gauth_resolve_url(opts, "https://sts.googleapis.com/v1/token", &s,
-                          &err) == GAUTH_OK, "gauth_resolve_url: %s", err.message);
+                          &err) == GAUTH_OK,
+        "gauth_resolve_url: %s", err.message);
   CHECK(s != NULL && strcmp(s, "http://127.0.0.1:9/v1/token") == 0,
         "resolve: %s", s ? s : "(null)");
   gauth_free(s);
   s = NULL;
-  CHECK(gauth_iam_endpoint(opts, "projects/p/topics/topic1", &s, &err) == GAUTH_OK,
+  CHECK(gauth_iam_endpoint(opts, "projects/p/topics/topic1", &s, &err) ==
+            GAUTH_OK,
         "gauth_iam_endpoint: %s", err.message);
-  CHECK(s != NULL && strcmp(s, "POST http://127.0.0.1:9/v1/projects/p/topics/"
-                               "topic1:testIamPermissions") == 0,
+  CHECK(s != NULL && strcmp(s,
+                            "POST http://127.0.0.1:9/v1/projects/p/topics/"
+                            "topic1:testIamPermissions") == 0,
         "iam endpoint: %s", s ? s : "(null)");
   gauth_free(s);
 
@@ -130,7 +133,8 @@ int main(void) {
   opts->version = 99;
   s = NULL;
   CHECK(gauth_service_url(opts, GAUTH_SERVICE_TOKEN, &s, &err) ==
-            GAUTH_E_INVALID_ARG && s == NULL,
+                GAUTH_E_INVALID_ARG &&
+            s == NULL,
         "version 99 accepted");
   CHECK(strstr(err.message, "GAUTH_OPTIONS_INIT") != NULL, "%s", err.message);
 

@@ -59,7 +59,8 @@
 /* A Google ID token as Cloud Scheduler's service account gets it
  * (generateIdToken with includeEmail); its hd names the domain we check. */
 static const char claims_fmt[] =
-    "{\"aud\":\"" AUDIENCE "\","
+    "{\"aud\":\"" AUDIENCE
+    "\","
     "\"azp\":\"113984273918237498127\","
     "\"email\":\"scheduler-invoker@example-project.iam.gserviceaccount.com\","
     "\"email_verified\":true,\"exp\":%lld,\"hd\":\"example.com\","
@@ -75,17 +76,17 @@ typedef enum side { SIDE_IMPL, SIDE_FLOOR } side;
 typedef struct bench {
   const char *name;
   int is_sign;
-  int threads;             /* impl side: 1 or 2 */
+  int threads; /* impl side: 1 or 2 */
   gauth_verifier *verifier;
-  gauth_key *sign_key;     /* sign-rs256: libgauth's key */
+  gauth_key *sign_key; /* sign-rs256: libgauth's key */
   char *claims_json;
-  char *token;             /* the token verified (or the one signed) */
+  char *token; /* the token verified (or the one signed) */
   size_t token_len;
-  EVP_PKEY *floor_key;     /* the same key for OpenSSL */
+  EVP_PKEY *floor_key; /* the same key for OpenSSL */
   const EVP_MD *md;
-  unsigned char *tbs;      /* signing input: HEADER.PAYLOAD */
+  unsigned char *tbs; /* signing input: HEADER.PAYLOAD */
   size_t tbs_len;
-  unsigned char sig[512];  /* the signature, DER for ECDSA */
+  unsigned char sig[512]; /* the signature, DER for ECDSA */
   size_t sig_len;
 } bench;
 
@@ -111,8 +112,7 @@ static int64_t fixed_clock(void *userdata) {
 
 static EVP_PKEY *load_pkey(const char *pem) {
   BIO *bio = BIO_new_mem_buf(pem, -1);
-  EVP_PKEY *pkey = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL)
-                       : NULL;
+  EVP_PKEY *pkey = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
   BIO_free(bio);
   if (pkey == NULL) die("cannot load a bench key", NULL);
   return pkey;
@@ -205,16 +205,15 @@ static void split_token(bench *b, int ecdsa) {
 static char *make_claims(void) {
   char *c = malloc(sizeof claims_fmt + 64);
   if (c == NULL) die("out of memory", NULL);
-  snprintf(c, sizeof claims_fmt + 64, claims_fmt,
-           (long long)(BENCH_IAT + 3600), (long long)BENCH_IAT);
+  snprintf(c, sizeof claims_fmt + 64, claims_fmt, (long long)(BENCH_IAT + 3600),
+           (long long)BENCH_IAT);
   return c;
 }
 
 static void setup(bench *b) {
   gauth_error err = GAUTH_ERROR_INIT;
   int es = strcmp(b->name, "verify-es256") == 0;
-  const char *const rsa[3] = {bench_rsa1_pem, bench_rsa2_pem,
-                              bench_rsa3_pem};
+  const char *const rsa[3] = {bench_rsa1_pem, bench_rsa2_pem, bench_rsa3_pem};
   const char *const ec[3] = {bench_ec1_pem, bench_ec2_pem, bench_ec3_pem};
   const char *const *pems = es ? ec : rsa;
   const char *const *kids = es ? bench_ec_kids : bench_rsa_kids;
@@ -275,8 +274,8 @@ static void impl_op(bench *b) {
     gauth_free(tok);
   } else {
     gauth_claims *c;
-    if (gauth_verifier_verify(b->verifier, b->token, b->token_len, &c,
-                              &err) != GAUTH_OK)
+    if (gauth_verifier_verify(b->verifier, b->token, b->token_len, &c, &err) !=
+        GAUTH_OK)
       die("gauth_verifier_verify", &err);
     gauth_claims_free(c);
   }
@@ -305,7 +304,7 @@ typedef struct worker {
   bench *b;
   double until;
   long ops;
-  long limit;  /* > 0: run exactly this many (callgrind) */
+  long limit; /* > 0: run exactly this many (callgrind) */
 } worker;
 
 static void *impl_worker(void *arg) {
@@ -353,7 +352,7 @@ static void measure(bench *b, double duration, int rounds) {
   double slice = duration / (2.0 * rounds);
   double impl_t = 0, floor_t = 0, impl_rate, floor_rate;
   long impl_n = 0, floor_n = 0;
-  impl_op(b);  /* warm-up: first-use set-up belongs to neither side */
+  impl_op(b); /* warm-up: first-use set-up belongs to neither side */
   floor_op(b);
   for (int r = 0; r < rounds; r++) {
     for (int k = 0; k < 2; k++) {
@@ -372,16 +371,16 @@ static void measure(bench *b, double duration, int rounds) {
   impl_rate = (double)impl_n / impl_t;
   /* Two threads against two cores' worth of the floor. */
   floor_rate = (double)floor_n / floor_t * b->threads;
-  printf("%s impl=%.0f floor=%.0f ratio=%.3f\n", b->name, impl_rate,
-         floor_rate, impl_rate / floor_rate);
+  printf("%s impl=%.0f floor=%.0f ratio=%.3f\n", b->name, impl_rate, floor_rate,
+         impl_rate / floor_rate);
   fflush(stdout);
 }
 
 /* ---- main ---------------------------------------------------------------- */
 
-static const char *const case_names[] = {
-    "verify-rs256", "verify-es256", "sign-rs256", "verify-rs256-cached",
-    "verify-rs256-2threads"};
+static const char *const case_names[] = {"verify-rs256", "verify-es256",
+                                         "sign-rs256", "verify-rs256-cached",
+                                         "verify-rs256-2threads"};
 #define N_CASES (sizeof case_names / sizeof case_names[0])
 
 static bench make_bench(const char *name) {

@@ -136,13 +136,13 @@ static void token_setup(token_bench *t) {
   char *json = sa_json();
   int64_t exp;
   co.self_signed_jwt = GAUTH_SELF_SIGNED_JWT_ALWAYS;
-  if (gauth_credentials_from_json(&t->creds, json, strlen(json), &co,
-                                  &err) != GAUTH_OK)
+  if (gauth_credentials_from_json(&t->creds, json, strlen(json), &co, &err) !=
+      GAUTH_OK)
     die("gauth_credentials_from_json", &err);
   free(json);
   /* The first call signs; every later one is a cache hit. */
-  if (gauth_credentials_access_token(t->creds, scopes, &t->token, &exp,
-                                     &err) != GAUTH_OK)
+  if (gauth_credentials_access_token(t->creds, scopes, &t->token, &exp, &err) !=
+      GAUTH_OK)
     die("gauth_credentials_access_token", &err);
   if (exp <= (int64_t)time(NULL) + 3000)
     die("the self-signed token should live about an hour", NULL);
@@ -262,8 +262,8 @@ static void token_case(const char *name, double duration, int rounds) {
   measure(sides, two ? 4 : 2, &t, duration, rounds);
   impl = rate(&sides[0]);
   floor_r = rate(&sides[1]);
-  printf("%s impl=%.0f floor=%.0f ratio=%.3f impl_ns=%.1f floor_ns=%.1f",
-         name, impl, floor_r, impl / floor_r, 1e9 * (1 + two) / impl,
+  printf("%s impl=%.0f floor=%.0f ratio=%.3f impl_ns=%.1f floor_ns=%.1f", name,
+         impl, floor_r, impl / floor_r, 1e9 * (1 + two) / impl,
          1e9 * (1 + two) / floor_r);
   if (two)
     printf(" scaling=%.2f floor_scaling=%.2f", impl / rate(&sides[2]),
@@ -280,14 +280,24 @@ static void token_case(const char *name, double duration, int rounds) {
  * from /sys/class/dmi/id; a Google DMI shows as a "present" answer, which
  * the case reports instead of measuring.) */
 static void clear_detection_env(void) {
-  static const char *const vars[] = {
-      "K_SERVICE", "CLOUD_RUN_JOB", "FUNCTION_TARGET", "FUNCTION_NAME",
-      "GAUTH_METADATA_DETECTION", "METADATA_SERVER_DETECTION",
-      "DETECT_GCP_RETRIES", "GCE_METADATA_IP", "GCE_METADATA_HOST",
-      "http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy",
-      "ALL_PROXY", "no_proxy", "NO_PROXY"};
-  for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
-    unsetenv(vars[i]);
+  static const char *const vars[] = {"K_SERVICE",
+                                     "CLOUD_RUN_JOB",
+                                     "FUNCTION_TARGET",
+                                     "FUNCTION_NAME",
+                                     "GAUTH_METADATA_DETECTION",
+                                     "METADATA_SERVER_DETECTION",
+                                     "DETECT_GCP_RETRIES",
+                                     "GCE_METADATA_IP",
+                                     "GCE_METADATA_HOST",
+                                     "http_proxy",
+                                     "HTTP_PROXY",
+                                     "https_proxy",
+                                     "HTTPS_PROXY",
+                                     "all_proxy",
+                                     "ALL_PROXY",
+                                     "no_proxy",
+                                     "NO_PROXY"};
+  for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) unsetenv(vars[i]);
 }
 
 /* A TCP socket bound to 127.0.0.1 on a free port, written to *port. */
@@ -340,23 +350,28 @@ static int detect_address(const char *label, int port, int runs,
     gauth_metadata_detection d;
     ms[i] = detect_once(ip, &d);
     if (d.present && d.basis == GAUTH_METADATA_BY_HINT) {
-      printf("detect-offline skipped: %s (a residency hint; this machine "
-             "looks like Google Cloud)\n", d.detail);
+      printf(
+          "detect-offline skipped: %s (a residency hint; this machine "
+          "looks like Google Cloud)\n",
+          d.detail);
       return 0;
     }
     if (d.present || d.basis != GAUTH_METADATA_BY_PROBE) {
-      fprintf(stderr, "gauth-bench-creds: detect %s: present=%d basis=%d "
-              "(%s); expected absent by probe\n", ip, d.present,
-              (int)d.basis, d.detail);
+      fprintf(stderr,
+              "gauth-bench-creds: detect %s: present=%d basis=%d "
+              "(%s); expected absent by probe\n",
+              ip, d.present, (int)d.basis, d.detail);
       exit(1);
     }
     if (i == 0) memcpy(detail, d.detail, sizeof detail);
   }
   qsort(ms, (size_t)runs, sizeof ms[0], cmp_double);
   median = runs % 2 ? ms[runs / 2] : (ms[runs / 2 - 1] + ms[runs / 2]) / 2;
-  printf("detect-offline %s gauth median_ms=%.2f max_ms=%.2f runs=%d "
-         "target_ms=%.0f met=%s (%s)\n", label, median, ms[runs - 1], runs,
-         target_ms, ms[runs - 1] <= target_ms ? "yes" : "no", detail);
+  printf(
+      "detect-offline %s gauth median_ms=%.2f max_ms=%.2f runs=%d "
+      "target_ms=%.0f met=%s (%s)\n",
+      label, median, ms[runs - 1], runs, target_ms,
+      ms[runs - 1] <= target_ms ? "yes" : "no", detail);
   fflush(stdout);
   return 1;
 }
@@ -387,9 +402,10 @@ static void detect_gcp_metadata(const char *node_modules, int refused,
   pid_t pid;
   int status;
   if (node_modules == NULL || node_modules[0] == '\0') {
-    printf("detect-offline gcp-metadata skipped: no node_modules folder "
-           "given (--node-modules=DIR, NODE_MODULES or "
-           "GAUTH_INTEROP_NODE_MODULES)\n");
+    printf(
+        "detect-offline gcp-metadata skipped: no node_modules folder "
+        "given (--node-modules=DIR, NODE_MODULES or "
+        "GAUTH_INTEROP_NODE_MODULES)\n");
     return;
   }
   snprintf(pkg, sizeof pkg, "%s/gcp-metadata/package.json", node_modules);
@@ -398,16 +414,18 @@ static void detect_gcp_metadata(const char *node_modules, int refused,
     return;
   }
   if (stat(pkg, &st) != 0) {
-    printf("detect-offline gcp-metadata skipped: no %s (npm ci --prefix DIR "
-           "in a copy of tests/interop/node)\n", pkg);
+    printf(
+        "detect-offline gcp-metadata skipped: no %s (npm ci --prefix DIR "
+        "in a copy of tests/interop/node)\n",
+        pkg);
     return;
   }
   snprintf(a_ref, sizeof a_ref, "%d", refused);
   snprintf(a_sil, sizeof a_sil, "%d", silent);
   snprintf(a_runs, sizeof a_runs, "%d", runs);
   {
-    char *argv[] = {node, (char *)script, (char *)node_modules, a_ref, a_sil,
-                    a_runs, NULL};
+    char *argv[] = {
+        node, (char *)script, (char *)node_modules, a_ref, a_sil, a_runs, NULL};
     fflush(stdout);
     if (posix_spawn(&pid, node, NULL, NULL, argv, environ) != 0)
       die("cannot start node", NULL);
@@ -435,9 +453,8 @@ static void detect_case(int runs, const char *node_modules) {
 
 /* ---- main ---------------------------------------------------------------- */
 
-static const char *const case_names[] = {"token-cached",
-                                         "token-cached-2threads",
-                                         "detect-offline"};
+static const char *const case_names[] = {
+    "token-cached", "token-cached-2threads", "detect-offline"};
 #define N_CASES (sizeof case_names / sizeof case_names[0])
 
 static int known_case(const char *name) {

@@ -88,9 +88,9 @@ typedef struct worker {
   ask_kind kind;
   const char *audience;
   pthread_barrier_t *barrier;
-  int reads;        /* extra cached reads after the first */
-  char *token;      /* the first token */
-  int mismatches;   /* later reads that differed */
+  int reads;      /* extra cached reads after the first */
+  char *token;    /* the first token */
+  int mismatches; /* later reads that differed */
   gauth_error err;
   gauth_status st;
 } worker;
@@ -154,8 +154,10 @@ static void storm(const char *what, gauth_credentials *creds, ask_kind kind,
             w[i].mismatches);
   }
   for (i = 0; i < THREADS; i++) gauth_free(w[i].token);
-  printf("conc_cred_cache: %s: %d threads, %ld request(s) to %s, %d cached "
-         "reads each\n", what, THREADS, after - before, path, reads);
+  printf(
+      "conc_cred_cache: %s: %d threads, %ld request(s) to %s, %d cached "
+      "reads each\n",
+      what, THREADS, after - before, path, reads);
 }
 
 int main(void) {

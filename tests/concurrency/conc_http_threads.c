@@ -41,8 +41,8 @@ static void *run(void *arg) {
 }
 
 int main(void) {
-  static const ts_response pong = {TS_REPLY, 200, "pong", 0,
-                                   {"Content-Type: text/plain"}, 0, 0, 0};
+  static const ts_response pong = {
+      TS_REPLY, 200, "pong", 0, {"Content-Type: text/plain"}, 0, 0, 0};
   /* Every other request to /flaky gets a 503 first. */
   static const ts_response flaky[] = {
       {TS_REPLY, 503, NULL, 0, {NULL}, 0, 0, 0},
@@ -109,7 +109,7 @@ int main(void) {
   /* Pooled handles keep their connections: far fewer than one per request. */
   if (conns > THREADS * 4) {
     fprintf(stderr, "%u connections for %d requests: no reuse\n", conns,
-                THREADS * PER_THREAD);
+            THREADS * PER_THREAD);
     return 1;
   }
   return 0;

@@ -89,18 +89,18 @@ typedef struct world {
   gauth_verifier *v;
   gauth_key *keys[GENERATIONS];
   char kids[GENERATIONS][16];
-  char *jwks[GENERATIONS];      /* generation g: {k_g, k_(g-1)} */
-  char *tok_cur[GENERATIONS];   /* signed with k_g */
-  char *tok_prev[GENERATIONS];  /* signed with k_(g-1) (k_0 for g = 0) */
-  int gen;                      /* atomic */
-  int done;                     /* atomic: verifications finished */
-  int rotations;                /* under gate_mu */
+  char *jwks[GENERATIONS];     /* generation g: {k_g, k_(g-1)} */
+  char *tok_cur[GENERATIONS];  /* signed with k_g */
+  char *tok_prev[GENERATIONS]; /* signed with k_(g-1) (k_0 for g = 0) */
+  int gen;                     /* atomic */
+  int done;                    /* atomic: verifications finished */
+  int rotations;               /* under gate_mu */
   /* The gate: verifications in, rotations exclusive and preferred. */
   pthread_mutex_t gate_mu;
   pthread_cond_t gate_cv;
   int active;
   int rotating;
-  int failures;                 /* atomic */
+  int failures; /* atomic */
 } world;
 
 static void gate_enter(world *w) {
@@ -163,8 +163,7 @@ static void *worker(void *arg) {
     st = gauth_verifier_verify(w->v, tok, 0, &c, &err);
     gate_leave(w);
 
-    if (st != GAUTH_OK || c == NULL ||
-        gauth_claims_subject(c) == NULL ||
+    if (st != GAUTH_OK || c == NULL || gauth_claims_subject(c) == NULL ||
         strcmp(gauth_claims_subject(c), "worker") != 0) {
       fprintf(stderr, "generation %d, %s token: %s: %s\n", g,
               i % 2 == 0 ? "current" : "previous", err.reason, err.message);
@@ -215,18 +214,18 @@ static int run_round(world *w, size_t cache_entries, const char *name) {
     /* Fetches are counted from here. */
     unsigned int before = ts_count(w->s, PATH);
     for (i = 0; i < THREADS; i++)
-      if (pthread_create(&tid[i], NULL, worker, w) != 0)
-        die("pthread_create");
+      if (pthread_create(&tid[i], NULL, worker, w) != 0) die("pthread_create");
     for (i = 0; i < THREADS; i++) pthread_join(tid[i], NULL);
     fetches = ts_count(w->s, PATH) - before;
   }
   gauth_verifier_free(w->v);
   w->v = NULL;
   failures = __atomic_load_n(&w->failures, __ATOMIC_SEQ_CST);
-  printf("conc_verifier_threads (%s): %d verifications, %d failures, "
-         "%d rotations, %u key set fetches\n",
-         name, __atomic_load_n(&w->done, __ATOMIC_SEQ_CST), failures,
-         w->rotations, fetches);
+  printf(
+      "conc_verifier_threads (%s): %d verifications, %d failures, "
+      "%d rotations, %u key set fetches\n",
+      name, __atomic_load_n(&w->done, __ATOMIC_SEQ_CST), failures, w->rotations,
+      fetches);
   if (__atomic_load_n(&w->done, __ATOMIC_SEQ_CST) != TOTAL) {
     fprintf(stderr, "%s: verifications do not add up\n", name);
     failures++;

@@ -16,8 +16,10 @@ const char *emu_fixture_url(void) {
   size_t n;
   if (url[0]) return url;
   if (file == NULL || (f = fopen(file, "r")) == NULL) {
-    fprintf(stderr, "emu_fixture_url: no URL file (GAUTH_EMULATOR_URL_FILE="
-            "%s): did the emulator fixture start?\n", file ? file : "unset");
+    fprintf(stderr,
+            "emu_fixture_url: no URL file (GAUTH_EMULATOR_URL_FILE="
+            "%s): did the emulator fixture start?\n",
+            file ? file : "unset");
     abort();
   }
   n = fread(url, 1, sizeof(url) - 1, f);

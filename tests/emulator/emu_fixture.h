@@ -11,9 +11,9 @@
 const char *emu_fixture_url(void);
 
 typedef struct emu_reply {
-  long status;        /* 0: no HTTP reply */
-  int curl_code;      /* CURLcode of the transfer (0: complete) */
-  char *body;         /* NUL-terminated */
+  long status;   /* 0: no HTTP reply */
+  int curl_code; /* CURLcode of the transfer (0: complete) */
+  char *body;    /* NUL-terminated */
   size_t len;
   char headers[8192]; /* "Name: value\r\n" lines as received */
 } emu_reply;
@@ -46,8 +46,7 @@ long emu_counter(const char *base, const char *path);
 
 /* The principal the emulator logged for the last request on path, copied
  * into buf ("" when none). Returns 0, or -1 when the log cannot be read. */
-int emu_last_principal(const char *base, const char *path, char *buf,
-                       size_t n);
+int emu_last_principal(const char *base, const char *path, char *buf, size_t n);
 
 /* The status of a POST of body (JSON) to base + path with "Authorization:
  * Bearer token" (0: no reply). */

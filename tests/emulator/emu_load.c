@@ -164,12 +164,12 @@ static char *json_str(const char *body, const char *name) {
 /* ---- assertions ---------------------------------------------------------- */
 
 typedef enum assertion_kind {
-  A_SCOPE,        /* valid, scope cloud-platform: access token */
-  A_TARGET,       /* valid, target_audience = the service URL: ID token */
-  A_BAD_SIG,      /* valid claims, signature altered */
-  A_BAD_AUD,      /* aud another URL */
-  A_EXPIRED,      /* iat and exp an hour in the past */
-  A_UNKNOWN_ISS   /* iss an account the emulator does not know */
+  A_SCOPE,      /* valid, scope cloud-platform: access token */
+  A_TARGET,     /* valid, target_audience = the service URL: ID token */
+  A_BAD_SIG,    /* valid claims, signature altered */
+  A_BAD_AUD,    /* aud another URL */
+  A_EXPIRED,    /* iat and exp an hour in the past */
+  A_UNKNOWN_ISS /* iss an account the emulator does not know */
 } assertion_kind;
 
 /* A jwt-bearer form body, signed with the invoker's key (from the key file
@@ -194,8 +194,7 @@ static char *assertion_body(const gauth_key *k, assertion_kind kind) {
   snprintf(claims, sizeof(claims),
            "{\"iss\":\"%s\",\"aud\":\"%s\",\"iat\":%ld,\"exp\":%ld,%s}", iss,
            aud, iat, iat + 3600, extra);
-  if (gauth_jwt_sign(k, GAUTH_ALG_RS256, NULL, claims, &jwt, &err) !=
-      GAUTH_OK)
+  if (gauth_jwt_sign(k, GAUTH_ALG_RS256, NULL, claims, &jwt, &err) != GAUTH_OK)
     die("gauth_jwt_sign: %s", err.message);
   if (kind == A_BAD_SIG) {
     /* Alter a character in the middle of the signature (not the last one,
@@ -212,7 +211,7 @@ static char *assertion_body(const gauth_key *k, assertion_kind kind) {
   return body;
 }
 
-/* ---- the cases ------------------------------------------------------------ */
+/* ---- the cases ----------------------------------------------------------- */
 
 typedef enum auth_kind {
   AUTH_NONE,
@@ -233,13 +232,13 @@ typedef enum outcome {
 typedef struct load_case {
   const char *name;
   const char *method;
-  const char *path;     /* NULL: built by the case (service URL, ...) */
+  const char *path; /* NULL: built by the case (service URL, ...) */
   auth_kind auth;
-  int flavor;           /* Metadata-Flavor: Google */
-  int xff;              /* X-Forwarded-For */
-  const char *json;     /* JSON body, or NULL */
-  int assertion;        /* -1: none; else an assertion_kind (form body) */
-  long want;            /* expected status */
+  int flavor;       /* Metadata-Flavor: Google */
+  int xff;          /* X-Forwarded-For */
+  const char *json; /* JSON body, or NULL */
+  int assertion;    /* -1: none; else an assertion_kind (form body) */
+  long want;        /* expected status */
   outcome how;
   const char *contains; /* the body must hold this (complete replies) */
   int execution;        /* 1: a 200 counts a job execution */
@@ -247,44 +246,44 @@ typedef struct load_case {
 
 static const load_case cases[] = {
     /* metadata server */
-    {"md-token", "GET", MD_SA "token", AUTH_NONE, 1, 0, NULL, -1, 200,
-     O_REPLY, "\"access_token\":\"ya29.", 0},
-    {"md-token-scopes", "GET", MD_SA "token?scopes=" CLOUD ",openid",
-     AUTH_NONE, 1, 0, NULL, -1, 200, O_REPLY, "\"token_type\":\"Bearer\"", 0},
+    {"md-token", "GET", MD_SA "token", AUTH_NONE, 1, 0, NULL, -1, 200, O_REPLY,
+     "\"access_token\":\"ya29.", 0},
+    {"md-token-scopes", "GET", MD_SA "token?scopes=" CLOUD ",openid", AUTH_NONE,
+     1, 0, NULL, -1, 200, O_REPLY, "\"token_type\":\"Bearer\"", 0},
     {"md-identity", "GET",
-     MD_SA "identity?audience=https://load.example&format=full", AUTH_NONE,
-     1, 0, NULL, -1, 200, O_REPLY, "eyJ", 0},
-    {"md-identity-no-aud", "GET", MD_SA "identity", AUTH_NONE, 1, 0, NULL,
-     -1, 400, O_REPLY, "audience", 0},
-    {"md-email", "GET", MD_SA "email", AUTH_NONE, 1, 0, NULL, -1, 200,
-     O_REPLY, RUNNER, 0},
-    {"md-project-id", "GET", MD "project/project-id", AUTH_NONE, 1, 0, NULL,
-     -1, 200, O_REPLY, "demo-project", 0},
+     MD_SA "identity?audience=https://load.example&format=full", AUTH_NONE, 1,
+     0, NULL, -1, 200, O_REPLY, "eyJ", 0},
+    {"md-identity-no-aud", "GET", MD_SA "identity", AUTH_NONE, 1, 0, NULL, -1,
+     400, O_REPLY, "audience", 0},
+    {"md-email", "GET", MD_SA "email", AUTH_NONE, 1, 0, NULL, -1, 200, O_REPLY,
+     RUNNER, 0},
+    {"md-project-id", "GET", MD "project/project-id", AUTH_NONE, 1, 0, NULL, -1,
+     200, O_REPLY, "demo-project", 0},
     {"md-recursive", "GET", MD "instance/?recursive=true", AUTH_NONE, 1, 0,
      NULL, -1, 200, O_REPLY, "\"serviceAccounts\"", 0},
-    {"md-no-flavor-token", "GET", MD_SA "token", AUTH_NONE, 0, 0, NULL, -1,
-     403, O_REPLY, "Metadata-Flavor", 0},
+    {"md-no-flavor-token", "GET", MD_SA "token", AUTH_NONE, 0, 0, NULL, -1, 403,
+     O_REPLY, "Metadata-Flavor", 0},
     {"md-no-flavor-project", "GET", MD "project/project-id", AUTH_NONE, 0, 0,
      NULL, -1, 403, O_REPLY, "Metadata-Flavor", 0},
     {"md-xff-token", "GET", MD_SA "token", AUTH_NONE, 1, 1, NULL, -1, 403,
      O_REPLY, "X-Forwarded-For", 0},
     {"md-xff-email", "GET", MD_SA "email", AUTH_NONE, 1, 1, NULL, -1, 403,
      O_REPLY, "X-Forwarded-For", 0},
-    {"md-post", "POST", MD_SA "email", AUTH_NONE, 1, 0, "{}", -1, 405,
-     O_REPLY, NULL, 0},
-    {"md-not-found", "GET", MD "instance/nothing-here", AUTH_NONE, 1, 0,
-     NULL, -1, 404, O_REPLY, NULL, 0},
+    {"md-post", "POST", MD_SA "email", AUTH_NONE, 1, 0, "{}", -1, 405, O_REPLY,
+     NULL, 0},
+    {"md-not-found", "GET", MD "instance/nothing-here", AUTH_NONE, 1, 0, NULL,
+     -1, 404, O_REPLY, NULL, 0},
     /* token endpoint */
     {"token-access", "POST", "/token", AUTH_NONE, 0, 0, NULL, A_SCOPE, 200,
      O_REPLY, "\"access_token\":\"ya29.", 0},
     {"token-id", "POST", "/token", AUTH_NONE, 0, 0, NULL, A_TARGET, 200,
      O_REPLY, "\"id_token\":\"eyJ", 0},
-    {"token-bad-signature", "POST", "/token", AUTH_NONE, 0, 0, NULL,
-     A_BAD_SIG, 400, O_REPLY, "Invalid JWT Signature.", 0},
-    {"token-bad-aud", "POST", "/token", AUTH_NONE, 0, 0, NULL, A_BAD_AUD,
-     400, O_REPLY, "Failed audience check", 0},
-    {"token-expired", "POST", "/token", AUTH_NONE, 0, 0, NULL, A_EXPIRED,
-     400, O_REPLY, "reasonable timeframe", 0},
+    {"token-bad-signature", "POST", "/token", AUTH_NONE, 0, 0, NULL, A_BAD_SIG,
+     400, O_REPLY, "Invalid JWT Signature.", 0},
+    {"token-bad-aud", "POST", "/token", AUTH_NONE, 0, 0, NULL, A_BAD_AUD, 400,
+     O_REPLY, "Failed audience check", 0},
+    {"token-expired", "POST", "/token", AUTH_NONE, 0, 0, NULL, A_EXPIRED, 400,
+     O_REPLY, "reasonable timeframe", 0},
     {"token-unknown-iss", "POST", "/token", AUTH_NONE, 0, 0, NULL,
      A_UNKNOWN_ISS, 400, O_REPLY, "account not found", 0},
     {"token-get", "GET", "/token", AUTH_NONE, 0, 0, NULL, -1, 405, O_REPLY,
@@ -295,9 +294,9 @@ static const load_case cases[] = {
     {"certs-v1", "GET", "/oauth2/v1/certs", AUTH_NONE, 0, 0, NULL, -1, 200,
      O_REPLY, "BEGIN CERTIFICATE", 0},
     /* IAM Credentials: the runner holds tokenCreator on the scheduler */
-    {"iam-gat", "POST", IAM_SA SCHEDULER ":generateAccessToken",
-     AUTH_RUNNER_AT, 0, 0, "{\"scope\":[\"" CLOUD "\"]}", -1, 200, O_REPLY,
-     "\"accessToken\"", 0},
+    {"iam-gat", "POST", IAM_SA SCHEDULER ":generateAccessToken", AUTH_RUNNER_AT,
+     0, 0, "{\"scope\":[\"" CLOUD "\"]}", -1, 200, O_REPLY, "\"accessToken\"",
+     0},
     {"iam-gat-bogus-token", "POST", IAM_SA SCHEDULER ":generateAccessToken",
      AUTH_BOGUS_AT, 0, 0, "{\"scope\":[\"" CLOUD "\"]}", -1, 401, O_REPLY,
      "UNAUTHENTICATED", 0},
@@ -307,78 +306,78 @@ static const load_case cases[] = {
     {"iam-gat-denied", "POST", IAM_SA RUNNER ":generateAccessToken",
      AUTH_SCHED_AT, 0, 0, "{\"scope\":[\"" CLOUD "\"]}", -1, 403, O_REPLY,
      "iam.serviceAccounts.getAccessToken", 0},
-    {"iam-signblob", "POST", IAM_SA SCHEDULER ":signBlob", AUTH_RUNNER_AT, 0,
-     0, "{\"payload\":\"aGVsbG8gbG9hZA==\"}", -1, 200, O_REPLY,
-     "\"signedBlob\"", 0},
+    {"iam-signblob", "POST", IAM_SA SCHEDULER ":signBlob", AUTH_RUNNER_AT, 0, 0,
+     "{\"payload\":\"aGVsbG8gbG9hZA==\"}", -1, 200, O_REPLY, "\"signedBlob\"",
+     0},
     {"iam-signblob-bogus-token", "POST", IAM_SA SCHEDULER ":signBlob",
      AUTH_BOGUS_AT, 0, 0, "{\"payload\":\"aGVsbG8gbG9hZA==\"}", -1, 401,
      O_REPLY, "UNAUTHENTICATED", 0},
-    {"iam-signblob-no-token", "POST", IAM_SA SCHEDULER ":signBlob",
-     AUTH_NONE, 0, 0, "{\"payload\":\"aGVsbG8gbG9hZA==\"}", -1, 401,
-     O_REPLY, "UNAUTHENTICATED", 0},
+    {"iam-signblob-no-token", "POST", IAM_SA SCHEDULER ":signBlob", AUTH_NONE,
+     0, 0, "{\"payload\":\"aGVsbG8gbG9hZA==\"}", -1, 401, O_REPLY,
+     "UNAUTHENTICATED", 0},
     /* testIamPermissions */
     {"tip-project", "POST", "/v1/projects/demo-project:testIamPermissions",
      AUTH_RUNNER_AT, 0, 0,
-     "{\"permissions\":[\"resourcemanager.projects.get\"]}", -1, 200,
-     O_REPLY, "{", 0},
+     "{\"permissions\":[\"resourcemanager.projects.get\"]}", -1, 200, O_REPLY,
+     "{", 0},
     {"tip-job", "POST", JOB_V2 ":testIamPermissions", AUTH_SCHED_AT, 0, 0,
-     "{\"permissions\":[\"run.jobs.run\",\"run.jobs.get\"]}", -1, 200,
-     O_REPLY, "\"run.jobs.run\"", 0},
+     "{\"permissions\":[\"run.jobs.run\",\"run.jobs.get\"]}", -1, 200, O_REPLY,
+     "\"run.jobs.run\"", 0},
     {"tip-bogus-token", "POST", "/v3/projects/demo-project:testIamPermissions",
      AUTH_BOGUS_AT, 0, 0, "{\"permissions\":[\"run.jobs.run\"]}", -1, 401,
      O_REPLY, "UNAUTHENTICATED", 0},
     /* Cloud Run Admin API */
-    {"run-v2-access", "POST", JOB_V2 ":run", AUTH_SCHED_AT, 0, 0, NULL, -1,
-     200, O_REPLY, "\"executionNumber\"", 1},
+    {"run-v2-access", "POST", JOB_V2 ":run", AUTH_SCHED_AT, 0, 0, NULL, -1, 200,
+     O_REPLY, "\"executionNumber\"", 1},
     {"run-v1-access", "POST",
      "/apis/run.googleapis.com/v1/namespaces/demo-project/jobs/collect:run",
      AUTH_SCHED_AT, 0, 0, NULL, -1, 200, O_REPLY, "\"Execution\"", 1},
-    {"run-id-token", "POST", JOB_V2 ":run", AUTH_SCHED_ID, 0, 0, NULL, -1,
-     401, O_REPLY, "Expected OAuth 2 access token", 0},
-    {"run-no-permission", "POST", JOB_V2 ":run", AUTH_RUNNER_AT, 0, 0, NULL,
-     -1, 403, O_REPLY, "PERMISSION_DENIED", 0},
+    {"run-id-token", "POST", JOB_V2 ":run", AUTH_SCHED_ID, 0, 0, NULL, -1, 401,
+     O_REPLY, "Expected OAuth 2 access token", 0},
+    {"run-no-permission", "POST", JOB_V2 ":run", AUTH_RUNNER_AT, 0, 0, NULL, -1,
+     403, O_REPLY, "PERMISSION_DENIED", 0},
     /* Cloud Run service */
     {"svc-id-token", "GET", "/services/collector/load", AUTH_SCHED_ID, 0, 0,
      NULL, -1, 200, O_REPLY, "\"principal\":\"" SCHEDULER "\"", 0},
-    {"svc-id-token-post", "POST", "/services/collector/", AUTH_SCHED_ID, 0,
-     0, "{\"x\":1}", -1, 200, O_REPLY, "\"method\":\"POST\"", 0},
-    {"svc-runner-id-token", "GET", "/services/collector/", AUTH_RUNNER_ID, 0,
-     0, NULL, -1, 403, O_REPLY, "403 Forbidden", 0},
-    {"svc-wrong-aud", "GET", "/services/collector/", AUTH_SCHED_ID_WRONG, 0,
-     0, NULL, -1, 401, O_REPLY, "401 Unauthorized", 0},
+    {"svc-id-token-post", "POST", "/services/collector/", AUTH_SCHED_ID, 0, 0,
+     "{\"x\":1}", -1, 200, O_REPLY, "\"method\":\"POST\"", 0},
+    {"svc-runner-id-token", "GET", "/services/collector/", AUTH_RUNNER_ID, 0, 0,
+     NULL, -1, 403, O_REPLY, "403 Forbidden", 0},
+    {"svc-wrong-aud", "GET", "/services/collector/", AUTH_SCHED_ID_WRONG, 0, 0,
+     NULL, -1, 401, O_REPLY, "401 Unauthorized", 0},
     {"svc-access-token", "GET", "/services/collector/", AUTH_SCHED_AT, 0, 0,
      NULL, -1, 401, O_REPLY, "401 Unauthorized", 0},
     /* control API reads */
-    {"ctl-counters", "GET", "/emulator/v1/counters", AUTH_NONE, 0, 0, NULL,
-     -1, 200, O_REPLY, "\"requests\"", 0},
-    {"ctl-status", "GET", "/emulator/v1/status", AUTH_NONE, 0, 0, NULL, -1,
-     200, O_REPLY, "\"demo-project\"", 0},
-    {"ctl-faults", "GET", "/emulator/v1/faults", AUTH_NONE, 0, 0, NULL, -1,
-     200, O_REPLY, "\"faults\"", 0},
+    {"ctl-counters", "GET", "/emulator/v1/counters", AUTH_NONE, 0, 0, NULL, -1,
+     200, O_REPLY, "\"requests\"", 0},
+    {"ctl-status", "GET", "/emulator/v1/status", AUTH_NONE, 0, 0, NULL, -1, 200,
+     O_REPLY, "\"demo-project\"", 0},
+    {"ctl-faults", "GET", "/emulator/v1/faults", AUTH_NONE, 0, 0, NULL, -1, 200,
+     O_REPLY, "\"faults\"", 0},
     /* anything else */
     {"not-found", "GET", "/nowhere/at/all", AUTH_NONE, 0, 0, NULL, -1, 404,
      O_REPLY, "NOT_FOUND", 0},
     /* faults, set before the load on their own routes */
-    {"fault-status", "GET", F_STATUS, AUTH_NONE, 1, 0, NULL, -1, 503,
-     O_REPLY, "UNAVAILABLE", 0},
-    {"fault-reset", "GET", F_RESET, AUTH_NONE, 1, 0, NULL, -1, 0, O_RESET,
-     NULL, 0},
+    {"fault-status", "GET", F_STATUS, AUTH_NONE, 1, 0, NULL, -1, 503, O_REPLY,
+     "UNAVAILABLE", 0},
+    {"fault-reset", "GET", F_RESET, AUTH_NONE, 1, 0, NULL, -1, 0, O_RESET, NULL,
+     0},
     {"fault-truncate", "GET", F_TRUNC, AUTH_NONE, 1, 0, NULL, -1, 200,
      O_TRUNCATED, NULL, 0},
 };
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
 
-/* ---- the workers ------------------------------------------------------------ */
+/* ---- the workers --------------------------------------------------------- */
 
 typedef struct worker {
   pthread_t thread;
   int index;
-  unsigned long requests;   /* to send */
+  unsigned long requests; /* to send */
   uint64_t rng;
   /* results */
   unsigned long sent;
   unsigned long mismatches;
-  unsigned long executions; /* 200 replies to :run */
+  unsigned long executions;                /* 200 replies to :run */
   unsigned long by_status[MAX_STATUS + 1]; /* [0]: no reply */
   unsigned long by_case[NCASES];
   char first_error[1024];
@@ -411,11 +410,10 @@ static void mismatch(worker *w, const load_case *lc, const reply *r,
     fprintf(stderr,
             "emu_load: thread %d case %s (%s %s): %s: status %ld (want %ld), "
             "curl %d (%s), body: %.300s\n",
-            w->index, lc->name, lc->method, lc->path, why, r->status,
-            lc->want, (int)r->code, curl_easy_strerror(r->code), r->body);
+            w->index, lc->name, lc->method, lc->path, why, r->status, lc->want,
+            (int)r->code, curl_easy_strerror(r->code), r->body);
     if (w->first_error[0] == '\0')
-      snprintf(w->first_error, sizeof(w->first_error), "%s: %s", lc->name,
-               why);
+      snprintf(w->first_error, sizeof(w->first_error), "%s: %s", lc->name, why);
   }
 }
 
@@ -489,7 +487,7 @@ static void *worker_main(void *arg) {
   return NULL;
 }
 
-/* ---- the emulator ------------------------------------------------------------ */
+/* ---- the emulator -------------------------------------------------------- */
 
 static void emulator_start(emu_proc *em, const char *bin) {
   char msg[1200];
@@ -506,7 +504,7 @@ static int emulator_stop(emu_proc *em, char *how, size_t howlen) {
   return rc;
 }
 
-/* ---- set-up: faults and tokens ----------------------------------------------- */
+/* ---- set-up: faults and tokens ------------------------------------------- */
 
 static void setup_fault(CURL *c, const char *json) {
   static const char *const h[] = {"Content-Type: application/json", NULL};
@@ -514,8 +512,8 @@ static void setup_fault(CURL *c, const char *json) {
   http(c, "POST", "/emulator/v1/faults", h, json, 0, &r);
   g_setup_requests++;
   if (r.code != CURLE_OK || r.status != 200)
-    die("setting fault %s: status %ld curl %d: %s", json, r.status,
-        (int)r.code, r.body);
+    die("setting fault %s: status %ld curl %d: %s", json, r.status, (int)r.code,
+        r.body);
   free(r.body);
 }
 
@@ -530,8 +528,8 @@ static char *setup_get_token(CURL *c, const char *method, const char *path,
     die("%s %s: status %ld curl %d: %s", method, path, r.status, (int)r.code,
         r.body);
   t = member ? json_str(r.body, member) : xstrdup(r.body);
-  if (t == NULL || t[0] == '\0') die("%s %s: no %s in %s", method, path,
-                                     member ? member : "body", r.body);
+  if (t == NULL || t[0] == '\0')
+    die("%s %s: no %s in %s", method, path, member ? member : "body", r.body);
   free(r.body);
   return t;
 }
@@ -548,18 +546,18 @@ static void setup(void) {
   if (c == NULL) die("curl_easy_init failed");
   if (gauth_key_load_file(&key, g_key_file, &err) != GAUTH_OK)
     die("%s: %s", g_key_file, err.message);
-  setup_fault(c, "{\"route\":\"" F_STATUS "\",\"kind\":\"status\","
+  setup_fault(c, "{\"route\":\"" F_STATUS
+                 "\",\"kind\":\"status\","
                  "\"status\":503,\"retry_after\":\"1\"}");
   setup_fault(c, "{\"route\":\"" F_RESET "\",\"kind\":\"reset\"}");
   setup_fault(c, "{\"route\":\"" F_TRUNC "\",\"kind\":\"truncate\"}");
 
-  g_runner_at = setup_get_token(c, "GET", MD_SA "token", flavor, NULL,
-                                "access_token");
+  g_runner_at =
+      setup_get_token(c, "GET", MD_SA "token", flavor, NULL, "access_token");
   snprintf(path, sizeof(path), MD_SA "identity?audience=%s", g_svc_url);
   g_runner_id = setup_get_token(c, "GET", path, flavor, NULL, NULL);
   body = assertion_body(key, A_SCOPE);
-  g_sched_at = setup_get_token(c, "POST", "/token", form, body,
-                               "access_token");
+  g_sched_at = setup_get_token(c, "POST", "/token", form, body, "access_token");
   free(body);
   body = assertion_body(key, A_TARGET);
   g_sched_id = setup_get_token(c, "POST", "/token", form, body, "id_token");
@@ -569,7 +567,8 @@ static void setup(void) {
     char claims[1024], *jwt = NULL, form_body[4096];
     long now = (long)time(NULL) - 5;
     snprintf(claims, sizeof(claims),
-             "{\"iss\":\"" SCHEDULER "\",\"aud\":\"%s/token\",\"iat\":%ld,"
+             "{\"iss\":\"" SCHEDULER
+             "\",\"aud\":\"%s/token\",\"iat\":%ld,"
              "\"exp\":%ld,\"target_audience\":\"https://elsewhere.example\"}",
              g_base, now, now + 3600);
     if (gauth_jwt_sign(key, GAUTH_ALG_RS256, NULL, claims, &jwt, &err) !=
@@ -578,8 +577,8 @@ static void setup(void) {
     snprintf(form_body, sizeof(form_body), "grant_type=%s&assertion=%s",
              JWT_BEARER, jwt);
     gauth_free(jwt);
-    g_sched_id_wrong = setup_get_token(c, "POST", "/token", form, form_body,
-                                       "id_token");
+    g_sched_id_wrong =
+        setup_get_token(c, "POST", "/token", form, form_body, "id_token");
   }
   gauth_key_free(key);
   curl_easy_cleanup(c);
@@ -613,7 +612,7 @@ static int read_counters(unsigned long *requests, unsigned long *executions) {
   return ok;
 }
 
-/* ---- main --------------------------------------------------------------------- */
+/* ---- main ---------------------------------------------------------------- */
 
 static unsigned long parse_count(const char *s, const char *what) {
   char *end;
@@ -630,9 +629,8 @@ static unsigned long parse_count(const char *s, const char *what) {
 int main(int argc, char **argv) {
   const char *bin = getenv("GAUTH_EMULATOR_BIN");
   const char *env_n = getenv("EMU_LOAD_REQUESTS");
-  unsigned long total = env_n && env_n[0] ? parse_count(env_n,
-                                                        "EMU_LOAD_REQUESTS")
-                                          : 10000;
+  unsigned long total =
+      env_n && env_n[0] ? parse_count(env_n, "EMU_LOAD_REQUESTS") : 10000;
   unsigned long nthreads = 8, seed = 20261127;
   static worker workers[MAX_THREADS];
   static unsigned long by_status[MAX_STATUS + 1];
@@ -656,19 +654,23 @@ int main(int argc, char **argv) {
     else if (argv[i][0] != '-')
       bin = argv[i];
     else {
-      fprintf(stderr, "usage: emu_load [--requests=N] [--threads=N] "
-                      "[--seed=N] [EMULATOR]\n");
+      fprintf(stderr,
+              "usage: emu_load [--requests=N] [--threads=N] "
+              "[--seed=N] [EMULATOR]\n");
       return 2;
     }
   }
   if (bin == NULL || bin[0] == '\0') {
-    fprintf(stderr, "emu_load: no emulator (argument or "
-                    "GAUTH_EMULATOR_BIN)\n");
+    fprintf(stderr,
+            "emu_load: no emulator (argument or "
+            "GAUTH_EMULATOR_BIN)\n");
     return 2;
   }
   if (nthreads < 1 || nthreads > MAX_THREADS || total < nthreads) {
-    fprintf(stderr, "emu_load: need 1..%d threads and at least one request "
-                    "per thread\n", MAX_THREADS);
+    fprintf(stderr,
+            "emu_load: need 1..%d threads and at least one request "
+            "per thread\n",
+            MAX_THREADS);
     return 2;
   }
   signal(SIGPIPE, SIG_IGN);
@@ -698,8 +700,8 @@ int main(int argc, char **argv) {
   for (unsigned long i = 0; i < nthreads; i++)
     pthread_join(workers[i].thread, NULL);
   clock_gettime(CLOCK_MONOTONIC, &t1);
-  elapsed = (double)(t1.tv_sec - t0.tv_sec) +
-            (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+  elapsed =
+      (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 
   memset(by_case, 0, sizeof(by_case));
   for (unsigned long i = 0; i < nthreads; i++) {
@@ -718,14 +720,16 @@ int main(int argc, char **argv) {
     failed = 1;
   } else {
     if (emu_requests != sent + g_setup_requests) {
-      fprintf(stderr, "emu_load: the emulator counted %lu requests, we sent "
-                      "%lu (+%lu set-up)\n",
+      fprintf(stderr,
+              "emu_load: the emulator counted %lu requests, we sent "
+              "%lu (+%lu set-up)\n",
               emu_requests, sent, g_setup_requests);
       failed = 1;
     }
     if (emu_executions != executions) {
-      fprintf(stderr, "emu_load: the emulator counted %lu executions of %s, "
-                      "we got %lu successful :run replies\n",
+      fprintf(stderr,
+              "emu_load: the emulator counted %lu executions of %s, "
+              "we got %lu successful :run replies\n",
               emu_executions, JOB_FULL, executions);
       failed = 1;
     }
@@ -742,14 +746,18 @@ int main(int argc, char **argv) {
   stop_s = (double)(ts1.tv_sec - ts0.tv_sec) +
            (double)(ts1.tv_nsec - ts0.tv_nsec) / 1e9;
   if (code != 0) {
-    fprintf(stderr, "emu_load: emulator after SIGTERM: %s (want exit "
-                    "status 0)\n", how);
+    fprintf(stderr,
+            "emu_load: emulator after SIGTERM: %s (want exit "
+            "status 0)\n",
+            how);
     failed = 1;
   }
 
-  printf("emu_load: %lu requests, %lu threads, seed %lu, %.2f s (%.0f/s); "
-         "status:", sent, nthreads, seed, elapsed,
-         elapsed > 0 ? (double)sent / elapsed : 0.0);
+  printf(
+      "emu_load: %lu requests, %lu threads, seed %lu, %.2f s (%.0f/s); "
+      "status:",
+      sent, nthreads, seed, elapsed,
+      elapsed > 0 ? (double)sent / elapsed : 0.0);
   for (size_t s = 0; s <= MAX_STATUS; s++)
     if (by_status[s]) {
       if (s == 0)
@@ -757,8 +765,10 @@ int main(int argc, char **argv) {
       else
         printf(" %zu=%lu", s, by_status[s]);
     }
-  printf("; executions %lu; mismatches %lu; emulator start %.1f s, stop "
-         "%.1f s, %s\n", executions, mismatches, start_s, stop_s, how);
+  printf(
+      "; executions %lu; mismatches %lu; emulator start %.1f s, stop "
+      "%.1f s, %s\n",
+      executions, mismatches, start_s, stop_s, how);
   fflush(stdout);
 
   if (mismatches || failed) {

@@ -9,11 +9,11 @@
 
 typedef struct emu_proc {
   pid_t pid;
-  int out_fd;             /* its stdout */
-  char dir[512];          /* a new temporary directory: key file, stderr */
+  int out_fd;    /* its stdout */
+  char dir[512]; /* a new temporary directory: key file, stderr */
   char stderr_path[600];
-  char key_file[600];     /* the invoker's key (--key-file) */
-  char base[256];         /* "http://127.0.0.1:PORT" */
+  char key_file[600]; /* the invoker's key (--key-file) */
+  char base[256];     /* "http://127.0.0.1:PORT" */
 } emu_proc;
 
 /* Starts bin (prefixed by the words of $GAUTH_EMULATOR_WRAPPER, e.g.

@@ -27,8 +27,7 @@ static void sleep_ms(long ms) {
   }
 }
 
-static int granted(const char *resource, const char *member,
-                   const char *perm) {
+static int granted(const char *resource, const char *member, const char *perm) {
   char body[512], *out = NULL;
   int g;
   snprintf(body, sizeof(body),
@@ -46,7 +45,8 @@ static int granted(const char *resource, const char *member,
 static void policy(const char *verb, const char *member, int delay) {
   char body[512], path[64], *out = NULL;
   snprintf(body, sizeof(body),
-           "{\"resource\":\"" JOB "\",\"role\":\"roles/run.invoker\","
+           "{\"resource\":\"" JOB
+           "\",\"role\":\"roles/run.invoker\","
            "\"member\":\"%s\",\"delay_seconds\":%d}",
            member, delay);
   snprintf(path, sizeof(path), "/emulator/v1/policy:%s", verb);
@@ -56,23 +56,31 @@ static void policy(const char *verb, const char *member, int delay) {
 }
 
 Test(control, default_policy) {
-  const char *sched = "serviceAccount:scheduler@demo-project.iam."
-                      "gserviceaccount.com";
-  const char *runner = "serviceAccount:runner@demo-project.iam."
-                       "gserviceaccount.com";
+  const char *sched =
+      "serviceAccount:scheduler@demo-project.iam."
+      "gserviceaccount.com";
+  const char *runner =
+      "serviceAccount:runner@demo-project.iam."
+      "gserviceaccount.com";
   cr_assert(granted(JOB, sched, "run.jobs.run"));
-  cr_assert(granted("projects/123456789012/locations/us-central1/jobs/"
-                    "collect", sched, "run.jobs.runWithOverrides"));
-  cr_assert(granted("projects/demo-project/locations/us-central1/services/"
-                    "collector", sched, "run.routes.invoke"));
+  cr_assert(
+      granted("projects/123456789012/locations/us-central1/jobs/"
+              "collect",
+              sched, "run.jobs.runWithOverrides"));
+  cr_assert(
+      granted("projects/demo-project/locations/us-central1/services/"
+              "collector",
+              sched, "run.routes.invoke"));
   cr_assert(!granted(JOB, sched, "run.jobs.delete"));
   cr_assert(!granted(JOB, runner, "run.jobs.run"));
-  cr_assert(granted("projects/-/serviceAccounts/scheduler@demo-project.iam."
-                    "gserviceaccount.com", runner,
-                    "iam.serviceAccounts.getOpenIdToken"));
-  cr_assert(!granted("projects/-/serviceAccounts/runner@demo-project.iam."
-                     "gserviceaccount.com", runner,
-                     "iam.serviceAccounts.getOpenIdToken"));
+  cr_assert(
+      granted("projects/-/serviceAccounts/scheduler@demo-project.iam."
+              "gserviceaccount.com",
+              runner, "iam.serviceAccounts.getOpenIdToken"));
+  cr_assert(
+      !granted("projects/-/serviceAccounts/runner@demo-project.iam."
+               "gserviceaccount.com",
+               runner, "iam.serviceAccounts.getOpenIdToken"));
 }
 
 Test(control, binding_immediate) {
@@ -104,9 +112,8 @@ Test(control, binding_propagation_delay, .timeout = 30) {
   char *out = NULL;
   policy("add", m, 2);
   cr_assert(!granted(JOB, m, "run.jobs.run"), "granted before the delay");
-  cr_assert_eq(emu_control(emu_fixture_url(), "/emulator/v1/policy", NULL,
-                           &out),
-               200);
+  cr_assert_eq(
+      emu_control(emu_fixture_url(), "/emulator/v1/policy", NULL, &out), 200);
   cr_assert_not_null(strstr(out, "late@demo-project"), "%s", out);
   free(out);
   sleep_ms(3100);
@@ -124,16 +131,17 @@ static void md_get(const char *path, emu_reply *r) {
 
 static void fault(const char *json) {
   char *out = NULL;
-  cr_assert_eq(emu_control(emu_fixture_url(), "/emulator/v1/faults", json,
-                           &out),
-               200, "%s", out);
+  cr_assert_eq(
+      emu_control(emu_fixture_url(), "/emulator/v1/faults", json, &out), 200,
+      "%s", out);
   free(out);
 }
 
 Test(control, fault_status_retry_after_count) {
   emu_reply r;
   char h[32];
-  fault("{\"route\":\"" ATTR "f-status\",\"kind\":\"status\",\"status\":503,"
+  fault("{\"route\":\"" ATTR
+        "f-status\",\"kind\":\"status\",\"status\":503,"
         "\"body\":\"{\\\"error\\\":\\\"busy\\\"}\",\"retry_after\":7,"
         "\"count\":2}");
   for (int i = 0; i < 2; i++) {
@@ -149,12 +157,14 @@ Test(control, fault_status_retry_after_count) {
   emu_reply_free(&r);
 
   /* Without a body: Google's error shape for the status. */
-  fault("{\"route\":\"" ATTR "f-429\",\"kind\":\"status\",\"status\":429,"
+  fault("{\"route\":\"" ATTR
+        "f-429\",\"kind\":\"status\",\"status\":429,"
         "\"count\":1}");
   md_get(ATTR "f-429", &r);
   cr_assert_eq(r.status, 429);
-  cr_assert_str_eq(r.body, "{\"error\":{\"code\":429,\"message\":\"injected "
-                           "fault\",\"status\":\"RESOURCE_EXHAUSTED\"}}");
+  cr_assert_str_eq(r.body,
+                   "{\"error\":{\"code\":429,\"message\":\"injected "
+                   "fault\",\"status\":\"RESOURCE_EXHAUSTED\"}}");
   emu_reply_free(&r);
 }
 
@@ -183,7 +193,8 @@ Test(control, fault_truncate) {
 Test(control, fault_invalid_json) {
   emu_reply r;
   cJSON *j;
-  fault("{\"route\":\"" ATTR "f-json\",\"kind\":\"invalid_json\","
+  fault("{\"route\":\"" ATTR
+        "f-json\",\"kind\":\"invalid_json\","
         "\"count\":1}");
   md_get(ATTR "f-json", &r);
   cr_assert_eq(r.status, 200);
@@ -196,7 +207,8 @@ Test(control, fault_invalid_json) {
 Test(control, fault_oversized) {
   emu_reply r;
   cJSON *j;
-  fault("{\"route\":\"" ATTR "f-big\",\"kind\":\"oversized\","
+  fault("{\"route\":\"" ATTR
+        "f-big\",\"kind\":\"oversized\","
         "\"bytes\":2097153,\"count\":1}");
   md_get(ATTR "f-big", &r);
   cr_assert_eq(r.status, 200);
@@ -211,7 +223,8 @@ Test(control, fault_delay) {
   emu_reply r;
   struct timespec a, b;
   double secs;
-  fault("{\"route\":\"" ATTR "f-delay\",\"kind\":\"delay\","
+  fault("{\"route\":\"" ATTR
+        "f-delay\",\"kind\":\"delay\","
         "\"delay_ms\":1200,\"count\":1}");
   clock_gettime(CLOCK_MONOTONIC, &a);
   md_get(ATTR "f-delay", &r);
@@ -225,7 +238,8 @@ Test(control, fault_delay) {
 Test(control, fault_fraction_and_clear) {
   int hits = 0;
   char *out = NULL;
-  fault("{\"route\":\"" ATTR "f-frac\",\"kind\":\"status\",\"status\":500,"
+  fault("{\"route\":\"" ATTR
+        "f-frac\",\"kind\":\"status\",\"status\":500,"
         "\"fraction\":0.5}");
   for (int i = 0; i < 200; i++) {
     emu_reply r;
@@ -250,17 +264,16 @@ Test(control, fault_fraction_and_clear) {
 
 Test(control, fault_bad_requests) {
   char *out = NULL;
-  const char *bad[] = {
-      "{\"route\":\"/x\",\"kind\":\"explode\"}",
-      "{\"route\":\"x\",\"kind\":\"reset\"}",
-      "{\"route\":\"/x\",\"kind\":\"status\",\"status\":42}",
-      "{\"route\":\"/x\",\"kind\":\"delay\"}",
-      "{\"route\":\"/x\",\"kind\":\"reset\",\"fraction\":2}",
-      "not json"};
+  const char *bad[] = {"{\"route\":\"/x\",\"kind\":\"explode\"}",
+                       "{\"route\":\"x\",\"kind\":\"reset\"}",
+                       "{\"route\":\"/x\",\"kind\":\"status\",\"status\":42}",
+                       "{\"route\":\"/x\",\"kind\":\"delay\"}",
+                       "{\"route\":\"/x\",\"kind\":\"reset\",\"fraction\":2}",
+                       "not json"};
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-    cr_assert_eq(emu_control(emu_fixture_url(), "/emulator/v1/faults",
-                             bad[i], &out),
-                 400, "%s -> %s", bad[i], out);
+    cr_assert_eq(
+        emu_control(emu_fixture_url(), "/emulator/v1/faults", bad[i], &out),
+        400, "%s -> %s", bad[i], out);
     cr_assert_not_null(strstr(out, "INVALID_ARGUMENT"));
     free(out);
   }
@@ -270,9 +283,8 @@ static double counter_of(const char *path) {
   char *out = NULL;
   cJSON *j, *v;
   double n;
-  cr_assert_eq(emu_control(emu_fixture_url(), "/emulator/v1/counters", NULL,
-                           &out),
-               200);
+  cr_assert_eq(
+      emu_control(emu_fixture_url(), "/emulator/v1/counters", NULL, &out), 200);
   j = cJSON_Parse(out);
   free(out);
   cr_assert_not_null(j);
@@ -299,16 +311,16 @@ Test(control, counters_and_request_log) {
   token = strdup(cJSON_GetObjectItem(j, "access_token")->valuestring);
   cJSON_Delete(j);
   emu_reply_free(&r);
-  cr_assert_eq(emu_control(emu_fixture_url(), "/emulator/v1/requests", NULL,
-                           &out),
-               200);
+  cr_assert_eq(
+      emu_control(emu_fixture_url(), "/emulator/v1/requests", NULL, &out), 200);
   cr_assert_not_null(strstr(out, "{\"method\":\"GET\",\"path\":\"" ATTR
                                  "counted\",\"status\":404,\"principal\":"
                                  "\"-\"}") == NULL
                          ? strstr(out, ATTR "counted")
                          : out);
-  cr_assert_not_null(strstr(out, "\"principal\":\"runner@demo-project.iam."
-                                 "gserviceaccount.com\""));
+  cr_assert_not_null(strstr(out,
+                            "\"principal\":\"runner@demo-project.iam."
+                            "gserviceaccount.com\""));
   cr_assert_null(strstr(out, token), "the request log holds a token");
   cr_assert_null(strstr(out, "ya29."), "the request log holds a token");
   free(out);
@@ -323,8 +335,7 @@ Test(control, clock_offset) {
                            "{\"offset_seconds\":5}", &out),
                200, "%s", out);
   free(out);
-  cr_assert_eq(emu_control(emu_fixture_url(), "/emulator/v1/clock", NULL,
-                           &out),
+  cr_assert_eq(emu_control(emu_fixture_url(), "/emulator/v1/clock", NULL, &out),
                200);
   j = cJSON_Parse(out);
   free(out);
@@ -338,8 +349,10 @@ Test(control, clock_offset) {
   {
     emu_reply r;
     char *payload = NULL;
-    md_get("/computeMetadata/v1/instance/service-accounts/default/identity"
-           "?audience=clock-test", &r);
+    md_get(
+        "/computeMetadata/v1/instance/service-accounts/default/identity"
+        "?audience=clock-test",
+        &r);
     cr_assert_eq(gauth_jwt_decode_unverified(r.body, NULL, &payload, NULL),
                  GAUTH_OK);
     j = cJSON_Parse(payload);
@@ -362,17 +375,16 @@ Test(control, clock_offset) {
 Test(control, rotate_keeps_previous_key) {
   char *out = NULL, kid1[64], kid2[64];
   cJSON *j;
-  cr_assert_eq(emu_control(emu_fixture_url(), "/emulator/v1/keys", NULL,
-                           &out),
+  cr_assert_eq(emu_control(emu_fixture_url(), "/emulator/v1/keys", NULL, &out),
                200);
   j = cJSON_Parse(out);
   free(out);
   snprintf(kid1, sizeof(kid1), "%s",
            cJSON_GetObjectItem(j, "current_kid")->valuestring);
   cJSON_Delete(j);
-  cr_assert_eq(emu_control(emu_fixture_url(), "/emulator/v1/keys:rotate",
-                           "{}", &out),
-               200);
+  cr_assert_eq(
+      emu_control(emu_fixture_url(), "/emulator/v1/keys:rotate", "{}", &out),
+      200);
   j = cJSON_Parse(out);
   snprintf(kid2, sizeof(kid2), "%s",
            cJSON_GetObjectItem(j, "current_kid")->valuestring);
@@ -393,9 +405,8 @@ Test(control, rotate_keeps_previous_key) {
 
 Test(control, unknown_route) {
   char *out = NULL;
-  cr_assert_eq(emu_control(emu_fixture_url(), "/emulator/v1/nothing", NULL,
-                           &out),
-               404);
+  cr_assert_eq(
+      emu_control(emu_fixture_url(), "/emulator/v1/nothing", NULL, &out), 404);
   cr_assert_not_null(strstr(out, "\"status\":\"NOT_FOUND\""));
   free(out);
   {

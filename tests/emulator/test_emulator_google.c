@@ -33,10 +33,10 @@
 #define CLOUD "https://www.googleapis.com/auth/cloud-platform"
 #define JWT_BEARER "urn:ietf:params:oauth:grant-type:jwt-bearer"
 #define FORM "application/x-www-form-urlencoded"
-#define UNAUTH_INVALID                                                     \
-  "Request had invalid authentication credentials. Expected OAuth 2 "      \
-  "access token, login cookie or other valid authentication credential. "   \
-  "See https://developers.google.com/identity/sign-in/web/devconsole-"      \
+#define UNAUTH_INVALID                                                    \
+  "Request had invalid authentication credentials. Expected OAuth 2 "     \
+  "access token, login cookie or other valid authentication credential. " \
+  "See https://developers.google.com/identity/sign-in/web/devconsole-"    \
   "project."
 
 /* ---- HTTP --------------------------------------------------------------- */
@@ -64,21 +64,17 @@ static size_t on_body(char *p, size_t sz, size_t n, void *ud) {
 static void header_value(const char *line, size_t len, const char *name,
                          char *out, size_t cap) {
   size_t nl = strlen(name);
-  if (len <= nl || strncasecmp(line, name, nl) != 0)
-    return;
+  if (len <= nl || strncasecmp(line, name, nl) != 0) return;
   const char *v = line + nl;
   size_t vl = len - nl;
-  while (vl > 0 && (*v == ' '))
-    v++, vl--;
-  while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == '\n'))
-    vl--;
+  while (vl > 0 && (*v == ' ')) v++, vl--;
+  while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == '\n')) vl--;
   snprintf(out, cap, "%.*s", (int)vl, v);
 }
 
 static size_t on_header(char *p, size_t sz, size_t n, void *ud) {
   reply *r = ud;
-  header_value(p, sz * n, "WWW-Authenticate:", r->www_auth,
-               sizeof r->www_auth);
+  header_value(p, sz * n, "WWW-Authenticate:", r->www_auth, sizeof r->www_auth);
   header_value(p, sz * n, "Cache-Control:", r->cache_control,
                sizeof r->cache_control);
   header_value(p, sz * n, "Content-Type:", r->content_type,
@@ -96,8 +92,7 @@ static reply http(const char *method, const char *path, const char *ctype,
   reply r;
   memset(&r, 0, sizeof r);
   char url[1024], auth[8192], ct[256];
-  snprintf(url, sizeof url, "%s%s", g_base ? g_base : emu_fixture_url(),
-           path);
+  snprintf(url, sizeof url, "%s%s", g_base ? g_base : emu_fixture_url(), path);
   CURL *c = curl_easy_init();
   cr_assert_not_null(c);
   struct curl_slist *h = NULL;
@@ -109,12 +104,10 @@ static reply http(const char *method, const char *path, const char *ctype,
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", bearer);
     h = curl_slist_append(h, auth);
   }
-  if (extra != NULL)
-    h = curl_slist_append(h, extra);
+  if (extra != NULL) h = curl_slist_append(h, extra);
   curl_easy_setopt(c, CURLOPT_URL, url);
   curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-  if (body != NULL)
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+  if (body != NULL) curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
@@ -122,13 +115,11 @@ static reply http(const char *method, const char *path, const char *ctype,
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
   curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
   CURLcode rc = curl_easy_perform(c);
-  cr_assert_eq(rc, CURLE_OK, "%s %s: %s", method, path,
-               curl_easy_strerror(rc));
+  cr_assert_eq(rc, CURLE_OK, "%s %s: %s", method, path, curl_easy_strerror(rc));
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
   curl_slist_free_all(h);
   curl_easy_cleanup(c);
-  if (r.body == NULL)
-    r.body = calloc(1, 1);
+  if (r.body == NULL) r.body = calloc(1, 1);
   return r;
 }
 
@@ -166,8 +157,7 @@ static void expect_google_error(const reply *r, long code, const char *status,
   const cJSON *c = cJSON_GetObjectItemCaseSensitive(e, "code");
   cr_expect(cJSON_IsNumber(c) && c->valueint == code, "%s", r->body);
   cr_expect_str_eq(jstr(e, "status"), status);
-  if (message != NULL)
-    cr_expect_str_eq(jstr(e, "message"), message);
+  if (message != NULL) cr_expect_str_eq(jstr(e, "message"), message);
   cJSON_Delete(j);
 }
 
@@ -176,8 +166,8 @@ static void expect_google_error(const reply *r, long code, const char *status,
 static gauth_key *scheduler_key(void) {
   gauth_key *k = NULL;
   gauth_error err = GAUTH_ERROR_INIT;
-  cr_assert_eq(gauth_key_load_file(&k, emu_fixture_key_file(), &err),
-               GAUTH_OK, "%s", err.message);
+  cr_assert_eq(gauth_key_load_file(&k, emu_fixture_key_file(), &err), GAUTH_OK,
+               "%s", err.message);
   return k;
 }
 
@@ -188,8 +178,8 @@ static char *token_uri(void) {
 }
 
 /* Claims for an assertion; extra is JSON members to add (may be ""). */
-static char *claims(const char *iss, const char *aud, long iat_off,
-                    long life, const char *extra) {
+static char *claims(const char *iss, const char *aud, long iat_off, long life,
+                    const char *extra) {
   static char buf[2048];
   long now = (long)time(NULL);
   snprintf(buf, sizeof buf,
@@ -202,11 +192,10 @@ static char *claims(const char *iss, const char *aud, long iat_off,
 static char *sign(const gauth_key *k, const char *claims_json, int with_kid) {
   char *jwt = NULL;
   gauth_error err = GAUTH_ERROR_INIT;
-  cr_assert_eq(gauth_jwt_sign(k, GAUTH_ALG_RS256, NULL, claims_json, &jwt,
-                              &err),
-               GAUTH_OK, "%s", err.message);
-  if (with_kid)
-    return jwt;
+  cr_assert_eq(
+      gauth_jwt_sign(k, GAUTH_ALG_RS256, NULL, claims_json, &jwt, &err),
+      GAUTH_OK, "%s", err.message);
+  if (with_kid) return jwt;
   /* Re-sign with a header of {"alg":"RS256","typ":"JWT"} (as
    * google-auth-library sends): header and signature by hand. */
   static const char hdr[] = "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9";
@@ -217,12 +206,12 @@ static char *sign(const gauth_key *k, const char *claims_json, int with_kid) {
   snprintf(input, in_len + 1, "%s.%.*s", hdr, (int)plen, payload);
   unsigned char sig[1024];
   size_t sig_len = sizeof sig;
-  cr_assert_eq(gauth_key_sign(k, GAUTH_ALG_RS256, input, in_len, sig,
-                              &sig_len, NULL), GAUTH_OK);
+  cr_assert_eq(
+      gauth_key_sign(k, GAUTH_ALG_RS256, input, in_len, sig, &sig_len, NULL),
+      GAUTH_OK);
   char b64[2048];
   int n = EVP_EncodeBlock((unsigned char *)b64, sig, (int)sig_len);
-  while (n > 0 && b64[n - 1] == '=')
-    n--;
+  while (n > 0 && b64[n - 1] == '=') n--;
   b64[n] = '\0';
   for (int i = 0; i < n; i++)
     b64[i] = b64[i] == '+' ? '-' : b64[i] == '/' ? '_' : b64[i];
@@ -253,7 +242,8 @@ static char *sign_padded(const gauth_key *k, const char *claims_json) {
   unsigned char sig[1024];
   size_t sig_len = sizeof sig;
   cr_assert_eq(gauth_key_sign(k, GAUTH_ALG_RS256, input, strlen(input), sig,
-                              &sig_len, NULL), GAUTH_OK);
+                              &sig_len, NULL),
+               GAUTH_OK);
   char s[2048];
   b64url_padded(sig, sig_len, s);
   char *out = malloc(strlen(input) + strlen(s) + 2);
@@ -307,7 +297,8 @@ static char *scheduler_id_token(const char *aud) {
 static char *runner_access_token(void) {
   reply r = http("GET",
                  "/computeMetadata/v1/instance/service-accounts/default/"
-                 "token", NULL, NULL, NULL, "Metadata-Flavor: Google");
+                 "token",
+                 NULL, NULL, NULL, "Metadata-Flavor: Google");
   cr_assert_eq(r.status, 200, "%s", r.body);
   cJSON *j = json_of(&r);
   char *at = strdup(jstr(j, "access_token"));
@@ -320,7 +311,8 @@ static char *runner_id_token(const char *aud) {
   char path[1024];
   snprintf(path, sizeof path,
            "/computeMetadata/v1/instance/service-accounts/default/"
-           "identity?audience=%s&format=full", aud);
+           "identity?audience=%s&format=full",
+           aud);
   reply r = http("GET", path, NULL, NULL, NULL, "Metadata-Flavor: Google");
   cr_assert_eq(r.status, 200, "%s", r.body);
   return r.body;
@@ -341,8 +333,9 @@ Test(token, jwt_bearer_access_token) {
   cr_expect_eq(strncmp(at, "ya29.", 5), 0);
   free(at);
   gauth_key *k = scheduler_key();
-  char *jwt = sign(k, claims(SCHEDULER, token_uri(), -5, 3600,
-                             "\"scope\":\"" CLOUD "\""), 1);
+  char *jwt = sign(
+      k, claims(SCHEDULER, token_uri(), -5, 3600, "\"scope\":\"" CLOUD "\""),
+      1);
   reply r = post_assertion(jwt);
   cJSON *j = json_of(&r);
   cr_expect_eq(cJSON_GetArraySize(j), 3, "%s", r.body);
@@ -356,8 +349,10 @@ Test(token, jwt_bearer_access_token) {
 
 Test(token, no_kid_and_google_aud_accepted) {
   gauth_key *k = scheduler_key();
-  char *jwt = sign(k, claims(SCHEDULER, "https://oauth2.googleapis.com/token",
-                             -5, 3600, "\"scope\":\"" CLOUD "\""), 0);
+  char *jwt = sign(k,
+                   claims(SCHEDULER, "https://oauth2.googleapis.com/token", -5,
+                          3600, "\"scope\":\"" CLOUD "\""),
+                   0);
   cr_assert_null(strstr(jwt, "kid"));
   reply r = post_assertion(jwt);
   cr_expect_eq(r.status, 200, "%s", r.body);
@@ -386,8 +381,9 @@ Test(token, padded_base64url_accepted) {
 
 Test(token, charset_and_any_order) {
   gauth_key *k = scheduler_key();
-  char *jwt = sign(k, claims(SCHEDULER, token_uri(), -5, 3600,
-                             "\"scope\":\"" CLOUD "\""), 1);
+  char *jwt = sign(
+      k, claims(SCHEDULER, token_uri(), -5, 3600, "\"scope\":\"" CLOUD "\""),
+      1);
   char *body = malloc(strlen(jwt) + 200);
   sprintf(body, "assertion=%s&grant_type=%s", jwt,
           "urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer");
@@ -403,8 +399,7 @@ Test(token, id_token_when_both_present) {
   gauth_key *k = scheduler_key();
   char extra[1024];
   snprintf(extra, sizeof extra,
-           "\"scope\":\"" CLOUD "\",\"target_audience\":\"%s\"",
-           service_url());
+           "\"scope\":\"" CLOUD "\",\"target_audience\":\"%s\"", service_url());
   char *jwt = sign(k, claims(SCHEDULER, token_uri(), -5, 3600, extra), 0);
   reply r = post_assertion(jwt);
   cr_assert_eq(r.status, 200, "%s", r.body);
@@ -425,8 +420,7 @@ Test(token, id_token_when_both_present) {
   gauth_verifier *v;
   gauth_claims *c = NULL;
   gauth_error err = GAUTH_ERROR_INIT;
-  cr_assert_eq(gauth_verifier_new(&v, &vo, &err), GAUTH_OK, "%s",
-               err.message);
+  cr_assert_eq(gauth_verifier_new(&v, &vo, &err), GAUTH_OK, "%s", err.message);
   cr_assert_eq(gauth_verifier_verify(v, id, 0, &c, &err), GAUTH_OK, "%s",
                err.message);
   const char *email = NULL;
@@ -443,8 +437,9 @@ Test(token, id_token_when_both_present) {
 
 Test(token, unknown_key) {
   gauth_key *k = tj_gen_key(1);
-  char *jwt = sign(k, claims(SCHEDULER, token_uri(), -5, 3600,
-                             "\"scope\":\"" CLOUD "\""), 0);
+  char *jwt = sign(
+      k, claims(SCHEDULER, token_uri(), -5, 3600, "\"scope\":\"" CLOUD "\""),
+      0);
   reply r = post_assertion(jwt);
   expect_oauth_error(&r, 400, "invalid_grant", "Invalid JWT Signature.");
   reply_free(&r);
@@ -452,7 +447,7 @@ Test(token, unknown_key) {
   gauth_key_free(k);
 }
 
-#define TIMEFRAME                                                          \
+#define TIMEFRAME                                                         \
   "Invalid JWT: Token must be a short-lived token (60 minutes) and in a " \
   "reasonable timeframe. Check your iat and exp values in the JWT claim."
 
@@ -461,8 +456,10 @@ Test(token, bad_times) {
   /* expired; far future; too long-lived */
   const long cases[][2] = {{-7200, 3600}, {3600, 3600}, {-5, 7200}};
   for (size_t i = 0; i < 3; i++) {
-    char *jwt = sign(k, claims(SCHEDULER, token_uri(), cases[i][0],
-                               cases[i][1], "\"scope\":\"" CLOUD "\""), 1);
+    char *jwt = sign(k,
+                     claims(SCHEDULER, token_uri(), cases[i][0], cases[i][1],
+                            "\"scope\":\"" CLOUD "\""),
+                     1);
     reply r = post_assertion(jwt);
     expect_oauth_error(&r, 400, "invalid_grant", TIMEFRAME);
     reply_free(&r);
@@ -473,8 +470,10 @@ Test(token, bad_times) {
 
 Test(token, wrong_audience) {
   gauth_key *k = scheduler_key();
-  char *jwt = sign(k, claims(SCHEDULER, "https://example.com/token", -5,
-                             3600, "\"scope\":\"" CLOUD "\""), 1);
+  char *jwt = sign(k,
+                   claims(SCHEDULER, "https://example.com/token", -5, 3600,
+                          "\"scope\":\"" CLOUD "\""),
+                   1);
   reply r = post_assertion(jwt);
   expect_oauth_error(&r, 400, "invalid_grant",
                      "Invalid JWT: Failed audience check. The right "
@@ -486,9 +485,10 @@ Test(token, wrong_audience) {
 
 Test(token, unknown_account) {
   gauth_key *k = scheduler_key();
-  char *jwt = sign(k, claims("nobody@demo-project.iam.gserviceaccount.com",
-                             token_uri(), -5, 3600,
-                             "\"scope\":\"" CLOUD "\""), 1);
+  char *jwt = sign(k,
+                   claims("nobody@demo-project.iam.gserviceaccount.com",
+                          token_uri(), -5, 3600, "\"scope\":\"" CLOUD "\""),
+                   1);
   reply r = post_assertion(jwt);
   expect_oauth_error(&r, 400, "invalid_grant",
                      "Invalid grant: account not found");
@@ -518,15 +518,17 @@ Test(token, unsupported_grant_type) {
 Test(token, refresh_token_unknown) {
   reply r = http("POST", "/token", FORM,
                  "grant_type=refresh_token&client_id=x&client_secret=y&"
-                 "refresh_token=nope", NULL, NULL);
+                 "refresh_token=nope",
+                 NULL, NULL);
   expect_oauth_error(&r, 400, "invalid_grant", "Bad Request");
   reply_free(&r);
 }
 
 Test(token, refresh_token_grant) {
-  const char *ok = "grant_type=refresh_token&refresh_token=1%2F%2Femulator-"
-                   "refresh-token&client_id=emulator-client.apps."
-                   "googleusercontent.com&client_secret=";
+  const char *ok =
+      "grant_type=refresh_token&refresh_token=1%2F%2Femulator-"
+      "refresh-token&client_id=emulator-client.apps."
+      "googleusercontent.com&client_secret=";
   char body[512];
   snprintf(body, sizeof body, "%semulator-client-secret", ok);
   reply r = http("POST", "/token", FORM, body, NULL, NULL);
@@ -536,8 +538,9 @@ Test(token, refresh_token_grant) {
   cr_expect_not_null(jstr(j, "scope"));
   cr_expect_str_eq(jstr(j, "token_type"), "Bearer");
   char *payload = NULL;
-  cr_assert_eq(gauth_jwt_decode_unverified(jstr(j, "id_token"), NULL,
-                                           &payload, NULL), GAUTH_OK);
+  cr_assert_eq(
+      gauth_jwt_decode_unverified(jstr(j, "id_token"), NULL, &payload, NULL),
+      GAUTH_OK);
   cr_expect_not_null(strstr(payload, "developer@example.com"));
   gauth_free(payload);
   cJSON_Delete(j);
@@ -595,8 +598,7 @@ Test(iam, generate_access_token_ok) {
   char *at = runner_access_token();
   reply r = http("POST", SA_PATH(SCHEDULER, "generateAccessToken"),
                  "application/json",
-                 "{\"scope\":[\"" CLOUD "\"],\"lifetime\":\"600s\"}", at,
-                 NULL);
+                 "{\"scope\":[\"" CLOUD "\"],\"lifetime\":\"600s\"}", at, NULL);
   cr_assert_eq(r.status, 200, "%s", r.body);
   cJSON *j = json_of(&r);
   cr_expect_eq(strncmp(jstr(j, "accessToken"), "ya29.", 5), 0);
@@ -608,7 +610,8 @@ Test(iam, generate_access_token_ok) {
   char *sched = strdup(jstr(j, "accessToken"));
   reply run = http("POST",
                    "/v2/projects/demo-project/locations/us-central1/jobs/"
-                   "collect:run", "application/json", "{}", sched, NULL);
+                   "collect:run",
+                   "application/json", "{}", sched, NULL);
   cr_expect_eq(run.status, 200, "%s", run.body);
   reply_free(&run);
   free(sched);
@@ -619,15 +622,15 @@ Test(iam, generate_access_token_ok) {
 
 Test(iam, generate_id_token_ok) {
   char *at = runner_access_token();
-  reply r = http("POST", SA_PATH(SCHEDULER, "generateIdToken"),
-                 "application/json",
-                 "{\"audience\":\"https://x.example\",\"includeEmail\":true}",
-                 at, NULL);
+  reply r = http(
+      "POST", SA_PATH(SCHEDULER, "generateIdToken"), "application/json",
+      "{\"audience\":\"https://x.example\",\"includeEmail\":true}", at, NULL);
   cr_assert_eq(r.status, 200, "%s", r.body);
   cJSON *j = json_of(&r);
   char *payload = NULL;
-  cr_assert_eq(gauth_jwt_decode_unverified(jstr(j, "token"), NULL, &payload,
-                                           NULL), GAUTH_OK);
+  cr_assert_eq(
+      gauth_jwt_decode_unverified(jstr(j, "token"), NULL, &payload, NULL),
+      GAUTH_OK);
   cr_expect_not_null(strstr(payload, "\"email\":\"" SCHEDULER "\""), "%s",
                      payload);
   cr_expect_not_null(strstr(payload, "\"aud\":\"https://x.example\""));
@@ -651,23 +654,24 @@ Test(iam, sign_blob_and_jwt) {
   int n = EVP_DecodeBlock(sig, (const unsigned char *)b64, (int)strlen(b64));
   /* EVP_DecodeBlock counts the two bytes "==" stands for. */
   cr_assert_eq(n, 258);
-  cr_expect_eq(gauth_key_verify(k, GAUTH_ALG_RS256, "hello world", 11, sig,
-                                256, NULL), GAUTH_OK);
+  cr_expect_eq(
+      gauth_key_verify(k, GAUTH_ALG_RS256, "hello world", 11, sig, 256, NULL),
+      GAUTH_OK);
   cJSON_Delete(j);
   reply_free(&r);
 
   r = http("POST", SA_PATH(SCHEDULER, "signJwt"), "application/json",
-           "{\"payload\":\"{\\\"sub\\\":\\\"x\\\",\\\"exp\\\":1}\"}", at,
-           NULL);
+           "{\"payload\":\"{\\\"sub\\\":\\\"x\\\",\\\"exp\\\":1}\"}", at, NULL);
   cr_assert_eq(r.status, 200, "%s", r.body);
   j = json_of(&r);
   cr_expect_str_eq(jstr(j, "keyId"), gauth_key_kid(k));
   gauth_keyset *ks = NULL;
   cr_assert_eq(gauth_keyset_from_keys(&ks, &k, 1, NULL), GAUTH_OK);
   char *payload = NULL;
-  cr_expect_eq(gauth_jws_verify(jstr(j, "signedJwt"), 0, ks,
-                                GAUTH_ALG_BIT(GAUTH_ALG_RS256), &payload,
-                                NULL, NULL), GAUTH_OK);
+  cr_expect_eq(
+      gauth_jws_verify(jstr(j, "signedJwt"), 0, ks,
+                       GAUTH_ALG_BIT(GAUTH_ALG_RS256), &payload, NULL, NULL),
+      GAUTH_OK);
   cr_expect_str_eq(payload, "{\"sub\":\"x\",\"exp\":1}");
   gauth_free(payload);
   gauth_keyset_free(ks);
@@ -679,8 +683,7 @@ Test(iam, sign_blob_and_jwt) {
 
 Test(iam, unauthenticated) {
   reply r = http("POST", SA_PATH(SCHEDULER, "generateAccessToken"),
-                 "application/json", "{\"scope\":[\"" CLOUD "\"]}", NULL,
-                 NULL);
+                 "application/json", "{\"scope\":[\"" CLOUD "\"]}", NULL, NULL);
   expect_google_error(&r, 401, "UNAUTHENTICATED", NULL);
   cr_expect_eq(strncmp(r.www_auth, "Bearer", 6), 0);
   reply_free(&r);
@@ -696,9 +699,8 @@ Test(iam, unauthenticated) {
 Test(iam, permission_denied_names_permission) {
   /* The scheduler holds nothing on the runner. */
   char *at = scheduler_access_token(CLOUD);
-  reply r = http("POST", SA_PATH(RUNNER, "generateIdToken"),
-                 "application/json", "{\"audience\":\"https://x\"}", at,
-                 NULL);
+  reply r = http("POST", SA_PATH(RUNNER, "generateIdToken"), "application/json",
+                 "{\"audience\":\"https://x\"}", at, NULL);
   expect_google_error(&r, 403, "PERMISSION_DENIED",
                       "Permission 'iam.serviceAccounts.getOpenIdToken' "
                       "denied on resource (or it may not exist).");
@@ -712,8 +714,7 @@ Test(iam, unknown_account) {
   reply r = http("POST",
                  SA_PATH("ghost@demo-project.iam.gserviceaccount.com",
                          "generateAccessToken"),
-                 "application/json", "{\"scope\":[\"" CLOUD "\"]}", at,
-                 NULL);
+                 "application/json", "{\"scope\":[\"" CLOUD "\"]}", at, NULL);
   expect_google_error(&r, 404, "NOT_FOUND", NULL);
   reply_free(&r);
   free(at);
@@ -723,10 +724,12 @@ Test(iam, delegation_chain) {
   /* runner -> scheduler -> runner: the scheduler lacks getAccessToken on
    * the runner, so the last hop fails and names the permission. */
   char *at = runner_access_token();
-  reply r = http("POST", SA_PATH(RUNNER, "generateAccessToken"),
-                 "application/json",
-                 "{\"scope\":[\"" CLOUD "\"],\"delegates\":["
-                 "\"projects/-/serviceAccounts/" SCHEDULER "\"]}", at, NULL);
+  reply r =
+      http("POST", SA_PATH(RUNNER, "generateAccessToken"), "application/json",
+           "{\"scope\":[\"" CLOUD
+           "\"],\"delegates\":["
+           "\"projects/-/serviceAccounts/" SCHEDULER "\"]}",
+           at, NULL);
   expect_google_error(&r, 403, "PERMISSION_DENIED",
                       "Permission 'iam.serviceAccounts.getAccessToken' "
                       "denied on resource (or it may not exist).");
@@ -734,7 +737,8 @@ Test(iam, delegation_chain) {
   /* A delegate that does not exist. */
   r = http("POST", SA_PATH(SCHEDULER, "generateAccessToken"),
            "application/json",
-           "{\"scope\":[\"" CLOUD "\"],\"delegates\":["
+           "{\"scope\":[\"" CLOUD
+           "\"],\"delegates\":["
            "\"projects/-/serviceAccounts/ghost@x.iam.gserviceaccount.com\"]}",
            at, NULL);
   expect_google_error(&r, 404, "NOT_FOUND", NULL);
@@ -748,12 +752,13 @@ static void binding(int add, const char *resource, const char *role,
                     const char *member) {
   char body[1024], *out = NULL;
   snprintf(body, sizeof body,
-           "{\"resource\":\"%s\",\"role\":\"%s\",\"member\":\"%s\"}",
-           resource, role, member);
+           "{\"resource\":\"%s\",\"role\":\"%s\",\"member\":\"%s\"}", resource,
+           role, member);
   cr_assert_eq(emu_control(emu_fixture_url(),
                            add ? "/emulator/v1/policy:add"
                                : "/emulator/v1/policy:remove",
-                           body, &out), 200, "%s", out);
+                           body, &out),
+               200, "%s", out);
   free(out);
 }
 
@@ -764,10 +769,11 @@ Test(iam, delegation_chain_granted) {
   const char *role = "roles/iam.serviceAccountTokenCreator";
   binding(1, res, role, "serviceAccount:" SCHEDULER);
   char *at = runner_access_token();
-  reply r = http("POST", SA_PATH(SCHEDULER, "generateIdToken"),
-                 "application/json",
-                 "{\"audience\":\"https://x\",\"delegates\":["
-                 "\"projects/-/serviceAccounts/" SCHEDULER "\"]}", at, NULL);
+  reply r =
+      http("POST", SA_PATH(SCHEDULER, "generateIdToken"), "application/json",
+           "{\"audience\":\"https://x\",\"delegates\":["
+           "\"projects/-/serviceAccounts/" SCHEDULER "\"]}",
+           at, NULL);
   cr_expect_eq(r.status, 200, "%s", r.body);
   reply_free(&r);
   binding(0, res, role, "serviceAccount:" SCHEDULER);
@@ -775,8 +781,9 @@ Test(iam, delegation_chain_granted) {
 }
 
 Test(iam, insufficient_scope) {
-  char *at = scheduler_access_token("https://www.googleapis.com/auth/"
-                                    "userinfo.email");
+  char *at = scheduler_access_token(
+      "https://www.googleapis.com/auth/"
+      "userinfo.email");
   reply r = http("POST", SA_PATH(SCHEDULER, "signBlob"), "application/json",
                  "{\"payload\":\"eA==\"}", at, NULL);
   expect_google_error(&r, 403, "PERMISSION_DENIED",
@@ -794,16 +801,18 @@ Test(test_permissions, subsets) {
   char *at = scheduler_access_token(CLOUD);
   reply r = http("POST",
                  "/v2/projects/demo-project/locations/us-central1/jobs/"
-                 "collect:testIamPermissions", "application/json",
-                 "{\"permissions\":[\"run.jobs.run\",\"run.jobs.delete\"]}",
-                 at, NULL);
+                 "collect:testIamPermissions",
+                 "application/json",
+                 "{\"permissions\":[\"run.jobs.run\",\"run.jobs.delete\"]}", at,
+                 NULL);
   cr_assert_eq(r.status, 200, "%s", r.body);
   cr_expect_str_eq(r.body, "{\"permissions\":[\"run.jobs.run\"]}");
   reply_free(&r);
   r = http("POST",
            "/v2/projects/123456789012/locations/us-central1/services/"
-           "collector:testIamPermissions", "application/json",
-           "{\"permissions\":[\"run.routes.invoke\"]}", at, NULL);
+           "collector:testIamPermissions",
+           "application/json", "{\"permissions\":[\"run.routes.invoke\"]}", at,
+           NULL);
   cr_expect_str_eq(r.body, "{\"permissions\":[\"run.routes.invoke\"]}");
   reply_free(&r);
   const char *paths[] = {"/v1/projects/demo-project:testIamPermissions",
@@ -823,13 +832,14 @@ Test(test_permissions, errors) {
   char *at = scheduler_access_token(CLOUD);
   reply r = http("POST",
                  "/v2/projects/demo-project/locations/us-central1/jobs/"
-                 "nope:testIamPermissions", "application/json",
-                 "{\"permissions\":[\"run.jobs.run\"]}", at, NULL);
+                 "nope:testIamPermissions",
+                 "application/json", "{\"permissions\":[\"run.jobs.run\"]}", at,
+                 NULL);
   expect_google_error(&r, 404, "NOT_FOUND", NULL);
   reply_free(&r);
   r = http("POST", "/v1/projects/demo-project:testIamPermissions",
-           "application/json", "{\"permissions\":[\"not a permission\"]}",
-           at, NULL);
+           "application/json", "{\"permissions\":[\"not a permission\"]}", at,
+           NULL);
   expect_google_error(&r, 400, "INVALID_ARGUMENT", NULL);
   reply_free(&r);
   r = http("POST", "/v1/projects/demo-project:testIamPermissions",
@@ -845,14 +855,15 @@ Test(test_permissions, service_accounts) {
    * name the same account. The runner holds TokenCreator on the scheduler
    * (the default policy), the scheduler nothing on itself. */
   char *at = runner_access_token();
-  const char *body = "{\"permissions\":[\"iam.serviceAccounts.signBlob\","
-                     "\"iam.serviceAccounts.actAs\"]}";
-  const char *paths[] = {
-      "/v1/projects/demo-project/serviceAccounts/" SCHEDULER
-      ":testIamPermissions",
-      "/v1/projects/-/serviceAccounts/" SCHEDULER ":testIamPermissions",
-      "/v1/projects/123456789012/serviceAccounts/" SCHEDULER
-      ":testIamPermissions"};
+  const char *body =
+      "{\"permissions\":[\"iam.serviceAccounts.signBlob\","
+      "\"iam.serviceAccounts.actAs\"]}";
+  const char *paths[] = {"/v1/projects/demo-project/serviceAccounts/" SCHEDULER
+                         ":testIamPermissions",
+                         "/v1/projects/-/serviceAccounts/" SCHEDULER
+                         ":testIamPermissions",
+                         "/v1/projects/123456789012/serviceAccounts/" SCHEDULER
+                         ":testIamPermissions"};
   for (size_t i = 0; i < 3; i++) {
     reply r = http("POST", paths[i], "application/json", body, at, NULL);
     cr_expect_eq(r.status, 200, "%s: %s", paths[i], r.body);
@@ -881,8 +892,9 @@ TestSuite(run);
 
 #define RUN_V2 \
   "/v2/projects/demo-project/locations/us-central1/jobs/collect:run"
-#define RUN_V1 "/apis/run.googleapis.com/v1/namespaces/demo-project/jobs/" \
-               "collect:run"
+#define RUN_V1                                                \
+  "/apis/run.googleapis.com/v1/namespaces/demo-project/jobs/" \
+  "collect:run"
 
 Test(run, id_token_is_401) {
   char *id = scheduler_id_token(service_url());
@@ -932,8 +944,9 @@ Test(run, unknown_job) {
    * may not exist"); with run.jobs.run on the whole project, a 404. The
    * project-wide grant goes to the configured end user, whom no other
    * test gives Cloud Run roles. */
-  const char *nope = "/v2/projects/demo-project/locations/us-central1/jobs/"
-                     "nope:run";
+  const char *nope =
+      "/v2/projects/demo-project/locations/us-central1/jobs/"
+      "nope:run";
   char *at = scheduler_access_token(CLOUD);
   reply r = http("POST", nope, "application/json", "{}", at, NULL);
   expect_google_error(&r, 403, "PERMISSION_DENIED", NULL);
@@ -975,8 +988,8 @@ Test(run, service) {
   char *at = scheduler_access_token(CLOUD);
   const char *bad[] = {id, NULL, at};
   for (size_t i = 0; i < 3; i++) {
-    r = http("POST", "/services/collector", "application/json", "{}",
-             bad[i], NULL);
+    r = http("POST", "/services/collector", "application/json", "{}", bad[i],
+             NULL);
     cr_expect_eq(r.status, 401, "case %zu: %ld", i, r.status);
     cr_expect_not_null(strstr(r.body, "401 Unauthorized"));
     reply_free(&r);
@@ -994,11 +1007,11 @@ Test(run, service) {
 
 /* ---- STS (an emulator of its own, with a trusted external issuer) ------- */
 
-#define WIP_AUD                                                           \
-  "//iam.googleapis.com/projects/123456789012/locations/global/"        \
+#define WIP_AUD                                                  \
+  "//iam.googleapis.com/projects/123456789012/locations/global/" \
   "workloadIdentityPools/pool/providers/ci"
-#define WIP_PRINCIPAL                                                     \
-  "principal://iam.googleapis.com/projects/123456789012/locations/"     \
+#define WIP_PRINCIPAL                                               \
+  "principal://iam.googleapis.com/projects/123456789012/locations/" \
   "global/workloadIdentityPools/pool/subject/repo:main"
 #define EXT_ISS "https://issuer.example"
 
@@ -1049,10 +1062,12 @@ static reply sts_exchange(const char *subject, const char *audience) {
   char *body = malloc(strlen(subject) + 1024);
   sprintf(body,
           "grant_type=urn%%3Aietf%%3Aparams%%3Aoauth%%3Agrant-type%%3Atoken-"
-          "exchange&audience=%s&scope=" CLOUD "&requested_token_type=urn%%3A"
+          "exchange&audience=%s&scope=" CLOUD
+          "&requested_token_type=urn%%3A"
           "ietf%%3Aparams%%3Aoauth%%3Atoken-type%%3Aaccess_token&"
           "subject_token_type=urn%%3Aietf%%3Aparams%%3Aoauth%%3Atoken-type%%3A"
-          "jwt&subject_token=%s", audience, subject);
+          "jwt&subject_token=%s",
+          audience, subject);
   reply r = http("POST", "/v1/token", FORM, body, NULL, NULL);
   free(body);
   return r;
@@ -1064,16 +1079,20 @@ Test(sts, token_exchange_then_impersonation, .timeout = 60) {
   char *jwks = tj_jwks_of(&k, kids, 1);
   char *cfg = malloc(strlen(jwks) + 2048);
   sprintf(cfg,
-          "{\"service_accounts\":[{\"email\":\"" SCHEDULER "\"},"
-          "{\"email\":\"" RUNNER "\"}],"
-          "\"invoker\":\"" SCHEDULER "\",\"metadata_account\":\"" RUNNER "\","
-          "\"external_issuers\":[{\"issuer\":\"" EXT_ISS "\",\"audience\":"
+          "{\"service_accounts\":[{\"email\":\"" SCHEDULER
+          "\"},"
+          "{\"email\":\"" RUNNER
+          "\"}],"
+          "\"invoker\":\"" SCHEDULER "\",\"metadata_account\":\"" RUNNER
+          "\","
+          "\"external_issuers\":[{\"issuer\":\"" EXT_ISS
+          "\",\"audience\":"
           "\"" WIP_AUD "\",\"jwks\":%s,\"service_account\":\"" SCHEDULER
           "\"}],"
           "\"bindings\":[{\"resource\":\"projects/demo-project/"
-          "serviceAccounts/" SCHEDULER "\",\"role\":\"roles/iam."
-          "serviceAccountTokenCreator\",\"members\":[\"" WIP_PRINCIPAL
-          "\"]}]}",
+          "serviceAccounts/" SCHEDULER
+          "\",\"role\":\"roles/iam."
+          "serviceAccountTokenCreator\",\"members\":[\"" WIP_PRINCIPAL "\"]}]}",
           jwks);
   char base[128];
   pid_t pid = start_emulator(cfg, base, sizeof base);
@@ -1081,11 +1100,14 @@ Test(sts, token_exchange_then_impersonation, .timeout = 60) {
   long now = (long)time(NULL);
   char claims_json[512];
   snprintf(claims_json, sizeof claims_json,
-           "{\"iss\":\"" EXT_ISS "\",\"sub\":\"repo:main\",\"aud\":"
-           "\"https:" WIP_AUD "\",\"iat\":%ld,\"exp\":%ld}", now, now + 600);
+           "{\"iss\":\"" EXT_ISS
+           "\",\"sub\":\"repo:main\",\"aud\":"
+           "\"https:" WIP_AUD "\",\"iat\":%ld,\"exp\":%ld}",
+           now, now + 600);
   char *subject = NULL;
-  cr_assert_eq(gauth_jwt_sign(k, GAUTH_ALG_RS256, "ext-1", claims_json,
-                              &subject, NULL), GAUTH_OK);
+  cr_assert_eq(
+      gauth_jwt_sign(k, GAUTH_ALG_RS256, "ext-1", claims_json, &subject, NULL),
+      GAUTH_OK);
 
   reply r = sts_exchange(subject, WIP_AUD);
   cr_assert_eq(r.status, 200, "%s", r.body);
@@ -1102,15 +1124,16 @@ Test(sts, token_exchange_then_impersonation, .timeout = 60) {
            "application/json", "{\"scope\":[\"" CLOUD "\"]}", fed, NULL);
   cr_expect_eq(r.status, 200, "%s", r.body);
   reply_free(&r);
-  r = http("POST", SA_PATH(RUNNER, "generateAccessToken"),
-           "application/json", "{\"scope\":[\"" CLOUD "\"]}", fed, NULL);
+  r = http("POST", SA_PATH(RUNNER, "generateAccessToken"), "application/json",
+           "{\"scope\":[\"" CLOUD "\"]}", fed, NULL);
   expect_google_error(&r, 403, "PERMISSION_DENIED", NULL);
   reply_free(&r);
 
   /* Another provider's audience: invalid_target. */
-  r = sts_exchange(subject, "%2F%2Fiam.googleapis.com%2Fprojects%2F1%2F"
-                            "locations%2Fglobal%2FworkloadIdentityPools%2Fx%2F"
-                            "providers%2Fy");
+  r = sts_exchange(subject,
+                   "%2F%2Fiam.googleapis.com%2Fprojects%2F1%2F"
+                   "locations%2Fglobal%2FworkloadIdentityPools%2Fx%2F"
+                   "providers%2Fy");
   cr_expect_eq(r.status, 400, "%s", r.body);
   cr_expect_not_null(strstr(r.body, "invalid_target"));
   reply_free(&r);
@@ -1118,7 +1141,8 @@ Test(sts, token_exchange_then_impersonation, .timeout = 60) {
   gauth_key *other = tj_gen_key(1);
   char *forged = NULL;
   cr_assert_eq(gauth_jwt_sign(other, GAUTH_ALG_RS256, "ext-1", claims_json,
-                              &forged, NULL), GAUTH_OK);
+                              &forged, NULL),
+               GAUTH_OK);
   r = sts_exchange(forged, WIP_AUD);
   cr_expect_eq(r.status, 400, "%s", r.body);
   cr_expect_not_null(strstr(r.body, "invalid_grant"));

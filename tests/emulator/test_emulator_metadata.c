@@ -114,9 +114,10 @@ Test(metadata, access_token_shape) {
   emu_reply r;
   cJSON *j;
   const cJSON *t;
-  get_ok(MD "instance/service-accounts/default/token?scopes=https://www."
-            "googleapis.com/auth/cloud-platform,https://www.googleapis.com/"
-            "auth/userinfo.email",
+  get_ok(MD
+         "instance/service-accounts/default/token?scopes=https://www."
+         "googleapis.com/auth/cloud-platform,https://www.googleapis.com/"
+         "auth/userinfo.email",
          200, &r);
   j = cJSON_Parse(r.body);
   cr_assert_not_null(j, "%s", r.body);
@@ -124,8 +125,7 @@ Test(metadata, access_token_shape) {
   cr_assert(cJSON_IsString(t));
   cr_assert(strncmp(t->valuestring, "ya29.", 5) == 0);
   cr_assert_gt(strlen(t->valuestring), 40);
-  cr_assert_str_eq(cJSON_GetObjectItem(j, "token_type")->valuestring,
-                   "Bearer");
+  cr_assert_str_eq(cJSON_GetObjectItem(j, "token_type")->valuestring, "Bearer");
   cr_assert_gt(cJSON_GetObjectItem(j, "expires_in")->valuedouble, 3000);
   cr_assert_leq(cJSON_GetObjectItem(j, "expires_in")->valuedouble, 3600);
   cJSON_Delete(j);
@@ -137,8 +137,8 @@ static char *identity(const char *aud, const char *format) {
   emu_reply r;
   char *tok;
   snprintf(path, sizeof(path),
-           MD "instance/service-accounts/default/identity?audience=%s%s%s",
-           aud, format ? "&format=" : "", format ? format : "");
+           MD "instance/service-accounts/default/identity?audience=%s%s%s", aud,
+           format ? "&format=" : "", format ? format : "");
   get_ok(path, 200, &r);
   tok = r.body;
   return tok;
@@ -210,10 +210,9 @@ Test(metadata, identity_token_verifies) {
   vo.audiences = aud;
   vo.require_email_verified = 1;
   vo.http = &http;
-  cr_assert_eq(gauth_verifier_new(&v, &vo, &err), GAUTH_OK, "%s",
-               err.message);
-  cr_assert_eq(gauth_verifier_verify(v, tok, 0, &c, &err), GAUTH_OK,
-               "%s (%s)", err.message, err.reason);
+  cr_assert_eq(gauth_verifier_new(&v, &vo, &err), GAUTH_OK, "%s", err.message);
+  cr_assert_eq(gauth_verifier_verify(v, tok, 0, &c, &err), GAUTH_OK, "%s (%s)",
+               err.message, err.reason);
   cr_assert_eq(gauth_claims_get_string(c, "email", &email, &err), GAUTH_OK);
   cr_assert_str_eq(email, RUNNER);
   gauth_claims_free(c);

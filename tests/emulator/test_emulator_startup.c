@@ -18,7 +18,7 @@
 
 typedef struct proc {
   pid_t pid;
-  FILE *out;      /* its stdout */
+  FILE *out; /* its stdout */
   char errfile[256];
 } proc;
 
@@ -139,8 +139,7 @@ Test(startup, lines_key_file_and_sigterm, .timeout = 60) {
             "not PKCS#8");
   cr_assert_eq(strlen(cJSON_GetObjectItem(j, "private_key_id")->valuestring),
                40);
-  cr_assert_eq(gauth_key_load_file(&k, key, &err), GAUTH_OK, "%s",
-               err.message);
+  cr_assert_eq(gauth_key_load_file(&k, key, &err), GAUTH_OK, "%s", err.message);
   cr_assert(gauth_key_is_private(k));
   cr_assert_eq(gauth_key_get_type(k), GAUTH_KEY_RSA);
   cr_assert_eq(gauth_key_bits(k), 2048);
@@ -161,10 +160,11 @@ Test(startup, lines_key_file_and_sigterm, .timeout = 60) {
   cr_assert_eq(finish(&p), 0, "exit status after SIGTERM");
   {
     const char *log = read_file(p.errfile);
-    cr_assert_not_null(strstr(log, "GET /computeMetadata/v1/instance/"
-                                   "service-accounts/default/token 200 "
-                                   "runner@demo-project.iam.gserviceaccount"
-                                   ".com\n"),
+    cr_assert_not_null(strstr(log,
+                              "GET /computeMetadata/v1/instance/"
+                              "service-accounts/default/token 200 "
+                              "runner@demo-project.iam.gserviceaccount"
+                              ".com\n"),
                        "%s", log);
     cr_assert_null(strstr(log, "canary"), "the query was logged");
     cr_assert_null(strstr(log, "ya29."), "a token was logged");
@@ -234,9 +234,10 @@ Test(startup, invalid_config_exit_2, .timeout = 60) {
   bad_config("{not json", "not a JSON object");
   bad_config("{\"projekt\":{}}", "unknown member \"projekt\"");
   bad_config("{\"project\":{\"number\":\"12x\"}}", "\"number\" must be digits");
-  bad_config("{\"bindings\":[{\"resource\":\"projects/p\",\"role\":"
-             "\"roles/nope\",\"members\":[\"user:a@b\"]}]}",
-             "unknown role roles/nope");
+  bad_config(
+      "{\"bindings\":[{\"resource\":\"projects/p\",\"role\":"
+      "\"roles/nope\",\"members\":[\"user:a@b\"]}]}",
+      "unknown role roles/nope");
   bad_config("{\"service_accounts\":[{\"email\":\"a@b.c\"}]}",
              "invoker scheduler@demo-project.iam.gserviceaccount.com is not");
 }
@@ -270,12 +271,11 @@ Test(startup, config_world, .timeout = 60) {
   }
   line(&p, l, sizeof(l));
   snprintf(base, sizeof(base), "%.100s", l + 10);
-  emu_http(base, "GET", "/computeMetadata/v1/project/project-id", flavor,
-           NULL, &r);
+  emu_http(base, "GET", "/computeMetadata/v1/project/project-id", flavor, NULL,
+           &r);
   cr_assert_str_eq(r.body, "other");
   emu_reply_free(&r);
-  emu_http(base, "GET", "/computeMetadata/v1/instance/zone", flavor, NULL,
-           &r);
+  emu_http(base, "GET", "/computeMetadata/v1/instance/zone", flavor, NULL, &r);
   cr_assert_str_eq(r.body, "projects/42/zones/europe-west1-a");
   emu_reply_free(&r);
   emu_http(base, "GET",

@@ -40,10 +40,8 @@ static long reference_valid(const unsigned char *in, size_t n, int url) {
   for (i = 0; i < ndata; i++)
     if (value_of(in[i], url) < 0) return -1;
   if (ndata % 4 == 1) return -1;
-  if (ndata % 4 == 2 && (value_of(in[ndata - 1], url) & 0x0f) != 0)
-    return -1;
-  if (ndata % 4 == 3 && (value_of(in[ndata - 1], url) & 0x03) != 0)
-    return -1;
+  if (ndata % 4 == 2 && (value_of(in[ndata - 1], url) & 0x0f) != 0) return -1;
+  if (ndata % 4 == 3 && (value_of(in[ndata - 1], url) & 0x03) != 0) return -1;
   return (long)ndata;
 }
 

@@ -10,13 +10,13 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(cond)                                                    \
-  do {                                                                 \
-    if (!(cond)) {                                                     \
-      fprintf(stderr, "%s:%d: property failed: %s\n", __FILE__,        \
-              __LINE__, #cond);                                        \
-      abort();                                                         \
-    }                                                                  \
+#define CHECK(cond)                                                       \
+  do {                                                                    \
+    if (!(cond)) {                                                        \
+      fprintf(stderr, "%s:%d: property failed: %s\n", __FILE__, __LINE__, \
+              #cond);                                                     \
+      abort();                                                            \
+    }                                                                     \
   } while (0)
 
 #endif /* GAUTH_FUZZ_CHECK_H */

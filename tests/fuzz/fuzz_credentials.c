@@ -38,8 +38,7 @@ static int in_a_type(const cJSON *item, const char *s) {
 }
 
 /* 1 when msg holds the value of a secret member anywhere in item. */
-static int shows_secret(const cJSON *root, const cJSON *item,
-                        const char *msg) {
+static int shows_secret(const cJSON *root, const cJSON *item, const char *msg) {
   static const char *const names[] = {"private_key", "refresh_token",
                                       "client_secret"};
   const cJSON *child;
@@ -108,7 +107,8 @@ static void check_reply(const uint8_t *data, size_t size,
       kind == GAUTH__TOKEN_ACCESS ? &idt : NULL, &err);
   if (st == GAUTH_OK) {
     CHECK(printable_token(t.value));
-    CHECK(t.expires_at == 0 || t.expires_at > (kind == GAUTH__TOKEN_ID ? 0 : 1000));
+    CHECK(t.expires_at == 0 ||
+          t.expires_at > (kind == GAUTH__TOKEN_ID ? 0 : 1000));
     if (kind == GAUTH__TOKEN_ACCESS) {
       CHECK(idt == NULL || printable_token(idt));
       free(idt);

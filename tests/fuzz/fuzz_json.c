@@ -118,8 +118,8 @@ static void check_getters(const cJSON *obj, const char *name,
   st = gauth__json_opt_int64(obj, name, &v, &present, &err);
   CHECK(st != GAUTH_OK || present == (item != NULL && !cJSON_IsNull(item)));
   st = gauth__json_opt_string(obj, name, &s, &err);
-  CHECK((st == GAUTH_OK) == (item == NULL || cJSON_IsNull(item) ||
-                             cJSON_IsString(item)));
+  CHECK((st == GAUTH_OK) ==
+        (item == NULL || cJSON_IsNull(item) || cJSON_IsString(item)));
 }
 
 static int has_non_finite(const cJSON *item) {
@@ -140,8 +140,7 @@ static void check_reprint(const cJSON *root) {
   text = cJSON_PrintUnformatted(root);
   if (text == NULL) return; /* out of memory */
   lim.max_bytes = strlen(text) + 1;
-  CHECK(gauth__json_parse(text, strlen(text), &lim, &again, NULL) ==
-        GAUTH_OK);
+  CHECK(gauth__json_parse(text, strlen(text), &lim, &again, NULL) == GAUTH_OK);
   CHECK(cJSON_Compare(root, again, 1));
   cJSON_Delete(again);
   cJSON_free(text);

@@ -69,9 +69,8 @@ static size_t add_jwk(char *buf, size_t cap, size_t used, const char *pem,
 
 static void setup(void) {
   static char jwks[16384];
-  const char *const pems[6] = {bench_rsa1_pem, bench_rsa2_pem,
-                               bench_rsa3_pem, bench_ec1_pem,
-                               bench_ec2_pem,  bench_ec3_pem};
+  const char *const pems[6] = {bench_rsa1_pem, bench_rsa2_pem, bench_rsa3_pem,
+                               bench_ec1_pem,  bench_ec2_pem,  bench_ec3_pem};
   gauth_verifier_options vo = GAUTH_VERIFIER_OPTIONS_INIT;
   gauth_error err = GAUTH_ERROR_INIT;
   size_t used = (size_t)snprintf(jwks, sizeof jwks, "{\"keys\":[");
@@ -188,7 +187,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     CHECK(ast == GAUTH_E_VERIFY);
     CHECK(claims == NULL);
     check_message(&aerr, token, size);
-    want_reason = pst != GAUTH_OK ? perr.reason
+    want_reason = pst != GAUTH_OK   ? perr.reason
                   : vst != GAUTH_OK ? verr.reason
                                     : cerr.reason;
     /* An empty input is "malformed" to the parser; the verifier may say

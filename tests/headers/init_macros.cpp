@@ -11,8 +11,8 @@ int gauth_init_macros_check(void) {
   gauth_credentials_options copts = GAUTH_CREDENTIALS_OPTIONS_INIT;
   gauth_verifier_options vopts = GAUTH_VERIFIER_OPTIONS_INIT;
   gauth_iam_wait_options wopts = GAUTH_IAM_WAIT_OPTIONS_INIT;
-  static const gauth_endpoint_override eps[] = {{"pubsub", "http://127.0.0.1:1"},
-                                                {NULL, NULL}};
+  static const gauth_endpoint_override eps[] = {
+      {"pubsub", "http://127.0.0.1:1"}, {NULL, NULL}};
   opts.endpoints = eps;
   copts.options = &opts;
   vopts.http = &opts;

@@ -78,9 +78,9 @@ static void setup(void) {
   setenv("CLOUDSDK_CONFIG", mkdirs("empty-gcloud"), 1);
   setenv("HOME", mkdirs("empty-home"), 1);
   setenv("GAUTH_METADATA_DETECTION", "none", 1);
-  cr_assert_eq(emu_control(emu_fixture_url(), "/emulator/v1/counters:reset",
-                           "{}", &out),
-               200);
+  cr_assert_eq(
+      emu_control(emu_fixture_url(), "/emulator/v1/counters:reset", "{}", &out),
+      200);
   free(out);
 }
 
@@ -197,8 +197,7 @@ Test(adc, bad_gcloud_file_is_final) {
   setenv("GAUTH_METADATA_DETECTION", "assume-present", 1);
   cr_assert_eq(gauth_credentials_default(&c, NULL, &err), GAUTH_E_MALFORMED);
   cr_assert_null(c);
-  cr_assert_not_null(strstr(err.message, "gcloud ADC file"), "%s",
-                     err.message);
+  cr_assert_not_null(strstr(err.message, "gcloud ADC file"), "%s", err.message);
   cr_assert_not_null(strstr(err.message, path), "%s", err.message);
   cr_assert_not_null(strstr(err.message, "\"client_id\""), "%s", err.message);
   /* Unreadable: a directory in its place. */
@@ -219,7 +218,8 @@ Test(adc, nothing_found_lists_what_was_tried) {
   cr_assert_null(c);
   snprintf(want, sizeof want,
            "no credentials found: GOOGLE_APPLICATION_CREDENTIALS not set; "
-           "%s/" USER_FILE ": no such file; metadata server: "
+           "%s/" USER_FILE
+           ": no such file; metadata server: "
            "GAUTH_METADATA_DETECTION=none. Run `gcloud auth "
            "application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS"
            " to a credentials file",
@@ -238,19 +238,22 @@ Test(adc, nothing_found_after_a_refused_probe) {
   unsetenv("CLOUDSDK_CONFIG");
   cr_assert_eq(gauth_credentials_default(&c, NULL, &err),
                GAUTH_E_NO_CREDENTIALS, "%s", err.message);
-  cr_assert_not_null(strstr(err.message, "GOOGLE_APPLICATION_CREDENTIALS not "
-                                         "set; "),
+  cr_assert_not_null(strstr(err.message,
+                            "GOOGLE_APPLICATION_CREDENTIALS not "
+                            "set; "),
                      "%s", err.message);
   cr_assert_not_null(strstr(err.message, "/empty-home/.config/gcloud/" USER_FILE
                                          ": no such file; metadata server: "
                                          "probe of 127.0.0.1:9: connection "
                                          "refused"),
                      "%s", err.message);
-  cr_assert_not_null(strstr(err.message, "(GAUTH_METADATA_DETECTION=none to "
-                                         "skip)"),
+  cr_assert_not_null(strstr(err.message,
+                            "(GAUTH_METADATA_DETECTION=none to "
+                            "skip)"),
                      "%s", err.message);
-  cr_assert_not_null(strstr(err.message, "gcloud auth application-default "
-                                         "login"),
+  cr_assert_not_null(strstr(err.message,
+                            "gcloud auth application-default "
+                            "login"),
                      "%s", err.message);
 }
 

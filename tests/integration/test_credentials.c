@@ -30,7 +30,8 @@ static char *make_key_json(const char *token_uri, const char *extra) {
   char *pem, *json, *esc, *q;
   long n;
   size_t i;
-  cr_assert(pk && b && PEM_write_bio_PrivateKey(b, pk, NULL, NULL, 0, NULL, NULL));
+  cr_assert(pk && b &&
+            PEM_write_bio_PrivateKey(b, pk, NULL, NULL, 0, NULL, NULL));
   n = BIO_get_mem_data(b, &pem);
   esc = malloc((size_t)n * 2 + 1);
   for (i = 0, q = esc; i < (size_t)n; i++) {
@@ -65,9 +66,9 @@ static void teardown(void) { free(g_key_json); }
 static gauth_credentials *creds(const gauth_credentials_options *co) {
   gauth_credentials *c = NULL;
   gauth_error err = GAUTH_ERROR_INIT;
-  cr_assert_eq(gauth_credentials_from_json(&c, g_key_json, strlen(g_key_json),
-                                           co, &err),
-               GAUTH_OK, "%s", err.message);
+  cr_assert_eq(
+      gauth_credentials_from_json(&c, g_key_json, strlen(g_key_json), co, &err),
+      GAUTH_OK, "%s", err.message);
   return c;
 }
 
@@ -75,15 +76,19 @@ TestSuite(credentials, .init = setup, .fini = teardown);
 
 Test(credentials, type_names_and_origin) {
   gauth_credentials *c = creds(NULL);
-  cr_assert_eq(gauth_credentials_get_type(c), GAUTH_CREDENTIALS_SERVICE_ACCOUNT);
-  cr_assert_str_eq(gauth_credentials_type_name(GAUTH_CREDENTIALS_SERVICE_ACCOUNT),
-                   "service_account");
-  cr_assert_str_eq(gauth_credentials_type_name(GAUTH_CREDENTIALS_AUTHORIZED_USER),
-                   "authorized_user");
+  cr_assert_eq(gauth_credentials_get_type(c),
+               GAUTH_CREDENTIALS_SERVICE_ACCOUNT);
+  cr_assert_str_eq(
+      gauth_credentials_type_name(GAUTH_CREDENTIALS_SERVICE_ACCOUNT),
+      "service_account");
+  cr_assert_str_eq(
+      gauth_credentials_type_name(GAUTH_CREDENTIALS_AUTHORIZED_USER),
+      "authorized_user");
   cr_assert_str_eq(gauth_credentials_type_name(GAUTH_CREDENTIALS_IMPERSONATED),
                    "impersonated_service_account");
-  cr_assert_str_eq(gauth_credentials_type_name(GAUTH_CREDENTIALS_EXTERNAL_ACCOUNT),
-                   "external_account");
+  cr_assert_str_eq(
+      gauth_credentials_type_name(GAUTH_CREDENTIALS_EXTERNAL_ACCOUNT),
+      "external_account");
   cr_assert_str_eq(gauth_credentials_type_name(GAUTH_CREDENTIALS_METADATA),
                    "metadata");
   cr_assert_str_eq(gauth_credentials_type_name((gauth_credentials_type)99),
@@ -93,7 +98,8 @@ Test(credentials, type_names_and_origin) {
   /* A second reference outlives the first. */
   gauth_credentials_up_ref(c);
   gauth_credentials_free(c);
-  cr_assert_eq(gauth_credentials_get_type(c), GAUTH_CREDENTIALS_SERVICE_ACCOUNT);
+  cr_assert_eq(gauth_credentials_get_type(c),
+               GAUTH_CREDENTIALS_SERVICE_ACCOUNT);
   gauth_credentials_free(c);
   gauth_credentials_free(NULL);
 }
@@ -104,23 +110,27 @@ Test(credentials, options_are_checked) {
   gauth_error err = GAUTH_ERROR_INIT;
   co.version = 99;
   cr_assert_eq(gauth_credentials_from_json(&c, g_key_json, strlen(g_key_json),
-                                           &co, &err), GAUTH_E_INVALID_ARG);
+                                           &co, &err),
+               GAUTH_E_INVALID_ARG);
   cr_assert_null(c);
   cr_assert(strstr(err.message, "version 99") != NULL, "%s", err.message);
   co.version = GAUTH_CREDENTIALS_OPTIONS_VERSION;
   co.self_signed_jwt = 7;
   cr_assert_eq(gauth_credentials_from_json(&c, g_key_json, strlen(g_key_json),
-                                           &co, &err), GAUTH_E_INVALID_ARG);
+                                           &co, &err),
+               GAUTH_E_INVALID_ARG);
   cr_assert(strstr(err.message, "self_signed_jwt") != NULL, "%s", err.message);
   co.self_signed_jwt = 0;
   co.token_lifetime_seconds = 43201;
   cr_assert_eq(gauth_credentials_from_json(&c, g_key_json, strlen(g_key_json),
-                                           &co, &err), GAUTH_E_INVALID_ARG);
+                                           &co, &err),
+               GAUTH_E_INVALID_ARG);
   cr_assert(strstr(err.message, "43200") != NULL, "%s", err.message);
   co.token_lifetime_seconds = 0;
   co.quota_project = "bad\nproject";
   cr_assert_eq(gauth_credentials_from_json(&c, g_key_json, strlen(g_key_json),
-                                           &co, &err), GAUTH_E_INVALID_ARG);
+                                           &co, &err),
+               GAUTH_E_INVALID_ARG);
 }
 
 /* Refused arguments never reach the network: the token endpoint here is a
@@ -155,10 +165,12 @@ Test(credentials, bad_arguments_make_no_request) {
                GAUTH_E_INVALID_ARG);
   cr_assert_eq(gauth_credentials_id_token(c, NULL, 0, &tok, NULL, &err),
                GAUTH_E_INVALID_ARG);
-  cr_assert_eq(gauth_credentials_id_token(c, "https://a\r\nb", 0, &tok, NULL,
-                                          &err), GAUTH_E_INVALID_ARG);
-  cr_assert_eq(gauth_credentials_id_token(c, "https://a", 0x80, &tok, NULL,
-                                          &err), GAUTH_E_INVALID_ARG);
+  cr_assert_eq(
+      gauth_credentials_id_token(c, "https://a\r\nb", 0, &tok, NULL, &err),
+      GAUTH_E_INVALID_ARG);
+  cr_assert_eq(
+      gauth_credentials_id_token(c, "https://a", 0x80, &tok, NULL, &err),
+      GAUTH_E_INVALID_ARG);
   cr_assert(strstr(err.message, "0x80") != NULL, "%s", err.message);
   cr_assert_eq(gauth_credentials_access_token(NULL, NULL, &tok, NULL, &err),
                GAUTH_E_INVALID_ARG);
@@ -225,8 +237,9 @@ Test(credentials, quota_project_header_on_api_calls) {
   gauth_error err = GAUTH_ERROR_INIT;
   ts_request req;
   ts_response ok = {0};
-  ok.body = "{\"accessToken\":\"ya29.impersonated\","
-            "\"expireTime\":\"2099-01-01T00:00:00Z\"}";
+  ok.body =
+      "{\"accessToken\":\"ya29.impersonated\","
+      "\"expireTime\":\"2099-01-01T00:00:00Z\"}";
   ts_route(s, "/v1/projects/-/serviceAccounts/" TARGET ":generateAccessToken",
            &ok, 1);
   o.iamcredentials_endpoint = ts_url(s, "", base, sizeof base);
@@ -236,19 +249,23 @@ Test(credentials, quota_project_header_on_api_calls) {
   src = creds(&co);
   co.quota_project = NULL;
   co.self_signed_jwt = 0;
-  cr_assert_eq(gauth_credentials_impersonate(&imp, src, TARGET, NULL, &co,
-                                             &err), GAUTH_OK, "%s", err.message);
+  cr_assert_eq(
+      gauth_credentials_impersonate(&imp, src, TARGET, NULL, &co, &err),
+      GAUTH_OK, "%s", err.message);
   gauth_credentials_free(src); /* the impersonation keeps its own ref */
   cr_assert_eq(gauth_credentials_access_token(imp, NULL, &tok, NULL, &err),
                GAUTH_OK, "%s", err.message);
   cr_assert_str_eq(tok, "ya29.impersonated");
   gauth_free(tok);
-  cr_assert_eq(ts_last_request(s, "/v1/projects/-/serviceAccounts/" TARGET
-                                  ":generateAccessToken", &req), 1);
+  cr_assert_eq(ts_last_request(s,
+                               "/v1/projects/-/serviceAccounts/" TARGET
+                               ":generateAccessToken",
+                               &req),
+               1);
   cr_assert(strstr(req.headers, "x-goog-user-project: billing-proj") != NULL,
             "%s", req.headers);
   cr_assert(strstr(req.headers, "authorization: Bearer ey") != NULL ||
-            strstr(req.headers, "Authorization: Bearer ey") != NULL,
+                strstr(req.headers, "Authorization: Bearer ey") != NULL,
             "the source's self-signed JWT: %s", req.headers);
   ts_request_cleanup(&req);
   gauth_credentials_free(imp);
@@ -264,8 +281,9 @@ Test(credentials, unsupported_operations_name_the_type) {
   unsigned char *sig = NULL;
   size_t n = 0;
   char *v = NULL;
-  cr_assert_eq(gauth_credentials_from_json(&c, user, sizeof user - 1, NULL,
-                                           &err), GAUTH_OK, "%s", err.message);
+  cr_assert_eq(
+      gauth_credentials_from_json(&c, user, sizeof user - 1, NULL, &err),
+      GAUTH_OK, "%s", err.message);
   cr_assert_eq(gauth_credentials_sign_blob(c, "x", 1, &sig, &n, NULL, &err),
                GAUTH_E_UNSUPPORTED);
   cr_assert(strstr(err.message, "authorized_user") != NULL, "%s", err.message);

@@ -30,23 +30,23 @@
 #define RUNNER "runner@demo-project.iam.gserviceaccount.com"
 #define CLOUD "https://www.googleapis.com/auth/cloud-platform"
 #define EMAIL_SCOPE "https://www.googleapis.com/auth/userinfo.email"
-#define WIP_AUD                                                           \
-  "//iam.googleapis.com/projects/123456789012/locations/global/"        \
+#define WIP_AUD                                                  \
+  "//iam.googleapis.com/projects/123456789012/locations/global/" \
   "workloadIdentityPools/pool/providers/ci"
-#define WIP_PRINCIPAL                                                     \
-  "principal://iam.googleapis.com/projects/123456789012/locations/"     \
+#define WIP_PRINCIPAL                                               \
+  "principal://iam.googleapis.com/projects/123456789012/locations/" \
   "global/workloadIdentityPools/pool/subject/repo:main"
 #define EXT_ISS "https://issuer.example"
 #define JWT_TYPE "urn:ietf:params:oauth:token-type:jwt"
-#define IMP_URL(email)                                                    \
-  "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/" \
-  email ":generateAccessToken"
+#define IMP_URL(email)                                                         \
+  "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/" email \
+  ":generateAccessToken"
 #define IAM_PATH(email, action) \
   "/v1/projects/-/serviceAccounts/" email ":" action
 #define TIP_PATH "/v1/projects/demo-project:testIamPermissions"
 #define CANARY "CANARY-subject-token-90210"
 
-/* ---- an emulator of our own, trusting our issuer --------------------------- */
+/* ---- an emulator of our own, trusting our issuer ------------------------- */
 
 static struct {
   pid_t pid;
@@ -77,15 +77,20 @@ static void start_emulator(void) {
   jwks = tj_jwks_of(&g.issuer_key, kids, 1);
   cfg = malloc(strlen(jwks) + 2048);
   sprintf(cfg,
-          "{\"service_accounts\":[{\"email\":\"" SCHEDULER "\"},"
-          "{\"email\":\"" RUNNER "\"}],"
-          "\"invoker\":\"" SCHEDULER "\",\"metadata_account\":\"" RUNNER "\","
-          "\"external_issuers\":[{\"issuer\":\"" EXT_ISS "\",\"audience\":"
-          "\"" WIP_AUD "\",\"jwks\":%s}],"
+          "{\"service_accounts\":[{\"email\":\"" SCHEDULER
+          "\"},"
+          "{\"email\":\"" RUNNER
+          "\"}],"
+          "\"invoker\":\"" SCHEDULER "\",\"metadata_account\":\"" RUNNER
+          "\","
+          "\"external_issuers\":[{\"issuer\":\"" EXT_ISS
+          "\",\"audience\":"
+          "\"" WIP_AUD
+          "\",\"jwks\":%s}],"
           "\"bindings\":[{\"resource\":\"projects/demo-project/"
-          "serviceAccounts/" RUNNER "\",\"role\":\"roles/iam."
-          "serviceAccountTokenCreator\",\"members\":[\"" WIP_PRINCIPAL
-          "\"]}]}",
+          "serviceAccounts/" RUNNER
+          "\",\"role\":\"roles/iam."
+          "serviceAccountTokenCreator\",\"members\":[\"" WIP_PRINCIPAL "\"]}]}",
           jwks);
   snprintf(g.dir, sizeof g.dir, "/tmp/gauth-ext-XXXXXX");
   cr_assert_not_null(mkdtemp(g.dir));
@@ -112,7 +117,8 @@ static void start_emulator(void) {
   }
   close(fds[1]);
   FILE *out = fdopen(fds[0], "r");
-  cr_assert_not_null(fgets(line, sizeof line, out), "the emulator did not start");
+  cr_assert_not_null(fgets(line, sizeof line, out),
+                     "the emulator did not start");
   fclose(out);
   unlink(path);
   line[strcspn(line, "\n")] = '\0';
@@ -133,7 +139,7 @@ static void stop_emulator(void) {
 
 TestSuite(ext, .init = start_emulator, .fini = stop_emulator, .timeout = 60);
 
-/* ---- emulator helpers -------------------------------------------------------- */
+/* ---- emulator helpers ---------------------------------------------------- */
 
 static void control(const char *path, const char *body) {
   char *out = NULL;
@@ -160,7 +166,7 @@ static long use_token(const char *token) {
                          "{\"permissions\":[\"run.jobs.run\"]}");
 }
 
-/* ---- credentials --------------------------------------------------------------- */
+/* ---- credentials --------------------------------------------------------- */
 
 static gauth_options fast_options(void) {
   gauth_options o = GAUTH_OPTIONS_INIT;
@@ -179,11 +185,12 @@ static cJSON *ext_json(const char *source_json, const char *extra_json) {
   cJSON_AddStringToObject(o, "type", "external_account");
   cJSON_AddStringToObject(o, "audience", WIP_AUD);
   cJSON_AddStringToObject(o, "subject_token_type", JWT_TYPE);
-  cJSON_AddStringToObject(o, "token_url", "https://sts.googleapis.com/v1/token");
+  cJSON_AddStringToObject(o, "token_url",
+                          "https://sts.googleapis.com/v1/token");
   cJSON_AddItemToObject(o, "credential_source", cJSON_Parse(source_json));
   extra = extra_json ? cJSON_Parse(extra_json) : NULL;
   cJSON_ArrayForEach(it, extra)
-    cJSON_AddItemToObject(o, it->string, cJSON_Duplicate(it, 1));
+      cJSON_AddItemToObject(o, it->string, cJSON_Duplicate(it, 1));
   cJSON_Delete(extra);
   return o;
 }
@@ -224,20 +231,20 @@ static int64_t now_s(void) {
 }
 
 /* 1 when the "name: value\n" lines hold name (any case) with value. */
-static int has_header(const char *lines, const char *name,
-                      const char *value) {
+static int has_header(const char *lines, const char *name, const char *value) {
   size_t n = strlen(name);
-  for (const char *l = lines; *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1
-                                                      : l + strlen(l)) {
+  for (const char *l = lines; *l;
+       l = strchr(l, '\n') ? strchr(l, '\n') + 1 : l + strlen(l)) {
     size_t len = strcspn(l, "\n");
     if (len > n + 2 && strncasecmp(l, name, n) == 0 && l[n] == ':' &&
-        strlen(value) == len - n - 2 && strncmp(l + n + 2, value, len - n - 2) == 0)
+        strlen(value) == len - n - 2 &&
+        strncmp(l + n + 2, value, len - n - 2) == 0)
       return 1;
   }
   return 0;
 }
 
-/* ---- file sources, no impersonation -------------------------------------------- */
+/* ---- file sources, no impersonation -------------------------------------- */
 
 Test(ext, file_text_source) {
   gauth_options o = fast_options();
@@ -277,9 +284,9 @@ Test(ext, file_text_source) {
   cr_assert_eq(gauth_credentials_project_id(c, &s, &err), GAUTH_OK);
   cr_assert_str_eq(s, "123456789012");
   gauth_free(s);
-  cr_assert_eq(gauth_credentials_id_token(c, "https://a.example/", 0, &s,
-                                          NULL, &err),
-               GAUTH_E_UNSUPPORTED);
+  cr_assert_eq(
+      gauth_credentials_id_token(c, "https://a.example/", 0, &s, NULL, &err),
+      GAUTH_E_UNSUPPORTED);
   cr_assert_eq(counter("/v1/token"), 2);
   gauth_credentials_free(c);
   unlink(path);
@@ -306,11 +313,12 @@ Test(ext, file_json_source) {
   gauth_credentials_free(c);
 
   /* The field missing: the error names it and the file. */
-  c = creds_of(file_source_json(path,
-                                "{\"type\":\"json\",\"subject_token_field_name\":"
-                                "\"access_token\"}",
-                                NULL),
-               &o, GAUTH_OK, &err);
+  c = creds_of(
+      file_source_json(path,
+                       "{\"type\":\"json\",\"subject_token_field_name\":"
+                       "\"access_token\"}",
+                       NULL),
+      &o, GAUTH_OK, &err);
   cr_assert_eq(gauth_credentials_access_token(c, NULL, &tok, NULL, &err),
                GAUTH_E_MALFORMED);
   cr_assert_not_null(strstr(err.message, "missing field \"access_token\""),
@@ -344,8 +352,9 @@ Test(ext, subject_read_on_every_fetch) {
                GAUTH_E_UNAUTHENTICATED, "%s", err.message);
   cr_assert_eq(err.http_status, 400);
   cr_assert_str_eq(err.error_code, "invalid_grant");
-  cr_assert_not_null(strstr(err.message, "external account: STS token "
-                                         "exchange for audience " WIP_AUD),
+  cr_assert_not_null(strstr(err.message,
+                            "external account: STS token "
+                            "exchange for audience " WIP_AUD),
                      "%s", err.message);
   cr_assert_null(strstr(err.message, forged), "%s", err.message);
   cr_assert_eq(counter("/v1/token"), 2);
@@ -361,9 +370,9 @@ Test(ext, file_errors) {
   gauth_error err = GAUTH_ERROR_INIT;
   char *tok = NULL;
   /* Missing file. */
-  gauth_credentials *c = creds_of(
-      file_source_json("/nonexistent/gauth-subject", NULL, NULL), &o,
-      GAUTH_OK, &err);
+  gauth_credentials *c =
+      creds_of(file_source_json("/nonexistent/gauth-subject", NULL, NULL), &o,
+               GAUTH_OK, &err);
   cr_assert_eq(gauth_credentials_access_token(c, NULL, &tok, NULL, &err),
                GAUTH_E_IO);
   cr_assert_not_null(strstr(err.message, "/nonexistent/gauth-subject"), "%s",
@@ -398,24 +407,27 @@ Test(ext, file_errors) {
 Test(ext, executable_source_unsupported) {
   gauth_options o = fast_options();
   gauth_error err = GAUTH_ERROR_INIT;
-  cJSON *j = ext_json("{\"executable\":{\"command\":\"/usr/bin/tok\","
-                      "\"timeout_millis\":5000}}",
-                      NULL);
+  cJSON *j = ext_json(
+      "{\"executable\":{\"command\":\"/usr/bin/tok\","
+      "\"timeout_millis\":5000}}",
+      NULL);
   cr_assert_null(creds_of(j, &o, GAUTH_E_UNSUPPORTED, &err));
-  cr_assert_not_null(strstr(err.message, "credential_source.executable"),
+  cr_assert_not_null(strstr(err.message, "credential_source.executable"), "%s",
+                     err.message);
+  cr_assert_not_null(strstr(err.message,
+                            "credential_source.file and "
+                            "credential_source.url are"),
                      "%s", err.message);
-  cr_assert_not_null(strstr(err.message, "credential_source.file and "
-                                         "credential_source.url are"),
-                     "%s", err.message);
-  j = ext_json("{\"environment_id\":\"aws1\",\"region_url\":"
-               "\"http://169.254.169.254/latest/meta-data/placement/"
-               "availability-zone\"}",
-               NULL);
+  j = ext_json(
+      "{\"environment_id\":\"aws1\",\"region_url\":"
+      "\"http://169.254.169.254/latest/meta-data/placement/"
+      "availability-zone\"}",
+      NULL);
   cr_assert_null(creds_of(j, &o, GAUTH_E_UNSUPPORTED, &err));
   cr_assert_not_null(strstr(err.message, "AWS"), "%s", err.message);
 }
 
-/* ---- URL sources ---------------------------------------------------------------- */
+/* ---- URL sources --------------------------------------------------------- */
 
 Test(ext, url_source_sends_headers) {
   gauth_options o = fast_options();
@@ -462,8 +474,8 @@ Test(ext, url_source_text_and_errors) {
   snprintf(text, sizeof text, "%s\r\n", g.subject);
   ts_response ok = {.body = text};
   ts_route(s, "/text", &ok, 1);
-  snprintf(src, sizeof src, "{\"url\":\"%s\"}", ts_url(s, "/text", url,
-                                                       sizeof url));
+  snprintf(src, sizeof src, "{\"url\":\"%s\"}",
+           ts_url(s, "/text", url, sizeof url));
   gauth_credentials *c = creds_of(ext_json(src, NULL), &o, GAUTH_OK, &err);
   cr_assert_eq(gauth_credentials_access_token(c, NULL, &tok, NULL, &err),
                GAUTH_OK, "%s", err.message);
@@ -471,8 +483,8 @@ Test(ext, url_source_text_and_errors) {
   gauth_credentials_free(c);
 
   /* 404: the error says where the subject token was to come from. */
-  snprintf(src, sizeof src, "{\"url\":\"%s\"}", ts_url(s, "/none", url,
-                                                       sizeof url));
+  snprintf(src, sizeof src, "{\"url\":\"%s\"}",
+           ts_url(s, "/none", url, sizeof url));
   c = creds_of(ext_json(src, NULL), &o, GAUTH_OK, &err);
   cr_assert_eq(gauth_credentials_access_token(c, NULL, &tok, NULL, &err),
                GAUTH_E_NOT_FOUND, "%s", err.message);
@@ -498,7 +510,7 @@ Test(ext, url_source_text_and_errors) {
   ts_stop(s);
 }
 
-/* ---- impersonation after the exchange ------------------------------------------ */
+/* ---- impersonation after the exchange ------------------------------------ */
 
 static gauth_credentials *imp_creds(const char *target, const char *extra,
                                     char **path) {
@@ -515,10 +527,11 @@ static gauth_credentials *imp_creds(const char *target, const char *extra,
 Test(ext, impersonation_access_token) {
   char *path, *tok = NULL, who[512], *email = NULL;
   gauth_error err = GAUTH_ERROR_INIT;
-  gauth_credentials *c = imp_creds(
-      RUNNER, "\"service_account_impersonation\":{\"token_lifetime_seconds\":"
-              "1200}",
-      &path);
+  gauth_credentials *c =
+      imp_creds(RUNNER,
+                "\"service_account_impersonation\":{\"token_lifetime_seconds\":"
+                "1200}",
+                &path);
   int64_t exp = 0, t0 = now_s();
   /* Asked for the email scope only: STS must have been asked for
    * cloud-platform (IAM Credentials requires it), the final token has the
@@ -601,10 +614,10 @@ Test(ext, impersonation_id_token_and_signing) {
                GAUTH_OK, "%s", err.message);
   emu_reply r;
   gauth_keyset *ks = NULL;
-  cr_assert_eq(emu_http(g.base, "GET",
-                        "/service_accounts/v1/metadata/jwk/" RUNNER, NULL,
-                        NULL, &r),
-               0);
+  cr_assert_eq(
+      emu_http(g.base, "GET", "/service_accounts/v1/metadata/jwk/" RUNNER, NULL,
+               NULL, &r),
+      0);
   cr_assert_eq(gauth_keyset_parse(&ks, r.body, r.len, &err), GAUTH_OK);
   emu_reply_free(&r);
   const gauth_key *k = NULL;
@@ -630,20 +643,21 @@ Test(ext, impersonation_denied_names_the_federated_principal) {
   gauth_credentials *c = imp_creds(SCHEDULER, NULL, &path);
   cr_assert_eq(gauth_credentials_access_token(c, NULL, &tok, NULL, &err),
                GAUTH_E_PERMISSION_DENIED, "%s", err.message);
+  cr_assert_not_null(
+      strstr(err.message,
+             "the federated identity of " WIP_AUD " lacks permission "
+             "iam.serviceAccounts.getAccessToken on " SCHEDULER),
+      "%s", err.message);
   cr_assert_not_null(strstr(err.message,
-                            "the federated identity of " WIP_AUD
-                            " lacks permission "
-                            "iam.serviceAccounts.getAccessToken on " SCHEDULER),
-                     "%s", err.message);
-  cr_assert_not_null(strstr(err.message, "external account (after the STS "
-                                         "exchange)"),
+                            "external account (after the STS "
+                            "exchange)"),
                      "%s", err.message);
   gauth_credentials_free(c);
   unlink(path);
   free(path);
 }
 
-/* ---- STS faults ---------------------------------------------------------------- */
+/* ---- STS faults ---------------------------------------------------------- */
 
 static gauth_status fetch_once(gauth_error *err) {
   gauth_options o = fast_options();
@@ -662,16 +676,18 @@ static gauth_status fetch_once(gauth_error *err) {
 
 Test(ext, sts_unavailable_once_then_success) {
   gauth_error err = GAUTH_ERROR_INIT;
-  fault("{\"route\":\"/v1/token\",\"kind\":\"status\",\"status\":503,"
-        "\"count\":1}");
+  fault(
+      "{\"route\":\"/v1/token\",\"kind\":\"status\",\"status\":503,"
+      "\"count\":1}");
   cr_assert_eq(fetch_once(&err), GAUTH_OK, "%s", err.message);
   cr_assert_eq(counter("/v1/token"), 2);
 }
 
 Test(ext, sts_rate_limited_honours_retry_after) {
   gauth_error err = GAUTH_ERROR_INIT;
-  fault("{\"route\":\"/v1/token\",\"kind\":\"status\",\"status\":429,"
-        "\"retry_after\":1,\"count\":1}");
+  fault(
+      "{\"route\":\"/v1/token\",\"kind\":\"status\",\"status\":429,"
+      "\"retry_after\":1,\"count\":1}");
   int64_t t0 = tu_now_ms();
   cr_assert_eq(fetch_once(&err), GAUTH_OK, "%s", err.message);
   cr_assert_geq(tu_now_ms() - t0, 900);
@@ -693,9 +709,10 @@ Test(ext, sts_bad_replies) {
   cr_assert_not_null(strstr(err.message, "external account: STS reply"), "%s",
                      err.message);
   cr_assert_eq(counter("/v1/token"), 1);
-  fault("{\"route\":\"/v1/token\",\"kind\":\"invalid_json\",\"body\":"
-        "\"{\\\"access_token\\\":\\\"ya29.x\\\",\\\"issued_token_type\\\":"
-        "\\\"urn:ietf:params:oauth:token-type:id_token\\\"}\"}");
+  fault(
+      "{\"route\":\"/v1/token\",\"kind\":\"invalid_json\",\"body\":"
+      "\"{\\\"access_token\\\":\\\"ya29.x\\\",\\\"issued_token_type\\\":"
+      "\\\"urn:ietf:params:oauth:token-type:id_token\\\"}\"}");
   cr_assert_eq(fetch_once(&err), GAUTH_E_BAD_RESPONSE);
   cr_assert_not_null(strstr(err.message, "\"issued_token_type\""), "%s",
                      err.message);
@@ -724,10 +741,10 @@ Test(ext, subject_token_never_shown) {
   cr_assert_str_eq(err.error_code, "invalid_target");
   cr_assert_null(strstr(err.message, "CANARY"), "%s", err.message);
   /* A server that echoes the subject token in its error, and fails. */
-  fault("{\"route\":\"/v1/token\",\"kind\":\"status\",\"status\":400,"
-        "\"body\":\"{\\\"error\\\":\\\"invalid_request\\\","
-        "\\\"error_description\\\":\\\"bad subject_token " CANARY
-        "\\\"}\"}");
+  fault(
+      "{\"route\":\"/v1/token\",\"kind\":\"status\",\"status\":400,"
+      "\"body\":\"{\\\"error\\\":\\\"invalid_request\\\","
+      "\\\"error_description\\\":\\\"bad subject_token " CANARY "\\\"}\"}");
   const char *scopes[] = {EMAIL_SCOPE, NULL};
   cr_assert_eq(gauth_credentials_access_token(c, scopes, &tok, NULL, &err),
                GAUTH_E_HTTP, "%s", err.message);

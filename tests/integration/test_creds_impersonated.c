@@ -40,8 +40,7 @@ static const char *base(void) {
   return g_base != NULL ? g_base : emu_fixture_url();
 }
 
-/* ---- emulator helpers ------------------------------------------------------ */
-
+/* ---- emulator helpers ---------------------------------------------------- */
 
 static char *read_text(const char *path) {
   FILE *f = fopen(path, "rb");
@@ -152,7 +151,8 @@ static void own_start(own_emu *o, const char *config) {
   }
   close(fds[1]);
   FILE *out = fdopen(fds[0], "r");
-  cr_assert_not_null(fgets(line, sizeof line, out), "the emulator did not start");
+  cr_assert_not_null(fgets(line, sizeof line, out),
+                     "the emulator did not start");
   fclose(out);
   unlink(cfg);
   line[strcspn(line, "\n")] = '\0';
@@ -171,7 +171,7 @@ static void own_stop(own_emu *o) {
   g_base = NULL;
 }
 
-/* ---- credentials ----------------------------------------------------------- */
+/* ---- credentials --------------------------------------------------------- */
 
 static gauth_options fast_options(void) {
   gauth_options o = GAUTH_OPTIONS_INIT;
@@ -205,9 +205,9 @@ static gauth_credentials *impersonate(const char *target,
   gauth_error err = GAUTH_ERROR_INIT;
   if (co == NULL) co = &def;
   co->options = o;
-  cr_assert_eq(gauth_credentials_impersonate(&c, src, target, delegates, co,
-                                             &err),
-               GAUTH_OK, "%s", err.message);
+  cr_assert_eq(
+      gauth_credentials_impersonate(&c, src, target, delegates, co, &err),
+      GAUTH_OK, "%s", err.message);
   gauth_credentials_free(src);
   return c;
 }
@@ -254,7 +254,7 @@ static const gauth_key *key_by_kid(const gauth_keyset *ks, const char *kid) {
   return NULL;
 }
 
-/* ---- fixture tests ------------------------------------------------------------ */
+/* ---- fixture tests ------------------------------------------------------- */
 
 static void setup(void) {
   g_base = NULL;
@@ -384,9 +384,9 @@ Test(imp, sign_blob_verifies_with_the_targets_key) {
   gauth_keyset *runner = account_keys(RUNNER);
   const gauth_key *k = key_by_kid(runner, kid);
   cr_assert_not_null(k, "no runner key with kid %s", kid);
-  cr_assert_eq(gauth_key_verify(k, GAUTH_ALG_RS256, data, sizeof data - 1,
-                                sig, n, &err),
-               GAUTH_OK, "%s", err.message);
+  cr_assert_eq(
+      gauth_key_verify(k, GAUTH_ALG_RS256, data, sizeof data - 1, sig, n, &err),
+      GAUTH_OK, "%s", err.message);
   /* Not the source's key, not other bytes. */
   cr_assert_neq(gauth_key_verify(k, GAUTH_ALG_RS256, "other", 5, sig, n, NULL),
                 GAUTH_OK);
@@ -405,7 +405,8 @@ Test(imp, sign_jwt_verifies_with_the_targets_key) {
   gauth_credentials *c = impersonate(RUNNER, NULL, &o, NULL);
   gauth_error err = GAUTH_ERROR_INIT;
   char *jwt = NULL;
-  const char *claims = "{\"iss\":\"" RUNNER "\",\"sub\":\"job\","
+  const char *claims = "{\"iss\":\"" RUNNER
+                       "\",\"sub\":\"job\","
                        "\"aud\":\"https://x.example/\",\"n\":42}";
   cr_assert_eq(gauth_credentials_sign_jwt(c, claims, &jwt, &err), GAUTH_OK,
                "%s", err.message);
@@ -419,8 +420,7 @@ Test(imp, sign_jwt_verifies_with_the_targets_key) {
   cJSON_Delete(got);
   cJSON_Delete(want);
   /* The header names the runner key that signed. */
-  cr_assert_eq(gauth_jwt_decode_unverified(jwt, &header, NULL, &err),
-               GAUTH_OK);
+  cr_assert_eq(gauth_jwt_decode_unverified(jwt, &header, NULL, &err), GAUTH_OK);
   cJSON *h = cJSON_Parse(header);
   const cJSON *kid = cJSON_GetObjectItemCaseSensitive(h, "kid");
   cr_assert(cJSON_IsString(kid), "%s", header);
@@ -446,28 +446,31 @@ Test(imp, missing_binding_names_permission_and_principal) {
   cr_assert_null(tok);
   cr_assert_eq(err.http_status, 403);
   cr_assert_str_eq(err.error_code, "PERMISSION_DENIED");
+  cr_assert_not_null(
+      strstr(err.message, "generateAccessToken on " RUNNER ": " SCHEDULER
+                          " lacks permission "
+                          "iam.serviceAccounts.getAccessToken on " RUNNER),
+      "%s", err.message);
   cr_assert_not_null(strstr(err.message,
-                            "generateAccessToken on " RUNNER ": " SCHEDULER
-                            " lacks permission "
-                            "iam.serviceAccounts.getAccessToken on " RUNNER),
-                     "%s", err.message);
-  cr_assert_not_null(strstr(err.message, "Google: HTTP 403 PERMISSION_DENIED: "
-                                         "Permission 'iam.serviceAccounts."
-                                         "getAccessToken' denied"),
+                            "Google: HTTP 403 PERMISSION_DENIED: "
+                            "Permission 'iam.serviceAccounts."
+                            "getAccessToken' denied"),
                      "%s", err.message);
   cr_assert_eq(counter(IAM_PATH(RUNNER, "generateAccessToken")), 1);
 
-  cr_assert_eq(gauth_credentials_id_token(c, "https://a.example/", 0, &tok,
-                                          NULL, &err),
-               GAUTH_E_PERMISSION_DENIED);
-  cr_assert_not_null(strstr(err.message, SCHEDULER " lacks permission "
-                                         "iam.serviceAccounts.getOpenIdToken"),
-                     "%s", err.message);
+  cr_assert_eq(
+      gauth_credentials_id_token(c, "https://a.example/", 0, &tok, NULL, &err),
+      GAUTH_E_PERMISSION_DENIED);
+  cr_assert_not_null(
+      strstr(err.message, SCHEDULER " lacks permission "
+                                    "iam.serviceAccounts.getOpenIdToken"),
+      "%s", err.message);
   cr_assert_eq(gauth_credentials_sign_blob(c, "x", 1, &sig, &n, NULL, &err),
                GAUTH_E_PERMISSION_DENIED);
-  cr_assert_not_null(strstr(err.message, SCHEDULER " lacks permission "
-                                         "iam.serviceAccounts.signBlob"),
-                     "%s", err.message);
+  cr_assert_not_null(
+      strstr(err.message, SCHEDULER " lacks permission "
+                                    "iam.serviceAccounts.signBlob"),
+      "%s", err.message);
   cr_assert_eq(gauth_credentials_sign_jwt(c, "{}", &jwt, &err),
                GAUTH_E_PERMISSION_DENIED);
   cr_assert_not_null(strstr(err.message, "signJwt on " RUNNER ": " SCHEDULER
@@ -485,8 +488,8 @@ Test(imp, unknown_target_is_not_found) {
   char *tok = NULL;
   cr_assert_eq(gauth_credentials_access_token(c, NULL, &tok, NULL, &err),
                GAUTH_E_NOT_FOUND, "%s", err.message);
-  cr_assert_not_null(strstr(err.message, "generateAccessToken on ghost@"),
-                     "%s", err.message);
+  cr_assert_not_null(strstr(err.message, "generateAccessToken on ghost@"), "%s",
+                     err.message);
   gauth_credentials_free(c);
 }
 
@@ -507,8 +510,9 @@ Test(imp, source_token_never_logged) {
   co.options = &o;
   cr_assert_eq(gauth_credentials_impersonate(&c, src, RUNNER, NULL, &co, &err),
                GAUTH_OK);
-  fault("{\"route\":\"/v1/projects/-/serviceAccounts/\",\"kind\":\"status\","
-        "\"status\":503}");
+  fault(
+      "{\"route\":\"/v1/projects/-/serviceAccounts/\",\"kind\":\"status\","
+      "\"status\":503}");
   cr_assert_eq(gauth_credentials_access_token(c, NULL, &tok, NULL, &err),
                GAUTH_E_UNAVAILABLE);
   cr_assert_gt(log.lines, 2);
@@ -521,7 +525,7 @@ Test(imp, source_token_never_logged) {
   tu_log_cleanup(&log);
 }
 
-/* ---- faults on IAM Credentials -------------------------------------------------- */
+/* ---- faults on IAM Credentials ------------------------------------------- */
 
 #define IAM_ROUTE "\"route\":\"/v1/projects/-/serviceAccounts/\""
 
@@ -552,7 +556,8 @@ Test(imp_faults, rate_limited_honours_retry_after, .init = setup,
      .fini = teardown) {
   gauth_options o = fast_options();
   gauth_error err = GAUTH_ERROR_INIT;
-  fault("{" IAM_ROUTE ",\"kind\":\"status\",\"status\":429,"
+  fault("{" IAM_ROUTE
+        ",\"kind\":\"status\",\"status\":429,"
         "\"retry_after\":1,\"count\":1}");
   int64_t t0 = tu_now_ms();
   cr_assert_eq(fetch(&o, &err), GAUTH_OK, "%s", err.message);
@@ -560,8 +565,7 @@ Test(imp_faults, rate_limited_honours_retry_after, .init = setup,
   cr_assert_eq(counter(AT_PATH), 2);
 }
 
-Test(imp_faults, unavailable_always_gives_up, .init = setup,
-     .fini = teardown) {
+Test(imp_faults, unavailable_always_gives_up, .init = setup, .fini = teardown) {
   gauth_options o = fast_options();
   gauth_error err = GAUTH_ERROR_INIT;
   fault("{" IAM_ROUTE ",\"kind\":\"status\",\"status\":503}");
@@ -615,12 +619,12 @@ Test(imp_faults, invalid_json, .init = setup, .fini = teardown) {
 Test(imp_faults, wrong_shape, .init = setup, .fini = teardown) {
   gauth_options o = fast_options();
   gauth_error err = GAUTH_ERROR_INIT;
-  fault("{" IAM_ROUTE ",\"kind\":\"invalid_json\",\"body\":"
+  fault("{" IAM_ROUTE
+        ",\"kind\":\"invalid_json\",\"body\":"
         "\"{\\\"accessToken\\\":\\\"ya29.x\\\",\\\"expireTime\\\":"
         "\\\"soon\\\"}\"}");
   cr_assert_eq(fetch(&o, &err), GAUTH_E_BAD_RESPONSE);
-  cr_assert_not_null(strstr(err.message, "\"expireTime\""), "%s",
-                     err.message);
+  cr_assert_not_null(strstr(err.message, "\"expireTime\""), "%s", err.message);
 }
 
 Test(imp_faults, oversized, .init = setup, .fini = teardown) {
@@ -631,7 +635,7 @@ Test(imp_faults, oversized, .init = setup, .fini = teardown) {
   cr_assert_eq(counter(AT_PATH), 1);
 }
 
-/* ---- the impersonated_service_account file ----------------------------------- */
+/* ---- the impersonated_service_account file ------------------------------- */
 
 static char *imp_file_text(const char *target, const char *delegates) {
   cJSON *f = cJSON_CreateObject();
@@ -659,8 +663,8 @@ Test(imp, file_end_to_end) {
   char *text = imp_file_text(RUNNER, "[]"), *path = tu_write_temp(text);
   char *tok = NULL, who[256];
   co.options = &o;
-  cr_assert_eq(gauth_credentials_from_file(&c, path, &co, &err), GAUTH_OK,
-               "%s", err.message);
+  cr_assert_eq(gauth_credentials_from_file(&c, path, &co, &err), GAUTH_OK, "%s",
+               err.message);
   cr_assert_eq(gauth_credentials_get_type(c), GAUTH_CREDENTIALS_IMPERSONATED);
   char origin[1100];
   snprintf(origin, sizeof origin, "impersonation of " RUNNER " (from file %s)",
@@ -684,7 +688,7 @@ Test(imp, file_end_to_end) {
   free(text);
 }
 
-/* ---- delegation chains: caller -> hop1 -> hop2 -> target -------------------- */
+/* ---- delegation chains: caller -> hop1 -> hop2 -> target ----------------- */
 
 #define ACCT(n) n "@demo-project.iam.gserviceaccount.com"
 #define CALLER ACCT("caller")
@@ -694,8 +698,10 @@ Test(imp, file_end_to_end) {
 
 static const char CHAIN_WORLD[] =
     "{\"service_accounts\":[{\"email\":\"" CALLER "\"},{\"email\":\"" HOP1
-    "\"},{\"email\":\"" HOP2 "\"},{\"email\":\"" TARGET "\"}],"
-    "\"invoker\":\"" CALLER "\",\"metadata_account\":\"" TARGET "\","
+    "\"},{\"email\":\"" HOP2 "\"},{\"email\":\"" TARGET
+    "\"}],"
+    "\"invoker\":\"" CALLER "\",\"metadata_account\":\"" TARGET
+    "\","
     "\"services\":[],\"jobs\":[],\"bindings\":[]}";
 
 static own_emu g_chain;
@@ -717,9 +723,9 @@ static gauth_credentials *chain_creds(const gauth_options *o) {
   gauth_credentials *src = source_from(g_chain.key, o), *c = NULL;
   gauth_error err = GAUTH_ERROR_INIT;
   co.options = o;
-  cr_assert_eq(gauth_credentials_impersonate(&c, src, TARGET, delegates, &co,
-                                             &err),
-               GAUTH_OK, "%s", err.message);
+  cr_assert_eq(
+      gauth_credentials_impersonate(&c, src, TARGET, delegates, &co, &err),
+      GAUTH_OK, "%s", err.message);
   gauth_credentials_free(src);
   return c;
 }
@@ -778,8 +784,8 @@ static void broken_hop(const char *from, const char *to, const char *want,
   char *tok = NULL;
   token_creator(from, to, 0);
   control("/emulator/v1/counters:reset", "{}");
-  cr_assert_eq(gauth_credentials_id_token(c, "https://chain.example/", 0,
-                                          &tok, NULL, &err),
+  cr_assert_eq(gauth_credentials_id_token(c, "https://chain.example/", 0, &tok,
+                                          NULL, &err),
                GAUTH_E_PERMISSION_DENIED, "%s", err.message);
   cr_assert_null(tok);
   cr_assert_not_null(strstr(err.message, want), "%s", err.message);
@@ -795,21 +801,24 @@ static void broken_hop(const char *from, const char *to, const char *want,
 
 Test(chain, first_hop_missing) {
   broken_hop(CALLER, HOP1,
-             CALLER " lacks permission iam.serviceAccounts.getAccessToken on "
-             HOP1 " (delegation hop 1 of 3)",
+             CALLER
+             " lacks permission iam.serviceAccounts.getAccessToken on " HOP1
+             " (delegation hop 1 of 3)",
              1, 0);
 }
 
 Test(chain, middle_hop_missing) {
   broken_hop(HOP1, HOP2,
-             HOP1 " lacks permission iam.serviceAccounts.getAccessToken on "
-             HOP2 " (delegation hop 2 of 3)",
+             HOP1
+             " lacks permission iam.serviceAccounts.getAccessToken on " HOP2
+             " (delegation hop 2 of 3)",
              1, 1);
 }
 
 Test(chain, last_hop_missing) {
   broken_hop(HOP2, TARGET,
-             HOP2 " lacks permission iam.serviceAccounts.getOpenIdToken on "
-             TARGET " (delegation hop 3 of 3)",
+             HOP2
+             " lacks permission iam.serviceAccounts.getOpenIdToken on " TARGET
+             " (delegation hop 3 of 3)",
              1, 1);
 }

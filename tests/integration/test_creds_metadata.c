@@ -50,8 +50,7 @@ static void at_emulator(void) {
   setenv("GCE_METADATA_HOST", emu_hostport(), 1);
   setenv("GCE_METADATA_IP", emu_hostport(), 1);
   setenv("GAUTH_ENDPOINT", emu_fixture_url(), 1);
-  emu_http(emu_fixture_url(), "DELETE", "/emulator/v1/faults", NULL, NULL,
-           &r);
+  emu_http(emu_fixture_url(), "DELETE", "/emulator/v1/faults", NULL, NULL, &r);
   cr_assert_eq(r.status, 200, "%s", r.body);
   emu_reply_free(&r);
   control("/emulator/v1/counters:reset", "{}");
@@ -70,8 +69,8 @@ static gauth_credentials *creds_with(const gauth_options *o) {
   gauth_credentials *c = NULL;
   gauth_error err = GAUTH_ERROR_INIT;
   co.options = o;
-  cr_assert_eq(gauth_credentials_from_metadata(&c, &co, &err), GAUTH_OK,
-               "%s", err.message);
+  cr_assert_eq(gauth_credentials_from_metadata(&c, &co, &err), GAUTH_OK, "%s",
+               err.message);
   cr_assert_not_null(c);
   return c;
 }
@@ -111,8 +110,8 @@ static gauth_error access_fails(gauth_credentials *c, gauth_status code) {
 static gauth_error id_fails(gauth_credentials *c, gauth_status code) {
   gauth_error err = GAUTH_ERROR_INIT;
   char *tok = NULL;
-  gauth_status st =
-      gauth_credentials_id_token(c, "https://aud.example/", 0, &tok, NULL, &err);
+  gauth_status st = gauth_credentials_id_token(c, "https://aud.example/", 0,
+                                               &tok, NULL, &err);
   cr_assert_eq(st, code, "got %s (%s), want %s", gauth_status_name(st),
                err.message, gauth_status_name(code));
   cr_assert_null(tok);
@@ -188,7 +187,7 @@ Test(creds, project_id) {
   gauth_credentials_free(c);
 }
 
-/* ---- access tokens -------------------------------------------------------- */
+/* ---- access tokens ------------------------------------------------------- */
 
 Test(access, default_scope_and_cache) {
   gauth_credentials *c;
@@ -222,8 +221,8 @@ Test(access, scopes_reach_the_server) {
   c = creds();
   tok = access_token(c, narrow, NULL);
   cr_expect_eq(iam_call(tok, &body), 403, "%s", body);
-  cr_expect_not_null(strstr(body, "insufficient authentication scopes"),
-                     "%s", body);
+  cr_expect_not_null(strstr(body, "insufficient authentication scopes"), "%s",
+                     body);
   free(body);
   gauth_free(tok);
   tok = access_token(c, wide, NULL);
@@ -237,16 +236,17 @@ Test(access, scopes_reach_the_server) {
 /* The exact query sent: scopes comma-joined, each encoded as a query
  * value (':' and '/' kept). */
 Test(access, wire_format) {
-  static const char *const scopes[] = {SCOPE_EMAIL, "https://x.example/a?b=c&d+\xc3\xbc",
-                                       NULL};
+  static const char *const scopes[] = {
+      SCOPE_EMAIL, "https://x.example/a?b=c&d+\xc3\xbc", NULL};
   ts_server *s = ts_start();
   ts_response r = {0};
   ts_request seen;
   gauth_credentials *c;
   int64_t exp = 0, now = (int64_t)time(NULL);
   char *tok;
-  r.body = "{\"access_token\":\"ya29.from-test-server\",\"expires_in\":120,"
-           "\"token_type\":\"Bearer\"}";
+  r.body =
+      "{\"access_token\":\"ya29.from-test-server\",\"expires_in\":120,"
+      "\"token_type\":\"Bearer\"}";
   r.headers[0] = "Metadata-Flavor: Google";
   r.headers[1] = "Content-Type: application/json";
   ts_route(s, SA "token", &r, 1);
@@ -268,7 +268,7 @@ Test(access, wire_format) {
   ts_stop(s);
 }
 
-/* ---- ID tokens ------------------------------------------------------------ */
+/* ---- ID tokens ----------------------------------------------------------- */
 
 Test(id, special_audience_verifies) {
   char aud[256];
@@ -284,8 +284,8 @@ Test(id, special_audience_verifies) {
   char *tok = NULL;
 
   at_emulator();
-  snprintf(aud, sizeof(aud),
-           "%s/services/collector?x=a b&y=\xc3\xbc", emu_fixture_url());
+  snprintf(aud, sizeof(aud), "%s/services/collector?x=a b&y=\xc3\xbc",
+           emu_fixture_url());
   c = creds();
   cr_assert_eq(gauth_credentials_id_token(c, aud, 0, &tok, &exp, &err),
                GAUTH_OK, "%s", err.message);
@@ -293,16 +293,15 @@ Test(id, special_audience_verifies) {
   vo.preset = GAUTH_VERIFIER_GOOGLE;
   vo.audiences = auds;
   vo.http = &http;
-  cr_assert_eq(gauth_verifier_new(&v, &vo, &err), GAUTH_OK, "%s",
-               err.message);
+  cr_assert_eq(gauth_verifier_new(&v, &vo, &err), GAUTH_OK, "%s", err.message);
   cr_assert_eq(gauth_verifier_verify(v, tok, 0, &claims, &err), GAUTH_OK,
                "%s (%s)", err.message, err.reason);
   cr_assert_eq(gauth_claims_audience_count(claims), 1);
   cr_expect_str_eq(gauth_claims_audience(claims, 0), aud);
   cr_expect_eq(exp, gauth_claims_expires_at(claims));
   /* format=full: the email is in. */
-  cr_assert_eq(gauth_claims_get_string(claims, "email", &email, &err),
-               GAUTH_OK, "%s", err.message);
+  cr_assert_eq(gauth_claims_get_string(claims, "email", &email, &err), GAUTH_OK,
+               "%s", err.message);
   cr_expect_str_eq(email, RUNNER);
   cr_expect_eq(counter(SA "identity"), 1);
   gauth_claims_free(claims);
@@ -327,16 +326,17 @@ Test(id, wire_format) {
   ts_route(s, SA "identity", &r, 1);
   at_server(s);
   c = creds();
-  cr_assert_eq(gauth_credentials_id_token(
-                   c, "http://127.0.0.1:8080/services/collector?x=a b&y=\xc3\xbc",
-                   GAUTH_ID_TOKEN_INCLUDE_EMAIL, &tok, &exp, &err),
-               GAUTH_OK, "%s", err.message);
+  cr_assert_eq(
+      gauth_credentials_id_token(
+          c, "http://127.0.0.1:8080/services/collector?x=a b&y=\xc3\xbc",
+          GAUTH_ID_TOKEN_INCLUDE_EMAIL, &tok, &exp, &err),
+      GAUTH_OK, "%s", err.message);
   cr_expect_str_eq(tok, jwt);
   cr_expect_eq(exp, 4102444800);
   cr_assert(ts_last_request(s, SA "identity", &seen));
-  cr_expect_str_eq(seen.url,
-                   SA "identity?audience=http://127.0.0.1:8080/services/"
-                      "collector%3Fx%3Da%20b%26y%3D%C3%BC&format=full");
+  cr_expect_str_eq(seen.url, SA
+                   "identity?audience=http://127.0.0.1:8080/services/"
+                   "collector%3Fx%3Da%20b%26y%3D%C3%BC&format=full");
   ts_request_cleanup(&seen);
   gauth_free(tok);
   gauth_credentials_free(c);
@@ -355,32 +355,31 @@ Test(sign, blob_and_jwt_as_the_default_account) {
   at_emulator();
   c = creds();
   /* By default the runner may not sign as itself. */
-  cr_assert_eq(gauth_credentials_sign_blob(c, "hello", 5, &sig, &sig_len,
-                                           &kid, &err),
-               GAUTH_E_PERMISSION_DENIED, "%s", err.message);
-  cr_expect_not_null(strstr(err.message, "iam.serviceAccounts.signBlob"),
-                     "%s", err.message);
+  cr_assert_eq(
+      gauth_credentials_sign_blob(c, "hello", 5, &sig, &sig_len, &kid, &err),
+      GAUTH_E_PERMISSION_DENIED, "%s", err.message);
+  cr_expect_not_null(strstr(err.message, "iam.serviceAccounts.signBlob"), "%s",
+                     err.message);
   control("/emulator/v1/policy:add",
           "{\"resource\":\"projects/demo-project/serviceAccounts/" RUNNER
           "\",\"role\":\"roles/iam.serviceAccountTokenCreator\","
           "\"member\":\"serviceAccount:" RUNNER "\"}");
-  cr_assert_eq(gauth_credentials_sign_blob(c, "hello", 5, &sig, &sig_len,
-                                           &kid, &err),
-               GAUTH_OK, "%s", err.message);
+  cr_assert_eq(
+      gauth_credentials_sign_blob(c, "hello", 5, &sig, &sig_len, &kid, &err),
+      GAUTH_OK, "%s", err.message);
   cr_expect_eq(sig_len, 256, "an RSA-2048 signature");
   cr_assert_not_null(kid);
   cr_expect_gt(strlen(kid), 0);
-  cr_assert_eq(gauth_credentials_sign_blob(c, "hello", 5, &sig2, &sig2_len,
-                                           NULL, &err),
-               GAUTH_OK, "%s", err.message);
+  cr_assert_eq(
+      gauth_credentials_sign_blob(c, "hello", 5, &sig2, &sig2_len, NULL, &err),
+      GAUTH_OK, "%s", err.message);
   cr_expect(sig2_len == sig_len && memcmp(sig, sig2, sig_len) == 0,
             "RS256 is deterministic: same key, same signature");
   cr_expect_eq(counter("/v1/projects/-/serviceAccounts/" RUNNER ":signBlob"),
                3);
-  cr_assert_eq(gauth_credentials_sign_jwt(c, claims_json, &jwt, &err),
-               GAUTH_OK, "%s", err.message);
-  cr_expect_eq(counter("/v1/projects/-/serviceAccounts/" RUNNER ":signJwt"),
-               1);
+  cr_assert_eq(gauth_credentials_sign_jwt(c, claims_json, &jwt, &err), GAUTH_OK,
+               "%s", err.message);
+  cr_expect_eq(counter("/v1/projects/-/serviceAccounts/" RUNNER ":signJwt"), 1);
   {
     char *hdr = NULL, *payload = NULL;
     /* The JWT's header names the same key; its payload is our claims. */
@@ -402,7 +401,7 @@ Test(sign, blob_and_jwt_as_the_default_account) {
   gauth_credentials_free(c);
 }
 
-/* ---- failures ------------------------------------------------------------- */
+/* ---- failures ------------------------------------------------------------ */
 
 Test(fail, no_server) {
   gauth_credentials *c;
@@ -420,7 +419,8 @@ Test(fail, status_503_once_is_retried) {
   gauth_credentials *c;
   char *tok;
   at_emulator();
-  control("/emulator/v1/faults", "{\"route\":\"" SA "token\",\"kind\":"
+  control("/emulator/v1/faults", "{\"route\":\"" SA
+                                 "token\",\"kind\":"
                                  "\"status\",\"status\":503,\"count\":1}");
   c = fast_retry_creds(3);
   tok = access_token(c, NULL, NULL);
@@ -435,12 +435,14 @@ Test(fail, emulator_faults_on_token_route) {
   gauth_error err;
   at_emulator();
   c = fast_retry_creds(2);
-  control("/emulator/v1/faults", "{\"route\":\"" SA "token\",\"kind\":"
+  control("/emulator/v1/faults", "{\"route\":\"" SA
+                                 "token\",\"kind\":"
                                  "\"invalid_json\",\"count\":1}");
   err = access_fails(c, GAUTH_E_BAD_RESPONSE);
   cr_expect_not_null(strstr(err.message, "not a JSON object"), "%s",
                      err.message);
-  control("/emulator/v1/faults", "{\"route\":\"" SA "token\",\"kind\":"
+  control("/emulator/v1/faults", "{\"route\":\"" SA
+                                 "token\",\"kind\":"
                                  "\"oversized\",\"count\":1}");
   access_fails(c, GAUTH_E_TOO_LARGE);
   control("/emulator/v1/faults",
@@ -499,8 +501,8 @@ Test(fail, bad_token_replies) {
 
 Test(fail, bad_identity_replies) {
   static const char *const bodies[] = {
-      "", CANARY, "not a jwt " CANARY, "eyJhbGciOiJSUzI1NiJ9.e30.c2ln" /* no exp */,
-      "<html>" CANARY "</html>"};
+      "", CANARY, "not a jwt " CANARY,
+      "eyJhbGciOiJSUzI1NiJ9.e30.c2ln" /* no exp */, "<html>" CANARY "</html>"};
   for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
     ts_server *s = ts_start();
     ts_response r = {0};
@@ -529,8 +531,9 @@ Test(fail, reply_without_flavor) {
   at_server(s);
   c = creds();
   err = access_fails(c, GAUTH_E_BAD_RESPONSE);
-  cr_expect_not_null(strstr(err.message, "something other than the metadata "
-                                         "server answered"),
+  cr_expect_not_null(strstr(err.message,
+                            "something other than the metadata "
+                            "server answered"),
                      "%s", err.message);
   gauth_credentials_free(c);
   ts_stop(s);

@@ -27,12 +27,12 @@
 
 #define SCHEDULER "scheduler@demo-project.iam.gserviceaccount.com"
 #define CLOUD "https://www.googleapis.com/auth/cloud-platform"
-#define JOB_RUN "/v2/projects/demo-project/locations/us-central1/jobs/collect:run"
+#define JOB_RUN \
+  "/v2/projects/demo-project/locations/us-central1/jobs/collect:run"
 #define JWT_BEARER "urn:ietf:params:oauth:grant-type:jwt-bearer"
 #define FIXED_NOW 1767225600
 
 /* ---- fixture helpers ---------------------------------------------------- */
-
 
 static char *read_text(const char *path) {
   FILE *f = fopen(path, "rb");
@@ -56,9 +56,9 @@ static cJSON *key_json(void) {
 
 static void reset_emulator(void) {
   emu_reply r;
-  cr_assert_eq(emu_control(emu_fixture_url(), "/emulator/v1/counters:reset",
-                           "{}", NULL),
-               200);
+  cr_assert_eq(
+      emu_control(emu_fixture_url(), "/emulator/v1/counters:reset", "{}", NULL),
+      200);
   cr_assert_eq(emu_http(emu_fixture_url(), "DELETE", "/emulator/v1/faults",
                         NULL, NULL, &r),
                0);
@@ -68,9 +68,9 @@ static void reset_emulator(void) {
 
 static void fault(const char *json) {
   char *out = NULL;
-  cr_assert_eq(emu_control(emu_fixture_url(), "/emulator/v1/faults", json,
-                           &out),
-               200, "%s", out);
+  cr_assert_eq(
+      emu_control(emu_fixture_url(), "/emulator/v1/faults", json, &out), 200,
+      "%s", out);
   free(out);
 }
 
@@ -86,9 +86,8 @@ static int counter_total_outside_control(void) {
   char *out = NULL;
   cJSON *j, *reqs, *it;
   int v = 0;
-  cr_assert_eq(emu_control(emu_fixture_url(), "/emulator/v1/counters", NULL,
-                           &out),
-               200);
+  cr_assert_eq(
+      emu_control(emu_fixture_url(), "/emulator/v1/counters", NULL, &out), 200);
   j = cJSON_Parse(out);
   reqs = cJSON_GetObjectItemCaseSensitive(j, "requests");
   cJSON_ArrayForEach(it, reqs) if (strncmp(it->string, "/emulator/", 10) != 0)
@@ -121,9 +120,9 @@ static gauth_credentials *sa_creds(const gauth_options *o,
   gauth_error err = GAUTH_ERROR_INIT;
   if (co == NULL) co = &def;
   co->options = o;
-  cr_assert_eq(gauth_credentials_from_file(&c, emu_fixture_key_file(), co,
-                                           &err), GAUTH_OK,
-               "%s", err.message);
+  cr_assert_eq(
+      gauth_credentials_from_file(&c, emu_fixture_key_file(), co, &err),
+      GAUTH_OK, "%s", err.message);
   return c;
 }
 
@@ -158,9 +157,7 @@ static long call_with(const char *method, const char *path, const char *token,
   return st;
 }
 
-static void setup(void) {
-  reset_emulator();
-}
+static void setup(void) { reset_emulator(); }
 
 static void teardown(void) {
   emu_reply r;
@@ -211,8 +208,7 @@ static gauth_claims *verify_google(const char *token, const char *aud) {
   vo.preset = GAUTH_VERIFIER_GOOGLE;
   vo.audiences = auds;
   vo.http = &o;
-  cr_assert_eq(gauth_verifier_new(&v, &vo, &err), GAUTH_OK, "%s",
-               err.message);
+  cr_assert_eq(gauth_verifier_new(&v, &vo, &err), GAUTH_OK, "%s", err.message);
   cr_assert_eq(gauth_verifier_verify(v, token, 0, &cl, &err), GAUTH_OK,
                "%s: %s", err.reason, err.message);
   gauth_verifier_free(v);
@@ -337,9 +333,9 @@ Test(creds_sa, wrong_key_is_invalid_grant_without_the_assertion) {
   cr_assert_null(tok);
   cr_assert_eq(err.http_status, 400);
   cr_assert_str_eq(err.error_code, "invalid_grant");
-  cr_assert_not_null(strstr(err.message, "service account " SCHEDULER
-                                         ": access token: POST "),
-                     "%s", err.message);
+  cr_assert_not_null(
+      strstr(err.message, "service account " SCHEDULER ": access token: POST "),
+      "%s", err.message);
   cr_assert_not_null(strstr(err.message, "/token"), "%s", err.message);
   cr_assert_not_null(strstr(err.message, "Invalid JWT Signature."), "%s",
                      err.message);
@@ -351,11 +347,12 @@ Test(creds_sa, wrong_key_is_invalid_grant_without_the_assertion) {
                             cJSON_CreateString("ghost@demo-project.iam."
                                                "gserviceaccount.com"));
   c = sa_creds_json(j, &o, NULL);
-  cr_assert_eq(gauth_credentials_id_token(c, "https://x.example/", 0, &tok,
-                                          NULL, &err),
-               GAUTH_E_UNAUTHENTICATED);
-  cr_assert_not_null(strstr(err.message, "service account ghost@demo-project"
-                                         ".iam.gserviceaccount.com: ID token"),
+  cr_assert_eq(
+      gauth_credentials_id_token(c, "https://x.example/", 0, &tok, NULL, &err),
+      GAUTH_E_UNAUTHENTICATED);
+  cr_assert_not_null(strstr(err.message,
+                            "service account ghost@demo-project"
+                            ".iam.gserviceaccount.com: ID token"),
                      "%s", err.message);
   cr_assert_not_null(strstr(err.message, "account not found"), "%s",
                      err.message);
@@ -366,7 +363,7 @@ Test(creds_sa, wrong_key_is_invalid_grant_without_the_assertion) {
   cJSON_Delete(j);
 }
 
-/* ---- faults on the token endpoint ------------------------------------------- */
+/* ---- faults on the token endpoint ---------------------------------------- */
 
 static gauth_status fetch(gauth_options *o, gauth_error *err) {
   gauth_credentials *c = sa_creds(o, NULL);
@@ -383,8 +380,9 @@ Test(creds_sa_faults, unavailable_once_then_success, .init = setup,
      .fini = teardown) {
   gauth_options o = fast_options();
   gauth_error err = GAUTH_ERROR_INIT;
-  fault("{\"route\":\"/token\",\"kind\":\"status\",\"status\":503,"
-        "\"count\":1}");
+  fault(
+      "{\"route\":\"/token\",\"kind\":\"status\",\"status\":503,"
+      "\"count\":1}");
   cr_assert_eq(fetch(&o, &err), GAUTH_OK, "%s", err.message);
   cr_assert_eq(counter("/token"), 2);
 }
@@ -394,8 +392,9 @@ Test(creds_sa_faults, rate_limited_honours_retry_after, .init = setup,
   gauth_options o = fast_options();
   gauth_error err = GAUTH_ERROR_INIT;
   int64_t t0;
-  fault("{\"route\":\"/token\",\"kind\":\"status\",\"status\":429,"
-        "\"retry_after\":1,\"count\":1}");
+  fault(
+      "{\"route\":\"/token\",\"kind\":\"status\",\"status\":429,"
+      "\"retry_after\":1,\"count\":1}");
   t0 = tu_now_ms();
   cr_assert_eq(fetch(&o, &err), GAUTH_OK, "%s", err.message);
   cr_assert_geq(tu_now_ms() - t0, 900);
@@ -475,7 +474,7 @@ Test(creds_sa_faults, delay_beyond_timeout, .init = setup, .fini = teardown) {
                      err.message);
 }
 
-/* ---- exactly what is sent (capturing server) --------------------------------- */
+/* ---- exactly what is sent (capturing server) ----------------------------- */
 
 static int64_t fixed_clock(void *ud) {
   (void)ud;
@@ -524,10 +523,10 @@ static cJSON *captured_claims(ts_server *s, const char *path) {
   cr_assert_eq(gauth_key_from_service_account(&k, text, strlen(text), &err),
                GAUTH_OK);
   cr_assert_eq(gauth_keyset_from_keys(&ks, &k, 1, &err), GAUTH_OK);
-  cr_assert_eq(gauth_jws_verify(assertion, 0, ks,
-                                GAUTH_ALG_BIT(GAUTH_ALG_RS256), &payload, NULL,
-                                &err),
-               GAUTH_OK, "%s", err.message);
+  cr_assert_eq(
+      gauth_jws_verify(assertion, 0, ks, GAUTH_ALG_BIT(GAUTH_ALG_RS256),
+                       &payload, NULL, &err),
+      GAUTH_OK, "%s", err.message);
   cr_assert_eq(gauth_jwt_decode_unverified(assertion, &h, NULL, &err),
                GAUTH_OK);
   hdr = cJSON_Parse(h);
@@ -558,8 +557,7 @@ static void claim_is(const cJSON *c, const char *name, const char *want) {
 static void times_are_exact(const cJSON *c) {
   int64_t iat = FIXED_NOW - GAUTH__ASSERTION_BACKDATE;
   cr_assert_eq((int64_t)cJSON_GetObjectItem(c, "iat")->valuedouble, iat);
-  cr_assert_eq((int64_t)cJSON_GetObjectItem(c, "exp")->valuedouble,
-               iat + 3600);
+  cr_assert_eq((int64_t)cJSON_GetObjectItem(c, "exp")->valuedouble, iat + 3600);
 }
 
 static const char ACCESS_REPLY[] =
@@ -583,7 +581,8 @@ static gauth_credentials *captured_creds(const char *token_uri,
 
 Test(creds_sa_wire, access_assertion_exact) {
   ts_server *s = ts_start();
-  ts_response ok = {.status = 200, .body = ACCESS_REPLY,
+  ts_response ok = {.status = 200,
+                    .body = ACCESS_REPLY,
                     .headers = {"Content-Type: application/json"}};
   gauth_options o = fast_options();
   const char *scopes[] = {CLOUD, "openid", NULL};

@@ -20,13 +20,14 @@
 #define REFRESH "1//emulator-refresh-token"
 #define USER "developer@example.com"
 #define TEST_PERMS "/v1/projects/demo-project:testIamPermissions"
-#define JOB_RUN "/v2/projects/demo-project/locations/us-central1/jobs/collect:run"
+#define JOB_RUN \
+  "/v2/projects/demo-project/locations/us-central1/jobs/collect:run"
 
 static void reset_emulator(void) {
   emu_reply r;
-  cr_assert_eq(emu_control(emu_fixture_url(), "/emulator/v1/counters:reset",
-                           "{}", NULL),
-               200);
+  cr_assert_eq(
+      emu_control(emu_fixture_url(), "/emulator/v1/counters:reset", "{}", NULL),
+      200);
   cr_assert_eq(emu_http(emu_fixture_url(), "DELETE", "/emulator/v1/faults",
                         NULL, NULL, &r),
                0);
@@ -55,15 +56,16 @@ static gauth_options fast_options(void) {
 }
 
 /* A gcloud-style file for the given token endpoint and secrets. */
-static gauth_credentials *user_creds(const char *token_uri,
-                                     const char *secret, const char *refresh,
+static gauth_credentials *user_creds(const char *token_uri, const char *secret,
+                                     const char *refresh,
                                      const gauth_options *o) {
   gauth_credentials_options co = GAUTH_CREDENTIALS_OPTIONS_INIT;
   gauth_credentials *c = NULL;
   gauth_error err = GAUTH_ERROR_INIT;
   char json[1024];
   snprintf(json, sizeof json,
-           "{\"account\":\"\",\"client_id\":\"" CLIENT_ID "\","
+           "{\"account\":\"\",\"client_id\":\"" CLIENT_ID
+           "\","
            "\"client_secret\":\"%s\",\"quota_project_id\":\"demo-project\","
            "\"refresh_token\":\"%s\",\"token_uri\":\"%s\","
            "\"type\":\"authorized_user\",\"universe_domain\":"
@@ -88,10 +90,10 @@ static long post_with(const char *path, const char *token, char **body) {
   emu_reply r;
   long st;
   snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
-  cr_assert_eq(emu_http(emu_fixture_url(), "POST", path, h,
-                        "{\"permissions\":[\"resourcemanager.projects.get\"]}",
-                        &r),
-               0);
+  cr_assert_eq(
+      emu_http(emu_fixture_url(), "POST", path, h,
+               "{\"permissions\":[\"resourcemanager.projects.get\"]}", &r),
+      0);
   st = r.status;
   if (body != NULL) *body = strdup(r.body);
   emu_reply_free(&r);
@@ -149,8 +151,8 @@ Test(creds_user, id_token_from_the_refresh_reply) {
   vo.audiences = auds;
   vo.http = &vopts;
   cr_assert_eq(gauth_verifier_new(&v, &vo, &err), GAUTH_OK);
-  cr_assert_eq(gauth_verifier_verify(v, tok, 0, &cl, &err), GAUTH_OK,
-               "%s: %s", err.reason, err.message);
+  cr_assert_eq(gauth_verifier_verify(v, tok, 0, &cl, &err), GAUTH_OK, "%s: %s",
+               err.reason, err.message);
   cr_assert_eq(gauth_claims_get_string(cl, "email", &email, &err), GAUTH_OK);
   cr_assert_str_eq(email, USER);
   cr_assert_eq(gauth_claims_expires_at(cl), exp);
@@ -174,8 +176,9 @@ Test(creds_user, wrong_refresh_token_is_unauthenticated) {
   cr_assert_not_null(strstr(err.message, "authorized user (client " CLIENT_ID
                                          "): access token: "),
                      "%s", err.message);
-  cr_assert_not_null(strstr(err.message, "gcloud auth application-default "
-                                         "login"),
+  cr_assert_not_null(strstr(err.message,
+                            "gcloud auth application-default "
+                            "login"),
                      "%s", err.message);
   assert_no_secret(&err);
   cr_assert_eq(counter("/token"), 1);
@@ -187,9 +190,9 @@ Test(creds_user, wrong_client_secret_is_unauthenticated) {
   gauth_credentials *c = emu_user("wrong-secret-xyz", REFRESH, &o);
   gauth_error err = GAUTH_ERROR_INIT;
   char *tok = NULL;
-  cr_assert_eq(gauth_credentials_id_token(c, "https://a.example/", 0, &tok,
-                                          NULL, &err),
-               GAUTH_E_UNAUTHENTICATED);
+  cr_assert_eq(
+      gauth_credentials_id_token(c, "https://a.example/", 0, &tok, NULL, &err),
+      GAUTH_E_UNAUTHENTICATED);
   cr_assert_str_eq(err.error_code, "invalid_client");
   cr_assert_eq(err.http_status, 401);
   cr_assert_null(strstr(err.message, "wrong-secret-xyz"), "%s", err.message);
@@ -218,9 +221,10 @@ Test(creds_user, unavailable_once_then_success) {
 Test(creds_user, refresh_request_exact) {
   ts_server *s = ts_start();
   ts_response ok = {.status = 200,
-                    .body = "{\"access_token\":\"ya29.user\",\"expires_in\":"
-                            "3599,\"scope\":\"openid\",\"token_type\":"
-                            "\"Bearer\"}"};
+                    .body =
+                        "{\"access_token\":\"ya29.user\",\"expires_in\":"
+                        "3599,\"scope\":\"openid\",\"token_type\":"
+                        "\"Bearer\"}"};
   gauth_options o = fast_options();
   gauth_error err = GAUTH_ERROR_INIT;
   gauth_credentials *c;
@@ -248,10 +252,10 @@ Test(creds_user, refresh_request_exact) {
                GAUTH_E_UNSUPPORTED);
   cr_assert_null(tok);
   cr_assert_not_null(strstr(err.message, "no id_token"), "%s", err.message);
-  cr_assert_not_null(strstr(err.message, "gauth_credentials_impersonate"),
-                     "%s", err.message);
-  cr_assert_not_null(strstr(err.message, "--impersonate-service-account"),
-                     "%s", err.message);
+  cr_assert_not_null(strstr(err.message, "gauth_credentials_impersonate"), "%s",
+                     err.message);
+  cr_assert_not_null(strstr(err.message, "--impersonate-service-account"), "%s",
+                     err.message);
   cr_assert_eq(ts_count(s, "/token"), 2);
   gauth_credentials_free(c);
   ts_stop(s);
@@ -261,10 +265,12 @@ Test(creds_user, bad_replies_are_bad_responses) {
   ts_server *s = ts_start();
   ts_response seq[] = {
       {.status = 200, .body = "{\"expires_in\":3599}"},
-      {.status = 200, .body = "{\"access_token\":\"ya29.x\",\"token_type\":"
-                              "\"mac\"}"},
-      {.status = 200, .body = "{\"access_token\":\"ya29.x\",\"id_token\":"
-                              "\"not-a-jwt\"}"},
+      {.status = 200,
+       .body = "{\"access_token\":\"ya29.x\",\"token_type\":"
+               "\"mac\"}"},
+      {.status = 200,
+       .body = "{\"access_token\":\"ya29.x\",\"id_token\":"
+               "\"not-a-jwt\"}"},
   };
   gauth_options o = fast_options();
   gauth_error err = GAUTH_ERROR_INIT;
@@ -280,9 +286,9 @@ Test(creds_user, bad_replies_are_bad_responses) {
   cr_assert_eq(gauth_credentials_access_token(c, NULL, &tok, NULL, &err),
                GAUTH_E_BAD_RESPONSE);
   cr_assert_not_null(strstr(err.message, "token_type"), "%s", err.message);
-  cr_assert_eq(gauth_credentials_id_token(c, "https://a.example/", 0, &tok,
-                                          NULL, &err),
-               GAUTH_E_BAD_RESPONSE);
+  cr_assert_eq(
+      gauth_credentials_id_token(c, "https://a.example/", 0, &tok, NULL, &err),
+      GAUTH_E_BAD_RESPONSE);
   cr_assert_not_null(strstr(err.message, "id_token"), "%s", err.message);
   assert_no_secret(&err);
   cr_assert_null(tok);

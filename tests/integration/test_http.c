@@ -34,8 +34,7 @@ static gauth__http *http_new(const gauth_options *o) {
   gauth__config cfg;
   gauth_error err = GAUTH_ERROR_INIT;
   gauth__http *h = NULL;
-  cr_assert_eq(gauth__config_init(&cfg, o, &err), GAUTH_OK, "%s",
-               err.message);
+  cr_assert_eq(gauth__config_init(&cfg, o, &err), GAUTH_OK, "%s", err.message);
   cfg.rng_seed = 42;
   cr_assert_eq(gauth__http_new(&h, &cfg, &err), GAUTH_OK, "%s", err.message);
   gauth__config_cleanup(&cfg);
@@ -53,17 +52,22 @@ static gauth_status get(gauth__http *h, const char *url,
 }
 
 static const ts_response OK_REPLY = {
-    TS_REPLY, 200, "{\"ok\":true}", 0, {"Content-Type: application/json"},
-    0, 0, 0};
+    TS_REPLY, 200, "{\"ok\":true}", 0, {"Content-Type: application/json"}, 0,
+    0,        0};
 
 /* ---- plain replies ------------------------------------------------------- */
 
 Test(http, get_200_body_and_headers) {
   ts_server *s = ts_start();
   gauth__http *h = http_default();
-  ts_response r = {TS_REPLY, 200, "hello", 0,
-                   {"Content-Type: text/plain", "X-Test: one",
-                    "X-Test: two"}, 0, 0, 0};
+  ts_response r = {TS_REPLY,
+                   200,
+                   "hello",
+                   0,
+                   {"Content-Type: text/plain", "X-Test: one", "X-Test: two"},
+                   0,
+                   0,
+                   0};
   gauth__http_response resp;
   gauth_error err = GAUTH_ERROR_INIT;
   char url[256];
@@ -225,11 +229,16 @@ Test(http, retry_after_honoured) {
 Test(http, retry_after_past_deadline_stops_at_once) {
   ts_server *s = ts_start();
   gauth__http *h = http_default(); /* deadline 5 s */
-  ts_response seq[] = {
-      {TS_REPLY, 503, "{\"error\":{\"code\":503,\"message\":\"busy\","
-                      "\"status\":\"UNAVAILABLE\"}}",
-       0, {"Retry-After: 30", "Content-Type: application/json"}, 0, 0, 0},
-      OK_REPLY};
+  ts_response seq[] = {{TS_REPLY,
+                        503,
+                        "{\"error\":{\"code\":503,\"message\":\"busy\","
+                        "\"status\":\"UNAVAILABLE\"}}",
+                        0,
+                        {"Retry-After: 30", "Content-Type: application/json"},
+                        0,
+                        0,
+                        0},
+                       OK_REPLY};
   gauth__http_response resp;
   gauth_error err = GAUTH_ERROR_INIT;
   char url[256];
@@ -299,8 +308,7 @@ Test(http, retries_exhausted_on_503) {
   cr_assert_eq(resp.attempts, ATTEMPTS);
   snprintf(want, sizeof(want), "GET %s: HTTP 503", url);
   cr_assert(strstr(err.message, want) == err.message, "%s", err.message);
-  cr_assert(strstr(err.message, "(3 attempts in ") != NULL, "%s",
-            err.message);
+  cr_assert(strstr(err.message, "(3 attempts in ") != NULL, "%s", err.message);
   gauth__http_response_cleanup(&resp);
   gauth__http_free(h);
   ts_stop(s);
@@ -327,10 +335,15 @@ Test(http, no_retry_flag) {
 Test(http, oauth_invalid_grant_not_retried) {
   ts_server *s = ts_start();
   gauth__http *h = http_default();
-  ts_response r = {TS_REPLY, 400,
+  ts_response r = {TS_REPLY,
+                   400,
                    "{\"error\":\"invalid_grant\",\"error_description\":"
                    "\"Invalid JWT Signature.\"}",
-                   0, {"Content-Type: application/json"}, 0, 0, 0};
+                   0,
+                   {"Content-Type: application/json"},
+                   0,
+                   0,
+                   0};
   gauth__http_response resp;
   gauth_error err = GAUTH_ERROR_INIT;
   char url[256], want[400];
@@ -352,8 +365,14 @@ Test(http, oauth_invalid_grant_not_retried) {
 Test(http, oauth_invalid_request_is_http_error) {
   ts_server *s = ts_start();
   gauth__http *h = http_default();
-  ts_response r = {TS_REPLY, 400, "{\"error\":\"invalid_request\"}", 0,
-                   {"Content-Type: application/json"}, 0, 0, 0};
+  ts_response r = {TS_REPLY,
+                   400,
+                   "{\"error\":\"invalid_request\"}",
+                   0,
+                   {"Content-Type: application/json"},
+                   0,
+                   0,
+                   0};
   gauth__http_response resp;
   gauth_error err = GAUTH_ERROR_INIT;
   char url[256];
@@ -375,8 +394,7 @@ Test(http, google_404) {
   gauth_error err = GAUTH_ERROR_INIT;
   char url[256];
   /* Unscripted: the server's Google-shaped 404. */
-  cr_assert_eq(get(h, ts_url(s, "/v1/missing", url, sizeof(url)), &resp,
-                   &err),
+  cr_assert_eq(get(h, ts_url(s, "/v1/missing", url, sizeof(url)), &resp, &err),
                GAUTH_E_NOT_FOUND);
   cr_assert_eq(ts_count(s, "/v1/missing"), 1);
   cr_assert_eq(err.http_status, 404);
@@ -411,8 +429,7 @@ Test(http, silent_server_times_out) {
   cr_assert_lt(elapsed, bound + 400, "elapsed %lld", (long long)elapsed);
   cr_assert(strstr(err.message, "timed out after 300 ms") != NULL, "%s",
             err.message);
-  cr_assert(strstr(err.message, "(2 attempts in ") != NULL, "%s",
-            err.message);
+  cr_assert(strstr(err.message, "(2 attempts in ") != NULL, "%s", err.message);
   cr_assert_eq(resp.status, 0);
   gauth__http_response_cleanup(&resp);
   gauth__http_free(h);
@@ -454,8 +471,7 @@ Test(http, connection_reset_retried) {
   cr_assert_eq(get(h, url, &resp, &err), GAUTH_E_NETWORK, "%s", err.message);
   cr_assert_eq(ts_raw_accepted(raw), ATTEMPTS);
   cr_assert_eq(resp.attempts, ATTEMPTS);
-  cr_assert(strstr(err.message, "(3 attempts in ") != NULL, "%s",
-            err.message);
+  cr_assert(strstr(err.message, "(3 attempts in ") != NULL, "%s", err.message);
   gauth__http_response_cleanup(&resp);
   gauth__http_free(h);
   ts_raw_stop(raw);
@@ -487,8 +503,7 @@ Test(http, connection_refused) {
   cr_assert_eq(get(h, url, &resp, &err), GAUTH_E_NETWORK, "%s", err.message);
   snprintf(want, sizeof(want), "GET %s: connection refused", url);
   cr_assert(strstr(err.message, want) == err.message, "%s", err.message);
-  cr_assert(strstr(err.message, "(3 attempts in ") != NULL, "%s",
-            err.message);
+  cr_assert(strstr(err.message, "(3 attempts in ") != NULL, "%s", err.message);
   cr_assert_eq(resp.attempts, ATTEMPTS);
   gauth__http_response_cleanup(&resp);
   gauth__http_free(h);
@@ -668,8 +683,7 @@ Test(http, post_form_exact_bytes) {
                    "jwt-bearer&assertion=eyJh.eyJi.c2ln&odd%20name=a%20b%26c"
                    "%3Dd%2F%C3%A9%2B~");
   cr_assert(strstr(req.headers,
-                   "Content-Type: application/x-www-form-urlencoded\n") !=
-                NULL,
+                   "Content-Type: application/x-www-form-urlencoded\n") != NULL,
             "%s", req.headers);
   cr_assert(strstr(req.headers, "Expect") == NULL, "%s", req.headers);
   ts_request_cleanup(&req);
@@ -759,7 +773,7 @@ Test(http, redirect_not_followed_by_default) {
   ts_server *s = ts_start();
   gauth__http *h = http_default();
   ts_response r = {TS_REPLY, 302, NULL, 0, {"Location: /ok?token=abc"},
-                   0, 0, 0};
+                   0,        0,   0};
   gauth__http_response resp;
   gauth_error err = GAUTH_ERROR_INIT;
   char url[256];
@@ -805,8 +819,9 @@ Test(http, redirect_followed_when_asked) {
 Test(http, redirect_to_plain_http_remote_refused) {
   ts_server *s = ts_start();
   gauth__http *h = http_default();
-  ts_response r = {TS_REPLY, 302, NULL, 0,
-                   {"Location: http://gauth-test.invalid/"}, 0, 0, 0};
+  ts_response r = {
+      TS_REPLY, 302, NULL, 0, {"Location: http://gauth-test.invalid/"},
+      0,        0,   0};
   gauth__http_request req;
   gauth__http_response resp;
   gauth_error err = GAUTH_ERROR_INIT;
@@ -817,11 +832,10 @@ Test(http, redirect_to_plain_http_remote_refused) {
   req.url = ts_url(s, "/r", url, sizeof(url));
   req.max_redirects = 3;
   t0 = tu_now_ms();
-  cr_assert_eq(gauth__http_do(h, &req, &resp, &err), GAUTH_E_INSECURE_URL,
-               "%s", err.message);
+  cr_assert_eq(gauth__http_do(h, &req, &resp, &err), GAUTH_E_INSECURE_URL, "%s",
+               err.message);
   cr_assert_lt(tu_now_ms() - t0, 500);
-  cr_assert(strstr(err.message, "redirect refused") != NULL, "%s",
-            err.message);
+  cr_assert(strstr(err.message, "redirect refused") != NULL, "%s", err.message);
   cr_assert_eq(err.http_status, 302);
   gauth__http_response_cleanup(&resp);
   gauth__http_free(h);
@@ -874,8 +888,7 @@ static void redirect_post(int status, const char *want_method,
   cr_assert_str_eq(seen.method, want_method);
   cr_assert_str_eq(seen.body, want_body);
   if (want_body[0] == '\0')
-    cr_assert(strstr(seen.headers, "Content-Type") == NULL, "%s",
-              seen.headers);
+    cr_assert(strstr(seen.headers, "Content-Type") == NULL, "%s", seen.headers);
   ts_request_cleanup(&seen);
   gauth__http_response_cleanup(&resp);
   gauth__http_free(h);
@@ -946,18 +959,27 @@ Test(http, logs_one_line_per_attempt_without_secrets) {
   tu_log log;
   gauth_options o = test_options();
   gauth__http *h;
-  const char *headers[] = {"Authorization: Bearer CANARYtokenVALUE0001",
-                           NULL};
+  const char *headers[] = {"Authorization: Bearer CANARYtokenVALUE0001", NULL};
   const char *secrets[] = {"CANARYsecretVALUE0002", NULL};
   ts_response seq[] = {
-      {TS_REPLY, 503,
+      {TS_REPLY,
+       503,
        "{\"error\":{\"message\":\"bad CANARYtokenVALUE0001 and "
        "CANARYsecretVALUE0002\",\"status\":\"UNAVAILABLE\"}}",
-       0, {NULL}, 0, 0, 0},
-      {TS_REPLY, 401,
+       0,
+       {NULL},
+       0,
+       0,
+       0},
+      {TS_REPLY,
+       401,
        "{\"error\":{\"message\":\"bad CANARYtokenVALUE0001 and "
        "CANARYsecretVALUE0002\",\"status\":\"UNAUTHENTICATED\"}}",
-       0, {NULL}, 0, 0, 0}};
+       0,
+       {NULL},
+       0,
+       0,
+       0}};
   gauth__http_response resp;
   gauth_error err = GAUTH_ERROR_INIT;
   char url[256], path[128];
@@ -991,10 +1013,15 @@ Test(http, post_form_secret_fields_redacted) {
   gauth__http *h = http_default();
   gauth__form_field f[] = {{"grant_type", "refresh_token", 0},
                            {"refresh_token", "CANARYrefreshTOKEN77", 1}};
-  ts_response r = {TS_REPLY, 400,
+  ts_response r = {TS_REPLY,
+                   400,
                    "{\"error\":\"invalid_grant\",\"error_description\":"
                    "\"token CANARYrefreshTOKEN77 expired\"}",
-                   0, {NULL}, 0, 0, 0};
+                   0,
+                   {NULL},
+                   0,
+                   0,
+                   0};
   gauth__http_response resp;
   gauth_error err = GAUTH_ERROR_INIT;
   char url[256];
@@ -1015,10 +1042,10 @@ Test(http, query_not_in_messages) {
   gauth__http_response resp;
   gauth_error err = GAUTH_ERROR_INIT;
   char url[256];
-  cr_assert_eq(get(h, ts_url(s, "/nope?audience=xyz-audience-value", url,
-                             sizeof(url)),
-                   &resp, &err),
-               GAUTH_E_NOT_FOUND);
+  cr_assert_eq(
+      get(h, ts_url(s, "/nope?audience=xyz-audience-value", url, sizeof(url)),
+          &resp, &err),
+      GAUTH_E_NOT_FOUND);
   cr_assert(strstr(err.message, "xyz-audience") == NULL, "%s", err.message);
   cr_assert(strstr(err.message, "/nope?...") != NULL, "%s", err.message);
   gauth__http_response_cleanup(&resp);

@@ -13,8 +13,8 @@
 #include "test_server.h"
 #include "test_util.h"
 
-static const ts_response OK_REPLY = {TS_REPLY, 200, "secure", 0, {NULL},
-                                     0, 0, 0};
+static const ts_response OK_REPLY = {TS_REPLY, 200, "secure", 0,
+                                     {NULL},   0,   0,        0};
 
 typedef struct tls_fixture {
   ts_server *server;
@@ -25,8 +25,9 @@ typedef struct tls_fixture {
 
 static void fixture_start(tls_fixture *f) {
   if (!ts_tls_supported())
-    cr_skip_test("libmicrohttpd was built without TLS support: "
-                 "HTTPS tests skipped");
+    cr_skip_test(
+        "libmicrohttpd was built without TLS support: "
+        "HTTPS tests skipped");
   tu_make_cert(&f->cert, &f->key);
   f->cert_file = tu_write_temp(f->cert);
   f->server = ts_start_tls(f->cert, f->key);
@@ -52,8 +53,7 @@ static gauth__http *http_with_ca(const char *ca_bundle) {
   o.retry.max_attempts = 3;
   o.retry.initial_backoff_ms = 10;
   o.retry.max_backoff_ms = 20;
-  cr_assert_eq(gauth__config_init(&cfg, &o, &err), GAUTH_OK, "%s",
-               err.message);
+  cr_assert_eq(gauth__config_init(&cfg, &o, &err), GAUTH_OK, "%s", err.message);
   cfg.rng_seed = 7;
   cr_assert_eq(gauth__http_new(&h, &cfg, &err), GAUTH_OK, "%s", err.message);
   gauth__config_cleanup(&cfg);
@@ -119,8 +119,8 @@ Test(http_tls, localhost_name_matches_san) {
            (unsigned)ts_port(f.server));
   /* localhost may resolve to ::1 first, where nothing listens; curl then
    * tries 127.0.0.1. Either way the name is checked against the SAN. */
-  cr_assert_eq(gauth__http_get(h, url, NULL, NULL, &resp, &err), GAUTH_OK,
-               "%s", err.message);
+  cr_assert_eq(gauth__http_get(h, url, NULL, NULL, &resp, &err), GAUTH_OK, "%s",
+               err.message);
   gauth__http_response_cleanup(&resp);
   gauth__http_free(h);
   fixture_stop(&f);

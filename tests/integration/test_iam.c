@@ -20,8 +20,7 @@
 #define MEMBER "serviceAccount:" SCHEDULER
 #define PROJECT "projects/demo-project"
 #define JOB "projects/demo-project/locations/us-central1/jobs/collect"
-#define SERVICE \
-  "projects/demo-project/locations/us-central1/services/collector"
+#define SERVICE "projects/demo-project/locations/us-central1/services/collector"
 #define SA_RUNNER "projects/demo-project/serviceAccounts/" RUNNER
 #define TIP ":testIamPermissions"
 #define PROJECT_PATH "/v1/" PROJECT TIP
@@ -57,11 +56,13 @@ static int requests_outside_control(void) {
   char *out = NULL;
   cJSON *j, *it;
   int v = 0;
-  cr_assert_eq(emu_control(emu_fixture_url(), "/emulator/v1/counters", NULL,
-                           &out), 200);
+  cr_assert_eq(
+      emu_control(emu_fixture_url(), "/emulator/v1/counters", NULL, &out), 200);
   j = cJSON_Parse(out);
-  cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(j, "requests"))
-    if (strncmp(it->string, "/emulator/", 10) != 0) v += it->valueint;
+  cJSON_ArrayForEach(
+      it, cJSON_GetObjectItemCaseSensitive(
+              j, "requests")) if (strncmp(it->string, "/emulator/", 10) != 0)
+      v += it->valueint;
   cJSON_Delete(j);
   free(out);
   return v;
@@ -110,7 +111,7 @@ static void teardown(void) {
 
 TestSuite(iam, .init = setup, .fini = teardown, .timeout = 60);
 
-/* ---- credentials ------------------------------------------------------------- */
+/* ---- credentials --------------------------------------------------------- */
 
 static gauth_credentials *creds(void) {
   gauth_options o = GAUTH_OPTIONS_INIT;
@@ -123,9 +124,9 @@ static gauth_credentials *creds(void) {
   o.retry.max_backoff_ms = 40;
   o.timeout_ms = 5000;
   co.options = &o;
-  cr_assert_eq(gauth_credentials_from_file(&c, emu_fixture_key_file(), &co,
-                                           &err),
-               GAUTH_OK, "%s", err.message);
+  cr_assert_eq(
+      gauth_credentials_from_file(&c, emu_fixture_key_file(), &co, &err),
+      GAUTH_OK, "%s", err.message);
   return c;
 }
 
@@ -143,15 +144,14 @@ static gauth_iam_result *test(gauth_credentials *c, const char *resource,
 
 /* Checks r's states against a string of 'g' (granted) / 'm' (missing) /
  * 'u' (unknown), one per permission. */
-static void expect_states(const gauth_iam_result *r,
-                          const char *const *perms, const char *states) {
+static void expect_states(const gauth_iam_result *r, const char *const *perms,
+                          const char *states) {
   size_t n = strlen(states), missing = 0;
   cr_assert_eq(gauth_iam_result_count(r), n);
   for (size_t i = 0; i < n; i++) {
-    gauth_iam_permission_state want =
-        states[i] == 'g' ? GAUTH_IAM_GRANTED
-                         : states[i] == 'm' ? GAUTH_IAM_MISSING
-                                            : GAUTH_IAM_UNKNOWN;
+    gauth_iam_permission_state want = states[i] == 'g'   ? GAUTH_IAM_GRANTED
+                                      : states[i] == 'm' ? GAUTH_IAM_MISSING
+                                                         : GAUTH_IAM_UNKNOWN;
     cr_expect_str_eq(gauth_iam_result_permission(r, i), perms[i]);
     cr_expect_eq(gauth_iam_result_state(r, i), want, "%s: %d, want %c",
                  perms[i], gauth_iam_result_state(r, i), states[i]);
@@ -162,7 +162,7 @@ static void expect_states(const gauth_iam_result *r,
                strspn(states, "g") == n ? 1 : 0);
 }
 
-/* ---- granted / missing subsets ------------------------------------------------ */
+/* ---- granted / missing subsets ------------------------------------------- */
 
 Test(iam, project_nothing_then_viewer) {
   static const char *const perms[] = {"resourcemanager.projects.get",
@@ -177,8 +177,7 @@ Test(iam, project_nothing_then_viewer) {
   cr_expect_eq(gauth_iam_result_http_status(r), 200);
   cr_expect_str_eq(gauth_iam_result_detail(r), "");
   cr_expect_str_eq(gauth_iam_result_resource(r), PROJECT);
-  snprintf(want_url, sizeof want_url, "%s%s", emu_fixture_url(),
-           PROJECT_PATH);
+  snprintf(want_url, sizeof want_url, "%s%s", emu_fixture_url(), PROJECT_PATH);
   cr_expect_str_eq(gauth_iam_result_url(r), want_url);
   gauth_iam_result_free(r);
   cr_expect_eq(counter(PROJECT_PATH), 1);
@@ -213,8 +212,10 @@ Test(iam, service_invoker_subset) {
   expect_states(r, perms, "mg");
   gauth_iam_result_free(r);
   /* Project numbers name the same resource. */
-  r = test(c, "projects/123456789012/locations/us-central1/services/"
-              "collector", perms);
+  r = test(c,
+           "projects/123456789012/locations/us-central1/services/"
+           "collector",
+           perms);
   expect_states(r, perms, "mg");
   gauth_iam_result_free(r);
   cr_expect_eq(counter(SERVICE_PATH), 1);
@@ -269,7 +270,7 @@ Test(iam, url_used_as_given) {
   gauth_credentials_free(c);
 }
 
-/* ---- calls refused: 403 / 404 ------------------------------------------------- */
+/* ---- calls refused: 403 / 404 -------------------------------------------- */
 
 Test(iam, missing_resources_are_not_found) {
   static const char *const perms[] = {"run.jobs.run", NULL};
@@ -313,7 +314,8 @@ Test(iam, not_found_fault) {
   static const char *const perms[] = {"run.routes.invoke", NULL};
   gauth_credentials *c = creds();
   gauth_iam_result *r;
-  fault("{\"route\":\"" SERVICE_PATH "\",\"kind\":\"status\",\"status\":404,"
+  fault("{\"route\":\"" SERVICE_PATH
+        "\",\"kind\":\"status\",\"status\":404,"
         "\"body\":\"{\\\"error\\\":{\\\"code\\\":404,\\\"message\\\":\\\"no "
         "such service\\\",\\\"status\\\":\\\"NOT_FOUND\\\"}}\"}");
   r = test(c, SERVICE, perms);
@@ -329,7 +331,8 @@ Test(iam, not_found_fault) {
 static void echo_fault(int status, const char *text) {
   char body[2048];
   snprintf(body, sizeof body,
-           "{\"route\":\"" JOB_PATH "\",\"kind\":\"status\",\"status\":%d,"
+           "{\"route\":\"" JOB_PATH
+           "\",\"kind\":\"status\",\"status\":%d,"
            "\"body\":\"{\\\"error\\\":{\\\"code\\\":%d,\\\"message\\\":"
            "\\\"bad token %s here\\\",\\\"status\\\":\\\"X\\\"}}\"}",
            status, status, text);
@@ -350,8 +353,9 @@ Test(iam, the_token_never_reaches_the_detail) {
   cr_expect_eq(gauth_iam_result_access(r), GAUTH_IAM_ACCESS_DENIED);
   cr_expect(strstr(gauth_iam_result_detail(r), token) == NULL, "%s",
             gauth_iam_result_detail(r));
-  cr_expect(strstr(gauth_iam_result_detail(r), "bad token [redacted] here") !=
-                NULL, "%s", gauth_iam_result_detail(r));
+  cr_expect(
+      strstr(gauth_iam_result_detail(r), "bad token [redacted] here") != NULL,
+      "%s", gauth_iam_result_detail(r));
   gauth_iam_result_free(r);
   /* Nor in an error message (a 400 is an error, not a result). */
   echo_fault(400, token);
@@ -368,7 +372,7 @@ Test(iam, the_token_never_reaches_the_detail) {
   gauth_credentials_free(c);
 }
 
-/* ---- errors on the call ---------------------------------------------------------- */
+/* ---- errors on the call -------------------------------------------------- */
 
 Test(iam, unauthenticated_is_an_error) {
   static const char *const perms[] = {"run.jobs.run", NULL};
@@ -390,7 +394,8 @@ Test(iam, rate_limited_then_success) {
   static const char *const perms[] = {"run.jobs.run", "run.jobs.get", NULL};
   gauth_credentials *c = creds();
   gauth_iam_result *r;
-  fault("{\"route\":\"" JOB_PATH "\",\"kind\":\"status\",\"status\":429,"
+  fault("{\"route\":\"" JOB_PATH
+        "\",\"kind\":\"status\",\"status\":429,"
         "\"count\":2}");
   r = test(c, JOB, perms);
   expect_states(r, perms, "gm");
@@ -403,7 +408,8 @@ Test(iam, unavailable_then_success) {
   static const char *const perms[] = {"run.routes.invoke", NULL};
   gauth_credentials *c = creds();
   gauth_iam_result *r;
-  fault("{\"route\":\"" SERVICE_PATH "\",\"kind\":\"status\",\"status\":503,"
+  fault("{\"route\":\"" SERVICE_PATH
+        "\",\"kind\":\"status\",\"status\":503,"
         "\"count\":3}");
   r = test(c, SERVICE, perms);
   expect_states(r, perms, "g");
@@ -431,14 +437,16 @@ Test(iam, granted_but_not_asked_is_a_bad_response) {
   gauth_credentials *c = creds();
   gauth_iam_result *r = (gauth_iam_result *)1;
   gauth_error err = GAUTH_ERROR_INIT;
-  fault("{\"route\":\"" JOB_PATH "\",\"kind\":\"status\",\"status\":200,"
+  fault("{\"route\":\"" JOB_PATH
+        "\",\"kind\":\"status\",\"status\":200,"
         "\"body\":\"{\\\"permissions\\\":[\\\"run.jobs.run\\\","
         "\\\"run.jobs.delete\\\"]}\"}");
   cr_expect_eq(gauth_iam_test_permissions(c, JOB, perms, &r, &err),
                GAUTH_E_BAD_RESPONSE);
   cr_expect_null(r);
-  cr_expect(strstr(err.message, "\"run.jobs.delete\", which was not asked") !=
-                NULL, "%s", err.message);
+  cr_expect(
+      strstr(err.message, "\"run.jobs.delete\", which was not asked") != NULL,
+      "%s", err.message);
   cr_expect(strstr(err.message, JOB) != NULL, "%s", err.message);
   gauth_credentials_free(c);
 }
@@ -448,12 +456,14 @@ Test(iam, invalid_reply_is_a_bad_response) {
   gauth_credentials *c = creds();
   gauth_iam_result *r = NULL;
   gauth_error err = GAUTH_ERROR_INIT;
-  fault("{\"route\":\"" JOB_PATH "\",\"kind\":\"invalid_json\","
+  fault("{\"route\":\"" JOB_PATH
+        "\",\"kind\":\"invalid_json\","
         "\"body\":\"{\\\"permissions\\\":[\"}");
   cr_expect_eq(gauth_iam_test_permissions(c, JOB, perms, &r, &err),
                GAUTH_E_BAD_RESPONSE);
   cr_expect_null(r);
-  fault("{\"route\":\"" JOB_PATH "\",\"kind\":\"status\",\"status\":200,"
+  fault("{\"route\":\"" JOB_PATH
+        "\",\"kind\":\"status\",\"status\":200,"
         "\"body\":\"{\\\"permissions\\\":\\\"run.jobs.run\\\"}\"}");
   cr_expect_eq(gauth_iam_test_permissions(c, JOB, perms, &r, &err),
                GAUTH_E_BAD_RESPONSE);
@@ -462,7 +472,7 @@ Test(iam, invalid_reply_is_a_bad_response) {
   gauth_credentials_free(c);
 }
 
-/* ---- refused before any request ------------------------------------------------- */
+/* ---- refused before any request ------------------------------------------ */
 
 Test(iam, invalid_input_makes_no_request) {
   static const char *const bad_perm[] = {"run.jobs.run", "run.jobs.*", NULL};
@@ -473,7 +483,8 @@ Test(iam, invalid_input_makes_no_request) {
       "projects/demo-project/locations/us-central1/jobs",
       "projects/demo-project/",
       ("projects/demo-project/locations/us-central1/jobs/../jobs/collect"),
-      "projects/Demo", "",
+      "projects/Demo",
+      "",
       "http://example.com/v1/x:testIamPermissions"};
   gauth_credentials *c = creds();
   gauth_iam_wait_options wo = GAUTH_IAM_WAIT_OPTIONS_INIT;
@@ -482,8 +493,8 @@ Test(iam, invalid_input_makes_no_request) {
   cr_expect_eq(gauth_iam_test_permissions(c, JOB, bad_perm, &r, &err),
                GAUTH_E_INVALID_ARG);
   cr_expect_null(r);
-  cr_expect(strstr(err.message, "wildcards are not permissions") != NULL,
-            "%s", err.message);
+  cr_expect(strstr(err.message, "wildcards are not permissions") != NULL, "%s",
+            err.message);
   cr_expect_eq(gauth_iam_test_permissions(c, JOB, bad_perm2, &r, &err),
                GAUTH_E_INVALID_ARG);
   cr_expect_eq(gauth_iam_test_permissions(c, JOB, none, &r, &err),
@@ -502,13 +513,13 @@ Test(iam, invalid_input_makes_no_request) {
     cr_expect(strstr(err.message, "projects/P/locations/L/jobs/J") != NULL,
               "%s", err.message);
   }
-  cr_expect_eq(gauth_iam_wait_permissions(c, JOB, bad_perm, &wo, &r, NULL,
-                                          &err),
-               GAUTH_E_INVALID_ARG);
+  cr_expect_eq(
+      gauth_iam_wait_permissions(c, JOB, bad_perm, &wo, &r, NULL, &err),
+      GAUTH_E_INVALID_ARG);
   cr_expect_null(r);
-  cr_expect_eq(gauth_iam_wait_permissions(c, "projects/p/", good, &wo, &r,
-                                          NULL, &err),
-               GAUTH_E_INVALID_ARG);
+  cr_expect_eq(
+      gauth_iam_wait_permissions(c, "projects/p/", good, &wo, &r, NULL, &err),
+      GAUTH_E_INVALID_ARG);
   wo.multiplier = 0.5;
   cr_expect_eq(gauth_iam_wait_permissions(c, JOB, good, &wo, &r, NULL, &err),
                GAUTH_E_INVALID_ARG);
@@ -517,7 +528,7 @@ Test(iam, invalid_input_makes_no_request) {
   gauth_credentials_free(c);
 }
 
-/* ---- waiting for propagation ------------------------------------------------------ */
+/* ---- waiting for propagation --------------------------------------------- */
 
 typedef struct progress_log {
   unsigned reports, with_result, with_error, last_attempt;
@@ -584,9 +595,9 @@ Test(iam, wait_sees_a_grant_propagate, .timeout = 60) {
   align_to_second();
   grant(JOB, "roles/viewer", 5);
   t0 = mono_ms();
-  cr_assert_eq(gauth_iam_wait_permissions(c, JOB, perms, &wo, &r, &elapsed,
-                                          &err),
-               GAUTH_OK, "%s", err.message);
+  cr_assert_eq(
+      gauth_iam_wait_permissions(c, JOB, perms, &wo, &r, &elapsed, &err),
+      GAUTH_OK, "%s", err.message);
   cr_expect(elapsed >= 4500 && elapsed <= 12000, "elapsed %lld ms",
             (long long)elapsed);
   cr_expect_leq(elapsed, mono_ms() - t0);
@@ -622,9 +633,9 @@ Test(iam, wait_deadline_before_the_grant, .timeout = 60) {
   wo.progress = log_progress;
   wo.userdata = &log;
   grant(JOB, "roles/viewer", 5);
-  cr_assert_eq(gauth_iam_wait_permissions(c, JOB, perms, &wo, &r, &elapsed,
-                                          &err),
-               GAUTH_E_TIMEOUT);
+  cr_assert_eq(
+      gauth_iam_wait_permissions(c, JOB, perms, &wo, &r, &elapsed, &err),
+      GAUTH_E_TIMEOUT);
   /* The last check is made at the deadline, not after. */
   cr_expect(elapsed >= 2000 && elapsed <= 3500, "elapsed %lld ms",
             (long long)elapsed);
@@ -654,11 +665,12 @@ Test(iam, wait_rides_out_transient_errors) {
   wo.timeout_ms = 20000;
   wo.progress = log_progress;
   wo.userdata = &log;
-  fault("{\"route\":\"" SERVICE_PATH "\",\"kind\":\"status\",\"status\":503,"
+  fault("{\"route\":\"" SERVICE_PATH
+        "\",\"kind\":\"status\",\"status\":503,"
         "\"count\":1}");
-  cr_assert_eq(gauth_iam_wait_permissions(c, SERVICE, perms, &wo, &r, NULL,
-                                          &err),
-               GAUTH_OK, "%s", err.message);
+  cr_assert_eq(
+      gauth_iam_wait_permissions(c, SERVICE, perms, &wo, &r, NULL, &err),
+      GAUTH_OK, "%s", err.message);
   /* Within a wait each check is one attempt: the 503 is reported, waited
    * out, and the next check succeeds. */
   cr_expect_eq(log.reports, 2u);
@@ -688,7 +700,8 @@ Test(iam, wait_ends_on_a_refused_call) {
   cr_expect_eq(gauth_iam_result_access(r), GAUTH_IAM_ACCESS_NOT_FOUND);
   gauth_iam_result_free(r);
   cr_expect_eq(counter("/v2/projects/demo-project/locations/us-central1/"
-                       "jobs/gone" TIP), 1);
+                       "jobs/gone" TIP),
+               1);
   gauth_credentials_free(c);
 }
 
@@ -721,9 +734,9 @@ Test(iam, wait_granted_at_once) {
   gauth_error err = GAUTH_ERROR_INIT;
   int64_t elapsed = -1;
   /* Default options, no progress callback, result not wanted. */
-  cr_assert_eq(gauth_iam_wait_permissions(c, JOB, perms, NULL, NULL, &elapsed,
-                                          &err),
-               GAUTH_OK, "%s", err.message);
+  cr_assert_eq(
+      gauth_iam_wait_permissions(c, JOB, perms, NULL, NULL, &elapsed, &err),
+      GAUTH_OK, "%s", err.message);
   cr_expect(elapsed >= 0 && elapsed < 1500, "%lld", (long long)elapsed);
   cr_expect_eq(counter(JOB_PATH), 1);
   (void)r;

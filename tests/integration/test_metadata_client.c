@@ -53,8 +53,7 @@ static void control(const char *path, const char *body) {
 
 static void clear_faults(void) {
   emu_reply r;
-  emu_http(emu_fixture_url(), "DELETE", "/emulator/v1/faults", NULL, NULL,
-           &r);
+  emu_http(emu_fixture_url(), "DELETE", "/emulator/v1/faults", NULL, NULL, &r);
   cr_assert_eq(r.status, 200, "%s", r.body);
   emu_reply_free(&r);
 }
@@ -90,11 +89,10 @@ static gauth_metadata *client_opts(const gauth_options *opts) {
   gauth_metadata *md = NULL;
   cr_assert_eq(gauth__config_init(&cfg, opts, &err), GAUTH_OK, "%s",
                err.message);
-  cr_assert_eq(gauth__config_set_dmi_dir(&cfg, "/nonexistent/gauth-dmi",
-                                         &err),
+  cr_assert_eq(gauth__config_set_dmi_dir(&cfg, "/nonexistent/gauth-dmi", &err),
                GAUTH_OK);
-  cr_assert_eq(gauth__metadata_new_from_config(&md, &cfg, &err), GAUTH_OK,
-               "%s", err.message);
+  cr_assert_eq(gauth__metadata_new_from_config(&md, &cfg, &err), GAUTH_OK, "%s",
+               err.message);
   gauth__config_cleanup(&cfg);
   return md;
 }
@@ -112,15 +110,14 @@ static gauth_metadata *fast_retry_client(unsigned int attempts) {
 
 static void detect(gauth_metadata *md, gauth_metadata_detection *d) {
   gauth_error err = GAUTH_ERROR_INIT;
-  cr_assert_eq(gauth_metadata_detect(md, d, &err), GAUTH_OK, "%s",
-               err.message);
+  cr_assert_eq(gauth_metadata_detect(md, d, &err), GAUTH_OK, "%s", err.message);
 }
 
 static void get_is(gauth_metadata *md, const char *path, const char *want) {
   gauth_error err = GAUTH_ERROR_INIT;
   char *v = NULL;
-  cr_assert_eq(gauth_metadata_get(md, path, &v, &err), GAUTH_OK, "%s: %s",
-               path, err.message);
+  cr_assert_eq(gauth_metadata_get(md, path, &v, &err), GAUTH_OK, "%s: %s", path,
+               err.message);
   cr_expect_str_eq(v, want, "%s", path);
   gauth_free(v);
 }
@@ -149,7 +146,7 @@ static gauth_error get_fails(gauth_metadata *md, const char *path,
   return err;
 }
 
-/* ---- reads ---------------------------------------------------------------- */
+/* ---- reads --------------------------------------------------------------- */
 
 Test(reads, default_world_values) {
   gauth_metadata *md;
@@ -201,15 +198,16 @@ Test(reads, query_passed_through) {
   cJSON *o;
   at_emulator();
   md = client();
-  cr_assert_eq(gauth_metadata_get(md, "instance/service-accounts/default/"
-                                      "?recursive=true",
+  cr_assert_eq(gauth_metadata_get(md,
+                                  "instance/service-accounts/default/"
+                                  "?recursive=true",
                                   &v, &err),
                GAUTH_OK, "%s", err.message);
   o = cJSON_Parse(v);
   cr_assert_not_null(o, "%s", v);
-  cr_expect_str_eq(cJSON_GetStringValue(
-                       cJSON_GetObjectItemCaseSensitive(o, "email")),
-                   RUNNER);
+  cr_expect_str_eq(
+      cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "email")),
+      RUNNER);
   cJSON_Delete(o);
   gauth_free(v);
   gauth_metadata_free(md);
@@ -267,7 +265,7 @@ Test(reads, dead_host_is_a_network_error) {
   gauth_metadata_free(md);
 }
 
-/* ---- detection ------------------------------------------------------------ */
+/* ---- detection ----------------------------------------------------------- */
 
 Test(detect, probe_finds_the_emulator) {
   gauth_metadata *md;
@@ -488,7 +486,7 @@ Test(detect, default_negative_ttl_holds) {
   ts_raw_stop(raw);
 }
 
-/* ---- replies without Metadata-Flavor --------------------------------------- */
+/* ---- replies without Metadata-Flavor ------------------------------------- */
 
 Test(flavor, reply_without_it_is_refused) {
   ts_server *s = ts_start();
@@ -519,9 +517,10 @@ Test(flavor, reply_without_it_is_refused) {
 
   err = get_fails(md, "project/project-id", GAUTH_E_BAD_RESPONSE);
   cr_expect_eq(err.http_status, 200);
-  cr_expect_not_null(strstr(err.message, "without Metadata-Flavor: Google: "
-                                         "something other than the "
-                                         "metadata server answered"),
+  cr_expect_not_null(strstr(err.message,
+                            "without Metadata-Flavor: Google: "
+                            "something other than the "
+                            "metadata server answered"),
                      "%s", err.message);
   cr_expect_not_null(strstr(err.message, hp), "%s", err.message);
   /* The request carried the flavor. */
@@ -533,8 +532,9 @@ Test(flavor, reply_without_it_is_refused) {
   /* An error reply without it is refused the same way. */
   err = get_fails(md, "instance/zone", GAUTH_E_BAD_RESPONSE);
   cr_expect_eq(err.http_status, 404);
-  cr_expect_not_null(strstr(err.message, "(HTTP 404) without "
-                                         "Metadata-Flavor"),
+  cr_expect_not_null(strstr(err.message,
+                            "(HTTP 404) without "
+                            "Metadata-Flavor"),
                      "%s", err.message);
   gauth_metadata_free(md);
   ts_stop(s);
@@ -580,14 +580,15 @@ Test(flavor, server_error_with_flavor) {
   ts_stop(s);
 }
 
-/* ---- faults on the emulator's metadata routes ------------------------------ */
+/* ---- faults on the emulator's metadata routes ---------------------------- */
 
 #define PID_ROUTE MD "project/project-id"
 
 Test(faults, status_503_once_is_retried) {
   gauth_metadata *md;
   at_emulator();
-  fault("{\"route\":\"" PID_ROUTE "\",\"kind\":\"status\",\"status\":503,"
+  fault("{\"route\":\"" PID_ROUTE
+        "\",\"kind\":\"status\",\"status\":503,"
         "\"count\":1}");
   md = fast_retry_client(4);
   get_is(md, "project/project-id", "demo-project");
@@ -599,7 +600,8 @@ Test(faults, status_429_retry_after_is_honoured) {
   gauth_metadata *md;
   int64_t t0;
   at_emulator();
-  fault("{\"route\":\"" PID_ROUTE "\",\"kind\":\"status\",\"status\":429,"
+  fault("{\"route\":\"" PID_ROUTE
+        "\",\"kind\":\"status\",\"status\":429,"
         "\"retry_after\":1,\"count\":1}");
   md = fast_retry_client(4);
   t0 = mono_ms();
@@ -640,8 +642,7 @@ Test(faults, reset) {
   md = fast_retry_client(3);
   fault("{\"route\":\"" PID_ROUTE "\",\"kind\":\"reset\"}");
   err = get_fails(md, "project/project-id", GAUTH_E_NETWORK);
-  cr_expect_not_null(strstr(err.message, "without a reply"), "%s",
-                     err.message);
+  cr_expect_not_null(strstr(err.message, "without a reply"), "%s", err.message);
   cr_expect_not_null(strstr(err.message, "3 attempts"), "%s", err.message);
   cr_expect_eq(counter(PID_ROUTE), 3, "%d requests", counter(PID_ROUTE));
   gauth_metadata_free(md);
@@ -651,11 +652,12 @@ Test(faults, truncated_body) {
   gauth_metadata *md;
   gauth_error err;
   at_emulator();
-  fault("{\"route\":\"" MD "instance/service-accounts/default/email\","
+  fault("{\"route\":\"" MD
+        "instance/service-accounts/default/email\","
         "\"kind\":\"truncate\"}");
   md = fast_retry_client(2);
-  err = get_fails(md, "instance/service-accounts/default/email",
-                  GAUTH_E_NETWORK);
+  err =
+      get_fails(md, "instance/service-accounts/default/email", GAUTH_E_NETWORK);
   cr_expect_not_null(strstr(err.message, "cut short"), "%s", err.message);
   gauth_metadata_free(md);
 }

@@ -52,8 +52,8 @@ static void assert_clean(const char *where, const char *text) {
   for (int i = 0; canaries[i] != NULL; i++)
     cr_assert_null(strstr(text, canaries[i]), "%s leaks a canary: %s", where,
                    text);
-  cr_assert_null(strstr(text, key_line), "%s leaks the private key: %s",
-                 where, text);
+  cr_assert_null(strstr(text, key_line), "%s leaks the private key: %s", where,
+                 text);
 }
 
 static void assert_err_clean(const gauth_error *err) {
@@ -92,7 +92,8 @@ static void run_all_paths(gauth__http *h, ts_server *s) {
            "{\"error\":{\"code\":401,\"message\":\"Request had invalid "
            "credentials %s (also %s)\",\"status\":\"UNAUTHENTICATED\"}}",
            TOKEN, GTOKEN);
-  ts_response r401 = {.status = 401, .body = body,
+  ts_response r401 = {.status = 401,
+                      .body = body,
                       .headers = {"Content-Type: application/json"}};
   ts_route(s, "/api", &r401, 1);
   ts_url(s, "/api", url, sizeof(url));
@@ -164,8 +165,8 @@ static void run_all_paths(gauth__http *h, ts_server *s) {
   /* 5. A non-JSON error body full of secrets, retried, then given up. */
   snprintf(body, sizeof(body), "<html>%s %s %s %s</html>", TOKEN, ASSERTION,
            GTOKEN, key_pem);
-  ts_response r503 = {.status = 503, .body = body,
-                      .headers = {"Content-Type: text/html"}};
+  ts_response r503 = {
+      .status = 503, .body = body, .headers = {"Content-Type: text/html"}};
   ts_route(s, "/down", &r503, 1);
   ts_url(s, "/down", url, sizeof(url));
   memset(&resp, 0, sizeof(resp));
@@ -176,8 +177,10 @@ static void run_all_paths(gauth__http *h, ts_server *s) {
   gauth__http_response_cleanup(&resp);
 
   /* 6. Secrets in the query string of a 404. */
-  snprintf(url, sizeof(url), "http://127.0.0.1:%u/missing?access_token=%s&"
-           "assertion=%s", ts_port(s), TOKEN, ASSERTION);
+  snprintf(url, sizeof(url),
+           "http://127.0.0.1:%u/missing?access_token=%s&"
+           "assertion=%s",
+           ts_port(s), TOKEN, ASSERTION);
   memset(&resp, 0, sizeof(resp));
   gauth_error_clear(&err);
   cr_assert_eq(gauth__http_get(h, url, NULL, NULL, &resp, &err),
@@ -295,8 +298,9 @@ Test(secrets, parsers_never_echo_their_input) {
   cr_assert_eq(gauth__b64url_decode(body, strlen(body), &out, &outlen, &err),
                GAUTH_E_MALFORMED);
   assert_err_clean(&err);
-  snprintf(body, sizeof(body), "{\"error\":\"%s\",\"error_description\":\"%s %s\"}",
-           TOKEN, TOKEN, key_pem);
+  snprintf(body, sizeof(body),
+           "{\"error\":\"%s\",\"error_description\":\"%s %s\"}", TOKEN, TOKEN,
+           key_pem);
   gauth__error_from_reply(&err, 400, "application/json", body, strlen(body),
                           "POST http://127.0.0.1:1/token", known);
   assert_err_clean(&err);
@@ -318,16 +322,19 @@ Test(secrets, credentials_never_leak_refresh_token_or_client_secret,
   load_key();
   snprintf(oauth, sizeof(oauth),
            "{\"error\":\"invalid_grant\",\"error_description\":\"token %s "
-           "of client secret %s\"}", REFRESH, CLIENT_SECRET);
+           "of client secret %s\"}",
+           REFRESH, CLIENT_SECRET);
   snprintf(google, sizeof(google),
            "{\"error\":{\"code\":403,\"message\":\"%s / %s\",\"status\":"
-           "\"PERMISSION_DENIED\"}}", REFRESH, CLIENT_SECRET);
+           "\"PERMISSION_DENIED\"}}",
+           REFRESH, CLIENT_SECRET);
   snprintf(html, sizeof(html), "<p>%s %s</p>", REFRESH, CLIENT_SECRET);
   snprintf(text, sizeof(text), "refresh_token=%s&client_secret=%s", REFRESH,
            CLIENT_SECRET);
   snprintf(partial, sizeof(partial),
            "{\"refresh_token\":\"%s\",\"client_secret\":\"%s\","
-           "\"expires_in\":3599}", REFRESH, CLIENT_SECRET);
+           "\"expires_in\":3599}",
+           REFRESH, CLIENT_SECRET);
   ts_response seq[] = {
       {.status = 400, .body = oauth},
       {.status = 403, .body = google},
@@ -349,20 +356,19 @@ Test(secrets, credentials_never_leak_refresh_token_or_client_secret,
     if (i < GAUTH__ARRAY_LEN(seq))
       ts_url(s, "/token", uri, sizeof(uri));
     else /* nothing listening */
-      snprintf(uri, sizeof(uri), "http://127.0.0.1:%u/token",
-               ts_closed_port());
+      snprintf(uri, sizeof(uri), "http://127.0.0.1:%u/token", ts_closed_port());
     snprintf(json, sizeof(json),
              "{\"type\":\"authorized_user\",\"client_id\":\"c.apps\","
              "\"client_secret\":\"%s\",\"refresh_token\":\"%s\","
-             "\"token_uri\":\"%s\"}", CLIENT_SECRET, REFRESH, uri);
-    cr_assert_eq(gauth_credentials_from_json(&c, json, strlen(json), &co,
-                                             &err),
+             "\"token_uri\":\"%s\"}",
+             CLIENT_SECRET, REFRESH, uri);
+    cr_assert_eq(gauth_credentials_from_json(&c, json, strlen(json), &co, &err),
                  GAUTH_OK, "%s", err.message);
-    cr_assert_neq(i % 2 ? gauth_credentials_id_token(c, "https://a.example/",
-                                                     0, &tok, NULL, &err)
-                        : gauth_credentials_access_token(c, NULL, &tok, NULL,
-                                                         &err),
-                  GAUTH_OK, "request %zu succeeded", i);
+    cr_assert_neq(
+        i % 2 ? gauth_credentials_id_token(c, "https://a.example/", 0, &tok,
+                                           NULL, &err)
+              : gauth_credentials_access_token(c, NULL, &tok, NULL, &err),
+        GAUTH_OK, "request %zu succeeded", i);
     cr_assert_null(tok);
     cr_assert_neq(err.message[0], '\0');
     assert_err_clean(&err);

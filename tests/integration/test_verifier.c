@@ -94,8 +94,8 @@ static const char TEST_RSA_2[] =
 static gauth_key *pem_key(const char *pem) {
   gauth_error err = GAUTH_ERROR_INIT;
   gauth_key *k = NULL;
-  cr_assert_eq(gauth_key_from_pem(&k, pem, strlen(pem), &err), GAUTH_OK,
-               "%s", err.message);
+  cr_assert_eq(gauth_key_from_pem(&k, pem, strlen(pem), &err), GAUTH_OK, "%s",
+               err.message);
   return k;
 }
 
@@ -106,8 +106,8 @@ static int64_t test_clock(void *userdata) {
   return test_now;
 }
 
-static gauth_keyset *keyset_of(gauth_key *const *keys,
-                               const char *const *kids, size_t n) {
+static gauth_keyset *keyset_of(gauth_key *const *keys, const char *const *kids,
+                               size_t n) {
   char *jwks = tj_jwks_of(keys, kids, n);
   gauth_keyset *set = NULL;
   gauth_error err = GAUTH_ERROR_INIT;
@@ -119,8 +119,7 @@ static gauth_keyset *keyset_of(gauth_key *const *keys,
 
 /* Claims: iss, aud, iat = T0 - 10, exp = T0 + 3600, plus extra members.
  * Any of iss/aud NULL leaves it out. Returns a static buffer. */
-static const char *claims(const char *iss, const char *aud,
-                          const char *extra) {
+static const char *claims(const char *iss, const char *aud, const char *extra) {
   static char buf[8192];
   snprintf(buf, sizeof(buf),
            "{\"sub\":\"1234567890\",\"email\":\"a@example.com\"%s%s%s%s%s%s"
@@ -209,8 +208,8 @@ static void expect_reason(gauth_verifier *v, const char *tok,
 static gauth_claims *expect_ok(gauth_verifier *v, const char *tok) {
   gauth_error err = GAUTH_ERROR_INIT;
   gauth_claims *c = NULL;
-  cr_assert_eq(gauth_verifier_verify(v, tok, 0, &c, &err), GAUTH_OK,
-               "%s: %s", err.reason, err.message);
+  cr_assert_eq(gauth_verifier_verify(v, tok, 0, &c, &err), GAUTH_OK, "%s: %s",
+               err.reason, err.message);
   cr_assert_not_null(c);
   cr_assert_eq(err.code, GAUTH_OK);
   return c;
@@ -296,8 +295,7 @@ Test(verifier, too_large) {
   tok = sign(fx->rsa, "rsa1", claims(ISS, AUD, extra));
   expect_reason(v, tok, "too_large", "1024");
   /* The explicit length counts too. */
-  cr_assert_eq(gauth_verifier_verify(v, tok, 1025, NULL, &err),
-               GAUTH_E_VERIFY);
+  cr_assert_eq(gauth_verifier_verify(v, tok, 1025, NULL, &err), GAUTH_E_VERIFY);
   cr_assert_str_eq(err.reason, "too_large");
   gauth_free(tok);
   gauth_verifier_free(v);
@@ -359,8 +357,7 @@ Test(verifier, expired) {
   gauth_verifier_options o = custom_options();
   /* Default leeway 30 s: exp + 30 passes, exp + 31 does not. */
   gauth_verifier *v = verifier(&o);
-  char *tok = sign(fx->rsa, "rsa1",
-                   claims(ISS, AUD, "\"exp\":1764201570"));
+  char *tok = sign(fx->rsa, "rsa1", claims(ISS, AUD, "\"exp\":1764201570"));
   gauth_claims_free(expect_ok(v, tok));
   test_now = T0 + 1;
   expect_reason(v, tok, "expired",
@@ -413,8 +410,7 @@ Test(verifier, missing_claim) {
   reject_claims(&o, claims(ISS, AUD, "\"iat\":1764201590"), "missing_claim",
                 "\"exp\"");
   o.require_email_verified = 1;
-  reject_claims(&o, claims(ISS, AUD, TIMES), "missing_claim",
-                "email_verified");
+  reject_claims(&o, claims(ISS, AUD, TIMES), "missing_claim", "email_verified");
 }
 
 Test(verifier, claim_mismatch) {
@@ -481,8 +477,8 @@ Test(verifier, rejection_logged_once_without_token) {
   v = verifier(&o);
   tok = sign(fx->rsa, "rsa1", claims(ISS, "https://other.example/", TIMES));
   expect_reason(v, tok, "audience_mismatch", NULL);
-  cr_assert(strstr(log.text, "token rejected: audience_mismatch") != NULL,
-            "%s", log.text);
+  cr_assert(strstr(log.text, "token rejected: audience_mismatch") != NULL, "%s",
+            log.text);
   cr_assert(strstr(log.text, tok) == NULL);
   /* The signature segment alone is not in the log either. */
   cr_assert(strstr(log.text, strrchr(tok, '.') + 1) == NULL);
@@ -628,9 +624,9 @@ static void google_preset(int through_env) {
   v = verifier(&o);
   cr_assert_eq(ts_count(s, NULL), 0, "no request before the first use");
 
-  tok = sign(fx->rsa, "g1",
-             claims("https://accounts.google.com", "https://run.example/",
-                    TIMES));
+  tok = sign(
+      fx->rsa, "g1",
+      claims("https://accounts.google.com", "https://run.example/", TIMES));
   tok2 = sign(fx->rsa, "g1",
               claims("accounts.google.com", "https://run.example/", TIMES));
   gauth_claims_free(expect_ok(v, tok));
@@ -641,9 +637,9 @@ static void google_preset(int through_env) {
   tok = sign(fx->rsa, "g1",
              claims("https://evil.example", "https://run.example/", TIMES));
   expect_reason(v, tok, "issuer_mismatch", "accounts.google.com");
-  es = sign(fx->ec, "g1",
-            claims("https://accounts.google.com", "https://run.example/",
-                   TIMES));
+  es = sign(
+      fx->ec, "g1",
+      claims("https://accounts.google.com", "https://run.example/", TIMES));
   expect_reason(v, es, "alg_not_allowed", "allowed: RS256");
   gauth_free(tok);
   gauth_free(tok2);
@@ -678,10 +674,8 @@ Test(verifier, google_preset_default_path_through_endpoint) {
   cr_assert_eq(gauth_verifier_refresh_keys(v, &err), GAUTH_E_NETWORK, "%s",
                err.message);
   cr_assert(strstr(err.message, endpoint) != NULL, "%s", err.message);
-  cr_assert(strstr(err.message, "/oauth2/v3/certs") != NULL, "%s",
-            err.message);
-  cr_assert(strstr(err.message, "googleapis.com") == NULL, "%s",
-            err.message);
+  cr_assert(strstr(err.message, "/oauth2/v3/certs") != NULL, "%s", err.message);
+  cr_assert(strstr(err.message, "googleapis.com") == NULL, "%s", err.message);
   gauth_verifier_free(v);
 }
 
@@ -810,8 +804,8 @@ Test(verifier, oidc_discovery_issuer_mismatch) {
   expect_reason(v, tok, "keys_unavailable", "someone-else.example");
   cr_assert_eq(ts_count(s, "/.well-known/openid-configuration"), 1);
   /* ...and refresh_keys says what went wrong with its own code. */
-  cr_assert_eq(gauth_verifier_refresh_keys(v, &err), GAUTH_E_BAD_RESPONSE,
-               "%s", err.message);
+  cr_assert_eq(gauth_verifier_refresh_keys(v, &err), GAUTH_E_BAD_RESPONSE, "%s",
+               err.message);
   /* The document is fixed; after the cooldown, discovery runs again. */
   route_discovery(s, issuer, jwks_uri);
   test_now = T0 + 60;
@@ -842,8 +836,8 @@ Test(verifier, oidc_discovery_bad_document) {
   o.audiences = AUDS;
   o.http = &http;
   v = verifier(&o);
-  cr_assert_eq(gauth_verifier_refresh_keys(v, &err), GAUTH_E_BAD_RESPONSE,
-               "%s", err.message);
+  cr_assert_eq(gauth_verifier_refresh_keys(v, &err), GAUTH_E_BAD_RESPONSE, "%s",
+               err.message);
   cr_assert(strstr(err.message, "jwks_uri") != NULL, "%s", err.message);
   cr_assert_eq(ts_count(s, "/tenant/.well-known/openid-configuration"), 1);
   gauth_verifier_free(v);
@@ -865,8 +859,8 @@ Test(verifier, oidc_discovery_insecure_jwks_uri) {
   o.audiences = AUDS;
   o.http = &http;
   v = verifier(&o);
-  cr_assert_eq(gauth_verifier_refresh_keys(v, &err), GAUTH_E_INSECURE_URL,
-               "%s", err.message);
+  cr_assert_eq(gauth_verifier_refresh_keys(v, &err), GAUTH_E_INSECURE_URL, "%s",
+               err.message);
   cr_assert(strstr(err.message, "jwks_uri") != NULL, "%s", err.message);
   gauth_verifier_free(v);
   ts_stop(s);
@@ -982,8 +976,7 @@ Test(verifier, token_cache_hit_skips_signature) {
   a = expect_ok(c.v, tok);
   cr_assert_eq(count_lines(c.log.text, "token cache hit"), 0);
   b = expect_ok(c.v, tok);
-  cr_assert_eq(count_lines(c.log.text, "token cache hit"), 1, "%s",
-               c.log.text);
+  cr_assert_eq(count_lines(c.log.text, "token cache hit"), 1, "%s", c.log.text);
   /* The same verified claims, shared. */
   cr_assert_eq(a, b);
   cr_assert_eq(ts_count(c.s, "/jwks"), 1);
@@ -1019,8 +1012,7 @@ Test(verifier, token_cache_not_served_before_nbf) {
   cache_fixture c;
   /* nbf T0 - 10, leeway 30: valid from T0 - 40. */
   char *tok = sign(fx->rsa, "rsa1",
-                   claims(ISS, AUD,
-                          "\"nbf\":1764201590,\"exp\":1764205200"));
+                   claims(ISS, AUD, "\"nbf\":1764201590,\"exp\":1764205200"));
   cache_start(&c, "Cache-Control: max-age=86400");
   gauth_claims_free(expect_ok(c.v, tok));
   gauth_claims_free(expect_ok(c.v, tok));

@@ -52,8 +52,7 @@ static gauth__http *http_new(void) {
   gauth__config cfg;
   gauth_error err = GAUTH_ERROR_INIT;
   gauth__http *h = NULL;
-  cr_assert_eq(gauth__config_init(&cfg, &o, &err), GAUTH_OK, "%s",
-               err.message);
+  cr_assert_eq(gauth__config_init(&cfg, &o, &err), GAUTH_OK, "%s", err.message);
   cr_assert_eq(gauth__http_new(&h, &cfg, &err), GAUTH_OK, "%s", err.message);
   gauth__config_cleanup(&cfg);
   return h;
@@ -127,8 +126,8 @@ static size_t get_ok(fixture *f, int64_t *fresh_until) {
   gauth_keyset *set = NULL;
   gauth_error err = GAUTH_ERROR_INIT;
   size_t n;
-  cr_assert_eq(gauth__keysource_get(f->ks, &set, fresh_until, &err),
-               GAUTH_OK, "%s", err.message);
+  cr_assert_eq(gauth__keysource_get(f->ks, &set, fresh_until, &err), GAUTH_OK,
+               "%s", err.message);
   cr_assert_not_null(set);
   n = gauth_keyset_count(set);
   gauth_keyset_free(set);
@@ -167,8 +166,7 @@ Test(keysource, age_subtracted) {
   fixture f;
   int64_t fresh = 0;
   fixture_start(&f, NULL);
-  serve_keys(&f, 0, "Cache-Control: max-age=300, must-revalidate",
-             "Age: 100");
+  serve_keys(&f, 0, "Cache-Control: max-age=300, must-revalidate", "Age: 100");
   get_ok(&f, &fresh);
   cr_assert_eq(fresh, T0 + 200);
   set_now(T0 + 199);
@@ -226,8 +224,7 @@ Test(keysource, ttl_parsing) {
   p.min_ttl = 60;
   p.max_ttl = 86400;
   cr_assert_eq(gauth__keysource_ttl(NULL, NULL, &p), 3600);
-  cr_assert_eq(gauth__keysource_ttl("public, max-age=19800", NULL, &p),
-               19800);
+  cr_assert_eq(gauth__keysource_ttl("public, max-age=19800", NULL, &p), 19800);
   cr_assert_eq(gauth__keysource_ttl("max-age=19800", "800", &p), 19000);
   cr_assert_eq(gauth__keysource_ttl("MAX-AGE = \"300\"", NULL, &p), 300);
   cr_assert_eq(gauth__keysource_ttl("max-age=300", "1000", &p), 60);
@@ -402,9 +399,9 @@ Test(keysource, bad_params) {
   cr_assert_null(ks);
   cr_assert_eq(gauth__keysource_new(&ks, h, NULL, &p, &err),
                GAUTH_E_INVALID_ARG);
-  cr_assert_eq(gauth__keysource_new(&ks, NULL, "http://127.0.0.1:9/x", &p,
-                                    &err),
-               GAUTH_E_INVALID_ARG);
+  cr_assert_eq(
+      gauth__keysource_new(&ks, NULL, "http://127.0.0.1:9/x", &p, &err),
+      GAUTH_E_INVALID_ARG);
   gauth__http_free(h);
 }
 
@@ -425,8 +422,7 @@ Test(keysource, pem_certificate_map) {
                err.message);
   cr_assert_eq(gauth_keyset_count(set), 1);
   cr_assert_str_eq(gauth_key_kid(gauth_keyset_get(set, 0)), "pemkid1");
-  cr_assert_eq(gauth_key_get_type(gauth_keyset_get(set, 0)),
-               GAUTH_KEY_EC_P256);
+  cr_assert_eq(gauth_key_get_type(gauth_keyset_get(set, 0)), GAUTH_KEY_EC_P256);
   gauth_keyset_free(set);
   cJSON_Delete(map);
   free(body);
@@ -545,8 +541,7 @@ static gauth_verifier *verifier_on(fixture *f) {
   o.clock = test_clock;
   o.keys_refetch_cooldown = 60;
   o.http = &http;
-  cr_assert_eq(gauth_verifier_new(&v, &o, &err), GAUTH_OK, "%s",
-               err.message);
+  cr_assert_eq(gauth_verifier_new(&v, &o, &err), GAUTH_OK, "%s", err.message);
   return v;
 }
 

@@ -22,8 +22,11 @@ static int mint(const char *key, const gauth_credentials_options *copts,
   if (st == GAUTH_OK)
     st = audience ? gauth_credentials_id_token(c, audience, 0, &tok, NULL, &err)
                   : gauth_credentials_access_token(c, NULL, &tok, NULL, &err);
-  if (st == GAUTH_OK) printf("%s\n", tok);
-  else fprintf(stderr, "interop_mint: %s (%s)\n", err.message, gauth_status_name(st));
+  if (st == GAUTH_OK)
+    printf("%s\n", tok);
+  else
+    fprintf(stderr, "interop_mint: %s (%s)\n", err.message,
+            gauth_status_name(st));
   gauth_free(tok);
   gauth_credentials_free(c);
   return st == GAUTH_OK ? 0 : 1;

@@ -43,7 +43,7 @@ typedef struct route {
   char *path;
   ts_response *seq; /* deep copies */
   size_t n;
-  size_t next;      /* index of the reply to the next request */
+  size_t next; /* index of the reply to the next request */
   struct route *older;
 } route;
 
@@ -59,10 +59,10 @@ struct ts_server {
   unsigned short port;
   int tls;
   pthread_mutex_t mu;
-  pthread_cond_t cv;      /* signalled when stopping */
+  pthread_cond_t cv; /* signalled when stopping */
   int stopping;
-  route *routes;          /* newest first; never freed before ts_stop, so a
-                             handler may keep a pointer into one */
+  route *routes; /* newest first; never freed before ts_stop, so a
+                    handler may keep a pointer into one */
   seen *seen;
   unsigned int total;
   unsigned int connections;
@@ -244,8 +244,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *c,
     chunk_src *src = xmalloc(sizeof(*src));
     src->data = data;
     src->len = len;
-    resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096,
-                                             chunk_read, src, chunk_free);
+    resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, chunk_read,
+                                             src, chunk_free);
     if (resp == NULL) chunk_free(src);
   } else {
     resp = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
@@ -263,17 +263,21 @@ static enum MHD_Result send_reply(struct MHD_Connection *c,
     while (*value == ' ') value++;
     MHD_add_response_header(resp, line, value);
   }
-  ret = MHD_queue_response(c, r->status ? (unsigned int)r->status : 200u,
-                           resp);
+  ret = MHD_queue_response(c, r->status ? (unsigned int)r->status : 200u, resp);
   MHD_destroy_response(resp);
   return ret;
 }
 
 static const ts_response not_found = {
-    TS_REPLY, 404,
+    TS_REPLY,
+    404,
     "{\"error\":{\"code\":404,\"message\":\"no route\","
     "\"status\":\"NOT_FOUND\"}}",
-    0, {"Content-Type: application/json"}, 0, 0, 0};
+    0,
+    {"Content-Type: application/json"},
+    0,
+    0,
+    0};
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
                                   const char *url, const char *method,
@@ -312,13 +316,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     r = &fallback;
   }
   switch (r->kind) {
-    case TS_DROP:
-      return MHD_NO; /* MHD closes the connection without a reply */
-    case TS_HANG:
-      wait_or_stop(s, TS_MAX_WAIT_MS);
-      return MHD_NO;
-    case TS_REPLY:
-      break;
+    case TS_DROP: return MHD_NO; /* MHD closes the connection without a reply */
+    case TS_HANG: wait_or_stop(s, TS_MAX_WAIT_MS); return MHD_NO;
+    case TS_REPLY: break;
   }
   if (r->delay_ms > 0 && wait_or_stop(s, r->delay_ms)) return MHD_NO;
   return send_reply(c, r);
@@ -341,23 +341,19 @@ static ts_server *start(const char *cert, const char *key) {
   if (cert != NULL) {
     s->tls = 1;
     flags |= MHD_USE_TLS;
-    s->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, s,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
-        MHD_OPTION_HTTPS_MEM_CERT, cert,
-        MHD_OPTION_HTTPS_MEM_KEY, key,
-        MHD_OPTION_END);
+    s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+                                 MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+                                 MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+                                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                                 MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+                                 MHD_OPTION_HTTPS_MEM_CERT, cert,
+                                 MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_END);
   } else {
     s->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, s,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&addr, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
-        MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_END);
   }
   if (s->daemon == NULL) die("MHD_start_daemon failed");
   info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
@@ -434,8 +430,8 @@ void ts_route(ts_server *s, const char *path, const ts_response *seq,
     ts_response *d = &r->seq[i];
     *d = seq[i];
     d->body_len = seq[i].body == NULL ? 0
-                  : seq[i].body_len ? seq[i].body_len
-                                    : strlen(seq[i].body);
+                  : seq[i].body_len   ? seq[i].body_len
+                                      : strlen(seq[i].body);
     d->body = NULL;
     if (seq[i].body != NULL) {
       char *b = xmalloc(d->body_len + 1);
@@ -500,7 +496,7 @@ struct ts_raw {
   ts_raw_mode mode;
   pthread_t thread;
   int have_thread;
-  int wake[2];          /* a byte on wake[1] stops the thread */
+  int wake[2]; /* a byte on wake[1] stops the thread */
   atomic_uint accepted;
 };
 
@@ -514,8 +510,7 @@ static int listen_loopback(unsigned short *port, int backlog) {
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) die("bind");
   if (backlog > 0 && listen(fd, backlog) != 0) die("listen");
-  if (getsockname(fd, (struct sockaddr *)&addr, &len) != 0)
-    die("getsockname");
+  if (getsockname(fd, (struct sockaddr *)&addr, &len) != 0) die("getsockname");
   *port = ntohs(addr.sin_port);
   return fd;
 }

@@ -7,30 +7,30 @@
 #include <stddef.h>
 
 typedef enum ts_kind {
-  TS_REPLY = 0,   /* send the response below */
-  TS_DROP = 1,    /* close the connection without any reply */
-  TS_HANG = 2     /* never reply (until the server stops) */
+  TS_REPLY = 0, /* send the response below */
+  TS_DROP = 1,  /* close the connection without any reply */
+  TS_HANG = 2   /* never reply (until the server stops) */
 } ts_kind;
 
 /* One scripted response. Strings are copied by ts_route. */
 typedef struct ts_response {
   ts_kind kind;
-  int status;                  /* 0: 200 */
-  const char *body;            /* NULL: empty */
-  size_t body_len;             /* 0: strlen(body) */
-  const char *headers[8];      /* "Name: value", NULL-terminated (<= 7) */
-  size_t fill_bytes;           /* > 0: the body is this many 'x' bytes */
-  int chunked;                 /* 1: no Content-Length, chunked encoding */
-  unsigned int delay_ms;       /* wait before replying */
+  int status;             /* 0: 200 */
+  const char *body;       /* NULL: empty */
+  size_t body_len;        /* 0: strlen(body) */
+  const char *headers[8]; /* "Name: value", NULL-terminated (<= 7) */
+  size_t fill_bytes;      /* > 0: the body is this many 'x' bytes */
+  int chunked;            /* 1: no Content-Length, chunked encoding */
+  unsigned int delay_ms;  /* wait before replying */
 } ts_response;
 
 /* A request as the server saw it (copied). */
 typedef struct ts_request {
   char method[16];
-  char url[1024];               /* path and query as received */
-  char *body;                   /* NUL-terminated */
+  char url[1024]; /* path and query as received */
+  char *body;     /* NUL-terminated */
   size_t body_len;
-  char headers[4096];           /* "name: value\n" lines, as received */
+  char headers[4096]; /* "name: value\n" lines, as received */
 } ts_request;
 
 typedef struct ts_server ts_server;
@@ -72,8 +72,8 @@ void ts_request_cleanup(ts_request *r);
 
 /* A raw TCP listener on 127.0.0.1 that misbehaves at the socket level. */
 typedef enum ts_raw_mode {
-  TS_RAW_RESET = 0,      /* accept, read the request, close with RST */
-  TS_RAW_SILENT = 1      /* listen but never accept or answer */
+  TS_RAW_RESET = 0, /* accept, read the request, close with RST */
+  TS_RAW_SILENT = 1 /* listen but never accept or answer */
 } ts_raw_mode;
 
 typedef struct ts_raw ts_raw;

@@ -116,8 +116,7 @@ void tu_make_cert(char **cert_pem, char **key_pem) {
   if (RAND_bytes(serial, sizeof(serial)) != 1) die("RAND_bytes");
   serial[0] &= 0x7f; /* a positive serial number */
   bn = BN_bin2bn(serial, sizeof(serial), NULL);
-  if (bn == NULL ||
-      BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert)) == NULL)
+  if (bn == NULL || BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert)) == NULL)
     die("serial");
   BN_free(bn);
   /* Valid from a minute ago (clock skew between "now"s) for one day. */

@@ -13,10 +13,10 @@ int64_t tu_now_ms(void);
 /* Captures log lines: pass tu_log_capture as gauth_options.log_fn and a
  * tu_log as its userdata. Thread-safe. */
 typedef struct tu_log {
-  char *text;      /* all lines, "LEVEL message\n" each; NUL-terminated */
+  char *text; /* all lines, "LEVEL message\n" each; NUL-terminated */
   size_t len;
   size_t lines;
-  void *mutex;     /* internal */
+  void *mutex; /* internal */
 } tu_log;
 void tu_log_init(tu_log *log);
 void tu_log_cleanup(tu_log *log);

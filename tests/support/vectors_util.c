@@ -15,16 +15,22 @@ const char *vec_dir(void) {
   /* The skip reason is also printed: Criterion shows it only when
    * verbose. */
   if (dir == NULL || dir[0] == '\0') {
-    fprintf(stderr, "SKIPPED: GAUTH_TEST_VECTORS is not set: the published "
+    fprintf(stderr,
+            "SKIPPED: GAUTH_TEST_VECTORS is not set: the published "
             "vectors (../shared/vectors) were NOT run\n");
-    cr_skip_test("GAUTH_TEST_VECTORS is not set: the published vectors "
-                 "(../shared/vectors) were NOT run");
+    cr_skip_test(
+        "GAUTH_TEST_VECTORS is not set: the published vectors "
+        "(../shared/vectors) were NOT run");
   }
   if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-    fprintf(stderr, "SKIPPED: vectors folder %s (GAUTH_TEST_VECTORS) is "
-            "absent: the published vectors were NOT run\n", dir);
-    cr_skip_test("vectors folder %s (GAUTH_TEST_VECTORS) is absent: the "
-                 "published vectors were NOT run", dir);
+    fprintf(stderr,
+            "SKIPPED: vectors folder %s (GAUTH_TEST_VECTORS) is "
+            "absent: the published vectors were NOT run\n",
+            dir);
+    cr_skip_test(
+        "vectors folder %s (GAUTH_TEST_VECTORS) is absent: the "
+        "published vectors were NOT run",
+        dir);
   }
   return dir;
 }
@@ -111,9 +117,9 @@ void vec_report(const vec_tally *t) {
   char line[1400];
   snprintf(line, sizeof(line),
            "%s: %d cases, %d valid ok, %d invalid rejected, %d acceptable, "
-           "%d valid rejected by policy, %d unexpected%s%s%s", t->name,
-           t->cases, t->valid_ok, t->invalid_ok, t->acceptable, t->policy,
-           t->unexpected, t->notes[0] ? " (" : "", t->notes,
+           "%d valid rejected by policy, %d unexpected%s%s%s",
+           t->name, t->cases, t->valid_ok, t->invalid_ok, t->acceptable,
+           t->policy, t->unexpected, t->notes[0] ? " (" : "", t->notes,
            t->notes[0] ? ")" : "");
   /* Criterion shows info logs only when verbose: the line goes to stdout
    * too, so that a plain ctest -V shows it. */

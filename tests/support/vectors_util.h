@@ -36,12 +36,12 @@ char *vec_print(const cJSON *item);
 typedef struct vec_tally {
   const char *name;
   int cases;
-  int valid_ok;        /* valid, accepted */
-  int invalid_ok;      /* invalid, rejected */
-  int acceptable;      /* acceptable, decided (either way) */
-  int policy;          /* valid, rejected by a documented libgauth policy */
-  int unexpected;      /* anything else: the suite fails */
-  char notes[1024];    /* acceptable / policy decisions, for the summary */
+  int valid_ok;     /* valid, accepted */
+  int invalid_ok;   /* invalid, rejected */
+  int acceptable;   /* acceptable, decided (either way) */
+  int policy;       /* valid, rejected by a documented libgauth policy */
+  int unexpected;   /* anything else: the suite fails */
+  char notes[1024]; /* acceptable / policy decisions, for the summary */
 } vec_tally;
 
 /* Adds a note (deduplicated by exact text). */

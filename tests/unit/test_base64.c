@@ -11,8 +11,7 @@
 
 typedef gauth_status (*decode_fn)(const char *, size_t, unsigned char **,
                                   size_t *, gauth_error *);
-typedef gauth_status (*encode_fn)(const void *, size_t, char **,
-                                  gauth_error *);
+typedef gauth_status (*encode_fn)(const void *, size_t, char **, gauth_error *);
 
 /* RFC 4648 section 10. */
 static const struct {
@@ -76,8 +75,10 @@ static void expect_reject(decode_fn fn, const char *in, size_t inlen,
   unsigned char *out = (unsigned char *)"sentinel";
   size_t outlen = 99;
   gauth_status st = fn(in, inlen, &out, &outlen, &err);
-  cr_assert_eq(st, GAUTH_E_MALFORMED, "accepted or wrong status %d for "
-               "\"%.*s\"", (int)st, (int)inlen, in);
+  cr_assert_eq(st, GAUTH_E_MALFORMED,
+               "accepted or wrong status %d for "
+               "\"%.*s\"",
+               (int)st, (int)inlen, in);
   cr_assert_eq(err.code, GAUTH_E_MALFORMED);
   cr_assert_null(out);
   cr_assert_eq(outlen, 0);
@@ -102,8 +103,8 @@ static void reject_std(const char *in, const char *want) {
 Test(base64, rfc4648_standard_encode) {
   size_t i;
   for (i = 0; i < GAUTH__ARRAY_LEN(rfc4648); i++)
-    expect_encode(gauth__b64_encode, rfc4648[i].plain,
-                  strlen(rfc4648[i].plain), rfc4648[i].std);
+    expect_encode(gauth__b64_encode, rfc4648[i].plain, strlen(rfc4648[i].plain),
+                  rfc4648[i].std);
 }
 
 Test(base64, rfc4648_standard_decode) {
@@ -123,9 +124,8 @@ Test(base64, rfc4648_url_encode) {
 Test(base64, rfc4648_url_decode) {
   size_t i;
   for (i = 0; i < GAUTH__ARRAY_LEN(rfc4648); i++)
-    expect_decode(gauth__b64url_decode, rfc4648[i].url,
-                  strlen(rfc4648[i].url), rfc4648[i].plain,
-                  strlen(rfc4648[i].plain));
+    expect_decode(gauth__b64url_decode, rfc4648[i].url, strlen(rfc4648[i].url),
+                  rfc4648[i].plain, strlen(rfc4648[i].plain));
 }
 
 Test(base64, alphabet_specific_characters) {
@@ -180,8 +180,7 @@ Test(base64, null_arguments) {
   cr_assert_eq(gauth__b64_decode("Zg==", 4, NULL, &outlen, &err),
                GAUTH_E_INVALID_ARG);
   cr_assert_eq(gauth__b64url_encode(NULL, 1, &s, &err), GAUTH_E_INVALID_ARG);
-  cr_assert_eq(gauth__b64url_encode("f", 1, NULL, &err),
-               GAUTH_E_INVALID_ARG);
+  cr_assert_eq(gauth__b64url_encode("f", 1, NULL, &err), GAUTH_E_INVALID_ARG);
   cr_assert_eq(gauth__b64_encode(NULL, 1, &s, &err), GAUTH_E_INVALID_ARG);
   cr_assert_eq(gauth__b64_encode("f", 1, NULL, &err), GAUTH_E_INVALID_ARG);
   cr_assert_null(s);
@@ -211,13 +210,11 @@ Test(base64, encode_size_overflow) {
                GAUTH_E_TOO_LARGE);
   cr_assert_null(s);
   cr_assert_eq(err.code, GAUTH_E_TOO_LARGE);
-  cr_assert_eq(gauth__b64_encode(byte, SIZE_MAX, &s, &err),
-               GAUTH_E_TOO_LARGE);
+  cr_assert_eq(gauth__b64_encode(byte, SIZE_MAX, &s, &err), GAUTH_E_TOO_LARGE);
   /* The smallest length whose encoding (plus NUL) no longer fits. */
   cr_assert_eq(gauth__b64_encode(byte, (SIZE_MAX - 1) / 4 * 3 + 1, &s, &err),
                GAUTH_E_TOO_LARGE);
-  cr_assert_eq(gauth__b64url_encode(byte, (SIZE_MAX - 1) / 4 * 3 + 1, &s,
-                                    &err),
+  cr_assert_eq(gauth__b64url_encode(byte, (SIZE_MAX - 1) / 4 * 3 + 1, &s, &err),
                GAUTH_E_TOO_LARGE);
 }
 
@@ -311,8 +308,7 @@ Test(base64, exhaustive_short_inputs_round_trip) {
         size_t outlen = 0;
         char *back = NULL;
         int canonical = inlen == 2 ? (b & 0x0f) == 0 : (c & 0x03) == 0;
-        gauth_status st =
-            gauth__b64url_decode(in, inlen, &out, &outlen, NULL);
+        gauth_status st = gauth__b64url_decode(in, inlen, &out, &outlen, NULL);
         cr_assert_eq(st == GAUTH_OK, canonical, "\"%s\"", in);
         if (st != GAUTH_OK) continue;
         if (inlen == 2)
@@ -320,8 +316,7 @@ Test(base64, exhaustive_short_inputs_round_trip) {
         else
           accepted3++;
         cr_assert_eq(outlen, inlen - 1);
-        cr_assert_eq(gauth__b64url_encode(out, outlen, &back, NULL),
-                     GAUTH_OK);
+        cr_assert_eq(gauth__b64url_encode(out, outlen, &back, NULL), GAUTH_OK);
         cr_assert_str_eq(back, in);
         free(back);
         free(out);
@@ -401,8 +396,8 @@ static void round_trip(size_t len) {
   }
   for (i = urllen; i < stdlen; i++) cr_assert_eq(std[i], '=');
 
-  cr_assert_eq(gauth__b64_decode(std, stdlen, &back, &backlen, NULL),
-               GAUTH_OK, "len %zu", len);
+  cr_assert_eq(gauth__b64_decode(std, stdlen, &back, &backlen, NULL), GAUTH_OK,
+               "len %zu", len);
   cr_assert_eq(backlen, len);
   cr_assert(len == 0 || memcmp(back, data, len) == 0, "len %zu", len);
   free(back);
@@ -428,8 +423,16 @@ Test(base64, random_round_trips_small) {
 /* Lengths around the internal chunk sizes (1024 input characters for
  * decoding, 3 MiB for encoding). */
 Test(base64, random_round_trips_large) {
-  static const size_t lens[] = {767,  768,  769,  770,  1535, 1536, 1537,
-                                4096, 65537, (size_t)3 * 1024 * 1024 - 1,
+  static const size_t lens[] = {767,
+                                768,
+                                769,
+                                770,
+                                1535,
+                                1536,
+                                1537,
+                                4096,
+                                65537,
+                                (size_t)3 * 1024 * 1024 - 1,
                                 (size_t)3 * 1024 * 1024,
                                 (size_t)3 * 1024 * 1024 + 2};
   size_t i;

@@ -50,8 +50,8 @@ static gauth_status check(const char *json, const gauth__claim_rules *r,
 
 static void pass(const char *json, const gauth__claim_rules *r) {
   gauth_error err = GAUTH_ERROR_INIT;
-  cr_assert_eq(check(json, r, &err), GAUTH_OK, "%s: %s: %s", json,
-               err.reason, err.message);
+  cr_assert_eq(check(json, r, &err), GAUTH_OK, "%s: %s: %s", json, err.reason,
+               err.message);
   cr_assert_eq(err.code, GAUTH_OK);
 }
 
@@ -112,8 +112,9 @@ Test(claims_check, expired_message_exact) {
   gauth__claim_rules r = base_rules();
   gauth_error err = GAUTH_ERROR_INIT;
   cr_assert_eq(check(payload(num(EXP), NULL), &r, &err), GAUTH_E_VERIFY);
-  cr_assert_str_eq(err.message, "token expired 312 s ago (exp 1764201600, "
-                                "now 1764201912, leeway 30 s)");
+  cr_assert_str_eq(err.message,
+                   "token expired 312 s ago (exp 1764201600, "
+                   "now 1764201912, leeway 30 s)");
 }
 
 Test(claims_check, zero_leeway) {
@@ -254,9 +255,10 @@ Test(claims_check, no_lifetime_limit) {
 
 Test(claims_check, issuer_list) {
   gauth__claim_rules r = base_rules();
-  pass("{\"iss\":\"accounts.google.com\",\"aud\":\"aud-a\","
-       "\"exp\":1764205512}",
-       &r);
+  pass(
+      "{\"iss\":\"accounts.google.com\",\"aud\":\"aud-a\","
+      "\"exp\":1764205512}",
+      &r);
 }
 
 Test(claims_check, issuer_mismatch_message) {
@@ -275,12 +277,14 @@ Test(claims_check, issuer_mismatch_message) {
 
 Test(claims_check, issuer_is_exact) {
   gauth__claim_rules r = base_rules();
-  reject("{\"iss\":\"https://issuer.example/\",\"aud\":\"aud-a\","
-         "\"exp\":1764205512}",
-         &r, "issuer_mismatch", NULL);
-  reject("{\"iss\":\"HTTPS://issuer.example\",\"aud\":\"aud-a\","
-         "\"exp\":1764205512}",
-         &r, "issuer_mismatch", NULL);
+  reject(
+      "{\"iss\":\"https://issuer.example/\",\"aud\":\"aud-a\","
+      "\"exp\":1764205512}",
+      &r, "issuer_mismatch", NULL);
+  reject(
+      "{\"iss\":\"HTTPS://issuer.example\",\"aud\":\"aud-a\","
+      "\"exp\":1764205512}",
+      &r, "issuer_mismatch", NULL);
 }
 
 Test(claims_check, issuer_missing_or_wrong_type) {
@@ -301,12 +305,14 @@ Test(claims_check, issuer_not_checked_without_list) {
 
 Test(claims_check, audience_string_and_array) {
   gauth__claim_rules r = base_rules();
-  pass("{\"iss\":\"accounts.google.com\",\"aud\":\"aud-b\","
-       "\"exp\":1764205512}",
-       &r);
-  pass("{\"iss\":\"accounts.google.com\",\"aud\":[\"x\",\"aud-b\"],"
-       "\"exp\":1764205512}",
-       &r);
+  pass(
+      "{\"iss\":\"accounts.google.com\",\"aud\":\"aud-b\","
+      "\"exp\":1764205512}",
+      &r);
+  pass(
+      "{\"iss\":\"accounts.google.com\",\"aud\":[\"x\",\"aud-b\"],"
+      "\"exp\":1764205512}",
+      &r);
 }
 
 Test(claims_check, audience_mismatch_message) {
@@ -317,30 +323,33 @@ Test(claims_check, audience_mismatch_message) {
                      &r, &err),
                GAUTH_E_VERIFY);
   cr_assert_str_eq(err.reason, "audience_mismatch");
-  cr_assert_str_eq(err.message, "audience mismatch: token is for \"X\", "
-                                "expected one of \"aud-a\", \"aud-b\"");
+  cr_assert_str_eq(err.message,
+                   "audience mismatch: token is for \"X\", "
+                   "expected one of \"aud-a\", \"aud-b\"");
   cr_assert_eq(check("{\"iss\":\"accounts.google.com\",\"aud\":[\"X\",\"Y\"],"
                      "\"exp\":1764205512}",
                      &r, &err),
                GAUTH_E_VERIFY);
-  cr_assert_str_eq(err.message, "audience mismatch: token is for \"X\", "
-                                "\"Y\", expected one of \"aud-a\", \"aud-b\"");
+  cr_assert_str_eq(err.message,
+                   "audience mismatch: token is for \"X\", "
+                   "\"Y\", expected one of \"aud-a\", \"aud-b\"");
 }
 
 Test(claims_check, audience_malformed) {
   gauth__claim_rules r = base_rules();
   reject("{\"iss\":\"accounts.google.com\",\"exp\":1764205512}", &r,
          "missing_claim", "\"aud\"");
-  reject("{\"iss\":\"accounts.google.com\",\"aud\":[],\"exp\":1764205512}",
-         &r, "missing_claim", "empty");
+  reject("{\"iss\":\"accounts.google.com\",\"aud\":[],\"exp\":1764205512}", &r,
+         "missing_claim", "empty");
   /* A non-string member is malformed even when another member matches. */
-  reject("{\"iss\":\"accounts.google.com\",\"aud\":[\"aud-a\",1],"
-         "\"exp\":1764205512}",
-         &r, "malformed", "\"aud\" holds a number");
-  reject("{\"iss\":\"accounts.google.com\",\"aud\":{},\"exp\":1764205512}",
-         &r, "malformed", "an object");
-  reject("{\"iss\":\"accounts.google.com\",\"aud\":5,\"exp\":1764205512}",
-         &r, "malformed", "a number");
+  reject(
+      "{\"iss\":\"accounts.google.com\",\"aud\":[\"aud-a\",1],"
+      "\"exp\":1764205512}",
+      &r, "malformed", "\"aud\" holds a number");
+  reject("{\"iss\":\"accounts.google.com\",\"aud\":{},\"exp\":1764205512}", &r,
+         "malformed", "an object");
+  reject("{\"iss\":\"accounts.google.com\",\"aud\":5,\"exp\":1764205512}", &r,
+         "malformed", "a number");
 }
 
 Test(claims_check, audience_not_checked_without_list) {
@@ -380,8 +389,7 @@ Test(claims_check, hosted_domain) {
   gauth__claim_rules r = base_rules();
   r.hosted_domain = "example.com";
   pass(payload(num(NOW + 100), "\"hd\":\"example.com\""), &r);
-  reject(payload(num(NOW + 100), "\"hd\":\"evil.com\""), &r,
-         "claim_mismatch",
+  reject(payload(num(NOW + 100), "\"hd\":\"evil.com\""), &r, "claim_mismatch",
          "hosted domain mismatch: token has \"hd\": \"evil.com\", expected "
          "\"example.com\"");
   reject(payload(num(NOW + 100), NULL), &r, "missing_claim", "\"hd\"");
@@ -392,8 +400,8 @@ Test(claims_check, authorized_party) {
   gauth__claim_rules r = base_rules();
   r.authorized_party = "client-1";
   pass(payload(num(NOW + 100), "\"azp\":\"client-1\""), &r);
-  reject(payload(num(NOW + 100), "\"azp\":\"client-2\""), &r,
-         "claim_mismatch", "authorized party mismatch");
+  reject(payload(num(NOW + 100), "\"azp\":\"client-2\""), &r, "claim_mismatch",
+         "authorized party mismatch");
   reject(payload(num(NOW + 100), NULL), &r, "missing_claim", "\"azp\"");
 }
 
@@ -406,8 +414,9 @@ Test(claims_check, email_verified) {
   reject(payload(num(NOW + 100), NULL), &r, "missing_claim",
          "\"email_verified\"");
   reject(payload(num(NOW + 100), "\"email_verified\":\"true\""), &r,
-         "malformed", "claim \"email_verified\" is a string, expected a "
-                      "boolean");
+         "malformed",
+         "claim \"email_verified\" is a string, expected a "
+         "boolean");
   reject(payload(num(NOW + 100), "\"email_verified\":1"), &r, "malformed",
          NULL);
   /* Not required: whatever it holds. */
@@ -421,10 +430,8 @@ Test(claims_check, email_required) {
   r.require_email = 1;
   pass(payload(num(NOW + 100), "\"email\":\"a@example.com\""), &r);
   reject(payload(num(NOW + 100), NULL), &r, "missing_claim", "\"email\"");
-  reject(payload(num(NOW + 100), "\"email\":\"\""), &r, "missing_claim",
-         NULL);
-  reject(payload(num(NOW + 100), "\"email\":[]"), &r, "malformed",
-         "\"email\"");
+  reject(payload(num(NOW + 100), "\"email\":\"\""), &r, "missing_claim", NULL);
+  reject(payload(num(NOW + 100), "\"email\":[]"), &r, "malformed", "\"email\"");
 }
 
 Test(claims_check, bad_arguments) {
@@ -452,10 +459,10 @@ static gauth_claims *make_claims(const char *header, const char *body) {
   jws.sig = malloc(4);
   jws.sig_len = 4;
   jws.alg = GAUTH_ALG_ES256;
-  jws.kid = cJSON_GetObjectItemCaseSensitive(jws.header, "kid") != NULL
-                ? cJSON_GetObjectItemCaseSensitive(jws.header, "kid")
-                      ->valuestring
-                : NULL;
+  jws.kid =
+      cJSON_GetObjectItemCaseSensitive(jws.header, "kid") != NULL
+          ? cJSON_GetObjectItemCaseSensitive(jws.header, "kid")->valuestring
+          : NULL;
   cr_assert_eq(gauth__claims_from_jws(&jws, &c, &err), GAUTH_OK, "%s",
                err.message);
   /* Moved: the jws holds nothing any more. */
@@ -469,10 +476,10 @@ static gauth_claims *make_claims(const char *header, const char *body) {
 }
 
 #define HEADER "{\"alg\":\"ES256\",\"kid\":\"k1\",\"typ\":\"JWT\"}"
-#define BODY                                                               \
-  "{\"iss\":\"https://issuer.example\",\"sub\":\"1234\",\"aud\":[\"a\","   \
-  "\"b\"],\"exp\":1764205512,\"iat\":1764201912,\"n\":42,\"f\":1.5,"        \
-  "\"big\":9007199254740992,\"huge\":1e300,\"t\":true,\"s\":\"str\","       \
+#define BODY                                                             \
+  "{\"iss\":\"https://issuer.example\",\"sub\":\"1234\",\"aud\":[\"a\"," \
+  "\"b\"],\"exp\":1764205512,\"iat\":1764201912,\"n\":42,\"f\":1.5,"     \
+  "\"big\":9007199254740992,\"huge\":1e300,\"t\":true,\"s\":\"str\","    \
   "\"nul\":null,\"o\":{\"x\":[1,2]},\"neg\":-7}"
 
 Test(claims, registered_getters) {
@@ -528,13 +535,10 @@ Test(claims, get_string) {
                GAUTH_E_NOT_FOUND);
   cr_assert_null(s);
   cr_assert(strstr(err.message, "\"missing\"") != NULL);
-  cr_assert_eq(gauth_claims_get_string(c, "nul", &s, &err),
-               GAUTH_E_NOT_FOUND);
+  cr_assert_eq(gauth_claims_get_string(c, "nul", &s, &err), GAUTH_E_NOT_FOUND);
   cr_assert_eq(gauth_claims_get_string(c, "n", &s, &err), GAUTH_E_MALFORMED);
-  cr_assert_str_eq(err.message,
-                   "claim \"n\" is a number, expected a string");
-  cr_assert_eq(gauth_claims_get_string(c, NULL, &s, &err),
-               GAUTH_E_INVALID_ARG);
+  cr_assert_str_eq(err.message, "claim \"n\" is a number, expected a string");
+  cr_assert_eq(gauth_claims_get_string(c, NULL, &s, &err), GAUTH_E_INVALID_ARG);
   cr_assert_eq(gauth_claims_get_string(c, "s", NULL, &err),
                GAUTH_E_INVALID_ARG);
   cr_assert_eq(gauth_claims_get_string(NULL, "s", &s, NULL),
@@ -555,8 +559,7 @@ Test(claims, get_int64) {
   cr_assert_eq(gauth_claims_get_int64(c, "f", &v, &err), GAUTH_E_MALFORMED);
   cr_assert_eq(v, 0);
   cr_assert(strstr(err.message, "\"f\"") != NULL);
-  cr_assert_eq(gauth_claims_get_int64(c, "huge", &v, &err),
-               GAUTH_E_MALFORMED);
+  cr_assert_eq(gauth_claims_get_int64(c, "huge", &v, &err), GAUTH_E_MALFORMED);
   cr_assert_eq(gauth_claims_get_int64(c, "s", &v, &err), GAUTH_E_MALFORMED);
   cr_assert_str_eq(err.message, "claim \"s\" is a string, expected a number");
   cr_assert_eq(gauth_claims_get_int64(c, "zz", &v, &err), GAUTH_E_NOT_FOUND);
@@ -570,8 +573,7 @@ Test(claims, get_bool) {
   cr_assert_eq(gauth_claims_get_bool(c, "t", &b, &err), GAUTH_OK);
   cr_assert_eq(b, 1);
   cr_assert_eq(gauth_claims_get_bool(c, "s", &b, &err), GAUTH_E_MALFORMED);
-  cr_assert_str_eq(err.message,
-                   "claim \"s\" is a string, expected a boolean");
+  cr_assert_str_eq(err.message, "claim \"s\" is a string, expected a boolean");
   cr_assert_eq(gauth_claims_get_bool(c, "zz", &b, &err), GAUTH_E_NOT_FOUND);
   gauth_claims_free(c);
 }

@@ -223,8 +223,8 @@ static const char *const bad_endpoints[] = {
     "http://127.0.0.1:8080#x",    /* fragment */
     "ftp://127.0.0.1:8080",       /* scheme */
     "file:///tmp",
-    "http://user:pw@127.0.0.1",   /* user info */
-    "127.0.0.1:8080",             /* no scheme */
+    "http://user:pw@127.0.0.1", /* user info */
+    "127.0.0.1:8080",           /* no scheme */
     "garbage",
     "http://",
     " http://127.0.0.1:8080",
@@ -442,14 +442,16 @@ Test(config, service_urls_with_suffix) {
   got = svc(&cfg, GAUTH_SERVICE_IAMCREDENTIALS,
             "/v1/projects/-/serviceAccounts/a@b.iam.gserviceaccount.com"
             ":signBlob");
-  cr_expect_str_eq(got, "https://iamcredentials.googleapis.com/v1/projects/-/"
-                        "serviceAccounts/a@b.iam.gserviceaccount.com:signBlob");
+  cr_expect_str_eq(got,
+                   "https://iamcredentials.googleapis.com/v1/projects/-/"
+                   "serviceAccounts/a@b.iam.gserviceaccount.com:signBlob");
   free(got);
   got = svc(&cfg, GAUTH_SERVICE_METADATA,
             "/computeMetadata/v1/instance/service-accounts/default/token"
             "?scopes=a,b");
-  cr_expect_str_eq(got, "http://metadata.google.internal/computeMetadata/v1/"
-                        "instance/service-accounts/default/token?scopes=a,b");
+  cr_expect_str_eq(got,
+                   "http://metadata.google.internal/computeMetadata/v1/"
+                   "instance/service-accounts/default/token?scopes=a,b");
   free(got);
   gauth__config_cleanup(&cfg);
 
@@ -462,8 +464,9 @@ Test(config, service_urls_with_suffix) {
   free(got);
   /* A base URL override with a trailing slash does not double it. */
   got = svc(&cfg, GAUTH_SERVICE_RUN, "/v2/projects/p:testIamPermissions");
-  cr_expect_str_eq(got, "http://127.0.0.1:9000/run/v2/projects/"
-                        "p:testIamPermissions");
+  cr_expect_str_eq(got,
+                   "http://127.0.0.1:9000/run/v2/projects/"
+                   "p:testIamPermissions");
   free(got);
   got = svc(&cfg, GAUTH_SERVICE_RUN, "");
   cr_expect_str_eq(got, "http://127.0.0.1:9000/run/");
@@ -511,9 +514,12 @@ Test(config, service_urls_explicit_overrides) {
 }
 
 Test(config, bad_service_overrides) {
-  static const char *const bad[] = {"", "not a url", "ftp://127.0.0.1/x",
+  static const char *const bad[] = {"",
+                                    "not a url",
+                                    "ftp://127.0.0.1/x",
                                     "http://u:pw@127.0.0.1/",
-                                    "http://127.0.0.1/#frag", "127.0.0.1:1"};
+                                    "http://127.0.0.1/#frag",
+                                    "127.0.0.1:1"};
   size_t i;
   clear_env();
   for (i = 0; i < GAUTH__ARRAY_LEN(bad); i++) {
@@ -523,14 +529,14 @@ Test(config, bad_service_overrides) {
     opts.sts_endpoint = bad[i];
     cr_expect_eq(gauth__config_init(&cfg, &opts, &err), GAUTH_E_INVALID_ARG,
                  "sts_endpoint \"%s\" accepted", bad[i]);
-    cr_expect(strstr(err.message, "sts_endpoint") != NULL, "%s",
-              err.message);
+    cr_expect(strstr(err.message, "sts_endpoint") != NULL, "%s", err.message);
     cr_expect(strstr(err.message, "pw") == NULL, "%s", err.message);
   }
   /* A bad URL in the endpoints table is named by its entry. */
   {
     static const gauth_endpoint_override table[] = {
-        {"run", "http://127.0.0.1:3"}, {"pubsub", "ftp://127.0.0.1/x"},
+        {"run", "http://127.0.0.1:3"},
+        {"pubsub", "ftp://127.0.0.1/x"},
         {NULL, NULL}};
     gauth__config cfg;
     gauth_options opts = GAUTH_OPTIONS_INIT;
@@ -564,7 +570,8 @@ Test(config, endpoints_table) {
   opts.endpoints = table;
   cr_assert_eq(gauth__config_init(&cfg, &opts, NULL), GAUTH_OK);
   for (i = 0; i < GAUTH__SERVICE_COUNT; i++)
-    if (i != GAUTH_SERVICE_METADATA) expect_svc(&cfg, (gauth_service)i, urls[i]);
+    if (i != GAUTH_SERVICE_METADATA)
+      expect_svc(&cfg, (gauth_service)i, urls[i]);
   gauth__config_cleanup(&cfg);
   /* An empty table is no override. */
   table[0].service = NULL;
@@ -579,16 +586,25 @@ Test(config, endpoints_table_refusals) {
     const char *token_uri;
     const char *want;
   } cases[] = {
-      {{{"pubsubb", "http://127.0.0.1:1"}, {NULL, NULL}}, NULL,
+      {{{"pubsubb", "http://127.0.0.1:1"}, {NULL, NULL}},
+       NULL,
        "\"pubsubb\" is not a service name"},
-      {{{"metadata", "http://127.0.0.1:1"}, {NULL, NULL}}, NULL,
+      {{{"metadata", "http://127.0.0.1:1"}, {NULL, NULL}},
+       NULL,
        "metadata_host"},
-      {{{"storage", NULL}, {NULL, NULL}}, NULL, "endpoints[0] (storage) has no url"},
-      {{{"run", "http://127.0.0.1:1"}, {"run", "http://127.0.0.1:2"}, {NULL, NULL}},
-       NULL, "endpoints[1]: run is also set by an earlier entry"},
-      {{{"token", "http://127.0.0.1:1"}, {NULL, NULL}}, "http://127.0.0.1:2",
+      {{{"storage", NULL}, {NULL, NULL}},
+       NULL,
+       "endpoints[0] (storage) has no url"},
+      {{{"run", "http://127.0.0.1:1"},
+        {"run", "http://127.0.0.1:2"},
+        {NULL, NULL}},
+       NULL,
+       "endpoints[1]: run is also set by an earlier entry"},
+      {{{"token", "http://127.0.0.1:1"}, {NULL, NULL}},
+       "http://127.0.0.1:2",
        "endpoints[0]: token is also set by token_uri"},
-      {{{"sts", "http://u:secretpw@127.0.0.1/"}, {NULL, NULL}}, NULL,
+      {{{"sts", "http://u:secretpw@127.0.0.1/"}, {NULL, NULL}},
+       NULL,
        "endpoints[0] (sts)"},
   };
   size_t i;
@@ -623,7 +639,8 @@ Test(config, service_urls_universe_domain) {
              "https://cloudresourcemanager.example-universe.test");
   expect_svc(&cfg, GAUTH_SERVICE_RUN, "https://run.example-universe.test");
   expect_svc(&cfg, GAUTH_SERVICE_IAM, "https://iam.example-universe.test");
-  expect_svc(&cfg, GAUTH_SERVICE_PUBSUB, "https://pubsub.example-universe.test");
+  expect_svc(&cfg, GAUTH_SERVICE_PUBSUB,
+             "https://pubsub.example-universe.test");
   expect_svc(&cfg, GAUTH_SERVICE_STORAGE,
              "https://storage.example-universe.test");
   expect_svc(&cfg, GAUTH_SERVICE_GOOGLE_CERTS,
@@ -641,9 +658,9 @@ Test(config, service_urls_universe_domain) {
 }
 
 Test(config, bad_universe_domain) {
-  static const char *const bad[] = {"",        ".",         ".googleapis.com",
-                                    "a..b",    "evil.com/x", "x:1",
-                                    "a b",     "-x.com",     "u@x"};
+  static const char *const bad[] = {"",     ".",          ".googleapis.com",
+                                    "a..b", "evil.com/x", "x:1",
+                                    "a b",  "-x.com",     "u@x"};
   size_t i;
   clear_env();
   for (i = 0; i < GAUTH__ARRAY_LEN(bad); i++) {
@@ -664,19 +681,19 @@ Test(config, service_url_bad_args) {
   char *out = (char *)"unset";
   clear_env();
   cr_assert_eq(gauth__config_init(&cfg, NULL, NULL), GAUTH_OK);
-  cr_expect_eq(gauth__config_service_url(&cfg, (gauth_service)11, NULL, &out,
-                                         &err),
-               GAUTH_E_INVALID_ARG);
+  cr_expect_eq(
+      gauth__config_service_url(&cfg, (gauth_service)11, NULL, &out, &err),
+      GAUTH_E_INVALID_ARG);
   cr_expect_null(out);
-  cr_expect_eq(gauth__config_service_url(&cfg, (gauth_service)-1, NULL, &out,
-                                         &err),
-               GAUTH_E_INVALID_ARG);
-  cr_expect_eq(gauth__config_service_url(NULL, GAUTH_SERVICE_TOKEN, NULL,
-                                         &out, &err),
-               GAUTH_E_INVALID_ARG);
-  cr_expect_eq(gauth__config_service_url(&cfg, GAUTH_SERVICE_TOKEN, NULL,
-                                         NULL, &err),
-               GAUTH_E_INVALID_ARG);
+  cr_expect_eq(
+      gauth__config_service_url(&cfg, (gauth_service)-1, NULL, &out, &err),
+      GAUTH_E_INVALID_ARG);
+  cr_expect_eq(
+      gauth__config_service_url(NULL, GAUTH_SERVICE_TOKEN, NULL, &out, &err),
+      GAUTH_E_INVALID_ARG);
+  cr_expect_eq(
+      gauth__config_service_url(&cfg, GAUTH_SERVICE_TOKEN, NULL, NULL, &err),
+      GAUTH_E_INVALID_ARG);
   cr_expect_eq(gauth__config_resolve_url(&cfg, NULL, &out, &err),
                GAUTH_E_INVALID_ARG);
   cr_expect_eq(gauth__config_init(NULL, NULL, &err), GAUTH_E_INVALID_ARG);
@@ -696,12 +713,13 @@ Test(config, resolve_url) {
                    "j:run",
                    &out, NULL),
                GAUTH_OK);
-  cr_expect_str_eq(out, "http://127.0.0.1:8080/v2/projects/p/locations/l/"
-                        "jobs/j:run");
+  cr_expect_str_eq(out,
+                   "http://127.0.0.1:8080/v2/projects/p/locations/l/"
+                   "jobs/j:run");
   free(out);
-  cr_assert_eq(gauth__config_resolve_url(&cfg, "https://my-svc.a.run.app/x",
-                                         &out, NULL),
-               GAUTH_OK);
+  cr_assert_eq(
+      gauth__config_resolve_url(&cfg, "https://my-svc.a.run.app/x", &out, NULL),
+      GAUTH_OK);
   cr_expect_str_eq(out, "https://my-svc.a.run.app/x");
   free(out);
   gauth__config_cleanup(&cfg);
@@ -829,15 +847,16 @@ Test(options, resolve_url_public) {
                                  "?x=%2F",
                                  &out, &err),
                GAUTH_OK, "%s", err.message);
-  cr_expect_str_eq(out, "http://127.0.0.1:8080/v1/projects/-/serviceAccounts/"
-                        "a@b.iam.gserviceaccount.com:generateIdToken?x=%2F");
+  cr_expect_str_eq(out,
+                   "http://127.0.0.1:8080/v1/projects/-/serviceAccounts/"
+                   "a@b.iam.gserviceaccount.com:generateIdToken?x=%2F");
   gauth_free(out);
 
   /* The metadata server over plain http is fine. */
   setenv("GCE_METADATA_HOST", "metadata.test:8081", 1);
-  cr_assert_eq(gauth_resolve_url(NULL, "http://metadata.test:8081/x", &out,
-                                 &err),
-               GAUTH_OK, "%s", err.message);
+  cr_assert_eq(
+      gauth_resolve_url(NULL, "http://metadata.test:8081/x", &out, &err),
+      GAUTH_OK, "%s", err.message);
   gauth_free(out);
 
   /* What the transport would refuse is reported, and nothing returned. */
@@ -871,6 +890,5 @@ Test(options, resolve_url_public) {
   cr_expect_eq(gauth_resolve_url(&opts, "https://sts.googleapis.com/v1/token",
                                  &out, &err),
                GAUTH_E_INSECURE_URL);
-  cr_expect(strstr(err.message, "private.example") != NULL, "%s",
-            err.message);
+  cr_expect(strstr(err.message, "private.example") != NULL, "%s", err.message);
 }

@@ -20,7 +20,8 @@ Test(adc_path, cloudsdk_config_wins) {
           "/etc/gcloud/application_default_credentials.json");
   path_is("/etc/gcloud/", NULL,
           "/etc/gcloud/application_default_credentials.json");
-  path_is("/etc/gcloud//", "", "/etc/gcloud/application_default_credentials.json");
+  path_is("/etc/gcloud//", "",
+          "/etc/gcloud/application_default_credentials.json");
   path_is("rel", "/home/u", "rel/application_default_credentials.json");
 }
 
@@ -36,8 +37,7 @@ Test(adc_path, home_fallback) {
 Test(adc_path, neither) {
   char *p = (char *)"x";
   gauth_error err = GAUTH_ERROR_INIT;
-  cr_assert_eq(gauth__adc_gcloud_path(NULL, NULL, &p, &err),
-               GAUTH_E_NOT_FOUND);
+  cr_assert_eq(gauth__adc_gcloud_path(NULL, NULL, &p, &err), GAUTH_E_NOT_FOUND);
   cr_assert_null(p);
   cr_assert_str_eq(err.message, "neither CLOUDSDK_CONFIG nor HOME is set");
   cr_assert_eq(gauth__adc_gcloud_path("", "", &p, &err), GAUTH_E_NOT_FOUND);

@@ -17,23 +17,21 @@
 /* ---- a scripted source ------------------------------------------------- */
 
 typedef struct fake {
-  _Atomic int64_t now;       /* the clock */
-  atomic_int fetches;        /* fetches made */
-  int64_t lifetime;          /* of each token; 0: no expiry */
-  int64_t absolute_exp;      /* when set, every token expires then */
-  gauth_status fail;         /* != OK: fetches fail with this */
-  size_t token_len;          /* 0: short tokens */
+  _Atomic int64_t now;  /* the clock */
+  atomic_int fetches;   /* fetches made */
+  int64_t lifetime;     /* of each token; 0: no expiry */
+  int64_t absolute_exp; /* when set, every token expires then */
+  gauth_status fail;    /* != OK: fetches fail with this */
+  size_t token_len;     /* 0: short tokens */
   /* Blocking: a fetch waits until `release` is set. */
   atomic_int block;
   atomic_int release;
   atomic_int in_fetch;
-  atomic_int arrived;        /* askers that called the cache */
-  atomic_int finished;       /* askers that got their answer */
+  atomic_int arrived;  /* askers that called the cache */
+  atomic_int finished; /* askers that got their answer */
 } fake;
 
-static int64_t fake_clock(void *ud) {
-  return atomic_load(&((fake *)ud)->now);
-}
+static int64_t fake_clock(void *ud) { return atomic_load(&((fake *)ud)->now); }
 
 static gauth_status fake_fetch(void *ctx, const gauth__token_request *req,
                                gauth__token *out, gauth_error *err) {
@@ -66,7 +64,7 @@ static gauth_status fake_fetch(void *ctx, const gauth__token_request *req,
   return GAUTH_OK;
 }
 
-/* ---- a log sink ----------------------------------------------------------- */
+/* ---- a log sink ---------------------------------------------------------- */
 
 static char g_log[4096];
 static atomic_int g_warnings;
@@ -77,7 +75,8 @@ static void capture(gauth_log_level level, const char *msg, void *ud) {
 }
 static gauth__logger g_logger = {capture, NULL, GAUTH_LOG_DEBUG};
 
-static const char *const cloud[] = {"https://www.googleapis.com/auth/cloud-platform", NULL};
+static const char *const cloud[] = {
+    "https://www.googleapis.com/auth/cloud-platform", NULL};
 
 static gauth__token_request access_req(const char *const *scopes) {
   gauth__token_request r;
@@ -106,9 +105,8 @@ static char *get(gauth__cred_cache *c, fake *f, const gauth__token_request *r,
   return t;
 }
 
-static void expect(gauth__cred_cache *c, fake *f,
-                   const gauth__token_request *r, const char *token,
-                   int fetches) {
+static void expect(gauth__cred_cache *c, fake *f, const gauth__token_request *r,
+                   const char *token, int fetches) {
   char *t = get(c, f, r, GAUTH_OK, NULL);
   cr_assert_str_eq(t, token, "at t=%lld", (long long)atomic_load(&f->now));
   cr_assert_eq(atomic_load(&f->fetches), fetches, "fetches %d, want %d",
@@ -170,7 +168,7 @@ Test(cred_cache, short_lifetime_refreshes_at_half) {
   gauth__cred_cache_free(c);
 }
 
-/* ---- stale window and failures -------------------------------------------- */
+/* ---- stale window and failures ------------------------------------------- */
 
 Test(cred_cache, failed_refresh_serves_current_token_and_logs) {
   fake f = {0};
@@ -246,7 +244,7 @@ Test(cred_cache, token_without_expiry_is_not_cached) {
   gauth__cred_cache_free(c);
 }
 
-/* ---- keys -------------------------------------------------------------------- */
+/* ---- keys ---------------------------------------------------------------- */
 
 Test(cred_cache, keys_are_scope_lists_and_audience_with_flags) {
   static const char *const ab[] = {"a", "b", NULL};
@@ -298,7 +296,7 @@ Test(cred_cache, beyond_the_entry_cap_fetches_every_time) {
   free(get(c, &f, &r, GAUTH_OK, NULL));
   cr_assert_eq(atomic_load(&f.fetches), GAUTH__CRED_CACHE_MAX_ENTRIES + 2);
   cr_assert_eq(atomic_load(&g_warnings), 1); /* once */
-  snprintf(aud, sizeof(aud), "aud-0");        /* the cached keys still are */
+  snprintf(aud, sizeof(aud), "aud-0");       /* the cached keys still are */
   expect(c, &f, &r, "token-1", GAUTH__CRED_CACHE_MAX_ENTRIES + 2);
   gauth__cred_cache_free(c);
 }
@@ -333,7 +331,7 @@ Test(cred_cache, tokens_longer_than_the_inline_copy) {
   gauth__cred_cache_free(c);
 }
 
-/* ---- single flight ------------------------------------------------------------ */
+/* ---- single flight ------------------------------------------------------- */
 
 #define N 16
 
@@ -349,8 +347,8 @@ typedef struct asker {
 static void *ask_main(void *arg) {
   asker *a = arg;
   atomic_fetch_add(&a->f->arrived, 1);
-  a->st = gauth__cred_cache_get(a->c, &a->r, fake_fetch, a->f, &a->token,
-                                NULL, &a->err);
+  a->st = gauth__cred_cache_get(a->c, &a->r, fake_fetch, a->f, &a->token, NULL,
+                                &a->err);
   atomic_fetch_add(&a->f->finished, 1);
   return NULL;
 }

@@ -14,16 +14,16 @@
 #include "http.h"
 #include "secret.h"
 
-#define AUD                                                              \
-  "//iam.googleapis.com/projects/123456789012/locations/global/"       \
+#define AUD                                                      \
+  "//iam.googleapis.com/projects/123456789012/locations/global/" \
   "workloadIdentityPools/pool/providers/ci"
-#define WF_AUD                                                           \
+#define WF_AUD \
   "//iam.googleapis.com/locations/global/workforcePools/wf/providers/p"
 #define JWT_TYPE "urn:ietf:params:oauth:token-type:jwt"
 #define TARGET "runner@demo-project.iam.gserviceaccount.com"
-#define IMP_URL                                                          \
-  "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/" \
-  TARGET ":generateAccessToken"
+#define IMP_URL                                                                 \
+  "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/" TARGET \
+  ":generateAccessToken"
 #define CANARY "CANARY-subject-5531"
 
 static void assert_clean(const char *text) {
@@ -36,7 +36,8 @@ static cJSON *ext_json(void) {
   cJSON_AddStringToObject(o, "type", "external_account");
   cJSON_AddStringToObject(o, "audience", AUD);
   cJSON_AddStringToObject(o, "subject_token_type", JWT_TYPE);
-  cJSON_AddStringToObject(o, "token_url", "https://sts.googleapis.com/v1/token");
+  cJSON_AddStringToObject(o, "token_url",
+                          "https://sts.googleapis.com/v1/token");
   cJSON *src = cJSON_AddObjectToObject(o, "credential_source");
   cJSON_AddStringToObject(src, "file", "/var/run/token");
   return o;
@@ -116,8 +117,8 @@ Test(file, full) {
 
 /* Each edit of a valid file, and the member its error must name. */
 typedef struct edit {
-  const char *member;   /* top-level member to set (NULL: in source) */
-  const char *json;     /* its new JSON value; NULL: delete it */
+  const char *member; /* top-level member to set (NULL: in source) */
+  const char *json;   /* its new JSON value; NULL: delete it */
   const char *names;
 } edit;
 
@@ -169,8 +170,7 @@ static const edit malformed[] = {
     {"source.format", "{\"type\":1}", "credential_source: field \"type\""},
     {"source.format", "{\"type\":\"json\"}",
      "credential_source: format: missing field \"subject_token_field_name\""},
-    {"source.format",
-     "{\"type\":\"json\",\"subject_token_field_name\":false}",
+    {"source.format", "{\"type\":\"json\",\"subject_token_field_name\":false}",
      "\"subject_token_field_name\""},
     {"quota_project_id", "{}", "\"quota_project_id\""},
     {"workforce_pool_user_project", "\"p\"", "\"workforce_pool_user_project\""},
@@ -188,8 +188,8 @@ Test(file, malformed_members) {
     cr_assert_eq(parse(j, &x, &err), GAUTH_E_MALFORMED, "case %zu: %s", i,
                  err.message);
     cr_assert_eq(err.code, GAUTH_E_MALFORMED);
-    cr_assert_not_null(strstr(err.message, malformed[i].names),
-                       "case %zu: %s", i, err.message);
+    cr_assert_not_null(strstr(err.message, malformed[i].names), "case %zu: %s",
+                       i, err.message);
     cr_assert_null(x.audience, "case %zu: not cleaned up", i);
     assert_clean(err.message);
     cJSON_Delete(j);
@@ -250,16 +250,17 @@ Test(file, unsupported_sources) {
                               cJSON_Parse(cases[i].source));
     cr_assert_eq(parse(j, &x, &err), GAUTH_E_UNSUPPORTED, "case %zu: %s", i,
                  err.message);
-    cr_assert_not_null(strstr(err.message, cases[i].names), "case %zu: %s",
-                       i, err.message);
-    cr_assert_not_null(strstr(err.message, "credential_source.file and "
-                                           "credential_source.url"),
+    cr_assert_not_null(strstr(err.message, cases[i].names), "case %zu: %s", i,
+                       err.message);
+    cr_assert_not_null(strstr(err.message,
+                              "credential_source.file and "
+                              "credential_source.url"),
                        "case %zu: %s", i, err.message);
     cJSON_Delete(j);
   }
 }
 
-/* ---- the subject token ----------------------------------------------------- */
+/* ---- the subject token --------------------------------------------------- */
 
 static gauth_status extract(const char *data, int json, const char *field,
                             char **tok, gauth_error *err) {
@@ -282,9 +283,8 @@ Test(subject, text) {
                      err.message);
   cr_assert_eq(extract("", 0, NULL, &tok, &err), GAUTH_E_MALFORMED);
   const char nul[] = CANARY "\0x";
-  cr_assert_eq(gauth__subject_token_extract(nul, sizeof nul - 1, 0, NULL,
-                                            "u", GAUTH_E_BAD_RESPONSE, &tok,
-                                            &err),
+  cr_assert_eq(gauth__subject_token_extract(nul, sizeof nul - 1, 0, NULL, "u",
+                                            GAUTH_E_BAD_RESPONSE, &tok, &err),
                GAUTH_E_BAD_RESPONSE);
   cr_assert_not_null(strstr(err.message, "NUL"), "%s", err.message);
   assert_clean(err.message);
@@ -306,8 +306,8 @@ Test(subject, text) {
 Test(subject, json) {
   char *tok = NULL;
   gauth_error err = GAUTH_ERROR_INIT;
-  cr_assert_eq(extract("{\"id_token\":\" " CANARY " \",\"n\":1}", 1,
-                       "id_token", &tok, &err),
+  cr_assert_eq(extract("{\"id_token\":\" " CANARY " \",\"n\":1}", 1, "id_token",
+                       &tok, &err),
                GAUTH_OK, "%s", err.message);
   cr_assert_str_eq(tok, " " CANARY " "); /* JSON values are not trimmed */
   gauth__secret_strfree(tok);
@@ -318,7 +318,8 @@ Test(subject, json) {
       {"{\"access_token\":\"" CANARY "\"}", "missing field \"id_token\""},
       {"{\"id_token\":42}", "field \"id_token\" is a number"},
       {"{\"id_token\":null}", "\"id_token\""},
-      {"{\"id_token\":{\"v\":\"" CANARY "\"}}", "field \"id_token\" is an object"},
+      {"{\"id_token\":{\"v\":\"" CANARY "\"}}",
+       "field \"id_token\" is an object"},
       {"{\"id_token\":\"\"}", "field \"id_token\" is empty"},
       {"{\"id_token\":\"" CANARY, "subject token from file /t"},
       {CANARY, "subject token from file /t"},
@@ -338,7 +339,7 @@ Test(subject, json) {
   }
 }
 
-/* ---- STS ------------------------------------------------------------------- */
+/* ---- STS ----------------------------------------------------------------- */
 
 static char *encode(const gauth__sts_form *f) {
   char *out = NULL;
@@ -353,8 +354,9 @@ Test(sts, form) {
   gauth__sts_form f;
   gauth_error err = GAUTH_ERROR_INIT;
   cr_assert_eq(parse(j, &x, &err), GAUTH_OK);
-  cr_assert_eq(gauth__sts_form_build(&x, "https://www.googleapis.com/auth/"
-                                         "cloud-platform openid",
+  cr_assert_eq(gauth__sts_form_build(&x,
+                                     "https://www.googleapis.com/auth/"
+                                     "cloud-platform openid",
                                      CANARY, &f, &err),
                GAUTH_OK);
   char *body = encode(&f);
@@ -398,9 +400,10 @@ Test(sts, form_workforce_options) {
   cr_assert_str_eq(f.fields[f.n - 1].name, "options");
   cr_assert_str_eq(f.fields[f.n - 1].value, "{\"userProject\":\"user-proj\"}");
   char *body = encode(&f);
-  cr_assert(strstr(body, "&options=%7B%22userProject%22%3A%22user-proj%22%7D") !=
-                NULL,
-            "%s", body);
+  cr_assert(
+      strstr(body, "&options=%7B%22userProject%22%3A%22user-proj%22%7D") !=
+          NULL,
+      "%s", body);
   gauth__secret_strfree(body);
   gauth__sts_form_cleanup(&f);
   gauth__external_config_cleanup(&x);
@@ -418,7 +421,8 @@ Test(sts, form_workforce_options) {
 
 Test(sts, reply) {
   const char *body =
-      "{\"access_token\":\"ya29." CANARY "\",\"issued_token_type\":"
+      "{\"access_token\":\"ya29." CANARY
+      "\",\"issued_token_type\":"
       "\"urn:ietf:params:oauth:token-type:access_token\",\"token_type\":"
       "\"Bearer\",\"expires_in\":3599}";
   gauth__token t;
@@ -450,14 +454,15 @@ Test(sts, reply) {
       {"{\"access_token\":\"" CANARY "\",\"expires_in\":\"3600\"}",
        "\"expires_in\""},
       {"{\"access_token\":\"" CANARY "\",\"expires_in\":-5}", "\"expires_in\""},
-      {"{\"access_token\":\"" CANARY "\",\"expires_in\":1.5}", "\"expires_in\""},
+      {"{\"access_token\":\"" CANARY "\",\"expires_in\":1.5}",
+       "\"expires_in\""},
       {"{\"access_token\":\"" CANARY, "STS reply"},
       {"<html>" CANARY "</html>", "STS reply"},
   };
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-    cr_assert_eq(gauth__sts_reply_parse(bad[i].body, strlen(bad[i].body), 0,
-                                        &t, &err),
-                 GAUTH_E_BAD_RESPONSE, "case %zu: %s", i, err.message);
+    cr_assert_eq(
+        gauth__sts_reply_parse(bad[i].body, strlen(bad[i].body), 0, &t, &err),
+        GAUTH_E_BAD_RESPONSE, "case %zu: %s", i, err.message);
     cr_assert_null(t.value);
     cr_assert_not_null(strstr(err.message, bad[i].names), "case %zu: %s", i,
                        err.message);
@@ -483,7 +488,7 @@ Test(sts, project_number) {
   }
 }
 
-/* ---- the credential, without a request ------------------------------------ */
+/* ---- the credential, without a request ----------------------------------- */
 
 static gauth_credentials *load(cJSON *j, gauth_status want, gauth_error *err) {
   char *text = cJSON_PrintUnformatted(j);
@@ -505,11 +510,12 @@ Test(credential, without_impersonation) {
   cr_assert_eq(gauth_credentials_email(c, &s, &err), GAUTH_E_UNSUPPORTED);
   cr_assert_not_null(strstr(err.message, "service_account_impersonation_url"),
                      "%s", err.message);
-  cr_assert_eq(gauth_credentials_id_token(c, "https://aud.example/", 0, &s,
-                                          &exp, &err),
-               GAUTH_E_UNSUPPORTED);
-  cr_assert_not_null(strstr(err.message, "ID tokens only through service "
-                                         "account impersonation"),
+  cr_assert_eq(
+      gauth_credentials_id_token(c, "https://aud.example/", 0, &s, &exp, &err),
+      GAUTH_E_UNSUPPORTED);
+  cr_assert_not_null(strstr(err.message,
+                            "ID tokens only through service "
+                            "account impersonation"),
                      "%s", err.message);
   cr_assert_null(s);
   cr_assert_eq(exp, 0);

@@ -12,9 +12,9 @@
 #define TARGET "runner@demo-project.iam.gserviceaccount.com"
 #define D1 "hop1@demo-project.iam.gserviceaccount.com"
 #define D2 "hop2@demo-project.iam.gserviceaccount.com"
-#define URL_OF(email)                                                       \
-  "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/" \
-  email ":generateAccessToken"
+#define URL_OF(email)                                                          \
+  "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/" email \
+  ":generateAccessToken"
 
 static void assert_clean(const char *text) {
   cr_assert_null(strstr(text, "CANARY"), "a secret in: %s", text);
@@ -22,20 +22,22 @@ static void assert_clean(const char *text) {
 
 /* ---- the impersonated_service_account file ------------------------------ */
 
-#define USER_SOURCE                                                         \
-  "{\"type\":\"authorized_user\",\"client_id\":\"id.apps.example\","       \
+#define USER_SOURCE                                                  \
+  "{\"type\":\"authorized_user\",\"client_id\":\"id.apps.example\"," \
   "\"client_secret\":\"CANARY-secret-1\",\"refresh_token\":\"1//CANARY-r\"}"
 
 static char *file_text(const char *url, const char *delegates,
                        const char *source, const char *extra) {
   char *s = malloc(4096);
   int n = snprintf(s, 4096, "{\"type\":\"impersonated_service_account\"");
-  if (url) n += snprintf(s + n, (size_t)(4096 - n),
-                         ",\"service_account_impersonation_url\":%s", url);
-  if (delegates) n += snprintf(s + n, (size_t)(4096 - n),
-                               ",\"delegates\":%s", delegates);
-  if (source) n += snprintf(s + n, (size_t)(4096 - n),
-                            ",\"source_credentials\":%s", source);
+  if (url)
+    n += snprintf(s + n, (size_t)(4096 - n),
+                  ",\"service_account_impersonation_url\":%s", url);
+  if (delegates)
+    n += snprintf(s + n, (size_t)(4096 - n), ",\"delegates\":%s", delegates);
+  if (source)
+    n += snprintf(s + n, (size_t)(4096 - n), ",\"source_credentials\":%s",
+                  source);
   if (extra) n += snprintf(s + n, (size_t)(4096 - n), ",%s", extra);
   snprintf(s + n, (size_t)(4096 - n), "}");
   return s;
@@ -117,8 +119,8 @@ Test(file, bad_members) {
        "\"client_secret\":\"CANARY-s\"}",
        NULL, GAUTH_E_MALFORMED, "refresh_token"},
       {"\"" URL_OF(TARGET) "\"", NULL,
-       "{\"type\":\"impersonated_service_account\"}", NULL,
-       GAUTH_E_UNSUPPORTED, "\"source_credentials\""},
+       "{\"type\":\"impersonated_service_account\"}", NULL, GAUTH_E_UNSUPPORTED,
+       "\"source_credentials\""},
       {"\"" URL_OF(TARGET) "\"", NULL, USER_SOURCE,
        "\"quota_project_id\":false", GAUTH_E_MALFORMED, "\"quota_project_id\""},
       {"\"" URL_OF(TARGET) "\"", NULL, USER_SOURCE, "\"project_id\":[]",
@@ -132,8 +134,8 @@ Test(file, bad_members) {
     cr_assert_eq(load(t, &c, &err), cases[i].code, "case %zu: %s", i,
                  err.message);
     cr_assert_null(c, "case %zu", i);
-    cr_assert_not_null(strstr(err.message, cases[i].names), "case %zu: %s",
-                       i, err.message);
+    cr_assert_not_null(strstr(err.message, cases[i].names), "case %zu: %s", i,
+                       err.message);
     assert_clean(err.message);
     free(t);
   }
@@ -152,37 +154,35 @@ Test(impersonate, arguments) {
   gauth_credentials *src = user_source(), *c = (gauth_credentials *)1;
   gauth_error err = GAUTH_ERROR_INIT;
   const char *bad_delegates[] = {D1, "nobody", NULL};
-  cr_assert_eq(gauth_credentials_impersonate(NULL, src, TARGET, NULL, NULL,
-                                             &err),
-               GAUTH_E_INVALID_ARG);
-  cr_assert_eq(gauth_credentials_impersonate(&c, NULL, TARGET, NULL, NULL,
-                                             &err),
-               GAUTH_E_INVALID_ARG);
+  cr_assert_eq(
+      gauth_credentials_impersonate(NULL, src, TARGET, NULL, NULL, &err),
+      GAUTH_E_INVALID_ARG);
+  cr_assert_eq(
+      gauth_credentials_impersonate(&c, NULL, TARGET, NULL, NULL, &err),
+      GAUTH_E_INVALID_ARG);
   cr_assert_null(c);
   cr_assert_eq(gauth_credentials_impersonate(&c, src, NULL, NULL, NULL, &err),
                GAUTH_E_INVALID_ARG);
   cr_assert_not_null(strstr(err.message, "target_email"), "%s", err.message);
-  cr_assert_eq(gauth_credentials_impersonate(&c, src, "x@y", NULL, NULL,
-                                             &err),
+  cr_assert_eq(gauth_credentials_impersonate(&c, src, "x@y", NULL, NULL, &err),
                GAUTH_E_INVALID_ARG);
   cr_assert_not_null(strstr(err.message, "target_email"), "%s", err.message);
-  cr_assert_eq(gauth_credentials_impersonate(&c, src, TARGET, bad_delegates,
-                                             NULL, &err),
-               GAUTH_E_INVALID_ARG);
+  cr_assert_eq(
+      gauth_credentials_impersonate(&c, src, TARGET, bad_delegates, NULL, &err),
+      GAUTH_E_INVALID_ARG);
   cr_assert_not_null(strstr(err.message, "delegates[1]"), "%s", err.message);
   gauth_credentials_options co = GAUTH_CREDENTIALS_OPTIONS_INIT;
   co.version = 99;
-  cr_assert_eq(gauth_credentials_impersonate(&c, src, TARGET, NULL, &co,
-                                             &err),
+  cr_assert_eq(gauth_credentials_impersonate(&c, src, TARGET, NULL, &co, &err),
                GAUTH_E_INVALID_ARG);
   cr_assert_null(c);
 
   /* The source is referenced: freeing it first is fine. */
   const char *delegates[] = {D1, NULL};
-  cr_assert_eq(gauth_credentials_impersonate(
-                   &c, src, "projects/-/serviceAccounts/" TARGET, delegates,
-                   NULL, &err),
-               GAUTH_OK, "%s", err.message);
+  cr_assert_eq(
+      gauth_credentials_impersonate(
+          &c, src, "projects/-/serviceAccounts/" TARGET, delegates, NULL, &err),
+      GAUTH_OK, "%s", err.message);
   gauth_credentials_free(src);
   cr_assert_str_eq(gauth_credentials_origin(c), "impersonation of " TARGET);
   cr_assert_null(gauth_credentials_quota_project(c));

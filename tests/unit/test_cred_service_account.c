@@ -27,7 +27,7 @@
 #define IAT (NOW - GAUTH__ASSERTION_BACKDATE)
 #define EXP (IAT + GAUTH__ASSERTION_LIFETIME)
 
-/* ---- fixtures ------------------------------------------------------------- */
+/* ---- fixtures ------------------------------------------------------------ */
 
 /* A fresh RSA 2048 private key as PEM: PKCS#1 ("RSA PRIVATE KEY") or
  * PKCS#8 ("PRIVATE KEY"). Free with free(). */
@@ -38,8 +38,8 @@ static char *gen_pem(int pkcs1, int rsa) {
   long n;
   cr_assert_not_null(pk);
   if (pkcs1)
-    cr_assert(PEM_write_bio_PrivateKey_traditional(b, pk, NULL, NULL, 0, NULL,
-                                                   NULL));
+    cr_assert(
+        PEM_write_bio_PrivateKey_traditional(b, pk, NULL, NULL, 0, NULL, NULL));
   else
     cr_assert(PEM_write_bio_PrivateKey(b, pk, NULL, NULL, 0, NULL, NULL));
   n = BIO_get_mem_data(b, &data);
@@ -120,7 +120,7 @@ static void assert_no_key(const char *text, const char *pem) {
   }
 }
 
-/* ---- the key file ----------------------------------------------------------- */
+/* ---- the key file -------------------------------------------------------- */
 
 static void parse_ok(int pkcs1) {
   char *pem = gen_pem(pkcs1, 1);
@@ -182,8 +182,8 @@ Test(sa_file, each_missing_required_member_is_named) {
     gauth_error err = GAUTH_ERROR_INIT;
     char want[64];
     cJSON_DeleteItemFromObject(j, required[i]);
-    cr_assert_eq(gauth__sa_info_parse(j, &info, &err), GAUTH_E_MALFORMED,
-                 "%s", required[i]);
+    cr_assert_eq(gauth__sa_info_parse(j, &info, &err), GAUTH_E_MALFORMED, "%s",
+                 required[i]);
     snprintf(want, sizeof(want), "missing field \"%s\"", required[i]);
     cr_assert_not_null(strstr(err.message, want), "%s", err.message);
     cr_assert_null(info.client_email);
@@ -198,8 +198,10 @@ Test(sa_file, each_mistyped_member_is_named) {
   char *pem = gen_pem(0, 1);
   const char *all[GAUTH__ARRAY_LEN(required) + GAUTH__ARRAY_LEN(optional)];
   size_t n = 0;
-  for (size_t i = 0; i < GAUTH__ARRAY_LEN(required); i++) all[n++] = required[i];
-  for (size_t i = 0; i < GAUTH__ARRAY_LEN(optional); i++) all[n++] = optional[i];
+  for (size_t i = 0; i < GAUTH__ARRAY_LEN(required); i++)
+    all[n++] = required[i];
+  for (size_t i = 0; i < GAUTH__ARRAY_LEN(optional); i++)
+    all[n++] = optional[i];
   for (size_t i = 0; i < n; i++) {
     cJSON *j = sa_json(pem);
     gauth__sa_info info;
@@ -207,8 +209,8 @@ Test(sa_file, each_mistyped_member_is_named) {
     char want[96];
     cJSON_DeleteItemFromObject(j, all[i]);
     cJSON_AddNumberToObject(j, all[i], 42);
-    cr_assert_eq(gauth__sa_info_parse(j, &info, &err), GAUTH_E_MALFORMED,
-                 "%s", all[i]);
+    cr_assert_eq(gauth__sa_info_parse(j, &info, &err), GAUTH_E_MALFORMED, "%s",
+                 all[i]);
     snprintf(want, sizeof(want), "field \"%s\" is a number, expected a string",
              all[i]);
     cr_assert_not_null(strstr(err.message, want), "%s", err.message);
@@ -281,15 +283,14 @@ Test(sa_file, not_an_object) {
   cJSON_Delete(a);
 }
 
-/* ---- claims builders --------------------------------------------------------- */
+/* ---- claims builders ----------------------------------------------------- */
 
 Test(sa_claims, access_assertion_exact) {
   char *text = NULL;
   gauth_error err = GAUTH_ERROR_INIT;
   cJSON *o;
   cr_assert_eq(gauth__sa_access_claims(EMAIL, GAUTH__DEFAULT_TOKEN_URI,
-                                       CLOUD " openid", NULL, NOW, &text,
-                                       &err),
+                                       CLOUD " openid", NULL, NOW, &text, &err),
                GAUTH_OK, "%s", err.message);
   o = parse_obj(text);
   cr_assert_eq(cJSON_GetArraySize(o), 5, "%s", text);
@@ -311,10 +312,10 @@ Test(sa_claims, access_assertion_with_subject) {
   char *text = NULL;
   gauth_error err = GAUTH_ERROR_INIT;
   cJSON *o;
-  cr_assert_eq(gauth__sa_access_claims(EMAIL, "http://127.0.0.1:1/token",
-                                       CLOUD, "developer@example.com", NOW,
-                                       &text, &err),
-               GAUTH_OK);
+  cr_assert_eq(
+      gauth__sa_access_claims(EMAIL, "http://127.0.0.1:1/token", CLOUD,
+                              "developer@example.com", NOW, &text, &err),
+      GAUTH_OK);
   o = parse_obj(text);
   cr_assert_eq(cJSON_GetArraySize(o), 6, "%s", text);
   assert_str_member(o, "iss", EMAIL);
@@ -331,10 +332,10 @@ Test(sa_claims, id_assertion_exact) {
   char *text = NULL;
   gauth_error err = GAUTH_ERROR_INIT;
   cJSON *o;
-  cr_assert_eq(gauth__sa_id_claims(EMAIL, GAUTH__DEFAULT_TOKEN_URI,
-                                   "https://collector-xyz.a.run.app", NOW,
-                                   &text, &err),
-               GAUTH_OK);
+  cr_assert_eq(
+      gauth__sa_id_claims(EMAIL, GAUTH__DEFAULT_TOKEN_URI,
+                          "https://collector-xyz.a.run.app", NOW, &text, &err),
+      GAUTH_OK);
   o = parse_obj(text);
   cr_assert_eq(cJSON_GetArraySize(o), 5, "%s", text);
   assert_str_member(o, "iss", EMAIL);
@@ -352,9 +353,9 @@ Test(sa_claims, self_signed_with_scope) {
   char *text = NULL;
   gauth_error err = GAUTH_ERROR_INIT;
   cJSON *o;
-  cr_assert_eq(gauth__sa_self_signed_claims(EMAIL, CLOUD, NULL, NOW, &text,
-                                            &err),
-               GAUTH_OK);
+  cr_assert_eq(
+      gauth__sa_self_signed_claims(EMAIL, CLOUD, NULL, NOW, &text, &err),
+      GAUTH_OK);
   o = parse_obj(text);
   cr_assert_eq(cJSON_GetArraySize(o), 5, "%s", text);
   assert_str_member(o, "iss", EMAIL);
@@ -371,10 +372,10 @@ Test(sa_claims, self_signed_with_audience) {
   char *text = NULL;
   gauth_error err = GAUTH_ERROR_INIT;
   cJSON *o;
-  cr_assert_eq(gauth__sa_self_signed_claims(EMAIL, CLOUD,
-                                            "https://pubsub.googleapis.com/",
-                                            NOW, &text, &err),
-               GAUTH_OK);
+  cr_assert_eq(
+      gauth__sa_self_signed_claims(
+          EMAIL, CLOUD, "https://pubsub.googleapis.com/", NOW, &text, &err),
+      GAUTH_OK);
   o = parse_obj(text);
   cr_assert_eq(cJSON_GetArraySize(o), 5, "%s", text);
   assert_str_member(o, "iss", EMAIL);
@@ -390,23 +391,22 @@ Test(sa_claims, self_signed_with_audience) {
 Test(sa_claims, null_arguments) {
   char *text = NULL;
   gauth_error err = GAUTH_ERROR_INIT;
-  cr_assert_eq(gauth__sa_access_claims(EMAIL, NULL, CLOUD, NULL, NOW, &text,
-                                       &err),
-               GAUTH_E_INVALID_ARG);
+  cr_assert_eq(
+      gauth__sa_access_claims(EMAIL, NULL, CLOUD, NULL, NOW, &text, &err),
+      GAUTH_E_INVALID_ARG);
   cr_assert_eq(gauth__sa_id_claims(EMAIL, GAUTH__DEFAULT_TOKEN_URI, NULL, NOW,
                                    &text, &err),
                GAUTH_E_INVALID_ARG);
-  cr_assert_eq(gauth__sa_self_signed_claims(EMAIL, NULL, NULL, NOW, &text,
-                                            &err),
-               GAUTH_E_INVALID_ARG);
+  cr_assert_eq(
+      gauth__sa_self_signed_claims(EMAIL, NULL, NULL, NOW, &text, &err),
+      GAUTH_E_INVALID_ARG);
   cr_assert_null(text);
 }
 
 Test(sa_claims, token_body_exact) {
   char *body = NULL;
   gauth_error err = GAUTH_ERROR_INIT;
-  cr_assert_eq(gauth__sa_token_body("eyJh.eyJp.c2ln-_", &body, &err),
-               GAUTH_OK);
+  cr_assert_eq(gauth__sa_token_body("eyJh.eyJp.c2ln-_", &body, &err), GAUTH_OK);
   cr_assert_str_eq(body,
                    "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3A"
                    "jwt-bearer&assertion=eyJh.eyJp.c2ln-_");
@@ -414,17 +414,21 @@ Test(sa_claims, token_body_exact) {
 }
 
 Test(sa_claims, self_signed_decision) {
-  cr_assert_eq(gauth__sa_use_self_signed(GAUTH_SELF_SIGNED_JWT_ALWAYS,
-                                         "googleapis.com"), 1);
+  cr_assert_eq(
+      gauth__sa_use_self_signed(GAUTH_SELF_SIGNED_JWT_ALWAYS, "googleapis.com"),
+      1);
+  cr_assert_eq(
+      gauth__sa_use_self_signed(GAUTH_SELF_SIGNED_JWT_AUTO, "googleapis.com"),
+      0);
   cr_assert_eq(gauth__sa_use_self_signed(GAUTH_SELF_SIGNED_JWT_AUTO,
-                                         "googleapis.com"), 0);
-  cr_assert_eq(gauth__sa_use_self_signed(GAUTH_SELF_SIGNED_JWT_AUTO,
-                                         "example-universe.net"), 1);
+                                         "example-universe.net"),
+               1);
   cr_assert_eq(gauth__sa_use_self_signed(GAUTH_SELF_SIGNED_JWT_NEVER,
-                                         "example-universe.net"), 0);
+                                         "example-universe.net"),
+               0);
 }
 
-/* ---- the credential, no network ---------------------------------------------- */
+/* ---- the credential, no network ------------------------------------------ */
 
 static int64_t fixed_clock(void *ud) {
   (void)ud;
@@ -484,8 +488,8 @@ static void assert_header(const cJSON *h) {
 
 Test(sa_creds, self_signed_always_scope) {
   char *pem = gen_pem(1, 1);
-  gauth_credentials *c = make_creds(pem, GAUTH_SELF_SIGNED_JWT_ALWAYS, NULL,
-                                    NULL);
+  gauth_credentials *c =
+      make_creds(pem, GAUTH_SELF_SIGNED_JWT_ALWAYS, NULL, NULL);
   const char *scopes[] = {CLOUD, "openid", NULL};
   char *tok = NULL;
   int64_t exp = 0;
@@ -511,9 +515,9 @@ Test(sa_creds, self_signed_always_scope) {
 
 Test(sa_creds, self_signed_auto_other_universe_audience) {
   char *pem = gen_pem(0, 1);
-  gauth_credentials *c =
-      make_creds(pem, GAUTH_SELF_SIGNED_JWT_AUTO,
-                 "https://pubsub.example-universe.net/", "example-universe.net");
+  gauth_credentials *c = make_creds(pem, GAUTH_SELF_SIGNED_JWT_AUTO,
+                                    "https://pubsub.example-universe.net/",
+                                    "example-universe.net");
   char *tok = NULL;
   gauth_error err = GAUTH_ERROR_INIT;
   cJSON *h, *o;
@@ -536,8 +540,8 @@ Test(sa_creds, self_signed_auto_other_universe_audience) {
 
 Test(sa_creds, identity_and_local_signing) {
   char *pem = gen_pem(1, 1);
-  gauth_credentials *c = make_creds(pem, GAUTH_SELF_SIGNED_JWT_NEVER, NULL,
-                                    NULL);
+  gauth_credentials *c =
+      make_creds(pem, GAUTH_SELF_SIGNED_JWT_NEVER, NULL, NULL);
   gauth_error err = GAUTH_ERROR_INIT;
   char *s = NULL, *kid = NULL, *jwt = NULL;
   unsigned char *sig = NULL;
@@ -556,25 +560,25 @@ Test(sa_creds, identity_and_local_signing) {
   cr_assert_str_eq(s, "demo-project");
   gauth_free(s);
 
-  cr_assert_eq(gauth_credentials_sign_blob(c, "hello", 5, &sig, &sig_len,
-                                           &kid, &err),
-               GAUTH_OK, "%s", err.message);
+  cr_assert_eq(
+      gauth_credentials_sign_blob(c, "hello", 5, &sig, &sig_len, &kid, &err),
+      GAUTH_OK, "%s", err.message);
   cr_assert_eq(sig_len, 256);
   cr_assert_str_eq(kid, KID);
   cr_assert_eq(gauth_key_from_pem(&k, pem, strlen(pem), &err), GAUTH_OK);
-  cr_assert_eq(gauth_key_verify(k, GAUTH_ALG_RS256, "hello", 5, sig, sig_len,
-                                &err),
-               GAUTH_OK, "%s", err.message);
-  cr_assert_neq(gauth_key_verify(k, GAUTH_ALG_RS256, "hellO", 5, sig,
-                                 sig_len, &err),
-                GAUTH_OK);
+  cr_assert_eq(
+      gauth_key_verify(k, GAUTH_ALG_RS256, "hello", 5, sig, sig_len, &err),
+      GAUTH_OK, "%s", err.message);
+  cr_assert_neq(
+      gauth_key_verify(k, GAUTH_ALG_RS256, "hellO", 5, sig, sig_len, &err),
+      GAUTH_OK);
   gauth_key_free(k);
   gauth_free(sig);
   gauth_free(kid);
 
-  cr_assert_eq(gauth_credentials_sign_jwt(c, "{\"iss\":\"x\",\"n\":1}", &jwt,
-                                          &err),
-               GAUTH_OK, "%s", err.message);
+  cr_assert_eq(
+      gauth_credentials_sign_jwt(c, "{\"iss\":\"x\",\"n\":1}", &jwt, &err),
+      GAUTH_OK, "%s", err.message);
   o = verify_with(jwt, pem, &h);
   assert_header(h);
   cr_assert_eq(cJSON_GetArraySize(o), 2);
@@ -628,12 +632,12 @@ Test(sa_creds, always_with_subject_refused) {
   free(pem);
 }
 
-/* ---- credentials files ------------------------------------------------------ */
+/* ---- credentials files --------------------------------------------------- */
 
 static gauth_status from_text(const char *text, gauth_error *err) {
   gauth_credentials *c = NULL;
-  gauth_status st = gauth_credentials_from_json(&c, text, strlen(text), NULL,
-                                                err);
+  gauth_status st =
+      gauth_credentials_from_json(&c, text, strlen(text), NULL, err);
   cr_assert_eq(st == GAUTH_OK, c != NULL);
   gauth_credentials_free(c);
   return st;
@@ -678,8 +682,9 @@ Test(cred_file, errors_never_hold_the_key) {
   cJSON_ReplaceItemInObject(j, "client_email", cJSON_CreateNumber(1));
   text = cJSON_PrintUnformatted(j);
   cr_assert_eq(from_text(text, &err), GAUTH_E_MALFORMED);
-  cr_assert_str_eq(err.message, "service account key: field \"client_email\" "
-                                "is a number, expected a string");
+  cr_assert_str_eq(err.message,
+                   "service account key: field \"client_email\" "
+                   "is a number, expected a string");
   assert_no_key(err.message, pem);
   /* Cut half-way through the key: a JSON syntax error. */
   text[strlen(text) / 2] = '\0';
@@ -702,9 +707,9 @@ Test(cred_file, file_errors_name_the_path) {
   gauth_error err = GAUTH_ERROR_INIT;
   char path[] = "/tmp/gauth-cred-XXXXXX";
   int fd;
-  cr_assert_eq(gauth_credentials_from_file(&c, "/nonexistent/dir/key.json",
-                                           NULL, &err),
-               GAUTH_E_IO);
+  cr_assert_eq(
+      gauth_credentials_from_file(&c, "/nonexistent/dir/key.json", NULL, &err),
+      GAUTH_E_IO);
   cr_assert_not_null(strstr(err.message, "/nonexistent/dir/key.json"), "%s",
                      err.message);
   cr_assert_not_null(strstr(err.message, "No such file or directory"), "%s",

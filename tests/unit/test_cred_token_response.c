@@ -19,14 +19,16 @@ Test(token_response, access_token_with_expiry) {
   gauth_error err = GAUTH_ERROR_INIT;
   cr_assert_eq(parse("{\"access_token\":\"ya29.abc\",\"expires_in\":3599,"
                      "\"token_type\":\"Bearer\"}",
-                     GAUTH__TOKEN_ACCESS, &t, NULL, &err), GAUTH_OK);
+                     GAUTH__TOKEN_ACCESS, &t, NULL, &err),
+               GAUTH_OK);
   cr_assert_str_eq(t.value, "ya29.abc");
   cr_assert_eq(t.expires_at, 4599);
   gauth__token_cleanup(&t);
   cr_assert_null(t.value);
   /* token_type is case-insensitive and optional; expires_in optional. */
   cr_assert_eq(parse("{\"access_token\":\"x\",\"token_type\":\"bearer\"}",
-                     GAUTH__TOKEN_ACCESS, &t, NULL, &err), GAUTH_OK);
+                     GAUTH__TOKEN_ACCESS, &t, NULL, &err),
+               GAUTH_OK);
   cr_assert_eq(t.expires_at, 0);
   gauth__token_cleanup(&t);
 }
@@ -36,12 +38,14 @@ Test(token_response, id_token_next_to_access_token) {
   char *idt = NULL;
   cr_assert_eq(parse("{\"access_token\":\"a\",\"expires_in\":60,"
                      "\"id_token\":\"h.p.s\"}",
-                     GAUTH__TOKEN_ACCESS, &t, &idt, NULL), GAUTH_OK);
+                     GAUTH__TOKEN_ACCESS, &t, &idt, NULL),
+               GAUTH_OK);
   cr_assert_str_eq(idt, "h.p.s");
   free(idt);
   gauth__token_cleanup(&t);
   cr_assert_eq(parse("{\"access_token\":\"a\",\"expires_in\":60}",
-                     GAUTH__TOKEN_ACCESS, &t, &idt, NULL), GAUTH_OK);
+                     GAUTH__TOKEN_ACCESS, &t, &idt, NULL),
+               GAUTH_OK);
   cr_assert_null(idt);
   gauth__token_cleanup(&t);
 }
@@ -99,26 +103,30 @@ Test(token_response, id_token_reply_takes_exp_from_the_jwt) {
       "IngifQ.c2ln\"}";
   gauth__token t;
   gauth_error err = GAUTH_ERROR_INIT;
-  cr_assert_eq(parse(body, GAUTH__TOKEN_ID, &t, NULL, &err), GAUTH_OK,
-               "%s", err.message);
+  cr_assert_eq(parse(body, GAUTH__TOKEN_ID, &t, NULL, &err), GAUTH_OK, "%s",
+               err.message);
   cr_assert_eq(t.expires_at, 1700000000);
   gauth__token_cleanup(&t);
-  cr_assert_eq(parse("{\"id_token\":\"not-a-jwt\"}", GAUTH__TOKEN_ID, &t, NULL,
-                     &err), GAUTH_E_BAD_RESPONSE);
-  cr_assert_eq(parse("{\"access_token\":\"a\"}", GAUTH__TOKEN_ID, &t, NULL,
-                     &err), GAUTH_E_BAD_RESPONSE);
+  cr_assert_eq(
+      parse("{\"id_token\":\"not-a-jwt\"}", GAUTH__TOKEN_ID, &t, NULL, &err),
+      GAUTH_E_BAD_RESPONSE);
+  cr_assert_eq(
+      parse("{\"access_token\":\"a\"}", GAUTH__TOKEN_ID, &t, NULL, &err),
+      GAUTH_E_BAD_RESPONSE);
   cr_assert(strstr(err.message, "id_token") != NULL, "%s", err.message);
 }
 
 Test(token_response, jwt_expiry) {
   int64_t exp = 1;
   /* {"alg":"none"} . {"iat":5} (no exp) */
-  cr_assert_eq(gauth__jwt_expiry("eyJhbGciOiJub25lIn0.eyJpYXQiOjV9.c2ln", &exp,
-                                 NULL), GAUTH_E_MALFORMED);
+  cr_assert_eq(
+      gauth__jwt_expiry("eyJhbGciOiJub25lIn0.eyJpYXQiOjV9.c2ln", &exp, NULL),
+      GAUTH_E_MALFORMED);
   cr_assert_eq(exp, 0);
   /* {"exp":-3} */
-  cr_assert_eq(gauth__jwt_expiry("eyJhbGciOiJub25lIn0.eyJleHAiOi0zfQ.c2ln",
-                                 &exp, NULL), GAUTH_E_MALFORMED);
+  cr_assert_eq(
+      gauth__jwt_expiry("eyJhbGciOiJub25lIn0.eyJleHAiOi0zfQ.c2ln", &exp, NULL),
+      GAUTH_E_MALFORMED);
   cr_assert_eq(gauth__jwt_expiry("a.b", &exp, NULL), GAUTH_E_MALFORMED);
 }
 
@@ -137,10 +145,19 @@ Test(token_response, rfc3339) {
       {"2000-03-01T00:00:00Z", 951868800},
   };
   static const char *const bad[] = {
-      "", "2026-11-27", "2026-11-27T06:00:00", "2026-13-01T00:00:00Z",
-      "2026-02-29T00:00:00Z", "2026-04-31T00:00:00Z", "2026-11-27T24:00:00Z",
-      "2026-11-27T06:00:00.Z", "2026-11-27T06:00:00+0100", "2026-11-27 06:00:00Z",
-      "2026-11-27T06:00:00Zjunk", "99999-01-01T00:00:00Z", "2026-1-27T06:00:00Z",
+      "",
+      "2026-11-27",
+      "2026-11-27T06:00:00",
+      "2026-13-01T00:00:00Z",
+      "2026-02-29T00:00:00Z",
+      "2026-04-31T00:00:00Z",
+      "2026-11-27T24:00:00Z",
+      "2026-11-27T06:00:00.Z",
+      "2026-11-27T06:00:00+0100",
+      "2026-11-27 06:00:00Z",
+      "2026-11-27T06:00:00Zjunk",
+      "99999-01-01T00:00:00Z",
+      "2026-1-27T06:00:00Z",
   };
   for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
     int64_t t = -1;

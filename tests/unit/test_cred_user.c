@@ -109,8 +109,9 @@ Test(user_file, refresh_body_exact) {
   char *body = NULL;
   gauth_error err = GAUTH_ERROR_INIT;
   cr_assert_eq(gauth__user_refresh_body(&info, &body, &err), GAUTH_OK);
-  cr_assert_str_eq(body, "grant_type=refresh_token&client_id=id.apps&"
-                         "client_secret=s%20e%2Fcret&refresh_token=1%2F%2Fr%2Bt");
+  cr_assert_str_eq(body,
+                   "grant_type=refresh_token&client_id=id.apps&"
+                   "client_secret=s%20e%2Fcret&refresh_token=1%2F%2Fr%2Bt");
   gauth__secret_strfree(body);
   info.refresh_token = NULL;
   cr_assert_eq(gauth__user_refresh_body(&info, &body, &err),
@@ -120,8 +121,8 @@ Test(user_file, refresh_body_exact) {
 static gauth_credentials *make(const cJSON *j, gauth_error *err) {
   gauth_credentials *c = NULL;
   char *text = cJSON_PrintUnformatted(j);
-  gauth_status st = gauth_credentials_from_json(&c, text, strlen(text), NULL,
-                                                err);
+  gauth_status st =
+      gauth_credentials_from_json(&c, text, strlen(text), NULL, err);
   free(text);
   cr_assert_eq(st == GAUTH_OK, c != NULL);
   return c;
@@ -145,9 +146,9 @@ Test(user_creds, what_needs_no_request) {
   cr_assert_eq(gauth_credentials_email(c, &s, &err), GAUTH_E_UNSUPPORTED);
   cr_assert_null(s);
   assert_clean(err.message);
-  cr_assert_eq(gauth_credentials_sign_blob(c, "x", 1, &sig, &sig_len, NULL,
-                                           &err),
-               GAUTH_E_UNSUPPORTED);
+  cr_assert_eq(
+      gauth_credentials_sign_blob(c, "x", 1, &sig, &sig_len, NULL, &err),
+      GAUTH_E_UNSUPPORTED);
   cr_assert_eq(gauth_credentials_sign_jwt(c, "{}", &jwt, &err),
                GAUTH_E_UNSUPPORTED);
   assert_clean(err.message);

@@ -1,4 +1,5 @@
-/* Unit tests for lib/error.c: status names and messages, gauth_error setters. */
+/* Unit tests for lib/error.c: status names and messages, gauth_error setters.
+ */
 #include <string.h>
 
 #include <criterion/criterion.h>
@@ -123,7 +124,8 @@ Test(error, strlcpy_utf8_edges) {
 
 Test(error, messages_are_redacted) {
   gauth_error err = GAUTH_ERROR_INIT;
-  gauth__error_set(&err, GAUTH_E_HTTP, "server said: bad token ya29.CANARYtok3n");
+  gauth__error_set(&err, GAUTH_E_HTTP,
+                   "server said: bad token ya29.CANARYtok3n");
   cr_assert_null(strstr(err.message, "CANARY"), "%s", err.message);
   gauth__error_set_http(&err, GAUTH_E_HTTP, 400, "access_token=ya29.CANARYx",
                         "x");

@@ -9,9 +9,8 @@
 
 #define WHAT "POST http://127.0.0.1:8080/token"
 
-static gauth_status from_reply(gauth_error *err, long status,
-                               const char *ctype, const char *body,
-                               const char *const *known) {
+static gauth_status from_reply(gauth_error *err, long status, const char *ctype,
+                               const char *body, const char *const *known) {
   return gauth__error_from_reply(err, status, ctype, body,
                                  body ? strlen(body) : 0, WHAT, known);
 }
@@ -20,8 +19,11 @@ static gauth_status from_reply(gauth_error *err, long status,
 static int utf8_valid(const char *s) {
   const unsigned char *p = (const unsigned char *)s;
   while (*p) {
-    int n = *p < 0x80 ? 0 : (*p & 0xE0) == 0xC0 ? 1 : (*p & 0xF0) == 0xE0 ? 2
-                          : (*p & 0xF8) == 0xF0 ? 3 : -1;
+    int n = *p < 0x80             ? 0
+            : (*p & 0xE0) == 0xC0 ? 1
+            : (*p & 0xF0) == 0xE0 ? 2
+            : (*p & 0xF8) == 0xF0 ? 3
+                                  : -1;
     if (n < 0) return 0;
     p++;
     while (n-- > 0) {
@@ -68,11 +70,11 @@ Test(status_for_http, table) {
 
 Test(error_from_reply, oauth_invalid_grant) {
   gauth_error err = GAUTH_ERROR_INIT;
-  gauth_status st = from_reply(
-      &err, 400, "application/json",
-      "{\"error\":\"invalid_grant\","
-      "\"error_description\":\"Invalid JWT Signature.\"}",
-      NULL);
+  gauth_status st =
+      from_reply(&err, 400, "application/json",
+                 "{\"error\":\"invalid_grant\","
+                 "\"error_description\":\"Invalid JWT Signature.\"}",
+                 NULL);
   cr_assert_eq(st, GAUTH_E_UNAUTHENTICATED);
   cr_assert_eq(err.code, GAUTH_E_UNAUTHENTICATED);
   cr_assert_eq(err.http_status, 400);
@@ -83,28 +85,28 @@ Test(error_from_reply, oauth_invalid_grant) {
 
 Test(error_from_reply, oauth_without_description) {
   gauth_error err = GAUTH_ERROR_INIT;
-  cr_assert_eq(from_reply(&err, 400, NULL, "{\"error\":\"invalid_request\"}",
-                          NULL),
-               GAUTH_E_HTTP);
+  cr_assert_eq(
+      from_reply(&err, 400, NULL, "{\"error\":\"invalid_request\"}", NULL),
+      GAUTH_E_HTTP);
   cr_assert_str_eq(err.error_code, "invalid_request");
   cr_assert_str_eq(err.message, WHAT ": HTTP 400 invalid_request");
 }
 
 Test(error_from_reply, google_shape) {
   gauth_error err = GAUTH_ERROR_INIT;
-  gauth_status st = from_reply(
-      &err, 403, "application/json; charset=UTF-8",
-      "{\"error\":{\"code\":403,\"message\":\"Permission "
-      "'iam.serviceAccounts.getAccessToken' denied on resource.\","
-      "\"status\":\"PERMISSION_DENIED\"}}",
-      NULL);
+  gauth_status st =
+      from_reply(&err, 403, "application/json; charset=UTF-8",
+                 "{\"error\":{\"code\":403,\"message\":\"Permission "
+                 "'iam.serviceAccounts.getAccessToken' denied on resource.\","
+                 "\"status\":\"PERMISSION_DENIED\"}}",
+                 NULL);
   cr_assert_eq(st, GAUTH_E_PERMISSION_DENIED);
   cr_assert_eq(err.http_status, 403);
   cr_assert_str_eq(err.error_code, "PERMISSION_DENIED");
-  cr_assert_str_eq(err.message,
-                   WHAT ": HTTP 403 PERMISSION_DENIED: Permission "
-                        "'iam.serviceAccounts.getAccessToken' denied on "
-                        "resource.");
+  cr_assert_str_eq(err.message, WHAT
+                   ": HTTP 403 PERMISSION_DENIED: Permission "
+                   "'iam.serviceAccounts.getAccessToken' denied on "
+                   "resource.");
 }
 
 Test(error_from_reply, google_not_found) {
@@ -202,8 +204,8 @@ Test(error_from_reply, json_without_error) {
   gauth_error err = GAUTH_ERROR_INIT;
   cr_assert_eq(from_reply(&err, 403, NULL, "{\"hello\":\"world\"}", NULL),
                GAUTH_E_PERMISSION_DENIED);
-  cr_assert(strstr(err.message, "without an error description") != NULL,
-            "%s", err.message);
+  cr_assert(strstr(err.message, "without an error description") != NULL, "%s",
+            err.message);
   cr_assert(strstr(err.message, "world") == NULL);
 }
 
@@ -231,8 +233,7 @@ Test(error_from_reply, invalid_json_not_echoed) {
                GAUTH_E_HTTP);
   cr_assert_str_eq(err.error_code, "");
   cr_assert(strstr(err.message, "cut here") == NULL, "%s", err.message);
-  cr_assert(strstr(err.message, "application/json") != NULL, "%s",
-            err.message);
+  cr_assert(strstr(err.message, "application/json") != NULL, "%s", err.message);
 }
 
 Test(error_from_reply, duplicate_members_not_trusted) {
@@ -258,8 +259,9 @@ Test(error_from_reply, huge_message_truncated_on_utf8_boundary) {
   gauth_error err = GAUTH_ERROR_INIT;
   const char *text;
   size_t i, n = 0;
-  n += (size_t)sprintf(body, "{\"error\":\"invalid_request\","
-                             "\"error_description\":\"");
+  n += (size_t)sprintf(body,
+                       "{\"error\":\"invalid_request\","
+                       "\"error_description\":\"");
   for (i = 0; i < 300; i++) {
     body[n++] = (char)0xC3;
     body[n++] = (char)0xA9; /* é */
@@ -322,8 +324,7 @@ Test(error_from_reply, known_secret_at_the_cut_redacted) {
 Test(error_from_reply, secret_in_error_code_redacted) {
   const char *known[] = {"canary-token-0123456789", NULL};
   gauth_error err = GAUTH_ERROR_INIT;
-  from_reply(&err, 400, NULL, "{\"error\":\"canary-token-0123456789\"}",
-             known);
+  from_reply(&err, 400, NULL, "{\"error\":\"canary-token-0123456789\"}", known);
   cr_assert(strstr(err.error_code, "canary") == NULL, "%s", err.error_code);
   cr_assert(strstr(err.message, "canary") == NULL, "%s", err.message);
 }
@@ -342,7 +343,7 @@ Test(error_from_reply, control_characters_flattened) {
 
 Test(error_from_reply, null_err_still_returns_status) {
   cr_assert_eq(from_reply(NULL, 429, NULL, "{}", NULL), GAUTH_E_RATE_LIMITED);
-  cr_assert_eq(from_reply(NULL, 400, NULL, "{\"error\":\"invalid_grant\"}",
-                          NULL),
-               GAUTH_E_UNAUTHENTICATED);
+  cr_assert_eq(
+      from_reply(NULL, 400, NULL, "{\"error\":\"invalid_grant\"}", NULL),
+      GAUTH_E_UNAUTHENTICATED);
 }

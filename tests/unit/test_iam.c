@@ -16,15 +16,20 @@
 
 Test(iam_permission, good_names) {
   static const char *const good[] = {
-      "run.jobs.run", "iam.serviceAccounts.actAs",
-      "resourcemanager.projects.get", "storage.objects.get",
-      "run.jobs.runWithOverrides", "compute.instances.osAdminLogin",
-      "a.b.c", "s3rvice.r2.v1", "a.b.c.d",
+      "run.jobs.run",
+      "iam.serviceAccounts.actAs",
+      "resourcemanager.projects.get",
+      "storage.objects.get",
+      "run.jobs.runWithOverrides",
+      "compute.instances.osAdminLogin",
+      "a.b.c",
+      "s3rvice.r2.v1",
+      "a.b.c.d",
   };
   for (size_t i = 0; i < GAUTH__ARRAY_LEN(good); i++) {
     gauth_error err = GAUTH_ERROR_INIT;
-    cr_expect_eq(gauth_iam_permission_check(good[i], &err), GAUTH_OK,
-                 "%s: %s", good[i], err.message);
+    cr_expect_eq(gauth_iam_permission_check(good[i], &err), GAUTH_OK, "%s: %s",
+                 good[i], err.message);
   }
 }
 
@@ -83,11 +88,11 @@ Test(iam_permission, message_names_it_but_not_raw_bytes) {
   cr_expect(strchr(err.message, '\x1b') == NULL, "%s", err.message);
 }
 
-/* ---- the permission list --------------------------------------------------- */
+/* ---- the permission list ------------------------------------------------- */
 
 Test(iam_list, distinct_in_order) {
-  static const char *const in[] = {"b.c.d", "a.b.c", "b.c.d", "e.f.g",
-                                   "a.b.c", NULL};
+  static const char *const in[] = {"b.c.d", "a.b.c", "b.c.d",
+                                   "e.f.g", "a.b.c", NULL};
   const char **out = NULL;
   size_t n = 0;
   cr_assert_eq(gauth__iam_permissions_prepare(in, &out, &n, NULL), GAUTH_OK);
@@ -122,22 +127,21 @@ Test(iam_list, counts_and_bad_names) {
                GAUTH_E_INVALID_ARG);
   cr_expect(strstr(err.message, "too many") != NULL, "%s", err.message);
   many[GAUTH_IAM_MAX_PERMISSIONS] = NULL;
-  cr_expect_eq(gauth__iam_permissions_prepare(many, &out, &n, &err),
-               GAUTH_OK);
+  cr_expect_eq(gauth__iam_permissions_prepare(many, &out, &n, &err), GAUTH_OK);
   cr_expect_eq(n, 1u);
   free(out);
 }
 
-/* ---- the result and the reply ------------------------------------------------ */
+/* ---- the result and the reply -------------------------------------------- */
 
 static const char *const ASKED[] = {"run.jobs.run", "run.jobs.get",
                                     "resourcemanager.projects.get"};
 
 static gauth_iam_result *new_result(void) {
   gauth_iam_result *r = NULL;
-  cr_assert_eq(gauth__iam_result_new("projects/p", "https://x/v1/p", ASKED, 3,
-                                     &r, NULL),
-               GAUTH_OK);
+  cr_assert_eq(
+      gauth__iam_result_new("projects/p", "https://x/v1/p", ASKED, 3, &r, NULL),
+      GAUTH_OK);
   return r;
 }
 
@@ -180,17 +184,21 @@ Test(iam_result, null_getters) {
 Test(iam_reply, granted_subset) {
   gauth_iam_result *r = new_result();
   gauth_error err = GAUTH_ERROR_INIT;
-  cr_assert_eq(apply(r, "{\"permissions\":[\"resourcemanager.projects.get\","
-                        "\"run.jobs.run\"]}", &err),
+  cr_assert_eq(apply(r,
+                     "{\"permissions\":[\"resourcemanager.projects.get\","
+                     "\"run.jobs.run\"]}",
+                     &err),
                GAUTH_OK, "%s", err.message);
   cr_expect_eq(gauth_iam_result_state(r, 0), GAUTH_IAM_GRANTED);
   cr_expect_eq(gauth_iam_result_state(r, 1), GAUTH_IAM_MISSING);
   cr_expect_eq(gauth_iam_result_state(r, 2), GAUTH_IAM_GRANTED);
   cr_expect_eq(gauth_iam_result_missing_count(r), 1u);
   cr_expect_eq(gauth_iam_result_all_granted(r), 0);
-  cr_assert_eq(apply(r, "{\"permissions\":[\"run.jobs.get\",\"run.jobs.run\","
-                        "\"resourcemanager.projects.get\",\"run.jobs.get\"],"
-                        "\"etag\":\"x\"}", &err),
+  cr_assert_eq(apply(r,
+                     "{\"permissions\":[\"run.jobs.get\",\"run.jobs.run\","
+                     "\"resourcemanager.projects.get\",\"run.jobs.get\"],"
+                     "\"etag\":\"x\"}",
+                     &err),
                GAUTH_OK, "%s", err.message);
   cr_expect_eq(gauth_iam_result_all_granted(r), 1);
   cr_expect_eq(gauth_iam_result_missing_count(r), 0u);
@@ -198,9 +206,9 @@ Test(iam_reply, granted_subset) {
 }
 
 Test(iam_reply, absent_member_grants_nothing) {
-  static const char *const bodies[] = {"{}", " {} ", "{\"permissions\":[]}",
-                                       "{\"permissions\":null}",
-                                       "{\"kind\":\"storage#testIamPermissionsResponse\"}"};
+  static const char *const bodies[] = {
+      "{}", " {} ", "{\"permissions\":[]}", "{\"permissions\":null}",
+      "{\"kind\":\"storage#testIamPermissionsResponse\"}"};
   for (size_t i = 0; i < GAUTH__ARRAY_LEN(bodies); i++) {
     gauth_iam_result *r = new_result();
     cr_expect_eq(apply(r, bodies[i], NULL), GAUTH_OK, "%s", bodies[i]);
@@ -257,7 +265,7 @@ Test(iam_result, refused_call) {
   gauth_iam_result_free(r);
 }
 
-/* ---- the schedule ----------------------------------------------------------- */
+/* ---- the schedule -------------------------------------------------------- */
 
 static gauth__iam_wait_cfg cfg_of(unsigned timeout, unsigned initial,
                                   unsigned max, double mult) {
@@ -327,8 +335,8 @@ Test(iam_wait, jitter_in_half_to_full) {
     int64_t lo = cap, hi = 0;
     for (int k = 0; k < 2000; k++) {
       int64_t w = gauth__iam_backoff_ms(&c, n, &rng);
-      cr_assert(w >= cap / 2 && w <= cap, "n=%u: %lld not in [%lld, %lld]",
-                n, (long long)w, (long long)(cap / 2), (long long)cap);
+      cr_assert(w >= cap / 2 && w <= cap, "n=%u: %lld not in [%lld, %lld]", n,
+                (long long)w, (long long)(cap / 2), (long long)cap);
       if (w < lo) lo = w;
       if (w > hi) hi = w;
     }
@@ -362,7 +370,7 @@ Test(iam_wait, transient_statuses) {
   cr_expect(!gauth__iam_transient(GAUTH_E_INVALID_ARG));
 }
 
-/* ---- the wait loop, with a fake world ------------------------------------- */
+/* ---- the wait loop, with a fake world ------------------------------------ */
 
 /* What each check answers, in turn (the last repeats). */
 typedef struct answer {
@@ -383,13 +391,13 @@ typedef struct world {
   /* progress */
   gauth_iam_progress reports[64];
   size_t nreports;
-  int stop_at;       /* stop at this report (1-based); 0: never */
+  int stop_at;              /* stop at this report (1-based); 0: never */
   const char *const *perms; /* asked (NULL: ASKED) */
   size_t nperms;
 } world;
 
-static gauth_status fake_check(void *ctx, int64_t left,
-                               gauth_iam_result **out, gauth_error *err) {
+static gauth_status fake_check(void *ctx, int64_t left, gauth_iam_result **out,
+                               gauth_error *err) {
   world *w = ctx;
   const answer *a = &w->answers[w->next < w->n ? w->next : w->n - 1];
   gauth_status st;
@@ -404,10 +412,10 @@ static gauth_status fake_check(void *ctx, int64_t left,
     strcpy(err->message, "HTTP 503 UNAVAILABLE: try later");
     return a->st;
   }
-  cr_assert_eq(gauth__iam_result_new("projects/p", "u",
-                                     w->perms ? w->perms : ASKED,
-                                     w->perms ? w->nperms : 3, out, NULL),
-               GAUTH_OK);
+  cr_assert_eq(
+      gauth__iam_result_new("projects/p", "u", w->perms ? w->perms : ASKED,
+                            w->perms ? w->nperms : 3, out, NULL),
+      GAUTH_OK);
   if (a->reply == NULL)
     return gauth__iam_result_refuse(*out, GAUTH_IAM_ACCESS_DENIED, 403,
                                     "PERMISSION_DENIED: hidden", err);
@@ -458,7 +466,7 @@ static gauth_status run(world *w, gauth__iam_wait_cfg *c, gauth_iam_result **r,
 
 #define NONE "{}"
 #define SOME "{\"permissions\":[\"run.jobs.run\"]}"
-#define ALL \
+#define ALL                                              \
   "{\"permissions\":[\"run.jobs.run\",\"run.jobs.get\"," \
   "\"resourcemanager.projects.get\"]}"
 
@@ -480,8 +488,10 @@ Test(iam_wait_loop, granted_at_once) {
 }
 
 Test(iam_wait_loop, granted_after_backoff) {
-  static const answer a[] = {{GAUTH_OK, NONE, 10}, {GAUTH_OK, SOME, 10},
-                             {GAUTH_OK, SOME, 10}, {GAUTH_OK, ALL, 10}};
+  static const answer a[] = {{GAUTH_OK, NONE, 10},
+                             {GAUTH_OK, SOME, 10},
+                             {GAUTH_OK, SOME, 10},
+                             {GAUTH_OK, ALL, 10}};
   world w = {a, 4, 0, 0, {0}, 0, {0}, {0}, 0, {{0}}, 0, 0};
   gauth__iam_wait_cfg c = cfg_of(0, 0, 0, 0);
   gauth__iam_wait_cfg plain = c;
@@ -528,8 +538,9 @@ Test(iam_wait_loop, deadline_is_never_overslept) {
   cr_expect_eq(w.reports[w.nreports - 1].next_wait_ms, 0);
   cr_expect_eq(w.nreports, w.checks);
   /* The message lists what is missing and how many checks were made. */
-  cr_expect(strstr(err.message, "still missing: run.jobs.get, "
-                                "resourcemanager.projects.get") != NULL,
+  cr_expect(strstr(err.message,
+                   "still missing: run.jobs.get, "
+                   "resourcemanager.projects.get") != NULL,
             "%s", err.message);
   cr_expect(strstr(err.message, "deadline of 5.0 s passed") != NULL, "%s",
             err.message);
@@ -668,8 +679,9 @@ Test(iam_wait_loop, missing_list_is_cut_to_fit) {
   w.nperms = GAUTH_IAM_MAX_PERMISSIONS;
   cr_assert_eq(run(&w, &c, &r, NULL, &err), GAUTH_E_TIMEOUT);
   cr_expect_eq(gauth_iam_result_missing_count(r), 99u);
-  cr_expect(strstr(err.message, "still missing: service.resources.verb0, "
-                                "service.resources.verb1, ") != NULL,
+  cr_expect(strstr(err.message,
+                   "still missing: service.resources.verb0, "
+                   "service.resources.verb1, ") != NULL,
             "%s", err.message);
   cr_expect(strstr(err.message, "run.jobs.run") == NULL, "%s", err.message);
   /* Cut with a count of the rest, never in the middle of a name. */

@@ -16,9 +16,9 @@
 #define SA_EMAIL "runner@demo-project.iam.gserviceaccount.com"
 #define D1 "hop1@demo-project.iam.gserviceaccount.com"
 #define D2 "hop2@demo-project.iam.gserviceaccount.com"
-#define URL_OF(email)                                                       \
-  "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/" \
-  email ":generateAccessToken"
+#define URL_OF(email)                                                          \
+  "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/" email \
+  ":generateAccessToken"
 #define CANARY "CANARY-token-8472"
 
 static void assert_clean(const char *text) {
@@ -43,8 +43,8 @@ Test(body, access_token) {
   const char *scopes[] = {"https://www.googleapis.com/auth/cloud-platform",
                           "openid"};
   const char *delegates[] = {D1, D2, NULL};
-  cJSON *b = gauth__iamcredentials_access_token_body(scopes, 2, delegates,
-                                                     3600);
+  cJSON *b =
+      gauth__iamcredentials_access_token_body(scopes, 2, delegates, 3600);
   assert_json_eq(b,
                  "{\"scope\":[\"https://www.googleapis.com/auth/"
                  "cloud-platform\",\"openid\"],\"delegates\":[\"projects/-/"
@@ -53,8 +53,9 @@ Test(body, access_token) {
   cJSON_Delete(b);
   /* No delegates: the member is left out; the lifetime is as given. */
   b = gauth__iamcredentials_access_token_body(scopes, 1, NULL, 600);
-  assert_json_eq(b, "{\"scope\":[\"https://www.googleapis.com/auth/"
-                    "cloud-platform\"],\"lifetime\":\"600s\"}");
+  assert_json_eq(b,
+                 "{\"scope\":[\"https://www.googleapis.com/auth/"
+                 "cloud-platform\"],\"lifetime\":\"600s\"}");
   cJSON_Delete(b);
   const char *none[] = {NULL};
   b = gauth__iamcredentials_access_token_body(scopes + 1, 1, none, 43200);
@@ -64,11 +65,12 @@ Test(body, access_token) {
 
 Test(body, id_token) {
   const char *delegates[] = {D1, NULL};
-  cJSON *b = gauth__iamcredentials_id_token_body("https://svc.example/", 1,
-                                                 delegates);
-  assert_json_eq(b, "{\"audience\":\"https://svc.example/\","
-                    "\"includeEmail\":true,\"delegates\":[\"projects/-/"
-                    "serviceAccounts/" D1 "\"]}");
+  cJSON *b =
+      gauth__iamcredentials_id_token_body("https://svc.example/", 1, delegates);
+  assert_json_eq(b,
+                 "{\"audience\":\"https://svc.example/\","
+                 "\"includeEmail\":true,\"delegates\":[\"projects/-/"
+                 "serviceAccounts/" D1 "\"]}");
   cr_assert(cJSON_IsBool(cJSON_GetObjectItem(b, "includeEmail")));
   cJSON_Delete(b);
   b = gauth__iamcredentials_id_token_body("aud", 0, NULL);
@@ -88,8 +90,9 @@ Test(body, sign_blob_and_jwt) {
   cJSON_Delete(b);
   cr_assert_eq(gauth__iamcredentials_sign_blob_body("", 0, delegates, &b, &err),
                GAUTH_OK);
-  assert_json_eq(b, "{\"payload\":\"\",\"delegates\":[\"projects/-/"
-                    "serviceAccounts/" D2 "\"]}");
+  assert_json_eq(b,
+                 "{\"payload\":\"\",\"delegates\":[\"projects/-/"
+                 "serviceAccounts/" D2 "\"]}");
   cJSON_Delete(b);
   b = gauth__iamcredentials_sign_jwt_body("{\"sub\":\"x\",\"exp\":1}", NULL);
   assert_json_eq(b, "{\"payload\":\"{\\\"sub\\\":\\\"x\\\",\\\"exp\\\":1}\"}");
@@ -104,21 +107,23 @@ typedef struct bad_case {
 } bad_case;
 
 Test(reply, access_token_ok) {
-  const char *body = "{\"accessToken\":\"ya29." CANARY "\","
+  const char *body = "{\"accessToken\":\"ya29." CANARY
+                     "\","
                      "\"expireTime\":\"2026-01-01T00:00:00Z\"}";
   gauth__token t;
   gauth_error err = GAUTH_ERROR_INIT;
-  cr_assert_eq(gauth__iamcredentials_access_token_parse(body, strlen(body), &t,
-                                                        &err),
-               GAUTH_OK, "%s", err.message);
+  cr_assert_eq(
+      gauth__iamcredentials_access_token_parse(body, strlen(body), &t, &err),
+      GAUTH_OK, "%s", err.message);
   cr_assert_str_eq(t.value, "ya29." CANARY);
   cr_assert_eq(t.expires_at, 1767225600);
   gauth__token_cleanup(&t);
   /* Fractional seconds and an offset, as Google may send. */
-  body = "{\"accessToken\":\"t\",\"expireTime\":\"2026-01-01T01:00:00.5+01:00\"}";
-  cr_assert_eq(gauth__iamcredentials_access_token_parse(body, strlen(body), &t,
-                                                        &err),
-               GAUTH_OK, "%s", err.message);
+  body =
+      "{\"accessToken\":\"t\",\"expireTime\":\"2026-01-01T01:00:00.5+01:00\"}";
+  cr_assert_eq(
+      gauth__iamcredentials_access_token_parse(body, strlen(body), &t, &err),
+      GAUTH_OK, "%s", err.message);
   cr_assert_eq(t.expires_at, 1767225600);
   gauth__token_cleanup(&t);
 }
@@ -150,8 +155,8 @@ Test(reply, access_token_bad) {
     cr_assert_eq(st, GAUTH_E_BAD_RESPONSE, "case %zu: %s", i, err.message);
     cr_assert_eq(err.code, GAUTH_E_BAD_RESPONSE, "case %zu", i);
     cr_assert_null(t.value, "case %zu", i);
-    cr_assert_not_null(strstr(err.message, cases[i].names),
-                       "case %zu: %s", i, err.message);
+    cr_assert_not_null(strstr(err.message, cases[i].names), "case %zu: %s", i,
+                       err.message);
     cr_assert_not_null(strstr(err.message, "generateAccessToken"),
                        "case %zu: %s", i, err.message);
     assert_clean(err.message);
@@ -172,9 +177,9 @@ Test(reply, id_token) {
   gauth__token t;
   gauth_error err = GAUTH_ERROR_INIT;
   snprintf(body, sizeof body, "{\"token\":\"%s\"}", jwt);
-  cr_assert_eq(gauth__iamcredentials_id_token_parse(body, strlen(body), &t,
-                                                    &err),
-               GAUTH_OK, "%s", err.message);
+  cr_assert_eq(
+      gauth__iamcredentials_id_token_parse(body, strlen(body), &t, &err),
+      GAUTH_OK, "%s", err.message);
   cr_assert_str_eq(t.value, jwt);
   cr_assert_eq(t.expires_at, 1767225600);
   gauth__token_cleanup(&t);
@@ -183,19 +188,19 @@ Test(reply, id_token) {
   /* {"aud":"a"}: no exp. */
   jwt = fake_jwt("eyJhdWQiOiJhIn0");
   snprintf(body, sizeof body, "{\"token\":\"%s\"}", jwt);
-  cr_assert_eq(gauth__iamcredentials_id_token_parse(body, strlen(body), &t,
-                                                    &err),
-               GAUTH_E_BAD_RESPONSE);
+  cr_assert_eq(
+      gauth__iamcredentials_id_token_parse(body, strlen(body), &t, &err),
+      GAUTH_E_BAD_RESPONSE);
   cr_assert_not_null(strstr(err.message, "\"token\""), "%s", err.message);
   cr_assert_null(strstr(err.message, jwt), "%s", err.message);
   free(jwt);
-  static const char *const bad[] = {"{}", "{\"token\":null}",
-                                    "{\"token\":[]}", "{\"token\":\"\"}",
+  static const char *const bad[] = {"{}", "{\"token\":null}", "{\"token\":[]}",
+                                    "{\"token\":\"\"}",
                                     "{\"token\":\"" CANARY "\"}"};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-    cr_assert_eq(gauth__iamcredentials_id_token_parse(bad[i], strlen(bad[i]),
-                                                      &t, &err),
-                 GAUTH_E_BAD_RESPONSE, "case %zu", i);
+    cr_assert_eq(
+        gauth__iamcredentials_id_token_parse(bad[i], strlen(bad[i]), &t, &err),
+        GAUTH_E_BAD_RESPONSE, "case %zu", i);
     cr_assert_not_null(strstr(err.message, "\"token\""), "case %zu: %s", i,
                        err.message);
     cr_assert_not_null(strstr(err.message, "generateIdToken"), "%s",
@@ -236,12 +241,13 @@ Test(reply, sign_blob) {
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     kid = (char *)"untouched";
-    cr_assert_eq(gauth__iamcredentials_sign_blob_parse(
-        cases[i].body, strlen(cases[i].body), &sig, &n, &kid, &err),
-                 GAUTH_E_BAD_RESPONSE, "case %zu: %s", i, err.message);
+    cr_assert_eq(
+        gauth__iamcredentials_sign_blob_parse(
+            cases[i].body, strlen(cases[i].body), &sig, &n, &kid, &err),
+        GAUTH_E_BAD_RESPONSE, "case %zu: %s", i, err.message);
     cr_assert(sig == NULL && n == 0 && kid == NULL, "case %zu", i);
-    cr_assert_not_null(strstr(err.message, cases[i].names), "case %zu: %s",
-                       i, err.message);
+    cr_assert_not_null(strstr(err.message, cases[i].names), "case %zu: %s", i,
+                       err.message);
   }
 }
 
@@ -263,11 +269,11 @@ Test(reply, sign_jwt) {
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     cr_assert_eq(gauth__iamcredentials_sign_jwt_parse(
-        cases[i].body, strlen(cases[i].body), &jwt, &kid, &err),
+                     cases[i].body, strlen(cases[i].body), &jwt, &kid, &err),
                  GAUTH_E_BAD_RESPONSE, "case %zu", i);
     cr_assert(jwt == NULL && kid == NULL);
-    cr_assert_not_null(strstr(err.message, cases[i].names), "case %zu: %s",
-                       i, err.message);
+    cr_assert_not_null(strstr(err.message, cases[i].names), "case %zu: %s", i,
+                       err.message);
     assert_clean(err.message);
   }
 }
@@ -281,9 +287,10 @@ Test(sa_email, arguments) {
   for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
     char *email = NULL;
     gauth_error err = GAUTH_ERROR_INIT;
-    cr_assert_eq(gauth__iamcredentials_parse_sa_email(
-        good[i], "target_email", GAUTH_E_INVALID_ARG, &email, &err),
-                 GAUTH_OK, "%s: %s", good[i], err.message);
+    cr_assert_eq(
+        gauth__iamcredentials_parse_sa_email(good[i], "target_email",
+                                             GAUTH_E_INVALID_ARG, &email, &err),
+        GAUTH_OK, "%s: %s", good[i], err.message);
     cr_assert_str_eq(email, SA_EMAIL);
     free(email);
   }
@@ -308,15 +315,14 @@ Test(sa_email, arguments) {
     char *email = (char *)"x";
     gauth_error err = GAUTH_ERROR_INIT;
     cr_assert_eq(gauth__iamcredentials_parse_sa_email(
-        bad[i], "delegates[2]", GAUTH_E_MALFORMED, &email, &err),
+                     bad[i], "delegates[2]", GAUTH_E_MALFORMED, &email, &err),
                  GAUTH_E_MALFORMED, "accepted %s", bad[i]);
     cr_assert_null(email);
-    cr_assert_not_null(strstr(err.message, "delegates[2]"), "%s",
-                       err.message);
+    cr_assert_not_null(strstr(err.message, "delegates[2]"), "%s", err.message);
   }
   char *email = NULL;
   cr_assert_eq(gauth__iamcredentials_parse_sa_email(
-      NULL, "target_email", GAUTH_E_INVALID_ARG, &email, NULL),
+                   NULL, "target_email", GAUTH_E_INVALID_ARG, &email, NULL),
                GAUTH_E_INVALID_ARG);
 }
 
@@ -325,8 +331,8 @@ Test(sa_email, impersonation_url) {
       URL_OF(SA_EMAIL),
       "http://127.0.0.1:8080/v1/projects/-/serviceAccounts/" SA_EMAIL
       ":generateAccessToken",
-      "https://iamcredentials.example.com/v1/projects/p/serviceAccounts/"
-      SA_EMAIL ":generateAccessToken"};
+      "https://iamcredentials.example.com/v1/projects/p/serviceAccounts/" SA_EMAIL
+      ":generateAccessToken"};
   for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
     char *email = NULL;
     gauth_error err = GAUTH_ERROR_INIT;
@@ -339,10 +345,9 @@ Test(sa_email, impersonation_url) {
   static const char *const bad[] = {
       "",
       SA_EMAIL,
-      "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/"
-      SA_EMAIL,
-      "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/"
-      SA_EMAIL ":generateIdToken",
+      "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/" SA_EMAIL,
+      "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/" SA_EMAIL
+      ":generateIdToken",
       "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/"
       ":generateAccessToken",
       "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/"
@@ -350,8 +355,8 @@ Test(sa_email, impersonation_url) {
       "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/"
       "a/" SA_EMAIL ":generateAccessToken",
       URL_OF(SA_EMAIL) "?x=1",
-      "ftp://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/"
-      SA_EMAIL ":generateAccessToken",
+      "ftp://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/" SA_EMAIL
+      ":generateAccessToken",
       "https://iamcredentials.googleapis.com/v1/projects/-/" SA_EMAIL
       ":generateAccessToken",
   };
@@ -359,7 +364,8 @@ Test(sa_email, impersonation_url) {
     char *email = (char *)"x";
     gauth_error err = GAUTH_ERROR_INIT;
     cr_assert_eq(gauth__iamcredentials_sa_email_from_url(
-        bad[i], "field \"service_account_impersonation_url\"", &email, &err),
+                     bad[i], "field \"service_account_impersonation_url\"",
+                     &email, &err),
                  GAUTH_E_MALFORMED, "accepted %s", bad[i]);
     cr_assert_null(email);
     cr_assert_not_null(
@@ -393,8 +399,10 @@ Test(denied, message) {
       "iam.serviceAccounts.getOpenIdToken", 0, 0);
   cr_assert_str_eq(
       err.message,
-      "generateIdToken on " SA_EMAIL ": me@p.iam.x.com lacks permission "
-      "iam.serviceAccounts.getOpenIdToken on " SA_EMAIL "; grant it "
+      "generateIdToken on " SA_EMAIL
+      ": me@p.iam.x.com lacks permission "
+      "iam.serviceAccounts.getOpenIdToken on " SA_EMAIL
+      "; grant it "
       "roles/iam.serviceAccountTokenCreator on that account. Google: HTTP "
       "403 PERMISSION_DENIED: Permission 'iam.serviceAccounts.getOpenIdToken' "
       "denied on resource (or it may not exist).");
@@ -403,11 +411,11 @@ Test(denied, message) {
   gauth__iamcredentials_denied_message(
       &err, "generateAccessToken", SA_EMAIL, D1, D2,
       "iam.serviceAccounts.getAccessToken", 2, 3);
-  cr_assert_not_null(strstr(err.message,
-                            ": " D1 " lacks permission "
-                            "iam.serviceAccounts.getAccessToken on " D2
-                            " (delegation hop 2 of 3);"),
-                     "%s", err.message);
+  cr_assert_not_null(
+      strstr(err.message, ": " D1 " lacks permission "
+                          "iam.serviceAccounts.getAccessToken on " D2
+                          " (delegation hop 2 of 3);"),
+      "%s", err.message);
 
   snprintf(err.message, sizeof err.message, "%s", google);
   gauth__iamcredentials_denied_message(&err, "signBlob", SA_EMAIL, NULL, NULL,

@@ -56,7 +56,7 @@ static void expect_refused(const char *resource, const char *part) {
               resource, part, err.message);
 }
 
-/* ---- every row ------------------------------------------------------------ */
+/* ---- every row ----------------------------------------------------------- */
 
 Test(iam_resource, projects_resource_manager_v1) {
   clear_env();
@@ -133,11 +133,13 @@ Test(iam_resource, storage_query_is_percent_encoded) {
   gauth_error err = GAUTH_ERROR_INIT;
   char *url = NULL;
   cr_assert_eq(gauth__iam_query_url("https://h/storage/v1/b/b/iam/"
-                                    "testPermissions", perms, 2, &url, &err),
+                                    "testPermissions",
+                                    perms, 2, &url, &err),
                GAUTH_OK, "%s", err.message);
-  cr_expect_str_eq(url, "https://h/storage/v1/b/b/iam/testPermissions?"
-                        "permissions=storage.objects.get&permissions="
-                        "storage.buckets.getIamPolicy");
+  cr_expect_str_eq(url,
+                   "https://h/storage/v1/b/b/iam/testPermissions?"
+                   "permissions=storage.objects.get&permissions="
+                   "storage.buckets.getIamPolicy");
   free(url);
   cr_assert_eq(gauth__iam_query_url("http://h/x", odd, 1, &url, &err),
                GAUTH_OK);
@@ -150,26 +152,29 @@ Test(iam_resource, target_fields) {
   gauth__iam_target t;
   clear_env();
   cr_assert_eq(gauth__config_init(&cfg, NULL, NULL), GAUTH_OK);
-  cr_assert_eq(gauth__iam_target_resolve(&cfg, "projects/_/buckets/bkt", &t,
-                                         NULL), GAUTH_OK);
+  cr_assert_eq(
+      gauth__iam_target_resolve(&cfg, "projects/_/buckets/bkt", &t, NULL),
+      GAUTH_OK);
   cr_expect_eq(t.method, GAUTH__IAM_GET);
   cr_expect_str_eq(t.api, "Cloud Storage JSON v1");
-  cr_expect_str_eq(t.url, "https://storage.googleapis.com/storage/v1/b/bkt/"
-                          "iam/testPermissions");
+  cr_expect_str_eq(t.url,
+                   "https://storage.googleapis.com/storage/v1/b/bkt/"
+                   "iam/testPermissions");
   gauth__iam_target_cleanup(&t);
   cr_assert_eq(gauth__iam_target_resolve(&cfg, "folders/1", &t, NULL),
                GAUTH_OK);
   cr_expect_eq(t.method, GAUTH__IAM_POST);
   cr_expect_str_eq(t.api, "Resource Manager v3");
   gauth__iam_target_cleanup(&t);
-  cr_assert_eq(gauth__iam_target_resolve(&cfg, "projects/p/topics/t12", &t,
-                                         NULL), GAUTH_OK);
+  cr_assert_eq(
+      gauth__iam_target_resolve(&cfg, "projects/p/topics/t12", &t, NULL),
+      GAUTH_OK);
   cr_expect_str_eq(t.api, "Pub/Sub v1");
   gauth__iam_target_cleanup(&t);
   gauth__config_cleanup(&cfg);
 }
 
-/* ---- overrides -------------------------------------------------------------- */
+/* ---- overrides ----------------------------------------------------------- */
 
 Test(iam_resource, gauth_endpoint_rewrites_every_service) {
   clear_env();
@@ -183,7 +188,8 @@ Test(iam_resource, gauth_endpoint_rewrites_every_service) {
   expect_endpoint(NULL, "projects/p/locations/l1/jobs/j",
                   "POST http://127.0.0.1:8080/v2/projects/p/locations/l1/"
                   "jobs/j:testIamPermissions");
-  expect_endpoint(NULL, "projects/p/serviceAccounts/a@p.iam.gserviceaccount.com",
+  expect_endpoint(NULL,
+                  "projects/p/serviceAccounts/a@p.iam.gserviceaccount.com",
                   "POST http://127.0.0.1:8080/v1/projects/p/serviceAccounts/"
                   "a@p.iam.gserviceaccount.com:testIamPermissions");
   expect_endpoint(NULL, "projects/p/topics/abc",
@@ -194,8 +200,9 @@ Test(iam_resource, gauth_endpoint_rewrites_every_service) {
                   "testPermissions");
   /* A Google URL given as the resource is rewritten too; another host
    * is not. */
-  expect_endpoint(NULL, "https://run.googleapis.com/v2/projects/p/locations/"
-                        "l/jobs/j:testIamPermissions",
+  expect_endpoint(NULL,
+                  "https://run.googleapis.com/v2/projects/p/locations/"
+                  "l/jobs/j:testIamPermissions",
                   "POST http://127.0.0.1:8080/v2/projects/p/locations/l/jobs/"
                   "j:testIamPermissions");
   expect_endpoint(NULL, "https://iam.example.test/v1/x:testIamPermissions",
@@ -282,16 +289,18 @@ Test(iam_resource, bad_options_are_reported) {
                GAUTH_E_INVALID_ARG);
 }
 
-/* ---- URLs as resources --------------------------------------------------------- */
+/* ---- URLs as resources --------------------------------------------------- */
 
 Test(iam_resource, urls_used_as_given) {
   clear_env();
-  expect_endpoint(NULL, "https://cloudresourcemanager.googleapis.com/v1/"
-                        "projects/p:testIamPermissions",
+  expect_endpoint(NULL,
+                  "https://cloudresourcemanager.googleapis.com/v1/"
+                  "projects/p:testIamPermissions",
                   "POST https://cloudresourcemanager.googleapis.com/v1/"
                   "projects/p:testIamPermissions");
-  expect_endpoint(NULL, "https://secretmanager.googleapis.com/v1/projects/p/"
-                        "secrets/s:testIamPermissions",
+  expect_endpoint(NULL,
+                  "https://secretmanager.googleapis.com/v1/projects/p/"
+                  "secrets/s:testIamPermissions",
                   "POST https://secretmanager.googleapis.com/v1/projects/p/"
                   "secrets/s:testIamPermissions");
   expect_endpoint(NULL, "http://127.0.0.1:9999/v1/x:testIamPermissions",
@@ -304,15 +313,15 @@ Test(iam_resource, bad_urls) {
   static const char *const bad[] = {
       "http://example.com/v1/projects/p:testIamPermissions", /* plain http */
       "ftp://127.0.0.1/v1/p:testIamPermissions",
-      "https://h/v1/projects/p",                        /* no verb */
+      "https://h/v1/projects/p", /* no verb */
       "https://h/v1/projects/p:getIamPolicy",
-      "https://h/:testIamPermissions",                  /* no resource */
-      "https://u:secretpw@h/v1/p:testIamPermissions",   /* user info */
-      "https://h/v1/p:testIamPermissions?x=1",          /* query */
-      "https://h/v1/p:testIamPermissions#f",            /* fragment */
-      "https://h/v1/../p:testIamPermissions",           /* dot segments */
+      "https://h/:testIamPermissions",                /* no resource */
+      "https://u:secretpw@h/v1/p:testIamPermissions", /* user info */
+      "https://h/v1/p:testIamPermissions?x=1",        /* query */
+      "https://h/v1/p:testIamPermissions#f",          /* fragment */
+      "https://h/v1/../p:testIamPermissions",         /* dot segments */
       "https://h/v1/./p:testIamPermissions",
-      "https:///v1/p:testIamPermissions",               /* no host */
+      "https:///v1/p:testIamPermissions", /* no host */
       "://h/v1/p:testIamPermissions",
   };
   clear_env();
@@ -328,7 +337,7 @@ Test(iam_resource, bad_urls) {
   }
 }
 
-/* ---- malformed names ----------------------------------------------------------- */
+/* ---- malformed names ----------------------------------------------------- */
 
 Test(iam_resource, missing_and_empty) {
   clear_env();
@@ -385,11 +394,11 @@ Test(iam_resource, characters_google_does_not_allow) {
   expect_refused("projects/p/locations/l/jobs/Nightly", "invalid job name");
   expect_refused("projects/p/locations/l/jobs/1job", "invalid job name");
   expect_refused("projects/p/locations/l/jobs/job-", "invalid job name");
-  expect_refused("projects/p/locations/l/services/a_b",
-                 "invalid service name");
-  expect_refused("projects/p/locations/l/services/"
-                 "a234567890123456789012345678901234567890123456789012345678901234",
-                 "invalid service name");
+  expect_refused("projects/p/locations/l/services/a_b", "invalid service name");
+  expect_refused(
+      "projects/p/locations/l/services/"
+      "a234567890123456789012345678901234567890123456789012345678901234",
+      "invalid service name");
   expect_refused("projects/p/serviceAccounts/not-an-email",
                  "invalid service account");
   expect_refused("projects/p/serviceAccounts/a@", "invalid service account");
@@ -398,8 +407,7 @@ Test(iam_resource, characters_google_does_not_allow) {
   expect_refused("projects/p/topics/ab", "invalid topic name");
   expect_refused("projects/p/topics/1abc", "invalid topic name");
   expect_refused("projects/p/topics/googthing", "invalid topic name");
-  expect_refused("projects/p/subscriptions/a$bc",
-                 "invalid subscription name");
+  expect_refused("projects/p/subscriptions/a$bc", "invalid subscription name");
   expect_refused("projects/_/buckets/B", "invalid bucket name");
   expect_refused("projects/_/buckets/ab", "invalid bucket name");
   expect_refused("projects/_/buckets/-ab", "invalid bucket name");
@@ -429,25 +437,26 @@ Test(iam_resource, message_names_the_resource) {
   gauth_error err = GAUTH_ERROR_INIT;
   char *out = NULL;
   clear_env();
-  cr_expect_eq(gauth_iam_endpoint(NULL, "projects/p/locations/l/jobs", &out,
-                                  &err),
-               GAUTH_E_INVALID_ARG);
+  cr_expect_eq(
+      gauth_iam_endpoint(NULL, "projects/p/locations/l/jobs", &out, &err),
+      GAUTH_E_INVALID_ARG);
   cr_expect(strstr(err.message, "\"projects/p/locations/l/jobs\"") != NULL,
             "%s", err.message);
-  cr_expect(strstr(err.message, "expected projects/P/locations/L/jobs/J") !=
-                NULL,
-            "%s", err.message);
+  cr_expect(
+      strstr(err.message, "expected projects/P/locations/L/jobs/J") != NULL,
+      "%s", err.message);
 }
 
 Test(iam_resource, forms_list) {
   char buf[512], small[20];
   gauth__iam_resource_forms(buf, sizeof buf);
-  cr_expect_str_eq(buf, "projects/P, folders/F, organizations/O, "
-                        "projects/P/locations/L/jobs/J, "
-                        "projects/P/locations/L/services/S, "
-                        "projects/P/serviceAccounts/EMAIL, projects/P/topics/T, "
-                        "projects/P/subscriptions/S, projects/_/buckets/B, or "
-                        "an https://...:testIamPermissions URL");
+  cr_expect_str_eq(buf,
+                   "projects/P, folders/F, organizations/O, "
+                   "projects/P/locations/L/jobs/J, "
+                   "projects/P/locations/L/services/S, "
+                   "projects/P/serviceAccounts/EMAIL, projects/P/topics/T, "
+                   "projects/P/subscriptions/S, projects/_/buckets/B, or "
+                   "an https://...:testIamPermissions URL");
   gauth__iam_resource_forms(small, sizeof small);
   cr_expect_eq(strlen(small), sizeof small - 1);
 }

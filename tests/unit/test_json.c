@@ -80,17 +80,18 @@ Test(json, input_need_not_be_nul_terminated) {
   static const char text[] = {'{', '"', 'a', '"', ':', '1', '}', 'x'};
   gauth_error err = GAUTH_ERROR_INIT;
   cJSON *root = NULL;
-  cr_assert_eq(gauth__json_parse(text, 7, NULL, &root, &err), GAUTH_OK,
-               "%s", err.message);
+  cr_assert_eq(gauth__json_parse(text, 7, NULL, &root, &err), GAUTH_OK, "%s",
+               err.message);
   cJSON_Delete(root);
   /* The same bytes with the 'x' counted are trailing garbage. */
   reject_n(text, 8, NULL, GAUTH_E_MALFORMED, "offset 7");
 }
 
 Test(json, utf8_and_escapes_are_decoded) {
-  cJSON *root = parse_ok("{\"e\":\"\xe2\x82\xac\",\"g\":\"\xf0\x9f\x98\x80\","
-                         "\"u\":\"\\u20ac\\ud83d\\ude00\","
-                         "\"b\":\"\\\\u0000\"}");
+  cJSON *root = parse_ok(
+      "{\"e\":\"\xe2\x82\xac\",\"g\":\"\xf0\x9f\x98\x80\","
+      "\"u\":\"\\u20ac\\ud83d\\ude00\","
+      "\"b\":\"\\\\u0000\"}");
   cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(root, "e")->valuestring,
                    "\xe2\x82\xac");
   cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(root, "u")->valuestring,
@@ -108,8 +109,8 @@ Test(json, size_limit_exact_and_one_over) {
   gauth__json_limits lim = {13, 0};
   gauth_error err = GAUTH_ERROR_INIT;
   cJSON *root = NULL;
-  cr_assert_eq(gauth__json_parse(text, 13, &lim, &root, &err), GAUTH_OK,
-               "%s", err.message);
+  cr_assert_eq(gauth__json_parse(text, 13, &lim, &root, &err), GAUTH_OK, "%s",
+               err.message);
   cJSON_Delete(root);
   lim.max_bytes = 12;
   reject_n(text, 13, &lim, GAUTH_E_TOO_LARGE, "limit of 12 bytes");
@@ -125,8 +126,8 @@ Test(json, default_size_limit) {
   memset(big, 'x', n);
   big[0] = '"';
   big[n - 2] = '"';
-  cr_assert_eq(gauth__json_parse(big, n - 1, NULL, &root, &err), GAUTH_OK,
-               "%s", err.message);
+  cr_assert_eq(gauth__json_parse(big, n - 1, NULL, &root, &err), GAUTH_OK, "%s",
+               err.message);
   cJSON_Delete(root);
   big[n - 2] = 'x';
   big[n - 1] = '"';
@@ -234,8 +235,7 @@ Test(json, duplicate_names_top_level) {
 Test(json, duplicate_names_nested) {
   reject("{\"x\":{\"b\":1,\"b\":2}}", GAUTH_E_MALFORMED, "depth 2");
   reject("[{\"a\":1},{\"a\":1,\"a\":1}]", GAUTH_E_MALFORMED, "depth 2");
-  reject("{\"x\":[[{\"k\":{\"z\":0,\"z\":0}}]]}", GAUTH_E_MALFORMED,
-         "depth 5");
+  reject("{\"x\":[[{\"k\":{\"z\":0,\"z\":0}}]]}", GAUTH_E_MALFORMED, "depth 5");
 }
 
 Test(json, duplicate_names_via_escapes) {
@@ -265,8 +265,9 @@ Test(json, duplicates_in_large_objects) {
 }
 
 Test(json, similar_names_are_not_duplicates) {
-  cJSON *root = parse_ok("{\"exp\":1,\"Exp\":2,\"EXP\":3,\"ex\":4,\"expx\":5,"
-                         "\"\":6,\" exp\":7}");
+  cJSON *root = parse_ok(
+      "{\"exp\":1,\"Exp\":2,\"EXP\":3,\"ex\":4,\"expx\":5,"
+      "\"\":6,\" exp\":7}");
   cr_assert_eq(cJSON_GetArraySize(root), 7);
   cJSON_Delete(root);
   /* Same names in different objects are fine. */
@@ -318,12 +319,12 @@ Test(json, raw_control_characters) {
 
 Test(json, invalid_utf8) {
   reject("\"\xff\"", GAUTH_E_MALFORMED, "invalid UTF-8 at offset 1");
-  reject("\"\xc0\xaf\"", GAUTH_E_MALFORMED, "UTF-8");       /* overlong */
-  reject("\"\xe0\x80\xaf\"", GAUTH_E_MALFORMED, "UTF-8");   /* overlong */
-  reject("\"\xed\xa0\x80\"", GAUTH_E_MALFORMED, "UTF-8");   /* surrogate */
-  reject("\"\xf4\x90\x80\x80\"", GAUTH_E_MALFORMED, "UTF-8"); /* > 10FFFF */
-  reject("\"\xe2\x82\"", GAUTH_E_MALFORMED, "offset 1");    /* truncated */
-  reject("\"ab\x80\"", GAUTH_E_MALFORMED, "offset 3");      /* stray */
+  reject("\"\xc0\xaf\"", GAUTH_E_MALFORMED, "UTF-8");          /* overlong */
+  reject("\"\xe0\x80\xaf\"", GAUTH_E_MALFORMED, "UTF-8");      /* overlong */
+  reject("\"\xed\xa0\x80\"", GAUTH_E_MALFORMED, "UTF-8");      /* surrogate */
+  reject("\"\xf4\x90\x80\x80\"", GAUTH_E_MALFORMED, "UTF-8");  /* > 10FFFF */
+  reject("\"\xe2\x82\"", GAUTH_E_MALFORMED, "offset 1");       /* truncated */
+  reject("\"ab\x80\"", GAUTH_E_MALFORMED, "offset 3");         /* stray */
   reject_n("\"\xe2\x82", 3, NULL, GAUTH_E_MALFORMED, "UTF-8"); /* cut at end */
 }
 
@@ -364,8 +365,7 @@ Test(json, null_arguments) {
                GAUTH_E_INVALID_ARG);
   cr_assert_null(root);
   /* err may be NULL. */
-  cr_assert_eq(gauth__json_parse("{", 1, NULL, &root, NULL),
-               GAUTH_E_MALFORMED);
+  cr_assert_eq(gauth__json_parse("{", 1, NULL, &root, NULL), GAUTH_E_MALFORMED);
   cr_assert_eq(gauth__json_parse("{}", 2, NULL, &root, NULL), GAUTH_OK);
   cJSON_Delete(root);
 }
@@ -375,8 +375,10 @@ Test(json, parse_object_requires_an_object) {
   cJSON *root = (cJSON *)&err;
   static const struct {
     const char *text, *type;
-  } cases[] = {{"[]", "an array"},   {"1", "a number"},
-               {"\"s\"", "a string"}, {"null", "null"},
+  } cases[] = {{"[]", "an array"},
+               {"1", "a number"},
+               {"\"s\"", "a string"},
+               {"null", "null"},
                {"true", "a boolean"}};
   size_t i;
   for (i = 0; i < GAUTH__ARRAY_LEN(cases); i++) {
@@ -390,15 +392,14 @@ Test(json, parse_object_requires_an_object) {
   }
   cJSON_Delete(parse_obj_ok("{}"));
   /* Errors of the parse itself come through unchanged. */
-  cr_assert_eq(gauth__json_parse_object("{\"a\":1,\"a\":1}", 13, NULL, &root,
-                                        &err),
-               GAUTH_E_MALFORMED);
+  cr_assert_eq(
+      gauth__json_parse_object("{\"a\":1,\"a\":1}", 13, NULL, &root, &err),
+      GAUTH_E_MALFORMED);
   cr_assert(strstr(err.message, "duplicate") != NULL);
 }
 
 Test(json, messages_never_echo_input) {
-  reject("{\"" CANARY "\":1,\"" CANARY "\":2}", GAUTH_E_MALFORMED,
-         "duplicate");
+  reject("{\"" CANARY "\":1,\"" CANARY "\":2}", GAUTH_E_MALFORMED, "duplicate");
   reject("\"" CANARY, GAUTH_E_MALFORMED, "syntax error");
   reject("{\"k\":\"" CANARY "\"} " CANARY, GAUTH_E_MALFORMED, "offset 21");
   reject("{\"k\":\"" CANARY "\x01\"}", GAUTH_E_MALFORMED, "offset 18");
@@ -414,7 +415,8 @@ Test(json, messages_never_echo_input) {
 /* ---- typed getters ------------------------------------------------------- */
 
 static const char *getter_doc =
-    "{\"str\":\"" CANARY "\",\"num\":42,\"neg\":-7,\"t\":true,\"f\":false,"
+    "{\"str\":\"" CANARY
+    "\",\"num\":42,\"neg\":-7,\"t\":true,\"f\":false,"
     "\"nil\":null,\"arr\":[1],\"obj\":{\"x\":1},\"flt\":1.5,"
     "\"Exp\":1,\"exp\":2}";
 
@@ -473,8 +475,7 @@ Test(json, get_int64) {
   cJSON_Delete(root);
 }
 
-static gauth_status int64_of(const char *number, int64_t *v,
-                             gauth_error *err) {
+static gauth_status int64_of(const char *number, int64_t *v, gauth_error *err) {
   char text[128];
   cJSON *root;
   gauth_status st;
@@ -611,8 +612,7 @@ Test(json, optional_getters) {
                GAUTH_OK);
   cr_assert_eq(present, 0);
   present = 5;
-  cr_assert_eq(gauth__json_opt_bool(root, "nil", &b, &present, &err),
-               GAUTH_OK);
+  cr_assert_eq(gauth__json_opt_bool(root, "nil", &b, &present, &err), GAUTH_OK);
   cr_assert_eq(present, 0);
 
   /* Present. */
@@ -714,8 +714,7 @@ Test(json, getter_null_arguments) {
                GAUTH_E_INVALID_ARG);
   cr_assert_eq(err.code, GAUTH_E_INVALID_ARG);
   /* err may be NULL. */
-  cr_assert_eq(gauth__json_get_string(root, "a", &s, NULL),
-               GAUTH_E_MALFORMED);
+  cr_assert_eq(gauth__json_get_string(root, "a", &s, NULL), GAUTH_E_MALFORMED);
   cJSON_Delete(root);
 }
 
@@ -763,8 +762,9 @@ Test(json, copy_string_required_and_optional) {
                GAUTH_OK);
   cr_assert_null(v);
   /* Non-empty when present: absent and null are "not given", "" is not. */
-  cr_assert_eq(gauth__json_copy_string(o, "missing", GAUTH__JSON_NONEMPTY, &v,
-                                       &err), GAUTH_OK);
+  cr_assert_eq(
+      gauth__json_copy_string(o, "missing", GAUTH__JSON_NONEMPTY, &v, &err),
+      GAUTH_OK);
   cr_assert_null(v);
   cr_assert_eq(gauth__json_copy_string(o, "n", GAUTH__JSON_NONEMPTY, &v, &err),
                GAUTH_OK);

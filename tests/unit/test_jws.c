@@ -154,9 +154,9 @@ static char *sign_custom(const gauth_key *key, gauth_alg alg,
   input = malloc(n);
   cr_assert_not_null(input);
   snprintf(input, n, "%s.%s", h, p);
-  cr_assert_eq(gauth__jws_sign_raw(key, alg, input, strlen(input), &sig,
-                                   &sig_len, &err), GAUTH_OK, "%s",
-               err.message);
+  cr_assert_eq(
+      gauth__jws_sign_raw(key, alg, input, strlen(input), &sig, &sig_len, &err),
+      GAUTH_OK, "%s", err.message);
   s = b64u(sig, sig_len);
   t = join3(h, p, s);
   free(h);
@@ -202,8 +202,8 @@ static void parse_reject_n(const char *token, size_t len, size_t max_len,
   gauth_error err = GAUTH_ERROR_INIT;
   gauth__jws jws;
   const char *seg = token, *end = token + len;
-  gauth_status st = gauth__jws_parse(token, len, max_len, require_json, &jws,
-                                     &err);
+  gauth_status st =
+      gauth__jws_parse(token, len, max_len, require_json, &jws, &err);
   cr_assert_eq(st, GAUTH_E_VERIFY, "accepted or wrong status %d (want %s)",
                (int)st, reason);
   cr_assert_str_eq(err.reason, reason, "reason %s (%s), want %s", err.reason,
@@ -216,8 +216,8 @@ static void parse_reject_n(const char *token, size_t len, size_t max_len,
     size_t n = dot != NULL ? (size_t)(dot - seg) : (size_t)(end - seg);
     if (n >= 6) {
       char *piece = strndup(seg, n);
-      cr_assert_null(strstr(err.message, piece),
-                     "message quotes the token: %s", err.message);
+      cr_assert_null(strstr(err.message, piece), "message quotes the token: %s",
+                     err.message);
       free(piece);
     }
     seg += n + 1;
@@ -245,9 +245,9 @@ static void parse_reject_json(const char *header, const char *payload,
 static void parse_accept(const char *token, int require_json) {
   gauth_error err = GAUTH_ERROR_INIT;
   gauth__jws jws;
-  cr_assert_eq(gauth__jws_parse(token, strlen(token), 0, require_json, &jws,
-                                &err), GAUTH_OK, "%s: %s", err.reason,
-               err.message);
+  cr_assert_eq(
+      gauth__jws_parse(token, strlen(token), 0, require_json, &jws, &err),
+      GAUTH_OK, "%s: %s", err.reason, err.message);
   gauth__jws_cleanup(&jws);
 }
 
@@ -260,8 +260,8 @@ Test(jws_parse, good_token_fields) {
   char *t = fake_token(HDR, PAY);
   gauth_error err = GAUTH_ERROR_INIT;
   gauth__jws jws;
-  cr_assert_eq(gauth__jws_parse(t, strlen(t), 0, 1, &jws, &err), GAUTH_OK,
-               "%s", err.message);
+  cr_assert_eq(gauth__jws_parse(t, strlen(t), 0, 1, &jws, &err), GAUTH_OK, "%s",
+               err.message);
   cr_assert_eq(jws.alg, GAUTH_ALG_RS256);
   cr_assert_str_eq(jws.kid, "k1");
   cr_assert_str_eq(jws.header_json, HDR);
@@ -308,9 +308,10 @@ Test(jws_parse, base64url_strictness) {
   char *h = b64u_str(HDR), *p = b64u_str(PAY);
   char buf[512];
   static const char *const bad_sigs[] = {
-      "AQID=", "AQ==", "AQ ID", " AQID", "AQID ", "AQ\tID", "AQ\nID",
-      "AQ+D", "AQ/D", "AQJ", /* non-zero unused bits ("AQI" is 01 02) */
-      "A", "AQ%D", "AQ\xc3\xa9"};
+      "AQID=",  "AQ==", "AQ ID",     " AQID", "AQID ", "AQ\tID",
+      "AQ\nID", "AQ+D", "AQ/D",      "AQJ", /* non-zero unused bits ("AQI" is 01
+                                               02) */
+      "A",      "AQ%D", "AQ\xc3\xa9"};
   size_t i;
   for (i = 0; i < GAUTH__ARRAY_LEN(bad_sigs); i++) {
     snprintf(buf, sizeof(buf), "%s.%s.%s", h, p, bad_sigs[i]);
@@ -338,8 +339,7 @@ Test(jws_parse, header_and_payload_json) {
   parse_reject_json("\"RS256\"", PAY, "malformed");
   parse_reject_json("{\"alg\":\"RS256\"", PAY, "malformed");
   parse_reject_json("{\"alg\":\"RS256\"} x", PAY, "malformed");
-  parse_reject_json("{\"alg\":\"RS256\",\"alg\":\"RS256\"}", PAY,
-                    "malformed");
+  parse_reject_json("{\"alg\":\"RS256\",\"alg\":\"RS256\"}", PAY, "malformed");
   parse_reject_json("{\"alg\":\"RS256\",\"\\u0061lg\":\"none\"}", PAY,
                     "malformed");
   parse_reject_json(HDR, "[1]", "malformed");
@@ -352,8 +352,8 @@ Test(jws_parse, non_json_payload_when_allowed) {
   char *t = fake_token(HDR, "foo");
   gauth_error err = GAUTH_ERROR_INIT;
   gauth__jws jws;
-  cr_assert_eq(gauth__jws_parse(t, strlen(t), 0, 0, &jws, &err), GAUTH_OK,
-               "%s", err.message);
+  cr_assert_eq(gauth__jws_parse(t, strlen(t), 0, 0, &jws, &err), GAUTH_OK, "%s",
+               err.message);
   cr_assert_null(jws.payload);
   cr_assert_str_eq(jws.payload_json, "foo");
   gauth__jws_cleanup(&jws);
@@ -400,11 +400,13 @@ Test(jws_parse, alg_none_with_empty_signature) {
 }
 
 Test(jws_parse, every_supported_alg_name) {
-  static const struct { const char *name; gauth_alg alg; } algs[] = {
-      {"RS256", GAUTH_ALG_RS256}, {"RS384", GAUTH_ALG_RS384},
-      {"RS512", GAUTH_ALG_RS512}, {"PS256", GAUTH_ALG_PS256},
-      {"ES256", GAUTH_ALG_ES256}, {"ES384", GAUTH_ALG_ES384},
-      {"EdDSA", GAUTH_ALG_EDDSA}};
+  static const struct {
+    const char *name;
+    gauth_alg alg;
+  } algs[] = {{"RS256", GAUTH_ALG_RS256}, {"RS384", GAUTH_ALG_RS384},
+              {"RS512", GAUTH_ALG_RS512}, {"PS256", GAUTH_ALG_PS256},
+              {"ES256", GAUTH_ALG_ES256}, {"ES384", GAUTH_ALG_ES384},
+              {"EdDSA", GAUTH_ALG_EDDSA}};
   size_t i;
   for (i = 0; i < GAUTH__ARRAY_LEN(algs); i++) {
     char hdr[64];
@@ -429,12 +431,11 @@ Test(jws_parse, kid_crit_b64) {
   parse_reject_json("{\"alg\":\"RS256\",\"kid\":{}}", PAY, "malformed");
   parse_reject_json("{\"alg\":\"RS256\",\"crit\":[\"exp\"],\"exp\":1}", PAY,
                     "unsupported_crit");
-  parse_reject_json("{\"alg\":\"RS256\",\"crit\":[]}", PAY,
-                    "unsupported_crit");
+  parse_reject_json("{\"alg\":\"RS256\",\"crit\":[]}", PAY, "unsupported_crit");
   parse_reject_json("{\"alg\":\"RS256\",\"crit\":\"b64\"}", PAY,
                     "unsupported_crit");
-  parse_reject_json("{\"alg\":\"RS256\",\"b64\":false,\"crit\":[\"b64\"]}",
-                    PAY, "unsupported_crit");
+  parse_reject_json("{\"alg\":\"RS256\",\"b64\":false,\"crit\":[\"b64\"]}", PAY,
+                    "unsupported_crit");
   parse_reject_json("{\"alg\":\"RS256\",\"b64\":false}", PAY,
                     "unsupported_crit");
   parse_reject_json("{\"alg\":\"RS256\",\"b64\":\"no\"}", PAY, "malformed");
@@ -446,10 +447,12 @@ Test(jws_parse, kid_crit_b64) {
 }
 
 Test(jws_parse, key_hint_headers_are_ignored) {
-  char *t = fake_token("{\"alg\":\"RS256\",\"jku\":\"https://evil.example/"
-                       "k\",\"x5u\":\"https://evil.example/c\",\"jwk\":"
-                       "{\"kty\":\"oct\",\"k\":\"AAAA\"},\"x5c\":[\"MIIB\"],"
-                       "\"typ\":\"JWT\",\"cty\":\"x\"}", PAY);
+  char *t = fake_token(
+      "{\"alg\":\"RS256\",\"jku\":\"https://evil.example/"
+      "k\",\"x5u\":\"https://evil.example/c\",\"jwk\":"
+      "{\"kty\":\"oct\",\"k\":\"AAAA\"},\"x5c\":[\"MIIB\"],"
+      "\"typ\":\"JWT\",\"cty\":\"x\"}",
+      PAY);
   parse_accept(t, 1);
   free(t);
 }
@@ -546,12 +549,13 @@ static void der_accept(const unsigned char *der, size_t len, size_t coord,
   unsigned char *jose = NULL, *back = NULL;
   size_t back_len = 0;
   gauth_error err = GAUTH_ERROR_INIT;
-  cr_assert_eq(gauth__ecdsa_der_to_jose(der, len, coord, &jose, &err),
-               GAUTH_OK, "%s", err.message);
+  cr_assert_eq(gauth__ecdsa_der_to_jose(der, len, coord, &jose, &err), GAUTH_OK,
+               "%s", err.message);
   cr_assert(memcmp(jose, want, 2 * coord) == 0);
   /* And back to the very same bytes. */
-  cr_assert_eq(gauth__ecdsa_jose_to_der(jose, 2 * coord, coord, &back,
-                                        &back_len, &err), GAUTH_OK);
+  cr_assert_eq(
+      gauth__ecdsa_jose_to_der(jose, 2 * coord, coord, &back, &back_len, &err),
+      GAUTH_OK);
   cr_assert_eq(back_len, len);
   cr_assert(memcmp(back, der, len) == 0);
   free(jose);
@@ -560,8 +564,8 @@ static void der_accept(const unsigned char *der, size_t len, size_t coord,
 
 Test(ecdsa, der_canonical_forms) {
   /* coord 2 for readability: r = 0x0102, s = 0x0080 (needs a 00 byte). */
-  static const unsigned char ok1[] = {0x30, 0x08, 0x02, 0x02, 0x01, 0x02,
-                                      0x02, 0x02, 0x00, 0x80};
+  static const unsigned char ok1[] = {0x30, 0x08, 0x02, 0x02, 0x01,
+                                      0x02, 0x02, 0x02, 0x00, 0x80};
   static const unsigned char want1[] = {0x01, 0x02, 0x00, 0x80};
   /* r = 0x0001 (short), s = 0xff01 (00-prefixed, 3 bytes). */
   static const unsigned char ok2[] = {0x30, 0x08, 0x02, 0x01, 0x01,
@@ -572,8 +576,8 @@ Test(ecdsa, der_canonical_forms) {
 }
 
 Test(ecdsa, der_rejects) {
-  static const unsigned char base[] = {0x30, 0x08, 0x02, 0x02, 0x01, 0x02,
-                                       0x02, 0x02, 0x00, 0x80};
+  static const unsigned char base[] = {0x30, 0x08, 0x02, 0x02, 0x01,
+                                       0x02, 0x02, 0x02, 0x00, 0x80};
   unsigned char b[32];
   /* trailing byte after the sequence */
   memcpy(b, base, sizeof(base));
@@ -675,14 +679,13 @@ Test(ecdsa, round_trip_widths) {
       size_t der_len = 0;
       gauth_error err = GAUTH_ERROR_INIT;
       memset(sig, 0x5a, sizeof(sig));
-      if (i & 1) sig[0] = 0xff;           /* r needs a 00 prefix */
+      if (i & 1) sig[0] = 0xff;                     /* r needs a 00 prefix */
       if (i & 2) memset(sig + coord, 0, coord - 1); /* s = 0x5a, short */
-      cr_assert_eq(gauth__ecdsa_jose_to_der(sig, 2 * coord, coord, &der,
-                                            &der_len, &err), GAUTH_OK, "%s",
-                   err.message);
-      cr_assert_eq(gauth__ecdsa_der_to_jose(der, der_len, coord, &back,
-                                            &err), GAUTH_OK, "%s",
-                   err.message);
+      cr_assert_eq(
+          gauth__ecdsa_jose_to_der(sig, 2 * coord, coord, &der, &der_len, &err),
+          GAUTH_OK, "%s", err.message);
+      cr_assert_eq(gauth__ecdsa_der_to_jose(der, der_len, coord, &back, &err),
+                   GAUTH_OK, "%s", err.message);
       cr_assert(memcmp(back, sig, 2 * coord) == 0);
       free(der);
       free(back);
@@ -701,20 +704,22 @@ static void round_trip(const char *kind, gauth_alg alg, size_t sig_bytes) {
   gauth_error err = GAUTH_ERROR_INIT;
   const gauth_key *used = NULL;
 
-  cr_assert_eq(gauth__jws_parse(t, strlen(t), 0, 1, &jws, &err), GAUTH_OK,
-               "%s", err.message);
+  cr_assert_eq(gauth__jws_parse(t, strlen(t), 0, 1, &jws, &err), GAUTH_OK, "%s",
+               err.message);
   cr_assert_eq(jws.alg, alg);
   if (sig_bytes != 0) cr_assert_eq(jws.sig_len, sig_bytes);
   cr_assert_eq(gauth__jws_verify(&jws, set_of(&ts, 1, pub, NULL, NULL),
-                                 GAUTH_ALG_BIT(alg), &used, &err), GAUTH_OK,
-               "%s: %s", err.reason, err.message);
+                                 GAUTH_ALG_BIT(alg), &used, &err),
+               GAUTH_OK, "%s: %s", err.reason, err.message);
   cr_assert_eq(used, pub);
   /* The private key verifies too. */
   cr_assert_eq(gauth__jws_verify(&jws, set_of(&ts2, 1, priv, NULL, NULL),
-                                 ALL_ALGS, NULL, &err), GAUTH_OK);
+                                 ALL_ALGS, NULL, &err),
+               GAUTH_OK);
   /* Not allowed by the caller's mask. */
   cr_assert_eq(gauth__jws_verify(&jws, &ts.set, ALL_ALGS & ~GAUTH_ALG_BIT(alg),
-                                 NULL, &err), GAUTH_E_VERIFY);
+                                 NULL, &err),
+               GAUTH_E_VERIFY);
   cr_assert_str_eq(err.reason, "alg_not_allowed");
   gauth__jws_cleanup(&jws);
   free(t);
@@ -734,8 +739,8 @@ Test(jws_sign, header_is_exact_and_rs256_deterministic) {
   gauth_key *k = gen_key("RSA", "key-1", GAUTH_ALG_UNKNOWN);
   char *a = sign_jwt(k, GAUTH_ALG_UNKNOWN, NULL,
                      "{ \"iss\" : \"me\",\n \"exp\": 1700000000 }");
-  char *b = sign_jwt(k, GAUTH_ALG_RS256, NULL,
-                     "{\"iss\":\"me\",\"exp\":1700000000}");
+  char *b =
+      sign_jwt(k, GAUTH_ALG_RS256, NULL, "{\"iss\":\"me\",\"exp\":1700000000}");
   char *c = sign_jwt(k, GAUTH_ALG_RS256, "other\"kid", "{}");
   char *h = NULL, *p = NULL;
   gauth_error err = GAUTH_ERROR_INIT;
@@ -746,8 +751,9 @@ Test(jws_sign, header_is_exact_and_rs256_deterministic) {
   gauth_free(h);
   gauth_free(p);
   cr_assert_eq(gauth_jwt_decode_unverified(c, &h, NULL, &err), GAUTH_OK);
-  cr_assert_str_eq(h, "{\"alg\":\"RS256\",\"typ\":\"JWT\","
-                      "\"kid\":\"other\\\"kid\"}");
+  cr_assert_str_eq(h,
+                   "{\"alg\":\"RS256\",\"typ\":\"JWT\","
+                   "\"kid\":\"other\\\"kid\"}");
   gauth_free(h);
   free(a);
   free(b);
@@ -804,8 +810,9 @@ Test(jws_sign, errors) {
                GAUTH_E_INVALID_ARG);
   cr_assert_eq(gauth_jwt_sign(k, GAUTH_ALG_ES256, NULL, "[1]", &out, &err),
                GAUTH_E_MALFORMED);
-  cr_assert_eq(gauth_jwt_sign(k, GAUTH_ALG_ES256, NULL, "{\"a\":1,\"a\":2}",
-                              &out, &err), GAUTH_E_MALFORMED);
+  cr_assert_eq(
+      gauth_jwt_sign(k, GAUTH_ALG_ES256, NULL, "{\"a\":1,\"a\":2}", &out, &err),
+      GAUTH_E_MALFORMED);
   cr_assert(strstr(err.message, "claims") != NULL, "%s", err.message);
   cr_assert_eq(gauth_jwt_sign(k, GAUTH_ALG_ES256, NULL, "", &out, &err),
                GAUTH_E_MALFORMED);
@@ -818,8 +825,9 @@ Test(jws_sign, errors) {
   {
     unsigned char *sig = NULL;
     size_t sl = 0;
-    cr_assert_eq(gauth__jws_sign_raw(pub, GAUTH_ALG_ES256, "x", 1, &sig, &sl,
-                                     &err), GAUTH_E_INVALID_ARG);
+    cr_assert_eq(
+        gauth__jws_sign_raw(pub, GAUTH_ALG_ES256, "x", 1, &sig, &sl, &err),
+        GAUTH_E_INVALID_ARG);
   }
   free_key(k);
   free_key(pub);
@@ -841,8 +849,7 @@ Test(jws_decode, unverified) {
   free(t);
   t = fake_token(HDR, "plain text");
   h = (char *)"x";
-  cr_assert_eq(gauth_jwt_decode_unverified(t, &h, &p, &err),
-               GAUTH_E_MALFORMED);
+  cr_assert_eq(gauth_jwt_decode_unverified(t, &h, &p, &err), GAUTH_E_MALFORMED);
   cr_assert_null(h);
   cr_assert_null(p);
   cr_assert(strstr(err.message, "payload") != NULL, "%s", err.message);
@@ -968,8 +975,7 @@ Test(jws_select, key_must_fit) {
   expect_reason(t, set_of(&ts, 1, noverify, NULL, NULL), ALL_ALGS,
                 "key_not_usable");
   /* RS256 header, EC key with the kid. */
-  expect_reason(t, set_of(&ts, 1, ec, NULL, NULL), ALL_ALGS,
-                "key_not_usable");
+  expect_reason(t, set_of(&ts, 1, ec, NULL, NULL), ALL_ALGS, "key_not_usable");
   /* ES256 header, P-384 key. */
   expect_reason(te, set_of(&ts, 1, p384, NULL, NULL), ALL_ALGS,
                 "key_not_usable");
@@ -1032,8 +1038,7 @@ Test(jws_attack, hs256_with_public_key_as_secret) {
                                strlen(input), mac, sizeof(mac), &mac_len));
   s = b64u(mac, mac_len);
   t = join3(h, p, s);
-  expect_reason(t, set_of(&ts, 1, k, NULL, NULL), ALL_ALGS,
-                "alg_not_allowed");
+  expect_reason(t, set_of(&ts, 1, k, NULL, NULL), ALL_ALGS, "alg_not_allowed");
   BIO_free(bio);
   free(h);
   free(p);
@@ -1062,10 +1067,14 @@ static char *flip_char(const char *t, size_t i) {
 }
 
 Test(jws_attack, tampering) {
-  static const struct { const char *kind; gauth_alg alg; } cases[] = {
-      {"RSA", GAUTH_ALG_RS256}, {"RSA", GAUTH_ALG_PS256},
-      {"P-256", GAUTH_ALG_ES256}, {"P-384", GAUTH_ALG_ES384},
-      {"ED25519", GAUTH_ALG_EDDSA}};
+  static const struct {
+    const char *kind;
+    gauth_alg alg;
+  } cases[] = {{"RSA", GAUTH_ALG_RS256},
+               {"RSA", GAUTH_ALG_PS256},
+               {"P-256", GAUTH_ALG_ES256},
+               {"P-384", GAUTH_ALG_ES384},
+               {"ED25519", GAUTH_ALG_EDDSA}};
   size_t c;
   for (c = 0; c < GAUTH__ARRAY_LEN(cases); c++) {
     gauth_key *k = gen_key(cases[c].kind, "k", GAUTH_ALG_UNKNOWN);
@@ -1090,8 +1099,10 @@ Test(jws_attack, tampering) {
     {
       char hdr[96];
       char *h2;
-      snprintf(hdr, sizeof(hdr), "{\"alg\":\"%s\",\"typ\":\"JWS\","
-               "\"kid\":\"k\"}", alg_name(cases[c].alg));
+      snprintf(hdr, sizeof(hdr),
+               "{\"alg\":\"%s\",\"typ\":\"JWS\","
+               "\"kid\":\"k\"}",
+               alg_name(cases[c].alg));
       h2 = b64u_str(hdr);
       snprintf(buf, sizeof(buf), "%s%s", h2, dot1);
       expect_reason(buf, &ts.set, ALL_ALGS, "signature_invalid");
@@ -1112,8 +1123,7 @@ Test(jws_attack, tampering) {
       gauth_error err = GAUTH_ERROR_INIT;
       unsigned char longer[600];
       char *s;
-      cr_assert_eq(gauth__jws_parse(t, strlen(t), 0, 1, &jws, &err),
-                   GAUTH_OK);
+      cr_assert_eq(gauth__jws_parse(t, strlen(t), 0, 1, &jws, &err), GAUTH_OK);
       s = b64u(jws.sig, jws.sig_len - 1);
       snprintf(buf, sizeof(buf), "%.*s.%s", (int)(dot2 - t), t, s);
       expect_reason(buf, &ts.set, ALL_ALGS, "signature_invalid");
@@ -1155,7 +1165,8 @@ Test(jws_attack, ecdsa_degenerate_signatures) {
     cr_assert_eq(gauth__jws_parse(good, strlen(good), 0, 1, &jws, &err),
                  GAUTH_OK);
     cr_assert_eq(gauth__ecdsa_jose_to_der(jws.sig, jws.sig_len, 32, &der,
-                                          &der_len, &err), GAUTH_OK);
+                                          &der_len, &err),
+                 GAUTH_OK);
     t = make_token(jws.header_json, jws.payload_json, der, der_len);
     expect_reason(t, &ts.set, ALL_ALGS, "signature_invalid");
     free(t);
@@ -1174,7 +1185,8 @@ Test(jws_attack, embedded_jwk_is_not_trusted) {
   char *t = sign_custom(evil, GAUTH_ALG_ES256,
                         "{\"alg\":\"ES256\",\"kid\":\"k\",\"jku\":"
                         "\"https://evil.example/jwks\",\"jwk\":{\"kty\":"
-                        "\"EC\",\"crv\":\"P-256\"}}", PAY);
+                        "\"EC\",\"crv\":\"P-256\"}}",
+                        PAY);
   expect_reason(t, set_of(&ts, 1, mine, NULL, NULL), ALL_ALGS,
                 "signature_invalid");
   expect_ok(t, set_of(&ts, 1, evil, NULL, NULL));
@@ -1188,18 +1200,23 @@ Test(jws_verify, raw_primitive) {
   unsigned char *sig = NULL;
   size_t sl = 0;
   gauth_error err = GAUTH_ERROR_INIT;
-  cr_assert_eq(gauth__jws_sign_raw(k, GAUTH_ALG_ES256, "msg", 3, &sig, &sl,
-                                   &err), GAUTH_OK);
+  cr_assert_eq(
+      gauth__jws_sign_raw(k, GAUTH_ALG_ES256, "msg", 3, &sig, &sl, &err),
+      GAUTH_OK);
   cr_assert_eq(sl, 64);
-  cr_assert_eq(gauth__jws_verify_raw(k, GAUTH_ALG_ES256, "msg", 3, sig, sl,
-                                     &err), GAUTH_OK);
-  cr_assert_eq(gauth__jws_verify_raw(k, GAUTH_ALG_ES256, "msG", 3, sig, sl,
-                                     &err), GAUTH_E_VERIFY);
+  cr_assert_eq(
+      gauth__jws_verify_raw(k, GAUTH_ALG_ES256, "msg", 3, sig, sl, &err),
+      GAUTH_OK);
+  cr_assert_eq(
+      gauth__jws_verify_raw(k, GAUTH_ALG_ES256, "msG", 3, sig, sl, &err),
+      GAUTH_E_VERIFY);
   cr_assert_str_eq(err.reason, "signature_invalid");
-  cr_assert_eq(gauth__jws_verify_raw(k, GAUTH_ALG_ES256, "msg", 3, sig,
-                                     sl - 1, &err), GAUTH_E_VERIFY);
-  cr_assert_eq(gauth__jws_verify_raw(k, GAUTH_ALG_RS256, "msg", 3, sig, sl,
-                                     &err), GAUTH_E_VERIFY);
+  cr_assert_eq(
+      gauth__jws_verify_raw(k, GAUTH_ALG_ES256, "msg", 3, sig, sl - 1, &err),
+      GAUTH_E_VERIFY);
+  cr_assert_eq(
+      gauth__jws_verify_raw(k, GAUTH_ALG_RS256, "msg", 3, sig, sl, &err),
+      GAUTH_E_VERIFY);
   cr_assert_str_eq(err.reason, "key_not_usable");
   free(sig);
   free_key(k);
@@ -1218,8 +1235,7 @@ static void *verify_loop(void *p) {
   int i;
   for (i = 0; i < 200; i++) {
     gauth_error err = GAUTH_ERROR_INIT;
-    if (check(a->good, a->set, ALL_ALGS, NULL, &err) != GAUTH_OK)
-      a->failures++;
+    if (check(a->good, a->set, ALL_ALGS, NULL, &err) != GAUTH_OK) a->failures++;
     if (check(a->bad, a->set, ALL_ALGS, NULL, &err) != GAUTH_E_VERIFY)
       a->failures++;
   }
@@ -1266,41 +1282,51 @@ Test(jws_public, raw_sign_and_verify) {
   cr_assert_eq(gauth_key_signature_size(NULL, GAUTH_ALG_RS256), 0);
 
   /* RS256 is deterministic: the same bytes twice; UNKNOWN = the key's. */
-  cr_assert_eq(gauth_key_sign(rsa, GAUTH_ALG_RS256, msg, sizeof(msg), sig, &n,
-                              &err), GAUTH_OK, "%s", err.message);
+  cr_assert_eq(
+      gauth_key_sign(rsa, GAUTH_ALG_RS256, msg, sizeof(msg), sig, &n, &err),
+      GAUTH_OK, "%s", err.message);
   cr_assert_eq(n, 256);
-  cr_assert_eq(gauth_key_sign(rsa, GAUTH_ALG_UNKNOWN, msg, sizeof(msg), sig2,
-                              &n2, &err), GAUTH_OK, "%s", err.message);
+  cr_assert_eq(
+      gauth_key_sign(rsa, GAUTH_ALG_UNKNOWN, msg, sizeof(msg), sig2, &n2, &err),
+      GAUTH_OK, "%s", err.message);
   cr_assert_eq(n2, n);
   cr_assert_eq(memcmp(sig, sig2, n), 0);
-  cr_assert_eq(gauth_key_verify(rsa, GAUTH_ALG_RS256, msg, sizeof(msg), sig,
-                                n, &err), GAUTH_OK, "%s", err.message);
+  cr_assert_eq(
+      gauth_key_verify(rsa, GAUTH_ALG_RS256, msg, sizeof(msg), sig, n, &err),
+      GAUTH_OK, "%s", err.message);
   sig[10] ^= 1;
-  cr_assert_eq(gauth_key_verify(rsa, GAUTH_ALG_RS256, msg, sizeof(msg), sig,
-                                n, &err), GAUTH_E_VERIFY);
+  cr_assert_eq(
+      gauth_key_verify(rsa, GAUTH_ALG_RS256, msg, sizeof(msg), sig, n, &err),
+      GAUTH_E_VERIFY);
   cr_assert_str_eq(err.reason, "signature_invalid");
 
   /* ES256: r||s, verified by the public half. */
   n = sizeof(sig);
-  cr_assert_eq(gauth_key_sign(ec, GAUTH_ALG_ES256, msg, sizeof(msg), sig, &n,
-                              &err), GAUTH_OK, "%s", err.message);
+  cr_assert_eq(
+      gauth_key_sign(ec, GAUTH_ALG_ES256, msg, sizeof(msg), sig, &n, &err),
+      GAUTH_OK, "%s", err.message);
   cr_assert_eq(n, 64);
-  cr_assert_eq(gauth_key_verify(ec_pub, GAUTH_ALG_ES256, msg, sizeof(msg), sig,
-                                n, &err), GAUTH_OK, "%s", err.message);
-  cr_assert_eq(gauth_key_verify(ec_pub, GAUTH_ALG_RS256, msg, sizeof(msg), sig,
-                                n, &err), GAUTH_E_VERIFY);
+  cr_assert_eq(
+      gauth_key_verify(ec_pub, GAUTH_ALG_ES256, msg, sizeof(msg), sig, n, &err),
+      GAUTH_OK, "%s", err.message);
+  cr_assert_eq(
+      gauth_key_verify(ec_pub, GAUTH_ALG_RS256, msg, sizeof(msg), sig, n, &err),
+      GAUTH_E_VERIFY);
   cr_assert_str_eq(err.reason, "key_not_usable");
 
   /* A buffer too small, a public key, an alg that does not fit. */
   n = 63;
-  cr_assert_eq(gauth_key_sign(ec, GAUTH_ALG_ES256, msg, sizeof(msg), sig, &n,
-                              &err), GAUTH_E_INVALID_ARG);
+  cr_assert_eq(
+      gauth_key_sign(ec, GAUTH_ALG_ES256, msg, sizeof(msg), sig, &n, &err),
+      GAUTH_E_INVALID_ARG);
   cr_assert(strstr(err.message, "needs 64") != NULL, "%s", err.message);
   n = sizeof(sig);
-  cr_assert_eq(gauth_key_sign(ec_pub, GAUTH_ALG_ES256, msg, sizeof(msg), sig,
-                              &n, &err), GAUTH_E_INVALID_ARG);
-  cr_assert_eq(gauth_key_sign(ec, GAUTH_ALG_RS256, msg, sizeof(msg), sig, &n,
-                              &err), GAUTH_E_INVALID_ARG);
+  cr_assert_eq(
+      gauth_key_sign(ec_pub, GAUTH_ALG_ES256, msg, sizeof(msg), sig, &n, &err),
+      GAUTH_E_INVALID_ARG);
+  cr_assert_eq(
+      gauth_key_sign(ec, GAUTH_ALG_RS256, msg, sizeof(msg), sig, &n, &err),
+      GAUTH_E_INVALID_ARG);
   cr_assert_eq(gauth_key_sign(NULL, GAUTH_ALG_RS256, msg, 1, sig, &n, &err),
                GAUTH_E_INVALID_ARG);
   free_key(rsa);
@@ -1326,14 +1352,16 @@ Test(jws_public, bare_jws_verify_returns_any_payload) {
   signing_input = malloc(strlen(h64) + strlen(p64) + 2);
   sprintf(signing_input, "%s.%s", h64, p64);
   cr_assert_eq(gauth_key_sign(ec, GAUTH_ALG_ES256, signing_input,
-                              strlen(signing_input), sig, &n, &err), GAUTH_OK);
+                              strlen(signing_input), sig, &n, &err),
+               GAUTH_OK);
   cr_assert_eq(gauth__b64url_encode(sig, n, &b64, &err), GAUTH_OK);
   token = malloc(strlen(signing_input) + strlen(b64) + 2);
   sprintf(token, "%s.%s", signing_input, b64);
 
   set_of(&ts, 1, ec, NULL, NULL);
-  cr_assert_eq(gauth_jws_verify(token, 0, &ts.set, ALL_ALGS, &payload, &plen,
-                                &err), GAUTH_OK, "%s", err.message);
+  cr_assert_eq(
+      gauth_jws_verify(token, 0, &ts.set, ALL_ALGS, &payload, &plen, &err),
+      GAUTH_OK, "%s", err.message);
   cr_assert_eq(plen, sizeof(body) - 1);
   cr_assert_eq(memcmp(payload, body, plen), 0);
   cr_assert_eq(payload[plen], '\0');

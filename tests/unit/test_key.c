@@ -29,7 +29,7 @@
 #include "json.h"
 #include "test_util.h"
 
-/* ---- helpers ---------------------------------------------------------------- */
+/* ---- helpers ------------------------------------------------------------- */
 
 static EVP_PKEY *gen_rsa(unsigned int bits) {
   EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)bits);
@@ -54,21 +54,20 @@ static EVP_PKEY *gen_ed25519(void) {
  * or a cipher name to encrypt with passphrase "pw". */
 static char *encode_pem(EVP_PKEY *pkey, int selection, const char *structure,
                         const char *cipher) {
-  OSSL_ENCODER_CTX *ctx = OSSL_ENCODER_CTX_new_for_pkey(
-      pkey, selection, "PEM", structure, NULL);
+  OSSL_ENCODER_CTX *ctx =
+      OSSL_ENCODER_CTX_new_for_pkey(pkey, selection, "PEM", structure, NULL);
   unsigned char *data = NULL;
   size_t len = 0;
   char *text;
   cr_assert_not_null(ctx);
-  cr_assert_gt(OSSL_ENCODER_CTX_get_num_encoders(ctx), 0,
-               "no encoder for %s", structure);
+  cr_assert_gt(OSSL_ENCODER_CTX_get_num_encoders(ctx), 0, "no encoder for %s",
+               structure);
   if (cipher != NULL) {
     cr_assert(OSSL_ENCODER_CTX_set_cipher(ctx, cipher, NULL));
-    cr_assert(OSSL_ENCODER_CTX_set_passphrase(
-        ctx, (const unsigned char *)"pw", 2));
+    cr_assert(
+        OSSL_ENCODER_CTX_set_passphrase(ctx, (const unsigned char *)"pw", 2));
   }
-  cr_assert(OSSL_ENCODER_to_data(ctx, &data, &len), "encoding %s",
-            structure);
+  cr_assert(OSSL_ENCODER_to_data(ctx, &data, &len), "encoding %s", structure);
   OSSL_ENCODER_CTX_free(ctx);
   text = malloc(len + 1);
   cr_assert_not_null(text);
@@ -102,8 +101,8 @@ static char *cert_pem(EVP_PKEY *pkey) {
                              (const unsigned char *)"test", -1, -1, 0);
   X509_set_issuer_name(x, X509_get_subject_name(x));
   cr_assert(X509_set_pubkey(x, pkey));
-  cr_assert(X509_sign(x, pkey,
-                      EVP_PKEY_is_a(pkey, "ED25519") ? NULL : EVP_sha256()));
+  cr_assert(
+      X509_sign(x, pkey, EVP_PKEY_is_a(pkey, "ED25519") ? NULL : EVP_sha256()));
   cr_assert(PEM_write_bio_X509(bio, x));
   len = BIO_get_mem_data(bio, &data);
   text = malloc((size_t)len + 1);
@@ -163,13 +162,14 @@ static cJSON *jwk_of(EVP_PKEY *k, int with_private) {
     char group[64];
     int clen;
     cr_assert(EVP_PKEY_get_group_name(k, group, sizeof(group), NULL));
-    clen = strcmp(group, "prime256v1") == 0 ? 32
+    clen = strcmp(group, "prime256v1") == 0  ? 32
            : strcmp(group, "secp384r1") == 0 ? 48
-                                              : 66;
+                                             : 66;
     cJSON_AddStringToObject(o, "kty", "EC");
-    cJSON_AddStringToObject(o, "crv", clen == 32   ? "P-256"
-                                      : clen == 48 ? "P-384"
-                                                   : "P-521");
+    cJSON_AddStringToObject(o, "crv",
+                            clen == 32   ? "P-256"
+                            : clen == 48 ? "P-384"
+                                         : "P-521");
     s = bn_b64u(k, OSSL_PKEY_PARAM_EC_PUB_X, clen);
     cJSON_AddStringToObject(o, "x", s);
     free(s);
@@ -221,8 +221,7 @@ static gauth_status jwk_import(cJSON *o, gauth_key **key, gauth_error *err) {
 static void assert_no_leak(const char *message, const char *secret);
 
 static void expect_jwk_fail(cJSON *o, gauth_status code, const char *want) {
-  static const char *const secret_members[] = {"d", "p", "q", "dp", "dq",
-                                               "qi"};
+  static const char *const secret_members[] = {"d", "p", "q", "dp", "dq", "qi"};
   gauth_error err = GAUTH_ERROR_INIT;
   gauth_key *key = (gauth_key *)0x1;
   gauth_status st = jwk_import(o, &key, &err);
@@ -231,8 +230,8 @@ static void expect_jwk_fail(cJSON *o, gauth_status code, const char *want) {
                gauth_status_name(st), err.message);
   cr_assert_eq(err.code, code);
   cr_assert_null(key);
-  cr_assert_not_null(strstr(err.message, want),
-                     "message \"%s\" lacks \"%s\"", err.message, want);
+  cr_assert_not_null(strstr(err.message, want), "message \"%s\" lacks \"%s\"",
+                     err.message, want);
   for (i = 0; i < sizeof(secret_members) / sizeof(*secret_members); i++) {
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, secret_members[i]);
     if (cJSON_IsString(m)) assert_no_leak(err.message, m->valuestring);
@@ -299,8 +298,8 @@ static void expect_pem_fail(const char *pem, size_t len, gauth_status code,
   cr_assert_eq(st, code, "want %s, got %s: %s", gauth_status_name(code),
                gauth_status_name(st), err.message);
   cr_assert_null(key);
-  cr_assert_not_null(strstr(err.message, want),
-                     "message \"%s\" lacks \"%s\"", err.message, want);
+  cr_assert_not_null(strstr(err.message, want), "message \"%s\" lacks \"%s\"",
+                     err.message, want);
   if (secret_pem != NULL) {
     char *body = pem_body(secret_pem);
     assert_no_leak(err.message, body);
@@ -366,8 +365,8 @@ Test(alg, names_round_trip) {
 
 /* ---- generated keys: PEM, JWK, round trips ------------------------------- */
 
-static void check_generated(EVP_PKEY *k, gauth_key_type type,
-                            unsigned int bits, gauth_alg alg) {
+static void check_generated(EVP_PKEY *k, gauth_key_type type, unsigned int bits,
+                            gauth_alg alg) {
   char *pem = pkcs8_pem(k), *pub = spki_pem(k), *cert = cert_pem(k);
   gauth_key *key;
   cJSON *o;
@@ -476,8 +475,10 @@ Test(rules, rsa_1024_refused) {
   EVP_PKEY *k = gen_rsa(1024);
   char *pem = pkcs8_pem(k), *pub = spki_pem(k);
   cJSON *o = jwk_of(k, 1);
-  expect_pem_fail(pem, strlen(pem), GAUTH_E_UNSUPPORTED, "1024 bits is too "
-                  "small", pem);
+  expect_pem_fail(pem, strlen(pem), GAUTH_E_UNSUPPORTED,
+                  "1024 bits is too "
+                  "small",
+                  pem);
   expect_pem_fail(pub, strlen(pub), GAUTH_E_UNSUPPORTED, "too small", NULL);
   expect_jwk_fail(o, GAUTH_E_UNSUPPORTED, "at least 2048");
   cJSON_Delete(o);
@@ -527,11 +528,10 @@ Test(rules, rsa_exponent) {
  * 167. p and q need not be prime for the fingerprint, and no private key
  * is needed for a public JWK. */
 static char *roca_like_modulus(void) {
-  static const unsigned primes[] = {3,  5,  7,  11,  13,  17,  19,  23,
-                                    29, 31, 37, 41,  43,  47,  53,  59,
-                                    61, 67, 71, 73,  79,  83,  89,  97,
-                                    101, 103, 107, 109, 113, 127, 131, 137,
-                                    139, 149, 151, 157, 163, 167};
+  static const unsigned primes[] = {
+      3,   5,   7,   11,  13,  17,  19,  23,  29,  31,  37,  41,  43,
+      47,  53,  59,  61,  67,  71,  73,  79,  83,  89,  97,  101, 103,
+      107, 109, 113, 127, 131, 137, 139, 149, 151, 157, 163, 167};
   BN_CTX *ctx = BN_CTX_new();
   BIGNUM *m = BN_new(), *g = BN_new(), *e = BN_new(), *r = BN_new(),
          *p = BN_new(), *q = BN_new(), *n = BN_new(), *k = BN_new();
@@ -586,8 +586,7 @@ Test(rules, roca_fingerprint) {
 }
 
 Test(rules, alg_must_fit_key) {
-  EVP_PKEY *ec = gen_ec("P-384"), *ec256 = gen_ec("P-256"),
-           *ed = gen_ed25519();
+  EVP_PKEY *ec = gen_ec("P-384"), *ec256 = gen_ec("P-256"), *ed = gen_ed25519();
   cJSON *o = jwk_of(ec, 0);
   set_str(o, "alg", "ES256");
   expect_jwk_fail(o, GAUTH_E_MALFORMED, "alg ES256 does not fit an EC P-384");
@@ -713,8 +712,9 @@ Test(rules, kty) {
   set_str(o, "crv", "Ed448");
   expect_jwk_fail(o, GAUTH_E_UNSUPPORTED, "Ed25519 only");
   cJSON_Delete(o);
-  o = cJSON_Parse("{\"kty\":\"EC\",\"crv\":\"secp256k1\",\"x\":\"AA\","
-                  "\"y\":\"AA\"}");
+  o = cJSON_Parse(
+      "{\"kty\":\"EC\",\"crv\":\"secp256k1\",\"x\":\"AA\","
+      "\"y\":\"AA\"}");
   expect_jwk_fail(o, GAUTH_E_UNSUPPORTED, "\"secp256k1\"");
   set_str(o, "crv", NULL);
   expect_jwk_fail(o, GAUTH_E_MALFORMED, "missing field \"crv\"");
@@ -727,9 +727,9 @@ Test(rules, not_json) {
   cr_assert_eq(gauth_key_from_jwk(&key, "", 0, &err), GAUTH_E_MALFORMED);
   cr_assert_not_null(strstr(err.message, "empty"), "%s", err.message);
   cr_assert_eq(gauth_key_from_jwk(&key, "[1]", 3, &err), GAUTH_E_MALFORMED);
-  cr_assert_eq(gauth_key_from_jwk(&key, "{\"kty\":\"EC\",\"kty\":\"RSA\"}",
-                                  24, &err),
-               GAUTH_E_MALFORMED);
+  cr_assert_eq(
+      gauth_key_from_jwk(&key, "{\"kty\":\"EC\",\"kty\":\"RSA\"}", 24, &err),
+      GAUTH_E_MALFORMED);
   cr_assert_not_null(strstr(err.message, "duplicate"), "%s", err.message);
   cr_assert_eq(gauth_key_from_jwk(&key, "{\"kty\":", 7, &err),
                GAUTH_E_MALFORMED);
@@ -778,7 +778,8 @@ Test(rules, ec_coordinate_lengths) {
   char *s;
   s = b64u(buf, 31);
   set_str(o, "x", s);
-  expect_jwk_fail(o, GAUTH_E_MALFORMED, "\"x\" is 31 bytes; P-256 needs "
+  expect_jwk_fail(o, GAUTH_E_MALFORMED,
+                  "\"x\" is 31 bytes; P-256 needs "
                   "exactly 32");
   free(s);
   cJSON_Delete(o);
@@ -806,8 +807,7 @@ Test(rules, ec_point_not_on_curve) {
   size_t ylen = 0;
   char *s;
   const char *ys = cJSON_GetObjectItem(o, "y")->valuestring;
-  cr_assert_eq(gauth__b64url_decode(ys, strlen(ys), &y, &ylen, NULL),
-               GAUTH_OK);
+  cr_assert_eq(gauth__b64url_decode(ys, strlen(ys), &y, &ylen, NULL), GAUTH_OK);
   y[ylen - 1] ^= 1;
   s = b64u(y, ylen);
   set_str(o, "y", s);
@@ -909,8 +909,7 @@ Test(rules, rsa_too_large) {
 Test(pem, formats) {
   EVP_PKEY *rsa = gen_rsa(2048), *ec = gen_ec("P-384");
   char *pkcs1 = encode_pem(rsa, EVP_PKEY_KEYPAIR, "type-specific", NULL);
-  char *pkcs1_pub = encode_pem(rsa, EVP_PKEY_PUBLIC_KEY, "type-specific",
-                               NULL);
+  char *pkcs1_pub = encode_pem(rsa, EVP_PKEY_PUBLIC_KEY, "type-specific", NULL);
   char *sec1 = encode_pem(ec, EVP_PKEY_KEYPAIR, "type-specific", NULL);
   char *ec_pkcs8 = pkcs8_pem(ec);
   gauth_key *key;
@@ -964,10 +963,10 @@ Test(pem, formats) {
 
 Test(pem, encrypted_refused) {
   EVP_PKEY *k = gen_ec("P-256");
-  char *p8 = encode_pem(k, EVP_PKEY_KEYPAIR, "EncryptedPrivateKeyInfo",
-                        "AES-256-CBC");
-  char *legacy = encode_pem(k, EVP_PKEY_KEYPAIR, "type-specific",
-                            "AES-256-CBC");
+  char *p8 =
+      encode_pem(k, EVP_PKEY_KEYPAIR, "EncryptedPrivateKeyInfo", "AES-256-CBC");
+  char *legacy =
+      encode_pem(k, EVP_PKEY_KEYPAIR, "type-specific", "AES-256-CBC");
   cr_assert_not_null(strstr(p8, "BEGIN ENCRYPTED PRIVATE KEY"), "%s", p8);
   cr_assert_not_null(strstr(legacy, "Proc-Type: 4,ENCRYPTED"), "%s", legacy);
   expect_pem_fail(p8, strlen(p8), GAUTH_E_UNSUPPORTED, "encrypted", p8);
@@ -1008,9 +1007,10 @@ Test(pem, garbage_truncated_empty) {
   expect_pem_fail("-----BEGIN FOO-----\nAAAA\n-----END FOO-----\n", 42,
                   GAUTH_E_UNSUPPORTED, "\"FOO\" block", NULL);
   /* Only EC parameters. */
-  expect_pem_fail("-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n"
-                  "-----END EC PARAMETERS-----\n", 75, GAUTH_E_MALFORMED,
-                  "no key after the EC PARAMETERS", NULL);
+  expect_pem_fail(
+      "-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n"
+      "-----END EC PARAMETERS-----\n",
+      75, GAUTH_E_MALFORMED, "no key after the EC PARAMETERS", NULL);
   free(broken);
   free(pem);
   EVP_PKEY_free(k);
@@ -1030,7 +1030,8 @@ static char *sa_json(const char *pem, const char *kid, const char *type) {
   cJSON *o = cJSON_CreateObject();
   char *s;
   if (type != NULL) cJSON_AddStringToObject(o, "type", type);
-  cJSON_AddStringToObject(o, "client_email", "sa@example.iam.gserviceaccount.com");
+  cJSON_AddStringToObject(o, "client_email",
+                          "sa@example.iam.gserviceaccount.com");
   if (pem != NULL) cJSON_AddStringToObject(o, "private_key", pem);
   if (kid != NULL) cJSON_AddStringToObject(o, "private_key_id", kid);
   s = cJSON_PrintUnformatted(o);
@@ -1057,8 +1058,8 @@ Test(service_account, import) {
   j = sa_json(NULL, "abc123", "service_account");
   st = gauth_key_from_service_account(&key, j, strlen(j), &err);
   cr_assert_eq(st, GAUTH_E_MALFORMED);
-  cr_assert_not_null(strstr(err.message, "missing field \"private_key\""),
-                     "%s", err.message);
+  cr_assert_not_null(strstr(err.message, "missing field \"private_key\""), "%s",
+                     err.message);
   cJSON_free(j);
 
   j = sa_json(pub, "abc123", NULL);
@@ -1170,19 +1171,18 @@ Test(files, io_errors_and_size) {
   big[n] = '\0';
   path = tu_write_temp(big);
   cr_assert_eq(gauth_key_load_file(&key, path, &err), GAUTH_E_TOO_LARGE);
-  cr_assert_not_null(strstr(err.message, "over the limit"), "%s",
-                     err.message);
+  cr_assert_not_null(strstr(err.message, "over the limit"), "%s", err.message);
   /* Exactly the limit is read (and then found to be blank). */
   cr_assert_eq(truncate(path, (off_t)GAUTH__KEY_MAX_INPUT), 0);
-  cr_assert_eq(gauth_key_load_file(&key, path, &err), GAUTH_E_MALFORMED,
-               "%s", err.message);
+  cr_assert_eq(gauth_key_load_file(&key, path, &err), GAUTH_E_MALFORMED, "%s",
+               err.message);
   unlink(path);
   free(path);
   free(big);
   cr_assert_null(key);
 }
 
-/* ---- objects ---------------------------------------------------------------- */
+/* ---- objects ------------------------------------------------------------- */
 
 Test(object, refcount_and_null_args) {
   EVP_PKEY *k = gen_ec("P-256");
@@ -1209,8 +1209,7 @@ Test(object, refcount_and_null_args) {
   cr_assert_eq(gauth_key_load_file(NULL, "/x", &err), GAUTH_E_INVALID_ARG);
   cr_assert_eq(gauth_key_public_jwk(NULL, &out, &err), GAUTH_E_INVALID_ARG);
   cr_assert_eq(err.code, GAUTH_E_INVALID_ARG);
-  cr_assert_eq(gauth__key_new(&key, NULL, NULL, GAUTH_ALG_UNKNOWN, 1, 1,
-                              &err),
+  cr_assert_eq(gauth__key_new(&key, NULL, NULL, GAUTH_ALG_UNKNOWN, 1, 1, &err),
                GAUTH_E_INVALID_ARG);
   cr_assert_eq(gauth_key_get_type(NULL), 0);
   cr_assert_eq(gauth_key_bits(NULL), 0);
@@ -1324,9 +1323,9 @@ Test(vectors, google_auth_python_es256) {
   gauth_key_free(first);
   /* gdch: a different credential type, refused as such. */
   {
-    char *text = vec_read("google-auth-library-python/gdch_service_account.json", NULL);
-    cr_assert_eq(gauth_key_from_service_account(&key, text, strlen(text),
-                                                &err),
+    char *text =
+        vec_read("google-auth-library-python/gdch_service_account.json", NULL);
+    cr_assert_eq(gauth_key_from_service_account(&key, text, strlen(text), &err),
                  GAUTH_E_UNSUPPORTED);
     free(text);
   }
@@ -1425,8 +1424,8 @@ Test(vectors, rfc_jwk) {
  * tcId of the group. */
 static const struct {
   int tc;
-  gauth_status status;   /* of the non-"oct" keys */
-  const char *message;   /* substring; NULL: success */
+  gauth_status status; /* of the non-"oct" keys */
+  const char *message; /* substring; NULL: success */
   int can_verify;
 } wp_expect[] = {
     {1, GAUTH_OK, NULL, 1},
@@ -1474,9 +1473,8 @@ Test(vectors, wycheproof_json_web_key) {
                  "no expectation for tcId %d", tc);
     for (s = 0; s < 2; s++) {
       cJSON *k;
-      cJSON_ArrayForEach(k,
-                         cJSON_GetObjectItem(cJSON_GetObjectItem(g, sets[s]),
-                                             "keys")) {
+      cJSON_ArrayForEach(
+          k, cJSON_GetObjectItem(cJSON_GetObjectItem(g, sets[s]), "keys")) {
         const char *kty = cJSON_GetObjectItem(k, "kty")->valuestring;
         gauth_error err = GAUTH_ERROR_INIT;
         gauth_key *key = NULL;
@@ -1488,8 +1486,8 @@ Test(vectors, wycheproof_json_web_key) {
           cr_assert_eq(st, GAUTH_E_UNSUPPORTED, "tc %d", tc);
           continue;
         }
-        cr_assert_eq(st, wp_expect[i].status, "tc %d %s: %s: %s", tc,
-                     sets[s], gauth_status_name(st), err.message);
+        cr_assert_eq(st, wp_expect[i].status, "tc %d %s: %s: %s", tc, sets[s],
+                     gauth_status_name(st), err.message);
         if (wp_expect[i].message != NULL) {
           cr_assert_not_null(strstr(err.message, wp_expect[i].message),
                              "tc %d: %s", tc, err.message);
@@ -1497,8 +1495,7 @@ Test(vectors, wycheproof_json_web_key) {
             assert_no_leak(err.message,
                            cJSON_GetObjectItem(k, "d")->valuestring);
         } else {
-          cr_assert_eq(key->can_verify, wp_expect[i].can_verify, "tc %d",
-                       tc);
+          cr_assert_eq(key->can_verify, wp_expect[i].can_verify, "tc %d", tc);
           cr_assert_eq(gauth_key_is_private(key),
                        cJSON_GetObjectItem(k, "d") != NULL);
           gauth_key_free(key);

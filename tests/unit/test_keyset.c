@@ -20,7 +20,7 @@
 #include "vectors_util.h"
 #include "test_util.h"
 
-/* ---- helpers ---------------------------------------------------------------- */
+/* ---- helpers ------------------------------------------------------------- */
 
 static EVP_PKEY *gen(const char *type, const char *curve, size_t bits) {
   EVP_PKEY *k = curve != NULL ? EVP_PKEY_Q_keygen(NULL, NULL, type, curve)
@@ -31,8 +31,8 @@ static EVP_PKEY *gen(const char *type, const char *curve, size_t bits) {
 }
 
 static char *to_pem(EVP_PKEY *pkey, int selection, const char *structure) {
-  OSSL_ENCODER_CTX *ctx = OSSL_ENCODER_CTX_new_for_pkey(
-      pkey, selection, "PEM", structure, NULL);
+  OSSL_ENCODER_CTX *ctx =
+      OSSL_ENCODER_CTX_new_for_pkey(pkey, selection, "PEM", structure, NULL);
   unsigned char *data = NULL;
   size_t len = 0;
   char *text;
@@ -121,8 +121,8 @@ static gauth_keyset *expect_parse_ok(const char *text, size_t n) {
   return set;
 }
 
-static void expect_parse_fail(const char *text, size_t len,
-                              gauth_status code, const char *want) {
+static void expect_parse_fail(const char *text, size_t len, gauth_status code,
+                              const char *want) {
   gauth_error err = GAUTH_ERROR_INIT;
   gauth_keyset *set = (gauth_keyset *)0x1;
   gauth_status st = gauth_keyset_parse(&set, text, len, &err);
@@ -180,7 +180,7 @@ static void jwks_round_trip(const gauth_keyset *set) {
   gauth_free(jwks);
 }
 
-/* ---- JWKS -------------------------------------------------------------------- */
+/* ---- JWKS ---------------------------------------------------------------- */
 
 Test(jwks, usable_members_kept_others_skipped) {
   EVP_PKEY *rsa = gen("RSA", NULL, 2048), *ec = gen("EC", "P-256", 0);
@@ -218,18 +218,20 @@ Test(jwks, usable_members_kept_others_skipped) {
 }
 
 Test(jwks, nothing_usable_says_why) {
-  expect_parse_fail("{\"keys\":[{\"kty\":\"oct\",\"k\":\"AAAA\",\"kid\":"
-                    "\"a\"},{\"kty\":\"EC\",\"crv\":\"P-521\",\"x\":\"AA\","
-                    "\"y\":\"AA\"}]}",
-                    strlen("{\"keys\":[{\"kty\":\"oct\",\"k\":\"AAAA\",\"kid\":"
-                           "\"a\"},{\"kty\":\"EC\",\"crv\":\"P-521\",\"x\":"
-                           "\"AA\",\"y\":\"AA\"}]}"),
-                    GAUTH_E_MALFORMED,
-                    "none of its 2 keys can verify signatures (key 0 (kid "
-                    "\"a\"): JWK: symmetric keys");
+  expect_parse_fail(
+      "{\"keys\":[{\"kty\":\"oct\",\"k\":\"AAAA\",\"kid\":"
+      "\"a\"},{\"kty\":\"EC\",\"crv\":\"P-521\",\"x\":\"AA\","
+      "\"y\":\"AA\"}]}",
+      strlen("{\"keys\":[{\"kty\":\"oct\",\"k\":\"AAAA\",\"kid\":"
+             "\"a\"},{\"kty\":\"EC\",\"crv\":\"P-521\",\"x\":"
+             "\"AA\",\"y\":\"AA\"}]}"),
+      GAUTH_E_MALFORMED,
+      "none of its 2 keys can verify signatures (key 0 (kid "
+      "\"a\"): JWK: symmetric keys");
   {
-    const char *t = "{\"keys\":[{\"kty\":\"oct\"},{\"kty\":\"oct\"},"
-                    "{\"kty\":\"oct\"},{\"kty\":\"X\"},{\"kty\":\"Y\"}]}";
+    const char *t =
+        "{\"keys\":[{\"kty\":\"oct\"},{\"kty\":\"oct\"},"
+        "{\"kty\":\"oct\"},{\"kty\":\"X\"},{\"kty\":\"Y\"}]}";
     gauth_error err = GAUTH_ERROR_INIT;
     gauth_keyset *set = NULL;
     cr_assert_eq(gauth_keyset_parse(&set, t, strlen(t), &err),
@@ -243,11 +245,12 @@ Test(jwks, nothing_usable_says_why) {
   expect_parse_fail("{\"keys\":[]}", 11, GAUTH_E_MALFORMED, "JWKS: no keys");
   expect_parse_fail("{\"keys\":{}}", 11, GAUTH_E_MALFORMED,
                     "\"keys\" is an object, expected an array");
-  expect_parse_fail("{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"use\":"
-                    "\"enc\",\"x\":\"AA\",\"y\":\"AA\"}]}",
-                    strlen("{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\","
-                           "\"use\":\"enc\",\"x\":\"AA\",\"y\":\"AA\"}]}"),
-                    GAUTH_E_MALFORMED, "key 0: JWK: EC member \"x\"");
+  expect_parse_fail(
+      "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"use\":"
+      "\"enc\",\"x\":\"AA\",\"y\":\"AA\"}]}",
+      strlen("{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\","
+             "\"use\":\"enc\",\"x\":\"AA\",\"y\":\"AA\"}]}"),
+      GAUTH_E_MALFORMED, "key 0: JWK: EC member \"x\"");
 }
 
 Test(jwks, enc_key_sharing_a_kid_is_not_ambiguous) {
@@ -317,8 +320,8 @@ Test(jwks, skip_reasons_hold_no_key_material) {
   cJSON_AddItemToArray(keys, r);
   /* y from another key: the point is off the curve. */
   cJSON_DeleteItemFromObject(bad_ec, "y");
-  cJSON_AddStringToObject(bad_ec, "y", cJSON_GetObjectItem(bad_ec, "d")
-                                           ->valuestring);
+  cJSON_AddStringToObject(bad_ec, "y",
+                          cJSON_GetObjectItem(bad_ec, "d")->valuestring);
   cJSON_AddItemToArray(keys, bad_ec);
   secrets[0] = cJSON_GetObjectItem(r, "d")->valuestring;
   secrets[1] = cJSON_GetObjectItem(bad_ec, "d")->valuestring;
@@ -350,8 +353,9 @@ Test(detect, pem_certificate_map) {
   gauth_keyset_free(set);
 
   /* One broken entry is skipped; the map still loads. */
-  cJSON_AddStringToObject(root, "kid-bad", "-----BEGIN CERTIFICATE-----\n"
-                                           "AAAA\n-----END CERTIFICATE-----\n");
+  cJSON_AddStringToObject(root, "kid-bad",
+                          "-----BEGIN CERTIFICATE-----\n"
+                          "AAAA\n-----END CERTIFICATE-----\n");
   cr_assert_eq(parse_json(root, &set, &err), GAUTH_OK, "%s", err.message);
   cr_assert_eq(gauth_keyset_count(set), 2);
   gauth_keyset_free(set);
@@ -412,8 +416,7 @@ Test(detect, single_jwk_and_pem) {
   {
     gauth_error err = GAUTH_ERROR_INIT;
     cr_assert_eq(parse_json(o, &set, &err), GAUTH_E_MALFORMED);
-    cr_assert_not_null(strstr(err.message, "does not fit"), "%s",
-                       err.message);
+    cr_assert_not_null(strstr(err.message, "does not fit"), "%s", err.message);
   }
   /* Truncated PEM. */
   expect_parse_fail(pem, strlen(pem) - 10, GAUTH_E_MALFORMED, "key set (PEM)");
@@ -441,7 +444,7 @@ Test(detect, not_a_key_set) {
   free(text);
 }
 
-/* ---- objects ------------------------------------------------------------------ */
+/* ---- objects ------------------------------------------------------------- */
 
 Test(object, from_keys_and_refcounts) {
   EVP_PKEY *ec = gen("EC", "P-256", 0);
@@ -461,8 +464,7 @@ Test(object, from_keys_and_refcounts) {
   gauth_key_free(k2);
   cr_assert_eq(gauth_keyset_count(set), 2);
   cr_assert_eq(gauth_keyset_get(set, 0), k1);
-  cr_assert_eq(gauth_key_get_type(gauth_keyset_get(set, 1)),
-               GAUTH_KEY_EC_P256);
+  cr_assert_eq(gauth_key_get_type(gauth_keyset_get(set, 1)), GAUTH_KEY_EC_P256);
   jwks_round_trip(set);
   gauth_keyset_up_ref(set);
   gauth_keyset_free(set);
@@ -573,16 +575,20 @@ Test(vectors, google_pem_maps) {
    * hold 1024-bit keys, which are refused. */
   cr_assert_eq(gauth_keyset_parse(&set, certs, strlen(certs), &err),
                GAUTH_E_MALFORMED);
-  cr_assert_not_null(strstr(err.message, "PEM certificate map: none of its 2 "
-                                         "keys"), "%s", err.message);
+  cr_assert_not_null(strstr(err.message,
+                            "PEM certificate map: none of its 2 "
+                            "keys"),
+                     "%s", err.message);
   cr_assert_not_null(strstr(err.message, "1024 bits is too small"), "%s",
                      err.message);
-  cr_assert_not_null(strstr(err.message, "a15eea964ab9cce480e5ef4f47cb17b9fa7d"
-                                         "0b21"), "%s", err.message);
+  cr_assert_not_null(strstr(err.message,
+                            "a15eea964ab9cce480e5ef4f47cb17b9fa7d"
+                            "0b21"),
+                     "%s", err.message);
 
   /* IAP's map of P-256 public keys. */
-  cr_assert_eq(gauth_keyset_parse(&set, iap, strlen(iap), &err), GAUTH_OK,
-               "%s", err.message);
+  cr_assert_eq(gauth_keyset_parse(&set, iap, strlen(iap), &err), GAUTH_OK, "%s",
+               err.message);
   cr_assert_eq(gauth_keyset_count(set), (size_t)cJSON_GetArraySize(iap_json));
   cJSON_ArrayForEach(m, iap_json) {
     const gauth_key *k = find_kid(set, m->string);
@@ -623,19 +629,31 @@ static const struct {
   size_t count;        /* 0: GAUTH_E_MALFORMED */
   const char *message; /* for count 0 */
 } wp_sets[] = {
-    {1, 1, NULL},                 /* oct skipped, EC kept */
-    {2, 0, "symmetric keys"},     {4, 0, "symmetric keys"},
-    {5, 1, NULL},                 {6, 0, "\"RSA1_5\""},
-    {7, 0, "ROCA"},               {8, 0, "too small"},
-    {9, 0, "exponent 1"},         {10, 0, "symmetric"},
-    {11, 0, "symmetric"},         {12, 0, "symmetric"},
-    {13, 0, "symmetric"},         {14, 0, "symmetric"},
-    {15, 0, "symmetric"},         {16, 0, "symmetric"},
-    {17, 0, "symmetric"},         {18, 0, "symmetric"},
-    {19, 0, "\"ES521\""},         {20, 0, "\"ES224\""},
-    {21, 0, "not for signatures"}, {22, 0, "not on the curve"},
-    {23, 0, "P-384"},             {24, 0, "missing field \"n\""},
-    {25, 0, "symmetric"},         {26, 0, "symmetric"},
+    {1, 1, NULL}, /* oct skipped, EC kept */
+    {2, 0, "symmetric keys"},
+    {4, 0, "symmetric keys"},
+    {5, 1, NULL},
+    {6, 0, "\"RSA1_5\""},
+    {7, 0, "ROCA"},
+    {8, 0, "too small"},
+    {9, 0, "exponent 1"},
+    {10, 0, "symmetric"},
+    {11, 0, "symmetric"},
+    {12, 0, "symmetric"},
+    {13, 0, "symmetric"},
+    {14, 0, "symmetric"},
+    {15, 0, "symmetric"},
+    {16, 0, "symmetric"},
+    {17, 0, "symmetric"},
+    {18, 0, "symmetric"},
+    {19, 0, "\"ES521\""},
+    {20, 0, "\"ES224\""},
+    {21, 0, "not for signatures"},
+    {22, 0, "not on the curve"},
+    {23, 0, "P-384"},
+    {24, 0, "missing field \"n\""},
+    {25, 0, "symmetric"},
+    {26, 0, "symmetric"},
 };
 
 Test(vectors, wycheproof_key_sets) {
@@ -644,8 +662,7 @@ Test(vectors, wycheproof_key_sets) {
   int sets = 0;
   cJSON_ArrayForEach(g, cJSON_GetObjectItem(root, "testGroups")) {
     int tc = cJSON_GetObjectItem(
-                 cJSON_GetArrayItem(cJSON_GetObjectItem(g, "tests"), 0),
-                 "tcId")
+                 cJSON_GetArrayItem(cJSON_GetObjectItem(g, "tests"), 0), "tcId")
                  ->valueint;
     static const char *const names[] = {"private", "public"};
     size_t i, s;
@@ -661,19 +678,18 @@ Test(vectors, wycheproof_key_sets) {
       st = parse_json(ks, &set, &err);
       sets++;
       if (wp_sets[i].count > 0) {
-        cr_assert_eq(st, GAUTH_OK, "tc %d %s: %s", tc, names[s],
-                     err.message);
+        cr_assert_eq(st, GAUTH_OK, "tc %d %s: %s", tc, names[s], err.message);
         cr_assert_eq(gauth_keyset_count(set), wp_sets[i].count, "tc %d", tc);
         gauth_keyset_free(set);
       } else {
         const cJSON *k;
         cr_assert_eq(st, GAUTH_E_MALFORMED, "tc %d %s: %s", tc, names[s],
                      gauth_status_name(st));
-        cr_assert_not_null(strstr(err.message, wp_sets[i].message),
-                           "tc %d: %s", tc, err.message);
+        cr_assert_not_null(strstr(err.message, wp_sets[i].message), "tc %d: %s",
+                           tc, err.message);
         cJSON_ArrayForEach(k, cJSON_GetObjectItem(ks, "keys")) {
-          static const char *const secret[] = {"d", "p", "q", "dp", "dq",
-                                               "qi", "k"};
+          static const char *const secret[] = {"d",  "p",  "q", "dp",
+                                               "dq", "qi", "k"};
           size_t j;
           for (j = 0; j < 7; j++) {
             const cJSON *v = cJSON_GetObjectItem(k, secret[j]);

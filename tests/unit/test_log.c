@@ -102,5 +102,6 @@ Test(log, default_logger_writes_stderr, .init = cr_redirect_stderr) {
   gauth__log(&lg, GAUTH_LOG_INFO, "not shown");
   gauth__log(&lg, GAUTH_LOG_WARN, "retrying in %d ms, Bearer abc", 250);
   fflush(stderr);
-  cr_assert_stderr_eq_str("gauth: warn: retrying in 250 ms, Bearer [redacted]\n");
+  cr_assert_stderr_eq_str(
+      "gauth: warn: retrying in 250 ms, Bearer [redacted]\n");
 }

@@ -82,16 +82,16 @@ Test(path, prefixes_accepted) {
   expect_rel("", "");
   expect_rel("/", "");
   /* Only one prefix is removed. */
-  expect_rel("computeMetadata/v1/computeMetadata/v1/x",
-             "computeMetadata/v1/x");
+  expect_rel("computeMetadata/v1/computeMetadata/v1/x", "computeMetadata/v1/x");
 }
 
 Test(path, query_kept) {
   expect_rel("instance/?recursive=true", "instance/?recursive=true");
-  expect_rel("instance/service-accounts/default/identity?audience=https://"
-             "a..b/&format=full",
-             "instance/service-accounts/default/identity?audience=https://"
-             "a..b/&format=full");
+  expect_rel(
+      "instance/service-accounts/default/identity?audience=https://"
+      "a..b/&format=full",
+      "instance/service-accounts/default/identity?audience=https://"
+      "a..b/&format=full");
 }
 
 Test(path, refused) {
@@ -308,16 +308,15 @@ static gauth_metadata *client(int mode, const char *dmi_dir) {
   o.metadata_ip = "127.0.0.1:9";
   config_with(&o, &cfg);
   cr_assert_eq(gauth__config_set_dmi_dir(&cfg, dmi_dir, &err), GAUTH_OK);
-  cr_assert_eq(gauth__metadata_new_from_config(&md, &cfg, &err), GAUTH_OK,
-               "%s", err.message);
+  cr_assert_eq(gauth__metadata_new_from_config(&md, &cfg, &err), GAUTH_OK, "%s",
+               err.message);
   gauth__config_cleanup(&cfg);
   return md;
 }
 
 static void detect(gauth_metadata *md, gauth_metadata_detection *d) {
   gauth_error err = GAUTH_ERROR_INIT;
-  cr_assert_eq(gauth_metadata_detect(md, d, &err), GAUTH_OK, "%s",
-               err.message);
+  cr_assert_eq(gauth_metadata_detect(md, d, &err), GAUTH_OK, "%s", err.message);
 }
 
 Test(detect, mode_none_and_assume_present) {

@@ -20,17 +20,20 @@ static void expect(const char *in, const char *want) {
 
 Test(redact, plain_text_is_unchanged) {
   expect("", "");
-  expect("token expired 312 s ago (exp 1764201600, now 1764201912, leeway 30 s)",
-         "token expired 312 s ago (exp 1764201600, now 1764201912, leeway 30 s)");
-  expect("GET http://127.0.0.1:8080/computeMetadata/v1/instance/zone: HTTP 404",
-         "GET http://127.0.0.1:8080/computeMetadata/v1/instance/zone: HTTP 404");
+  expect(
+      "token expired 312 s ago (exp 1764201600, now 1764201912, leeway 30 s)",
+      "token expired 312 s ago (exp 1764201600, now 1764201912, leeway 30 s)");
+  expect(
+      "GET http://127.0.0.1:8080/computeMetadata/v1/instance/zone: HTTP 404",
+      "GET http://127.0.0.1:8080/computeMetadata/v1/instance/zone: HTTP 404");
   expect("{\"error\":{\"code\":403,\"status\":\"PERMISSION_DENIED\"}}",
          "{\"error\":{\"code\":403,\"status\":\"PERMISSION_DENIED\"}}");
   expect("token_type=Bearer", "token_type=Bearer");
-  expect("https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/"
-         "a@b.iam.gserviceaccount.com:generateAccessToken",
-         "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/"
-         "a@b.iam.gserviceaccount.com:generateAccessToken");
+  expect(
+      "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/"
+      "a@b.iam.gserviceaccount.com:generateAccessToken",
+      "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/"
+      "a@b.iam.gserviceaccount.com:generateAccessToken");
 }
 
 Test(redact, known_secrets_anywhere) {
@@ -63,25 +66,29 @@ Test(redact, google_tokens) {
 }
 
 Test(redact, authorization_schemes) {
-  expect("Authorization: Bearer abc.def-ghi", "Authorization: Bearer [redacted]");
+  expect("Authorization: Bearer abc.def-ghi",
+         "Authorization: Bearer [redacted]");
   expect("authorization: bearer  opaque", "authorization: bearer [redacted]");
   expect("Basic dXNlcjpwYXNz", "Basic [redacted]");
 }
 
 Test(redact, pem_blocks) {
-  expect("key: -----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBg\n-----END PRIVATE "
-         "KEY-----\nafter",
-         "key: [redacted]\nafter");
+  expect(
+      "key: -----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBg\n-----END PRIVATE "
+      "KEY-----\nafter",
+      "key: [redacted]\nafter");
   expect("cut -----BEGIN RSA PRIVATE KEY-----\nMIIEow", "cut [redacted]");
 }
 
 Test(redact, query_and_form_parameters) {
-  expect("https://x/cb?code=4/abc&state=ok", "https://x/cb?code=[redacted]&state=ok");
+  expect("https://x/cb?code=4/abc&state=ok",
+         "https://x/cb?code=[redacted]&state=ok");
   expect("grant_type=refresh_token&refresh_token=opaque42&client_id=id",
          "grant_type=refresh_token&refresh_token=[redacted]&client_id=id");
   expect("assertion=anything&x=1", "assertion=[redacted]&x=1");
   expect("client_secret=shh", "client_secret=[redacted]");
-  expect("?access_token=tok&key=AIzaSy", "?access_token=[redacted]&key=[redacted]");
+  expect("?access_token=tok&key=AIzaSy",
+         "?access_token=[redacted]&key=[redacted]");
   expect("subject_token=opaque", "subject_token=[redacted]");
   /* "name: text" is prose, not a parameter. */
   expect("POST http://127.0.0.1:1/token: HTTP 400",
@@ -97,10 +104,12 @@ Test(redact, json_members) {
          "{\"token\": \"[redacted]\", \"x\": 1}");
   expect("{\"signedJwt\":\"a.b.c\",\"keyId\":\"k1\"}",
          "{\"signedJwt\":\"[redacted]\",\"keyId\":\"k1\"}");
-  expect("{\"private_key\":\"-----BEGIN PRIVATE KEY-----\\nMII\\n-----END PRIVATE KEY-----\\n\"}",
-         "{\"private_key\":\"[redacted]\"}");
-  expect("{\"accessToken\":\"x\",\"expireTime\":\"2026-01-01T00:00:00Z\"}",
-         "{\"accessToken\":\"[redacted]\",\"expireTime\":\"2026-01-01T00:00:00Z\"}");
+  expect(
+      "{\"private_key\":\"-----BEGIN PRIVATE KEY-----\\nMII\\n-----END PRIVATE KEY-----\\n\"}",
+      "{\"private_key\":\"[redacted]\"}");
+  expect(
+      "{\"accessToken\":\"x\",\"expireTime\":\"2026-01-01T00:00:00Z\"}",
+      "{\"accessToken\":\"[redacted]\",\"expireTime\":\"2026-01-01T00:00:00Z\"}");
 }
 
 Test(redact, in_place_buffer_truncates) {

@@ -119,8 +119,7 @@ Test(retry, cap_schedule_defaults) {
   unsigned i;
   gauth__retry_policy_resolve(NULL, &p);
   for (i = 0; i < GAUTH__ARRAY_LEN(want); i++)
-    cr_expect_eq(gauth__backoff_cap_ms(&p, i + 1), want[i], "retry %u",
-                 i + 1);
+    cr_expect_eq(gauth__backoff_cap_ms(&p, i + 1), want[i], "retry %u", i + 1);
 }
 
 Test(retry, cap_non_integer_multiplier) {
@@ -264,8 +263,8 @@ Test(retry, jitter_edges) {
 Test(retry, retryable_statuses_exactly) {
   long s;
   for (s = -1; s < 1000; s++) {
-    int want = s == 408 || s == 429 || s == 500 || s == 502 || s == 503 ||
-               s == 504;
+    int want =
+        s == 408 || s == 429 || s == 500 || s == 502 || s == 503 || s == 504;
     cr_expect_eq(gauth__http_status_retryable(s), want, "status %ld", s);
   }
 }
@@ -312,8 +311,7 @@ Test(retry, retry_after_delta_seconds) {
     int ok = gauth__retry_after_parse(cases[i].v, NOW, &ms);
     cr_expect_eq(ok, cases[i].ok, "\"%s\": %d", cases[i].v, ok);
     if (cases[i].ok) {
-      cr_expect_eq(ms, cases[i].ms, "\"%s\": %lld", cases[i].v,
-                   (long long)ms);
+      cr_expect_eq(ms, cases[i].ms, "\"%s\": %lld", cases[i].v, (long long)ms);
     } else {
       cr_expect_eq(ms, -42, "\"%s\" wrote %lld", cases[i].v, (long long)ms);
     }
@@ -322,9 +320,9 @@ Test(retry, retry_after_delta_seconds) {
 
 Test(retry, retry_after_huge_values_clamp) {
   int64_t ms = -1, prev;
-  cr_assert_eq(gauth__retry_after_parse("99999999999999999999999999999999", NOW,
-                                        &ms),
-               1);
+  cr_assert_eq(
+      gauth__retry_after_parse("99999999999999999999999999999999", NOW, &ms),
+      1);
   cr_expect_gt(ms, 0);
   cr_expect_eq(ms % 1000, 0);
   prev = ms;
@@ -353,14 +351,12 @@ Test(retry, retry_after_http_date) {
   cr_expect_eq(ms, 0);
 
   /* The fixed string, for a reader: 2024-03-01 12:00:30 UTC. */
-  cr_assert_eq(gauth__retry_after_parse("Fri, 01 Mar 2024 12:00:30 GMT", NOW,
-                                        &ms),
-               1);
+  cr_assert_eq(
+      gauth__retry_after_parse("Fri, 01 Mar 2024 12:00:30 GMT", NOW, &ms), 1);
   cr_expect_eq(ms, 30000);
   /* The obsolete forms RFC 9110 still asks recipients to accept. */
-  cr_assert_eq(gauth__retry_after_parse("Friday, 01-Mar-24 12:01:00 GMT", NOW,
-                                        &ms),
-               1);
+  cr_assert_eq(
+      gauth__retry_after_parse("Friday, 01-Mar-24 12:01:00 GMT", NOW, &ms), 1);
   cr_expect_eq(ms, 60000);
   cr_assert_eq(gauth__retry_after_parse("Fri Mar  1 12:00:10 2024", NOW, &ms),
                1);
@@ -371,9 +367,8 @@ Test(retry, retry_after_garbage) {
   int64_t ms = -42;
   cr_expect_eq(gauth__retry_after_parse("Someday, maybe", NOW, &ms), 0);
   cr_expect_eq(gauth__retry_after_parse("Fri, 99 Foo 2024", NOW, &ms), 0);
-  cr_expect_eq(gauth__retry_after_parse("-Fri, 01 Mar 2024 12:00:30 GMT", NOW,
-                                        &ms),
-               0);
+  cr_expect_eq(
+      gauth__retry_after_parse("-Fri, 01 Mar 2024 12:00:30 GMT", NOW, &ms), 0);
   cr_expect_eq(gauth__retry_after_parse(NULL, NOW, &ms), 0);
   cr_expect_eq(ms, -42);
   cr_expect_eq(gauth__retry_after_parse("5", NOW, NULL), 0);

@@ -98,12 +98,12 @@ static const struct {
 Test(url, host_is_google_table) {
   size_t i;
   for (i = 0; i < GAUTH__ARRAY_LEN(google_cases); i++) {
-    cr_expect_eq(gauth__host_is_google(google_cases[i].host,
-                                       google_cases[i].universe),
-                 google_cases[i].google, "host \"%s\" universe %s: expected %d",
-                 google_cases[i].host,
-                 google_cases[i].universe ? google_cases[i].universe : "NULL",
-                 google_cases[i].google);
+    cr_expect_eq(
+        gauth__host_is_google(google_cases[i].host, google_cases[i].universe),
+        google_cases[i].google, "host \"%s\" universe %s: expected %d",
+        google_cases[i].host,
+        google_cases[i].universe ? google_cases[i].universe : "NULL",
+        google_cases[i].google);
   }
   cr_expect_eq(gauth__host_is_google(NULL, NULL), 0);
 }
@@ -240,8 +240,8 @@ static const struct {
      "http://127.0.0.1:8080/token"},
     {"https://oauth2.googleapis.com:8443/token", "https://private.example",
      NULL, "https://private.example/token"},
-    {"https://oauth2.googleapis.com/token", "https://private.example:444",
-     NULL, "https://private.example:444/token"},
+    {"https://oauth2.googleapis.com/token", "https://private.example:444", NULL,
+     "https://private.example:444/token"},
     {"https://oauth2.googleapis.com/token", "http://[::1]:9", NULL,
      "http://[::1]:9/token"},
     /* Case and trailing dot on the Google host. */
@@ -249,9 +249,8 @@ static const struct {
      "http://127.0.0.1:8080/token"},
     {"https://accounts.google.com/o/oauth2/auth", "http://127.0.0.1:2", NULL,
      "http://127.0.0.1:2/o/oauth2/auth"},
-    {"https://www.gstatic.com/iap/verify/public_key-jwk",
-     "http://127.0.0.1:2", NULL,
-     "http://127.0.0.1:2/iap/verify/public_key-jwk"},
+    {"https://www.gstatic.com/iap/verify/public_key-jwk", "http://127.0.0.1:2",
+     NULL, "http://127.0.0.1:2/iap/verify/public_key-jwk"},
     /* A base URL without a path stays one. */
     {"https://sts.googleapis.com", "http://127.0.0.1:2", NULL,
      "http://127.0.0.1:2"},
@@ -267,8 +266,8 @@ static const struct {
     /* Other hosts: unchanged, byte for byte. */
     {"https://example.com/x?y=%2F", "http://127.0.0.1:8080", NULL,
      "https://example.com/x?y=%2F"},
-    {"https://googleapis.com.evil.example/token", "http://127.0.0.1:8080",
-     NULL, "https://googleapis.com.evil.example/token"},
+    {"https://googleapis.com.evil.example/token", "http://127.0.0.1:8080", NULL,
+     "https://googleapis.com.evil.example/token"},
     {"https://evilgoogleapis.com/token", "http://127.0.0.1:8080", NULL,
      "https://evilgoogleapis.com/token"},
     {"http://127.0.0.1:5000/token", "http://127.0.0.1:8080", NULL,
@@ -290,10 +289,9 @@ Test(url, apply_endpoint_table) {
         rewrite_cases[i].universe, &out, &err);
     cr_expect_eq(st, GAUTH_OK, "%s: %s", rewrite_cases[i].url, err.message);
     if (st != GAUTH_OK) continue;
-    cr_expect_str_eq(out, rewrite_cases[i].want, "%s with %s",
-                     rewrite_cases[i].url,
-                     rewrite_cases[i].endpoint ? rewrite_cases[i].endpoint
-                                               : "NULL");
+    cr_expect_str_eq(
+        out, rewrite_cases[i].want, "%s with %s", rewrite_cases[i].url,
+        rewrite_cases[i].endpoint ? rewrite_cases[i].endpoint : "NULL");
     free(out);
   }
 }
@@ -344,8 +342,8 @@ static const struct {
      "metadata.google.internal", "169.254.169.254", GAUTH_OK},
     {"http://metadata.google.internal/computeMetadata/v1/",
      "metadata.google.internal:80", NULL, GAUTH_OK},
-    {"http://metadata.google.internal:80/", "metadata.google.internal:80",
-     NULL, GAUTH_OK},
+    {"http://metadata.google.internal:80/", "metadata.google.internal:80", NULL,
+     GAUTH_OK},
     {"http://metadata.google.internal:8080/", "metadata.google.internal:80",
      NULL, GAUTH_E_INSECURE_URL},
     {"http://169.254.169.254/computeMetadata/v1/", "metadata.google.internal",
@@ -383,9 +381,9 @@ Test(url, check_transport_table) {
   size_t i;
   for (i = 0; i < GAUTH__ARRAY_LEN(transport_cases); i++) {
     gauth_error err = GAUTH_ERROR_INIT;
-    gauth_status st = gauth__url_check_transport(
-        transport_cases[i].url, transport_cases[i].mhost,
-        transport_cases[i].mip, &err);
+    gauth_status st = gauth__url_check_transport(transport_cases[i].url,
+                                                 transport_cases[i].mhost,
+                                                 transport_cases[i].mip, &err);
     cr_expect_eq(st, transport_cases[i].want,
                  "\"%s\" (metadata %s / %s): got %s, want %s: %s",
                  transport_cases[i].url,
@@ -404,15 +402,15 @@ Test(url, check_transport_table) {
 
 Test(url, check_transport_messages_say_why) {
   gauth_error err = GAUTH_ERROR_INIT;
-  cr_assert_eq(gauth__url_check_transport("http://example.com:8080/x", NULL,
-                                          NULL, &err),
-               GAUTH_E_INSECURE_URL);
+  cr_assert_eq(
+      gauth__url_check_transport("http://example.com:8080/x", NULL, NULL, &err),
+      GAUTH_E_INSECURE_URL);
   cr_expect(strstr(err.message, "http://example.com:8080") != NULL, "%s",
             err.message);
   cr_expect(strstr(err.message, "https") != NULL, "%s", err.message);
-  cr_assert_eq(gauth__url_check_transport("ftp://example.com/x", NULL, NULL,
-                                          &err),
-               GAUTH_E_INSECURE_URL);
+  cr_assert_eq(
+      gauth__url_check_transport("ftp://example.com/x", NULL, NULL, &err),
+      GAUTH_E_INSECURE_URL);
   cr_expect(strstr(err.message, "ftp://example.com") != NULL, "%s",
             err.message);
   cr_expect(strstr(err.message, "only http and https") != NULL, "%s",
@@ -436,13 +434,13 @@ Test(url, messages_never_contain_secrets) {
   for (i = 0; i < GAUTH__ARRAY_LEN(urls); i++) {
     gauth_error err = GAUTH_ERROR_INIT;
     char *out = NULL;
-    cr_expect_neq(gauth__url_check_transport(urls[i], "metadata.internal",
-                                             NULL, &err),
-                  GAUTH_OK, "%s", urls[i]);
-    cr_expect(strstr(err.message, "SECRETCANARY") == NULL, "%s -> %s",
-              urls[i], err.message);
-    cr_expect(strstr(err.message, "access_token") == NULL, "%s -> %s",
-              urls[i], err.message);
+    cr_expect_neq(
+        gauth__url_check_transport(urls[i], "metadata.internal", NULL, &err),
+        GAUTH_OK, "%s", urls[i]);
+    cr_expect(strstr(err.message, "SECRETCANARY") == NULL, "%s -> %s", urls[i],
+              err.message);
+    cr_expect(strstr(err.message, "access_token") == NULL, "%s -> %s", urls[i],
+              err.message);
     gauth_error_clear(&err);
     if (gauth__url_apply_endpoint(urls[i], "http://127.0.0.1:1", NULL, &out,
                                   &err) == GAUTH_OK) {

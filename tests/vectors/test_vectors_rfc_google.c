@@ -47,8 +47,8 @@ static gauth_keyset *set_of_key(gauth_key *key) {
 static gauth_status verify_token(const char *token, const gauth_keyset *set,
                                  int require_json, gauth_error *err) {
   char *payload = NULL;
-  gauth_status st = gauth_jws_verify(token, 0, set, SUPPORTED, &payload, NULL,
-                                     err);
+  gauth_status st =
+      gauth_jws_verify(token, 0, set, SUPPORTED, &payload, NULL, err);
   if (st == GAUTH_OK && require_json) {
     /* A JWT's payload is a JSON object. */
     cJSON *j = cJSON_Parse(payload);
@@ -71,7 +71,8 @@ static void exact_signature(const cJSON *ex) {
   cr_assert_eq(sig_len, 256);
   sig = malloc(sig_len);
   cr_assert_eq(gauth_key_sign(key, GAUTH_ALG_RS256, input, strlen(input), sig,
-                              &sig_len, &err), GAUTH_OK, "%s", err.message);
+                              &sig_len, &err),
+               GAUTH_OK, "%s", err.message);
   cr_assert_eq(gauth__b64url_encode(sig, sig_len, &b64, &err), GAUTH_OK);
   cr_assert_str_eq(b64, vec_str(ex, "signature_b64u"),
                    "%s: RS256 signature differs", vec_str(ex, "id"));
@@ -105,8 +106,9 @@ Test(rfc, rfc7520_4_1_rs256_kid) {
   exact_signature(ex);
   expect_verifies(ex);
   cJSON_Delete(root);
-  printf("rfc7520-4.1 RS256 with kid: exact signature and verification "
-         "ok\n");
+  printf(
+      "rfc7520-4.1 RS256 with kid: exact signature and verification "
+      "ok\n");
 }
 
 Test(rfc, rfc7515_a3_es256) {
@@ -125,15 +127,15 @@ Test(rfc, rfc7515_a3_es256) {
   /* 64 bytes of r||s are 86 base64url characters. */
   cr_assert_eq(strlen(strrchr(token, '.') + 1), 86,
                "ES256 signature must be r||s");
-  cr_assert_eq(verify_token(token, set, 1, &err), GAUTH_OK, "%s",
-               err.message);
+  cr_assert_eq(verify_token(token, set, 1, &err), GAUTH_OK, "%s", err.message);
   gauth_free(token);
   gauth_keyset_free(set);
   gauth_key_free(priv);
   gauth_key_free(pub);
   cJSON_Delete(root);
-  printf("rfc7515-A.3 ES256: given signature verifies; sign-and-verify "
-         "ok\n");
+  printf(
+      "rfc7515-A.3 ES256: given signature verifies; sign-and-verify "
+      "ok\n");
 }
 
 Test(rfc, es512_examples_unsupported) {
@@ -148,17 +150,18 @@ Test(rfc, es512_examples_unsupported) {
     char *jwk = vec_print(cJSON_GetObjectItem(ex, "jwk_public"));
     cr_assert_eq(gauth_keyset_from_keys(&none, NULL, 0, &err), GAUTH_OK);
     cr_assert_eq(gauth_jws_verify(vec_str(ex, "compact"), 0, none, SUPPORTED,
-                                  NULL, NULL, &err), GAUTH_E_VERIFY);
+                                  NULL, NULL, &err),
+                 GAUTH_E_VERIFY);
     gauth_keyset_free(none);
     cr_assert_str_eq(err.reason, "alg_not_allowed", "%s", ids[i]);
     /* Nor is its P-521 key usable. */
-    cr_assert_neq(gauth_key_from_jwk(&key, jwk, strlen(jwk), &err),
-                  GAUTH_OK);
+    cr_assert_neq(gauth_key_from_jwk(&key, jwk, strlen(jwk), &err), GAUTH_OK);
     free(jwk);
   }
   cJSON_Delete(root);
-  printf("rfc7515-A.4, rfc7520-4.3 ES512: rejected (alg_not_allowed; "
-         "P-521 key refused)\n");
+  printf(
+      "rfc7515-A.4, rfc7520-4.3 ES512: rejected (alg_not_allowed; "
+      "P-521 key refused)\n");
 }
 
 Test(rfc, rfc7515_a5_alg_none) {
@@ -200,26 +203,32 @@ static gauth_status verify_with(const char *token, const char *rel,
   return st;
 }
 
-#define CLAIMS "{\"iss\":\"service-account@example.com\",\"aud\":\"x\"," \
-               "\"iat\":1700000000,\"exp\":1700003600}"
+#define CLAIMS                                              \
+  "{\"iss\":\"service-account@example.com\",\"aud\":\"x\"," \
+  "\"iat\":1700000000,\"exp\":1700003600}"
 
 Test(google_auth, rsa_privatekey_signs_cert_verifies) {
   gauth_key *priv = pem_key("google-auth-library-python/privatekey.pem");
   gauth_error err = GAUTH_ERROR_INIT;
   char *token = NULL;
-  cr_assert_eq(gauth_jwt_sign(priv, GAUTH_ALG_RS256, NULL, CLAIMS, &token,
-                              &err), GAUTH_OK, "%s", err.message);
-  cr_assert_eq(verify_with(token, "google-auth-library-python/public_cert.pem",
-                           &err), GAUTH_OK, "%s", err.message);
-  cr_assert_eq(verify_with(token, "google-auth-library-python/privatekey.pub",
-                           &err), GAUTH_OK, "%s", err.message);
-  cr_assert_eq(verify_with(token, "google-auth-library-python/other_cert.pem",
-                           &err), GAUTH_E_VERIFY);
+  cr_assert_eq(
+      gauth_jwt_sign(priv, GAUTH_ALG_RS256, NULL, CLAIMS, &token, &err),
+      GAUTH_OK, "%s", err.message);
+  cr_assert_eq(
+      verify_with(token, "google-auth-library-python/public_cert.pem", &err),
+      GAUTH_OK, "%s", err.message);
+  cr_assert_eq(
+      verify_with(token, "google-auth-library-python/privatekey.pub", &err),
+      GAUTH_OK, "%s", err.message);
+  cr_assert_eq(
+      verify_with(token, "google-auth-library-python/other_cert.pem", &err),
+      GAUTH_E_VERIFY);
   cr_assert_str_eq(err.reason, "signature_invalid");
   gauth_free(token);
   gauth_key_free(priv);
-  printf("google-auth privatekey.pem: RS256 token verifies with "
-         "public_cert.pem and privatekey.pub, not with other_cert.pem\n");
+  printf(
+      "google-auth privatekey.pem: RS256 token verifies with "
+      "public_cert.pem and privatekey.pub, not with other_cert.pem\n");
 }
 
 /* As upstream test_jwt.py does: certs {"1": OTHER, "2": PUBLIC}, in
@@ -258,28 +267,34 @@ Test(google_auth, certificate_map_selection) {
   free(pub);
   gauth_keyset_free(set);
   gauth_key_free(priv);
-  printf("google-auth certificate map {1: other, 2: public}: kid 2 ok, kid "
-         "1 signature_invalid, no kid ok\n");
+  printf(
+      "google-auth certificate map {1: other, 2: public}: kid 2 ok, kid "
+      "1 signature_invalid, no kid ok\n");
 }
 
 Test(google_auth, es256_keys) {
   gauth_key *priv = pem_key("google-auth-library-python/es256_privatekey.pem");
   gauth_error err = GAUTH_ERROR_INIT;
   char *token = NULL;
-  cr_assert_eq(gauth_jwt_sign(priv, GAUTH_ALG_ES256, NULL, CLAIMS, &token,
-                              &err), GAUTH_OK, "%s", err.message);
-  cr_assert_eq(verify_with(token,
-                           "google-auth-library-python/es256_publickey.pem",
-                           &err), GAUTH_OK, "%s", err.message);
-  cr_assert_eq(verify_with(token,
-                           "google-auth-library-python/es256_public_cert.pem",
-                           &err), GAUTH_OK, "%s", err.message);
+  cr_assert_eq(
+      gauth_jwt_sign(priv, GAUTH_ALG_ES256, NULL, CLAIMS, &token, &err),
+      GAUTH_OK, "%s", err.message);
+  cr_assert_eq(
+      verify_with(token, "google-auth-library-python/es256_publickey.pem",
+                  &err),
+      GAUTH_OK, "%s", err.message);
+  cr_assert_eq(
+      verify_with(token, "google-auth-library-python/es256_public_cert.pem",
+                  &err),
+      GAUTH_OK, "%s", err.message);
   /* The RSA certificate cannot verify an ES256 token. */
-  cr_assert_eq(verify_with(token, "google-auth-library-python/public_cert.pem",
-                           &err), GAUTH_E_VERIFY);
+  cr_assert_eq(
+      verify_with(token, "google-auth-library-python/public_cert.pem", &err),
+      GAUTH_E_VERIFY);
   cr_assert_str_eq(err.reason, "key_not_usable");
   gauth_free(token);
   gauth_key_free(priv);
-  printf("google-auth es256_privatekey.pem: ES256 token verifies with "
-         "es256_publickey.pem and es256_public_cert.pem\n");
+  printf(
+      "google-auth es256_privatekey.pem: ES256 token verifies with "
+      "es256_publickey.pem and es256_public_cert.pem\n");
 }

@@ -41,8 +41,7 @@ static void run(const char *file, const char *name, sig_form form,
       gauth_error err = GAUTH_ERROR_INIT;
       int ok = 0;
       if (form == FORM_DER) {
-        if (gauth__ecdsa_der_to_jose(sig, slen, 32, &jose, &err) ==
-            GAUTH_OK) {
+        if (gauth__ecdsa_der_to_jose(sig, slen, 32, &jose, &err) == GAUTH_OK) {
           free(sig);
           sig = jose;
           slen = 64;
@@ -52,8 +51,8 @@ static void run(const char *file, const char *name, sig_form form,
         }
       }
       if (key != NULL && slen != (size_t)-1)
-        ok = gauth_key_verify(key, GAUTH_ALG_ES256, msg, mlen, sig,
-                                   slen, &err) == GAUTH_OK;
+        ok = gauth_key_verify(key, GAUTH_ALG_ES256, msg, mlen, sig, slen,
+                              &err) == GAUTH_OK;
       t.cases++;
       if (strcmp(result, "valid") == 0) {
         if (ok) {
@@ -85,8 +84,10 @@ static void run(const char *file, const char *name, sig_form form,
   cJSON_Delete(root);
   if (form == FORM_DER) {
     char note[96];
-    snprintf(note, sizeof(note), "%d DER signatures refused by the "
-             "canonical DER reader", der_refused);
+    snprintf(note, sizeof(note),
+             "%d DER signatures refused by the "
+             "canonical DER reader",
+             der_refused);
     vec_note(&t, note);
   }
   cr_assert_eq(t.cases, want_cases);
@@ -95,8 +96,7 @@ static void run(const char *file, const char *name, sig_form form,
 
 Test(wycheproof, ecdsa_secp256r1_sha256_p1363) {
   run("wycheproof/ecdsa_secp256r1_sha256_p1363_test.json",
-      "wycheproof ecdsa_secp256r1_sha256_p1363 (ES256 r||s)", FORM_P1363,
-      262);
+      "wycheproof ecdsa_secp256r1_sha256_p1363 (ES256 r||s)", FORM_P1363, 262);
 }
 
 Test(wycheproof, ecdsa_secp256r1_sha256_der) {

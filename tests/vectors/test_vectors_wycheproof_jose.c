@@ -36,10 +36,10 @@
 #include "jose_internal.h"
 #include "vectors_util.h"
 
-#define SUPPORTED                                                        \
-  (GAUTH_ALG_BIT(GAUTH_ALG_RS256) | GAUTH_ALG_BIT(GAUTH_ALG_RS384) |     \
-   GAUTH_ALG_BIT(GAUTH_ALG_RS512) | GAUTH_ALG_BIT(GAUTH_ALG_PS256) |     \
-   GAUTH_ALG_BIT(GAUTH_ALG_ES256) | GAUTH_ALG_BIT(GAUTH_ALG_ES384) |     \
+#define SUPPORTED                                                    \
+  (GAUTH_ALG_BIT(GAUTH_ALG_RS256) | GAUTH_ALG_BIT(GAUTH_ALG_RS384) | \
+   GAUTH_ALG_BIT(GAUTH_ALG_RS512) | GAUTH_ALG_BIT(GAUTH_ALG_PS256) | \
+   GAUTH_ALG_BIT(GAUTH_ALG_ES256) | GAUTH_ALG_BIT(GAUTH_ALG_ES384) | \
    GAUTH_ALG_BIT(GAUTH_ALG_EDDSA))
 
 /* Algorithms a valid vector may use and still be rejected. */
@@ -57,9 +57,8 @@ static const char *token_alg(const char *jws, const cJSON *keyjson, char *buf,
   size_t hlen = 0;
   const cJSON *alg = NULL;
   buf[0] = '\0';
-  if (dot != NULL &&
-      gauth__b64url_decode(jws, (size_t)(dot - jws), &h, &hlen, NULL) ==
-          GAUTH_OK) {
+  if (dot != NULL && gauth__b64url_decode(jws, (size_t)(dot - jws), &h, &hlen,
+                                          NULL) == GAUTH_OK) {
     cJSON *hdr = cJSON_ParseWithLength((const char *)h, hlen);
     alg = cJSON_GetObjectItemCaseSensitive(hdr, "alg");
     if (cJSON_IsString(alg)) snprintf(buf, size, "%s", alg->valuestring);
@@ -144,8 +143,8 @@ static void run(const char *file, const char *name, int want_cases) {
         }
         token_alg(cJSON_IsString(jws) ? jws->valuestring : "", keyjson, alg,
                   sizeof(alg));
-        if (strncmp(vec_str(tc, "comment"), "InvalidCharacterInserted",
-                    24) == 0 &&
+        if (strncmp(vec_str(tc, "comment"), "InvalidCharacterInserted", 24) ==
+                0 &&
             (strcmp(err.reason, "malformed") == 0 ||
              strcmp(err.reason, "alg_not_allowed") == 0)) {
           /* base64 group, tcIds 372 / 373: a '?' inserted into a segment,
@@ -154,8 +153,9 @@ static void run(const char *file, const char *name, int want_cases) {
            * malformed (372: header) or, when the header decodes first and
            * names HS256, alg_not_allowed (373). */
           t.policy++;
-          vec_note(&t, "tcIds 372/373 InvalidCharacterInserted: rejected "
-                       "(strict base64url, HS256)");
+          vec_note(&t,
+                   "tcIds 372/373 InvalidCharacterInserted: rejected "
+                   "(strict base64url, HS256)");
         } else if (is_policy_alg(alg) &&
                    strcmp(err.reason, "alg_not_allowed") == 0) {
           t.policy++;
@@ -163,9 +163,8 @@ static void run(const char *file, const char *name, int want_cases) {
             if (strcmp(alg, POLICY_ALGS[i]) == 0) policy_by_alg[i]++;
         } else {
           t.unexpected++;
-          cr_log_error("%s tcId %d (%s) valid but rejected: %s: %s", file,
-                       id, vec_str(group, "comment"), err.reason,
-                       err.message);
+          cr_log_error("%s tcId %d (%s) valid but rejected: %s: %s", file, id,
+                       vec_str(group, "comment"), err.reason, err.message);
         }
       } else if (strcmp(result, "invalid") == 0) {
         if (!ok) {

@@ -18,16 +18,14 @@ static gauth_key *key_from_pem(const cJSON *group, const char *member,
                                gauth_error *err) {
   const char *pem = vec_str(group, member);
   gauth_key *key = NULL;
-  if (gauth_key_from_pem(&key, pem, strlen(pem), err) != GAUTH_OK)
-    return NULL;
+  if (gauth_key_from_pem(&key, pem, strlen(pem), err) != GAUTH_OK) return NULL;
   return key;
 }
 
 Test(wycheproof, rsa_signature_2048_sha256) {
   cJSON *root = vec_json("wycheproof/rsa_signature_2048_sha256_test.json");
   const cJSON *group, *tc;
-  vec_tally t = {"wycheproof rsa_signature_2048_sha256", 0, 0, 0, 0, 0, 0,
-                 {0}};
+  vec_tally t = {"wycheproof rsa_signature_2048_sha256", 0, 0, 0, 0, 0, 0, {0}};
 
   cJSON_ArrayForEach(group, cJSON_GetObjectItem(root, "testGroups")) {
     gauth_error kerr = GAUTH_ERROR_INIT;
@@ -40,9 +38,8 @@ Test(wycheproof, rsa_signature_2048_sha256) {
       unsigned char *msg = vec_unhex(vec_str(tc, "msg"), &mlen);
       unsigned char *sig = vec_unhex(vec_str(tc, "sig"), &slen);
       gauth_error err = GAUTH_ERROR_INIT;
-      int ok = key != NULL &&
-               gauth_key_verify(key, GAUTH_ALG_RS256, msg, mlen, sig,
-                                     slen, &err) == GAUTH_OK;
+      int ok = key != NULL && gauth_key_verify(key, GAUTH_ALG_RS256, msg, mlen,
+                                               sig, slen, &err) == GAUTH_OK;
       t.cases++;
       if (strcmp(result, "valid") == 0) {
         if (ok) {
@@ -68,8 +65,9 @@ Test(wycheproof, rsa_signature_2048_sha256) {
          * change in that behaviour is noticed. */
         t.acceptable++;
         if (id == 8 && !ok) {
-          vec_note(&t, "tcId 8 MissingNull acceptable: rejected "
-                       "(OpenSSL compares the DER DigestInfo with NULL)");
+          vec_note(&t,
+                   "tcId 8 MissingNull acceptable: rejected "
+                   "(OpenSSL compares the DER DigestInfo with NULL)");
         } else {
           t.unexpected++;
           cr_log_error("tcId %d acceptable: undecided outcome %s", id,
@@ -89,8 +87,16 @@ Test(wycheproof, rsa_signature_2048_sha256) {
 Test(wycheproof, rsa_pkcs1_2048_sig_gen_sha256) {
   cJSON *root = vec_json("wycheproof/rsa_pkcs1_2048_sig_gen_test.json");
   const cJSON *group, *tc;
-  vec_tally t = {"wycheproof rsa_pkcs1_2048_sig_gen (SHA-256 groups, "
-                 "signer must reproduce sig)", 0, 0, 0, 0, 0, 0, {0}};
+  vec_tally t = {
+      "wycheproof rsa_pkcs1_2048_sig_gen (SHA-256 groups, "
+      "signer must reproduce sig)",
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      {0}};
 
   cJSON_ArrayForEach(group, cJSON_GetObjectItem(root, "testGroups")) {
     gauth_error kerr = GAUTH_ERROR_INIT;
@@ -112,17 +118,17 @@ Test(wycheproof, rsa_pkcs1_2048_sig_gen_sha256) {
                             &err) == GAUTH_OK &&
              got_len == slen && memcmp(got, want, slen) == 0;
       /* And the signature verifies with the same key. */
-      verifies = key != NULL &&
-                 gauth_key_verify(key, GAUTH_ALG_RS256, msg, mlen, want, slen,
-                                  &err) == GAUTH_OK;
+      verifies =
+          key != NULL && gauth_key_verify(key, GAUTH_ALG_RS256, msg, mlen, want,
+                                          slen, &err) == GAUTH_OK;
       t.cases++;
       if (strcmp(result, "valid") == 0) {
         if (same && verifies) {
           t.valid_ok++;
         } else {
           t.unexpected++;
-          cr_log_error("tcId %d: signature differs or does not verify (%s)",
-                       id, key == NULL ? kerr.message : err.message);
+          cr_log_error("tcId %d: signature differs or does not verify (%s)", id,
+                       key == NULL ? kerr.message : err.message);
         }
       } else if (strcmp(result, "acceptable") == 0) {
         /* tcIds 154 and 158: keys with public exponent 3 (flag
@@ -131,8 +137,9 @@ Test(wycheproof, rsa_pkcs1_2048_sig_gen_sha256) {
          * deterministic, it must then produce `sig` exactly. */
         t.acceptable++;
         if (same && verifies) {
-          vec_note(&t, "tcIds 154/158 SmallPublicKey (e=3) acceptable: "
-                       "key loaded, signature reproduced");
+          vec_note(&t,
+                   "tcIds 154/158 SmallPublicKey (e=3) acceptable: "
+                   "key loaded, signature reproduced");
         } else {
           t.unexpected++;
           cr_log_error("tcId %d acceptable (e=3): %s", id,
