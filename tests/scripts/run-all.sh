@@ -2,6 +2,7 @@
 # Everything `make test` runs, in order. Each stage prints "==> stage"; the
 # last line is the summary "make test: N passed, N failed".
 #
+#  0. Every C file is formatted as .clang-format says.
 #  1. gcc build with -Werror; the whole suite (ctest).
 #  2. clang build with ASan + UBSan and -Werror; the whole suite, failing on
 #     any sanitizer report (reports go to files: a leak in a Criterion child
@@ -100,6 +101,14 @@ build() {
   cmake --build "$dir" -j "$jobs" > "$dir.build.log" 2>&1 || {
     grep -E 'error|warning' "$dir.build.log" | head -n 60; return 1; }
 }
+
+# ---- 0. formatting -------------------------------------------------------------
+stage "format: clang-format (.clang-format) on every tracked C file"
+if sh "$src/tests/scripts/check-format.sh" "$src"; then
+  pass "every C file as .clang-format says"
+else
+  fail "formatting (tests/scripts/check-format.sh)"
+fi
 
 # ---- 1. gcc -Werror, full suite ---------------------------------------------
 stage "gcc build (-Werror) and full suite"
