@@ -425,15 +425,9 @@ static void error_append(gauth_error *err, const char *fmt, ...) {
 /* The credential in an Authorization header line, or NULL: "Authorization:
  * Bearer TOKEN" gives "TOKEN" (a pointer into line). */
 static const char *auth_credential(const char *line) {
-  const char *colon = strchr(line, ':');
-  const char *v, *sp;
-  size_t name_len;
-  if (colon == NULL) return NULL;
-  name_len = (size_t)(colon - line);
-  if (!((name_len == 13 && strncasecmp(line, "Authorization", 13) == 0) ||
-        (name_len == 19 && strncasecmp(line, "Proxy-Authorization", 19) == 0)))
-    return NULL;
-  v = colon + 1;
+  const char *v = gauth__skip_prefix_ci(line, "Authorization:"), *sp;
+  if (v == NULL) v = gauth__skip_prefix_ci(line, "Proxy-Authorization:");
+  if (v == NULL) return NULL;
   while (*v == ' ' || *v == '\t') v++;
   sp = strchr(v, ' ');
   if (sp != NULL) {
@@ -444,10 +438,9 @@ static const char *auth_credential(const char *line) {
 }
 
 static int is_auth_header(const char *line) {
-  return auth_credential(line) != NULL ||
-         strncasecmp(line, "Authorization:", 14) == 0 ||
-         strncasecmp(line, "Proxy-Authorization:", 20) == 0 ||
-         strncasecmp(line, "Cookie:", 7) == 0;
+  return gauth__skip_prefix_ci(line, "Authorization:") != NULL ||
+         gauth__skip_prefix_ci(line, "Proxy-Authorization:") != NULL ||
+         gauth__skip_prefix_ci(line, "Cookie:") != NULL;
 }
 
 /* The request's secrets plus the credentials of its Authorization headers,
