@@ -1130,12 +1130,30 @@ gauth_status gauth__http_get(gauth__http *h, const char *url,
   return gauth__http_do(h, &req, resp, err);
 }
 
+/* POSTs a NUL-terminated body of the given type (the body is the caller's
+ * to wipe). */
+static gauth_status post_text(gauth__http *h, const char *url,
+                              const char *const *headers, const char *body,
+                              const char *content_type,
+                              const char *const *secrets,
+                              gauth__http_response *resp, gauth_error *err) {
+  gauth__http_request req;
+  memset(&req, 0, sizeof(req));
+  req.method = "POST";
+  req.url = url;
+  req.headers = headers;
+  req.body = body;
+  req.body_len = strlen(body);
+  req.content_type = content_type;
+  req.secrets = secrets;
+  return gauth__http_do(h, &req, resp, err);
+}
+
 gauth_status gauth__http_post_form(gauth__http *h, const char *url,
                                    const char *const *headers,
                                    const gauth__form_field *fields, size_t n,
                                    gauth__http_response *resp,
                                    gauth_error *err) {
-  gauth__http_request req;
   const char **secrets;
   char *body = NULL;
   size_t i, k = 0;
@@ -1148,17 +1166,9 @@ gauth_status gauth__http_post_form(gauth__http *h, const char *url,
     if (fields[i].secret && fields[i].value != NULL)
       secrets[k++] = fields[i].value;
   st = gauth__form_encode(fields, n, &body, err);
-  if (st == GAUTH_OK) {
-    memset(&req, 0, sizeof(req));
-    req.method = "POST";
-    req.url = url;
-    req.headers = headers;
-    req.body = body;
-    req.body_len = strlen(body);
-    req.content_type = "application/x-www-form-urlencoded";
-    req.secrets = secrets;
-    st = gauth__http_do(h, &req, resp, err);
-  }
+  if (st == GAUTH_OK)
+    st = post_text(h, url, headers, body, "application/x-www-form-urlencoded",
+                   secrets, resp, err);
   gauth__secret_strfree(body);
   free(secrets);
   return st;
@@ -1170,7 +1180,6 @@ gauth_status gauth__http_post_json(gauth__http *h, const char *url,
                                    const char *const *secrets,
                                    gauth__http_response *resp,
                                    gauth_error *err) {
-  gauth__http_request req;
   char *text;
   gauth_status st;
 
@@ -1179,15 +1188,7 @@ gauth_status gauth__http_post_json(gauth__http *h, const char *url,
     return gauth__error_set(err, GAUTH_E_INVALID_ARG, "JSON body is NULL");
   text = cJSON_PrintUnformatted(body);
   if (text == NULL) return gauth__error_nomem(err);
-  memset(&req, 0, sizeof(req));
-  req.method = "POST";
-  req.url = url;
-  req.headers = headers;
-  req.body = text;
-  req.body_len = strlen(text);
-  req.content_type = "application/json";
-  req.secrets = secrets;
-  st = gauth__http_do(h, &req, resp, err);
+  st = post_text(h, url, headers, text, "application/json", secrets, resp, err);
   /* The body may carry a token (an STS subject token, a JWT to sign). */
   OPENSSL_cleanse(text, strlen(text));
   cJSON_free(text);
