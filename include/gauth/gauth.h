@@ -16,5 +16,6 @@
 #include <gauth/credentials.h>
 #include <gauth/metadata.h>
 #include <gauth/iam.h>
+#include <gauth/scheduler.h>
 
 #endif /* GAUTH_GAUTH_H */

@@ -1,0 +1,243 @@
+/* libgauth: Cloud Scheduler jobs — the job as Google describes it. Pure
+ * functions: nothing here makes a request.
+ *
+ *     gauth_scheduler_job *job;
+ *     if (gauth_scheduler_job_from_json(&job, text, len, &err) == GAUTH_OK) {
+ *       printf("%s %s\n", gauth_scheduler_job_http_method(job),
+ *              gauth_scheduler_job_uri(job));
+ *       gauth_scheduler_job_free(job);
+ *     }
+ *
+ * THE JOB is a Cloud Scheduler v1 `Job` as the REST API returns it
+ * (GET https://cloudscheduler.googleapis.com/v1/projects/P/locations/L/jobs/J)
+ * and as `gcloud scheduler jobs describe --format=json` prints it: proto3
+ * JSON, whose int32 / int64 members may arrive as numbers or as decimal
+ * strings ("retryCount": "3") and whose enums arrive as names. Members
+ * libgauth does not know are ignored; JSON null counts as absent. Google's
+ * defaults are applied where a member is absent (see DEFAULTS) and Google's
+ * limits are checked (see gauth_scheduler_job_from_json).
+ * Reference:
+ * https://cloud.google.com/scheduler/docs/reference/rest/v1/projects.locations.jobs
+ * and the protos it is generated from (google/cloud/scheduler/v1/job.proto,
+ * target.proto in github.com/googleapis/googleapis).
+ *
+ * DURATIONS are Google's string form: seconds with up to nine fractional
+ * digits and the suffix "s" ("180s", "3.5s", "0.000000001s"). libgauth
+ * reports them in milliseconds, sub-millisecond digits dropped (limits are
+ * checked on the exact value).
+ *
+ * TIMES are RFC 3339 ("2026-05-01T10:00:00.123456Z", or with an offset),
+ * reported as whole seconds since the Unix epoch (fractions dropped).
+ *
+ * OWNERSHIP: a job is created by gauth_scheduler_job_from_json() and
+ * released by gauth_scheduler_job_free(). Every getter returns a value or a
+ * pointer borrowed from the job, valid until it is freed.
+ *
+ * SECRETS: a job's headers and body may carry secrets (an API key set as a
+ * header); libgauth never logs them or puts them in an error message, and
+ * gauth_scheduler_job_free() wipes them. Error messages name the member
+ * that is wrong and show only short non-secret values (numbers, durations,
+ * enum names, header names).
+ *
+ * THREAD SAFETY: every function here may be called from any thread. A job
+ * is immutable once parsed: any number of threads may read it at once; it
+ * must not be freed while another thread reads it. */
+#ifndef GAUTH_SCHEDULER_H
+#define GAUTH_SCHEDULER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <gauth/credentials.h>
+#include <gauth/error.h>
+#include <gauth/export.h>
+#include <gauth/options.h>
+
+GAUTH_BEGIN_DECLS
+
+/* ---- DEFAULTS and limits, as Cloud Scheduler documents them ---------------
+ * Applied by gauth_scheduler_job_from_json() to absent members. Durations
+ * in milliseconds. */
+
+/* httpTarget.httpMethod: HTTP_METHOD_UNSPECIFIED "defaults to POST". */
+#define GAUTH_SCHEDULER_DEFAULT_HTTP_METHOD "POST"
+/* oauthToken.scope: "If not specified, .../auth/cloud-platform will be
+ * used." (oidcToken.audience: "If not specified, the URI specified in
+ * target will be used.") */
+#define GAUTH_SCHEDULER_DEFAULT_SCOPE GAUTH_SCOPE_CLOUD_PLATFORM
+/* attemptDeadline of HTTP targets: "the default is 3 minutes. The deadline
+ * must be in the interval [15 seconds, 30 minutes]." */
+#define GAUTH_SCHEDULER_DEFAULT_ATTEMPT_DEADLINE_MS 180000
+#define GAUTH_SCHEDULER_MIN_ATTEMPT_DEADLINE_MS 15000
+#define GAUTH_SCHEDULER_MAX_ATTEMPT_DEADLINE_MS 1800000
+/* retryConfig: retryCount 0 (at most 5), maxRetryDuration 0 (no time
+ * limit), minBackoffDuration 5 s, maxBackoffDuration 1 h, maxDoublings 5. */
+#define GAUTH_SCHEDULER_DEFAULT_RETRY_COUNT 0
+#define GAUTH_SCHEDULER_MAX_RETRY_COUNT 5
+#define GAUTH_SCHEDULER_DEFAULT_MAX_RETRY_DURATION_MS 0
+#define GAUTH_SCHEDULER_DEFAULT_MIN_BACKOFF_MS 5000
+#define GAUTH_SCHEDULER_DEFAULT_MAX_BACKOFF_MS 3600000
+#define GAUTH_SCHEDULER_DEFAULT_MAX_DOUBLINGS 5
+
+/* Parses a duration in Google's string form (see DURATIONS) into
+ * milliseconds, sub-millisecond digits dropped: "3.5s" gives 3500,
+ * "0.0009s" gives 0. No sign, space or exponent; at most nine fractional
+ * digits; at most 315576000000 s (Google's Duration range). Errors:
+ * GAUTH_E_INVALID_ARG for NULL arguments, GAUTH_E_MALFORMED for anything
+ * else (the message shows the text when it is short). On error *ms_out is
+ * 0. */
+GAUTH_API GAUTH_NODISCARD gauth_status gauth_scheduler_duration_parse(
+    const char *s, int64_t *ms_out, gauth_error *err);
+
+/* ---- the job ------------------------------------------------------------- */
+
+typedef struct gauth_scheduler_job gauth_scheduler_job;
+
+/* Job.State; values as in Google's proto. */
+typedef enum gauth_scheduler_state {
+  GAUTH_SCHEDULER_STATE_UNSPECIFIED = 0, /* absent, or STATE_UNSPECIFIED */
+  GAUTH_SCHEDULER_STATE_ENABLED = 1,
+  GAUTH_SCHEDULER_STATE_PAUSED = 2,       /* paused by a user */
+  GAUTH_SCHEDULER_STATE_DISABLED = 3,     /* disabled by the system (error) */
+  GAUTH_SCHEDULER_STATE_UPDATE_FAILED = 4 /* an UpdateJob failed */
+} gauth_scheduler_state;
+
+/* Google's name of a state ("ENABLED", ...; "STATE_UNSPECIFIED"). Never
+ * NULL; static; "unknown" for a value outside the enum. */
+GAUTH_API const char *gauth_scheduler_state_name(gauth_scheduler_state state);
+
+/* What a job delivers to: one of the three members of Job's `target`. */
+typedef enum gauth_scheduler_target {
+  GAUTH_SCHEDULER_TARGET_HTTP = 1,      /* httpTarget */
+  GAUTH_SCHEDULER_TARGET_PUBSUB = 2,    /* pubsubTarget (read, not invoked) */
+  GAUTH_SCHEDULER_TARGET_APP_ENGINE = 3 /* appEngineHttpTarget (likewise) */
+} gauth_scheduler_target;
+
+/* The token a call carries: none, an OIDC ID token (oidcToken; what Cloud
+ * Run services and functions take) or an OAuth 2 access token (oauthToken;
+ * what Google APIs on *.googleapis.com take). */
+typedef enum gauth_scheduler_token {
+  GAUTH_SCHEDULER_TOKEN_NONE = 0,
+  GAUTH_SCHEDULER_TOKEN_OIDC = 1,
+  GAUTH_SCHEDULER_TOKEN_OAUTH = 2
+} gauth_scheduler_token;
+
+/* "none", "oidc" or "oauth". Never NULL; static; "unknown" for a value
+ * outside the enum. */
+GAUTH_API const char *gauth_scheduler_token_name(gauth_scheduler_token token);
+
+/* A job's retryConfig with every default applied. Durations in ms. */
+typedef struct gauth_scheduler_retry_config {
+  int retry_count;               /* 0..GAUTH_SCHEDULER_MAX_RETRY_COUNT */
+  int64_t max_retry_duration_ms; /* >= 0; 0: no time limit */
+  int64_t min_backoff_ms;        /* >= 0 */
+  int64_t max_backoff_ms;        /* >= min_backoff_ms */
+  int max_doublings;             /* >= 0 */
+} gauth_scheduler_retry_config;
+
+/* Parses a Job (len bytes of JSON, need not be NUL-terminated, at most
+ * 2 MiB) into *out (NULL on failure; free with gauth_scheduler_job_free()).
+ *
+ * Read: name, description, schedule, timeZone, state, attemptDeadline,
+ * retryConfig, status {code, message}, lastAttemptTime, scheduleTime,
+ * userUpdateTime and exactly one target: httpTarget {uri, httpMethod,
+ * headers, body (base64), oidcToken {serviceAccountEmail, audience} or
+ * oauthToken {serviceAccountEmail, scope}}, pubsubTarget or
+ * appEngineHttpTarget (objects, whose content is not read).
+ *
+ * GAUTH_E_MALFORMED, the message naming the member (e.g.
+ * "job.retryConfig.retryCount is 7: at most 5"), for: text that is not a
+ * JSON object; a known member of the wrong type; no target or two; an
+ * httpTarget without a uri, or whose uri is not an http(s) URL with a host
+ * or is over 2083 bytes; an httpMethod or state that is not one of Google's
+ * names; a header value that is not a string, or a header name or value
+ * that is empty (names) or holds a line break; a body that is not base64,
+ * or a body with a method other than POST, PUT or PATCH; both oidcToken
+ * and oauthToken; a token without serviceAccountEmail; a duration that does
+ * not parse or is negative; an attemptDeadline outside [15 s, 30 min] for
+ * an HTTP target or outside [15 s, 24 h 15 s] (0 allowed) for App Engine;
+ * a retryCount below 0 or above 5; a negative maxDoublings; a
+ * minBackoffDuration above maxBackoffDuration (after defaults); an
+ * integer out of int32 range; a time that is not RFC 3339.
+ * GAUTH_E_TOO_LARGE over 2 MiB or 32 levels of nesting,
+ * GAUTH_E_INVALID_ARG for NULL out or json, GAUTH_E_NOMEM. */
+GAUTH_API GAUTH_NODISCARD gauth_status gauth_scheduler_job_from_json(
+    gauth_scheduler_job **out, const char *json, size_t len, gauth_error *err);
+
+/* Frees a job, wiping its headers and body. NULL is a no-op. */
+GAUTH_API void gauth_scheduler_job_free(gauth_scheduler_job *job);
+
+/* The job's strings; "" when absent. An absent timeZone means UTC. */
+GAUTH_API const char *gauth_scheduler_job_name(const gauth_scheduler_job *job);
+GAUTH_API const char *gauth_scheduler_job_description(
+    const gauth_scheduler_job *job);
+GAUTH_API const char *gauth_scheduler_job_schedule(
+    const gauth_scheduler_job *job);
+GAUTH_API const char *gauth_scheduler_job_time_zone(
+    const gauth_scheduler_job *job);
+
+GAUTH_API gauth_scheduler_state
+gauth_scheduler_job_state(const gauth_scheduler_job *job);
+GAUTH_API gauth_scheduler_target
+gauth_scheduler_job_target(const gauth_scheduler_job *job);
+
+/* HTTP targets only (NULL / 0 for the others): the uri as given; the
+ * method ("POST", "GET", "HEAD", "PUT", "DELETE", "PATCH", "OPTIONS";
+ * POST when absent); the headers in the order of the JSON (name and value
+ * of header i, NULL when i is out of range); the body, decoded (NULL and
+ * *len 0 when there is none; len may be NULL). */
+GAUTH_API const char *gauth_scheduler_job_uri(const gauth_scheduler_job *job);
+GAUTH_API const char *gauth_scheduler_job_http_method(
+    const gauth_scheduler_job *job);
+GAUTH_API size_t
+gauth_scheduler_job_header_count(const gauth_scheduler_job *job);
+GAUTH_API const char *gauth_scheduler_job_header_name(
+    const gauth_scheduler_job *job, size_t i);
+GAUTH_API const char *gauth_scheduler_job_header_value(
+    const gauth_scheduler_job *job, size_t i);
+GAUTH_API const unsigned char *gauth_scheduler_job_body(
+    const gauth_scheduler_job *job, size_t *len);
+
+/* The token an HTTP target's call carries, and its settings: the service
+ * account (NULL for NONE); the audience (OIDC only: the oidcToken's, else
+ * the uri; NULL otherwise); the scope (OAuth only: the oauthToken's, else
+ * GAUTH_SCHEDULER_DEFAULT_SCOPE; NULL otherwise). */
+GAUTH_API gauth_scheduler_token
+gauth_scheduler_job_token(const gauth_scheduler_job *job);
+GAUTH_API const char *gauth_scheduler_job_service_account(
+    const gauth_scheduler_job *job);
+GAUTH_API const char *gauth_scheduler_job_audience(
+    const gauth_scheduler_job *job);
+GAUTH_API const char *gauth_scheduler_job_scope(const gauth_scheduler_job *job);
+
+/* attemptDeadline in ms: for HTTP targets the value given, else
+ * GAUTH_SCHEDULER_DEFAULT_ATTEMPT_DEADLINE_MS; for App Engine the value
+ * given, 0 when absent (App Engine's own default); for Pub/Sub, where
+ * Google ignores it, the value given or 0. */
+GAUTH_API int64_t
+gauth_scheduler_job_attempt_deadline_ms(const gauth_scheduler_job *job);
+
+/* The retry settings with every default applied. Never NULL for a job. */
+GAUTH_API const gauth_scheduler_retry_config *gauth_scheduler_job_retry_config(
+    const gauth_scheduler_job *job);
+
+/* The outcome of the last attempt (google.rpc.Status): its code
+ * (google.rpc.Code: 0 OK, 5 NOT_FOUND, 7 PERMISSION_DENIED,
+ * 16 UNAUTHENTICATED, ...; 0 when absent) and message ("" when absent). */
+GAUTH_API int gauth_scheduler_job_status_code(const gauth_scheduler_job *job);
+GAUTH_API const char *gauth_scheduler_job_status_message(
+    const gauth_scheduler_job *job);
+
+/* lastAttemptTime (the last attempt's start), scheduleTime (the next
+ * attempt: a retry or the next run) and userUpdateTime, in seconds since
+ * the epoch; 0 when absent. */
+GAUTH_API int64_t
+gauth_scheduler_job_last_attempt_time(const gauth_scheduler_job *job);
+GAUTH_API int64_t
+gauth_scheduler_job_schedule_time(const gauth_scheduler_job *job);
+GAUTH_API int64_t
+gauth_scheduler_job_user_update_time(const gauth_scheduler_job *job);
+
+GAUTH_END_DECLS
+
+#endif /* GAUTH_SCHEDULER_H */

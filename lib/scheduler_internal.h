@@ -1,0 +1,49 @@
+/* Internal: what lib/scheduler_job.c, scheduler_retry.c and
+ * scheduler_target.c share, and Cloud Scheduler's limits that are not in
+ * the public header. */
+#ifndef GAUTH_LIB_SCHEDULER_INTERNAL_H
+#define GAUTH_LIB_SCHEDULER_INTERNAL_H
+
+#include "common.h"
+
+/* A Job's JSON: Google allows 1 MB per job; its JSON (base64 body, gcloud's
+ * indentation) is larger. */
+#define GAUTH__SCHEDULER_JOB_MAX_BYTES ((size_t)2 * 1024 * 1024)
+#define GAUTH__SCHEDULER_JOB_MAX_DEPTH 32u
+/* httpTarget.uri: "The maximum allowed URL length is 2083 characters after
+ * encoding." */
+#define GAUTH__SCHEDULER_URI_MAX_BYTES 2083u
+/* attemptDeadline of App Engine targets: 0 (App Engine's default) or
+ * [15 seconds, 24 hours 15 seconds]. */
+#define GAUTH__SCHEDULER_APP_ENGINE_MAX_DEADLINE_MS INT64_C(86415000)
+/* google.protobuf.Duration's range: 10000 years of seconds. */
+#define GAUTH__SCHEDULER_DURATION_MAX_SECONDS INT64_C(315576000000)
+
+/* A duration exactly as written: whole seconds and nanoseconds. */
+typedef struct gauth__scheduler_duration {
+  int64_t seconds; /* 0..GAUTH__SCHEDULER_DURATION_MAX_SECONDS */
+  int32_t nanos;   /* 0..999999999 */
+} gauth__scheduler_duration;
+
+/* Parses Google's duration form ("3.5s"; see gauth/scheduler.h) into *out.
+ * `what` names the value in messages ("job.attemptDeadline"; NULL:
+ * "duration"). GAUTH_E_MALFORMED ("... is negative", "... is not a
+ * duration ...", "... is out of range"), GAUTH_E_INVALID_ARG for NULL s or
+ * out. The text is shown only when gauth__echo_setting allows it. */
+gauth_status gauth__scheduler_duration_parse(const char *s, const char *what,
+                                             gauth__scheduler_duration *out,
+                                             gauth_error *err);
+
+/* d in milliseconds, sub-millisecond digits dropped. */
+int64_t gauth__scheduler_duration_ms(gauth__scheduler_duration d);
+
+/* <0, 0, >0 as d is below, equal to or above ms milliseconds, exactly. */
+int gauth__scheduler_duration_cmp_ms(gauth__scheduler_duration d, int64_t ms);
+
+/* GAUTH_OK when uri is an http or https URL with a host, as libcurl's URL
+ * parser reads it; GAUTH_E_MALFORMED naming `what` otherwise (the URL is
+ * not shown: its query may hold a key), GAUTH_E_NOMEM. */
+gauth_status gauth__scheduler_uri_check(const char *uri, const char *what,
+                                        gauth_error *err);
+
+#endif /* GAUTH_LIB_SCHEDULER_INTERNAL_H */
