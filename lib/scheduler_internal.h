@@ -46,4 +46,9 @@ int gauth__scheduler_duration_cmp_ms(gauth__scheduler_duration d, int64_t ms);
 gauth_status gauth__scheduler_uri_check(const char *uri, const char *what,
                                         gauth_error *err);
 
+/* GAUTH_OK when every field of cfg is in the range gauth/scheduler.h gives;
+ * GAUTH_E_INVALID_ARG naming the field otherwise (NULL cfg included). */
+gauth_status gauth__scheduler_retry_config_check(
+    const gauth_scheduler_retry_config *cfg, gauth_error *err);
+
 #endif /* GAUTH_LIB_SCHEDULER_INTERNAL_H */

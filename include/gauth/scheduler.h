@@ -1,5 +1,5 @@
-/* libgauth: Cloud Scheduler jobs — the job as Google describes it. Pure
- * functions: nothing here makes a request.
+/* libgauth: Cloud Scheduler jobs — the job as Google describes it and its
+ * retry schedule. Pure functions: nothing here makes a request.
  *
  *     gauth_scheduler_job *job;
  *     if (gauth_scheduler_job_from_json(&job, text, len, &err) == GAUTH_OK) {
@@ -126,7 +126,8 @@ typedef enum gauth_scheduler_token {
  * outside the enum. */
 GAUTH_API const char *gauth_scheduler_token_name(gauth_scheduler_token token);
 
-/* A job's retryConfig with every default applied. Durations in ms. */
+/* A job's retryConfig with every default applied, or the settings to ask
+ * gauth_scheduler_retry_delay() / _next() about. Durations in ms. */
 typedef struct gauth_scheduler_retry_config {
   int retry_count;               /* 0..GAUTH_SCHEDULER_MAX_RETRY_COUNT */
   int64_t max_retry_duration_ms; /* >= 0; 0: no time limit */
@@ -237,6 +238,56 @@ GAUTH_API int64_t
 gauth_scheduler_job_schedule_time(const gauth_scheduler_job *job);
 GAUTH_API int64_t
 gauth_scheduler_job_user_update_time(const gauth_scheduler_job *job);
+
+/* ---- the retry schedule -----------------------------------------------------
+ * The rules, from Google's RetryConfig reference (URL above) and the
+ * "Retry jobs" page
+ * (https://cloud.google.com/scheduler/docs/configuring/retry-jobs):
+ *
+ * DELAY. The wait before retry n (n = 1 follows the first attempt) starts
+ * at min_backoff, doubles max_doublings times, then grows linearly by
+ * 2^max_doublings * min_backoff per retry, and never exceeds max_backoff:
+ *     n <= max_doublings + 1:  min_backoff * 2^(n-1)
+ *     n >  max_doublings + 1:  min_backoff * 2^max_doublings
+ *                                          * (n - max_doublings)
+ *     then min(that, max_backoff)
+ * Google's example, min 10 s, max 300 s, max_doublings 3: 10, 20, 40, 80,
+ * 160, 240, 300, 300, ... seconds. No overflow for any n or max_doublings
+ * (a product past max_backoff is max_backoff).
+ *
+ * WHETHER. After attempt k fails (k = 1 is the first attempt; k - 1
+ * retries have run), at elapsed time t since the first attempt started:
+ *   - retry_count = 0 and max_retry_duration = 0: no retry ("If retryCount
+ *     is 0 (and if maxRetryDuration is also 0), a job attempt won't be
+ *     retried").
+ *   - retry_count = N > 0 is met once N retries have run ("retry the failed
+ *     job ... for retryCount times"): N + 1 attempts in all.
+ *   - max_retry_duration = D > 0 is met once t >= D ("The time limit for
+ *     retrying a failed job, measured from the time when an execution was
+ *     first attempted"); the check is made when the attempt fails, as
+ *     Cloud Tasks words the same setting.
+ *   - a limit that is 0 is not set; when both are set the job is retried
+ *     "until both limits are reached": a retry happens while either is
+ *     unmet.
+ * Not modelled: the next scheduled run (the proto says retries stop there,
+ * the "Retry jobs" page that the run may be skipped instead), and App
+ * Engine's 503s, which Google retries outside the count. */
+
+/* The delay before retry n (n >= 1) under cfg, in *delay_ms. Errors:
+ * GAUTH_E_INVALID_ARG for NULL arguments, n = 0, or a cfg outside the
+ * ranges of gauth_scheduler_retry_config (the message names the field). */
+GAUTH_API GAUTH_NODISCARD gauth_status gauth_scheduler_retry_delay(
+    const gauth_scheduler_retry_config *cfg, unsigned int n, int64_t *delay_ms,
+    gauth_error *err);
+
+/* After attempt `failed_attempt` (>= 1) failed, `elapsed_ms` (>= 0) after
+ * the first attempt started: *retry is 1 when Cloud Scheduler retries, and
+ * then *delay_ms is the wait before it (retry number failed_attempt);
+ * otherwise *retry and *delay_ms are 0. Errors as for
+ * gauth_scheduler_retry_delay(), and for a negative elapsed_ms. */
+GAUTH_API GAUTH_NODISCARD gauth_status gauth_scheduler_retry_next(
+    const gauth_scheduler_retry_config *cfg, unsigned int failed_attempt,
+    int64_t elapsed_ms, int *retry, int64_t *delay_ms, gauth_error *err);
 
 GAUTH_END_DECLS
 
