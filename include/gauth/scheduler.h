@@ -1,5 +1,6 @@
-/* libgauth: Cloud Scheduler jobs — the job as Google describes it and its
- * retry schedule. Pure functions: nothing here makes a request.
+/* libgauth: Cloud Scheduler jobs — the job as Google describes it, its retry
+ * schedule, and which token the URL it calls needs. Pure functions: nothing
+ * here makes a request.
  *
  *     gauth_scheduler_job *job;
  *     if (gauth_scheduler_job_from_json(&job, text, len, &err) == GAUTH_OK) {
@@ -31,17 +32,21 @@
  *
  * OWNERSHIP: a job is created by gauth_scheduler_job_from_json() and
  * released by gauth_scheduler_job_free(). Every getter returns a value or a
- * pointer borrowed from the job, valid until it is freed.
+ * pointer borrowed from the job, valid until it is freed. The sentence of
+ * gauth_scheduler_url_classify() is the caller's (gauth_free()).
  *
  * SECRETS: a job's headers and body may carry secrets (an API key set as a
  * header); libgauth never logs them or puts them in an error message, and
  * gauth_scheduler_job_free() wipes them. Error messages name the member
  * that is wrong and show only short non-secret values (numbers, durations,
- * enum names, header names).
+ * enum names, header names). Sentences about a URL show
+ * scheme://host[:port]/path, never its user info, query or fragment.
  *
  * THREAD SAFETY: every function here may be called from any thread. A job
  * is immutable once parsed: any number of threads may read it at once; it
- * must not be freed while another thread reads it. */
+ * must not be freed while another thread reads it.
+ * gauth_scheduler_url_classify() reads the environment (GAUTH_ENDPOINT, ...)
+ * as gauth_options does: do not setenv() concurrently. */
 #ifndef GAUTH_SCHEDULER_H
 #define GAUTH_SCHEDULER_H
 
@@ -288,6 +293,54 @@ GAUTH_API GAUTH_NODISCARD gauth_status gauth_scheduler_retry_delay(
 GAUTH_API GAUTH_NODISCARD gauth_status gauth_scheduler_retry_next(
     const gauth_scheduler_retry_config *cfg, unsigned int failed_attempt,
     int64_t elapsed_ms, int *retry, int64_t *delay_ms, gauth_error *err);
+
+/* ---- which token a URL needs -------------------------------------------- */
+
+typedef enum gauth_scheduler_url_kind {
+  /* None of the below: an endpoint of your own. If it checks Google-signed
+   * tokens it takes an OIDC ID token with the audience it expects. */
+  GAUTH_SCHEDULER_URL_OTHER = 0,
+  /* A Google API: a host under googleapis.com (regional ones such as
+   * us-central1-run.googleapis.com included) or under the configured
+   * universe domain, or a URL on an endpoint the options or GAUTH_ENDPOINT
+   * put in place of Google's (gauth/options.h). Takes an OAuth 2 access
+   * token (cloud-platform scope); an ID token is refused with 401 whatever
+   * IAM grants. */
+  GAUTH_SCHEDULER_URL_GOOGLE_API = 1,
+  /* A Cloud Run service: a host under run.app, in either form
+   * (https://SERVICE-PROJECT_NUMBER.REGION.run.app, the deterministic URL,
+   * or https://SERVICE-HASH-REGIONCODE.a.run.app). Takes an OIDC ID token
+   * whose audience is the service URL (or a custom audience). */
+  GAUTH_SCHEDULER_URL_CLOUD_RUN_SERVICE = 2,
+  /* A Cloud Run function by its cloudfunctions.net URL
+   * (https://REGION-PROJECT.cloudfunctions.net/NAME). Takes an OIDC ID
+   * token whose audience is the function URL. */
+  GAUTH_SCHEDULER_URL_CLOUD_RUN_FUNCTION = 3
+} gauth_scheduler_url_kind;
+
+/* "other", "google_api", "cloud_run_service", "cloud_run_function". Never
+ * NULL; static; "unknown" for a value outside the enum. */
+GAUTH_API const char *gauth_scheduler_url_kind_name(
+    gauth_scheduler_url_kind kind);
+
+/* Says what `url` (an http or https URL) is and which token a call to it
+ * needs, under opts (NULL: defaults) and the environment. Hosts are read by
+ * libcurl's URL parser and compared without regard to case or a trailing
+ * dot: https://run.googleapis.com@evil.example/ is evil.example, and
+ * googleapis.com.evil.example or notrun.app are OTHER.
+ *
+ * *kind receives the kind; *token (may be NULL) the token it takes:
+ * OAUTH for a Google API, OIDC for the others. *why (may be NULL) receives
+ * one sentence for people, e.g. "https://run.googleapis.com/v2/projects/p/
+ * locations/l/jobs/j:run is a Google API (run.googleapis.com): it takes an
+ * OAuth 2 access token ...; an OIDC ID token is refused with 401 whatever
+ * IAM grants", free with gauth_free(). Errors: GAUTH_E_INVALID_ARG for
+ * NULL url or kind, a URL that does not parse or is not http(s) with a
+ * host, or an invalid option / GAUTH_ENDPOINT; GAUTH_E_NOMEM. On error
+ * *kind is OTHER, *token NONE and *why NULL. */
+GAUTH_API GAUTH_NODISCARD gauth_status gauth_scheduler_url_classify(
+    const gauth_options *opts, const char *url, gauth_scheduler_url_kind *kind,
+    gauth_scheduler_token *token, char **why, gauth_error *err);
 
 GAUTH_END_DECLS
 
