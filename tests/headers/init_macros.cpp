@@ -1,22 +1,2 @@
-/* Every public _INIT macro as user code writes it. Compiled as C11 and as
- * C++17 with -Wall -Wextra -Wpedantic -Werror (tests/headers/CMakeLists.txt):
- * a macro that trips -Wmissing-field-initializers, or any other warning,
- * fails the build. */
-#include <gauth/gauth.h>
-
-int gauth_init_macros_check(void);
-int gauth_init_macros_check(void) {
-  gauth_error err = GAUTH_ERROR_INIT;
-  gauth_options opts = GAUTH_OPTIONS_INIT;
-  gauth_credentials_options copts = GAUTH_CREDENTIALS_OPTIONS_INIT;
-  gauth_verifier_options vopts = GAUTH_VERIFIER_OPTIONS_INIT;
-  gauth_iam_wait_options wopts = GAUTH_IAM_WAIT_OPTIONS_INIT;
-  static const gauth_endpoint_override eps[] = {
-      {"pubsub", "http://127.0.0.1:1"}, {NULL, NULL}};
-  opts.endpoints = eps;
-  copts.options = &opts;
-  vopts.http = &opts;
-  return (int)err.code + (int)opts.version + (int)copts.version +
-         (int)vopts.version + (int)wopts.version +
-         (GAUTH_VERSION_AT_LEAST(0, 1, 0) ? 0 : 1000);
-}
+/* The C file compiled as C++17 (tests/headers/CMakeLists.txt). */
+#include "init_macros.c"
