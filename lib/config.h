@@ -40,7 +40,9 @@ typedef struct gauth__config {
  * into cfg. An option wins
  * over its environment variable; an empty variable counts as unset. All of
  * these are GAUTH_E_INVALID_ARG, the message naming the option or variable:
- *   - an options version other than GAUTH_OPTIONS_VERSION;
+ *   - an options version this library does not know (gauth__abi_read);
+ *   - an `endpoints` entry that names no service, names "metadata", or
+ *     names a service already given a URL;
  *   - a malformed endpoint (gauth__endpoint_validate; "" as an option);
  *   - a metadata host / ip that is not host[:port] (IPv6 as [::1]:port,
  *     port 1..65535, no scheme, path, query or user info);
