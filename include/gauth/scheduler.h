@@ -294,6 +294,26 @@ GAUTH_API GAUTH_NODISCARD gauth_status gauth_scheduler_retry_next(
     const gauth_scheduler_retry_config *cfg, unsigned int failed_attempt,
     int64_t elapsed_ms, int *retry, int64_t *delay_ms, gauth_error *err);
 
+/* ---- an attempt's outcome, as Cloud Scheduler records it ------------------
+ * A job's `status` is a google.rpc.Status whose code says how its last
+ * attempt ended. */
+
+/* google.rpc.Code's name of a code (0 "OK", 5 "NOT_FOUND", 7
+ * "PERMISSION_DENIED", 16 "UNAUTHENTICATED", ...; google/rpc/code.proto).
+ * Never NULL; static; "unknown" outside 0..16. */
+GAUTH_API const char *gauth_rpc_code_name(int code);
+
+/* The google.rpc.Code an HTTP target's reply is recorded as: 0 (OK) for any
+ * 2xx; otherwise the code whose HTTP mapping in google/rpc/code.proto is
+ * that status: 400 INVALID_ARGUMENT (3), 401 UNAUTHENTICATED (16), 403
+ * PERMISSION_DENIED (7), 404 NOT_FOUND (5), 409 ABORTED (10), 429
+ * RESOURCE_EXHAUSTED (8), 499 CANCELLED (1), 500 INTERNAL (13), 501
+ * UNIMPLEMENTED (12), 502 and 503 UNAVAILABLE (14), 504 DEADLINE_EXCEEDED
+ * (4); any other status UNKNOWN (2). An attempt with no reply before its
+ * deadline is DEADLINE_EXCEEDED (4); one that could not connect,
+ * UNAVAILABLE (14): those have no HTTP status to pass here. */
+GAUTH_API int gauth_scheduler_rpc_code_for_http(int http_status);
+
 /* ---- which token a URL needs -------------------------------------------- */
 
 typedef enum gauth_scheduler_url_kind {

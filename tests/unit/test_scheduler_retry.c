@@ -261,3 +261,49 @@ Test(scheduler_retry, bad_arguments) {
   cr_expect_eq(gauth_scheduler_retry_next(&c, 1, 0, &retry, NULL, NULL),
                GAUTH_E_INVALID_ARG);
 }
+
+/* ---- an attempt's outcome ------------------------------------------------ */
+
+Test(scheduler_status, http_replies_map_to_rpc_codes) {
+  static const struct {
+    int http, code;
+    const char *name;
+  } cases[] = {
+      {200, 0, "OK"},
+      {204, 0, "OK"},
+      {299, 0, "OK"},
+      {400, 3, "INVALID_ARGUMENT"},
+      {401, 16, "UNAUTHENTICATED"},
+      {403, 7, "PERMISSION_DENIED"},
+      {404, 5, "NOT_FOUND"},
+      {409, 10, "ABORTED"},
+      {429, 8, "RESOURCE_EXHAUSTED"},
+      {499, 1, "CANCELLED"},
+      {500, 13, "INTERNAL"},
+      {501, 12, "UNIMPLEMENTED"},
+      {502, 14, "UNAVAILABLE"},
+      {503, 14, "UNAVAILABLE"},
+      {504, 4, "DEADLINE_EXCEEDED"},
+      {302, 2, "UNKNOWN"},
+      {418, 2, "UNKNOWN"},
+      {0, 2, "UNKNOWN"},
+      {-1, 2, "UNKNOWN"},
+  };
+  size_t i;
+  for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    int code = gauth_scheduler_rpc_code_for_http(cases[i].http);
+    cr_expect_eq(code, cases[i].code, "HTTP %d: %d, expected %d", cases[i].http,
+                 code, cases[i].code);
+    cr_expect_str_eq(gauth_rpc_code_name(code), cases[i].name, "HTTP %d",
+                     cases[i].http);
+  }
+}
+
+Test(scheduler_status, every_code_has_its_name) {
+  cr_expect_str_eq(gauth_rpc_code_name(6), "ALREADY_EXISTS");
+  cr_expect_str_eq(gauth_rpc_code_name(9), "FAILED_PRECONDITION");
+  cr_expect_str_eq(gauth_rpc_code_name(11), "OUT_OF_RANGE");
+  cr_expect_str_eq(gauth_rpc_code_name(15), "DATA_LOSS");
+  cr_expect_str_eq(gauth_rpc_code_name(17), "unknown");
+  cr_expect_str_eq(gauth_rpc_code_name(-1), "unknown");
+}
