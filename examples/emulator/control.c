@@ -228,6 +228,8 @@ static void keys_reply(emu *e, emu_response *resp) {
 static void status_reply(emu *e, emu_response *resp) {
   cJSON *o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "base_url", emu_base_url(e));
+  cJSON_AddStringToObject(o, "run_url", emu_run_base_url(e));
+  cJSON_AddItemToObject(o, "services", emu_services_json(e));
   cJSON_AddStringToObject(o, "project_id", emu_project_id(e));
   cJSON_AddStringToObject(o, "project_number", emu_project_number(e));
   cJSON_AddStringToObject(o, "region", emu_region(e));

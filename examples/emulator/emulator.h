@@ -72,17 +72,25 @@ void emu_reply_header(emu_response *r, const char *name, const char *value);
  * 0 (leaving resp untouched) when the path is not its. */
 typedef int (*emu_route_fn)(emu *e, const emu_request *req, emu_response *resp);
 
-/* The route files (tried in this order after the control API). */
+/* The route files of the Google API front end (tried in this order after
+ * the control API). emu_route_run is the Cloud Run Admin API's. */
 int emu_route_metadata(emu *e, const emu_request *req, emu_response *resp);
 int emu_route_oauth(emu *e, const emu_request *req, emu_response *resp);
 int emu_route_iam(emu *e, const emu_request *req, emu_response *resp);
 int emu_route_run(emu *e, const emu_request *req, emu_response *resp);
 int emu_route_sts(emu *e, const emu_request *req, emu_response *resp);
+/* The Cloud Run front end's only route (routes_run.c): the services at
+ * /services/NAME[/...], and Cloud Run's HTML 404 for any other path. */
+int emu_route_run_service(emu *e, const emu_request *req, emu_response *resp);
 
 /* ---- the world ---------------------------------------------------------- */
 
-/* "http://127.0.0.1:PORT" (no trailing slash). */
+/* "http://127.0.0.1:PORT" (no trailing slash): the Google APIs. */
 const char *emu_base_url(const emu *e);
+/* "http://127.0.0.1:RUNPORT" (no trailing slash): the Cloud Run front end,
+ * the origin of the services, apart from the Google APIs as *.run.app is
+ * from *.googleapis.com. */
+const char *emu_run_base_url(const emu *e);
 /* The emulator's clock: Unix seconds, plus the control API's offset. */
 int64_t emu_now(emu *e);
 
@@ -123,7 +131,8 @@ const emu_user *emu_user_find_by_refresh_token(emu *e, const char *token);
  * exists. */
 int emu_run_service_exists(emu *e, const char *name);
 int emu_run_job_exists(emu *e, const char *name);
-/* The URL of a service by short name: BASE/services/NAME. Free with free(). */
+/* The URL of a service by short name: RUNBASE/services/NAME (RUNBASE:
+ * emu_run_base_url), its expected ID-token audience. Free with free(). */
 char *emu_service_url(emu *e, const char *short_name);
 
 /* ---- tokens ------------------------------------------------------------- */
@@ -253,10 +262,14 @@ unsigned long emu_count_execution(emu *e, const char *job);
 /* ---- the core only (main.c, server.c, world.c, control.c) --------------- */
 
 /* Builds the world: the default one, or the one config_path (JSON, see
- * docs/emulator.md) describes. base_url is "http://HOST:PORT". On failure
- * returns NULL with a message in errbuf. */
-emu *emu_world_new(const char *base_url, const char *config_path, char *errbuf,
-                   size_t errlen);
+ * docs/emulator.md) describes. base_url is "http://HOST:PORT" (the Google
+ * APIs), run_base_url "http://HOST:RUNPORT" (the Cloud Run front end). On
+ * failure returns NULL with a message in errbuf. */
+emu *emu_world_new(const char *base_url, const char *run_base_url,
+                   const char *config_path, char *errbuf, size_t errlen);
+/* The services: [{"name": full name, "url": its URL}] (no "url" for a
+ * service outside the world's project and region: none is served). */
+cJSON *emu_services_json(emu *e);
 void emu_world_free(emu *e);
 /* Writes the invoker's service-account key file (mode 0600). 0 on success,
  * -1 with a message in errbuf. */
@@ -327,9 +340,15 @@ int emu_route_control(emu *e, const emu_request *req, emu_response *resp);
 int emu_req_is_loopback(const emu_request *req);
 /* The HTTP server (server.c): serves e on listen_fd, an IPv4 socket
  * already bound and listening (so that the port, the URL and the key file
- * are known before any request is accepted). NULL on failure. */
+ * are known before any request is accepted). NULL on failure. Both front
+ * ends share the world, its faults (keyed by path), counters and request
+ * log. */
 typedef struct emu_server emu_server;
-emu_server *emu_server_start(emu *e, int listen_fd);
+typedef enum emu_front {
+  EMU_FRONT_API = 0, /* the control API and the Google API routes */
+  EMU_FRONT_RUN = 1  /* Cloud Run services only (emu_route_run_service) */
+} emu_front;
+emu_server *emu_server_start(emu *e, int listen_fd, emu_front front);
 /* Stops serving: wakes delayed replies, closes connections, waits for
  * handler threads. */
 void emu_server_stop(emu_server *s);

@@ -1,6 +1,8 @@
 /* gauth-emulator: Cloud Run. The Admin API's jobs :run (v2, and v1 on the
- * regional endpoint), which takes an OAuth access token, and a Cloud Run
- * service at /services/NAME, which takes an ID token whose aud is its URL.
+ * regional endpoint), which takes an OAuth access token, on the Google API
+ * front end; and a Cloud Run service at /services/NAME, which takes an ID
+ * token whose aud is its URL, on the Cloud Run front end (its own origin,
+ * as a service's *.run.app host is not a Google API host).
  *
  * The two are the heart of the 401 this project exists for: an ID token
  * sent to :run is refused whatever IAM says, and an access token sent to a
@@ -291,5 +293,13 @@ static int route_service(emu *e, const emu_request *req, emu_response *resp) {
 }
 
 int emu_route_run(emu *e, const emu_request *req, emu_response *resp) {
-  return route_admin(e, req, resp) || route_service(e, req, resp);
+  return route_admin(e, req, resp);
+}
+
+int emu_route_run_service(emu *e, const emu_request *req, emu_response *resp) {
+  if (route_service(e, req, resp)) return 1;
+  /* Cloud Run's front end answers a path it routes to no service with its
+   * HTML page, not a Google API's JSON error. */
+  emu_reply_text(resp, 404, HTML_TYPE, HTML_404);
+  return 1;
 }

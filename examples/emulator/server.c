@@ -1,7 +1,8 @@
 /* gauth-emulator: the HTTP server. libmicrohttpd with one thread per
  * connection (so a delayed reply holds up only its own client), body
  * collection with a size cap, fault injection before dispatch, dispatch to
- * the control API and the route files, and one log line per request. */
+ * the routes of its front end (the Google APIs: the control API and the
+ * route files; Cloud Run: the services), and one log line per request. */
 #include "emulator.h"
 
 #include <arpa/inet.h>
@@ -24,6 +25,8 @@
 struct emu_server {
   emu *e;
   struct MHD_Daemon *daemon;
+  const emu_route_fn *routes; /* tried in order; then a 404 */
+  size_t nroutes;
 };
 
 typedef struct conn_state {
@@ -200,13 +203,17 @@ static void trunc_free(void *cls) {
 
 /* ---- dispatch ------------------------------------------------------------ */
 
-static const emu_route_fn routes[] = {emu_route_control, emu_route_metadata,
-                                      emu_route_oauth,   emu_route_iam,
-                                      emu_route_run,     emu_route_sts};
+static const emu_route_fn api_routes[] = {emu_route_control, emu_route_metadata,
+                                          emu_route_oauth,   emu_route_iam,
+                                          emu_route_run,     emu_route_sts};
+/* Cloud Run's front end serves services, not Google's APIs (nor the
+ * control API): a service's host is not an API host. */
+static const emu_route_fn run_routes[] = {emu_route_run_service};
 
-static void dispatch(emu *e, const emu_request *req, emu_response *resp) {
-  for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-    if (routes[i](e, req, resp)) {
+static void dispatch(const emu_server *s, const emu_request *req,
+                     emu_response *resp) {
+  for (size_t i = 0; i < s->nroutes; i++) {
+    if (s->routes[i](s->e, req, resp)) {
       if (resp->status == 0)
         emu_reply_google_error(resp, 500, "INTERNAL",
                                "route answered without a status");
@@ -304,8 +311,10 @@ static enum MHD_Result send_response(struct MHD_Connection *c,
   return rc;
 }
 
-static enum MHD_Result handle(emu *e, struct MHD_Connection *c, const char *url,
-                              const char *method, conn_state *st) {
+static enum MHD_Result handle(const emu_server *s, struct MHD_Connection *c,
+                              const char *url, const char *method,
+                              conn_state *st) {
+  emu *e = s->e;
   emu_request req;
   emu_response resp;
   emu_fault f;
@@ -349,7 +358,7 @@ static enum MHD_Result handle(emu *e, struct MHD_Connection *c, const char *url,
       emu_reply_google_error(&resp, 413, "FAILED_PRECONDITION",
                              "request body over %u bytes", EMU_MAX_BODY);
     else
-      dispatch(e, &req, &resp);
+      dispatch(s, &req, &resp);
   }
   if (resp.body == NULL) {
     resp.body = xstrdup("");
@@ -367,7 +376,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
                                   const char *url, const char *method,
                                   const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls) {
-  emu *e = cls;
+  const emu_server *s = cls;
   conn_state *st = *con_cls;
   (void)version;
   if (st == NULL) {
@@ -397,7 +406,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     st->body[st->len] = '\0';
     return MHD_YES;
   }
-  return handle(e, c, url, method, st);
+  return handle(s, c, url, method, st);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -412,13 +421,20 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
   *con_cls = NULL;
 }
 
-emu_server *emu_server_start(emu *e, int listen_fd) {
+emu_server *emu_server_start(emu *e, int listen_fd, emu_front front) {
   emu_server *s = xmalloc(sizeof(*s));
   s->e = e;
+  if (front == EMU_FRONT_RUN) {
+    s->routes = run_routes;
+    s->nroutes = sizeof(run_routes) / sizeof(run_routes[0]);
+  } else {
+    s->routes = api_routes;
+    s->nroutes = sizeof(api_routes) / sizeof(api_routes[0]);
+  }
   s->daemon = MHD_start_daemon(
       MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD |
           MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG,
-      0, NULL, NULL, on_request, e, MHD_OPTION_LISTEN_SOCKET, listen_fd,
+      0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, listen_fd,
       MHD_OPTION_NOTIFY_COMPLETED, on_completed, e,
       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120,
       MHD_OPTION_CONNECTION_LIMIT, (unsigned int)512, MHD_OPTION_END);

@@ -160,7 +160,7 @@ struct emu {
   pthread_mutex_t mu;
   pthread_cond_t cv;
   int stopping;
-  char *base_url, *project_id, *project_number, *region, *zone;
+  char *base_url, *run_base_url, *project_id, *project_number, *region, *zone;
   char *metadata_account, *invoker;
   int64_t offset;
   long keys_max_age;
@@ -1048,12 +1048,13 @@ out:
 
 /* ---- life cycle ---------------------------------------------------------- */
 
-emu *emu_world_new(const char *base_url, const char *config_path, char *errbuf,
-                   size_t errlen) {
+emu *emu_world_new(const char *base_url, const char *run_base_url,
+                   const char *config_path, char *errbuf, size_t errlen) {
   emu *e = xcalloc(1, sizeof(*e));
   pthread_mutex_init(&e->mu, NULL);
   pthread_cond_init(&e->cv, NULL);
   e->base_url = xstrdup(base_url);
+  e->run_base_url = xstrdup(run_base_url);
   e->keys_max_age = 19800; /* what Google sends, about 5.5 hours */
   if (RAND_bytes((unsigned char *)&e->rng, sizeof(e->rng)) != 1 || e->rng == 0)
     e->rng = (uint64_t)time(NULL) | 1;
@@ -1116,6 +1117,7 @@ void emu_world_free(emu *e) {
   free(e->exec_counts);
   free(e->faults);
   free(e->base_url);
+  free(e->run_base_url);
   free(e->project_id);
   free(e->project_number);
   free(e->region);
@@ -1198,6 +1200,7 @@ int emu_write_key_file(emu *e, const char *path, char *errbuf, size_t errlen) {
 /* ---- plain reads --------------------------------------------------------- */
 
 const char *emu_base_url(const emu *e) { return e->base_url; }
+const char *emu_run_base_url(const emu *e) { return e->run_base_url; }
 const char *emu_project_id(const emu *e) { return e->project_id; }
 const char *emu_project_number(const emu *e) { return e->project_number; }
 const char *emu_region(const emu *e) { return e->region; }
@@ -1289,8 +1292,32 @@ int emu_run_job_exists(emu *e, const char *name) {
   return found;
 }
 
+/* Services live on the Cloud Run front end's origin, apart from the Google
+ * APIs, as *.run.app hosts are apart from *.googleapis.com. */
 char *emu_service_url(emu *e, const char *short_name) {
-  return xasprintf("%s/services/%s", e->base_url, short_name);
+  return xasprintf("%s/services/%s", e->run_base_url, short_name);
+}
+
+cJSON *emu_services_json(emu *e) {
+  cJSON *a = cJSON_CreateArray();
+  /* The list is fixed once the world is built: no lock needed. */
+  for (size_t i = 0; i < e->nservices; i++) {
+    const char *slash = strrchr(e->services[i], '/');
+    const char *short_name = slash ? slash + 1 : e->services[i];
+    char *served = full_name(e, "services", short_name);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", e->services[i]);
+    /* The front end serves the services of the world's project and
+     * region (routes_run.c); others have no URL here. */
+    if (strcmp(served, e->services[i]) == 0) {
+      char *url = emu_service_url(e, short_name);
+      cJSON_AddStringToObject(o, "url", url);
+      free(url);
+    }
+    free(served);
+    cJSON_AddItemToArray(a, o);
+  }
+  return a;
 }
 
 /* ---- signing keys and tokens --------------------------------------------- */
