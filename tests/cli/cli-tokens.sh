@@ -18,7 +18,7 @@ mkdir -p "$w/empty-gcloud"
 start_emulator --key-file="$w/key.json"
 sched=scheduler@demo-project.iam.gserviceaccount.com
 runner=runner@demo-project.iam.gserviceaccount.com
-service=$base/services/collector
+service=$run_base/services/collector   # the Cloud Run front end, not a Google API
 job_run=$base/v2/projects/demo-project/locations/us-central1/jobs/collect:run
 export GAUTH_ENDPOINT=$base GCE_METADATA_HOST=$host GCE_METADATA_IP=$host
 export CLOUDSDK_CONFIG=$w/empty-gcloud GAUTH_METADATA_DETECTION=none

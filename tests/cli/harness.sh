@@ -41,19 +41,22 @@ is() {
 }
 
 # start_emulator [ARGS...]: starts gauth-emulator ($emulator) on a free
-# loopback port with ARGS, stops it on exit; sets $base (http://127.0.0.1:PORT)
-# and $host (127.0.0.1:PORT). Exits the script when it does not start.
+# loopback port with ARGS, stops it on exit; sets $base (http://127.0.0.1:PORT,
+# the Google APIs), $host (127.0.0.1:PORT) and $run_base (the Cloud Run
+# services' http://127.0.0.1:RUNPORT). Exits the script when it does not start.
 start_emulator() {
   "$emulator" --listen=127.0.0.1:0 "$@" > "$w/emu.out" 2> "$w/emu.log" &
   emu=$!
   trap 'kill $emu 2> /dev/null; wait $emu 2> /dev/null' EXIT
   for _ in $(seq 300); do
-    grep -q '^export GCE_METADATA_IP' "$w/emu.out" 2> /dev/null && break
+    grep -q '^export GAUTH_EMULATOR_RUN_URL' "$w/emu.out" 2> /dev/null && break
     sleep 0.1
   done
   base=$(sed -n '1s/^listening //p' "$w/emu.out")
   [ -n "$base" ] || { echo "FAIL: the emulator did not start: $(cat "$w/emu.log")"; exit 1; }
   host=${base#http://}
+  run_base=$(sed -n "s/^export GAUTH_EMULATOR_RUN_URL='\(.*\)'\$/\1/p" "$w/emu.out")
+  [ -n "$run_base" ] || { echo "FAIL: no GAUTH_EMULATOR_RUN_URL line: $(cat "$w/emu.out")"; exit 1; }
 }
 
 # counter PATH: the emulator's request count for PATH (empty: never asked).

@@ -2,7 +2,9 @@
 # CTest fixture "emulator": starts gauth-emulator on a free loopback port
 # for the tests that need it, and stops it at the end.
 #
-#   emu-fixture.sh start EMULATOR DIR   -> DIR/url (base URL), DIR/pid
+#   emu-fixture.sh start EMULATOR DIR   -> DIR/url (base URL), DIR/run_url
+#                                          (Cloud Run services' base URL),
+#                                          DIR/pid
 #   emu-fixture.sh stop DIR             -> SIGTERM; fails unless exit 0
 #
 # GAUTH_EMULATOR_WRAPPER (e.g. "valgrind --log-file=/tmp/v.%p") prefixes
@@ -16,7 +18,7 @@ case "$cmd" in
     emu=$2
     dir=$3
     mkdir -p "$dir"
-    rm -f "$dir/url" "$dir/pid" "$dir/exit-status" "$dir/stdout" \
+    rm -f "$dir/url" "$dir/run_url" "$dir/pid" "$dir/exit-status" "$dir/stdout" \
       "$dir/stderr"
     # A subshell waits for the emulator to record its exit status: the stop
     # step cannot wait() for a process that is not its child.
@@ -31,10 +33,12 @@ case "$cmd" in
       echo "$status" >"$dir/exit-status"
     ) </dev/null >/dev/null 2>&1 &
     # The first line, "listening http://127.0.0.1:PORT", comes once the
-    # server can take requests (up to 60 s: valgrind is slow to start).
+    # server can take requests (up to 60 s: valgrind is slow to start); the
+    # line of GAUTH_EMULATOR_RUN_URL is among those that follow it.
     i=0
     while :; do
-      if head -n 1 "$dir/stdout" 2>/dev/null | grep -q "^listening "; then
+      if head -n 1 "$dir/stdout" 2>/dev/null | grep -q "^listening " &&
+        grep -q "^export GAUTH_EMULATOR_RUN_URL=" "$dir/stdout"; then
         break
       fi
       if [ -f "$dir/exit-status" ] || [ $i -ge 600 ]; then
@@ -47,8 +51,12 @@ case "$cmd" in
       sleep 0.1
     done
     head -n 1 "$dir/stdout" | sed 's/^listening //' >"$dir/url.tmp"
+    sed -n "s/^export GAUTH_EMULATOR_RUN_URL='\(.*\)'\$/\1/p" \
+      "$dir/stdout" >"$dir/run_url.tmp"
+    mv "$dir/run_url.tmp" "$dir/run_url"
     mv "$dir/url.tmp" "$dir/url"
-    echo "emulator at $(cat "$dir/url"), pid $(cat "$dir/pid")"
+    echo "emulator at $(cat "$dir/url"), services at $(cat "$dir/run_url")," \
+      "pid $(cat "$dir/pid")"
     ;;
   stop)
     dir=$2

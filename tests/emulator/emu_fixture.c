@@ -129,6 +129,39 @@ long emu_control(const char *base, const char *path, const char *body,
   return status;
 }
 
+const char *emu_fixture_run_url(void) {
+  static char url[256];
+  char path[1024];
+  const char *url_file = getenv("GAUTH_EMULATOR_URL_FILE");
+  const char *slash;
+  FILE *f;
+  size_t n;
+  if (url[0]) return url;
+  if (url_file == NULL) {
+    fprintf(stderr, "emu_fixture_run_url: GAUTH_EMULATOR_URL_FILE unset\n");
+    abort();
+  }
+  slash = strrchr(url_file, '/');
+  snprintf(path, sizeof path, "%.*s/run_url",
+           slash ? (int)(slash - url_file) : 1, slash ? url_file : ".");
+  if ((f = fopen(path, "r")) == NULL) {
+    fprintf(stderr,
+            "emu_fixture_run_url: no %s: did the emulator fixture start?\n",
+            path);
+    abort();
+  }
+  n = fread(url, 1, sizeof(url) - 1, f);
+  fclose(f);
+  url[n] = '\0';
+  while (n > 0 && (url[n - 1] == '\n' || url[n - 1] == '\r')) url[--n] = '\0';
+  if (strncmp(url, "http://127.0.0.1:", 17) != 0 ||
+      strcmp(url, emu_fixture_url()) == 0) {
+    fprintf(stderr, "emu_fixture_run_url: unexpected URL %s\n", url);
+    abort();
+  }
+  return url;
+}
+
 const char *emu_fixture_key_file(void) {
   static char path[1024];
   const char *url_file = getenv("GAUTH_EMULATOR_URL_FILE");

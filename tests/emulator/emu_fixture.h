@@ -10,6 +10,11 @@
  * missing (the fixture did not start). Static storage. */
 const char *emu_fixture_url(void);
 
+/* The base URL ("http://127.0.0.1:RUNPORT") of the same emulator's Cloud
+ * Run front end, where its services are (RUNBASE/services/NAME): run_url
+ * beside the URL file. Aborts when it is missing. Static storage. */
+const char *emu_fixture_run_url(void);
+
 typedef struct emu_reply {
   long status;   /* 0: no HTTP reply */
   int curl_code; /* CURLcode of the transfer (0: complete) */

@@ -52,10 +52,13 @@ static int fail(emu_proc *em, char *msg, size_t msglen, const char *text) {
   return -1;
 }
 
-/* Reads the first line, "listening http://127.0.0.1:PORT", up to 180 s
- * (valgrind is slow to start and to generate RSA keys). */
-static int read_first_line(emu_proc *em, char *line, size_t size, char *msg,
-                           size_t msglen) {
+#define RUN_URL_LINE "\nexport GAUTH_EMULATOR_RUN_URL='"
+
+/* Reads the lines the emulator prints at start-up, up to the one of
+ * GAUTH_EMULATOR_RUN_URL, in up to 180 s (valgrind is slow to start and to
+ * generate RSA keys). */
+static int read_first_lines(emu_proc *em, char *line, size_t size, char *msg,
+                            size_t msglen) {
   size_t got = 0;
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -73,11 +76,10 @@ static int read_first_line(emu_proc *em, char *line, size_t size, char *msg,
                     "the emulator exited before its first line");
       got += (size_t)n;
       line[got] = '\0';
-      if ((nl = strchr(line, '\n')) != NULL) {
-        *nl = '\0';
+      if ((nl = strstr(line, RUN_URL_LINE)) != NULL &&
+          strchr(nl + 1, '\n') != NULL)
         return 0;
-      }
-      if (got == size - 1) return fail(em, msg, msglen, "first line too long");
+      if (got == size - 1) return fail(em, msg, msglen, "first lines too long");
     }
     if (t1.tv_sec - t0.tv_sec > 180)
       return fail(em, msg, msglen,
@@ -88,7 +90,7 @@ static int read_first_line(emu_proc *em, char *line, size_t size, char *msg,
 int emu_spawn(emu_proc *em, const char *bin, const char *tag, char *msg,
               size_t msglen) {
   const char *tmp = getenv("TMPDIR");
-  char key_arg[700], line[256], *wcopy = NULL;
+  char key_arg[700], line[4096], *wcopy = NULL, *run, *end;
   char **argv;
   int pfd[2];
   memset(em, 0, sizeof(*em));
@@ -133,10 +135,17 @@ int emu_spawn(emu_proc *em, const char *bin, const char *tag, char *msg,
     em->pid = 0;
     return fail(em, msg, msglen, "fork failed");
   }
-  if (read_first_line(em, line, sizeof(line), msg, msglen) != 0) return -1;
+  if (read_first_lines(em, line, sizeof(line), msg, msglen) != 0) return -1;
   if (strncmp(line, "listening http://127.0.0.1:", 27) != 0)
     return fail(em, msg, msglen, "unexpected first line from the emulator");
-  snprintf(em->base, sizeof(em->base), "%s", line + 10);
+  snprintf(em->base, sizeof(em->base), "%.*s", (int)strcspn(line + 10, "\n"),
+           line + 10);
+  run = strstr(line, RUN_URL_LINE) + sizeof(RUN_URL_LINE) - 1;
+  end = strchr(run, '\'');
+  if (end == NULL || strncmp(run, "http://127.0.0.1:", 17) != 0)
+    return fail(em, msg, msglen,
+                "unexpected GAUTH_EMULATOR_RUN_URL line from the emulator");
+  snprintf(em->run_base, sizeof(em->run_base), "%.*s", (int)(end - run), run);
   return 0;
 }
 

@@ -14,11 +14,13 @@ typedef struct emu_proc {
   char stderr_path[600];
   char key_file[600]; /* the invoker's key (--key-file) */
   char base[256];     /* "http://127.0.0.1:PORT" */
+  char run_base[256]; /* its Cloud Run services' "http://127.0.0.1:RUNPORT" */
 } emu_proc;
 
 /* Starts bin (prefixed by the words of $GAUTH_EMULATOR_WRAPPER, e.g.
  * valgrind) on 127.0.0.1:0 with --key-file, in a new directory named after
- * `tag` under $TMPDIR, and waits (up to 180 s) for its first line. Returns
+ * `tag` under $TMPDIR, and waits (up to 180 s) for its first lines (base
+ * and run_base). Returns
  * 0, or -1 with a message in msg (the child is killed). */
 int emu_spawn(emu_proc *em, const char *bin, const char *tag, char *msg,
               size_t msglen);

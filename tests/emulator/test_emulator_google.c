@@ -92,7 +92,13 @@ static reply http(const char *method, const char *path, const char *ctype,
   reply r;
   memset(&r, 0, sizeof r);
   char url[1024], auth[8192], ct[256];
-  snprintf(url, sizeof url, "%s%s", g_base ? g_base : emu_fixture_url(), path);
+  /* A path goes to the Google API base; a whole URL (the Cloud Run front
+   * end's) as it is. */
+  if (strncmp(path, "http://", 7) == 0)
+    snprintf(url, sizeof url, "%s", path);
+  else
+    snprintf(url, sizeof url, "%s%s", g_base ? g_base : emu_fixture_url(),
+             path);
   CURL *c = curl_easy_init();
   cr_assert_not_null(c);
   struct curl_slist *h = NULL;
@@ -318,9 +324,10 @@ static char *runner_id_token(const char *aud) {
   return r.body;
 }
 
+/* The service's URL, on the Cloud Run front end's origin. */
 static char *service_url(void) {
   static char url[512];
-  snprintf(url, sizeof url, "%s/services/collector", emu_fixture_url());
+  snprintf(url, sizeof url, "%s/services/collector", emu_fixture_run_url());
   return url;
 }
 
@@ -972,8 +979,9 @@ Test(run, unknown_job) {
 }
 
 Test(run, service) {
-  char *id = scheduler_id_token(service_url());
-  reply r = http("GET", "/services/collector/hello", NULL, NULL, id, NULL);
+  char *id = scheduler_id_token(service_url()), url[600];
+  snprintf(url, sizeof url, "%s/hello", service_url());
+  reply r = http("GET", url, NULL, NULL, id, NULL);
   cr_assert_eq(r.status, 200, "%s", r.body);
   cJSON *j = json_of(&r);
   cr_expect_str_eq(jstr(j, "service"), "collector");
@@ -988,8 +996,7 @@ Test(run, service) {
   char *at = scheduler_access_token(CLOUD);
   const char *bad[] = {id, NULL, at};
   for (size_t i = 0; i < 3; i++) {
-    r = http("POST", "/services/collector", "application/json", "{}", bad[i],
-             NULL);
+    r = http("POST", service_url(), "application/json", "{}", bad[i], NULL);
     cr_expect_eq(r.status, 401, "case %zu: %ld", i, r.status);
     cr_expect_not_null(strstr(r.body, "401 Unauthorized"));
     reply_free(&r);
@@ -999,9 +1006,126 @@ Test(run, service) {
 
   /* The runner holds no run.routes.invoke: 403. */
   id = runner_id_token(service_url());
-  r = http("GET", "/services/collector", NULL, NULL, id, NULL);
+  r = http("GET", service_url(), NULL, NULL, id, NULL);
   cr_expect_eq(r.status, 403, "%s", r.body);
   reply_free(&r);
+  free(id);
+}
+
+/* The services live on the Cloud Run front end's own origin, as *.run.app
+ * hosts are apart from Google's API hosts: the API base serves none. */
+Test(run, services_have_their_own_origin) {
+  char old[600], url[700];
+  cr_assert_str_neq(emu_fixture_run_url(), emu_fixture_url());
+  cr_assert_eq(strncmp(service_url(), emu_fixture_run_url(),
+                       strlen(emu_fixture_run_url())),
+               0, "%s", service_url());
+  /* BASE/services/collector: the API base's 404, whatever the token
+   * (an ID token for that very URL included). */
+  snprintf(old, sizeof old, "%s/services/collector", emu_fixture_url());
+  char *id = scheduler_id_token(old);
+  reply r = http("GET", "/services/collector", NULL, NULL, id, NULL);
+  expect_google_error(&r, 404, "NOT_FOUND", NULL);
+  reply_free(&r);
+  free(id);
+  id = scheduler_id_token(service_url());
+  r = http("POST", "/services/collector/hello", "application/json", "{}", id,
+           NULL);
+  expect_google_error(&r, 404, "NOT_FOUND", NULL);
+  reply_free(&r);
+  /* ... and an ID token for the API base's URL does not open the service:
+   * its audience is the service's URL on its own origin. */
+  char *old_id = scheduler_id_token(old);
+  r = http("GET", service_url(), NULL, NULL, old_id, NULL);
+  cr_expect_eq(r.status, 401, "%s", r.body);
+  reply_free(&r);
+  free(old_id);
+  r = http("GET", service_url(), NULL, NULL, id, NULL);
+  cr_expect_eq(r.status, 200, "%s", r.body);
+  reply_free(&r);
+  free(id);
+  /* The Cloud Run front end serves services only: no Google API, no
+   * control API; Cloud Run's HTML 404 page. */
+  const char *not_there[] = {RUN_V2, "/emulator/v1/status", "/token",
+                             "/services/nope", "/"};
+  char *at = scheduler_access_token(CLOUD);
+  for (size_t i = 0; i < sizeof not_there / sizeof not_there[0]; i++) {
+    snprintf(url, sizeof url, "%s%s", emu_fixture_run_url(), not_there[i]);
+    r = http(i == 0 ? "POST" : "GET", url, NULL, NULL, at, NULL);
+    cr_expect_eq(r.status, 404, "%s: %ld", url, r.status);
+    cr_expect_not_null(strstr(r.body, "404 Page not found"), "%s", r.body);
+    reply_free(&r);
+  }
+  free(at);
+  /* The control API's status names both. */
+  r = http("GET", "/emulator/v1/status", NULL, NULL, NULL, NULL);
+  cr_assert_eq(r.status, 200, "%s", r.body);
+  cJSON *j = json_of(&r);
+  cr_expect_str_eq(jstr(j, "base_url"), emu_fixture_url());
+  cr_expect_str_eq(jstr(j, "run_url"), emu_fixture_run_url());
+  const cJSON *svcs = cJSON_GetObjectItemCaseSensitive(j, "services");
+  cr_assert(cJSON_IsArray(svcs) && cJSON_GetArraySize(svcs) == 1, "%s", r.body);
+  cr_expect_str_eq(jstr(cJSON_GetArrayItem(svcs, 0), "name"),
+                   "projects/demo-project/locations/us-central1/services/"
+                   "collector");
+  cr_expect_str_eq(jstr(cJSON_GetArrayItem(svcs, 0), "url"), service_url());
+  cJSON_Delete(j);
+  reply_free(&r);
+}
+
+/* What this project exists for, end to end: with GAUTH_ENDPOINT at the
+ * emulator's API base, libgauth calls the job's :run URL a Google API (an
+ * access token) and the service's URL not one (an ID token), and each
+ * answers 200 to the token it was told to send. (Criterion runs each test
+ * in a process of its own: the setenv stays here.) */
+Test(run, url_classify_under_the_emulator) {
+  char job[600];
+  gauth_scheduler_url_kind kind = GAUTH_SCHEDULER_URL_OTHER;
+  gauth_scheduler_token token = GAUTH_SCHEDULER_TOKEN_NONE;
+  gauth_error err = GAUTH_ERROR_INIT;
+  char *why = NULL;
+  cr_assert_eq(setenv("GAUTH_ENDPOINT", emu_fixture_url(), 1), 0);
+
+  cr_assert_eq(gauth_scheduler_url_classify(NULL, service_url(), &kind, &token,
+                                            &why, &err),
+               GAUTH_OK, "%s", err.message);
+  cr_expect_neq(kind, GAUTH_SCHEDULER_URL_GOOGLE_API, "%s", why);
+  cr_expect_eq(token, GAUTH_SCHEDULER_TOKEN_OIDC, "%s", why);
+  gauth_free(why);
+  why = NULL;
+  char *id = scheduler_id_token(service_url());
+  reply r = http("POST", service_url(), "application/json", "{}", id, NULL);
+  cr_expect_eq(r.status, 200, "%s", r.body);
+  reply_free(&r);
+  /* Where the services were before, on the API base, libgauth rightly
+   * sees a Google API: the reason they moved. */
+  snprintf(job, sizeof job, "%s/services/collector", emu_fixture_url());
+  cr_assert_eq(
+      gauth_scheduler_url_classify(NULL, job, &kind, &token, &why, &err),
+      GAUTH_OK, "%s", err.message);
+  cr_expect_eq(kind, GAUTH_SCHEDULER_URL_GOOGLE_API, "%s", why);
+  gauth_free(why);
+  why = NULL;
+
+  snprintf(job, sizeof job, "%s" RUN_V2, emu_fixture_url());
+  cr_assert_eq(
+      gauth_scheduler_url_classify(NULL, job, &kind, &token, &why, &err),
+      GAUTH_OK, "%s", err.message);
+  cr_expect_eq(kind, GAUTH_SCHEDULER_URL_GOOGLE_API, "%s", why);
+  cr_expect_eq(token, GAUTH_SCHEDULER_TOKEN_OAUTH, "%s", why);
+  gauth_free(why);
+  char *at = scheduler_access_token(CLOUD);
+  r = http("POST", job, "application/json", "{}", at, NULL);
+  cr_expect_eq(r.status, 200, "%s", r.body);
+  reply_free(&r);
+  /* The other way round, each is refused. */
+  r = http("POST", job, "application/json", "{}", id, NULL);
+  cr_expect_eq(r.status, 401, "%s", r.body);
+  reply_free(&r);
+  r = http("POST", service_url(), "application/json", "{}", at, NULL);
+  cr_expect_eq(r.status, 401, "%s", r.body);
+  reply_free(&r);
+  free(at);
   free(id);
 }
 

@@ -285,7 +285,7 @@ Test(id, special_audience_verifies) {
 
   at_emulator();
   snprintf(aud, sizeof(aud), "%s/services/collector?x=a b&y=\xc3\xbc",
-           emu_fixture_url());
+           emu_fixture_run_url());
   c = creds();
   cr_assert_eq(gauth_credentials_id_token(c, aud, 0, &tok, &exp, &err),
                GAUTH_OK, "%s", err.message);

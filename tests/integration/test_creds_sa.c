@@ -141,14 +141,16 @@ static gauth_credentials *sa_creds_json(cJSON *j, const gauth_options *o,
 }
 
 /* POST path on the emulator with a bearer token; returns the status. */
-static long call_with(const char *method, const char *path, const char *token,
-                      char **body) {
+/* A request to base + path with the token; base: emu_fixture_url() (the
+ * Google APIs) or emu_fixture_run_url() (the Cloud Run services). */
+static long call_with(const char *base, const char *method, const char *path,
+                      const char *token, char **body) {
   char auth[8192];
   const char *h[] = {auth, "Content-Type: application/json", NULL};
   emu_reply r;
   long st;
   snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
-  cr_assert_eq(emu_http(emu_fixture_url(), method, path, h,
+  cr_assert_eq(emu_http(base, method, path, h,
                         strcmp(method, "POST") == 0 ? "{}" : NULL, &r),
                0);
   st = r.status;
@@ -185,7 +187,8 @@ Test(creds_sa, access_token_runs_the_job) {
   cr_assert(exp >= now + 3590 && exp <= now + 3600, "exp %lld, now %lld",
             (long long)exp, (long long)now);
   cr_assert_eq(counter("/token"), 1);
-  cr_assert_eq(call_with("POST", JOB_RUN, tok, &body), 200, "%s", body);
+  cr_assert_eq(call_with(emu_fixture_url(), "POST", JOB_RUN, tok, &body), 200,
+               "%s", body);
   free(body);
   /* The second call is served from the cache. */
   cr_assert_eq(gauth_credentials_access_token(c, NULL, &tok2, NULL, &err),
@@ -224,7 +227,7 @@ Test(creds_sa, id_token_verifies_and_opens_the_service) {
   int64_t exp = 0;
   gauth_claims *cl;
 
-  snprintf(aud, sizeof aud, "%s/services/collector", emu_fixture_url());
+  snprintf(aud, sizeof aud, "%s/services/collector", emu_fixture_run_url());
   cr_assert_eq(gauth_credentials_id_token(c, aud, 0, &tok, &exp, &err),
                GAUTH_OK, "%s", err.message);
   cl = verify_google(tok, aud);
@@ -235,13 +238,14 @@ Test(creds_sa, id_token_verifies_and_opens_the_service) {
   cr_assert_eq(gauth_claims_expires_at(cl), exp);
   gauth_claims_free(cl);
   cr_assert_eq(counter("/token"), 1);
-  cr_assert_eq(call_with("GET", "/services/collector", tok, &body), 200, "%s",
-               body);
+  cr_assert_eq(call_with(emu_fixture_run_url(), "GET", "/services/collector",
+                         tok, &body),
+               200, "%s", body);
   cr_assert_not_null(strstr(body, "\"principal\":\"" SCHEDULER "\""), "%s",
                      body);
   free(body);
   /* The ID token is no access token: the Admin API refuses it. */
-  cr_assert_eq(call_with("POST", JOB_RUN, tok, NULL), 401);
+  cr_assert_eq(call_with(emu_fixture_url(), "POST", JOB_RUN, tok, NULL), 401);
   gauth_free(tok);
   gauth_credentials_free(c);
 }
@@ -258,7 +262,7 @@ Test(creds_sa, domain_wide_delegation_acts_as_the_user) {
   cr_assert_eq(gauth_credentials_access_token(c, NULL, &tok, NULL, &err),
                GAUTH_OK, "%s", err.message);
   /* The token is the user's, who may not run the job. */
-  cr_assert_eq(call_with("POST", JOB_RUN, tok, NULL), 403);
+  cr_assert_eq(call_with(emu_fixture_url(), "POST", JOB_RUN, tok, NULL), 403);
   last_principal(JOB_RUN, who, sizeof who);
   cr_assert_str_eq(who, "developer@example.com");
   gauth_free(tok);
