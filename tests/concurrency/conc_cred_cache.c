@@ -27,7 +27,7 @@
 
 #define THREADS 64
 #define READS_PER_THREAD 200
-#define AUDIENCE_PATH "/services/collector"
+#define AUDIENCE_PATH "/services/collector" /* on the Cloud Run front end */
 
 static emu_proc g_emu;
 static int g_failed;
@@ -161,7 +161,7 @@ static void storm(const char *what, gauth_credentials *creds, ask_kind kind,
 }
 
 int main(void) {
-  char msg[1400], how[128], audience[512], host[300];
+  char msg[1400], how[128], audience[512], host[512];
   gauth_credentials *sa = NULL, *md = NULL;
   gauth_credentials_options copts = GAUTH_CREDENTIALS_OPTIONS_INIT;
   gauth_options opts = GAUTH_OPTIONS_INIT;
@@ -178,7 +178,7 @@ int main(void) {
   opts.metadata_host = host;
   opts.metadata_ip = host;
   copts.options = &opts;
-  snprintf(audience, sizeof(audience), "%s%s", g_emu.base, AUDIENCE_PATH);
+  snprintf(audience, sizeof(audience), "%s%s", g_emu.run_base, AUDIENCE_PATH);
 
   if (gauth_credentials_from_file(&sa, g_emu.key_file, &copts, &err) !=
       GAUTH_OK) {

@@ -60,6 +60,7 @@
 /* ---- the world as the load sees it --------------------------------------- */
 
 static char g_base[256];
+static char g_run_base[256]; /* the Cloud Run front end: the services */
 static char g_key_file[1024];
 static char g_svc_url[320];
 /* Tokens fetched once, before the threads start. */
@@ -110,6 +111,10 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud) {
   return n;
 }
 
+/* A path on the Cloud Run front end (RUNBASE + the rest), not on the Google
+ * API base. */
+#define ON_RUN "@run"
+
 /* One request on handle c (its connection kept alive across calls).
  * headers: NULL-ended, may be NULL. fresh: a new connection, not reused
  * afterwards (for the reset fault: libcurl retries a request once when a
@@ -120,7 +125,10 @@ static void http(CURL *c, const char *method, const char *path,
   char url[4096];
   struct curl_slist *hl = NULL;
   memset(r, 0, sizeof(*r));
-  snprintf(url, sizeof(url), "%s%s", g_base, path);
+  if (strncmp(path, ON_RUN, sizeof(ON_RUN) - 1) == 0)
+    snprintf(url, sizeof(url), "%s%s", g_run_base, path + sizeof(ON_RUN) - 1);
+  else
+    snprintf(url, sizeof(url), "%s%s", g_base, path);
   curl_easy_reset(c); /* keeps the live connection */
   curl_easy_setopt(c, CURLOPT_URL, url);
   curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
@@ -336,17 +344,22 @@ static const load_case cases[] = {
      O_REPLY, "Expected OAuth 2 access token", 0},
     {"run-no-permission", "POST", JOB_V2 ":run", AUTH_RUNNER_AT, 0, 0, NULL, -1,
      403, O_REPLY, "PERMISSION_DENIED", 0},
-    /* Cloud Run service */
-    {"svc-id-token", "GET", "/services/collector/load", AUTH_SCHED_ID, 0, 0,
-     NULL, -1, 200, O_REPLY, "\"principal\":\"" SCHEDULER "\"", 0},
-    {"svc-id-token-post", "POST", "/services/collector/", AUTH_SCHED_ID, 0, 0,
-     "{\"x\":1}", -1, 200, O_REPLY, "\"method\":\"POST\"", 0},
-    {"svc-runner-id-token", "GET", "/services/collector/", AUTH_RUNNER_ID, 0, 0,
-     NULL, -1, 403, O_REPLY, "403 Forbidden", 0},
-    {"svc-wrong-aud", "GET", "/services/collector/", AUTH_SCHED_ID_WRONG, 0, 0,
-     NULL, -1, 401, O_REPLY, "401 Unauthorized", 0},
-    {"svc-access-token", "GET", "/services/collector/", AUTH_SCHED_AT, 0, 0,
-     NULL, -1, 401, O_REPLY, "401 Unauthorized", 0},
+    /* Cloud Run service, on the Cloud Run front end */
+    {"svc-id-token", "GET", ON_RUN "/services/collector/load", AUTH_SCHED_ID, 0,
+     0, NULL, -1, 200, O_REPLY, "\"principal\":\"" SCHEDULER "\"", 0},
+    {"svc-id-token-post", "POST", ON_RUN "/services/collector/", AUTH_SCHED_ID,
+     0, 0, "{\"x\":1}", -1, 200, O_REPLY, "\"method\":\"POST\"", 0},
+    {"svc-runner-id-token", "GET", ON_RUN "/services/collector/",
+     AUTH_RUNNER_ID, 0, 0, NULL, -1, 403, O_REPLY, "403 Forbidden", 0},
+    {"svc-wrong-aud", "GET", ON_RUN "/services/collector/", AUTH_SCHED_ID_WRONG,
+     0, 0, NULL, -1, 401, O_REPLY, "401 Unauthorized", 0},
+    {"svc-access-token", "GET", ON_RUN "/services/collector/", AUTH_SCHED_AT, 0,
+     0, NULL, -1, 401, O_REPLY, "401 Unauthorized", 0},
+    {"svc-unknown-path", "GET", ON_RUN "/emulator/v1/status", AUTH_NONE, 0, 0,
+     NULL, -1, 404, O_REPLY, "404 Page not found", 0},
+    /* ... and not on the Google API base */
+    {"svc-on-api-base", "GET", "/services/collector/", AUTH_SCHED_ID, 0, 0,
+     NULL, -1, 404, O_REPLY, "NOT_FOUND", 0},
     /* control API reads */
     {"ctl-counters", "GET", "/emulator/v1/counters", AUTH_NONE, 0, 0, NULL, -1,
      200, O_REPLY, "\"requests\"", 0},
@@ -495,7 +508,8 @@ static void emulator_start(emu_proc *em, const char *bin) {
   g_emu_pid = em->pid;
   snprintf(g_key_file, sizeof(g_key_file), "%s", em->key_file);
   snprintf(g_base, sizeof(g_base), "%s", em->base);
-  snprintf(g_svc_url, sizeof(g_svc_url), "%s/services/collector", g_base);
+  snprintf(g_run_base, sizeof(g_run_base), "%s", em->run_base);
+  snprintf(g_svc_url, sizeof(g_svc_url), "%s/services/collector", g_run_base);
 }
 
 static int emulator_stop(emu_proc *em, char *how, size_t howlen) {

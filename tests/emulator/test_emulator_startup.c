@@ -2,11 +2,14 @@
  * refused addresses and invalid configs. Each test starts its own. */
 #include <criterion/criterion.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -81,7 +84,7 @@ static void line(proc *p, char *buf, size_t n) {
 
 Test(startup, lines_key_file_and_sigterm, .timeout = 60) {
   char dir[] = "/tmp/emu-keyXXXXXX";
-  char key[300], arg[320], l[512], base[128], want[512];
+  char key[300], arg[320], l[512], base[128], want[512], run[128];
   const char *hostport;
   struct stat stt;
   proc p;
@@ -112,6 +115,15 @@ Test(startup, lines_key_file_and_sigterm, .timeout = 60) {
   line(&p, l, sizeof(l));
   snprintf(want, sizeof(want), "export GCE_METADATA_IP='%s'", hostport);
   cr_assert_str_eq(l, want);
+  /* The Cloud Run services' origin: the same host, a port of its own. */
+  line(&p, l, sizeof(l));
+  cr_assert(
+      strncmp(l, "export GAUTH_EMULATOR_RUN_URL='http://127.0.0.1:", 48) == 0 &&
+          l[strlen(l) - 1] == '\'',
+      "%s", l);
+  snprintf(run, sizeof(run), "%.*s", (int)(strlen(l) - 32), l + 31);
+  cr_assert_neq(atoi(run + 17), 0, "port 0 was not replaced: %s", l);
+  cr_assert_neq(atoi(run + 17), atoi(hostport + 10), "%s", run);
   line(&p, l, sizeof(l));
   snprintf(want, sizeof(want), "export GOOGLE_APPLICATION_CREDENTIALS='%s'",
            key);
@@ -154,6 +166,10 @@ Test(startup, lines_key_file_and_sigterm, .timeout = 60) {
            "token?scopes=secret-scope-canary",
            flavor, NULL, &r);
   cr_assert_eq(r.status, 200);
+  emu_reply_free(&r);
+  /* ... and so does the Cloud Run front end: the service wants a token. */
+  emu_http(run, "GET", "/services/collector", NULL, NULL, &r);
+  cr_assert_eq(r.status, 401, "%ld %s", r.status, r.body);
   emu_reply_free(&r);
 
   cr_assert_eq(kill(p.pid, SIGTERM), 0);
@@ -205,6 +221,78 @@ Test(startup, refuses_non_loopback) {
   refused("--listen=127.0.0.1", "expected IPV4:PORT");
   refused("--listen=127.0.0.1:99999", "expected IPV4:PORT");
   refused("--bogus", "unknown argument");
+  refused("--listen-run=0.0.0.0:0", "not a loopback address");
+  refused("--listen-run=10.1.2.3:0", "not a loopback address");
+  refused("--listen-run=127.0.0.1", "--listen-run=127.0.0.1: expected");
+  refused("--listen-run=127.0.0.1:-1", "expected IPV4:PORT");
+}
+
+/* --listen-run=HOST:PORT puts the services there; the API base answers no
+ * /services/ path. */
+Test(startup, listen_run, .timeout = 60) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+  struct sockaddr_in sa;
+  socklen_t len = sizeof(sa);
+  char arg[64], l[256], want[200], base[128], run[128];
+  emu_reply r;
+  proc p;
+  /* A free port: bound and closed here, then given to the emulator. */
+  memset(&sa, 0, sizeof(sa));
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+  cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+  port = ntohs(sa.sin_port);
+  close(fd);
+  snprintf(arg, sizeof(arg), "--listen-run=localhost:%d", port);
+  {
+    const char *args[] = {arg, NULL};
+    start(&p, args);
+  }
+  line(&p, l, sizeof(l));
+  snprintf(base, sizeof(base), "%.100s", l + 10);
+  for (int i = 0; i < 4; i++) line(&p, l, sizeof(l));
+  snprintf(run, sizeof(run), "http://127.0.0.1:%d", port);
+  snprintf(want, sizeof(want), "export GAUTH_EMULATOR_RUN_URL='%s'", run);
+  cr_assert_str_eq(l, want);
+  emu_http(run, "GET", "/services/collector", NULL, NULL, &r);
+  cr_expect_eq(r.status, 401, "%ld %s", r.status, r.body);
+  emu_reply_free(&r);
+  emu_http(base, "GET", "/services/collector", NULL, NULL, &r);
+  cr_expect_eq(r.status, 404, "%ld %s", r.status, r.body);
+  cr_expect_not_null(strstr(r.body, "\"NOT_FOUND\""), "%s", r.body);
+  emu_reply_free(&r);
+  cr_assert_eq(kill(p.pid, SIGTERM), 0);
+  cr_assert_eq(finish(&p), 0);
+  unlink(p.errfile);
+}
+
+/* Both front ends on one port cannot be: exit 1, nothing printed. */
+Test(startup, listen_run_port_taken, .timeout = 60) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in sa;
+  socklen_t len = sizeof(sa);
+  char arg[64], l[256];
+  const char *log;
+  proc p;
+  memset(&sa, 0, sizeof(sa));
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+  cr_assert_eq(listen(fd, 1), 0);
+  cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+  snprintf(arg, sizeof(arg), "--listen-run=127.0.0.1:%d", ntohs(sa.sin_port));
+  {
+    const char *args[] = {arg, NULL};
+    start(&p, args);
+  }
+  cr_assert_null(fgets(l, sizeof(l), p.out), "it printed: %s", l);
+  cr_assert_eq(finish(&p), 1);
+  log = read_file(p.errfile);
+  cr_assert_not_null(strstr(log, "cannot listen on 127.0.0.1:"), "%s", log);
+  cr_assert_not_null(strstr(log, "(--listen-run)"), "%s", log);
+  close(fd);
+  unlink(p.errfile);
 }
 
 static void bad_config(const char *text, const char *expect) {
