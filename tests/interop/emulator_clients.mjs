@@ -20,7 +20,8 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-const [base, nodeModules] = process.argv.slice(2);
+// base: the Google APIs; runBase: the Cloud Run front end (the services).
+const [base, nodeModules, runBase] = process.argv.slice(2);
 const require = createRequire(join(nodeModules, 'resolve-from-here.js'));
 const version = (p) => require(`${p}/package.json`).version;
 const jose = await import(pathToFileURL(require.resolve('jose')).href);
@@ -34,7 +35,7 @@ console.log(`google-auth-library ${version('google-auth-library')}` +
 
 const PROJECT = 'demo-project';
 const RUNNER = 'runner@demo-project.iam.gserviceaccount.com';
-const AUD = `${base}/services/collector`;
+const AUD = `${runBase}/services/collector`;
 const SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
 let passed = 0;
 let failed = 0;

@@ -28,10 +28,11 @@ import requests
 from google.auth.transport.requests import AuthorizedSession
 from google.oauth2 import id_token, service_account
 
-base, key_file = sys.argv[1], sys.argv[2]
+# base: the Google APIs; run_base: the Cloud Run front end (the services).
+base, key_file, run_base = sys.argv[1], sys.argv[2], sys.argv[3]
 PROJECT = "demo-project"
 INVOKER = "scheduler@demo-project.iam.gserviceaccount.com"
-AUD = base + "/services/collector"
+AUD = run_base + "/services/collector"
 SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
 passed = failed = 0
 print("google-auth from %s, requests %s, python %s; emulator %s" % (

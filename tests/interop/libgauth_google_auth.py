@@ -1,6 +1,9 @@
 """Tokens minted by libgauth, verified by Debian's python3-google-auth.
 
-Usage: libgauth_google_auth.py MINT KEY_FILE BASE_URL
+Usage: libgauth_google_auth.py MINT KEY_FILE BASE_URL RUN_BASE_URL
+
+BASE_URL is the emulator's Google APIs, RUN_BASE_URL its Cloud Run front end
+(the audience is a service URL there).
 
 MINT is the interop_mint program: an ID token from the emulator's token
 endpoint through a libgauth service-account credential, and two self-signed
@@ -20,8 +23,8 @@ from cryptography.hazmat.primitives import serialization
 from google.auth import jwt
 from google.oauth2 import id_token
 
-mint, key_file, base = sys.argv[1:4]
-audience = base + "/services/collector"
+mint, key_file, base, run_base = sys.argv[1:5]
+audience = run_base + "/services/collector"
 jwt_audience = "https://pubsub.googleapis.com/"
 failed = 0
 

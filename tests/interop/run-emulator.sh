@@ -1,8 +1,8 @@
 #!/bin/sh
 # Runs real third-party clients against gauth-emulator (the CTest fixture
 # "emulator": its base URL in the file GAUTH_EMULATOR_URL_FILE names, its
-# invoker key file beside it as key.json), or skips (exit 77) saying what
-# is missing.
+# Cloud Run services' base URL beside it in run_url, its invoker key file
+# beside it as key.json), or skips (exit 77) saying what is missing.
 #
 #   run-emulator.sh node WORK_DIR     npm google-auth-library 10.x and
 #                                     gcp-metadata 8.x in GCE mode, npm jose
@@ -74,9 +74,14 @@ if [ -z "$url_file" ] || [ ! -s "$url_file" ]; then
 fi
 base=$(head -n 1 "$url_file")
 key=$(dirname "$url_file")/key.json
+run_base=$(head -n 1 "$(dirname "$url_file")/run_url" 2> /dev/null)
 hostport=${base#http://}
 if [ ! -f "$key" ]; then
   echo "no emulator key file at $key" >&2
+  exit 1
+fi
+if [ -z "$run_base" ]; then
+  echo "no Cloud Run base URL in $(dirname "$url_file")/run_url" >&2
   exit 1
 fi
 
@@ -94,16 +99,16 @@ case "$client" in
     # GCE mode: the metadata server is the emulator.
     unset GOOGLE_APPLICATION_CREDENTIALS
     GCE_METADATA_HOST=$hostport GCE_METADATA_IP=$hostport \
-      exec node "$here/emulator_clients.mjs" "$base" "$nm"
+      exec node "$here/emulator_clients.mjs" "$base" "$nm" "$run_base"
     ;;
   python)
     # The key file; the metadata server stays at the closed port.
     GOOGLE_APPLICATION_CREDENTIALS=$key \
-      exec "$py" "$here/emulator_google_auth.py" "$base" "$key"
+      exec "$py" "$here/emulator_google_auth.py" "$base" "$key" "$run_base"
     ;;
   libgauth-python)
     # libgauth mints through the key file (its token_uri is the emulator);
     # GAUTH_ENDPOINT stays at the closed port: nothing else may be asked.
-    exec "$py" "$here/libgauth_google_auth.py" "$3" "$key" "$base"
+    exec "$py" "$here/libgauth_google_auth.py" "$3" "$key" "$base" "$run_base"
     ;;
 esac
