@@ -54,7 +54,9 @@ cat "$tmp/emulator.out"
 eval "$(sed -n 's/^export /export /p' "$tmp/emulator.out")"
 base=$(sed -n '1s/^listening //p' "$tmp/emulator.out")
 sa=scheduler@demo-project.iam.gserviceaccount.com
-service=$base/services/collector
+# The service is on an origin of its own (GAUTH_EMULATOR_RUN_URL), as a real
+# one is on *.run.app: it is not a Google API, whatever GAUTH_ENDPOINT says.
+service=$GAUTH_EMULATOR_RUN_URL/services/collector
 job_run=$base/v2/projects/demo-project/locations/us-central1/jobs/collect:run
 
 say "gauth endpoints            # every Google URL now goes to the emulator"
