@@ -1073,6 +1073,33 @@ Test(run, services_have_their_own_origin) {
   reply_free(&r);
 }
 
+/* The Cloud Run front end shares the world's faults (keyed by path),
+ * counters and request log with the API front end. */
+Test(run, service_faults_and_counters) {
+  char who[256];
+  cr_assert_eq(
+      emu_control(emu_fixture_url(), "/emulator/v1/counters:reset", "{}", NULL),
+      200);
+  cr_assert_eq(emu_control(emu_fixture_url(), "/emulator/v1/faults",
+                           "{\"route\":\"/services/collector\",\"kind\":"
+                           "\"status\",\"status\":503,\"count\":1}",
+                           NULL),
+               200);
+  char *id = scheduler_id_token(service_url());
+  reply r = http("GET", service_url(), NULL, NULL, id, NULL);
+  expect_google_error(&r, 503, "UNAVAILABLE", NULL);
+  reply_free(&r);
+  r = http("GET", service_url(), NULL, NULL, id, NULL);
+  cr_expect_eq(r.status, 200, "%s", r.body);
+  reply_free(&r);
+  free(id);
+  cr_expect_eq(emu_counter(emu_fixture_url(), "/services/collector"), 2);
+  cr_assert_eq(emu_last_principal(emu_fixture_url(), "/services/collector", who,
+                                  sizeof who),
+               0);
+  cr_expect_str_eq(who, SCHEDULER);
+}
+
 /* What this project exists for, end to end: with GAUTH_ENDPOINT at the
  * emulator's API base, libgauth calls the job's :run URL a Google API (an
  * access token) and the service's URL not one (an ID token), and each
