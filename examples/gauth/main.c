@@ -116,7 +116,7 @@ static int cmd_endpoints(int argc, char **argv) {
     fprintf(stderr, "gauth: endpoints takes no arguments\n");
     return 2;
   }
-  for (int s = GAUTH_SERVICE_TOKEN; s <= GAUTH_SERVICE_STORAGE; s++) {
+  for (int s = GAUTH_SERVICE_TOKEN; s <= GAUTH_SERVICE_CLOUDSCHEDULER; s++) {
     char *url = NULL;
     if (gauth_service_url(&opts, (gauth_service)s, &url, &err) != GAUTH_OK)
       return cli_fail(&err);
