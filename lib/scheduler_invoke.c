@@ -293,6 +293,11 @@ static gauth_status attempt_token(gauth_scheduler_attempt *a,
   *token = NULL;
   st = account_credentials(caller, opts, a->service_account, &creds,
                            &a->impersonated, &e);
+  /* The caller may itself impersonate the account
+   * (gauth_scheduler_job_credentials): minted through IAM Credentials too. */
+  if (st == GAUTH_OK &&
+      gauth_credentials_get_type(creds) == GAUTH_CREDENTIALS_IMPERSONATED)
+    a->impersonated = 1;
   if (st == GAUTH_OK) st = mint(creds, job, token, &e);
   gauth_credentials_free(creds);
   if (st == GAUTH_E_NOMEM) return st;

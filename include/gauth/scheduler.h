@@ -538,8 +538,9 @@ GAUTH_API int gauth_scheduler_attempt_body_truncated(
 
 /* The token the attempt carried (or tried to mint) and the account it is
  * (was to be) of: the job's service account (NULL for TOKEN_NONE); 1 when
- * it was minted by impersonation. Never the token itself: an attempt does
- * not keep it. */
+ * it was minted by impersonation (by this call, or by credentials from
+ * gauth_scheduler_job_credentials() that impersonate the account). Never
+ * the token itself: an attempt does not keep it. */
 GAUTH_API gauth_scheduler_token
 gauth_scheduler_attempt_token(const gauth_scheduler_attempt *a);
 GAUTH_API const char *gauth_scheduler_attempt_service_account(

@@ -331,6 +331,52 @@ Test(scheduler_invoke, impersonation_and_headers_at_test_server) {
   ts_stop(s);
 }
 
+/* And back: runner@ (reached by impersonation, with the grant above)
+ * calling a job of scheduler@'s impersonates scheduler@, which the
+ * emulator's policy allows (runner@ is TokenCreator on scheduler@). */
+Test(scheduler_invoke, impersonation_back_from_runner) {
+  ts_server *s = ts_start();
+  ts_response ok = {TS_REPLY, 204, NULL, 0, {NULL}, 0, 0, 0};
+  ts_request r;
+  char uri[256], buf[4096];
+  gauth_credentials *c = caller(), *runner = NULL;
+  gauth_credentials_options co = GAUTH_CREDENTIALS_OPTIONS_INIT;
+  gauth_options o;
+  gauth_error err = GAUTH_ERROR_INIT;
+  gauth_scheduler_job *j;
+  gauth_scheduler_attempt *a;
+  gauth_claims *claims;
+  const char *auth, *email = NULL;
+
+  token_creator(1);
+  emu_options(&o);
+  co.options = &o;
+  cr_assert_eq(
+      gauth_credentials_impersonate(&runner, c, RUNNER, NULL, &co, &err),
+      GAUTH_OK, "%s", err.message);
+  ts_route(s, "/hook", &ok, 1);
+  ts_url(s, "/hook", uri, sizeof uri);
+  j = job(uri, "oidc", SCHEDULER, "");
+  a = attempt(runner, j, 0);
+  cr_assert_eq(gauth_scheduler_attempt_http_status(a), 204, "%s",
+               gauth_scheduler_attempt_error(a)->message);
+  cr_expect_eq(gauth_scheduler_attempt_impersonated(a), 1);
+  cr_assert_eq(ts_last_request(s, "/hook", &r), 1);
+  auth = req_header(&r, "Authorization", buf, sizeof buf);
+  cr_assert_not_null(auth);
+  claims = verify_id(auth + 7, uri);
+  cr_expect_eq(gauth_claims_get_string(claims, "email", &email, &err),
+               GAUTH_OK);
+  cr_expect_str_eq(email, SCHEDULER);
+  gauth_claims_free(claims);
+  ts_request_cleanup(&r);
+  gauth_scheduler_attempt_free(a);
+  gauth_scheduler_job_free(j);
+  gauth_credentials_free(runner);
+  gauth_credentials_free(c);
+  ts_stop(s);
+}
+
 /* gauth_scheduler_job_credentials: one impersonated credential for a run
  * and its retries mints one token. */
 Test(scheduler_invoke, job_credentials_reuse_the_token) {
@@ -355,8 +401,9 @@ Test(scheduler_invoke, job_credentials_reuse_the_token) {
     a = attempt(sa, j, 0);
     cr_expect_eq(gauth_scheduler_attempt_http_status(a), 503);
     cr_expect_eq(gauth_scheduler_attempt_rpc_code(a), 14);
-    /* sa is runner@ itself: used directly, not impersonated again. */
-    cr_expect_eq(gauth_scheduler_attempt_impersonated(a), 0);
+    /* sa impersonates runner@: used as it is (one token for all three),
+     * and the attempt says the token came by impersonation. */
+    cr_expect_eq(gauth_scheduler_attempt_impersonated(a), 1);
     gauth_scheduler_attempt_free(a);
   }
   cr_expect_eq(ts_count(s, "/hook"), 3u);
