@@ -484,16 +484,36 @@ static void retry_schedule(const gauth_scheduler_retry_config *cfg,
   }
 }
 
+/* The uri as libgauth's messages show URLs: without user info, query or
+ * fragment (they may hold a password or a key). */
+static void shown_uri(const char *uri, char *buf, size_t n) {
+  const char *host = strstr(uri, "://"), *at, *end;
+  size_t head;
+  host = host != NULL ? host + 3 : uri;
+  end = host + strcspn(host, "/?#");
+  at = memchr(host, '@', (size_t)(end - host));
+  head = (size_t)(host - uri);
+  if (at != NULL) host = at + 1;
+  snprintf(buf, n, "%.*s%.*s%s", (int)head, uri, (int)strcspn(host, "?#"), host,
+           host[strcspn(host, "?#")] != '\0' ? "?..." : "");
+}
+
 /* The job's name (null when it has none), method, uri and token. */
-static void add_job_json(cJSON *o, const gauth_scheduler_job *job) {
+static void add_job_json(cJSON *o, const gauth_scheduler_job *job,
+                         int full_uri) {
   gauth_scheduler_token t = gauth_scheduler_job_token(job);
   const char *name = gauth_scheduler_job_name(job);
+  char shown[2200];
   if (*name != '\0')
     cJSON_AddStringToObject(o, "job", name);
   else
     cJSON_AddNullToObject(o, "job");
   cJSON_AddStringToObject(o, "method", gauth_scheduler_job_http_method(job));
-  cJSON_AddStringToObject(o, "uri", gauth_scheduler_job_uri(job));
+  if (full_uri)
+    snprintf(shown, sizeof shown, "%s", gauth_scheduler_job_uri(job));
+  else
+    shown_uri(gauth_scheduler_job_uri(job), shown, sizeof shown);
+  cJSON_AddStringToObject(o, "uri", shown);
   cJSON_AddStringToObject(o, "token", gauth_scheduler_token_name(t));
   if (t == GAUTH_SCHEDULER_TOKEN_NONE) return;
   cJSON_AddStringToObject(o, "service_account",
@@ -512,7 +532,7 @@ static cJSON *dry_run_json(const gauth_scheduler_job *job) {
   int n;
   char line[512];
   cJSON_AddBoolToObject(o, "dry_run", 1);
-  add_job_json(o, job);
+  add_job_json(o, job, 1);
   req = cJSON_AddObjectToObject(o, "request");
   cJSON_AddStringToObject(req, "method", gauth_scheduler_job_http_method(job));
   cJSON_AddStringToObject(req, "url", gauth_scheduler_job_uri(job));
@@ -668,8 +688,9 @@ static void header_text(const gauth_scheduler_job *job) {
   gauth_scheduler_token t = gauth_scheduler_job_token(job);
   const char *name = gauth_scheduler_job_name(job);
   if (*name != '\0') printf("job %s: ", name);
-  printf("%s %s", gauth_scheduler_job_http_method(job),
-         gauth_scheduler_job_uri(job));
+  char uri[2200];
+  shown_uri(gauth_scheduler_job_uri(job), uri, sizeof uri);
+  printf("%s %s", gauth_scheduler_job_http_method(job), uri);
   if (t == GAUTH_SCHEDULER_TOKEN_NONE)
     printf(", no token\n");
   else
@@ -704,7 +725,7 @@ static int run(invoke_ctx *c) {
   act.sa_handler = on_sigint;
   sigaction(SIGINT, &act, NULL);
   if (out != NULL) {
-    add_job_json(out, c->job);
+    add_job_json(out, c->job, 0);
     arr = cJSON_AddArrayToObject(out, "attempts");
   } else {
     header_text(c->job);
@@ -713,7 +734,9 @@ static int run(invoke_ctx *c) {
     gauth_scheduler_attempt *at = NULL;
     if (gauth_scheduler_attempt_send(sa, NULL, c->job, 0, &at, &err) !=
         GAUTH_OK) {
+      /* Nothing was sent (a URL the transport refuses, ...). */
       rc = cli_fail(&err);
+      k--;
       break;
     }
     ok = gauth_scheduler_attempt_succeeded(at);
