@@ -223,7 +223,8 @@ static const char *option_override(const gauth_options *o, gauth_service s,
     case GAUTH_SERVICE_IAP_KEYS:
     case GAUTH_SERVICE_METADATA:
     case GAUTH_SERVICE_PUBSUB:
-    case GAUTH_SERVICE_STORAGE: break;
+    case GAUTH_SERVICE_STORAGE:
+    case GAUTH_SERVICE_CLOUDSCHEDULER: break;
   }
   *field = NULL;
   return NULL;
@@ -530,6 +531,8 @@ static char *default_url(const gauth__config *cfg, gauth_service s,
     case GAUTH_SERVICE_IAM: return concat3("https://iam.", u, NULL);
     case GAUTH_SERVICE_PUBSUB: return concat3("https://pubsub.", u, NULL);
     case GAUTH_SERVICE_STORAGE: return concat3("https://storage.", u, NULL);
+    case GAUTH_SERVICE_CLOUDSCHEDULER:
+      return concat3("https://cloudscheduler.", u, NULL);
     case GAUTH_SERVICE_GOOGLE_CERTS:
       return gauth__strdup(GAUTH__GOOGLE_CERTS_URL);
     case GAUTH_SERVICE_IAP_KEYS: return gauth__strdup(GAUTH__IAP_KEYS_URL);

@@ -6,7 +6,7 @@
 #include "common.h"
 #include "log_internal.h"
 
-#define GAUTH__SERVICE_COUNT 11
+#define GAUTH__SERVICE_COUNT 12
 
 typedef struct gauth__config {
   char *endpoint;        /* options.endpoint, else GAUTH_ENDPOINT, else NULL */

@@ -171,6 +171,8 @@ static void pool_put(gauth__http *h, CURL *e) {
 
 typedef struct xfer {
   size_t max; /* max_response_bytes */
+  int keep;   /* 1: a body over max is cut, not an error (keep_body) */
+  int cut;    /* keep: bytes past max were read and dropped */
   char *body; /* NUL-terminated; wiped when freed */
   size_t len, cap;
   gauth__http_header *headers;
@@ -196,11 +198,13 @@ static void headers_free(gauth__http_header *hs, size_t n) {
 
 static void xfer_clear(xfer *x) {
   size_t max = x->max;
+  int keep = x->keep;
   if (x->body != NULL) gauth__secret_free(x->body, x->cap);
   headers_free(x->headers, x->nheaders);
   free(x->location);
   memset(x, 0, sizeof(*x));
   x->max = max;
+  x->keep = keep;
 }
 
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
@@ -209,8 +213,17 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
   /* Checked here as well as by CURLOPT_MAXFILESIZE_LARGE: a chunked reply
    * has no length to check up front. */
   if (n > x->max - x->len) {
-    x->too_large = 1;
-    return 0;
+    size_t room = x->max - x->len;
+    if (!x->keep) {
+      x->too_large = 1;
+      return 0;
+    }
+    /* Kept: the first max bytes; the rest is read and dropped, so that
+     * the reply still counts (its status, its headers). */
+    x->cut = 1;
+    if (room == 0) return n;
+    if (on_body(ptr, 1, room, userdata) != room) return 0;
+    return n;
   }
   if (x->len + n + 1 > x->cap) {
     size_t cap = x->cap < 4096 ? 4096 : x->cap * 2;
@@ -308,7 +321,7 @@ static const char *header_value(const gauth__http_header *hs, size_t n,
 typedef struct hop {
   const char *method;
   const char *url;
-  const char *body; /* POST only */
+  const char *body; /* POST, PUT and PATCH only */
   size_t body_len;
   const struct curl_slist *headers;
   long connect_ms;
@@ -316,6 +329,23 @@ typedef struct hop {
   int no_proxy;
   int fresh_connect; /* a retry: not over a kept-alive connection */
 } hop;
+
+/* POST, PUT and PATCH send a body (possibly empty); the other methods
+ * none. */
+static int method_has_body(const char *method) {
+  return strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
+         strcmp(method, "PATCH") == 0;
+}
+
+/* The methods a request may use: those of Cloud Scheduler's HttpMethod. */
+static int method_known(const char *method) {
+  static const char *const known[] = {"GET",    "POST", "PUT",    "PATCH",
+                                      "DELETE", "HEAD", "OPTIONS"};
+  size_t i;
+  for (i = 0; i < GAUTH__ARRAY_LEN(known); i++)
+    if (strcmp(method, known[i]) == 0) return 1;
+  return 0;
+}
 
 #define SET(opt, val)                                           \
   do {                                                          \
@@ -344,7 +374,7 @@ static void transfer(gauth__http *h, const hop *p, xfer *x) {
   SET(CURLOPT_USERAGENT, h->user_agent);
   SET(CURLOPT_CONNECTTIMEOUT_MS, p->connect_ms);
   SET(CURLOPT_TIMEOUT_MS, p->timeout_ms);
-  SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->max);
+  if (!x->keep) SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->max);
   SET(CURLOPT_WRITEFUNCTION, on_body);
   SET(CURLOPT_WRITEDATA, x);
   SET(CURLOPT_HEADERFUNCTION, on_header);
@@ -361,12 +391,16 @@ static void transfer(gauth__http *h, const hop *p, xfer *x) {
    * server sees the request twice for one attempt (measured against
    * gauth-emulator's 503, 429 and truncated replies: 1 run in 3). */
   SET(CURLOPT_FRESH_CONNECT, p->fresh_connect ? 1L : 0L);
-  if (strcmp(p->method, "POST") == 0) {
+  if (method_has_body(p->method)) {
     SET(CURLOPT_POST, 1L);
     SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)p->body_len);
     SET(CURLOPT_POSTFIELDS, p->body != NULL ? p->body : "");
+    if (strcmp(p->method, "POST") != 0) SET(CURLOPT_CUSTOMREQUEST, p->method);
+  } else if (strcmp(p->method, "HEAD") == 0) {
+    SET(CURLOPT_NOBODY, 1L);
   } else {
     SET(CURLOPT_HTTPGET, 1L);
+    if (strcmp(p->method, "GET") != 0) SET(CURLOPT_CUSTOMREQUEST, p->method);
   }
   if (rc == CURLE_OK) rc = curl_easy_perform(e);
   x->rc = rc;
@@ -714,6 +748,7 @@ static void take_reply(gauth__http_response *resp, xfer *x, const char *url,
   resp->attempts = attempts;
   if (x->rc == CURLE_OK && !x->nomem) {
     resp->status = x->status;
+    resp->body_cut = x->cut;
     resp->body = x->body;
     resp->body_len = x->len;
     resp->headers = x->headers;
@@ -775,7 +810,12 @@ static ending call_prepare(call *c) {
 
   c->x.max = cfg->max_response_bytes ? cfg->max_response_bytes
                                      : GAUTH__DEFAULT_MAX_RESPONSE_BYTES;
-  c->deadline = c->start + (int64_t)cfg->retry.deadline_ms;
+  if (req->keep_body > 0) {
+    c->x.max = req->keep_body;
+    c->x.keep = 1;
+  }
+  c->deadline = c->start + (int64_t)(req->deadline_ms ? req->deadline_ms
+                                                      : cfg->retry.deadline_ms);
   c->max_attempts = req->no_retry ? 1 : cfg->retry.max_attempts;
   c->max_redirects = req->max_redirects < GAUTH__MAX_REDIRECTS
                          ? req->max_redirects
@@ -802,7 +842,7 @@ static ending call_prepare(call *c) {
     gauth__error_prefix(&c->e, "%s", c->what);
     return call_fail(c, st, CALL_FAILED);
   }
-  c->hdr_full = build_headers(req, strcmp(c->method, "POST") == 0, 1);
+  c->hdr_full = build_headers(req, method_has_body(c->method), 1);
   if (c->hdr_full == NULL)
     return call_fail(c, gauth__error_nomem(&c->e), CALL_FAILED);
   c->rng = cfg->rng_seed;
@@ -868,7 +908,7 @@ static ending follow_redirect(call *c, unsigned int *hops, int *stripped) {
   c->hdr_noauth = NULL;
   if (*stripped || strcmp(p->method, c->method) != 0) {
     c->hdr_noauth =
-        build_headers(c->req, strcmp(p->method, "POST") == 0, !*stripped);
+        build_headers(c->req, method_has_body(p->method), !*stripped);
     if (c->hdr_noauth == NULL)
       return call_fail(c, gauth__error_nomem(&c->e), CALL_FAILED);
     p->headers = c->hdr_noauth;
@@ -1024,7 +1064,7 @@ gauth_status gauth__http_do(gauth__http *h, const gauth__http_request *req,
   c.st = GAUTH_OK;
   gauth_error_clear(&c.e);
   c.method = req->method != NULL ? req->method : "GET";
-  if (strcmp(c.method, "GET") != 0 && strcmp(c.method, "POST") != 0)
+  if (!method_known(c.method))
     return gauth__error_set(err, GAUTH_E_INVALID_ARG,
                             "HTTP method %.16s is not supported", c.method);
 

@@ -34,10 +34,12 @@ void gauth__http_free(gauth__http *h);
 const gauth__config *gauth__http_config(const gauth__http *h);
 
 typedef struct gauth__http_request {
-  const char *method; /* "GET" (NULL means GET) or "POST" */
+  /* "GET" (NULL means GET), "POST", "PUT", "PATCH" (these three send body,
+   * possibly empty), "DELETE", "HEAD" or "OPTIONS" */
+  const char *method;
   const char *url;
   const char *const *headers; /* NULL or NULL-terminated "Name: value" */
-  const char *body;           /* POST body (may hold secrets) */
+  const char *body;           /* POST / PUT / PATCH body (may hold secrets) */
   size_t body_len;
   const char *content_type;        /* POST content type */
   const char *const *secrets;      /* NULL or NULL-terminated: redacted in logs
@@ -50,6 +52,12 @@ typedef struct gauth__http_request {
   int accept_any_status;           /* 1: a non-2xx reply is GAUTH_OK too */
   int no_proxy;                    /* 1: straight to the host, whatever the
                                       proxy settings (the metadata server) */
+  unsigned int deadline_ms;        /* all attempts and waits; 0: config's
+                                      retry deadline */
+  size_t keep_body;                /* > 0: keep the first keep_body bytes of
+                                      the reply and drop the rest (read, not
+                                      an error; resp.body_cut says so); 0: a
+                                      reply over max_response_bytes fails */
 } gauth__http_request;
 
 typedef struct gauth__http_header {
@@ -61,6 +69,7 @@ typedef struct gauth__http_response {
   long status; /* HTTP status of the final reply */
   char *body;  /* NUL-terminated, may be empty; wiped on cleanup */
   size_t body_len;
+  int body_cut;                /* keep_body: the body was longer */
   gauth__http_header *headers; /* of the final reply, in order */
   size_t header_count;
   unsigned int attempts; /* attempts made */

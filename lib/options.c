@@ -21,6 +21,7 @@ const char *gauth_service_name(gauth_service service) {
     case GAUTH_SERVICE_METADATA: return "metadata";
     case GAUTH_SERVICE_PUBSUB: return "pubsub";
     case GAUTH_SERVICE_STORAGE: return "storage";
+    case GAUTH_SERVICE_CLOUDSCHEDULER: return "cloudscheduler";
   }
   return "unknown";
 }

@@ -51,4 +51,44 @@ gauth_status gauth__scheduler_uri_check(const char *uri, const char *what,
 gauth_status gauth__scheduler_retry_config_check(
     const gauth_scheduler_retry_config *cfg, gauth_error *err);
 
+/* ---- reading and invoking jobs (scheduler_get.c, scheduler_invoke.c) ---- */
+
+/* GAUTH_OK when name is projects/P/locations/L/jobs/J with parts that
+ * cannot change a URL's path: P of letters, digits and "-._:" (domain-scoped
+ * projects hold ':' and '.'), L of letters, digits and '-', J of letters,
+ * digits, '-' and '_' (at most 500, Google's limit); no part "." or "..".
+ * GAUTH_E_INVALID_ARG naming what is wrong otherwise (the name is shown when
+ * gauth__echo_setting allows it). */
+gauth_status gauth__scheduler_job_name_check(const char *name,
+                                             gauth_error *err);
+
+/* The job id of a job name (the text after its last '/'), or NULL when
+ * name is NULL or empty. Borrowed from name. */
+const char *gauth__scheduler_job_id(const char *name);
+
+/* t (seconds since the epoch) as RFC 3339 UTC "Zulu" with whole seconds
+ * ("2026-05-01T10:00:00Z") into buf; "" when t is out of gmtime's range. */
+void gauth__scheduler_rfc3339(int64_t t, char buf[32]);
+
+/* The request headers of an attempt of job: the job's own (minus those
+ * Cloud Scheduler replaces or ignores), then Cloud Scheduler's (User-Agent,
+ * X-CloudScheduler, -JobName when the job has a name, -ScheduleTime),
+ * "Authorization: Bearer TOKEN" when token is not NULL, and Content-Type
+ * application/octet-stream for a method that carries a body when the job
+ * sets none. A NULL-terminated array of "Name: value" into *out (free with
+ * gauth__secret_strv_free: it holds the token). */
+gauth_status gauth__scheduler_request_headers(const gauth_scheduler_job *job,
+                                              const char *token,
+                                              int64_t schedule_time,
+                                              char ***out, gauth_error *err);
+
+/* The google.rpc.Code an attempt records when its token could not be
+ * minted, from the minting's error: the HTTP status's code when IAM
+ * answered (403 PERMISSION_DENIED, 401 UNAUTHENTICATED, 404 NOT_FOUND,
+ * ...), DEADLINE_EXCEEDED for a timeout, UNAVAILABLE for a network
+ * failure, PERMISSION_DENIED for GAUTH_E_PERMISSION_DENIED, NOT_FOUND for
+ * GAUTH_E_NOT_FOUND, UNAUTHENTICATED otherwise (no token: the request
+ * could not be authenticated). */
+int gauth__scheduler_mint_rpc_code(const gauth_error *mint_err);
+
 #endif /* GAUTH_LIB_SCHEDULER_INTERNAL_H */

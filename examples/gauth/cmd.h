@@ -11,5 +11,6 @@ int cmd_print_identity_token(int argc, char **argv);
 int cmd_metadata(int argc, char **argv);
 int cmd_test_permissions(int argc, char **argv);
 int cmd_wait_permissions(int argc, char **argv);
+int cmd_invoke(int argc, char **argv);
 
 #endif /* GAUTH_CLI_CMD_H */

@@ -30,6 +30,10 @@ static const char usage[] =
     "  wait-permissions RESOURCE PERMISSION...\n"
     "                           wait until they are all granted (IAM\n"
     "                           propagation)\n"
+    "  invoke --job=NAME|FILE | URL\n"
+    "                           do what Cloud Scheduler does for an HTTP job:\n"
+    "                           mint its token, send, retry per its policy\n"
+    "                           (exit 0 a 2xx, 1 the attempts failed)\n"
     "  version                  print the version of gauth and libgauth\n"
     "  endpoints                print the URL of every Google service, overrides\n"
     "                           (GAUTH_ENDPOINT, GCE_METADATA_HOST) applied\n"
@@ -116,7 +120,7 @@ static int cmd_endpoints(int argc, char **argv) {
     fprintf(stderr, "gauth: endpoints takes no arguments\n");
     return 2;
   }
-  for (int s = GAUTH_SERVICE_TOKEN; s <= GAUTH_SERVICE_STORAGE; s++) {
+  for (int s = GAUTH_SERVICE_TOKEN; s <= GAUTH_SERVICE_CLOUDSCHEDULER; s++) {
     char *url = NULL;
     if (gauth_service_url(&opts, (gauth_service)s, &url, &err) != GAUTH_OK)
       return cli_fail(&err);
@@ -172,6 +176,7 @@ int main(int argc, char **argv) {
     return cmd_test_permissions(argc, argv);
   if (strcmp(cmd, "wait-permissions") == 0)
     return cmd_wait_permissions(argc, argv);
+  if (strcmp(cmd, "invoke") == 0) return cmd_invoke(argc, argv);
   if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||
       strcmp(cmd, "-h") == 0) {
     fputs(usage, stdout);

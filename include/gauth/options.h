@@ -153,9 +153,10 @@ typedef enum gauth_service {
       6, /* https://www.googleapis.com/oauth2/v3/certs */
   GAUTH_SERVICE_IAP_KEYS =
       7, /* https://www.gstatic.com/iap/verify/public_key-jwk */
-  GAUTH_SERVICE_METADATA = 8, /* http://metadata.google.internal */
-  GAUTH_SERVICE_PUBSUB = 9,   /* https://pubsub.googleapis.com */
-  GAUTH_SERVICE_STORAGE = 10  /* https://storage.googleapis.com */
+  GAUTH_SERVICE_METADATA = 8,       /* http://metadata.google.internal */
+  GAUTH_SERVICE_PUBSUB = 9,         /* https://pubsub.googleapis.com */
+  GAUTH_SERVICE_STORAGE = 10,       /* https://storage.googleapis.com */
+  GAUTH_SERVICE_CLOUDSCHEDULER = 11 /* https://cloudscheduler.googleapis.com */
 } gauth_service;
 
 /* A short stable name for a service ("token", "iamcredentials", ...).

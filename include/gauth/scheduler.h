@@ -1,6 +1,8 @@
 /* libgauth: Cloud Scheduler jobs — the job as Google describes it, its retry
- * schedule, and which token the URL it calls needs. Pure functions: nothing
- * here makes a request.
+ * schedule, and which token the URL it calls needs, as pure functions;
+ * and the calls that do what Cloud Scheduler does: read a job from its API
+ * (gauth_scheduler_job_get) and make one attempt of it
+ * (gauth_scheduler_attempt_send).
  *
  *     gauth_scheduler_job *job;
  *     if (gauth_scheduler_job_from_json(&job, text, len, &err) == GAUTH_OK) {
@@ -44,8 +46,9 @@
  *
  * THREAD SAFETY: every function here may be called from any thread. A job
  * is immutable once parsed: any number of threads may read it at once; it
- * must not be freed while another thread reads it.
- * gauth_scheduler_url_classify() reads the environment (GAUTH_ENDPOINT, ...)
+ * must not be freed while another thread reads it; attempts likewise.
+ * gauth_scheduler_url_classify(), gauth_scheduler_job_get() and
+ * gauth_scheduler_attempt_send() read the environment (GAUTH_ENDPOINT, ...)
  * as gauth_options does: do not setenv() concurrently. */
 #ifndef GAUTH_SCHEDULER_H
 #define GAUTH_SCHEDULER_H
@@ -361,6 +364,199 @@ GAUTH_API const char *gauth_scheduler_url_kind_name(
 GAUTH_API GAUTH_NODISCARD gauth_status gauth_scheduler_url_classify(
     const gauth_options *opts, const char *url, gauth_scheduler_url_kind *kind,
     gauth_scheduler_token *token, char **why, gauth_error *err);
+
+/* ---- reading a job from Cloud Scheduler --------------------------------- */
+
+/* Reads the job `name` (projects/P/locations/L/jobs/J) from the Cloud
+ * Scheduler API: GET {cloudscheduler}/v1/NAME
+ * (gauth_service_url(GAUTH_SERVICE_CLOUDSCHEDULER)) with an access token of
+ * `creds` (cloud-platform scope), and parses the reply with
+ * gauth_scheduler_job_from_json() into *out (NULL on failure). opts NULL:
+ * the credentials' own options (endpoints, timeouts, retries); otherwise
+ * the request goes where opts say.
+ *
+ * Errors: GAUTH_E_INVALID_ARG for NULL arguments or a name that is not
+ * projects/P/locations/L/jobs/J (each part non-empty, job ids of letters,
+ * digits, '-' and '_', no '/', '?', '#', '%' or "." / ".." segments: the
+ * name never changes the request's path); Google's replies as
+ * gauth_error reports them, http_status and error_code (Google's
+ * "status") set: GAUTH_E_UNAUTHENTICATED (401), GAUTH_E_PERMISSION_DENIED
+ * (403: the caller lacks cloudscheduler.jobs.get), GAUTH_E_NOT_FOUND
+ * (404: no such job), GAUTH_E_UNAVAILABLE, ...; the message names the job
+ * and carries Google's message. The token's errors, prefixed with "the
+ * credentials' token". A reply that is not a Job: its
+ * gauth_scheduler_job_from_json() error, prefixed with the URL. */
+GAUTH_API GAUTH_NODISCARD gauth_status gauth_scheduler_job_get(
+    gauth_credentials *creds, const gauth_options *opts, const char *name,
+    gauth_scheduler_job **out, gauth_error *err);
+
+/* ---- one attempt, as Cloud Scheduler makes it -------------------------------
+ * An attempt of an HTTP target's job is what Cloud Scheduler sends when the
+ * job runs (or is retried), as its service agent sends it:
+ *
+ * THE TOKEN. For oidcToken an OIDC ID token whose audience is the job's
+ * (gauth_scheduler_job_audience(): the oidcToken's, else the uri), with the
+ * "email" claim; for oauthToken an OAuth 2 access token for the job's scope
+ * (space-separated scopes allowed). Both are tokens of the job's service
+ * account: when the caller's credentials are that account
+ * (gauth_credentials_email(), compared without regard to case) they are
+ * used as they are; otherwise they impersonate it through IAM Credentials
+ * (generateIdToken / generateAccessToken), as Cloud Scheduler's service
+ * agent does, which needs roles/iam.serviceAccountTokenCreator (or
+ * iam.serviceAccounts.getOpenIdToken / getAccessToken) for the caller on the
+ * account. A token that cannot be minted is the attempt's outcome, not an
+ * error of the call: gauth_scheduler_attempt_sent() is 0 and the attempt's
+ * error says why.
+ *
+ * TOKEN REUSE. Tokens come from the credentials' cache. When the caller is
+ * not the job's account, each call impersonates afresh; to make a run and
+ * its retries share one token, as Cloud Scheduler does, get the account's
+ * credentials once with gauth_scheduler_job_credentials() and pass those.
+ *
+ * THE REQUEST. The job's method, uri, headers and body; then Cloud
+ * Scheduler's own headers, which the job's cannot replace (a job header of
+ * the same name is dropped, as are Host, Content-Length, X-Google-* and
+ * X-AppEngine-*, which Google ignores or sets itself):
+ *     User-Agent: Google-Cloud-Scheduler
+ *       (Google documents that it sets this for HTTP targets, replacing a
+ *       job's; it appends its name to a job's only for App Engine targets)
+ *     X-CloudScheduler: true
+ *     X-CloudScheduler-JobName: J   (the name's last part; absent when the
+ *                                    job has no name)
+ *     X-CloudScheduler-ScheduleTime: 2026-05-01T10:00:00Z
+ *       (RFC 3339, UTC "Zulu", whole seconds; schedule_time, or the
+ *       attempt's start when schedule_time <= 0, as Google sends the time
+ *       of a forced run)
+ *     Authorization: Bearer TOKEN   (with a token; a job's Authorization
+ *                                    header is kept only when the job has
+ *                                    no token)
+ *     Content-Type: application/octet-stream  (with a body, when the job
+ *                                    sets none, as Google does)
+ * The uri goes through the options' endpoint rewrite like every libgauth
+ * request (a Google API URL reaches the emulator when GAUTH_ENDPOINT says
+ * so); plain http:// is refused except to loopback (GAUTH_E_INSECURE_URL:
+ * the token must not cross a network in the clear). The attempt is bounded
+ * by the job's attemptDeadline (the connection included). It is made once:
+ * no transport-level retry.
+ *
+ * REDIRECTS are not followed: a 3xx is the attempt's reply (its Location
+ * header is kept). Google follows redirects ("For a redirected request, the
+ * response returned by the redirected request is considered"); libgauth
+ * does not send a bearer token to a URL the job does not name.
+ *
+ * THE OUTCOME. The HTTP status (0 when there was no reply) and the
+ * google.rpc.Code Cloud Scheduler records (gauth_scheduler_rpc_code_for_http;
+ * DEADLINE_EXCEEDED when no reply came within the deadline, UNAVAILABLE when
+ * no connection could be made or it broke; for a token that could not be
+ * minted, the code of IAM's refusal: PERMISSION_DENIED for 403,
+ * UNAUTHENTICATED for 401 and for credentials that cannot mint this kind of
+ * token, ...). A 2xx is a success; anything else a failed attempt (retried
+ * per the job's retryConfig: gauth_scheduler_retry_next()). */
+
+typedef struct gauth_scheduler_attempt gauth_scheduler_attempt;
+
+/* The first bytes of a reply body an attempt keeps (the rest is read and
+ * dropped). */
+#define GAUTH_SCHEDULER_ATTEMPT_BODY_MAX 65536
+
+/* Credentials of the job's service account for its attempts (see TOKEN
+ * REUSE): a new reference to `caller` when the caller is that account,
+ * otherwise a credential impersonating it with `caller` as the source
+ * (gauth_credentials_impersonate(), opts as its options; NULL: defaults).
+ * No token is fetched here. Free *out with gauth_credentials_free().
+ * Errors: GAUTH_E_INVALID_ARG for NULL arguments, GAUTH_E_UNSUPPORTED for a
+ * job that is not an HTTP target or has no token, those of
+ * gauth_credentials_email() for metadata credentials, GAUTH_E_NOMEM. */
+GAUTH_API GAUTH_NODISCARD gauth_status gauth_scheduler_job_credentials(
+    gauth_credentials *caller, const gauth_options *opts,
+    const gauth_scheduler_job *job, gauth_credentials **out, gauth_error *err);
+
+/* Makes one attempt of `job` (see above) and writes its outcome to *out
+ * (free with gauth_scheduler_attempt_free()), whatever the outcome: a 2xx,
+ * another status, no reply, or no token. `caller` may be NULL only for a
+ * job without a token. opts NULL: the caller's options (or defaults). The
+ * call takes up to the job's attemptDeadline plus the time to mint the
+ * token.
+ *
+ * Errors (then *out is NULL and nothing was sent): GAUTH_E_INVALID_ARG for
+ * NULL job or out, a NULL caller for a job with a token;
+ * GAUTH_E_UNSUPPORTED for a Pub/Sub or App Engine target; the options'
+ * errors; GAUTH_E_INSECURE_URL for a uri the transport refuses;
+ * GAUTH_E_NOMEM. */
+GAUTH_API GAUTH_NODISCARD gauth_status gauth_scheduler_attempt_send(
+    gauth_credentials *caller, const gauth_options *opts,
+    const gauth_scheduler_job *job, int64_t schedule_time,
+    gauth_scheduler_attempt **out, gauth_error *err);
+
+/* Frees an attempt (its body wiped). NULL is a no-op. */
+GAUTH_API void gauth_scheduler_attempt_free(gauth_scheduler_attempt *a);
+
+/* 1 when the request was sent (a reply came, or the connection failed or
+ * timed out); 0 when no token could be minted. */
+GAUTH_API int gauth_scheduler_attempt_sent(const gauth_scheduler_attempt *a);
+
+/* 1 for a 2xx reply. */
+GAUTH_API int gauth_scheduler_attempt_succeeded(
+    const gauth_scheduler_attempt *a);
+
+/* The reply's HTTP status; 0 when there was none. */
+GAUTH_API int gauth_scheduler_attempt_http_status(
+    const gauth_scheduler_attempt *a);
+
+/* The google.rpc.Code of the outcome (0 OK, 4 DEADLINE_EXCEEDED, 7
+ * PERMISSION_DENIED, 14 UNAVAILABLE, 16 UNAUTHENTICATED, ...;
+ * gauth_rpc_code_name()). */
+GAUTH_API int gauth_scheduler_attempt_rpc_code(
+    const gauth_scheduler_attempt *a);
+
+/* When the attempt started (the token's minting included), in milliseconds
+ * since the epoch; how long the request took, from sending to the end of
+ * the reply (or the failure), in ms (0 when nothing was sent); and the
+ * schedule time it carried in X-CloudScheduler-ScheduleTime, in seconds
+ * since the epoch. */
+GAUTH_API int64_t
+gauth_scheduler_attempt_start_ms(const gauth_scheduler_attempt *a);
+GAUTH_API int64_t
+gauth_scheduler_attempt_latency_ms(const gauth_scheduler_attempt *a);
+GAUTH_API int64_t
+gauth_scheduler_attempt_schedule_time(const gauth_scheduler_attempt *a);
+
+/* A header of the reply, for diagnosis: only WWW-Authenticate, Date,
+ * Content-Type, Location and Retry-After are kept (name compared without
+ * regard to case); NULL for the others and when the reply had none.
+ * Borrowed. */
+GAUTH_API const char *gauth_scheduler_attempt_header(
+    const gauth_scheduler_attempt *a, const char *name);
+
+/* The reply body's first GAUTH_SCHEDULER_ATTEMPT_BODY_MAX bytes
+ * (NUL-terminated after *len bytes; "" and 0 without a reply; len may be
+ * NULL), and 1 when the body was longer. Borrowed. */
+GAUTH_API const char *gauth_scheduler_attempt_body(
+    const gauth_scheduler_attempt *a, size_t *len);
+GAUTH_API int gauth_scheduler_attempt_body_truncated(
+    const gauth_scheduler_attempt *a);
+
+/* The token the attempt carried (or tried to mint) and the account it is
+ * (was to be) of: the job's service account (NULL for TOKEN_NONE); 1 when
+ * it was minted by impersonation (by this call, or by credentials from
+ * gauth_scheduler_job_credentials() that impersonate the account). Never
+ * the token itself: an attempt does not keep it. */
+GAUTH_API gauth_scheduler_token
+gauth_scheduler_attempt_token(const gauth_scheduler_attempt *a);
+GAUTH_API const char *gauth_scheduler_attempt_service_account(
+    const gauth_scheduler_attempt *a);
+GAUTH_API int gauth_scheduler_attempt_impersonated(
+    const gauth_scheduler_attempt *a);
+
+/* Why the attempt failed, as a gauth_error: code GAUTH_OK for a 2xx; for a
+ * token that could not be minted, the minting's error (its message starts
+ * "minting the OIDC token for EMAIL: "); for no reply, GAUTH_E_TIMEOUT or
+ * GAUTH_E_NETWORK (or GAUTH_E_TLS) with the transport's message; for a
+ * non-2xx reply, its status (GAUTH_E_UNAUTHENTICATED for 401, ...), with
+ * Google's error message when the body is Google's error shape. Never a
+ * token. Borrowed; never NULL. */
+GAUTH_API const gauth_error *gauth_scheduler_attempt_error(
+    const gauth_scheduler_attempt *a);
 
 GAUTH_END_DECLS
 

@@ -174,11 +174,77 @@ Test(http, unsupported_method) {
   gauth__http_response resp;
   gauth_error err = GAUTH_ERROR_INIT;
   memset(&req, 0, sizeof(req));
-  req.method = "DELETE";
+  req.method = "TRACE";
   req.url = "http://127.0.0.1:9/x";
   cr_assert_eq(gauth__http_do(h, &req, &resp, &err), GAUTH_E_INVALID_ARG);
   gauth__http_response_cleanup(&resp);
   gauth__http_free(h);
+}
+
+/* The methods of Cloud Scheduler's HttpMethod: PUT and PATCH carry the
+ * body, the others none; HEAD reads no body. */
+Test(http, scheduler_methods) {
+  static const char *const methods[] = {"PUT", "PATCH", "DELETE", "HEAD",
+                                        "OPTIONS"};
+  ts_server *s = ts_start();
+  gauth__http *h = http_default();
+  ts_response r = {TS_REPLY, 200, "ok", 0, {NULL}, 0, 0, 0};
+  char url[256];
+  size_t i;
+  ts_route(s, "/m", &r, 1);
+  for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+    gauth__http_request req;
+    gauth__http_response resp;
+    gauth_error err = GAUTH_ERROR_INIT;
+    ts_request got;
+    int with_body = i < 2;
+    memset(&req, 0, sizeof(req));
+    req.method = methods[i];
+    req.url = ts_url(s, "/m", url, sizeof(url));
+    req.body = with_body ? "abc" : NULL;
+    req.body_len = with_body ? 3 : 0;
+    cr_assert_eq(gauth__http_do(h, &req, &resp, &err), GAUTH_OK, "%s: %s",
+                 methods[i], err.message);
+    cr_expect_eq(resp.body_len, strcmp(methods[i], "HEAD") == 0 ? 0u : 2u, "%s",
+                 methods[i]);
+    cr_assert_eq(ts_last_request(s, "/m", &got), 1);
+    cr_expect_str_eq(got.method, methods[i]);
+    cr_expect_eq(got.body_len, with_body ? 3u : 0u, "%s", methods[i]);
+    ts_request_cleanup(&got);
+    gauth__http_response_cleanup(&resp);
+  }
+  gauth__http_free(h);
+  ts_stop(s);
+}
+
+/* keep_body: a reply over the limit is kept in part, not an error (also
+ * past max_response_bytes); without it, it fails. */
+Test(http, keep_body_cuts) {
+  ts_server *s = ts_start();
+  gauth_options o = test_options();
+  gauth__http *h;
+  ts_response r = {TS_REPLY, 200, NULL, 0, {NULL}, 300000, 0, 0};
+  gauth__http_request req;
+  gauth__http_response resp;
+  gauth_error err = GAUTH_ERROR_INIT;
+  char url[256];
+  o.max_response_bytes = 100000;
+  h = http_new(&o);
+  ts_route(s, "/big", &r, 1);
+  memset(&req, 0, sizeof(req));
+  req.url = ts_url(s, "/big", url, sizeof(url));
+  req.keep_body = 1000;
+  cr_assert_eq(gauth__http_do(h, &req, &resp, &err), GAUTH_OK, "%s",
+               err.message);
+  cr_expect_eq(resp.body_len, 1000u);
+  cr_expect_eq(resp.body_cut, 1);
+  cr_expect_eq(resp.body[0], 'x');
+  gauth__http_response_cleanup(&resp);
+  req.keep_body = 0;
+  cr_expect_eq(gauth__http_do(h, &req, &resp, &err), GAUTH_E_TOO_LARGE);
+  gauth__http_response_cleanup(&resp);
+  gauth__http_free(h);
+  ts_stop(s);
 }
 
 /* ---- retries ------------------------------------------------------------- */

@@ -407,6 +407,8 @@ Test(config, service_urls_defaults) {
   expect_svc(&cfg, GAUTH_SERVICE_METADATA, "http://metadata.google.internal");
   expect_svc(&cfg, GAUTH_SERVICE_PUBSUB, "https://pubsub.googleapis.com");
   expect_svc(&cfg, GAUTH_SERVICE_STORAGE, "https://storage.googleapis.com");
+  expect_svc(&cfg, GAUTH_SERVICE_CLOUDSCHEDULER,
+             "https://cloudscheduler.googleapis.com");
   gauth__config_cleanup(&cfg);
 }
 
@@ -428,6 +430,7 @@ Test(config, service_urls_with_endpoint) {
              "http://127.0.0.1:8080/iap/verify/public_key-jwk");
   expect_svc(&cfg, GAUTH_SERVICE_PUBSUB, "http://127.0.0.1:8080");
   expect_svc(&cfg, GAUTH_SERVICE_STORAGE, "http://127.0.0.1:8080");
+  expect_svc(&cfg, GAUTH_SERVICE_CLOUDSCHEDULER, "http://127.0.0.1:8080");
   /* The metadata server has its own settings: never rewritten. */
   expect_svc(&cfg, GAUTH_SERVICE_METADATA, "http://metadata.test:8081");
   gauth__config_cleanup(&cfg);
@@ -681,9 +684,9 @@ Test(config, service_url_bad_args) {
   char *out = (char *)"unset";
   clear_env();
   cr_assert_eq(gauth__config_init(&cfg, NULL, NULL), GAUTH_OK);
-  cr_expect_eq(
-      gauth__config_service_url(&cfg, (gauth_service)11, NULL, &out, &err),
-      GAUTH_E_INVALID_ARG);
+  cr_expect_eq(gauth__config_service_url(
+                   &cfg, (gauth_service)GAUTH__SERVICE_COUNT, NULL, &out, &err),
+               GAUTH_E_INVALID_ARG);
   cr_expect_null(out);
   cr_expect_eq(
       gauth__config_service_url(&cfg, (gauth_service)-1, NULL, &out, &err),
@@ -790,6 +793,8 @@ Test(options, service_name) {
   cr_expect_str_eq(gauth_service_name(GAUTH_SERVICE_METADATA), "metadata");
   cr_expect_str_eq(gauth_service_name(GAUTH_SERVICE_PUBSUB), "pubsub");
   cr_expect_str_eq(gauth_service_name(GAUTH_SERVICE_STORAGE), "storage");
+  cr_expect_str_eq(gauth_service_name(GAUTH_SERVICE_CLOUDSCHEDULER),
+                   "cloudscheduler");
   cr_expect_str_eq(gauth_service_name((gauth_service)42), "unknown");
 }
 
