@@ -98,6 +98,7 @@ int main(int argc, char **argv) {
   sigset_t set;
   emu *e;
   emu_server *srv;
+  emu_scheduler *sched;
   gauth_error gerr = GAUTH_ERROR_INIT;
 
   for (int i = 1; i < argc; i++) {
@@ -188,9 +189,11 @@ int main(int argc, char **argv) {
     return 1;
   }
 
-  srv = emu_server_start(e, fd);
+  sched = emu_scheduler_start(e);
+  srv = sched ? emu_server_start(e, fd) : NULL;
   if (srv == NULL) {
     fprintf(stderr, "gauth-emulator: cannot start the HTTP server\n");
+    emu_scheduler_stop(sched);
     emu_world_free(e);
     close(fd);
     gauth_global_cleanup();
@@ -202,7 +205,8 @@ int main(int argc, char **argv) {
   }
   fprintf(stderr, "gauth-emulator: %s, stopping\n",
           sig == SIGINT ? "SIGINT" : "SIGTERM");
-  emu_server_stop(srv); /* closes the listening socket too */
+  emu_server_stop(srv);      /* closes the listening socket too */
+  emu_scheduler_stop(sched); /* no handler uses it any more */
   emu_world_free(e);
   gauth_global_cleanup();
   return 0;
