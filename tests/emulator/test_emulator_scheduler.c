@@ -321,7 +321,7 @@ Test(scheduler, crud_list_patch_pause_resume_delete) {
   grant_caller();
   caller_token();
   create("a",
-         "\"schedule\":\"*/5 * * * *\",\"httpTarget\":{\"uri\":"
+         "\"schedule\":\"0 0 1 1 *\",\"httpTarget\":{\"uri\":"
          "\"http://127.0.0.1:9/x\",\"oidcToken\":{\"serviceAccountEmail\":"
          "\"" SCHEDULER "\"}}");
   /* What Google fills in. */
@@ -336,7 +336,8 @@ Test(scheduler, crud_list_patch_pause_resume_delete) {
   cr_expect_str_eq(str(o, "retryConfig.minBackoffDuration"), "5s");
   cr_expect_not_null(str(o, "userUpdateTime"));
   int64_t next = when(o, "scheduleTime");
-  cr_expect(next > 0 && next % 300 == 0, "scheduleTime %lld", (long long)next);
+  cr_expect(next > 0 && next % 86400 == 0, "scheduleTime %lld",
+            (long long)next);
   cr_expect_null(cJSON_GetObjectItemCaseSensitive(o, "status"));
   cr_expect_null(cJSON_GetObjectItemCaseSensitive(o, "lastAttemptTime"));
   cJSON_Delete(o);
