@@ -809,7 +809,7 @@ static int check_spec(const cJSON *spec, emu_response *resp, emu_cron **cron) {
   } else if ((*cron = emu_cron_parse(gauth_scheduler_job_schedule(job), err,
                                      sizeof err)) == NULL) {
     emu_reply_google_error(resp, 400, "INVALID_ARGUMENT",
-                           "Schedule or time zone is invalid. job.schedule: "
+                           "Schedule or time zone is invalid: "
                            "%s",
                            err);
   } else if (!emu_tz_valid(gauth_scheduler_job_time_zone(job))) {
