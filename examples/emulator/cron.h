@@ -50,6 +50,14 @@
  *     second pass of the repeated hour fires nothing, so "*\/15 * * * *" goes
  *     01:45 EDT -> 02:00 EST that night.
  *
+ * LIMITS: emu_cron_next returns -1 as well when c is NULL, when tz is not
+ * a zone emu_tz_valid accepts, or when `after` lies outside the years
+ * 1900-9000. "Within 5 years" means within 5 * 365 + 2 days of `after`:
+ * "0 0 29 2 *" finds 2028-02-29 from 2026, nothing from 2097 (2100 is no
+ * leap year). Cost: a day that does not match costs some arithmetic, a
+ * matching day a few localtime_r calls per candidate time; 900 calls in three
+ * zones take about 50 ms here (tests/unit/test_emu_cron.c).
+ *
  * THREAD SAFETY: every function is thread-safe. emu_cron_next for a zone
  * other than UTC sets the TZ environment variable, calls tzset() and
  * localtime_r() under one process-wide mutex, and restores the previous TZ
