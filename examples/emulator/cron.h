@@ -12,7 +12,8 @@
  * is read as `N-max/S` (an extension of Vixie cron's grammar that Google's
  * page does not mention; accepted, not refused, since the emulator is lenient
  * where Google is silent). Names are case-insensitive (Google's page writes
- * them in upper case) and may be range ends (`MON-FRI`).
+ * them in upper case) and may be range ends (`MON-FRI`); a day-of-week range
+ * ending on Sunday may end on 0 or SUN (`FRI-SUN` is `5-7`).
  *
  * Day-of-month and day-of-week: when both are restricted, a day matches if
  * either matches (Google's page: "an inclusive OR"); a field is unrestricted

@@ -203,6 +203,9 @@ Test(emu_cron_next, sunday_is_0_and_7) {
   expect_next("0 0 * * 6-7", NULL, 1796472000, 1796515200);
   /* 5-7: Fri, Sat, Sun; from Sun 12:00 -> Fri 2026-12-11 00:00Z */
   expect_next("0 0 * * 5-7", NULL, 1796515200 + 43200, 1796947200);
+  expect_next("0 0 * * FRI-SUN", NULL, 1796515200 + 43200, 1796947200);
+  expect_next("0 0 * * FRI-SUN", NULL, 1796472000, 1796515200);
+  expect_next("0 0 * * 5-0", NULL, 1796472000, 1796515200);
 }
 
 Test(emu_cron_next, dom_or_dow_when_both_restricted) {
