@@ -2,7 +2,6 @@
 #include "cron.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -13,8 +12,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-/* ---- the parsed schedule --------------------------------------------------
- */
+/* ---- the parsed schedule ------------------------------------------------- */
 
 struct emu_cron {
   uint64_t minutes; /* bit m: minute m (0-59) */
@@ -141,6 +139,7 @@ static bool parse_element(const field_spec *f, const char *s, size_t n,
           !parse_value(f, dash + 1, rn - (size_t)(dash - s) - 1, &hi, err,
                        errlen))
         return false;
+      if (f->max == 7 && hi == 0 && lo > 0) hi = 7; /* FRI-SUN: 5-7 */
       if (hi < lo) {
         quote_token(tok, sizeof tok, s, rn);
         set_err(err, errlen, "schedule: %s: range %s is backwards", f->name,
@@ -268,8 +267,7 @@ emu_cron *emu_cron_parse(const char *schedule, char *err, size_t errlen) {
 
 void emu_cron_free(emu_cron *c) { free(c); }
 
-/* ---- time zones -----------------------------------------------------------
- */
+/* ---- time zones ---------------------------------------------------------- */
 
 static bool is_utc_name(const char *tz) {
   return !tz || !*tz || strcasecmp(tz, "utc") == 0;
@@ -306,8 +304,7 @@ int emu_tz_valid(const char *tz) {
   return got == 4 && memcmp(magic, "TZif", 4) == 0;
 }
 
-/* ---- civil time arithmetic (proleptic Gregorian, no zone) -----------------
- */
+/* ---- civil time arithmetic (proleptic Gregorian, no zone) ---------------- */
 
 /* Days since 1970-01-01 of y-m-d (H. Hinnant's days_from_civil). */
 static int64_t days_from_civil(int64_t y, int m, int d) {
@@ -336,8 +333,7 @@ static int64_t floor_div(int64_t a, int64_t b) {
   return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
-/* ---- zone offsets ---------------------------------------------------------
- */
+/* ---- zone offsets -------------------------------------------------------- */
 
 /* Local wall-clock seconds (the local civil time read as if it were UTC) of
  * instant t; UTC when !zoned. Under zone_lock when zoned. */
@@ -389,8 +385,7 @@ static bool first_instant(bool zoned, int64_t L, int64_t *out) {
   return found;
 }
 
-/* ---- the search -----------------------------------------------------------
- */
+/* ---- the search ---------------------------------------------------------- */
 
 /* 5 years of days, with 2 leap days. */
 #define HORIZON_DAYS (5 * 365 + 2)

@@ -12,7 +12,8 @@
  * is read as `N-max/S` (an extension of Vixie cron's grammar that Google's
  * page does not mention; accepted, not refused, since the emulator is lenient
  * where Google is silent). Names are case-insensitive (Google's page writes
- * them in upper case) and may be range ends (`MON-FRI`).
+ * them in upper case) and may be range ends (`MON-FRI`); a day-of-week range
+ * ending on Sunday may end on 0 or SUN (`FRI-SUN` is `5-7`).
  *
  * Day-of-month and day-of-week: when both are restricted, a day matches if
  * either matches (Google's page: "an inclusive OR"); a field is unrestricted
@@ -49,6 +50,14 @@
  *     America/New_York) fires once, at its first occurrence (01:30 EDT); the
  *     second pass of the repeated hour fires nothing, so "*\/15 * * * *" goes
  *     01:45 EDT -> 02:00 EST that night.
+ *
+ * LIMITS: emu_cron_next returns -1 as well when c is NULL, when tz is not
+ * a zone emu_tz_valid accepts, or when `after` lies outside the years
+ * 1900-9000. "Within 5 years" means within 5 * 365 + 2 days of `after`:
+ * "0 0 29 2 *" finds 2028-02-29 from 2026, nothing from 2097 (2100 is no
+ * leap year). Cost: a day that does not match costs some arithmetic, a
+ * matching day a few localtime_r calls per candidate time; 900 calls in three
+ * zones take about 50 ms here (tests/unit/test_emu_cron.c).
  *
  * THREAD SAFETY: every function is thread-safe. emu_cron_next for a zone
  * other than UTC sets the TZ environment variable, calls tzset() and

@@ -8,6 +8,8 @@
  *                fold=0).timestamp())
  * and written here as literals with the local and UTC time beside them. */
 #include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,6 +203,9 @@ Test(emu_cron_next, sunday_is_0_and_7) {
   expect_next("0 0 * * 6-7", NULL, 1796472000, 1796515200);
   /* 5-7: Fri, Sat, Sun; from Sun 12:00 -> Fri 2026-12-11 00:00Z */
   expect_next("0 0 * * 5-7", NULL, 1796515200 + 43200, 1796947200);
+  expect_next("0 0 * * FRI-SUN", NULL, 1796515200 + 43200, 1796947200);
+  expect_next("0 0 * * FRI-SUN", NULL, 1796472000, 1796515200);
+  expect_next("0 0 * * 5-0", NULL, 1796472000, 1796515200);
 }
 
 Test(emu_cron_next, dom_or_dow_when_both_restricted) {
@@ -395,8 +400,177 @@ Test(emu_cron_next, a_tick_of_hundreds_of_jobs_is_fast) {
     for (int z = 0; z < 3; z++)
       (void)emu_cron_next(cs[j % 6], zones[z], 1767265200 + j * 61);
   clock_gettime(CLOCK_MONOTONIC, &b);
-  double secs = (double)(b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9;
+  double secs =
+      (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
   cr_expect(secs < 5.0, "900 calls took %.3f s", secs);
   cr_log_info("900 emu_cron_next calls: %.3f s", secs);
   for (int i = 0; i < 6; i++) emu_cron_free(cs[i]);
+}
+
+/* ---- against a minute-by-minute reference -------------------------------- */
+
+/* A small deterministic generator (an LCG: reproducible in every run). */
+static uint32_t rnd_state = 12345;
+static int rnd(int n) {
+  rnd_state = rnd_state * 1103515245u + 12345u;
+  return (int)((rnd_state >> 16) % (uint32_t)n);
+}
+
+typedef struct {
+  char text[64];
+  bool set[8][60]; /* [field][value] */
+  bool star[5];
+} gen_sched;
+
+/* Appends one random field of values lo..hi to g (field f); "*" ranges
+ * over lo..star_hi. Returns the text appended. */
+static void gen_field(gen_sched *g, int f, int lo, int hi, int star_hi) {
+  char part[24];
+  int kind = rnd(6);
+  bool *set = g->set[f];
+  g->star[f] = kind == 0;
+  if (kind == 0) {
+    snprintf(part, sizeof part, "*");
+    for (int v = lo; v <= star_hi; v++) set[v] = true;
+  } else if (kind == 1) {
+    int v = lo + rnd(hi - lo + 1);
+    snprintf(part, sizeof part, "%d", v);
+    set[v] = true;
+  } else if (kind == 2 || kind == 4) {
+    int a = lo + rnd(hi - lo + 1), b = a + rnd(hi - a + 1);
+    int st = kind == 4 ? 1 + rnd(7) : 1;
+    if (kind == 4)
+      snprintf(part, sizeof part, "%d-%d/%d", a, b, st);
+    else
+      snprintf(part, sizeof part, "%d-%d", a, b);
+    for (int v = a; v <= b; v += st) set[v] = true;
+  } else if (kind == 3) {
+    int st = 1 + rnd(hi - lo + 1);
+    snprintf(part, sizeof part, "*/%d", st);
+    for (int v = lo; v <= star_hi; v += st) set[v] = true;
+  } else {
+    int a = lo + rnd(hi - lo + 1), b = lo + rnd(hi - lo + 1);
+    snprintf(part, sizeof part, "%d,%d", a, b);
+    set[a] = set[b] = true;
+  }
+  if (f == 4 && set[7]) set[0] = true; /* 7 is Sunday */
+  strcat(g->text, part);
+  if (f < 4) strcat(g->text, " ");
+}
+
+static void gen(gen_sched *g) {
+  memset(g, 0, sizeof *g);
+  gen_field(g, 0, 0, 59, 59);
+  gen_field(g, 1, 0, 23, 23);
+  gen_field(g, 2, 1, 31, 31);
+  gen_field(g, 3, 1, 12, 12);
+  gen_field(g, 4, 0, 7, 6);
+}
+
+static bool ref_matches(const gen_sched *g, const struct tm *tm) {
+  if (!g->set[0][tm->tm_min] || !g->set[1][tm->tm_hour] ||
+      !g->set[3][tm->tm_mon + 1])
+    return false;
+  bool dom = g->set[2][tm->tm_mday], dow = g->set[4][tm->tm_wday];
+  if (g->star[2] && g->star[4]) return true;
+  if (g->star[2]) return dow;
+  if (g->star[4]) return dom;
+  return dom || dow;
+}
+
+static bool same_wall(const struct tm *a, const struct tm *b) {
+  return a->tm_year == b->tm_year && a->tm_mon == b->tm_mon &&
+         a->tm_mday == b->tm_mday && a->tm_hour == b->tm_hour &&
+         a->tm_min == b->tm_min;
+}
+
+/* The reference: every minute of [after, after + span] in the zone the
+ * process's TZ names; a wall time an hour earlier already showed (the second
+ * pass of a repeated hour: both zones tested shift by one hour) does not
+ * fire. -2: nothing within the span. */
+static int64_t ref_next(const gen_sched *g, int64_t after, int64_t span) {
+  for (int64_t t = (after / 60) * 60 + 60; t <= after + span; t += 60) {
+    time_t tt = (time_t)t, prev = (time_t)(t - 3600);
+    struct tm tm, ptm;
+    localtime_r(&tt, &tm);
+    if (!ref_matches(g, &tm)) continue;
+    localtime_r(&prev, &ptm);
+    if (same_wall(&tm, &ptm)) continue;
+    return t;
+  }
+  return -2;
+}
+
+Test(emu_cron_next, random_schedules_agree_with_a_minute_scan) {
+  static const struct {
+    const char *tz;
+    int64_t from; /* a day before a change */
+  } windows[] = {
+      {"UTC", 1772323200},           /* 2026-03-01 */
+      {NY, 1772870400},              /* 2026-03-07 08:00Z, spring forward */
+      {NY, 1793448000},              /* 2026-10-31 12:00Z, fall back */
+      {SYD, 1775264400},             /* 2026-04-04 12:00 AEDT, fall back */
+      {SYD, 1790960400},             /* 2026-10-03 03:00 AEST, spring forward */
+      {"Europe/London", 1774742400}, /* 2026-03-29 00:00Z, spring forward */
+  };
+  const int64_t span = 2 * 86400;
+  int compared = 0, fired = 0;
+  for (size_t w = 0; w < sizeof windows / sizeof windows[0]; w++) {
+    cr_assert_eq(setenv("TZ", windows[w].tz, 1), 0);
+    tzset();
+    for (int i = 0; i < 40; i++) {
+      gen_sched g;
+      gen(&g);
+      /* keep the window's month and day so that most schedules fire */
+      if (rnd(2)) {
+        char *sp = strchr(strchr(strchr(g.text, ' ') + 1, ' ') + 1, ' ');
+        char rest[64];
+        snprintf(rest, sizeof rest, "%s", strchr(sp + 1, ' '));
+        snprintf(sp, sizeof g.text - (size_t)(sp - g.text), " *%s", rest);
+        for (int v = 1; v <= 12; v++) g.set[3][v] = true;
+        g.star[3] = true;
+      }
+      int64_t after = windows[w].from + rnd(86400);
+      char err[256];
+      emu_cron *c = emu_cron_parse(g.text, err, sizeof err);
+      cr_assert_not_null(c, "'%s': %s", g.text, err);
+      int64_t got = emu_cron_next(c, windows[w].tz, after);
+      int64_t want = ref_next(&g, after, span);
+      emu_cron_free(c);
+      if (want == -2)
+        cr_expect(got == -1 || got > after + span,
+                  "'%s' in %s after %lld: %lld, want none within 2 days",
+                  g.text, windows[w].tz, (long long)after, (long long)got);
+      else
+        cr_expect_eq(got, want, "'%s' in %s after %lld: %lld, want %lld",
+                     g.text, windows[w].tz, (long long)after, (long long)got,
+                     (long long)want);
+      compared++;
+      fired += want != -2;
+    }
+  }
+  cr_log_info("%d schedules compared, %d fired within 2 days", compared, fired);
+  cr_expect_gt(fired, compared / 4, "too few schedules fired: %d", fired);
+}
+
+/* Random text never crashes the parser: a schedule or a "schedule: "
+ * message. */
+Test(emu_cron_parse, random_text) {
+  static const char alphabet[] = "0123456789*/-,  \tJANMONsunLx#?";
+  for (int i = 0; i < 20000; i++) {
+    char s[40];
+    int n = rnd(sizeof s);
+    for (int k = 0; k < n; k++) s[k] = alphabet[rnd(sizeof alphabet - 1)];
+    s[n] = '\0';
+    char err[128] = "";
+    emu_cron *c = emu_cron_parse(s, err, sizeof err);
+    if (c) {
+      cr_expect_str_empty(err, "'%s'", s);
+      int64_t t = emu_cron_next(c, NULL, 1767265200);
+      cr_expect(t == -1 || t > 1767265200, "'%s': %lld", s, (long long)t);
+      emu_cron_free(c);
+    } else {
+      cr_expect(strncmp(err, "schedule: ", 10) == 0, "'%s': '%s'", s, err);
+    }
+  }
 }
