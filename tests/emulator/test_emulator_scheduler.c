@@ -228,6 +228,7 @@ typedef struct target {
   pthread_mutex_t mu;
   int fail_first; /* answer 500 this many times, then 200 */
   int hang;       /* accept, read, never answer */
+  int redirect;   /* answer the first request with a 302 to /final */
   int hits;
   char last[16384]; /* the last request: head and body */
 } target;
@@ -257,8 +258,14 @@ static void *serve(void *arg) {
     t->hits++;
     memcpy(t->last, buf, n + 1);
     int fail = t->hits <= t->fail_first, hang = t->hang;
+    int redirect = t->redirect && t->hits == 1;
     pthread_mutex_unlock(&t->mu);
-    if (hang) {
+    if (redirect) {
+      const char *r =
+          "HTTP/1.1 302 Found\r\nLocation: /final\r\n"
+          "Content-Length: 0\r\nConnection: close\r\n\r\n";
+      (void)!write(c, r, strlen(r));
+    } else if (hang) {
       char sink[256];
       while (read(c, sink, sizeof sink) > 0) {
       }
@@ -719,6 +726,53 @@ Test(scheduler, retries_follow_retry_config) {
                    "URL_UNREACHABLE-UNREACHABLE_5xx. Original HTTP response "
                    "code number = 500");
   cJSON_Delete(entries);
+}
+
+/* A redirect on loopback is followed; a POST turns into a GET after a 302,
+ * and the reply at the end is the outcome. */
+Test(scheduler, redirect_followed) {
+  char rest[512];
+  grant_caller();
+  caller_token();
+  target_start();
+  tg.redirect = 1;
+  snprintf(rest, sizeof rest,
+           "\"schedule\":\"0 0 1 1 *\",\"httpTarget\":{\"uri\":"
+           "\"http://localhost:%d/start\"}",
+           tg.port);
+  create("moved", rest);
+  run_now("moved");
+  wait_finished("moved", 1, 20);
+  cr_expect_eq(target_hits(), 2);
+  pthread_mutex_lock(&tg.mu);
+  cr_expect(strncmp(tg.last, "GET /final HTTP/1.1\r\n", 21) == 0, "%.40s",
+            tg.last);
+  pthread_mutex_unlock(&tg.mu);
+  cJSON *o = get_job("moved");
+  cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(o, "status")), 0);
+  cJSON_Delete(o);
+}
+
+/* A regional Google API host is the emulator too (Cloud Run's v1 :run). */
+Test(scheduler, regional_google_api_host) {
+  grant_caller();
+  caller_token();
+  create("regional",
+         "\"schedule\":\"0 0 1 1 *\",\"httpTarget\":{\"uri\":"
+         "\"https://us-central1-run.googleapis.com/apis/run.googleapis.com/v1/"
+         "namespaces/123456789012/jobs/collect:run\",\"oauthToken\":{"
+         "\"serviceAccountEmail\":\"" SCHEDULER "\"}}");
+  run_now("regional");
+  wait_finished("regional", 1, 20);
+  cJSON *o = get_job("regional");
+  const cJSON *st = cJSON_GetObjectItem(o, "status");
+  cr_expect(cJSON_IsObject(st) && cJSON_GetArraySize(st) == 0,
+            "status on success is {}");
+  cJSON_Delete(o);
+  cr_expect_eq(emu_counter(base,
+                           "/apis/run.googleapis.com/v1/namespaces/"
+                           "123456789012/jobs/collect:run"),
+               1);
 }
 
 Test(scheduler, only_loopback_is_reached) {
