@@ -1255,10 +1255,13 @@ int emu_route_scheduler(emu *e, const emu_request *req, emu_response *resp) {
     return 1;
   }
   if (strcmp(l, emu_region(e)) != 0) {
-    emu_reply_google_error(resp, 404, "NOT_FOUND",
-                           "Location '%.100s' not found: gauth-emulator's "
-                           "Cloud Scheduler serves %s only.",
-                           l, emu_region(e));
+    /* Google's words when a project's jobs live in another region (its App
+     * Engine app's, when jobs needed one): the world has one region. */
+    emu_reply_google_error(resp, 400, "INVALID_ARGUMENT",
+                           "Location must equal %s because the App Engine "
+                           "app that is associated with this project is "
+                           "located in %s",
+                           emu_region(e), emu_region(e));
     return 1;
   }
   if (!collection) {

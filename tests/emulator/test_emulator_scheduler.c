@@ -457,7 +457,8 @@ Test(scheduler, crud_list_patch_pause_resume_delete) {
   cr_expect_eq(
       api("GET", "/v1/projects/demo-project/locations/europe-west1/jobs", token,
           NULL, &o),
-      404);
+      400);
+  cr_expect(strstr(str(o, "error.message"), "Location must equal us-central1"));
   cJSON_Delete(o);
   cr_expect_eq(api("GET", PARENT, "eyJhbGciOiJSUzI1NiJ9.e30.c2ln", NULL, &o),
                401);
