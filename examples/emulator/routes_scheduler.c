@@ -6,7 +6,8 @@
  * account), sends the request with libcurl to loopback only, retries per
  * retryConfig, and records the outcome where Google does (the job's status,
  * lastAttemptTime, scheduleTime, and AttemptStarted / AttemptFinished log
- * entries, read through the control API).
+ * entries, read through the control API). Attempts run on threads of their
+ * own (at most SCHED_MAX_INFLIGHT at once; one at a time per job).
  *
  * The job itself is parsed and checked by libgauth
  * (gauth_scheduler_job_from_json); unix-cron schedules by cron.c.
@@ -40,8 +41,9 @@
 #define SCHED_MAX_JOBS 1000 /* jobs per emulator */
 #define SCHED_TICK_MS 150   /* the thread's wake-up period */
 #define SCHED_MAX_REDIRECTS 3
-#define SCHED_PAGE_MAX 500 /* ListJobs' largest pageSize */
-#define SCHED_ID_MAX 500   /* a job id's longest length */
+#define SCHED_MAX_INFLIGHT 8 /* attempts under way at once */
+#define SCHED_PAGE_MAX 500   /* ListJobs' largest pageSize */
+#define SCHED_ID_MAX 500     /* a job id's longest length */
 
 /* ---- state --------------------------------------------------------------- */
 
@@ -67,6 +69,7 @@ struct emu_scheduler {
   pthread_mutex_t mu;
   pthread_cond_t cv;
   int stopping, kicked, started;
+  int inflight; /* attempts under way (worker threads) */
   pthread_t thread;
   sjob **jobs;
   size_t njobs;
@@ -77,6 +80,7 @@ struct emu_scheduler {
 
 /* One attempt, as the thread takes it out of the lock. */
 typedef struct snap {
+  emu_scheduler *s;
   char *name, *json;
   unsigned long gen;
   unsigned attempt;
@@ -615,21 +619,51 @@ static void record(emu_scheduler *s, const snap *sn, const outcome *o,
   j->schedule_time = next_run(j, now);
 }
 
+/* Records an attempt's outcome and frees it (locked). */
+static void finish(emu_scheduler *s, snap *sn, const outcome *o) {
+  record(s, sn, o, emu_now(s->e));
+  free(sn->name);
+  if (sn->json) OPENSSL_cleanse(sn->json, strlen(sn->json));
+  free(sn->json);
+  free(sn);
+}
+
+/* One attempt, on a thread of its own: a target that hangs holds up only
+ * its own job. */
+static void *worker(void *arg) {
+  snap *sn = arg;
+  emu_scheduler *s = sn->s;
+  outcome o;
+  attempt(s, sn, &o);
+  pthread_mutex_lock(&s->mu);
+  finish(s, sn, &o);
+  s->inflight--;
+  kick(s); /* the loop may take the next; a stop may be waiting */
+  pthread_mutex_unlock(&s->mu);
+  return NULL;
+}
+
 static void *sched_main(void *arg) {
   emu_scheduler *s = arg;
+  pthread_attr_t detached;
+  pthread_attr_init(&detached);
+  pthread_attr_setdetachstate(&detached, PTHREAD_CREATE_DETACHED);
   pthread_mutex_lock(&s->mu);
   while (!s->stopping) {
-    snap *sn = take_due(s, emu_now(s->e));
+    snap *sn =
+        s->inflight < SCHED_MAX_INFLIGHT ? take_due(s, emu_now(s->e)) : NULL;
     if (sn != NULL) {
-      outcome o;
-      pthread_mutex_unlock(&s->mu);
-      attempt(s, sn, &o);
-      pthread_mutex_lock(&s->mu);
-      record(s, sn, &o, emu_now(s->e));
-      free(sn->name);
-      if (sn->json) OPENSSL_cleanse(sn->json, strlen(sn->json));
-      free(sn->json);
-      free(sn);
+      pthread_t t;
+      sn->s = s;
+      s->inflight++;
+      if (pthread_create(&t, &detached, worker, sn) != 0) {
+        outcome o; /* no thread: the attempt is made here */
+        s->inflight--;
+        pthread_mutex_unlock(&s->mu);
+        attempt(s, sn, &o);
+        pthread_mutex_lock(&s->mu);
+        finish(s, sn, &o);
+      }
       continue;
     }
     if (!s->kicked) {
@@ -644,7 +678,11 @@ static void *sched_main(void *arg) {
     }
     s->kicked = 0;
   }
+  /* Stopping: the workers' transfers abort (on_progress); wait for them,
+   * as they use s. */
+  while (s->inflight > 0) pthread_cond_wait(&s->cv, &s->mu);
   pthread_mutex_unlock(&s->mu);
+  pthread_attr_destroy(&detached);
   return NULL;
 }
 

@@ -794,7 +794,7 @@ Test(scheduler, only_loopback_is_reached) {
 }
 
 /* A target that accepts and never answers: DEADLINE_EXCEEDED after the
- * shortest deadline Google allows (15 s). */
+ * shortest deadline Google allows (15 s), while other jobs go on. */
 Test(scheduler, deadline_exceeded) {
   char rest[1024];
   grant_caller();
@@ -808,6 +808,16 @@ Test(scheduler, deadline_exceeded) {
   create("slow", rest);
   time_t t0 = time(NULL);
   run_now("slow");
+  /* Meanwhile another job's attempt is made and ends. */
+  char quick[1024];
+  snprintf(quick, sizeof quick,
+           "\"schedule\":\"0 0 1 1 *\",\"httpTarget\":{\"uri\":\"%s\","
+           "\"oauthToken\":{\"serviceAccountEmail\":\"" SCHEDULER "\"}}",
+           run_job_uri());
+  create("quick", quick);
+  run_now("quick");
+  wait_finished("quick", 1, 10);
+  cr_expect_eq(finished_count("slow", NULL), 0);
   wait_finished("slow", 1, 40);
   time_t took = time(NULL) - t0;
   cr_expect(took >= 14 && took <= 25, "took %lld s", (long long)took);
