@@ -282,6 +282,7 @@ int emu_route_control(emu *e, const emu_request *req, emu_response *resp) {
       bad(resp, "give \"offset_seconds\" (a number, may be negative)");
     } else {
       emu_set_clock_offset(e, (int64_t)off);
+      emu_scheduler_wake(e); /* due jobs fire at once */
       clock_reply(e, resp);
     }
   } else if (is(req, "GET", "faults")) {
@@ -298,6 +299,9 @@ int emu_route_control(emu *e, const emu_request *req, emu_response *resp) {
   } else if (is(req, "POST", "counters:reset")) {
     emu_counters_reset(e);
     emu_reply_json(resp, 200, NULL);
+  } else if (is(req, "GET", "scheduler/logs")) {
+    reply_wrapped(resp, "entries",
+                  emu_scheduler_logs_json(e, emu_req_query(req, "job")));
   } else if (is(req, "GET", "requests")) {
     reply_wrapped(resp, "requests", emu_request_log_json(e));
   } else {

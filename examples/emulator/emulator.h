@@ -82,6 +82,7 @@ int emu_route_sts(emu *e, const emu_request *req, emu_response *resp);
 /* The Cloud Run front end's only route (routes_run.c): the services at
  * /services/NAME[/...], and Cloud Run's HTML 404 for any other path. */
 int emu_route_run_service(emu *e, const emu_request *req, emu_response *resp);
+int emu_route_scheduler(emu *e, const emu_request *req, emu_response *resp);
 
 /* ---- the world ---------------------------------------------------------- */
 
@@ -357,5 +358,30 @@ void emu_server_stop(emu_server *s);
 void emu_sleep_ms(emu *e, unsigned int ms);
 /* Wakes every emu_sleep_ms (at shutdown). */
 void emu_wake_all(emu *e);
+
+/* ---- Cloud Scheduler (routes_scheduler.c) ------------------------------- */
+
+/* The Cloud Scheduler service: its jobs, its log and the thread that runs
+ * the jobs on the emulator's clock. */
+typedef struct emu_scheduler emu_scheduler;
+/* Starts the service for e (and hangs it on e: emu_scheduler_of). NULL on
+ * failure. */
+emu_scheduler *emu_scheduler_start(emu *e);
+/* Stops the thread (an attempt under way is aborted) and frees the
+ * service. Call after emu_server_stop, before emu_world_free. NULL: no-op. */
+void emu_scheduler_stop(emu_scheduler *s);
+/* Wakes the thread (a clock change: due jobs fire at once). */
+void emu_scheduler_wake(emu *e);
+/* The attempt log entries, oldest first, of one job (its full name or its
+ * id; NULL: all). */
+cJSON *emu_scheduler_logs_json(emu *e, const char *job);
+/* The service hung on e, or NULL; set by emu_scheduler_start. (world.c) */
+emu_scheduler *emu_scheduler_of(emu *e);
+void emu_set_scheduler(emu *e, emu_scheduler *s);
+/* The Cloud Scheduler service agent of the project:
+ * service-PROJECT_NUMBER@gcp-sa-cloudscheduler.iam.gserviceaccount.com, an
+ * account of every world, holding roles/cloudscheduler.serviceAgent on the
+ * project. (world.c) */
+const char *emu_scheduler_agent(const emu *e);
 
 #endif /* GAUTH_EMULATOR_H */

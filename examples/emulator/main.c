@@ -139,17 +139,21 @@ static void print_quoted(const char *name, const char *value) {
 static int serve(emu *e, int fd, int run_fd, const char *base) {
   sigset_t set;
   int sig = 0;
-  emu_server *srv, *run_srv;
+  emu_server *srv = NULL, *run_srv = NULL;
+  emu_scheduler *sched;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
-  srv = emu_server_start(e, fd, EMU_FRONT_API);
+  /* Cloud Scheduler's runner first: request handlers use it. */
+  sched = emu_scheduler_start(e);
+  srv = sched ? emu_server_start(e, fd, EMU_FRONT_API) : NULL;
   run_srv = srv ? emu_server_start(e, run_fd, EMU_FRONT_RUN) : NULL;
   if (run_srv == NULL) {
     fprintf(stderr, "gauth-emulator: cannot start the HTTP server\n");
     emu_server_stop(srv); /* closes fd too, when it started */
     if (srv == NULL) close(fd);
     close(run_fd);
+    emu_scheduler_stop(sched);
     return 1;
   }
   fprintf(stderr,
@@ -162,6 +166,7 @@ static int serve(emu *e, int fd, int run_fd, const char *base) {
           sig == SIGINT ? "SIGINT" : "SIGTERM");
   emu_server_stop(run_srv); /* closes the listening sockets too */
   emu_server_stop(srv);
+  emu_scheduler_stop(sched); /* no handler uses it any more */
   return 0;
 }
 

@@ -101,7 +101,42 @@ static const char *const role_viewer[] = {"resourcemanager.projects.get",
                                           "run.services.list",
                                           "run.tasks.get",
                                           "run.tasks.list",
+                                          "cloudscheduler.jobs.get",
+                                          "cloudscheduler.jobs.list",
+                                          "cloudscheduler.locations.get",
+                                          "cloudscheduler.locations.list",
                                           NULL};
+
+/* Cloud Scheduler's roles (the reference lists them with appengine.*,
+ * serviceusage.* and resourcemanager.projects.list too; the emulator does
+ * not model those). The service agent's role, likewise restricted, holds
+ * what an attempt needs: minting the job's tokens. */
+static const char *const role_scheduler_admin[] = {
+    "cloudscheduler.jobs.create",
+    "cloudscheduler.jobs.delete",
+    "cloudscheduler.jobs.enable",
+    "cloudscheduler.jobs.fullView",
+    "cloudscheduler.jobs.get",
+    "cloudscheduler.jobs.list",
+    "cloudscheduler.jobs.pause",
+    "cloudscheduler.jobs.run",
+    "cloudscheduler.jobs.update",
+    "cloudscheduler.locations.get",
+    "cloudscheduler.locations.list",
+    "resourcemanager.projects.get",
+    NULL};
+static const char *const role_scheduler_runner[] = {"cloudscheduler.jobs.run",
+                                                    NULL};
+static const char *const role_scheduler_viewer[] = {
+    "cloudscheduler.jobs.get",      "cloudscheduler.jobs.list",
+    "cloudscheduler.locations.get", "cloudscheduler.locations.list",
+    "resourcemanager.projects.get", NULL};
+static const char *const role_scheduler_agent[] = {
+    "iam.serviceAccounts.getAccessToken", "iam.serviceAccounts.getOpenIdToken",
+    NULL};
+static const char *const role_sa_user[] = {
+    "iam.serviceAccounts.actAs", "iam.serviceAccounts.get",
+    "iam.serviceAccounts.list", "resourcemanager.projects.get", NULL};
 
 typedef struct role_rec {
   char *name;
@@ -187,6 +222,9 @@ struct emu {
   emu_fault *faults;
   size_t nfaults;
   uint64_t rng;
+  /* ---- Cloud Scheduler */
+  emu_scheduler *scheduler;
+  char *sched_agent;
 };
 
 /* ---- small helpers ------------------------------------------------------- */
@@ -454,6 +492,16 @@ static void builtin_roles(emu *e) {
   role_add(e, "roles/run.admin", role_run_admin, count_list(role_run_admin), 0);
   role_add(e, "roles/viewer", role_viewer, count_list(role_viewer), 0);
   role_add(e, "roles/owner", NULL, 0, 1);
+  role_add(e, "roles/cloudscheduler.admin", role_scheduler_admin,
+           count_list(role_scheduler_admin), 0);
+  role_add(e, "roles/cloudscheduler.jobRunner", role_scheduler_runner,
+           count_list(role_scheduler_runner), 0);
+  role_add(e, "roles/cloudscheduler.viewer", role_scheduler_viewer,
+           count_list(role_scheduler_viewer), 0);
+  role_add(e, "roles/cloudscheduler.serviceAgent", role_scheduler_agent,
+           count_list(role_scheduler_agent), 0);
+  role_add(e, "roles/iam.serviceAccountUser", role_sa_user,
+           count_list(role_sa_user), 0);
 }
 
 static const role_rec *role_find(const emu *e, const char *name) {
@@ -1046,6 +1094,59 @@ out:
   return rc;
 }
 
+/* ---- Cloud Scheduler ------------------------------------------------------
+ */
+
+/* The project's Cloud Scheduler service agent, in any world (derived from
+ * the project number): an account of its own unless the config lists it,
+ * and roles/cloudscheduler.serviceAgent on the project (added after a
+ * config's "bindings", which replace the policy). */
+static int scheduler_agent_add(emu *e, char *errbuf, size_t errlen) {
+  char *res, *member;
+  e->sched_agent =
+      xasprintf("service-%s@gcp-sa-cloudscheduler.iam.gserviceaccount.com",
+                e->project_number);
+  if (account_find_locked(e, e->sched_agent) == NULL) {
+    account_rec *na =
+        realloc(e->accounts, (e->naccounts + 1) * sizeof(*e->accounts));
+    if (na == NULL) abort();
+    e->accounts = na;
+    /* Accounts point into their records: fix them after the move. */
+    for (size_t i = 0; i < e->naccounts; i++) {
+      account_rec *a = &e->accounts[i];
+      a->a.email = a->email;
+      a->a.unique_id = a->unique_id;
+      a->a.public_keys = a->keys;
+      a->a.private_key = a->priv;
+      a->a.private_key_id = a->key_id;
+    }
+    if (account_add(e, e->sched_agent, NULL, NULL, 0, errbuf, errlen) != 0)
+      return -1;
+  }
+  res = xasprintf("projects/%s", e->project_id);
+  member = xasprintf("serviceAccount:%s", e->sched_agent);
+  binding_push(e, res, "roles/cloudscheduler.serviceAgent", member, 0);
+  free(res);
+  free(member);
+  return 0;
+}
+
+emu_scheduler *emu_scheduler_of(emu *e) {
+  emu_scheduler *s;
+  pthread_mutex_lock(&e->mu);
+  s = e->scheduler;
+  pthread_mutex_unlock(&e->mu);
+  return s;
+}
+
+void emu_set_scheduler(emu *e, emu_scheduler *s) {
+  pthread_mutex_lock(&e->mu);
+  e->scheduler = s;
+  pthread_mutex_unlock(&e->mu);
+}
+
+const char *emu_scheduler_agent(const emu *e) { return e->sched_agent; }
+
 /* ---- life cycle ---------------------------------------------------------- */
 
 emu *emu_world_new(const char *base_url, const char *run_base_url,
@@ -1062,6 +1163,10 @@ emu *emu_world_new(const char *base_url, const char *run_base_url,
   if (default_world(e, errbuf, errlen) != 0 ||
       (config_path != NULL &&
        load_config(e, config_path, errbuf, errlen) != 0)) {
+    emu_world_free(e);
+    return NULL;
+  }
+  if (scheduler_agent_add(e, errbuf, errlen) != 0) {
     emu_world_free(e);
     return NULL;
   }
@@ -1124,6 +1229,7 @@ void emu_world_free(emu *e) {
   free(e->zone);
   free(e->metadata_account);
   free(e->invoker);
+  free(e->sched_agent);
   pthread_cond_destroy(&e->cv);
   pthread_mutex_destroy(&e->mu);
   free(e);
