@@ -6,8 +6,8 @@
  * (Scheduler's headers, the body, the token, which is verified with
  * gauth_verifier against the emulator's keys), never answers (the attempt
  * deadline), or is not there (connection refused). gauth_scheduler_job_get
- * against the test server (a Job, Google's 403) and the emulator (404 for a
- * route it does not have). */
+ * against the test server (a Job, Google's 403) and the emulator's Cloud
+ * Scheduler (403 without the permission, a job it holds, 404). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -600,12 +600,83 @@ Test(scheduler_invoke, job_get_permission_denied) {
   ts_stop(s);
 }
 
-/* The emulator (through GAUTH_ENDPOINT-style rewriting of
- * cloudscheduler.googleapis.com) answers an unknown path with Google's 404. */
-Test(scheduler_invoke, job_get_not_found_at_emulator) {
+/* A binding on the emulator's policy, added (add 1) or removed (add 0). */
+static void binding(int add, const char *resource, const char *role,
+                    const char *member) {
+  char body[512], *out = NULL;
+  snprintf(body, sizeof body,
+           "{\"resource\":\"%s\",\"role\":\"%s\",\"member\":\"%s\"}", resource,
+           role, member);
+  if (add) {
+    control("/emulator/v1/policy:add", body);
+  } else {
+    emu_control(emu_fixture_url(), "/emulator/v1/policy:remove", body, &out);
+    free(out);
+  }
+}
+
+#define SA_RESOURCE "projects/demo-project/serviceAccounts/" SCHEDULER
+#define EMU_JOB "projects/demo-project/locations/us-central1/jobs/get-me"
+
+static void scheduler_roles(int add) {
+  binding(add, "projects/demo-project", "roles/cloudscheduler.admin",
+          "serviceAccount:" SCHEDULER);
+  binding(add, SA_RESOURCE, "roles/iam.serviceAccountUser",
+          "serviceAccount:" SCHEDULER);
+}
+
+static void scheduler_roles_fini(void) {
+  scheduler_roles(0);
+  teardown();
+}
+
+/* The emulator's Cloud Scheduler, reached through the cloudscheduler
+ * service's URL under GAUTH_ENDPOINT: Google's 403 for a caller without
+ * cloudscheduler.jobs.get, the job a caller with it created (read as the
+ * API returns it), Google's 404 for a job that is not there. */
+Test(scheduler_invoke, job_get_at_emulator, .fini = scheduler_roles_fini) {
   gauth_credentials *c = caller();
   gauth_scheduler_job *j = NULL;
   gauth_error err = GAUTH_ERROR_INIT;
+  char *token = NULL;
+  long st;
+
+  cr_expect_eq(get(c, NULL, EMU_JOB, &j, &err), GAUTH_E_PERMISSION_DENIED, "%s",
+               err.message);
+  cr_expect_null(j);
+  cr_expect_eq(err.http_status, 403);
+  cr_expect_not_null(strstr(err.message, "cloudscheduler.jobs.get"), "%s",
+                     err.message);
+
+  scheduler_roles(1);
+  cr_assert_eq(gauth_credentials_access_token(c, NULL, &token, NULL, &err),
+               GAUTH_OK, "%s", err.message);
+  st = emu_bearer_post(
+      emu_fixture_url(), "/v1/projects/demo-project/locations/us-central1/jobs",
+      token,
+      "{\"name\":\"" EMU_JOB
+      "\",\"schedule\":\"0 3 * * *\","
+      "\"timeZone\":\"Europe/Paris\",\"httpTarget\":{"
+      "\"uri\":\"https://example.invalid/collect\","
+      "\"oidcToken\":{\"serviceAccountEmail\":\"" SCHEDULER "\"}}}");
+  gauth_free(token);
+  cr_assert_eq(st, 200, "creating " EMU_JOB ": HTTP %ld", st);
+
+  gauth_error_clear(&err);
+  cr_assert_eq(get(c, NULL, EMU_JOB, &j, &err), GAUTH_OK, "%s", err.message);
+  cr_expect_str_eq(gauth_scheduler_job_name(j), EMU_JOB);
+  cr_expect_str_eq(gauth_scheduler_job_schedule(j), "0 3 * * *");
+  cr_expect_str_eq(gauth_scheduler_job_time_zone(j), "Europe/Paris");
+  cr_expect_eq(gauth_scheduler_job_state(j), GAUTH_SCHEDULER_STATE_ENABLED);
+  cr_expect_eq(gauth_scheduler_job_token(j), GAUTH_SCHEDULER_TOKEN_OIDC);
+  cr_expect_str_eq(gauth_scheduler_job_service_account(j), SCHEDULER);
+  cr_expect_str_eq(gauth_scheduler_job_audience(j),
+                   "https://example.invalid/collect");
+  cr_expect_gt(gauth_scheduler_job_schedule_time(j), 0);
+  gauth_scheduler_job_free(j);
+  j = NULL;
+
+  gauth_error_clear(&err);
   cr_expect_eq(get(c, NULL,
                    "projects/demo-project/locations/us-central1/"
                    "jobs/no-such-job",
