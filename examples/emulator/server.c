@@ -200,9 +200,9 @@ static void trunc_free(void *cls) {
 
 /* ---- dispatch ------------------------------------------------------------ */
 
-static const emu_route_fn routes[] = {emu_route_control, emu_route_metadata,
-                                      emu_route_oauth,   emu_route_iam,
-                                      emu_route_run,     emu_route_sts};
+static const emu_route_fn routes[] = {
+    emu_route_control, emu_route_metadata, emu_route_oauth,    emu_route_iam,
+    emu_route_run,     emu_route_sts,      emu_route_resources};
 
 static void dispatch(emu *e, const emu_request *req, emu_response *resp) {
   for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
