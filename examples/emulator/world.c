@@ -2113,11 +2113,17 @@ void emu_set_iam_propagation(emu *e, int64_t seconds) {
   pthread_mutex_unlock(&e->mu);
 }
 
-/* The etag of a resource's policy: base64 of 8 bytes that hold its
- * version (Google's look like "BwXmZ1k7l3Q="). Under the lock. */
+/* The etag of a resource's policy: base64 of 8 bytes, two of a hash of
+ * the resource's name (an etag of one resource is stale for any other)
+ * and six of its policy's version (Google's look like "BwXmZ1k7l3Q=").
+ * Under the lock. */
 static void policy_etag_locked(const emu *e, const char *canon, char out[16]) {
-  unsigned char raw[8] = {0x07, 0x05};
+  unsigned char raw[8], md[32];
+  unsigned int mdlen = 0;
   unsigned long v = 0;
+  EVP_Digest(canon, strlen(canon), md, &mdlen, EVP_sha256(), NULL);
+  raw[0] = md[0];
+  raw[1] = md[1];
   for (size_t i = 0; i < e->npolver; i++)
     if (strcmp(e->pol_versions[i].key, canon) == 0) v = e->pol_versions[i].n;
   for (int i = 0; i < 6; i++)

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -35,6 +36,8 @@
 #define SA_PATH "/v1/projects/" P "/serviceAccounts/"
 #define CLOUD "https://www.googleapis.com/auth/cloud-platform"
 #define CUSTOM_AUD "https://api.example.com"
+/* Generous: under valgrind the emulator takes most of a minute to start. */
+#define TEST_TIMEOUT 300
 
 static const char world[] =
     "{\"services\":[\"collector\",{\"name\":\"api\",\"custom_audiences\":"
@@ -92,6 +95,8 @@ static int start_with(const char *config) {
   g_pid = fork();
   cr_assert_geq(g_pid, 0);
   if (g_pid == 0) {
+    /* A test that times out is killed: its emulator must go with it. */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
     dup2(fds[1], 1);
     close(fds[0]);
     close(fds[1]);
@@ -276,7 +281,7 @@ static void members_of(const cJSON *policy, const char *role, char *out,
 
 /* ---- Cloud Run Admin v2: services and jobs ------------------------------ */
 
-TestSuite(run_admin, .init = start, .fini = stop, .timeout = 60);
+TestSuite(run_admin, .init = start, .fini = stop, .timeout = TEST_TIMEOUT);
 
 Test(run_admin, service_shape) {
   char *at = admin_token();
@@ -457,7 +462,7 @@ Test(run_admin, not_found) {
 
 /* ---- IAM policies ------------------------------------------------------- */
 
-TestSuite(policy, .init = start, .fini = stop, .timeout = 60);
+TestSuite(policy, .init = start, .fini = stop, .timeout = TEST_TIMEOUT);
 
 Test(policy, exactly_the_resource) {
   char *at = admin_token();
@@ -525,6 +530,13 @@ Test(policy, etag_conflict) {
   snprintf(body, sizeof body, "{\"policy\":{\"etag\":\"%s\",\"bindings\":[]}}",
            e2);
   fails("POST", LOC "/services/web:setIamPolicy", at, body, 409, "ABORTED",
+        NULL);
+  /* Another resource's etag is stale here. */
+  p = ok("GET", LOC "/jobs/nightly:getIamPolicy", at, NULL);
+  snprintf(body, sizeof body, "{\"policy\":{\"etag\":\"%s\"}}",
+           jstr(p, "etag"));
+  cJSON_Delete(p);
+  fails("POST", LOC "/jobs/collect:setIamPolicy", at, body, 409, "ABORTED",
         NULL);
   /* Without an etag: the policy is overwritten. */
   p = ok("POST", LOC "/services/web:setIamPolicy", at,
@@ -663,7 +675,7 @@ Test(policy, project_and_account_set) {
 
 /* ---- IAM: service accounts and roles ------------------------------------ */
 
-TestSuite(iam_reads, .init = start, .fini = stop, .timeout = 60);
+TestSuite(iam_reads, .init = start, .fini = stop, .timeout = TEST_TIMEOUT);
 
 Test(iam_reads, service_accounts) {
   char *at = viewer_token();
@@ -735,7 +747,7 @@ Test(iam_reads, roles) {
 
 /* ---- the service route: urls and custom audiences ---------------------- */
 
-TestSuite(audiences, .init = start, .fini = stop, .timeout = 60);
+TestSuite(audiences, .init = start, .fini = stop, .timeout = TEST_TIMEOUT);
 
 static long invoke(const char *service_uri, const char *aud) {
   char *id = runner_id_token(aud);
@@ -772,7 +784,7 @@ Test(audiences, urls_and_custom_audiences) {
 
 /* ---- the config -------------------------------------------------------- */
 
-Test(config, bad_service_entries, .timeout = 60) {
+Test(config, bad_service_entries, .timeout = TEST_TIMEOUT) {
   cr_expect_eq(start_with("{\"services\":[{\"name\":\"a\",\"typo\":1}]}"), 2);
   cr_expect_eq(start_with("{\"services\":[{\"custom_audiences\":[]}]}"), 2);
   cr_expect_eq(
