@@ -79,34 +79,33 @@ static const char *const role_run_admin[] = {"run.configurations.get",
                                              "run.tasks.list",
                                              "resourcemanager.projects.get",
                                              NULL};
-static const char *const role_viewer[] = {
-    "resourcemanager.projects.get",
-    "resourcemanager.projects.getIamPolicy",
-    "iam.serviceAccounts.get",
-    "iam.serviceAccounts.getIamPolicy",
-    "iam.serviceAccounts.list",
-    "iam.roles.get",
-    "iam.roles.list",
-    "run.configurations.get",
-    "run.configurations.list",
-    "run.executions.get",
-    "run.executions.list",
-    "run.jobs.get",
-    "run.jobs.getIamPolicy",
-    "run.jobs.list",
-    "run.locations.list",
-    "run.operations.get",
-    "run.operations.list",
-    "run.revisions.get",
-    "run.revisions.list",
-    "run.routes.get",
-    "run.routes.list",
-    "run.services.get",
-    "run.services.getIamPolicy",
-    "run.services.list",
-    "run.tasks.get",
-    "run.tasks.list",
-    NULL};
+static const char *const role_viewer[] = {"resourcemanager.projects.get",
+                                          "iam.serviceAccounts.get",
+                                          "iam.serviceAccounts.list",
+                                          "iam.roles.get",
+                                          "iam.roles.list",
+                                          "run.configurations.get",
+                                          "run.configurations.list",
+                                          "run.executions.get",
+                                          "run.executions.list",
+                                          "run.jobs.get",
+                                          "run.jobs.list",
+                                          "run.locations.list",
+                                          "run.operations.get",
+                                          "run.operations.list",
+                                          "run.revisions.get",
+                                          "run.revisions.list",
+                                          "run.routes.get",
+                                          "run.routes.list",
+                                          "run.services.get",
+                                          "run.services.list",
+                                          "run.tasks.get",
+                                          "run.tasks.list",
+                                          NULL};
+/* roles/viewer reads IAM policies too (Google's has these). */
+static const char *const role_viewer_policies[] = {
+    "resourcemanager.projects.getIamPolicy", "iam.serviceAccounts.getIamPolicy",
+    "run.jobs.getIamPolicy", "run.services.getIamPolicy", NULL};
 
 typedef struct role_rec {
   char *name;
@@ -459,6 +458,23 @@ static void role_add(emu *e, const char *name, const char *const *perms,
   for (size_t i = 0; i < n; i++) r->perms[i] = xstrdup(perms[i]);
 }
 
+/* Adds permissions (NULL-ended) to a role of the table. */
+static void role_add_more(emu *e, const char *name, const char *const *more) {
+  for (size_t i = 0; i < e->nroles; i++) {
+    role_rec *r = &e->roles[i];
+    size_t n = 0, k = 0;
+    char **np;
+    if (strcmp(r->name, name) != 0) continue;
+    while (r->perms[n] != NULL) n++;
+    while (more[k] != NULL) k++;
+    np = realloc(r->perms, (n + k + 1) * sizeof(char *));
+    if (np == NULL) abort();
+    for (size_t j = 0; j < k; j++) np[n + j] = xstrdup(more[j]);
+    np[n + k] = NULL;
+    r->perms = np;
+  }
+}
+
 static size_t count_list(const char *const *l) {
   size_t n = 0;
   while (l[n] != NULL) n++;
@@ -472,6 +488,7 @@ static void builtin_roles(emu *e) {
            count_list(role_token_creator), 0);
   role_add(e, "roles/run.admin", role_run_admin, count_list(role_run_admin), 0);
   role_add(e, "roles/viewer", role_viewer, count_list(role_viewer), 0);
+  role_add_more(e, "roles/viewer", role_viewer_policies);
   role_add(e, "roles/owner", NULL, 0, 1);
 }
 
