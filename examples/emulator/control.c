@@ -209,6 +209,12 @@ static void clock_reply(emu *e, emu_response *resp) {
   emu_reply_json(resp, 200, o);
 }
 
+static void propagation_reply(emu *e, emu_response *resp) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddNumberToObject(o, "delay_seconds", (double)emu_iam_propagation(e));
+  emu_reply_json(resp, 200, o);
+}
+
 static void keys_reply(emu *e, emu_response *resp) {
   char kid[64];
   char *jwks = NULL;
@@ -284,6 +290,16 @@ int emu_route_control(emu *e, const emu_request *req, emu_response *resp) {
       emu_set_clock_offset(e, (int64_t)off);
       emu_scheduler_wake(e); /* due jobs fire at once */
       clock_reply(e, resp);
+    }
+  } else if (is(req, "GET", "iam-propagation")) {
+    propagation_reply(e, resp);
+  } else if (is(req, "POST", "iam-propagation")) {
+    double d;
+    if (jnum(body, "delay_seconds", &d) != 1 || d < 0 || d > 86400 * 30.0) {
+      bad(resp, "give \"delay_seconds\" (0 .. 2592000)");
+    } else {
+      emu_set_iam_propagation(e, (int64_t)d);
+      propagation_reply(e, resp);
     }
   } else if (is(req, "GET", "faults")) {
     reply_wrapped(resp, "faults", emu_faults_json(e));

@@ -260,6 +260,65 @@ void emu_member_of(emu *e, const char *email, char *out, size_t n);
  * number (1, 2, ...). */
 unsigned long emu_count_execution(emu *e, const char *job);
 
+/* ---- the resources' reads (routes_resources.c; world.c) ----------------- */
+
+/* What Cloud Run Admin v2, IAM and Resource Manager report of the world.
+ * Cloud Run resources, accounts and roles are fixed after start-up; their
+ * lists are read without the lock. */
+
+int emu_route_resources(emu *e, const emu_request *req, emu_response *resp);
+
+/* When the world was built (Unix seconds): its resources' createTime. */
+int64_t emu_world_created(const emu *e);
+/* The Cloud Run services and jobs, by index (full names), in config order;
+ * NULL past the end. */
+size_t emu_run_service_count(const emu *e);
+const char *emu_run_service_at(const emu *e, size_t i);
+size_t emu_run_job_count(const emu *e);
+const char *emu_run_job_at(const emu *e, size_t i);
+/* A service's (full name) custom audiences, NULL-ended and borrowed, or
+ * NULL when it has none. */
+const char *const *emu_service_custom_audiences(emu *e, const char *name);
+/* A service's runtime service account (the config's, or the metadata
+ * account). Borrowed. */
+const char *emu_service_account_of(emu *e, const char *name);
+/* The service's second URL: emu_service_url with host "localhost" instead
+ * of 127.0.0.1 (the service accepts both as audience). Free with free(). */
+char *emu_service_url_alt(emu *e, const char *short_name);
+/* How many times a job (full name) was run (emu_count_execution). */
+unsigned long emu_execution_count(emu *e, const char *job);
+/* The latest execution of a job: recorded by :run, read by jobs.get (1 and
+ * its full name and creation time, or 0 before the first run). */
+void emu_job_set_latest_execution(emu *e, const char *job,
+                                  const char *execution, int64_t created);
+int emu_job_latest_execution(emu *e, const char *job, char *name, size_t n,
+                             int64_t *created);
+/* The service accounts, by index (borrowed). */
+size_t emu_account_count(const emu *e);
+const emu_account *emu_account_at(const emu *e, size_t i);
+/* 1 when the role (roles/... or projects/P/roles/...) is defined. */
+int emu_role_exists(emu *e, const char *role);
+/* A role's permissions, sorted (roles/owner: every permission of the
+ * world's roles), or NULL for an unknown role. cJSON_Delete it. */
+cJSON *emu_role_included_permissions(emu *e, const char *role);
+
+/* The IAM propagation delay setIamPolicy changes wait (seconds; config
+ * "iam_propagation_seconds", control API /emulator/v1/iam-propagation). */
+int64_t emu_iam_propagation(emu *e);
+void emu_set_iam_propagation(emu *e, int64_t seconds);
+/* Google's Policy JSON of one resource: {"version":1,"etag":E,"bindings":
+ * [{"role","members"}]} with the bindings on exactly that resource (none
+ * inherited), changes shown at once even before they take effect. The
+ * etag changes with every change to the resource's policy. */
+cJSON *emu_policy_of(emu *e, const char *resource);
+/* setIamPolicy: makes the resource's bindings those of `bindings` (an
+ * array of {"role": a known role, "members": [strings]}, validated by the
+ * caller); each addition and removal takes effect after the propagation
+ * delay. etag NULL or "": no check. Returns 0 and the new policy in *out,
+ * or -1 when etag is not the current one (nothing changed). */
+int emu_policy_set(emu *e, const char *resource, const cJSON *bindings,
+                   const char *etag, cJSON **out);
+
 /* ---- the core only (main.c, server.c, world.c, control.c) --------------- */
 
 /* Builds the world: the default one, or the one config_path (JSON, see

@@ -124,7 +124,13 @@ static void run_job(emu *e, const emu_request *req, emu_response *resp,
   execution_name(job, exec, sizeof exec);
   random_uuid(uid);
   random_uuid(op);
-  rfc3339(emu_now(e), now, sizeof now);
+  int64_t created = emu_now(e);
+  rfc3339(created, now, sizeof now);
+  {
+    char full_exec[900];
+    snprintf(full_exec, sizeof full_exec, "%s/executions/%s", name, exec);
+    emu_job_set_latest_execution(e, name, full_exec, created);
+  }
   cJSON *o = cJSON_CreateObject();
   if (v1) {
     /* v1 answers with the Execution itself, Knative style. */
@@ -208,12 +214,13 @@ static void reply_html(emu_response *resp, int status, const char *path) {
   emu_reply_text(resp, status, HTML_TYPE, page);
 }
 
-/* The email of a valid ID token for the service, or 0 (and a 401 reply). */
-static int verify_service_token(emu *e, const char *token, const char *aud,
-                                char *email, size_t n) {
+/* The email of a valid ID token for the service, or 0 (and a 401 reply).
+ * auds: the audiences the service accepts, NULL-ended. */
+static int verify_service_token(emu *e, const char *token,
+                                const char *const *auds, char *email,
+                                size_t n) {
   static const char *const issuers[] = {"https://accounts.google.com",
                                         "accounts.google.com", NULL};
-  const char *auds[] = {aud, NULL};
   gauth_verifier_options vo = GAUTH_VERIFIER_OPTIONS_INIT;
   vo.preset = GAUTH_VERIFIER_CUSTOM;
   vo.audiences = auds;
@@ -257,13 +264,22 @@ static int route_service(emu *e, const emu_request *req, emu_response *resp) {
   }
   emu_bearer b;
   emu_bearer_of(e, req, &b);
-  char *url = emu_service_url(e, svc);
+  /* The audiences Cloud Run accepts: the service's URLs (the Admin API's
+   * uri and urls) and its custom audiences. */
+  char *url = emu_service_url(e, svc), *alt = emu_service_url_alt(e, svc);
+  const char *const *custom = emu_service_custom_audiences(e, full);
+  const char *auds[34] = {url, alt};
+  size_t na = 2;
+  for (size_t i = 0; custom != NULL && custom[i] != NULL && na < 33; i++)
+    auds[na++] = custom[i];
+  auds[na] = NULL;
   char email[256] = "";
-  /* Only an ID token for this URL gets through; an access token, even a
-   * valid one, is a 401 like any other non-token. */
-  int ok = url != NULL && b.kind == EMU_BEARER_ID_TOKEN &&
-           verify_service_token(e, b.token, url, email, sizeof email);
+  /* Only an ID token for one of them gets through; an access token, even
+   * a valid one, is a 401 like any other non-token. */
+  int ok = b.kind == EMU_BEARER_ID_TOKEN &&
+           verify_service_token(e, b.token, auds, email, sizeof email);
   free(url);
+  free(alt);
   if (!ok) {
     if (b.kind == EMU_BEARER_ACCESS)
       snprintf(resp->principal, sizeof resp->principal, "%s", b.email);

@@ -106,6 +106,10 @@ static const char *const role_viewer[] = {"resourcemanager.projects.get",
                                           "cloudscheduler.locations.get",
                                           "cloudscheduler.locations.list",
                                           NULL};
+/* roles/viewer reads IAM policies too (Google's has these). */
+static const char *const role_viewer_policies[] = {
+    "resourcemanager.projects.getIamPolicy", "iam.serviceAccounts.getIamPolicy",
+    "run.jobs.getIamPolicy", "run.services.getIamPolicy", NULL};
 
 /* Cloud Scheduler's roles (the reference lists them with appengine.*,
  * serviceusage.* and resourcemanager.projects.list too; the emulator does
@@ -205,6 +209,20 @@ struct emu {
   size_t nusers;
   char **services, **jobs; /* full names */
   size_t nservices, njobs;
+  /* Per service (same index as services[], NULL when the world's services
+   * have none): its custom audiences (NULL-ended) and runtime account. */
+  char ***service_auds;
+  char **service_sa;
+  /* Per job (same index as jobs[]): its latest execution's name (NULL:
+   * none yet) and creation time. Under the lock. */
+  char **job_exec;
+  int64_t *job_exec_time;
+  int64_t created;   /* when the world was built: createTime of resources */
+  int64_t iam_delay; /* iam_propagation_seconds */
+  /* Per resource (canonical name): its policy's version, bumped on every
+   * change; the getIamPolicy etag encodes it. Under the lock. */
+  counter *pol_versions;
+  size_t npolver;
   role_rec *roles;
   size_t nroles;
   binding *bindings;
@@ -478,6 +496,23 @@ static void role_add(emu *e, const char *name, const char *const *perms,
   for (size_t i = 0; i < n; i++) r->perms[i] = xstrdup(perms[i]);
 }
 
+/* Adds permissions (NULL-ended) to a role of the table. */
+static void role_add_more(emu *e, const char *name, const char *const *more) {
+  for (size_t i = 0; i < e->nroles; i++) {
+    role_rec *r = &e->roles[i];
+    size_t n = 0, k = 0;
+    char **np;
+    if (strcmp(r->name, name) != 0) continue;
+    while (r->perms[n] != NULL) n++;
+    while (more[k] != NULL) k++;
+    np = realloc(r->perms, (n + k + 1) * sizeof(char *));
+    if (np == NULL) abort();
+    for (size_t j = 0; j < k; j++) np[n + j] = xstrdup(more[j]);
+    np[n + k] = NULL;
+    r->perms = np;
+  }
+}
+
 static size_t count_list(const char *const *l) {
   size_t n = 0;
   while (l[n] != NULL) n++;
@@ -491,6 +526,7 @@ static void builtin_roles(emu *e) {
            count_list(role_token_creator), 0);
   role_add(e, "roles/run.admin", role_run_admin, count_list(role_run_admin), 0);
   role_add(e, "roles/viewer", role_viewer, count_list(role_viewer), 0);
+  role_add_more(e, "roles/viewer", role_viewer_policies);
   role_add(e, "roles/owner", NULL, 0, 1);
   role_add(e, "roles/cloudscheduler.admin", role_scheduler_admin,
            count_list(role_scheduler_admin), 0);
@@ -855,6 +891,97 @@ static int cfg_resources(emu *e, const cJSON *v, const char *kind, char ***out,
   return 0;
 }
 
+static void free_service_extras(emu *e) {
+  for (size_t i = 0; i < e->nservices; i++) {
+    if (e->service_auds != NULL && e->service_auds[i] != NULL) {
+      for (size_t k = 0; e->service_auds[i][k] != NULL; k++)
+        free(e->service_auds[i][k]);
+      free(e->service_auds[i]);
+    }
+    if (e->service_sa != NULL) free(e->service_sa[i]);
+  }
+  free(e->service_auds);
+  free(e->service_sa);
+  e->service_auds = NULL;
+  e->service_sa = NULL;
+}
+
+/* One entry of "services" as an object: {"name", "custom_audiences"?,
+ * "service_account"?}; fills service i. 0, or -1 with a message. */
+static int cfg_service_object(emu *e, const cJSON *it, size_t i, char *errbuf,
+                              size_t errlen) {
+  char where[64];
+  int bad = 0;
+  const cJSON *m;
+  snprintf(where, sizeof(where), "services[%zu]", i);
+  cJSON_ArrayForEach(m, it) {
+    if (strcmp(m->string, "name") != 0 &&
+        strcmp(m->string, "custom_audiences") != 0 &&
+        strcmp(m->string, "service_account") != 0) {
+      seterr(errbuf, errlen, "%s: unknown member \"%.100s\"", where, m->string);
+      return -1;
+    }
+  }
+  const char *name = cfg_str(it, "name", 1, where, errbuf, errlen, &bad);
+  const char *sa =
+      cfg_str(it, "service_account", 0, where, errbuf, errlen, &bad);
+  if (bad) return -1;
+  if (strchr(name, '/') != NULL) {
+    seterr(errbuf, errlen, "%s: give the short name, not a path", where);
+    return -1;
+  }
+  m = cJSON_GetObjectItemCaseSensitive(it, "custom_audiences");
+  if (m != NULL) {
+    char w2[96];
+    size_t n = 0;
+    const char **l;
+    snprintf(w2, sizeof(w2), "%s.custom_audiences", where);
+    l = cfg_strings(m, w2, errbuf, errlen, &n);
+    if (l == NULL) return -1;
+    e->service_auds[i] = xcalloc(n + 1, sizeof(char *));
+    for (size_t k = 0; k < n; k++) e->service_auds[i][k] = xstrdup(l[k]);
+    free(l);
+  }
+  e->services[i] = full_name(e, "services", name);
+  e->service_sa[i] = xstrdup(sa);
+  return 0;
+}
+
+/* "services": short names, or objects naming custom audiences and the
+ * runtime account as Cloud Run's service resource has them. */
+static int cfg_services(emu *e, const cJSON *v, char *errbuf, size_t errlen) {
+  const cJSON *it;
+  size_t n, i = 0;
+  if (!cJSON_IsArray(v)) {
+    seterr(errbuf, errlen, "services must be an array of names or objects");
+    return -1;
+  }
+  free_service_extras(e);
+  for (size_t k = 0; k < e->nservices; k++) free(e->services[k]);
+  free(e->services);
+  n = (size_t)cJSON_GetArraySize(v);
+  e->services = xcalloc(n, sizeof(char *));
+  e->service_auds = xcalloc(n, sizeof(char **));
+  e->service_sa = xcalloc(n, sizeof(char *));
+  e->nservices = n;
+  cJSON_ArrayForEach(it, v) {
+    if (cJSON_IsObject(it)) {
+      if (cfg_service_object(e, it, i, errbuf, errlen) != 0) return -1;
+    } else if (cJSON_IsString(it) && it->valuestring[0] != '\0' &&
+               strchr(it->valuestring, '/') == NULL) {
+      e->services[i] = full_name(e, "services", it->valuestring);
+    } else {
+      seterr(errbuf, errlen,
+             "services[%zu] must be a short name or an object with "
+             "\"name\"",
+             i);
+      return -1;
+    }
+    i++;
+  }
+  return 0;
+}
+
 static int cfg_roles(emu *e, const cJSON *v, char *errbuf, size_t errlen) {
   const cJSON *it;
   if (!cJSON_IsObject(v)) {
@@ -1025,6 +1152,7 @@ static int load_config(emu *e, const char *path, char *errbuf, size_t errlen) {
                                         "bindings",
                                         "external_issuers",
                                         "signing_keys_max_age",
+                                        "iam_propagation_seconds",
                                         NULL};
     int ok = 0;
     for (int k = 0; known[k]; k++) ok |= strcmp(v->string, known[k]) == 0;
@@ -1044,8 +1172,7 @@ static int load_config(emu *e, const char *path, char *errbuf, size_t errlen) {
   STEP("project", cfg_project(e, v, errbuf, errlen));
   STEP("service_accounts", cfg_accounts(e, v, errbuf, errlen));
   STEP("users", cfg_users(e, v, errbuf, errlen));
-  STEP("services", cfg_resources(e, v, "services", &e->services, &e->nservices,
-                                 errbuf, errlen));
+  STEP("services", cfg_services(e, v, errbuf, errlen));
   STEP("jobs",
        cfg_resources(e, v, "jobs", &e->jobs, &e->njobs, errbuf, errlen));
   STEP("roles", cfg_roles(e, v, errbuf, errlen));
@@ -1072,6 +1199,17 @@ static int load_config(emu *e, const char *path, char *errbuf, size_t errlen) {
       goto out;
     }
     e->keys_max_age = (long)v->valuedouble;
+  }
+  v = cJSON_GetObjectItemCaseSensitive(root, "iam_propagation_seconds");
+  if (v != NULL) {
+    if (!cJSON_IsNumber(v) || v->valuedouble < 0 ||
+        v->valuedouble > 30 * 86400.0) {
+      snprintf(sub, sizeof(sub),
+               "\"iam_propagation_seconds\" must be a "
+               "number of seconds (0 .. 2592000)");
+      goto out;
+    }
+    e->iam_delay = (int64_t)v->valuedouble;
   }
   if (account_find_locked(e, e->invoker) == NULL) {
     snprintf(sub, sizeof(sub),
@@ -1170,6 +1308,9 @@ emu *emu_world_new(const char *base_url, const char *run_base_url,
     emu_world_free(e);
     return NULL;
   }
+  e->created = (int64_t)time(NULL);
+  e->job_exec = xcalloc(e->njobs, sizeof(char *));
+  e->job_exec_time = xcalloc(e->njobs, sizeof(int64_t));
   if (sigkey_new(&e->keys[0]) != 0 || keyset_rebuild(e) != 0) {
     seterr(errbuf, errlen, "cannot generate the ID-token signing key");
     emu_world_free(e);
@@ -1182,6 +1323,13 @@ void emu_world_free(emu *e) {
   if (e == NULL) return;
   free_accounts(e);
   free_users(e);
+  free_service_extras(e);
+  for (size_t i = 0; e->job_exec != NULL && i < e->njobs; i++)
+    free(e->job_exec[i]);
+  free(e->job_exec);
+  free(e->job_exec_time);
+  for (size_t i = 0; i < e->npolver; i++) free(e->pol_versions[i].key);
+  free(e->pol_versions);
   for (size_t i = 0; i < e->nservices; i++) free(e->services[i]);
   for (size_t i = 0; i < e->njobs; i++) free(e->jobs[i]);
   free(e->services);
@@ -1662,10 +1810,22 @@ int emu_has_permission(emu *e, const char *resource, const char *member,
   return granted;
 }
 
+static void counter_bump(counter **arr, size_t *n, const char *key,
+                         unsigned long *out);
+
+/* A change to the policy of resource: its etag changes. Under the lock. */
+static void policy_bump_locked(emu *e, const char *resource) {
+  unsigned long n;
+  char *c = canon_resource(e, resource);
+  counter_bump(&e->pol_versions, &e->npolver, c, &n);
+  free(c);
+}
+
 int emu_policy_add(emu *e, const char *resource, const char *role,
                    const char *member, int64_t delay) {
   if (role_find(e, role) == NULL) return -1;
   pthread_mutex_lock(&e->mu);
+  policy_bump_locked(e, resource);
   binding_push(e, resource, role, member,
                (int64_t)time(NULL) + e->offset + (delay > 0 ? delay : 0));
   pthread_mutex_unlock(&e->mu);
@@ -1688,6 +1848,7 @@ int emu_policy_remove(emu *e, const char *resource, const char *role,
     if (b->until == 0 || b->until > at) b->until = at;
     found = 1;
   }
+  if (found) policy_bump_locked(e, resource);
   pthread_mutex_unlock(&e->mu);
   return found ? 0 : -1;
 }
@@ -1958,4 +2119,297 @@ void emu_member_of(emu *e, const char *email, char *out, size_t n) {
   }
   snprintf(out, n, "%s:%s",
            emu_account_find(e, email) ? "serviceAccount" : "user", email);
+}
+
+/* ---- the resources' reads (routes_resources.c) --------------------------- */
+
+int64_t emu_world_created(const emu *e) { return e->created; }
+
+size_t emu_run_service_count(const emu *e) { return e->nservices; }
+const char *emu_run_service_at(const emu *e, size_t i) {
+  return i < e->nservices ? e->services[i] : NULL;
+}
+size_t emu_run_job_count(const emu *e) { return e->njobs; }
+const char *emu_run_job_at(const emu *e, size_t i) {
+  return i < e->njobs ? e->jobs[i] : NULL;
+}
+
+static long service_index(const emu *e, const char *name) {
+  char *c = canon_resource(e, name);
+  long found = -1;
+  for (size_t i = 0; i < e->nservices && found < 0; i++)
+    if (strcmp(e->services[i], c) == 0) found = (long)i;
+  free(c);
+  return found;
+}
+
+static long job_index(const emu *e, const char *name) {
+  char *c = canon_resource(e, name);
+  long found = -1;
+  for (size_t i = 0; i < e->njobs && found < 0; i++)
+    if (strcmp(e->jobs[i], c) == 0) found = (long)i;
+  free(c);
+  return found;
+}
+
+const char *const *emu_service_custom_audiences(emu *e, const char *name) {
+  long i = service_index(e, name);
+  if (i < 0 || e->service_auds == NULL) return NULL;
+  return (const char *const *)e->service_auds[i];
+}
+
+const char *emu_service_account_of(emu *e, const char *name) {
+  long i = service_index(e, name);
+  if (i >= 0 && e->service_sa != NULL && e->service_sa[i] != NULL)
+    return e->service_sa[i];
+  return e->metadata_account;
+}
+
+char *emu_service_url_alt(emu *e, const char *short_name) {
+  char *url = emu_service_url(e, short_name);
+  static const char loop[] = "http://127.0.0.1:";
+  char *alt;
+  if (strncmp(url, loop, sizeof(loop) - 1) != 0) return url;
+  alt = xasprintf("http://localhost:%s", url + sizeof(loop) - 1);
+  free(url);
+  return alt;
+}
+
+unsigned long emu_execution_count(emu *e, const char *job) {
+  unsigned long n = 0;
+  char *c = canon_resource(e, job);
+  pthread_mutex_lock(&e->mu);
+  for (size_t i = 0; i < e->nexec; i++)
+    if (strcmp(e->exec_counts[i].key, c) == 0) n = e->exec_counts[i].n;
+  pthread_mutex_unlock(&e->mu);
+  free(c);
+  return n;
+}
+
+void emu_job_set_latest_execution(emu *e, const char *job,
+                                  const char *execution, int64_t created) {
+  long i = job_index(e, job);
+  if (i < 0) return;
+  pthread_mutex_lock(&e->mu);
+  free(e->job_exec[i]);
+  e->job_exec[i] = xstrdup(execution);
+  e->job_exec_time[i] = created;
+  pthread_mutex_unlock(&e->mu);
+}
+
+int emu_job_latest_execution(emu *e, const char *job, char *name, size_t n,
+                             int64_t *created) {
+  long i = job_index(e, job);
+  int found = 0;
+  if (i < 0) return 0;
+  pthread_mutex_lock(&e->mu);
+  if (e->job_exec[i] != NULL) {
+    snprintf(name, n, "%s", e->job_exec[i]);
+    *created = e->job_exec_time[i];
+    found = 1;
+  }
+  pthread_mutex_unlock(&e->mu);
+  return found;
+}
+
+size_t emu_account_count(const emu *e) { return e->naccounts; }
+const emu_account *emu_account_at(const emu *e, size_t i) {
+  return i < e->naccounts ? &e->accounts[i].a : NULL;
+}
+
+static int str_cmp(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+cJSON *emu_role_included_permissions(emu *e, const char *role) {
+  const role_rec *r = role_find(e, role);
+  const char **all;
+  size_t n = 0, cap = 0;
+  cJSON *arr;
+  if (r == NULL) return NULL;
+  /* roles/owner holds every permission: list every one the world knows. */
+  for (size_t i = 0; i < e->nroles; i++)
+    if (r->all || &e->roles[i] == r)
+      for (size_t k = 0; e->roles[i].perms[k] != NULL; k++) cap++;
+  all = xcalloc(cap + 1, sizeof(char *));
+  for (size_t i = 0; i < e->nroles; i++)
+    if (r->all || &e->roles[i] == r)
+      for (size_t k = 0; e->roles[i].perms[k] != NULL; k++)
+        all[n++] = e->roles[i].perms[k];
+  qsort(all, n, sizeof(char *), str_cmp);
+  arr = cJSON_CreateArray();
+  for (size_t i = 0; i < n; i++)
+    if (i == 0 || strcmp(all[i], all[i - 1]) != 0)
+      cJSON_AddItemToArray(arr, cJSON_CreateString(all[i]));
+  free(all);
+  return arr;
+}
+
+int emu_role_exists(emu *e, const char *role) {
+  return role != NULL && role_find(e, role) != NULL;
+}
+
+int64_t emu_iam_propagation(emu *e) {
+  int64_t d;
+  pthread_mutex_lock(&e->mu);
+  d = e->iam_delay;
+  pthread_mutex_unlock(&e->mu);
+  return d;
+}
+
+void emu_set_iam_propagation(emu *e, int64_t seconds) {
+  pthread_mutex_lock(&e->mu);
+  e->iam_delay = seconds > 0 ? seconds : 0;
+  pthread_mutex_unlock(&e->mu);
+}
+
+/* The etag of a resource's policy: base64 of 8 bytes, two of a hash of
+ * the resource's name (an etag of one resource is stale for any other)
+ * and six of its policy's version (Google's look like "BwXmZ1k7l3Q=").
+ * Under the lock. */
+static void policy_etag_locked(const emu *e, const char *canon, char out[16]) {
+  unsigned char raw[8], md[32];
+  unsigned int mdlen = 0;
+  unsigned long v = 0;
+  EVP_Digest(canon, strlen(canon), md, &mdlen, EVP_sha256(), NULL);
+  raw[0] = md[0];
+  raw[1] = md[1];
+  for (size_t i = 0; i < e->npolver; i++)
+    if (strcmp(e->pol_versions[i].key, canon) == 0) v = e->pol_versions[i].n;
+  for (int i = 0; i < 6; i++)
+    raw[7 - i] = (unsigned char)((v >> (8 * i)) & 0xff);
+  EVP_EncodeBlock((unsigned char *)out, raw, 8);
+}
+
+typedef struct pair {
+  const char *role, *member;
+} pair;
+
+static int pair_cmp(const void *a, const void *b) {
+  const pair *x = a, *y = b;
+  int c = strcmp(x->role, y->role);
+  return c != 0 ? c : strcmp(x->member, y->member);
+}
+
+/* The (role, member) pairs bound on exactly canon and not removed (even if
+ * not yet in effect), sorted, without repeats. Borrowed from the bindings;
+ * under the lock. free() the array. */
+static pair *policy_pairs_locked(const emu *e, const char *canon, size_t *n) {
+  pair *p = xcalloc(e->nbindings + 1, sizeof(pair));
+  size_t k = 0, out = 0;
+  for (size_t i = 0; i < e->nbindings; i++) {
+    const binding *b = &e->bindings[i];
+    char *on;
+    if (b->until != 0) continue;
+    on = canon_resource(e, b->resource);
+    if (strcmp(on, canon) == 0) {
+      p[k].role = b->role;
+      p[k].member = b->member;
+      k++;
+    }
+    free(on);
+  }
+  qsort(p, k, sizeof(pair), pair_cmp);
+  for (size_t i = 0; i < k; i++)
+    if (out == 0 || pair_cmp(&p[i], &p[out - 1]) != 0) p[out++] = p[i];
+  *n = out;
+  return p;
+}
+
+/* Google's Policy JSON of canon; under the lock. */
+static cJSON *policy_json_locked(const emu *e, const char *canon) {
+  char etag[16];
+  size_t n;
+  pair *p = policy_pairs_locked(e, canon, &n);
+  cJSON *o = cJSON_CreateObject(), *arr = NULL, *members = NULL;
+  cJSON_AddNumberToObject(o, "version", 1);
+  policy_etag_locked(e, canon, etag);
+  cJSON_AddStringToObject(o, "etag", etag);
+  for (size_t i = 0; i < n; i++) {
+    if (i == 0 || strcmp(p[i].role, p[i - 1].role) != 0) {
+      cJSON *b = cJSON_CreateObject();
+      if (arr == NULL) arr = cJSON_AddArrayToObject(o, "bindings");
+      cJSON_AddStringToObject(b, "role", p[i].role);
+      members = cJSON_AddArrayToObject(b, "members");
+      cJSON_AddItemToArray(arr, b);
+    }
+    cJSON_AddItemToArray(members, cJSON_CreateString(p[i].member));
+  }
+  free(p);
+  return o;
+}
+
+cJSON *emu_policy_of(emu *e, const char *resource) {
+  char *c = canon_resource(e, resource);
+  cJSON *o;
+  pthread_mutex_lock(&e->mu);
+  o = policy_json_locked(e, c);
+  pthread_mutex_unlock(&e->mu);
+  free(c);
+  return o;
+}
+
+/* 1 when the bindings array (of {"role","members":[...]}) holds the pair. */
+static int policy_holds(const cJSON *bindings, const char *role,
+                        const char *member) {
+  const cJSON *b, *m;
+  cJSON_ArrayForEach(b, bindings) {
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(b, "role");
+    if (!cJSON_IsString(r) || strcmp(r->valuestring, role) != 0) continue;
+    cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(b, "members")) {
+      if (cJSON_IsString(m) && strcmp(m->valuestring, member) == 0) return 1;
+    }
+  }
+  return 0;
+}
+
+int emu_policy_set(emu *e, const char *resource, const cJSON *bindings,
+                   const char *etag, cJSON **out) {
+  char *c = canon_resource(e, resource);
+  char cur[16];
+  const cJSON *b, *m;
+  int64_t at;
+  pthread_mutex_lock(&e->mu);
+  policy_etag_locked(e, c, cur);
+  if (etag != NULL && etag[0] != '\0' && strcmp(etag, cur) != 0) {
+    pthread_mutex_unlock(&e->mu);
+    free(c);
+    return -1;
+  }
+  at = (int64_t)time(NULL) + e->offset + e->iam_delay;
+  /* Removals: what is bound now and not in the new policy stops granting
+   * once the change has propagated. */
+  for (size_t i = 0; i < e->nbindings; i++) {
+    binding *x = &e->bindings[i];
+    char *on;
+    if (x->until != 0) continue;
+    on = canon_resource(e, x->resource);
+    if (strcmp(on, c) == 0 && !policy_holds(bindings, x->role, x->member))
+      x->until = at;
+    free(on);
+  }
+  /* Additions: what the new policy has and the old did not (bindings the
+   * loop above just removed are not "had"). */
+  cJSON_ArrayForEach(b, bindings) {
+    const char *role = cJSON_GetObjectItemCaseSensitive(b, "role")->valuestring;
+    cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(b, "members")) {
+      int had = 0;
+      for (size_t i = 0; i < e->nbindings && !had; i++) {
+        const binding *x = &e->bindings[i];
+        char *on;
+        if (x->until != 0 || strcmp(x->role, role) != 0 ||
+            strcmp(x->member, m->valuestring) != 0)
+          continue;
+        on = canon_resource(e, x->resource);
+        had = strcmp(on, c) == 0;
+        free(on);
+      }
+      if (!had) binding_push(e, c, role, m->valuestring, at);
+    }
+  }
+  policy_bump_locked(e, c);
+  *out = policy_json_locked(e, c);
+  pthread_mutex_unlock(&e->mu);
+  free(c);
+  return 0;
 }
