@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end tests of gauth invoke: against a gauth-emulator of its own (an
 # OIDC token to a Cloud Run job's :run is refused with UNAUTHENTICATED, an
-# OAuth token runs it; a job read from the Cloud Scheduler API path that the
-# emulator does not serve is a clear NOT_FOUND), --dry-run (nothing minted or
+# OAuth token runs it; a job read through the emulator's Cloud Scheduler
+# API: PERMISSION_DENIED without the permission, NOT_FOUND, and a job created
+# there, invoked as it is and after its patch to an OAuth token), --dry-run (nothing minted or
 # sent, no token printed), --format=json (valid JSON), usage errors (exit 2),
 # and against tests/cli/invoke-server.py, a loopback target that answers 503
 # a number of times before 200: the attempts, their spacing against the
@@ -168,10 +169,42 @@ run 1 "connection refused" "$gauth" invoke "$target" --oidc
 has "$w/out" "no reply (UNAVAILABLE)" "UNAVAILABLE"
 
 # ---- the Cloud Scheduler API ------------------------------------------------------
-run 1 "--job=NAME the API does not have" "$gauth" invoke \
+# The emulator's Cloud Scheduler, through GAUTH_ENDPOINT; the grants and the
+# clock are set through its control API (test setup only).
+control() { curl -sS --noproxy '*' -o /dev/null -X POST "$base/emulator/v1/$1" -d "$2"; }
+jobs_api=$base/v1/projects/demo-project/locations/us-central1/jobs
+run 1 "--job=NAME without cloudscheduler.jobs.get" "$gauth" invoke \
   --job=projects/demo-project/locations/us-central1/jobs/nope
 has "$w/err" "reading job projects/demo-project/locations/us-central1/jobs/nope" "the message names the job"
+has "$w/err" "GAUTH_E_PERMISSION_DENIED" "PERMISSION_DENIED"
+has "$w/err" "cloudscheduler.jobs.get" "the permission is named"
+control policy:add "{\"resource\":\"projects/demo-project\",\"role\":\"roles/cloudscheduler.admin\",\"member\":\"serviceAccount:$sched\"}"
+control policy:add "{\"resource\":\"projects/demo-project/serviceAccounts/$sched\",\"role\":\"roles/iam.serviceAccountUser\",\"member\":\"serviceAccount:$sched\"}"
+run 1 "--job=NAME the API does not have" "$gauth" invoke \
+  --job=projects/demo-project/locations/us-central1/jobs/nope
 has "$w/err" "GAUTH_E_NOT_FOUND" "NOT_FOUND"
+tok=$("$gauth" print-access-token)
+st=$(curl -sS --noproxy '*' -o "$w/created" -w '%{http_code}' -X POST \
+  -H "Authorization: Bearer $tok" -H 'Content-Type: application/json' "$jobs_api" \
+  -d "{\"name\":\"projects/demo-project/locations/us-central1/jobs/nightly\",\"schedule\":\"0 3 * * *\",
+       \"httpTarget\":{\"uri\":\"$job_run\",\"oidcToken\":{\"serviceAccountEmail\":\"$sched\"}},
+       \"retryConfig\":{\"retryCount\":2,\"minBackoffDuration\":\"0.1s\"}}")
+[ "$st" = 200 ] && ok "a job created through the API" || bad "creating the job: HTTP $st $(cat "$w/created")"
+run 1 "--job=NAME: the seed's job (OIDC to :run)" "$gauth" invoke \
+  --job=projects/demo-project/locations/us-central1/jobs/nightly --retry-count=0
+has "$w/out" "OIDC ID token of $sched" "the job's token, as the API describes it"
+has "$w/out" "HTTP 401 UNAUTHENTICATED" "UNAUTHENTICATED"
+has "$w/out" "failed after 1 attempt" "--retry-count overrides the job's 2"
+st=$(curl -sS --noproxy '*' -o "$w/patched" -w '%{http_code}' -X PATCH \
+  -H "Authorization: Bearer $tok" -H 'Content-Type: application/json' \
+  "$jobs_api/nightly?updateMask=httpTarget" \
+  -d "{\"httpTarget\":{\"uri\":\"$job_run\",\"oauthToken\":{\"serviceAccountEmail\":\"$sched\"}}}")
+[ "$st" = 200 ] && ok "the job patched to an OAuth token" || bad "patching the job: HTTP $st $(cat "$w/patched")"
+run 0 "--job=NAME: the fixed job (OAuth to :run)" "$gauth" invoke \
+  --job=projects/demo-project/locations/us-central1/jobs/nightly
+has "$w/out" "OAuth access token of $sched" "the job's new token"
+has "$w/out" "HTTP 200 OK" "the job ran"
+hasnt "$w/out" "$tok" "the caller's token is not printed"
 
 # ---- usage errors -----------------------------------------------------------------
 run 2 "no job, no URL" "$gauth" invoke

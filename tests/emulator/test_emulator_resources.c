@@ -751,13 +751,24 @@ TestSuite(audiences, .init = start, .fini = stop, .timeout = TEST_TIMEOUT);
 
 static long invoke(const char *service_uri, const char *aud) {
   char *id = runner_id_token(aud);
-  char path[512];
-  /* The path part of the service's URI, on the same emulator. */
-  const char *p = strstr(service_uri + strlen("http://"), "/");
+  char origin[256], auth[4096];
+  const char *h[2] = {auth, NULL};
+  emu_reply r;
+  long st;
+  /* The service's own origin (the Cloud Run front end) and its path. */
+  const char *p = strchr(service_uri + strlen("http://"), '/');
   cr_assert_not_null(p);
-  snprintf(path, sizeof path, "%s/hello", p);
-  emu_reply r = call("GET", path, id, NULL);
-  long st = r.status;
+  cr_assert_lt((size_t)(p - service_uri), sizeof origin);
+  memcpy(origin, service_uri, (size_t)(p - service_uri));
+  origin[p - service_uri] = '\0';
+  snprintf(auth, sizeof auth, "Authorization: Bearer %s", id);
+  {
+    char path[512];
+    snprintf(path, sizeof path, "%s/hello", p);
+    emu_http(origin, "GET", path, h, NULL, &r);
+  }
+  cr_assert_eq(r.curl_code, 0, "GET %s/hello: no reply", service_uri);
+  st = r.status;
   emu_reply_free(&r);
   free(id);
   return st;
