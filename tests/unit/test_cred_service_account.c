@@ -19,6 +19,7 @@
 #include "cred_service_account.h"
 #include "credentials_internal.h"
 #include "secret.h"
+#include "test_keys.h"
 
 #define EMAIL "scheduler@demo-project.iam.gserviceaccount.com"
 #define KID "0123456789abcdef0123456789abcdef01234567"
@@ -29,10 +30,11 @@
 
 /* ---- fixtures ------------------------------------------------------------ */
 
-/* A fresh RSA 2048 private key as PEM: PKCS#1 ("RSA PRIVATE KEY") or
- * PKCS#8 ("PRIVATE KEY"). Free with free(). */
+/* An RSA 2048 private key (the run's cached one, test_keys.h), or a fresh
+ * EC P-256 key, as PEM: PKCS#1 ("RSA PRIVATE KEY") or PKCS#8 ("PRIVATE
+ * KEY"). Free with free(). */
 static char *gen_pem(int pkcs1, int rsa) {
-  EVP_PKEY *pk = rsa ? EVP_RSA_gen(2048) : EVP_EC_gen("P-256");
+  EVP_PKEY *pk = rsa ? tk_rsa(2048, 0) : EVP_EC_gen("P-256");
   BIO *b = BIO_new(BIO_s_mem());
   char *data, *out;
   long n;

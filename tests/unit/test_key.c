@@ -27,12 +27,14 @@
 #include "jose_internal.h"
 #include "vectors_util.h"
 #include "json.h"
+#include "test_keys.h"
 #include "test_util.h"
 
 /* ---- helpers ------------------------------------------------------------- */
 
-static EVP_PKEY *gen_rsa(unsigned int bits) {
-  EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)bits);
+/* RSA key number n of that size (test_keys.h: cached for the run). */
+static EVP_PKEY *gen_rsa(unsigned int bits, unsigned int n) {
+  EVP_PKEY *k = tk_rsa(bits, n);
   cr_assert_not_null(k, "RSA key generation");
   return k;
 }
@@ -420,13 +422,13 @@ static void check_generated(EVP_PKEY *k, gauth_key_type type, unsigned int bits,
 }
 
 Test(generated, rsa_2048) {
-  EVP_PKEY *k = gen_rsa(2048);
+  EVP_PKEY *k = gen_rsa(2048, 0);
   check_generated(k, GAUTH_KEY_RSA, 2048, GAUTH_ALG_RS256);
   EVP_PKEY_free(k);
 }
 
 Test(generated, rsa_3072) {
-  EVP_PKEY *k = gen_rsa(3072);
+  EVP_PKEY *k = gen_rsa(3072, 0);
   check_generated(k, GAUTH_KEY_RSA, 3072, GAUTH_ALG_RS256);
   EVP_PKEY_free(k);
 }
@@ -451,7 +453,7 @@ Test(generated, ed25519) {
 }
 
 Test(generated, rsa_other_algs_kept) {
-  EVP_PKEY *k = gen_rsa(2048);
+  EVP_PKEY *k = gen_rsa(2048, 0);
   static const char *const algs[] = {"RS384", "RS512", "PS256"};
   size_t i;
   for (i = 0; i < 3; i++) {
@@ -472,7 +474,7 @@ Test(generated, rsa_other_algs_kept) {
 /* ---- size, curve and type rules ----------------------------------------- */
 
 Test(rules, rsa_1024_refused) {
-  EVP_PKEY *k = gen_rsa(1024);
+  EVP_PKEY *k = gen_rsa(1024, 0);
   char *pem = pkcs8_pem(k), *pub = spki_pem(k);
   cJSON *o = jwk_of(k, 1);
   expect_pem_fail(pem, strlen(pem), GAUTH_E_UNSUPPORTED,
@@ -509,7 +511,7 @@ Test(rules, other_key_types_unsupported) {
 }
 
 Test(rules, rsa_exponent) {
-  EVP_PKEY *k = gen_rsa(2048);
+  EVP_PKEY *k = gen_rsa(2048, 0);
   cJSON *o = jwk_of(k, 0);
   set_str(o, "e", "AQ"); /* 1 */
   expect_jwk_fail(o, GAUTH_E_MALFORMED, "exponent 1");
@@ -846,7 +848,7 @@ Test(rules, private_must_match_public) {
 }
 
 Test(rules, rsa_private_members) {
-  EVP_PKEY *k = gen_rsa(2048), *other = gen_rsa(2048);
+  EVP_PKEY *k = gen_rsa(2048, 0), *other = gen_rsa(2048, 1);
   cJSON *o = jwk_of(k, 1), *oo = jwk_of(other, 1);
   gauth_key *key;
   static const char *const crt[] = {"p", "q", "dp", "dq", "qi"};
@@ -907,7 +909,7 @@ Test(rules, rsa_too_large) {
 /* ---- PEM ----------------------------------------------------------------- */
 
 Test(pem, formats) {
-  EVP_PKEY *rsa = gen_rsa(2048), *ec = gen_ec("P-384");
+  EVP_PKEY *rsa = gen_rsa(2048, 0), *ec = gen_ec("P-384");
   char *pkcs1 = encode_pem(rsa, EVP_PKEY_KEYPAIR, "type-specific", NULL);
   char *pkcs1_pub = encode_pem(rsa, EVP_PKEY_PUBLIC_KEY, "type-specific", NULL);
   char *sec1 = encode_pem(ec, EVP_PKEY_KEYPAIR, "type-specific", NULL);
@@ -978,7 +980,7 @@ Test(pem, encrypted_refused) {
 }
 
 Test(pem, garbage_truncated_empty) {
-  EVP_PKEY *k = gen_rsa(2048);
+  EVP_PKEY *k = gen_rsa(2048, 0);
   char *pem = pkcs8_pem(k);
   size_t len = strlen(pem);
   char *broken = strdup(pem);
@@ -1040,7 +1042,7 @@ static char *sa_json(const char *pem, const char *kid, const char *type) {
 }
 
 Test(service_account, import) {
-  EVP_PKEY *k = gen_rsa(2048);
+  EVP_PKEY *k = gen_rsa(2048, 0);
   char *pem = pkcs8_pem(k), *pub = spki_pem(k);
   char *j = sa_json(pem, "abc123", "service_account");
   gauth_error err = GAUTH_ERROR_INIT;

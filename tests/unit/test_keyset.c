@@ -18,14 +18,18 @@
 #include "base64.h"
 #include "jose_internal.h"
 #include "vectors_util.h"
+#include "test_keys.h"
 #include "test_util.h"
 
 /* ---- helpers ------------------------------------------------------------- */
 
+/* RSA keys come from the run's cache (test_keys.h); no test here needs two
+ * RSA keys of one size. */
 static EVP_PKEY *gen(const char *type, const char *curve, size_t bits) {
   EVP_PKEY *k = curve != NULL ? EVP_PKEY_Q_keygen(NULL, NULL, type, curve)
-                : bits > 0    ? EVP_PKEY_Q_keygen(NULL, NULL, type, bits)
-                              : EVP_PKEY_Q_keygen(NULL, NULL, type);
+                : strcmp(type, "RSA") == 0 ? tk_rsa((unsigned int)bits, 0)
+                : bits > 0 ? EVP_PKEY_Q_keygen(NULL, NULL, type, bits)
+                           : EVP_PKEY_Q_keygen(NULL, NULL, type);
   cr_assert_not_null(k, "%s key generation", type);
   return k;
 }
