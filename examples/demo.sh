@@ -1,10 +1,12 @@
 #!/bin/sh
 # The end-to-end demo run by `make demo`, against gauth-emulator (Google's auth
 # plane on loopback: nothing leaves this machine). It replays the failure
-# libgauth exists for: a scheduler calling a Cloud Run job's `:run` endpoint
-# with an OIDC ID token gets 401 whatever IAM says, because that endpoint is a
-# Google API and wants an OAuth access token; the ID token is right for a
-# Cloud Run *service*.
+# libgauth exists for, with the emulator's Cloud Scheduler: a job calling a
+# Cloud Run job's `:run` endpoint with an OIDC ID token shows UNAUTHENTICATED,
+# before and after four roles are granted and have propagated, because that
+# endpoint is a Google API and wants an OAuth access token; patched to an
+# oauthToken, the job runs. `gauth invoke` then replays the fixed job, and
+# the ID token is shown to be right for a Cloud Run *service*.
 set -eu
 build=${1:-build}
 gauth=$build/examples/gauth/gauth
@@ -76,39 +78,109 @@ short "$id"
 say "gauth verify \"\$ID_TOKEN\" --audience=$service   # Google's keys, from the emulator"
 "$gauth" verify "$id" --audience="$service"
 
-# ---- calling Cloud Run as Cloud Scheduler does (examples/scheduler_invoke.c) ------------
-invoke() { # invoke EXPECTED_STATUS ARGS...: runs scheduler_invoke, checks its last line
-  want=$1
-  shift
-  say "scheduler_invoke $*"
-  "$invoke_bin" "$@" > "$tmp/invoke.out" 2>&1 || true
-  sed 's/^/  /' "$tmp/invoke.out"
-  grep -q "^status: $want\$" "$tmp/invoke.out" ||
-    fail "expected status $want from scheduler_invoke $*"
+# ---- the seed's story, with the emulator's Cloud Scheduler ------------------------------
+# Cloud Scheduler's REST API (v1), called as one would call Google's, with
+# the scheduler account's access token.
+api=$base/v1/projects/demo-project/locations/us-central1/jobs
+name=projects/demo-project/locations/us-central1/jobs/collect-nightly
+call() { # call METHOD URL [BODY]: the API's reply, on one line
+  curl -sS --noproxy '*' -X "$1" -H "Authorization: Bearer $access" \
+    -H 'Content-Type: application/json' ${3:+-d "$3"} "$2"
+}
+control() { # control PATH BODY: the emulator's control API (setup only)
+  curl -sS --noproxy '*' -o /dev/null -X POST "$base/emulator/v1/$1" -d "$2"
+}
+# What the console shows of a job: its token, state, last attempt, status.
+show_job() {
+  printf '%s\n' "$1" | grep -oE '"(oidcToken|oauthToken)":\{"serviceAccountEmail":"[^"]*"' | sed 's/^/  /'
+  printf '%s\n' "$1" | grep -oE '"(state|lastAttemptTime)":"[^"]*"|"status":\{[^}]*\}' | sed 's/^/  /'
+}
+# How many attempts of the job have finished (the emulator's copy of Cloud
+# Logging's AttemptFinished entries; GET /emulator/v1/scheduler/logs).
+finished() {
+  curl -sS --noproxy '*' "$base/emulator/v1/scheduler/logs?job=collect-nightly" |
+    grep -o 'logging.AttemptFinished' | wc -l
+}
+# RUN NOW, then wait (at most 10 s) for the attempt's outcome.
+run_now() {
+  before=$(finished)
+  say "curl -X POST \$API/collect-nightly:run      # RUN NOW"
+  call POST "$api/collect-nightly:run" '{}' > /dev/null
+  i=0
+  until [ "$(finished)" -gt "$before" ]; do
+    i=$((i + 1))
+    [ "$i" -le 100 ] || fail "the attempt did not finish"
+    sleep 0.1
+  done
+  say "curl \$API/collect-nightly                  # the job, as the console shows it"
+  show_job "$(call GET "$api/collect-nightly")"
+}
+# The job's last AttemptFinished entry.
+last_log() {
+  say "the job's last AttemptFinished log entry (cloudscheduler.googleapis.com/executions)"
+  curl -sS --noproxy '*' "$base/emulator/v1/scheduler/logs?job=collect-nightly" |
+    grep -oE '"status":"[A-Z_]+"(,"debugInfo":"[^"]*")?\},"httpRequest":\{"status":[0-9]+\}' |
+    tail -n 1 | sed 's/^/  /'
 }
 
-invoke 200 --oidc --service-account=$sa "$service"
-echo "(an HTTP target on Cloud Run: the OIDC token, audience = the URL, is right)"
+# The project as it was: the scheduler account may manage Cloud Scheduler
+# jobs and act as itself (set up through the emulator's control API).
+control policy:add "{\"resource\":\"projects/demo-project\",\"role\":\"roles/cloudscheduler.admin\",\"member\":\"serviceAccount:$sa\"}"
+control policy:add "{\"resource\":\"projects/demo-project/serviceAccounts/$sa\",\"role\":\"roles/iam.serviceAccountUser\",\"member\":\"serviceAccount:$sa\"}"
 
-invoke 401 --oidc --service-account=$sa "$job_run"
-echo "(the failure: a Cloud Run job's :run is a Google API; no IAM grant makes an"
-echo " ID token pass, however long one waits for \"propagation\")"
+printf '%s\n' "{\"name\": \"$name\"," \
+  ' "schedule": "0 3 * * *", "timeZone": "Europe/Paris",' \
+  " \"httpTarget\": {\"uri\": \"$job_run\", \"httpMethod\": \"POST\"," \
+  "   \"oidcToken\": {\"serviceAccountEmail\": \"$sa\", \"audience\": \"$job_run\"}}}" \
+  > "$tmp/job.json"
+say "cat job.json      # the seed's job: an OIDC token, audience = the URI, for the Cloud Run job's :run"
+cat "$tmp/job.json"
+say "curl -X POST \$API -d @job.json      # API=\$GAUTH_ENDPOINT/v1/projects/demo-project/locations/us-central1/jobs"
+call POST "$api" "$(cat "$tmp/job.json")" | grep -oE '"name":"[^"]*"|"state":"[^"]*"' | sed 's/^/  /'
 
-invoke 200 --oauth --service-account=$sa "$job_run"
-echo "(the fix: oauthToken with scope cloud-platform; the job ran)"
+run_now
+last_log
+echo "(the console's UNAUTHENTICATED: HTTP 401 from the Cloud Run Admin API)"
 
-# ---- IAM: what does the scheduler hold on the job, and waiting for a grant ----------------
 job=projects/demo-project/locations/us-central1/jobs/collect
-say "gauth test-permissions $job run.jobs.run run.jobs.get"
-"$gauth" test-permissions "$job" run.jobs.run run.jobs.get && fail "expected run.jobs.get to be missing"
-echo "(exit status 1: a permission is missing; 0 would mean all granted)"
+say "gauth test-permissions $job run.jobs.run      # as the job's account"
+"$gauth" test-permissions "$job" run.jobs.run || fail "expected run.jobs.run to be granted"
+echo "(IAM already let the job's account run the Cloud Run job)"
 
-say "grant roles/viewer on the project to the scheduler, taking effect in 5 s (emulator control API)"
-curl -sS --noproxy '*' -o /dev/null -X POST "$base/emulator/v1/policy:add" \
-  -d "{\"resource\":\"projects/demo-project\",\"role\":\"roles/viewer\",\"member\":\"serviceAccount:$sa\",\"delay_seconds\":5}"
-say "gauth wait-permissions $job run.jobs.get --timeout=60s"
+say "grant four roles on the project to the job's account, as the seed did (5 s to propagate)"
+for role in roles/run.invoker roles/run.admin roles/iam.serviceAccountUser roles/iam.serviceAccountTokenCreator; do
+  echo "  $role"
+  control policy:add "{\"resource\":\"projects/demo-project\",\"role\":\"$role\",\"member\":\"serviceAccount:$sa\",\"delay_seconds\":5}"
+done
+say "gauth wait-permissions $job run.jobs.get --timeout=60s      # wait out \"IAM propagation\""
 "$gauth" wait-permissions "$job" run.jobs.get --timeout=60s || fail "the grant did not propagate"
-echo "(no guessing: it polls with backoff until the grant is visible, and says how long it took)"
+
+run_now
+last_log
+echo "(still UNAUTHENTICATED: :run is a Google API, it wants an OAuth access token;"
+echo " no IAM grant makes an ID token pass there, however long one waits)"
+
+say "curl -X PATCH \$API/collect-nightly?updateMask=httpTarget      # the fix: oauthToken"
+call PATCH "$api/collect-nightly?updateMask=httpTarget" \
+  "{\"httpTarget\":{\"uri\":\"$job_run\",\"httpMethod\":\"POST\",\"oauthToken\":{\"serviceAccountEmail\":\"$sa\"}}}" |
+  grep -oE '"oauthToken":\{[^}]*\}' | sed 's/^/  /'
+run_now
+last_log
+say "curl \$GAUTH_ENDPOINT/v2/projects/demo-project/locations/us-central1/jobs/collect      # Cloud Run Admin API"
+call GET "$base/v2/projects/demo-project/locations/us-central1/jobs/collect" |
+  grep -oE '"executionCount":[0-9]+' | sed 's/^/  /'
+echo "(the Cloud Run job ran)"
+
+# ---- the fixed job, replayed from here as Cloud Scheduler would -----------------------------
+say "gauth invoke --job=$name"
+"$gauth" invoke --job="$name" || fail "gauth invoke failed"
+
+# ---- a Cloud Run service takes the OIDC token (examples/scheduler_invoke.c) -----------------
+say "scheduler_invoke --oidc --service-account=$sa $service"
+"$invoke_bin" --oidc --service-account="$sa" "$service" > "$tmp/invoke.out" 2>&1 || true
+sed 's/^/  /' "$tmp/invoke.out"
+grep -q '^status: 200$' "$tmp/invoke.out" || fail "expected status 200 from scheduler_invoke"
+echo "(a Cloud Run service is not a Google API: there the OIDC token, audience = its URL, is right)"
 
 # ---- a rejected token says why ----------------------------------------------------------
 say "gauth verify \"\$ID_TOKEN\" --audience=https://other.a.run.app"
