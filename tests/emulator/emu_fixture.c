@@ -235,3 +235,22 @@ long emu_bearer_post(const char *base, const char *path, const char *token,
   free(auth);
   return st;
 }
+
+gauth_status emu_verify_id_token(const char *base, const char *token,
+                                 const char *aud, gauth_claims **out,
+                                 gauth_error *err) {
+  gauth_options ho = GAUTH_OPTIONS_INIT;
+  gauth_verifier_options vo = GAUTH_VERIFIER_OPTIONS_INIT;
+  const char *auds[] = {aud, NULL};
+  gauth_verifier *v = NULL;
+  gauth_status st;
+  ho.endpoint = base;
+  vo.preset = GAUTH_VERIFIER_GOOGLE;
+  vo.audiences = auds;
+  vo.http = &ho;
+  *out = NULL;
+  st = gauth_verifier_new(&v, &vo, err);
+  if (st == GAUTH_OK) st = gauth_verifier_verify(v, token, 0, out, err);
+  gauth_verifier_free(v);
+  return st;
+}

@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include <gauth/gauth.h>
+
 /* The base URL ("http://127.0.0.1:PORT") of the CTest fixture's emulator,
  * read from the file named by GAUTH_EMULATOR_URL_FILE. Aborts when it is
  * missing (the fixture did not start). Static storage. */
@@ -57,5 +59,12 @@ int emu_last_principal(const char *base, const char *path, char *buf, size_t n);
  * Bearer token" (0: no reply). */
 long emu_bearer_post(const char *base, const char *path, const char *token,
                      const char *body);
+
+/* Verifies an ID token as Google's (the emulator at base serves the keys)
+ * for audience aud: GAUTH_OK with *out (gauth_claims_free), or the
+ * verifier's error. */
+gauth_status emu_verify_id_token(const char *base, const char *token,
+                                 const char *aud, gauth_claims **out,
+                                 gauth_error *err);
 
 #endif /* GAUTH_EMU_FIXTURE_H */

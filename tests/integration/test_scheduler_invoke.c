@@ -126,20 +126,10 @@ static gauth_scheduler_attempt *attempt(gauth_credentials *c,
 }
 
 static gauth_claims *verify_id(const char *token, const char *aud) {
-  gauth_options ho = GAUTH_OPTIONS_INIT;
-  gauth_verifier_options vo = GAUTH_VERIFIER_OPTIONS_INIT;
-  const char *auds[] = {aud, NULL};
-  gauth_verifier *v = NULL;
   gauth_claims *c = NULL;
   gauth_error err = GAUTH_ERROR_INIT;
-  ho.endpoint = emu_fixture_url();
-  vo.preset = GAUTH_VERIFIER_GOOGLE;
-  vo.audiences = auds;
-  vo.http = &ho;
-  cr_assert_eq(gauth_verifier_new(&v, &vo, &err), GAUTH_OK, "%s", err.message);
-  cr_assert_eq(gauth_verifier_verify(v, token, 0, &c, &err), GAUTH_OK, "%s",
-               err.message);
-  gauth_verifier_free(v);
+  cr_assert_eq(emu_verify_id_token(emu_fixture_url(), token, aud, &c, &err),
+               GAUTH_OK, "%s", err.message);
   return c;
 }
 
