@@ -65,6 +65,9 @@ void emu_reply_text(emu_response *r, int status, const char *content_type,
  * result is malloc'd and NUL-terminated; NULL when invalid. (server.c) */
 unsigned char *emu_b64_decode_lenient(const char *in, size_t len,
                                       size_t *out_len);
+/* Formats 16 bytes as a version-4 UUID ("xxxxxxxx-xxxx-4xxx-yxxx-..."),
+ * setting its version and variant bits first. (server.c) */
+void emu_uuid_format(unsigned char r[16], char out[37]);
 /* Adds a header (the value is copied). */
 void emu_reply_header(emu_response *r, const char *name, const char *value);
 

@@ -69,13 +69,7 @@ static void sha256(const char *s, unsigned char md[32]) {
 static void stable_uuid(const char *name, char out[37]) {
   unsigned char r[32];
   sha256(name, r);
-  r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
-  r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
-  snprintf(out, 37,
-           "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-           "%02x%02x%02x%02x%02x%02x",
-           r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10],
-           r[11], r[12], r[13], r[14], r[15]);
+  emu_uuid_format(r, out);
 }
 
 /* A stable opaque etag for a resource that does not change: base64 of a

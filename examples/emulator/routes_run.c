@@ -56,13 +56,7 @@ static void rfc3339(int64_t t, char *out, size_t n) {
 static void random_uuid(char out[37]) {
   unsigned char r[16] = {0};
   (void)RAND_bytes(r, sizeof r);
-  r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
-  r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
-  snprintf(out, 37,
-           "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-           "%02x%02x%02x%02x%02x%02x",
-           r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10],
-           r[11], r[12], r[13], r[14], r[15]);
+  emu_uuid_format(r, out);
 }
 
 /* An execution's name: the job's, a dash and five letters or digits. */

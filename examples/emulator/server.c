@@ -455,6 +455,16 @@ void emu_server_stop(emu_server *s) {
 
 /* Decodes base64url (or base64) with or without '=' padding, as Google's
  * token endpoint accepts. NUL-terminates the result. NULL when invalid. */
+void emu_uuid_format(unsigned char r[16], char out[37]) {
+  r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
+  r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
+  snprintf(out, 37,
+           "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+           "%02x%02x%02x%02x%02x%02x",
+           r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10],
+           r[11], r[12], r[13], r[14], r[15]);
+}
+
 unsigned char *emu_b64_decode_lenient(const char *in, size_t len,
                                       size_t *out_len) {
   while (len > 0 && in[len - 1] == '=') len--;
