@@ -181,6 +181,16 @@ int main(int argc, char **argv) {
   emu *e;
   gauth_error gerr = GAUTH_ERROR_INIT;
 
+  /* The emulator keeps time in UTC. cron.c evaluates schedules in a job's
+   * zone by switching TZ under a lock; with TZ present from the start each
+   * switch replaces the variable in place, which glibc makes safe for the
+   * threads that read the environment meanwhile (libcurl's proxy lookup),
+   * where adding or removing it is not. */
+  if (setenv("TZ", "UTC", 1) != 0) {
+    fprintf(stderr, "gauth-emulator: cannot set TZ\n");
+    return 1;
+  }
+
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
