@@ -46,14 +46,17 @@ pkg-config --exists gauth || fail "pkg-config cannot find gauth"
 cc -std=c11 -Wall -Werror "$src/tests/consumers/consumer.c" -o "$work/pc_shared" \
   $(pkg-config --cflags --libs gauth)
 LD_LIBRARY_PATH=$libdir "$work/pc_shared" || fail "pkg-config shared consumer"
-ldd "$work/pc_shared" | grep -q 'libgauth\.so' || fail "pc_shared not linked to libgauth.so"
+# ldd's output is read whole before grep -q looks at it: under pipefail a
+# pipe into grep -q fails when grep exits before ldd has written everything.
+linked() { local deps; deps=$(ldd "$1") && grep -q 'libgauth\.so' <<< "$deps"; }
+linked "$work/pc_shared" || fail "pc_shared not linked to libgauth.so"
 ok "pkg-config shared consumer"
 
 # Static: the archive by name, everything else from `pkg-config --static`.
 static_libs=$(pkg-config --static --libs gauth | sed 's/-lgauth\b/-l:libgauth.a/')
 cc -std=c11 -Wall -Werror "$src/tests/consumers/consumer.c" -o "$work/pc_static" \
   $(pkg-config --cflags gauth) $static_libs
-if ldd "$work/pc_static" | grep -q 'libgauth\.so'; then
+if linked "$work/pc_static"; then
   fail "pc_static links libgauth.so"
 fi
 env -u LD_LIBRARY_PATH "$work/pc_static" || fail "pkg-config static consumer"
@@ -63,7 +66,7 @@ cmake -S "$src/tests/consumers/cmake" -B "$work/fp" -DCMAKE_PREFIX_PATH="$prefix
   > "$work/fp.log" 2>&1 || { cat "$work/fp.log"; fail "find_package configure"; }
 cmake --build "$work/fp" > "$work/fp-build.log" 2>&1 || { cat "$work/fp-build.log"; fail "find_package build"; }
 "$work/fp/consumer_shared" || fail "find_package shared consumer"
-ldd "$work/fp/consumer_static" | grep -q 'libgauth\.so' && fail "consumer_static links libgauth.so"
+linked "$work/fp/consumer_static" && fail "consumer_static links libgauth.so"
 "$work/fp/consumer_static" || fail "find_package static consumer"
 ok "find_package(gauth) consumers (gauth::gauth, gauth::gauth_static)"
 

@@ -161,7 +161,7 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv > /dev/null; then
     elif [ -z "$line" ]; then
       printf '%s\n' "$out" | head -n 10
       fail "make $target as nobody with packages missing printed no apt-get line"
-    elif printf '%s\n' "$out" | grep -q -e '^cmake ' -e '==> '; then
+    elif grep -q -e '^cmake ' -e '==> ' <<< "$out"; then
       fail "make $target as nobody went on past the missing packages"
     elif ! apt-get install -s -y --no-install-recommends $pkgs > "$work/apt-sim-$target.log" 2>&1; then
       tail -n 5 "$work/apt-sim-$target.log"

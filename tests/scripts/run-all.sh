@@ -341,7 +341,7 @@ if [ -x "$bench" ] && out=$("$bench" --duration=0.2 --rounds=2 2>&1); then
   echo "$out"
   missing=
   for c in verify-rs256 verify-es256 sign-rs256 verify-rs256-cached verify-rs256-2threads; do
-    echo "$out" | grep -qE "^$c impl=[0-9]+ floor=[0-9]+ ratio=[0-9.]+\$" || missing="$missing $c"
+    grep -qE "^$c impl=[0-9]+ floor=[0-9]+ ratio=[0-9.]+\$" <<< "$out" || missing="$missing $c"
   done
   if [ -z "$missing" ]; then pass "gauth-bench: every case printed"
   else fail "gauth-bench: no line for$missing"; fi
@@ -364,20 +364,20 @@ if [ -x "$bench_creds" ] &&
   echo "$out"
   missing=
   for c in token-cached token-cached-2threads; do
-    echo "$out" | grep -qE "^$c impl=[0-9]+ floor=[0-9]+ ratio=[0-9.]+ impl_ns=[0-9.]+ floor_ns=[0-9.]+" ||
+    grep -qE "^$c impl=[0-9]+ floor=[0-9]+ ratio=[0-9.]+ impl_ns=[0-9.]+ floor_ns=[0-9.]+" <<< "$out" ||
       missing="$missing $c"
   done
-  echo "$out" | grep -qE '^token-cached-2threads .* scaling=[0-9.]+ floor_scaling=[0-9.]+$' ||
+  grep -qE '^token-cached-2threads .* scaling=[0-9.]+ floor_scaling=[0-9.]+$' <<< "$out" ||
     missing="$missing token-cached-2threads(scaling)"
   clients=gauth
   # With the packages installed above, the comparison must run, not skip.
   [ -f "$node_dir/node_modules/gcp-metadata/package.json" ] &&
     command -v node > /dev/null && clients="gauth gcp-metadata"
   # On Google Cloud a residency hint answers first: nothing to measure.
-  echo "$out" | grep -q '^detect-offline skipped:' && clients=
+  grep -q '^detect-offline skipped:' <<< "$out" && clients=
   for client in $clients; do
     for addr in refused silent; do
-      echo "$out" | grep -qE "^detect-offline $addr $client median_ms=[0-9.]+ max_ms=[0-9.]+ runs=2 " ||
+      grep -qE "^detect-offline $addr $client median_ms=[0-9.]+ max_ms=[0-9.]+ runs=2 " <<< "$out" ||
         missing="$missing detect-offline($addr $client)"
     done
   done
