@@ -1,0 +1,386 @@
+/* gauth doctor: why a call to a Cloud Run job, service or Google API fails
+ * (or would fail), with the fix: gauth_doctor_diagnose (gauth/doctor.h) on
+ * a job read from the Cloud Scheduler API, a Job JSON file or flags (built
+ * by cli_job.c, as gauth invoke builds its job), or on a URL and a token a
+ * user already has. Prints the root cause first, its fix, the evidence and
+ * the other causes; or the diagnosis as JSON.
+ *
+ * Never prints a token: the library's diagnosis holds none, and the output
+ * is still searched for the supplied token (and its signature) and any
+ * occurrence replaced by [redacted] before it is written. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gauth/doctor.h>
+#include <gauth/gauth.h>
+
+#include "cli.h"
+#include "cmd.h"
+
+#define CMD "doctor"
+/* Exit status: a cause was found (CLI_FAIL), or the evidence names none. */
+#define DOCTOR_UNKNOWN 3
+
+static const char usage[] =
+    "usage: gauth doctor --job=projects/P/locations/L/jobs/J|FILE [OPTIONS]\n"
+    "       gauth doctor URL [--oidc[=AUDIENCE] | --oauth[=SCOPES]]\n"
+    "                        [--service-account=EMAIL] [--method=M] "
+    "[OPTIONS]\n"
+    "       gauth doctor URL --token=FILE|- [OPTIONS]\n"
+    "\n"
+    "Says why a call to a Cloud Run job, service or Google API fails (or\n"
+    "would fail) and how to fix it, reading the job, the target and IAM the\n"
+    "way Google decides: the root cause first (the cause whose fix is needed\n"
+    "first), its fix, the checks that showed it, then the other causes.\n"
+    "Calls nothing but Google's read APIs unless --send is given. Runs as\n"
+    "the caller (Application Default Credentials, or --credentials).\n"
+    "\n"
+    "  --job=NAME|FILE          a job read from the Cloud Scheduler API\n"
+    "                           (projects/..., with its last attempt's\n"
+    "                           status), or a Job JSON file\n"
+    "  URL                      the URL that is called\n"
+    "  --oidc[=AUDIENCE]        the call carries an OIDC ID token\n"
+    "  --oauth[=SCOPES]         the call carries an OAuth access token\n"
+    "  --service-account=EMAIL  whose token (default: the credentials' own)\n"
+    "  --method=M, --header=NAME:VALUE, --data=TEXT, --data-file=F\n"
+    "                           the request, as gauth invoke takes them\n"
+    "\n"
+    "OPTIONS:\n"
+    "  --token=FILE|-           check this token (read from FILE, or standard\n"
+    "                           input for -) instead of minting one: the\n"
+    "                           token alone, 'Bearer TOKEN' or a whole\n"
+    "                           'Authorization: Bearer TOKEN' line. Also with\n"
+    "                           --job. Never printed.\n"
+    "  --send                   make one attempt, as gauth invoke would, and\n"
+    "                           read the reply (status, WWW-Authenticate,\n"
+    "                           Google's error, Date)\n"
+    "  --format=text|json       json: one object (root_cause, summary, fix,\n"
+    "                           causes, checks)\n"
+    "  --verbose                also the skipped checks, every cause's fix\n"
+    "                           and, on standard error, the time taken\n"
+    "  --credentials=FILE       the caller (default: Application Default\n"
+    "                           Credentials)\n"
+    "  --impersonate-service-account=[DELEGATE,...]EMAIL  act as EMAIL first\n"
+    "\n"
+    "Exit status: 0 nothing wrong found (ok), 1 a cause was found, 2 bad\n"
+    "usage (bad flags, an unreadable job or token file), 3 unknown: the\n"
+    "evidence names no cause, or the diagnosis could not be made (no\n"
+    "credentials, the job could not be read).\n";
+
+typedef struct doctor_args {
+  cli_job_args job;
+  const char *token_file;
+  int send, json, verbose;
+} doctor_args;
+
+/* ---- the command line ---------------------------------------------------- */
+
+static int parse_args(int argc, char **argv, doctor_args *a) {
+  memset(a, 0, sizeof(*a));
+  for (int i = 2; i < argc; i++) {
+    const char *s = argv[i];
+    char name[64];
+    int r;
+    if (strcmp(s, "--send") == 0) {
+      a->send = 1;
+      continue;
+    }
+    if (strcmp(s, "--verbose") == 0 || strcmp(s, "-v") == 0) {
+      a->verbose = 1;
+      continue;
+    }
+    if (strcmp(s, "--format=json") == 0 || strcmp(s, "--format=text") == 0) {
+      a->json = s[9] == 'j';
+      continue;
+    }
+    if (strncmp(s, "--format", 8) == 0 && (s[8] == '=' || s[8] == '\0'))
+      return cli_usage_error(CMD, "--format takes text or json");
+    r = cli_option(argc, argv, &i, CMD, "--token", &a->token_file);
+    if (r == 0) r = cli_job_option(argc, argv, &i, CMD, &a->job);
+    if (r < 0) return CLI_USAGE;
+    if (r > 0) continue;
+    if (strncmp(s, "-", 1) == 0 || a->job.url != NULL)
+      return cli_usage_error(CMD, "unexpected argument %s",
+                             s[0] == '-' ? cli_option_name(s, name, sizeof name)
+                                         : "(a second URL)");
+    a->job.url = s;
+  }
+  return cli_job_check(&a->job, CMD);
+}
+
+/* 1 when the flags describe an ad hoc job (not only a URL). */
+static int adhoc_job(const cli_job_args *a) {
+  return a->oidc || a->oauth || a->service_account != NULL ||
+         a->method != NULL || a->nheaders > 0 || a->data != NULL ||
+         a->data_file != NULL;
+}
+
+/* ---- the token ----------------------------------------------------------- */
+
+static int is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' ||
+         c == '\v';
+}
+
+/* 1 when s starts with word (ASCII, any case). */
+static int starts_with_word(const char *s, const char *word) {
+  size_t i;
+  for (i = 0; word[i] != '\0'; i++) {
+    char c = s[i];
+    if (c >= 'A' && c <= 'Z') c = (char)(c + 32);
+    if (c != word[i]) return 0;
+  }
+  return 1;
+}
+
+static char *skip_space(char *p) {
+  while (is_space(*p)) p++;
+  return p;
+}
+
+/* The token in text, in place: surrounding white space trimmed, then an
+ * "Authorization:" header name and a "Bearer" scheme (any case) dropped.
+ * NULL when there is no token or more than one word is left; messages
+ * never show the text. */
+static char *token_in(char *text, const char **why) {
+  char *p = skip_space(text), *end;
+  end = p + strlen(p);
+  while (end > p && is_space(end[-1])) *--end = '\0';
+  if (starts_with_word(p, "authorization:")) p = skip_space(p + 14);
+  if (starts_with_word(p, "bearer") && is_space(p[6])) p = skip_space(p + 6);
+  if (*p == '\0') {
+    *why = "holds no token";
+    return NULL;
+  }
+  for (const char *q = p; *q != '\0'; q++)
+    if (is_space(*q) || (unsigned char)*q < 0x20 || *q == 0x7f) {
+      *why =
+          "holds more than a token: give the token alone, 'Bearer TOKEN' or "
+          "an 'Authorization: Bearer TOKEN' line";
+      return NULL;
+    }
+  return p;
+}
+
+/* Reads --token's FILE (or standard input for "-") into *buf (free with
+ * cli_free_secret()); *token points into it. CLI_OK or CLI_USAGE. */
+static int read_token(const char *path, char **buf, const char **token) {
+  size_t len = 0;
+  const char *why = NULL;
+  *buf = NULL;
+  if (strcmp(path, "-") == 0 && isatty(STDIN_FILENO))
+    return cli_usage_error(CMD,
+                           "--token=- reads the token from standard input, "
+                           "which is a terminal: pipe it, or give a file");
+  if (cli_read_file(path, "--token", buf, &len) != CLI_OK) return CLI_USAGE;
+  if (strlen(*buf) != len) {
+    cli_free_secret(*buf);
+    *buf = NULL;
+    return cli_usage_error(CMD, "--token %s holds a NUL byte: not a token",
+                           strcmp(path, "-") == 0 ? "(standard input)" : path);
+  }
+  *token = token_in(*buf, &why);
+  if (*token == NULL) {
+    cli_free_secret(*buf);
+    *buf = NULL;
+    return cli_usage_error(CMD, "--token %s %s",
+                           strcmp(path, "-") == 0 ? "(standard input)" : path,
+                           why);
+  }
+  return CLI_OK;
+}
+
+/* ---- output -------------------------------------------------------------- */
+
+/* Writes n bytes of s to f with every occurrence of secret (when it is at
+ * least min bytes long) replaced by [redacted]. */
+static void write_redacted(FILE *f, const char *s, size_t n, const char *secret,
+                           size_t min) {
+  size_t k = secret != NULL ? strlen(secret) : 0;
+  while (n > 0) {
+    const char *hit = NULL;
+    if (k >= min && k > 0) {
+      for (const char *p = s; (size_t)(p - s) + k <= n; p++)
+        if (memcmp(p, secret, k) == 0) {
+          hit = p;
+          break;
+        }
+    }
+    if (hit == NULL) {
+      fwrite(s, 1, n, f);
+      return;
+    }
+    fwrite(s, 1, (size_t)(hit - s), f);
+    fputs("[redacted]", f);
+    n -= (size_t)(hit - s) + k;
+    s = hit + k;
+  }
+}
+
+/* Writes text (len bytes) to standard output without the token: the whole
+ * token, then its last dot-separated segment (a JWT's signature, an access
+ * token's body) when that is long enough to be the secret part. */
+static void write_out(const char *text, size_t len, const char *token) {
+  char *once = NULL;
+  size_t once_len = 0;
+  FILE *m;
+  const char *dot;
+  if (token == NULL) {
+    fwrite(text, 1, len, stdout);
+    return;
+  }
+  m = open_memstream(&once, &once_len);
+  if (m == NULL) return; /* out of memory: print nothing rather than risk */
+  write_redacted(m, text, len, token, 1);
+  fclose(m);
+  dot = strrchr(token, '.');
+  write_redacted(stdout, once, once_len, dot != NULL ? dot + 1 : NULL, 16);
+  free(once);
+}
+
+static void print_text(FILE *f, const gauth_diagnosis *d, int verbose) {
+  gauth_doctor_cause root = gauth_diagnosis_root_cause(d);
+  size_t n = gauth_diagnosis_cause_count(d), i, j, root_i = n;
+  int also = 0;
+  fprintf(f, "ROOT CAUSE: %s: %s\n", gauth_doctor_cause_code(root),
+          gauth_diagnosis_summary(d));
+  for (i = 0; i < n && root_i == n; i++)
+    if (gauth_diagnosis_cause(d, i) == root) root_i = i;
+  if (root_i < n && gauth_diagnosis_fix_count(d, root_i) > 0) {
+    fputs("FIX:\n", f);
+    for (j = 0; j < gauth_diagnosis_fix_count(d, root_i); j++)
+      fprintf(f, "  %s\n", gauth_diagnosis_fix(d, root_i, j));
+  }
+  if (gauth_diagnosis_check_count(d) > 0) fputs("EVIDENCE:\n", f);
+  for (i = 0; i < gauth_diagnosis_check_count(d); i++) {
+    gauth_doctor_check_result r = gauth_diagnosis_check_result(d, i);
+    if (r == GAUTH_DOCTOR_CHECK_SKIPPED && !verbose) continue;
+    fprintf(f, "  [%s] %s: %s\n", gauth_doctor_check_result_name(r),
+            gauth_diagnosis_check_name(d, i),
+            gauth_diagnosis_check_detail(d, i));
+  }
+  for (i = 0; i < n; i++) {
+    if (i == root_i) continue;
+    if (!also++) fputs("ALSO FOUND:\n", f);
+    fprintf(f, "  %s: %s\n",
+            gauth_doctor_cause_code(gauth_diagnosis_cause(d, i)),
+            gauth_diagnosis_cause_summary(d, i));
+    for (j = 0; verbose && j < gauth_diagnosis_fix_count(d, i); j++)
+      fprintf(f, "    fix: %s\n", gauth_diagnosis_fix(d, i, j));
+  }
+}
+
+/* Prints the diagnosis (text or JSON) without the token; CLI_FAIL when out
+ * of memory. */
+static int print_diagnosis(const gauth_diagnosis *d, const doctor_args *a,
+                           const char *token) {
+  char *text = NULL;
+  size_t len = 0;
+  if (a->json) {
+    char *json = gauth_diagnosis_to_json(d);
+    if (json == NULL) return CLI_FAIL;
+    write_out(json, strlen(json), token);
+    fputc('\n', stdout);
+    gauth_free(json);
+    return CLI_OK;
+  }
+  FILE *m = open_memstream(&text, &len);
+  if (m == NULL) return CLI_FAIL;
+  print_text(m, d, a->verbose);
+  fclose(m);
+  write_out(text, len, token);
+  free(text);
+  return CLI_OK;
+}
+
+static int exit_status(gauth_doctor_cause root) {
+  if (root == GAUTH_DOCTOR_OK) return CLI_OK;
+  if (root == GAUTH_DOCTOR_UNKNOWN) return DOCTOR_UNKNOWN;
+  return CLI_FAIL;
+}
+
+static double mono_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- the run ------------------------------------------------------------- */
+
+/* A failure before any diagnosis (credentials, reading the job): the
+ * evidence names no cause, so never exit 1 ("a cause was found"). */
+static int not_diagnosed(int rc) {
+  return rc == CLI_USAGE ? CLI_USAGE : DOCTOR_UNKNOWN;
+}
+
+static int diagnose(const doctor_args *a, const char *token) {
+  gauth_doctor_input in = GAUTH_DOCTOR_INPUT_INIT;
+  gauth_credentials *caller = NULL;
+  gauth_scheduler_job *job = NULL;
+  gauth_diagnosis *d = NULL;
+  gauth_error err = GAUTH_ERROR_INIT;
+  double start = mono_s();
+  int rc;
+  if (a->job.job != NULL || adhoc_job(&a->job)) {
+    rc = cli_job_build(CMD, &a->job, &caller, &job);
+    if (rc != CLI_OK) goto done;
+    in.job = job;
+  } else {
+    in.url = a->job.url;
+  }
+  rc = cli_job_caller(&a->job, &caller);
+  if (rc != CLI_OK) goto done;
+  in.token = token;
+  in.send = a->send;
+  if (gauth_doctor_diagnose(caller, NULL, &in, &d, &err) != GAUTH_OK) {
+    cli_fail(&err);
+    rc = err.code == GAUTH_E_INVALID_ARG ? CLI_USAGE : CLI_FAIL;
+    goto done;
+  }
+  rc = print_diagnosis(d, a, token);
+  if (rc == CLI_OK) rc = exit_status(gauth_diagnosis_root_cause(d));
+  if (a->verbose)
+    fprintf(stderr, "gauth: doctor: diagnosed in %.2f s\n", mono_s() - start);
+  gauth_diagnosis_free(d);
+  gauth_scheduler_job_free(job);
+  gauth_credentials_free(caller);
+  return rc;
+done:
+  gauth_scheduler_job_free(job);
+  gauth_credentials_free(caller);
+  return not_diagnosed(rc);
+}
+
+int cmd_doctor(int argc, char **argv) {
+  doctor_args a;
+  gauth_error err = GAUTH_ERROR_INIT;
+  char *buf = NULL;
+  const char *token = NULL;
+  int rc;
+  for (int i = 2; i < argc; i++) {
+    if (strcmp(argv[i], "--") == 0) break;
+    if (cli_is_help(argv[i])) {
+      fputs(usage, stdout);
+      return CLI_OK;
+    }
+  }
+  rc = parse_args(argc, argv, &a);
+  if (rc != CLI_OK) return rc;
+  if (a.token_file != NULL) {
+    rc = read_token(a.token_file, &buf, &token);
+    if (rc != CLI_OK) return rc;
+  }
+  if (gauth_global_init(&err) != GAUTH_OK) {
+    cli_free_secret(buf);
+    cli_fail(&err);
+    return DOCTOR_UNKNOWN;
+  }
+  fflush(stdout);
+  rc = diagnose(&a, token);
+  cli_free_secret(buf);
+  gauth_global_cleanup();
+  return rc;
+}
