@@ -142,7 +142,8 @@ static char *skip_space(char *p) {
 }
 
 /* The token in text, in place: surrounding white space trimmed, then an
- * "Authorization:" header name and a "Bearer" scheme (any case) dropped.
+ * "Authorization:" header name and a "Bearer" scheme (any case) dropped
+ * ("Bearer" alone is no token).
  * NULL when there is no token or more than one word is left; messages
  * never show the text. */
 static char *token_in(char *text, const char **why) {
@@ -150,7 +151,8 @@ static char *token_in(char *text, const char **why) {
   end = p + strlen(p);
   while (end > p && is_space(end[-1])) *--end = '\0';
   if (starts_with_word(p, "authorization:")) p = skip_space(p + 14);
-  if (starts_with_word(p, "bearer") && is_space(p[6])) p = skip_space(p + 6);
+  if (starts_with_word(p, "bearer") && (is_space(p[6]) || p[6] == '\0'))
+    p = skip_space(p + 6);
   if (*p == '\0') {
     *why = "holds no token";
     return NULL;

@@ -74,8 +74,9 @@ usage 2 "--method not Google's" "httpMethod" "$service" --oidc --method=FETCH
 
 # ---- tokens: the forms, file and stdin -------------------------------------------
 # An ID token for the service, minted by the emulator (a real RS256 JWT).
-if run 0 "mint an ID token" "$gauth" print-identity-token --audiences="$service"; then
-  tok=$(cat "$w/out")
+# Minted outside run(): all-out and all-err are for gauth doctor's output.
+tok=$("$gauth" print-identity-token --audiences="$service" 2> "$w/err")
+if [ -n "$tok" ]; then
   sig=${tok##*.}
   printf '%s\n' "$tok" > "$w/tok-plain"
   printf '  Bearer %s  \r\n' "$tok" > "$w/tok-bearer"
@@ -147,8 +148,8 @@ PY
   [ "$(cat "$w/plain-json.rc")" = "$rc" ] && ok "text and JSON exit alike" || bad "text exit $rc, JSON exit $(cat "$w/plain-json.rc")"
 
   # ---- an access token to the job's :run, from stdin --------------------------------
-  if run 0 "mint an access token" "$gauth" print-access-token; then
-    at=$(cat "$w/out")
+  at=$("$gauth" print-access-token 2> "$w/err")
+  if [ -n "$at" ]; then
     printf 'Authorization: Bearer %s\n' "$at" > "$w/at-header"
     diag at /dev/null "$job_run" --token="$w/at-header" --verbose
     case $(cat "$w/at.rc") in
@@ -158,6 +159,8 @@ PY
     has "$w/at.err" "gauth: doctor: diagnosed in" "--verbose prints the time taken on stderr"
     hasnt "$w/all-out" "$at" "the access token is not in any output"
     hasnt "$w/all-err" "$at" "the access token is not in any error"
+  else
+    bad "no access token minted: $(cat "$w/err")"
   fi
 
   # ---- never the token ---------------------------------------------------------------
@@ -165,6 +168,8 @@ PY
   hasnt "$w/all-err" "$tok" "the ID token is not in any error"
   hasnt "$w/all-out" "$sig" "its signature is not in any output"
   hasnt "$w/all-err" "$sig" "its signature is not in any error"
+else
+  bad "no ID token minted: $(cat "$w/err")"
 fi
 
 # ---- a job from the Cloud Scheduler API that does not exist ---------------------------
