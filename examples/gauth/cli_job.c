@@ -354,6 +354,7 @@ static int build_job(cli_job_ctx *c, gauth_scheduler_job **job) {
   gauth_error err = GAUTH_ERROR_INIT;
   cJSON *j = NULL;
   char *text;
+  gauth_status st;
   int rc = job_source(c, &j);
   if (rc != CLI_OK) {
     cJSON_Delete(j);
@@ -363,9 +364,9 @@ static int build_job(cli_job_ctx *c, gauth_scheduler_job **job) {
   text = cJSON_PrintUnformatted(j);
   cJSON_Delete(j);
   if (text == NULL) return CLI_FAIL;
-  rc = gauth_scheduler_job_from_json(job, text, strlen(text), &err);
+  st = gauth_scheduler_job_from_json(job, text, strlen(text), &err);
   cli_free_secret(text);
-  if (rc != GAUTH_OK) {
+  if (st != GAUTH_OK) {
     fprintf(stderr, "gauth: %s: %s (%s)\n", c->cmd, err.message,
             gauth_status_name(err.code));
     return CLI_USAGE;
