@@ -44,7 +44,8 @@ static const char usage[] =
     "  URL                      the URL that is called\n"
     "  --oidc[=AUDIENCE]        the call carries an OIDC ID token\n"
     "  --oauth[=SCOPES]         the call carries an OAuth access token\n"
-    "  --service-account=EMAIL  whose token (default: the credentials' own)\n"
+    "  --service-account=EMAIL  whose token (default: the credentials' own;\n"
+    "                           a person's credentials: their own token)\n"
     "  --method=M, --header=NAME:VALUE, --data=TEXT, --data-file=F\n"
     "                           the request, as gauth invoke takes them\n"
     "\n"
@@ -53,7 +54,8 @@ static const char usage[] =
     "                           input for -) instead of minting one: the\n"
     "                           token alone, 'Bearer TOKEN' or a whole\n"
     "                           'Authorization: Bearer TOKEN' line. Also with\n"
-    "                           --job. Never printed.\n"
+    "                           --job; not with --oidc or --oauth. Never\n"
+    "                           printed.\n"
     "  --send                   make one attempt, as gauth invoke would, and\n"
     "                           read the reply (status, WWW-Authenticate,\n"
     "                           Google's error, Date)\n"
@@ -108,6 +110,11 @@ static int parse_args(int argc, char **argv, doctor_args *a) {
                                          : "(a second URL)");
     a->job.url = s;
   }
+  if (a->token_file != NULL && (a->job.oidc || a->job.oauth))
+    return cli_usage_error(CMD,
+                           "--token is the token that was sent; --oidc and "
+                           "--oauth say which one to mint: give one or the "
+                           "other");
   return cli_job_check(&a->job, CMD);
 }
 
@@ -318,15 +325,81 @@ static int not_diagnosed(int rc) {
   return rc == CLI_USAGE ? CLI_USAGE : DOCTOR_UNKNOWN;
 }
 
+/* 1 when the flags ask for the caller's own token (--oidc or --oauth, no
+ * --service-account) and the caller is not a service account (a person's
+ * credentials): then no Job can name the account, and the call is
+ * described instead by the URL and the token the caller would send. */
+static int callers_own_token(const cli_job_args *a, gauth_credentials *caller) {
+  gauth_error err = GAUTH_ERROR_INIT;
+  char *email = NULL;
+  gauth_status st;
+  if (!(a->oidc || a->oauth) || a->service_account != NULL) return 0;
+  st = gauth_credentials_email(caller, &email, &err);
+  gauth_free(email);
+  return st == GAUTH_E_UNSUPPORTED;
+}
+
+/* Mints the caller's own token of the kind --oidc / --oauth ask for into
+ * *out (free with cli_free_secret()). CLI_OK, or DOCTOR_UNKNOWN after a
+ * message. */
+static int mint_own_token(const cli_job_args *a, gauth_credentials *caller,
+                          char **out) {
+  gauth_error err = GAUTH_ERROR_INIT;
+  char *tok = NULL, *copy = NULL;
+  const char *list[CLI_MAX_LIST];
+  gauth_status st;
+  *out = NULL;
+  if (a->oidc) {
+    st = gauth_credentials_id_token(caller, a->audience ? a->audience : a->url,
+                                    0, &tok, NULL, &err);
+  } else {
+    const char *const *scopes = NULL;
+    if (a->scopes != NULL) {
+      copy = strdup(a->scopes);
+      if (copy == NULL || cli_split_list(copy, list, CLI_MAX_LIST) < 0) {
+        free(copy);
+        return cli_usage_error(CMD, "--oauth takes comma-separated scopes");
+      }
+      scopes = list;
+    }
+    st = gauth_credentials_access_token(caller, scopes, &tok, NULL, &err);
+    free(copy);
+  }
+  if (st != GAUTH_OK) {
+    cli_fail_about(&err,
+                   "the caller's own %s (the credentials are not a service "
+                   "account; give --service-account=EMAIL)",
+                   a->oidc ? "ID token" : "access token");
+    return DOCTOR_UNKNOWN;
+  }
+  *out = strdup(tok);
+  cli_free_secret(tok);
+  return *out != NULL ? CLI_OK : CLI_FAIL;
+}
+
 static int diagnose(const doctor_args *a, const char *token) {
   gauth_doctor_input in = GAUTH_DOCTOR_INPUT_INIT;
   gauth_credentials *caller = NULL;
   gauth_scheduler_job *job = NULL;
   gauth_diagnosis *d = NULL;
   gauth_error err = GAUTH_ERROR_INIT;
+  char *own = NULL;
   double start = mono_s();
-  int rc;
-  if (a->job.job != NULL || adhoc_job(&a->job)) {
+  int rc = CLI_OK;
+  /* The job file and flags first: a bad one is a usage error whatever the
+   * credentials. The caller is needed first only to know whether it can
+   * be the ad hoc job's account. */
+  if (a->job.job == NULL && (a->job.oidc || a->job.oauth) &&
+      a->job.service_account == NULL) {
+    rc = cli_job_caller(&a->job, &caller);
+    if (rc != CLI_OK) goto done;
+  }
+  if (caller != NULL && callers_own_token(&a->job, caller)) {
+    rc = mint_own_token(&a->job, caller, &own);
+    if (rc != CLI_OK) goto done;
+    in.url = a->job.url;
+    token = own;
+  } else if (a->job.job != NULL || adhoc_job(&a->job)) {
     rc = cli_job_build(CMD, &a->job, &caller, &job);
     if (rc != CLI_OK) goto done;
     in.job = job;
@@ -349,10 +422,12 @@ static int diagnose(const doctor_args *a, const char *token) {
   gauth_diagnosis_free(d);
   gauth_scheduler_job_free(job);
   gauth_credentials_free(caller);
+  cli_free_secret(own);
   return rc;
 done:
   gauth_scheduler_job_free(job);
   gauth_credentials_free(caller);
+  cli_free_secret(own);
   return not_diagnosed(rc);
 }
 

@@ -57,6 +57,7 @@ usage 2 "--oidc and --oauth" "--oidc and --oauth exclude each other" "$service" 
 usage 2 "--oidc with --job" "not with --job" --job="$w/bad.json" --oidc
 usage 2 "an unknown option, its value not shown" "unexpected argument --bogus" "$service" --bogus=canary-value-1
 hasnt "$w/err" "canary-value-1" "the unknown option's value is not echoed"
+usage 2 "--token with --oidc" "--token is the token that was sent" "$service" --token="$w/empty" --oidc
 usage 2 "--format=xml" "--format takes text or json" "$service" --format=xml
 usage 2 "--token without a value" "--token" "$service" --token
 usage 2 "--token of a missing file" "cannot read --token" "$service" --token="$w/nope"
