@@ -135,8 +135,10 @@ int cli_job_option(int argc, char **argv, int *i, const char *cmd,
 int cli_job_check(const cli_job_args *a, const char *cmd);
 
 /* The credentials a->creds asks for into *caller, unless it is already
- * set. CLI_OK, or CLI_FAIL after a message. */
-int cli_job_caller(const cli_job_args *a, gauth_credentials **caller);
+ * set. CLI_OK, or CLI_FAIL after a message (and, when failure is not
+ * NULL, the error in *failure). */
+int cli_job_caller(const cli_job_args *a, gauth_credentials **caller,
+                   gauth_error *failure);
 
 /* The job (free with gauth_scheduler_job_free()): read through the Cloud
  * Scheduler API as *caller (created as needed, then the caller frees it),
@@ -145,8 +147,9 @@ int cli_job_caller(const cli_job_args *a, gauth_credentials **caller);
  * API or a file keeps its state and its last attempt's status. Returns
  * CLI_OK; CLI_USAGE for a bad job, file or flag; CLI_FAIL when the API or
  * the credentials fail (after a message, naming cmd where it is the CLI's
- * own). */
+ * own; and, when failure is not NULL, that error in *failure). */
 int cli_job_build(const char *cmd, const cli_job_args *a,
-                  gauth_credentials **caller, gauth_scheduler_job **out);
+                  gauth_credentials **caller, gauth_scheduler_job **out,
+                  gauth_error *failure);
 
 #endif /* GAUTH_CLI_H */

@@ -289,10 +289,11 @@ typedef struct cli_job_ctx {
   const cli_job_args *a;
   gauth_credentials *caller;
   char *caller_email;
+  gauth_error *failure; /* NULL, or where an API's failure is kept */
 } cli_job_ctx;
 
 static int need_caller(cli_job_ctx *c) {
-  return cli_job_caller(c->a, &c->caller);
+  return cli_job_caller(c->a, &c->caller, c->failure);
 }
 
 /* The caller's own email, for an ad hoc token without --service-account. */
@@ -300,10 +301,12 @@ static int need_caller_email(cli_job_ctx *c) {
   gauth_error err = GAUTH_ERROR_INIT;
   int rc = need_caller(c);
   if (rc != CLI_OK) return rc;
-  if (gauth_credentials_email(c->caller, &c->caller_email, &err) != GAUTH_OK)
+  if (gauth_credentials_email(c->caller, &c->caller_email, &err) != GAUTH_OK) {
+    if (c->failure != NULL) *c->failure = err;
     return cli_fail_about(&err,
                           "the credentials' account (give "
                           "--service-account=EMAIL)");
+  }
   return CLI_OK;
 }
 
@@ -318,9 +321,11 @@ static int job_source(cli_job_ctx *c, cJSON **out) {
     rc = need_caller(c);
     if (rc != CLI_OK) return rc;
     if (gauth_scheduler_job_get(c->caller, NULL, a->job, &got, &err) !=
-        GAUTH_OK)
-      return err.code == GAUTH_E_INVALID_ARG ? (cli_fail(&err), CLI_USAGE)
-                                             : cli_fail(&err);
+        GAUTH_OK) {
+      if (err.code == GAUTH_E_INVALID_ARG) return cli_fail(&err), CLI_USAGE;
+      if (c->failure != NULL) *c->failure = err;
+      return cli_fail(&err);
+    }
     *out = job_to_json(got);
     gauth_scheduler_job_free(got);
     return *out != NULL ? CLI_OK : CLI_FAIL;
@@ -378,22 +383,27 @@ static int build_job(cli_job_ctx *c, gauth_scheduler_job **job) {
   return CLI_OK;
 }
 
-int cli_job_caller(const cli_job_args *a, gauth_credentials **caller) {
+int cli_job_caller(const cli_job_args *a, gauth_credentials **caller,
+                   gauth_error *failure) {
   gauth_error err = GAUTH_ERROR_INIT;
   if (*caller != NULL) return CLI_OK;
-  if (cli_make_credentials(&a->creds, caller, &err) != GAUTH_OK)
+  if (cli_make_credentials(&a->creds, caller, &err) != GAUTH_OK) {
+    if (failure != NULL) *failure = err;
     return cli_fail(&err);
+  }
   return CLI_OK;
 }
 
 int cli_job_build(const char *cmd, const cli_job_args *a,
-                  gauth_credentials **caller, gauth_scheduler_job **out) {
+                  gauth_credentials **caller, gauth_scheduler_job **out,
+                  gauth_error *failure) {
   cli_job_ctx c;
   int rc;
   memset(&c, 0, sizeof c);
   c.cmd = cmd;
   c.a = a;
   c.caller = *caller;
+  c.failure = failure;
   *out = NULL;
   rc = build_job(&c, out);
   *caller = c.caller;

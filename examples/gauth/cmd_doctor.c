@@ -319,6 +319,35 @@ static double mono_s(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* When no diagnosis could be made because the job or the credentials
+ * could not be read (failure: why): the root cause is unknown, said in the
+ * diagnosis's own shape, so that a script reading standard output (JSON
+ * above all) always gets one. The message is on standard error too. */
+static void print_not_diagnosed(const doctor_args *a, const char *what,
+                                const gauth_error *failure) {
+  char summary[GAUTH_ERROR_MESSAGE_SIZE + 128];
+  snprintf(summary, sizeof summary, "No diagnosis could be made: %s: %s (%s).",
+           strcmp(what, "job") == 0    ? "the job could not be read"
+           : strcmp(what, "mint") == 0 ? "the caller's own token could not "
+                                         "be minted"
+                                       : "the caller's credentials could not "
+                                         "be read",
+           failure->message, gauth_status_name(failure->code));
+  if (a->json) {
+    fputs("{\"root_cause\":\"unknown\",\"summary\":", stdout);
+    cli_print_json_string(summary);
+    printf(
+        ",\"fix\":[],\"causes\":[],\"checks\":[{\"name\":\"%s\","
+        "\"result\":\"unknown\",\"detail\":",
+        what);
+    cli_print_json_string(failure->message);
+    fputs("}]}\n", stdout);
+    return;
+  }
+  printf("ROOT CAUSE: unknown: %s\nEVIDENCE:\n  [unknown] %s: %s\n", summary,
+         what, failure->message);
+}
+
 /* ---- the run ------------------------------------------------------------- */
 
 /* A failure before any diagnosis (credentials, reading the job): the
@@ -345,7 +374,7 @@ static int callers_own_token(const cli_job_args *a, gauth_credentials *caller) {
  * *out (free with cli_free_secret()). CLI_OK, or DOCTOR_UNKNOWN after a
  * message. */
 static int mint_own_token(const cli_job_args *a, gauth_credentials *caller,
-                          char **out) {
+                          char **out, gauth_error *failure) {
   gauth_error err = GAUTH_ERROR_INIT;
   char *tok = NULL, *copy = NULL;
   const char *list[CLI_MAX_LIST];
@@ -368,6 +397,7 @@ static int mint_own_token(const cli_job_args *a, gauth_credentials *caller,
     free(copy);
   }
   if (st != GAUTH_OK) {
+    *failure = err;
     cli_fail_about(&err,
                    "the caller's own %s (the credentials are not a service "
                    "account; give --service-account=EMAIL)",
@@ -385,6 +415,8 @@ static int diagnose(const doctor_args *a, const char *token) {
   gauth_scheduler_job *job = NULL;
   gauth_diagnosis *d = NULL;
   gauth_error err = GAUTH_ERROR_INIT;
+  gauth_error failure = GAUTH_ERROR_INIT;
+  const char *stage = "caller"; /* the check a failure is reported as */
   char *own = NULL;
   double start = mono_s();
   int rc = CLI_OK;
@@ -393,22 +425,25 @@ static int diagnose(const doctor_args *a, const char *token) {
    * be the ad hoc job's account. */
   if (a->job.job == NULL && (a->job.oidc || a->job.oauth) &&
       a->job.service_account == NULL) {
-    rc = cli_job_caller(&a->job, &caller);
+    rc = cli_job_caller(&a->job, &caller, &failure);
     if (rc != CLI_OK) goto done;
   }
   if (caller != NULL && callers_own_token(&a->job, caller)) {
-    rc = mint_own_token(&a->job, caller, &own);
+    stage = "mint";
+    rc = mint_own_token(&a->job, caller, &own, &failure);
     if (rc != CLI_OK) goto done;
     in.url = a->job.url;
     token = own;
   } else if (a->job.job != NULL || adhoc_job(&a->job)) {
-    rc = cli_job_build(CMD, &a->job, &caller, &job);
+    stage = a->job.job != NULL ? "job" : "caller";
+    rc = cli_job_build(CMD, &a->job, &caller, &job, &failure);
     if (rc != CLI_OK) goto done;
     in.job = job;
   } else {
     in.url = a->job.url;
   }
-  rc = cli_job_caller(&a->job, &caller);
+  stage = "caller";
+  rc = cli_job_caller(&a->job, &caller, &failure);
   if (rc != CLI_OK) goto done;
   in.token = token;
   in.send = a->send;
@@ -427,6 +462,8 @@ static int diagnose(const doctor_args *a, const char *token) {
   cli_free_secret(own);
   return rc;
 done:
+  if (rc != CLI_USAGE && failure.code != GAUTH_OK)
+    print_not_diagnosed(a, stage, &failure);
   gauth_scheduler_job_free(job);
   gauth_credentials_free(caller);
   cli_free_secret(own);

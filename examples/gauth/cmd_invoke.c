@@ -380,7 +380,7 @@ static int run(invoke_ctx *c) {
   struct sigaction act;
 
   if (gauth_scheduler_job_token(c->job) != GAUTH_SCHEDULER_TOKEN_NONE) {
-    rc = cli_job_caller(&c->a.job, &c->caller);
+    rc = cli_job_caller(&c->a.job, &c->caller, NULL);
     if (rc != CLI_OK) return rc;
     /* Once: a run and its retries share the account's token. */
     if (gauth_scheduler_job_credentials(c->caller, NULL, c->job, &sa, &err) !=
@@ -447,7 +447,7 @@ int cmd_invoke(int argc, char **argv) {
   rc = parse_args(argc, argv, &c.a);
   if (rc != CLI_OK) return rc;
   if (gauth_global_init(&err) != GAUTH_OK) return cli_fail(&err);
-  rc = cli_job_build(CMD, &c.a.job, &c.caller, &c.job);
+  rc = cli_job_build(CMD, &c.a.job, &c.caller, &c.job, NULL);
   if (rc == CLI_OK && c.a.dry_run) {
     if (c.a.json) {
       cJSON *o = dry_run_json(c.job);

@@ -178,9 +178,28 @@ else
   bad "no ID token minted: $(cat "$w/err")"
 fi
 
-# ---- a job from the Cloud Scheduler API that does not exist ---------------------------
-run 3 "--job=NAME that does not exist: not diagnosed" "$gauth" doctor \
-  --job=projects/demo-project/locations/us-central1/jobs/no-such-job
-[ -s "$w/err" ] && ok "says why" || bad "no message"
+# ---- no diagnosis possible: still a ROOT CAUSE (unknown), exit 3 ----------------------
+nojob=projects/demo-project/locations/us-central1/jobs/no-such-job
+if run 3 "--job=NAME that cannot be read" "$gauth" doctor --job=$nojob; then
+  grep -q '^ROOT CAUSE: unknown: No diagnosis could be made: the job could not be read: ' "$w/out" &&
+    ok "ROOT CAUSE: unknown, saying why" || bad "no unknown root cause: $(head -c 300 "$w/out")"
+  has "$w/out" "[unknown] job: " "the job check is unknown"
+  has "$w/err" "$nojob" "standard error names the job"
+fi
+if run 3 "--job=NAME that cannot be read, --format=json" "$gauth" doctor --job=$nojob --format=json; then
+  python3 - "$w/out" << 'PY' && ok "JSON: root_cause unknown, the job check unknown" || bad "JSON of an unread job: $(head -c 300 "$w/out")"
+import json, sys
+o = json.load(open(sys.argv[1]))
+assert o["root_cause"] == "unknown" and o["fix"] == [] and o["causes"] == []
+assert o["checks"][0]["name"] == "job" and o["checks"][0]["result"] == "unknown"
+assert "no-such-job" in o["summary"]
+PY
+fi
+GOOGLE_APPLICATION_CREDENTIALS=$w/nope.json run 3 "no credentials" "$gauth" doctor "$service" --format=json
+python3 - "$w/out" << 'PY' && ok "JSON: the caller check unknown" || bad "JSON without credentials: $(head -c 300 "$w/out")"
+import json, sys
+o = json.load(open(sys.argv[1]))
+assert o["root_cause"] == "unknown" and o["checks"][0]["name"] == "caller"
+PY
 
 finish cli-doctor-usage
