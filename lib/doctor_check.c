@@ -1055,7 +1055,7 @@ static void check_supplied_token(gauth__dx *x) {
 /* ---- target_exists
  * ------------------------------------------------------------ */
 
-static void target_not_found(gauth__dx *x, const char *what) {
+void gauth__dx_target_not_found(gauth__dx *x, const char *what) {
   if (gauth__dx_cause(x->d, GAUTH_DOCTOR_TARGET_NOT_FOUND,
                       "%s: check the project, the region and the name%s.", what,
                       x->run_v1 ? ", and the path (the v1 form is "
@@ -1095,9 +1095,10 @@ static void check_target_exists(gauth__dx *x) {
       gauth__dx_check(x->d, "target_exists", GAUTH_DOCTOR_CHECK_FAIL,
                       "no Cloud Run service of project %s has the URL %s",
                       x->project, x->shown);
-      target_not_found(x,
-                       "No Cloud Run service of the URL's project has "
-                       "this URL");
+      gauth__dx_target_not_found(
+          x,
+          "No Cloud Run service of the URL's project has "
+          "this URL");
       return;
     }
     gauth__dx_check(x->d, "target_exists", GAUTH_DOCTOR_CHECK_SKIPPED,
@@ -1110,9 +1111,10 @@ static void check_target_exists(gauth__dx *x) {
     gauth__dx_check(x->d, "target_exists", GAUTH_DOCTOR_CHECK_FAIL,
                     "no Cloud Run job named %s in any region of project %s",
                     strrchr(x->run_job, '/') + 1, x->project);
-    target_not_found(x,
-                     "The URL names a Cloud Run job that does not exist "
-                     "in any region of its project");
+    gauth__dx_target_not_found(
+        x,
+        "The URL names a Cloud Run job that does not exist "
+        "in any region of its project");
     return;
   }
   suffix = gauth__dx_strf("/v2/%s", x->run_job);
@@ -1129,7 +1131,8 @@ static void check_target_exists(gauth__dx *x) {
     x->target_exists = 0;
     gauth__dx_check(x->d, "target_exists", GAUTH_DOCTOR_CHECK_FAIL,
                     "Cloud Run Admin v2 has no job %s (404)", x->run_job);
-    target_not_found(x, "The URL names a Cloud Run job that does not exist");
+    gauth__dx_target_not_found(
+        x, "The URL names a Cloud Run job that does not exist");
   } else {
     gauth__dx_reply_message(&resp, m, sizeof m);
     gauth__dx_check(x->d, "target_exists", GAUTH_DOCTOR_CHECK_UNKNOWN,
@@ -1167,7 +1170,7 @@ static void read_reply(gauth__dx *x, const char *how, int status,
                   www != NULL ? "; WWW-Authenticate: " : "",
                   www != NULL ? www : "");
   if (status == 404 && x->target_exists != 1)
-    target_not_found(x, "The URL answers 404");
+    gauth__dx_target_not_found(x, "The URL answers 404");
 }
 
 static void check_attempt(gauth__dx *x) {
@@ -1263,7 +1266,8 @@ static void check_evidence(gauth__dx *x) {
   if (!x->failed_evidence || gauth_diagnosis_cause_count(x->d) > 0) return;
   if (x->job != NULL && gauth_scheduler_job_status_code(x->job) == 5 &&
       x->target_exists != 1) {
-    target_not_found(x, "The job's last attempt ended NOT_FOUND (404)");
+    gauth__dx_target_not_found(x,
+                               "The job's last attempt ended NOT_FOUND (404)");
     return;
   }
   gauth__dx_check(x->d, "evidence", GAUTH_DOCTOR_CHECK_UNKNOWN,
