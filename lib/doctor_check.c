@@ -647,7 +647,7 @@ static void check_token_type(gauth__dx *x) {
                       what, token_kind_text(x->takes));
       if (gauth__dx_cause(x->d, GAUTH_DOCTOR_NO_TOKEN,
                           "%s sends no token to %s, which is %s and needs %s.",
-                          x->job != NULL ? "The job" : "The call", x->shown,
+                          x->scheduler_mints ? "The job" : "The call", x->shown,
                           what, token_kind_text(x->takes))) {
         if (x->takes == GAUTH_SCHEDULER_TOKEN_OAUTH)
           fix_to_oauth(x);
@@ -692,14 +692,14 @@ static void check_token_type(gauth__dx *x) {
             "%s sends an OIDC ID token to %s, a Google API%s, which takes "
             "only OAuth 2 access tokens: it answers 401 whatever IAM grants, "
             "so no role can fix it.",
-            x->job != NULL ? "The job" : "The call", x->shown,
+            x->scheduler_mints ? "The job" : "The call", x->shown,
             x->run_job != NULL ? " (Cloud Run Admin :run)" : ""))
       fix_to_oauth(x);
   } else if (gauth__dx_cause(
                  x->d, GAUTH_DOCTOR_ACCESS_TOKEN_TO_RUN_SERVICE,
                  "%s sends an OAuth access token to %s, %s, which takes OIDC "
                  "ID tokens (audience: its URL): it answers 401.",
-                 x->job != NULL ? "The job" : "The call", x->shown, what)) {
+                 x->scheduler_mints ? "The job" : "The call", x->shown, what)) {
     fix_to_oidc(x);
   }
 }

@@ -57,7 +57,7 @@ char *gauth__dx_strf(const char *fmt, ...) GAUTH_PRINTF(1, 2);
 
 /* Google allows this much clock difference when minting and verifying
  * tokens (iat / exp leeway): seconds. */
-#define GAUTH__DOCTOR_SKEW_MAX 300
+#define GAUTH__DOCTOR_SKEW_MAX GAUTH_DOCTOR_CLOCK_SKEW_MAX
 
 /* What the checks share: the input, what was learnt, the diagnosis. */
 typedef struct gauth__dx {
