@@ -1378,10 +1378,14 @@ gauth_status gauth_doctor_diagnose(gauth_credentials *caller,
     x.audience = NULL;
     x.scope = NULL;
   }
-  if (!url_split(x.url, &u))
+  if (!url_split(x.url, &u) ||
+      (gauth__skip_prefix(u.origin, "http://") == NULL &&
+       gauth__skip_prefix(u.origin, "https://") == NULL)) {
+    url_parts_free(&u);
     return gauth__error_set(err, GAUTH_E_INVALID_ARG,
                             "gauth_doctor_diagnose: the url is not an http(s) "
                             "URL with a host");
+  }
   x.shown = gauth__dx_strf("%s%s", u.origin, u.path);
   url_parts_free(&u);
   x.d = gauth__dx_new();
