@@ -487,6 +487,12 @@ static int policy_says(gauth__dx *x, const char *resource, const char *perm,
   return -1;
 }
 
+static void permission_result(gauth__dx *x, const char *resource,
+                              const char *perm, const char *role,
+                              const char *kind, const char *ref,
+                              const char *how, const char *why,
+                              const char *pwhy, int test, int pol);
+
 void gauth__dx_check_permission(gauth__dx *x) {
   const char *resource = x->run_job != NULL ? x->run_job : x->run_service;
   const char *perm = x->run_job != NULL ? "run.jobs.run" : "run.routes.invoke";
@@ -563,7 +569,16 @@ void gauth__dx_check_permission(gauth__dx *x) {
     return;
   }
   pol = policy_says(x, resource, perm, &role, &keep, pwhy, sizeof pwhy);
-  cJSON_Delete(keep);
+  permission_result(x, resource, perm, role, kind, ref, how, why, pwhy, test,
+                    pol);
+  cJSON_Delete(keep); /* role points into it */
+}
+
+static void permission_result(gauth__dx *x, const char *resource,
+                              const char *perm, const char *role,
+                              const char *kind, const char *ref,
+                              const char *how, const char *why,
+                              const char *pwhy, int test, int pol) {
   if (test == 0 && pol == 1) {
     gauth__dx_check(x->d, "permission", GAUTH_DOCTOR_CHECK_FAIL,
                     "the policy grants %s %s (%s) on %s, but %s says it does "
