@@ -511,6 +511,14 @@ void gauth__dx_check_permission(gauth__dx *x) {
                     x->shown);
     return;
   }
+  if (x->account == NULL && x->sends != GAUTH_SCHEDULER_TOKEN_NONE &&
+      x->target_exists != 0) {
+    gauth__dx_check(x->d, "permission", GAUTH_DOCTOR_CHECK_UNKNOWN,
+                    "whose token it is is not known (no email in it), so "
+                    "whether it holds %s on %s could not be checked",
+                    perm, resource);
+    return;
+  }
   if (x->target_exists == 0 || x->sa_state == 0 || x->account == NULL) {
     gauth__dx_check(x->d, "permission", GAUTH_DOCTOR_CHECK_SKIPPED, "%s",
                     x->account == NULL ? "no account to check"
