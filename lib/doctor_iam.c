@@ -628,8 +628,11 @@ static void permission_result(gauth__dx *x, const char *resource,
                               : "from the policies of the resource and its "
                                 "project, and the roles' definitions");
     if (gauth__dx_cause(x->d, GAUTH_DOCTOR_MISSING_PERMISSION,
-                        "The service account %s lacks %s on %s (granted by "
+                        "The %saccount %s lacks %s on %s (granted by "
                         "roles/run.invoker): Cloud Run answers 403.",
+                        strcmp(gauth__dx_member_kind(x->account), "user") == 0
+                            ? ""
+                            : "service ",
                         x->account, perm, resource))
       gauth__dx_fix(x->d,
                     "gcloud run %s add-iam-policy-binding %s "
