@@ -520,6 +520,16 @@ void gauth__dx_check_permission(gauth__dx *x) {
   char how[600] = "", why[600] = "", pwhy[600] = "", loc[200] = "", ref[300];
   cJSON *keep = NULL;
   int test, pol;
+  if (resource == NULL && x->sends != GAUTH_SCHEDULER_TOKEN_NONE &&
+      (x->kind == GAUTH_SCHEDULER_URL_CLOUD_RUN_SERVICE ||
+       x->kind == GAUTH_SCHEDULER_URL_CLOUD_RUN_FUNCTION)) {
+    gauth__dx_check(x->d, "permission", GAUTH_DOCTOR_CHECK_UNKNOWN,
+                    "the Cloud Run service behind %s was not found in Cloud "
+                    "Run Admin's list of services, so whether the account "
+                    "holds run.routes.invoke on it could not be checked",
+                    x->shown);
+    return;
+  }
   if (resource == NULL) {
     gauth__dx_check(x->d, "permission",
                     x->kind == GAUTH_SCHEDULER_URL_GOOGLE_API &&
