@@ -70,6 +70,7 @@ const char *gauth_doctor_check_result_name(gauth_doctor_check_result r) {
 
 /* printf into a new string, with any bearer token or JWT-looking text
  * redacted as a last line of defence. NULL when out of memory. */
+static char *vformat(const char *fmt, va_list ap) GAUTH_PRINTF(1, 0);
 static char *vformat(const char *fmt, va_list ap) {
   va_list ap2;
   int n;
@@ -115,6 +116,38 @@ void gauth__dx_check(gauth_diagnosis *d, const char *name,
   d->checks[d->check_count].result = result;
   d->checks[d->check_count].detail = detail;
   d->check_count++;
+}
+
+static dx_check *find_check(const gauth_diagnosis *d, const char *name) {
+  size_t i = d != NULL ? d->check_count : 0;
+  while (i-- > 0)
+    if (strcmp(d->checks[i].name, name) == 0) return &d->checks[i];
+  return NULL;
+}
+
+void gauth__dx_check_update(gauth_diagnosis *d, const char *name,
+                            gauth_doctor_check_result result, const char *fmt,
+                            ...) {
+  va_list ap;
+  dx_check *c = find_check(d, name);
+  char *detail;
+  if (c == NULL) return;
+  va_start(ap, fmt);
+  detail = vformat(fmt, ap);
+  va_end(ap);
+  if (detail == NULL) {
+    d->oom = 1;
+    return;
+  }
+  free(c->detail);
+  c->detail = detail;
+  c->result = result;
+}
+
+gauth_doctor_check_result gauth__dx_check_get(const gauth_diagnosis *d,
+                                              const char *name) {
+  const dx_check *c = find_check(d, name);
+  return c != NULL ? c->result : GAUTH_DOCTOR_CHECK_SKIPPED;
 }
 
 int gauth__dx_has(const gauth_diagnosis *d, gauth_doctor_cause cause) {
