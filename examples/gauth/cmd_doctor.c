@@ -348,6 +348,53 @@ static void print_not_diagnosed(const doctor_args *a, const char *what,
          what, failure->message);
 }
 
+/* --job=projects/P/locations/L/jobs/J answered NOT_FOUND to a caller who
+ * may read jobs: the evidence shows the named job does not exist, the
+ * cause the issue calls target_not_found (a wrong project, location or
+ * job). Said in the diagnosis's shape; returns the exit status. */
+static int print_job_not_found(const doctor_args *a,
+                               const gauth_error *failure) {
+  char project[256] = "", location[256] = "", line[700];
+  const char *name = a->job.job;
+  char summary[GAUTH_ERROR_MESSAGE_SIZE + 512];
+  if (sscanf(name, "projects/%255[^/]/locations/%255[^/]/jobs/", project,
+             location) != 2) {
+    project[0] = '\0';
+    location[0] = '\0';
+  }
+  snprintf(summary, sizeof summary,
+           "The Cloud Scheduler job %s does not exist: the Cloud Scheduler "
+           "API answers NOT_FOUND (a wrong project, location or job name).",
+           name);
+  snprintf(line, sizeof line,
+           "list the jobs there: gcloud scheduler jobs list --project=%s "
+           "--location=%s",
+           project[0] ? project : "PROJECT",
+           location[0] ? location : "LOCATION");
+  if (a->json) {
+    fputs("{\"root_cause\":\"target_not_found\",\"summary\":", stdout);
+    cli_print_json_string(summary);
+    fputs(",\"fix\":[", stdout);
+    cli_print_json_string(line);
+    fputs("],\"causes\":[{\"code\":\"target_not_found\",\"summary\":", stdout);
+    cli_print_json_string(summary);
+    fputs(",\"fix\":[", stdout);
+    cli_print_json_string(line);
+    fputs(
+        "]}],\"checks\":[{\"name\":\"job\",\"result\":\"fail\","
+        "\"detail\":",
+        stdout);
+    cli_print_json_string(failure->message);
+    fputs("}]}\n", stdout);
+  } else {
+    printf(
+        "ROOT CAUSE: target_not_found: %s\nFIX:\n  %s\nEVIDENCE:\n"
+        "  [fail] job: %s\n",
+        summary, line, failure->message);
+  }
+  return CLI_FAIL;
+}
+
 /* ---- the run ------------------------------------------------------------- */
 
 /* A failure before any diagnosis (credentials, reading the job): the
@@ -462,8 +509,15 @@ static int diagnose(const doctor_args *a, const char *token) {
   cli_free_secret(own);
   return rc;
 done:
-  if (rc != CLI_USAGE && failure.code != GAUTH_OK)
+  if (rc != CLI_USAGE && failure.code != GAUTH_OK) {
+    if (strcmp(stage, "job") == 0 && failure.code == GAUTH_E_NOT_FOUND) {
+      gauth_scheduler_job_free(job);
+      gauth_credentials_free(caller);
+      cli_free_secret(own);
+      return print_job_not_found(a, &failure);
+    }
     print_not_diagnosed(a, stage, &failure);
+  }
   gauth_scheduler_job_free(job);
   gauth_credentials_free(caller);
   cli_free_secret(own);

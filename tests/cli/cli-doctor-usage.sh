@@ -195,6 +195,22 @@ assert o["checks"][0]["name"] == "job" and o["checks"][0]["result"] == "unknown"
 assert "no-such-job" in o["summary"]
 PY
 fi
+# A caller who may read jobs is told the named one does not exist.
+curl -sS --noproxy '*' -o /dev/null -X POST "$base/emulator/v1/policy:add" \
+  -d '{"resource":"projects/demo-project","role":"roles/viewer","member":"serviceAccount:scheduler@demo-project.iam.gserviceaccount.com"}'
+if run 1 "--job=NAME that does not exist (the caller may read jobs)" "$gauth" doctor --job=$nojob; then
+  has "$w/out" "ROOT CAUSE: target_not_found: The Cloud Scheduler job $nojob does not exist" "target_not_found, naming the job"
+  has "$w/out" "gcloud scheduler jobs list --project=demo-project --location=us-central1" "the fix lists the jobs there"
+fi
+if run 1 "the same, --format=json" "$gauth" doctor --job=$nojob --format=json; then
+  python3 - "$w/out" << 'PY' && ok "JSON: target_not_found, the job check failed" || bad "JSON of a missing job: $(head -c 300 "$w/out")"
+import json, sys
+o = json.load(open(sys.argv[1]))
+assert o["root_cause"] == "target_not_found" and len(o["fix"]) == 1
+assert o["causes"][0]["code"] == "target_not_found"
+assert o["checks"][0] == {"name": "job", "result": "fail", "detail": o["checks"][0]["detail"]}
+PY
+fi
 GOOGLE_APPLICATION_CREDENTIALS=$w/nope.json run 3 "no credentials" "$gauth" doctor "$service" --format=json
 python3 - "$w/out" << 'PY' && ok "JSON: the caller check unknown" || bad "JSON without credentials: $(head -c 300 "$w/out")"
 import json, sys
