@@ -1012,6 +1012,47 @@ static void check_supplied_access_token(gauth__dx *x) {
   cJSON_Delete(root);
 }
 
+/* A supplied ID token verified as Google's verifiers do (Google's keys and
+ * issuers, RS256), its own audience accepted: the audience and expiry are
+ * checked apart. */
+static void check_signature(gauth__dx *x, const char *aud) {
+  gauth_verifier_options vo = GAUTH_VERIFIER_OPTIONS_INIT;
+  gauth_verifier *v = NULL;
+  gauth_error err = GAUTH_ERROR_INIT;
+  const char *auds[2] = {aud, NULL};
+  gauth_status st;
+  if (aud == NULL) {
+    gauth__dx_check(x->d, "signature", GAUTH_DOCTOR_CHECK_SKIPPED,
+                    "the ID token has no audience to verify it for");
+    return;
+  }
+  vo.preset = GAUTH_VERIFIER_GOOGLE;
+  vo.audiences = auds;
+  vo.leeway_seconds = GAUTH_DOCTOR_CLOCK_SKEW_MAX;
+  vo.http = x->opts;
+  st = gauth_verifier_new(&v, &vo, &err);
+  if (st == GAUTH_OK)
+    st = gauth_verifier_verify(v, x->in->token, strlen(x->in->token), NULL,
+                               &err);
+  gauth_verifier_free(v);
+  if (st == GAUTH_OK) {
+    gauth__dx_check(x->d, "signature", GAUTH_DOCTOR_CHECK_OK,
+                    "the ID token is signed by Google (its key set) and "
+                    "issued by accounts.google.com");
+  } else if (st == GAUTH_E_VERIFY &&
+             strcmp(err.reason, GAUTH_REASON_KEYS_UNAVAILABLE) != 0 &&
+             strcmp(err.reason, GAUTH_REASON_EXPIRED) != 0) {
+    gauth__dx_check(x->d, "signature", GAUTH_DOCTOR_CHECK_FAIL,
+                    "the ID token does not verify as Google's (%s): %s; a "
+                    "Google API or Cloud Run answers 401",
+                    err.reason, err.message);
+  } else if (st != GAUTH_E_VERIFY ||
+             strcmp(err.reason, GAUTH_REASON_EXPIRED) != 0) {
+    gauth__dx_check(x->d, "signature", GAUTH_DOCTOR_CHECK_UNKNOWN,
+                    "the ID token could not be verified: %s", err.message);
+  }
+}
+
 static void check_supplied_token(gauth__dx *x) {
   gauth__jws jws;
   gauth_error err = GAUTH_ERROR_INIT;
@@ -1068,6 +1109,8 @@ static void check_supplied_token(gauth__dx *x) {
         x->token_email ? x->token_email : "", n > 0 ? auds[0] : "(none)",
         cJSON_IsNumber(exp) ? "not expired" : "no exp claim");
   }
+  if (x->sends == GAUTH_SCHEDULER_TOKEN_OIDC)
+    check_signature(x, n > 0 ? auds[0] : NULL);
   if (x->sends == GAUTH_SCHEDULER_TOKEN_OIDC &&
       x->kind != GAUTH_SCHEDULER_URL_GOOGLE_API)
     check_audience_of(x, "audience", auds, n);
