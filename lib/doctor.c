@@ -224,12 +224,15 @@ static char *summary_of_checks(const gauth_diagnosis *d,
   if (!append(&s, &len, lead)) return NULL;
   for (i = 0; i < d->check_count; i++) {
     const dx_check *c = &d->checks[i];
-    if (c->result != want) continue;
+    /* Asked for UNKNOWN: the failed checks (no cause) too. */
+    if (c->result != want && !(want == GAUTH_DOCTOR_CHECK_UNKNOWN &&
+                               c->result == GAUTH_DOCTOR_CHECK_FAIL))
+      continue;
     if ((k > 0 && !append(&s, &len, "; ")) || !append(&s, &len, c->name)) {
       free(s);
       return NULL;
     }
-    if (want == GAUTH_DOCTOR_CHECK_UNKNOWN &&
+    if (want != GAUTH_DOCTOR_CHECK_OK &&
         (!append(&s, &len, " (") || !append(&s, &len, c->detail) ||
          !append(&s, &len, ")"))) {
       free(s);
@@ -260,8 +263,12 @@ gauth_status gauth__dx_finish(gauth_diagnosis *d, gauth_error *err) {
   /* Causes are recorded once each, so the order by code is total. */
   if (d->cause_count > 1)
     qsort(d->causes, d->cause_count, sizeof *d->causes, cause_cmp);
+  /* A check that failed without naming a cause leaves the diagnosis
+   * unknown: something is wrong that no code describes. */
   for (i = 0; i < d->check_count; i++)
-    if (d->checks[i].result == GAUTH_DOCTOR_CHECK_UNKNOWN) unknown = 1;
+    if (d->checks[i].result == GAUTH_DOCTOR_CHECK_UNKNOWN ||
+        d->checks[i].result == GAUTH_DOCTOR_CHECK_FAIL)
+      unknown = 1;
   free(d->summary);
   d->summary = NULL;
   if (d->cause_count > 0) {
@@ -272,7 +279,7 @@ gauth_status gauth__dx_finish(gauth_diagnosis *d, gauth_error *err) {
     d->summary = summary_of_checks(
         d, GAUTH_DOCTOR_CHECK_UNKNOWN,
         "No cause found, but a check that could have found one could not be "
-        "made: ");
+        "made, or one failed in a way no cause describes: ");
   } else {
     d->root = GAUTH_DOCTOR_OK;
     d->summary = summary_of_checks(d, GAUTH_DOCTOR_CHECK_OK,

@@ -116,6 +116,40 @@ void gauth__dx_date(gauth__dx *x, const char *date);
 void gauth__dx_reply_message(const gauth__http_response *resp, char *buf,
                              size_t size);
 
+/* ---- shared by the check files ---------------------------------------- */
+
+/* scheme://host[:port] and the path of a URL (lower-case scheme and host). */
+typedef struct gauth__dx_url_parts {
+  char *origin;
+  char *host;
+  char *path;
+} gauth__dx_url_parts;
+
+int gauth__dx_url_split(const char *url, gauth__dx_url_parts *out);
+void gauth__dx_url_parts_free(gauth__dx_url_parts *u);
+/* The next path part after `prefix` at *p (copied), moving *p past it. */
+char *gauth__dx_take_part(const char **p, const char *prefix);
+int gauth__dx_all_digits(const char *s);
+/* "J --location=L --project=P" for gcloud, or placeholders. */
+const char *gauth__dx_job_ref(const gauth__dx *x, char *buf, size_t size);
+/* Audiences compare as Cloud Run compares them: exactly, but for one
+ * trailing '/'. */
+int gauth__dx_audience_eq(const char *a, const char *b);
+void gauth__dx_add_audience(gauth__dx *x, const char *a);
+/* The project's Cloud Run job with run_job's id in any location, or NULL;
+ * the location part of a resource name (copied). */
+char *gauth__dx_job_anywhere(gauth__dx *x);
+char *gauth__dx_location_of(const char *name);
+
+/* The checks, in the order gauth_doctor_diagnose makes them. */
+void gauth__dx_check_target_kind(gauth__dx *x);
+void gauth__dx_check_token_type(gauth__dx *x);
+void gauth__dx_check_supplied_token(gauth__dx *x);
+void gauth__dx_check_scopes(gauth__dx *x, const char *name, const char *scopes);
+void gauth__dx_check_audience(gauth__dx *x, const char *name,
+                              const char *const *auds, size_t n);
+void gauth__dx_check_target_exists(gauth__dx *x);
+
 /* Record the causes (with their fixes): the target does not exist (what:
  * the sentence's start); the account does not exist (evidence: NULL, or why
  * the service_account check now fails). */

@@ -72,6 +72,11 @@
  *                    its scope, expires_in and email; a refusal
  *                    (invalid_token) is an expired or revoked token.
  *                    token_expired.
+ *   signature        (an ID token given) verified as Google's verifiers
+ *                    do (gauth_verifier, GAUTH_VERIFIER_GOOGLE: Google's
+ *                    keys and issuers), its own audience accepted: fail
+ *                    for a token Google did not sign (no cause code: the
+ *                    root is then unknown unless another cause is found).
  *   audience         an ID token's audience (the job's, or the given
  *                    token's aud) against the service's uri, urls and
  *                    customAudiences (a Cloud Run function's: its URL);
@@ -127,8 +132,8 @@
  * service, no_token, token_expired, audience_mismatch, wrong_scope,
  * target_not_found, missing_permission, permission_not_propagated. The
  * root is the first found; `ok` only when no cause is found and no check
- * is unknown; `unknown` when no cause is found and a check could not be
- * made.
+ * is unknown or failed; `unknown` when no cause is found and a check could
+ * not be made, or failed in a way no cause describes.
  *
  * THE SCOPE TABLE: every Google API accepts
  * https://www.googleapis.com/auth/cloud-platform; besides it (prefix
