@@ -99,4 +99,57 @@ int cli_creds_option(int argc, char **argv, int *i, const char *cmd,
 gauth_status cli_make_credentials(const cli_creds_args *a,
                                   gauth_credentials **out, gauth_error *err);
 
+/* ---- a Cloud Scheduler job from the command line (cli_job.c) ------------- */
+
+/* Most --header options. */
+#define CLI_JOB_MAX_HEADERS 64
+
+/* The job options of gauth invoke and gauth doctor: --job=NAME|FILE, or a
+ * URL and --oidc[=AUDIENCE] | --oauth[=SCOPES], --service-account=EMAIL,
+ * --method=M, --header=NAME:VALUE..., --data=TEXT | --data-file=F; the
+ * timing flags (--attempt-deadline, --retry-count, --min-backoff,
+ * --max-backoff, --max-doublings, --max-retry-duration) that also override
+ * a --job's; and the credentials. Borrowed from argv; zero it first. */
+typedef struct cli_job_args {
+  const char *job;
+  const char *url;
+  int oidc, oauth;
+  const char *audience, *scopes;
+  const char *service_account, *method;
+  const char *headers[CLI_JOB_MAX_HEADERS];
+  size_t nheaders;
+  const char *data, *data_file;
+  const char *attempt_deadline, *min_backoff, *max_backoff;
+  const char *max_retry_duration, *retry_count, *max_doublings;
+  cli_creds_args creds;
+} cli_job_args;
+
+/* Matches argv[*i] against the options above (not the URL). Returns 1 when
+ * consumed, 0 when argv[*i] is something else, -1 after a usage message. */
+int cli_job_option(int argc, char **argv, int *i, const char *cmd,
+                   cli_job_args *a);
+
+/* After parsing: either --job or a URL, --oidc or --oauth, --data or
+ * --data-file, no ad hoc flag with --job. CLI_OK or CLI_USAGE (after a
+ * message naming cmd). */
+int cli_job_check(const cli_job_args *a, const char *cmd);
+
+/* The credentials a->creds asks for into *caller, unless it is already
+ * set. CLI_OK, or CLI_FAIL after a message (and, when failure is not
+ * NULL, the error in *failure). */
+int cli_job_caller(const cli_job_args *a, gauth_credentials **caller,
+                   gauth_error *failure);
+
+/* The job (free with gauth_scheduler_job_free()): read through the Cloud
+ * Scheduler API as *caller (created as needed, then the caller frees it),
+ * from a file, or built from the flags; the timing flags applied; parsed
+ * by gauth_scheduler_job_from_json; an HTTP target. A job read from the
+ * API or a file keeps its state and its last attempt's status. Returns
+ * CLI_OK; CLI_USAGE for a bad job, file or flag; CLI_FAIL when the API or
+ * the credentials fail (after a message, naming cmd where it is the CLI's
+ * own; and, when failure is not NULL, that error in *failure). */
+int cli_job_build(const char *cmd, const cli_job_args *a,
+                  gauth_credentials **caller, gauth_scheduler_job **out,
+                  gauth_error *failure);
+
 #endif /* GAUTH_CLI_H */

@@ -1,11 +1,9 @@
 /* gauth invoke: what Cloud Scheduler does for an HTTP job, from the command
  * line. The job comes from the Cloud Scheduler API (--job=projects/...), a
- * Job JSON file (--job=FILE) or flags (gauth invoke URL ...); every source
- * becomes Job JSON, flags applied, and is read by
- * gauth_scheduler_job_from_json, so that one parser validates them all.
- * Each attempt is gauth_scheduler_attempt_send; retries follow the job's
- * retryConfig (gauth_scheduler_retry_next) in real time. Never prints a
- * token. */
+ * Job JSON file (--job=FILE) or flags (gauth invoke URL ...), built by
+ * cli_job.c as gauth doctor's is. Each attempt is gauth_scheduler_attempt_send;
+ * retries follow the job's retryConfig (gauth_scheduler_retry_next) in real
+ * time. Never prints a token. */
 #include <errno.h>
 #include <signal.h>
 #include <stddef.h>
@@ -15,7 +13,6 @@
 #include <time.h>
 
 #include <cjson/cJSON.h>
-#include <openssl/evp.h>
 
 #include <gauth/gauth.h>
 
@@ -23,7 +20,6 @@
 #include "cmd.h"
 
 #define CMD "invoke"
-#define MAX_HEADERS 64
 /* Lines of a dry run's retry schedule before "...". */
 #define MAX_SCHEDULE_LINES 20
 
@@ -71,91 +67,11 @@ static const char usage[] =
     "minted), 2 bad usage (bad flags, a bad job).\n";
 
 typedef struct invoke_args {
-  const char *job;
-  const char *url;
-  int oidc, oauth;
-  const char *audience, *scopes;
-  const char *service_account, *method;
-  const char *headers[MAX_HEADERS];
-  size_t nheaders;
-  const char *data, *data_file;
-  const char *attempt_deadline, *min_backoff, *max_backoff;
-  const char *max_retry_duration, *retry_count, *max_doublings;
+  cli_job_args job;
   int dry_run, json;
-  cli_creds_args creds;
 } invoke_args;
 
 /* ---- the command line ---------------------------------------------------- */
-
-/* --oidc and --oauth, whose value is optional ("--oidc" or "--oidc=AUD").
- * Returns 1 when consumed. */
-static int token_flag(const char *s, invoke_args *a) {
-  if (strcmp(s, "--oidc") == 0 || strncmp(s, "--oidc=", 7) == 0) {
-    a->oidc = 1;
-    if (s[6] == '=') a->audience = s + 7;
-    return 1;
-  }
-  if (strcmp(s, "--oauth") == 0 || strncmp(s, "--oauth=", 8) == 0) {
-    a->oauth = 1;
-    if (s[7] == '=') a->scopes = s + 8;
-    return 1;
-  }
-  return 0;
-}
-
-/* The options that take a value. Returns 1 consumed, 0 not one of them,
- * -1 after a usage message. */
-static int value_flag(int argc, char **argv, int *i, invoke_args *a) {
-  static const struct {
-    const char *name;
-    size_t off;
-  } flags[] = {
-      {"--job", offsetof(invoke_args, job)},
-      {"--service-account", offsetof(invoke_args, service_account)},
-      {"--method", offsetof(invoke_args, method)},
-      {"--data", offsetof(invoke_args, data)},
-      {"--data-file", offsetof(invoke_args, data_file)},
-      {"--attempt-deadline", offsetof(invoke_args, attempt_deadline)},
-      {"--retry-count", offsetof(invoke_args, retry_count)},
-      {"--min-backoff", offsetof(invoke_args, min_backoff)},
-      {"--max-backoff", offsetof(invoke_args, max_backoff)},
-      {"--max-doublings", offsetof(invoke_args, max_doublings)},
-      {"--max-retry-duration", offsetof(invoke_args, max_retry_duration)}};
-  const char *v = NULL;
-  size_t k;
-  int r;
-  for (k = 0; k < sizeof(flags) / sizeof(flags[0]); k++) {
-    r = cli_option(argc, argv, i, CMD, flags[k].name, &v);
-    if (r == 0) continue;
-    if (r < 0) return -1;
-    *(const char **)((char *)a + flags[k].off) = v;
-    return 1;
-  }
-  r = cli_option(argc, argv, i, CMD, "--header", &v);
-  if (r <= 0) return r;
-  if (a->nheaders == MAX_HEADERS) {
-    cli_usage_error(CMD, "more than %d --header options", MAX_HEADERS);
-    return -1;
-  }
-  a->headers[a->nheaders++] = v;
-  return 1;
-}
-
-static int check_args(const invoke_args *a) {
-  if ((a->job == NULL) == (a->url == NULL))
-    return cli_usage_error(CMD, "give either --job=NAME|FILE or a URL");
-  if (a->oidc && a->oauth)
-    return cli_usage_error(CMD, "--oidc and --oauth exclude each other");
-  if (a->data != NULL && a->data_file != NULL)
-    return cli_usage_error(CMD, "--data and --data-file exclude each other");
-  if (a->job != NULL && (a->oidc || a->oauth || a->service_account ||
-                         a->method || a->nheaders || a->data || a->data_file))
-    return cli_usage_error(CMD,
-                           "--oidc, --oauth, --service-account, --method, "
-                           "--header and --data describe an ad hoc job: "
-                           "not with --job");
-  return CLI_OK;
-}
 
 static int parse_args(int argc, char **argv, invoke_args *a) {
   memset(a, 0, sizeof(*a));
@@ -163,7 +79,6 @@ static int parse_args(int argc, char **argv, invoke_args *a) {
     const char *s = argv[i];
     int r;
     char name[64];
-    if (token_flag(s, a)) continue;
     if (strcmp(s, "--dry-run") == 0) {
       a->dry_run = 1;
       continue;
@@ -172,271 +87,23 @@ static int parse_args(int argc, char **argv, invoke_args *a) {
       a->json = s[9] == 'j';
       continue;
     }
-    r = value_flag(argc, argv, &i, a);
-    if (r == 0) r = cli_creds_option(argc, argv, &i, CMD, &a->creds);
+    r = cli_job_option(argc, argv, &i, CMD, &a->job);
     if (r < 0) return CLI_USAGE;
     if (r > 0) continue;
-    if (strncmp(s, "-", 1) == 0 || a->url != NULL)
+    if (strncmp(s, "-", 1) == 0 || a->job.url != NULL)
       return cli_usage_error(CMD, "unexpected argument %s",
                              s[0] == '-' ? cli_option_name(s, name, sizeof name)
                                          : "(a second URL)");
-    a->url = s;
+    a->job.url = s;
   }
-  return check_args(a);
+  return cli_job_check(&a->job, CMD);
 }
-
-/* ---- the job, as Job JSON ------------------------------------------------ */
-
-/* Standard base64 (proto3 JSON's bytes) of len bytes, or NULL. */
-static char *base64(const unsigned char *p, size_t len) {
-  size_t cap = 4 * ((len + 2) / 3) + 1;
-  char *out;
-  if (len > (size_t)0x3fffffff) return NULL;
-  out = malloc(cap);
-  if (out != NULL) EVP_EncodeBlock((unsigned char *)out, p, (int)len);
-  return out;
-}
-
-static int add_body(cJSON *target, const unsigned char *body, size_t len) {
-  char *b64 = base64(body, len);
-  int ok = b64 != NULL && cJSON_AddStringToObject(target, "body", b64) != NULL;
-  free(b64);
-  return ok;
-}
-
-/* The members of an ad hoc job's httpTarget. Returns CLI_OK, or the exit
- * status after a message. */
-static int adhoc_target(const invoke_args *a, const char *caller_email,
-                        cJSON *t) {
-  cJSON *h = NULL;
-  size_t i;
-  cJSON_AddStringToObject(t, "uri", a->url);
-  if (a->method != NULL) cJSON_AddStringToObject(t, "httpMethod", a->method);
-  for (i = 0; i < a->nheaders; i++) {
-    const char *colon = strchr(a->headers[i], ':');
-    char name[256];
-    const char *value;
-    if (colon == NULL || colon == a->headers[i] ||
-        (size_t)(colon - a->headers[i]) >= sizeof name)
-      return cli_usage_error(CMD, "--header needs NAME:VALUE");
-    snprintf(name, sizeof name, "%.*s", (int)(colon - a->headers[i]),
-             a->headers[i]);
-    value = colon + 1;
-    while (*value == ' ') value++;
-    if (h == NULL) h = cJSON_AddObjectToObject(t, "headers");
-    cJSON_DeleteItemFromObjectCaseSensitive(h, name);
-    cJSON_AddStringToObject(h, name, value);
-  }
-  if (a->data != NULL &&
-      !add_body(t, (const unsigned char *)a->data, strlen(a->data)))
-    return CLI_FAIL;
-  if (a->data_file != NULL) {
-    char *text = NULL;
-    size_t len = 0;
-    int rc = cli_read_file(a->data_file, "--data-file", &text, &len);
-    if (rc != CLI_OK) return CLI_USAGE;
-    rc = add_body(t, (const unsigned char *)text, len) ? CLI_OK : CLI_FAIL;
-    cli_free_secret(text);
-    if (rc != CLI_OK) return rc;
-  }
-  if (a->oidc || a->oauth) {
-    const char *email = a->service_account ? a->service_account : caller_email;
-    cJSON *tok =
-        cJSON_AddObjectToObject(t, a->oidc ? "oidcToken" : "oauthToken");
-    cJSON_AddStringToObject(tok, "serviceAccountEmail", email ? email : "");
-    if (a->audience != NULL)
-      cJSON_AddStringToObject(tok, "audience", a->audience);
-    if (a->scopes != NULL) {
-      /* Google's scope member is one string; several scopes are separated
-       * by spaces. */
-      char *s = strdup(a->scopes);
-      for (char *p = s; p != NULL && *p; p++)
-        if (*p == ',') *p = ' ';
-      if (s != NULL) cJSON_AddStringToObject(tok, "scope", s);
-      free(s);
-    }
-  }
-  return CLI_OK;
-}
-
-/* A parsed job back to Job JSON (to apply flags to a job read from the
- * API: the library parses every job the same way). */
-static cJSON *job_to_json(const gauth_scheduler_job *job) {
-  cJSON *o = cJSON_CreateObject(), *t, *rc;
-  const gauth_scheduler_retry_config *r = gauth_scheduler_job_retry_config(job);
-  size_t i, n, len = 0;
-  const unsigned char *body;
-  char d[64];
-  if (o == NULL) return NULL;
-  cJSON_AddStringToObject(o, "name", gauth_scheduler_job_name(job));
-  snprintf(d, sizeof d, "%.3fs",
-           (double)gauth_scheduler_job_attempt_deadline_ms(job) / 1000.0);
-  cJSON_AddStringToObject(o, "attemptDeadline", d);
-  rc = cJSON_AddObjectToObject(o, "retryConfig");
-  cJSON_AddNumberToObject(rc, "retryCount", r->retry_count);
-  cJSON_AddNumberToObject(rc, "maxDoublings", r->max_doublings);
-#define DUR(member, ms)                                  \
-  snprintf(d, sizeof d, "%.3fs", (double)(ms) / 1000.0); \
-  cJSON_AddStringToObject(rc, member, d)
-  DUR("maxRetryDuration", r->max_retry_duration_ms);
-  DUR("minBackoffDuration", r->min_backoff_ms);
-  DUR("maxBackoffDuration", r->max_backoff_ms);
-#undef DUR
-  if (gauth_scheduler_job_target(job) != GAUTH_SCHEDULER_TARGET_HTTP) {
-    cJSON_AddObjectToObject(o, "pubsubTarget");
-    return o;
-  }
-  t = cJSON_AddObjectToObject(o, "httpTarget");
-  cJSON_AddStringToObject(t, "uri", gauth_scheduler_job_uri(job));
-  cJSON_AddStringToObject(t, "httpMethod",
-                          gauth_scheduler_job_http_method(job));
-  n = gauth_scheduler_job_header_count(job);
-  if (n > 0) {
-    cJSON *h = cJSON_AddObjectToObject(t, "headers");
-    for (i = 0; i < n; i++)
-      cJSON_AddStringToObject(h, gauth_scheduler_job_header_name(job, i),
-                              gauth_scheduler_job_header_value(job, i));
-  }
-  body = gauth_scheduler_job_body(job, &len);
-  if (body != NULL && !add_body(t, body, len)) {
-    cJSON_Delete(o);
-    return NULL;
-  }
-  if (gauth_scheduler_job_token(job) != GAUTH_SCHEDULER_TOKEN_NONE) {
-    int oidc = gauth_scheduler_job_token(job) == GAUTH_SCHEDULER_TOKEN_OIDC;
-    cJSON *tok = cJSON_AddObjectToObject(t, oidc ? "oidcToken" : "oauthToken");
-    cJSON_AddStringToObject(tok, "serviceAccountEmail",
-                            gauth_scheduler_job_service_account(job));
-    cJSON_AddStringToObject(tok, oidc ? "audience" : "scope",
-                            oidc ? gauth_scheduler_job_audience(job)
-                                 : gauth_scheduler_job_scope(job));
-  }
-  return o;
-}
-
-/* Sets member of obj to a string (a duration) or, for counts, the text as
- * given (the library checks both). */
-static void set_member(cJSON *obj, const char *member, const char *v) {
-  if (v == NULL) return;
-  cJSON_DeleteItemFromObjectCaseSensitive(obj, member);
-  cJSON_AddStringToObject(obj, member, v);
-}
-
-static void apply_flags(const invoke_args *a, cJSON *job) {
-  cJSON *rc = cJSON_GetObjectItemCaseSensitive(job, "retryConfig");
-  set_member(job, "attemptDeadline", a->attempt_deadline);
-  if (!cJSON_IsObject(rc) &&
-      (a->retry_count || a->min_backoff || a->max_backoff || a->max_doublings ||
-       a->max_retry_duration)) {
-    cJSON_DeleteItemFromObjectCaseSensitive(job, "retryConfig");
-    rc = cJSON_AddObjectToObject(job, "retryConfig");
-  }
-  if (rc == NULL) return;
-  set_member(rc, "retryCount", a->retry_count);
-  set_member(rc, "minBackoffDuration", a->min_backoff);
-  set_member(rc, "maxBackoffDuration", a->max_backoff);
-  set_member(rc, "maxDoublings", a->max_doublings);
-  set_member(rc, "maxRetryDuration", a->max_retry_duration);
-}
-
-/* ---- the caller ---------------------------------------------------------- */
 
 typedef struct invoke_ctx {
   invoke_args a;
   gauth_credentials *caller;
-  char *caller_email;
   gauth_scheduler_job *job;
 } invoke_ctx;
-
-static int need_caller(invoke_ctx *c) {
-  gauth_error err = GAUTH_ERROR_INIT;
-  if (c->caller != NULL) return CLI_OK;
-  if (cli_make_credentials(&c->a.creds, &c->caller, &err) != GAUTH_OK)
-    return cli_fail(&err);
-  return CLI_OK;
-}
-
-/* The caller's own email, for an ad hoc token without --service-account. */
-static int need_caller_email(invoke_ctx *c) {
-  gauth_error err = GAUTH_ERROR_INIT;
-  int rc = need_caller(c);
-  if (rc != CLI_OK) return rc;
-  if (gauth_credentials_email(c->caller, &c->caller_email, &err) != GAUTH_OK)
-    return cli_fail_about(&err,
-                          "the credentials' account (give "
-                          "--service-account=EMAIL)");
-  return CLI_OK;
-}
-
-/* The job's JSON from its source, before flags. */
-static int job_source(invoke_ctx *c, cJSON **out) {
-  const invoke_args *a = &c->a;
-  gauth_error err = GAUTH_ERROR_INIT;
-  int rc;
-  *out = NULL;
-  if (a->job != NULL && strncmp(a->job, "projects/", 9) == 0) {
-    gauth_scheduler_job *got = NULL;
-    rc = need_caller(c);
-    if (rc != CLI_OK) return rc;
-    if (gauth_scheduler_job_get(c->caller, NULL, a->job, &got, &err) !=
-        GAUTH_OK)
-      return err.code == GAUTH_E_INVALID_ARG ? (cli_fail(&err), CLI_USAGE)
-                                             : cli_fail(&err);
-    *out = job_to_json(got);
-    gauth_scheduler_job_free(got);
-    return *out != NULL ? CLI_OK : CLI_FAIL;
-  }
-  if (a->job != NULL) {
-    char *text = NULL;
-    size_t len = 0;
-    rc = cli_read_file(a->job, "--job", &text, &len);
-    if (rc != CLI_OK) return CLI_USAGE;
-    *out = cJSON_ParseWithLength(text, len);
-    cli_free_secret(text);
-    if (!cJSON_IsObject(*out)) {
-      cJSON_Delete(*out);
-      *out = NULL;
-      return cli_usage_error(CMD, "--job %s is not a JSON object", a->job);
-    }
-    return CLI_OK;
-  }
-  if ((a->oidc || a->oauth) && a->service_account == NULL) {
-    rc = need_caller_email(c);
-    if (rc != CLI_OK) return rc;
-  }
-  *out = cJSON_CreateObject();
-  if (*out == NULL) return CLI_FAIL;
-  return adhoc_target(a, c->caller_email,
-                      cJSON_AddObjectToObject(*out, "httpTarget"));
-}
-
-/* The job: its source, the flags, then the library's parser. */
-static int build_job(invoke_ctx *c) {
-  gauth_error err = GAUTH_ERROR_INIT;
-  cJSON *j = NULL;
-  char *text;
-  int rc = job_source(c, &j);
-  if (rc != CLI_OK) {
-    cJSON_Delete(j);
-    return rc;
-  }
-  apply_flags(&c->a, j);
-  text = cJSON_PrintUnformatted(j);
-  cJSON_Delete(j);
-  if (text == NULL) return CLI_FAIL;
-  rc = gauth_scheduler_job_from_json(&c->job, text, strlen(text), &err);
-  cli_free_secret(text);
-  if (rc != GAUTH_OK) {
-    fprintf(stderr, "gauth: invoke: %s (%s)\n", err.message,
-            gauth_status_name(err.code));
-    return CLI_USAGE;
-  }
-  if (gauth_scheduler_job_target(c->job) != GAUTH_SCHEDULER_TARGET_HTTP)
-    return cli_usage_error(CMD,
-                           "the job's target is not httpTarget: only "
-                           "HTTP jobs can be invoked");
-  return CLI_OK;
-}
 
 /* ---- output -------------------------------------------------------------- */
 
@@ -713,7 +380,7 @@ static int run(invoke_ctx *c) {
   struct sigaction act;
 
   if (gauth_scheduler_job_token(c->job) != GAUTH_SCHEDULER_TOKEN_NONE) {
-    rc = need_caller(c);
+    rc = cli_job_caller(&c->a.job, &c->caller, NULL);
     if (rc != CLI_OK) return rc;
     /* Once: a run and its retries share the account's token. */
     if (gauth_scheduler_job_credentials(c->caller, NULL, c->job, &sa, &err) !=
@@ -780,7 +447,7 @@ int cmd_invoke(int argc, char **argv) {
   rc = parse_args(argc, argv, &c.a);
   if (rc != CLI_OK) return rc;
   if (gauth_global_init(&err) != GAUTH_OK) return cli_fail(&err);
-  rc = build_job(&c);
+  rc = cli_job_build(CMD, &c.a.job, &c.caller, &c.job, NULL);
   if (rc == CLI_OK && c.a.dry_run) {
     if (c.a.json) {
       cJSON *o = dry_run_json(c.job);
@@ -793,7 +460,6 @@ int cmd_invoke(int argc, char **argv) {
     rc = run(&c);
   }
   gauth_scheduler_job_free(c.job);
-  gauth_free(c.caller_email);
   gauth_credentials_free(c.caller);
   gauth_global_cleanup();
   return rc;

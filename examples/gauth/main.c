@@ -34,6 +34,10 @@ static const char usage[] =
     "                           do what Cloud Scheduler does for an HTTP job:\n"
     "                           mint its token, send, retry per its policy\n"
     "                           (exit 0 a 2xx, 1 the attempts failed)\n"
+    "  doctor --job=NAME|FILE | URL [--token=FILE|-]\n"
+    "                           why a call to a Cloud Run job, service or\n"
+    "                           Google API fails, and the fix (exit 0 ok,\n"
+    "                           1 a cause found, 3 unknown)\n"
     "  version                  print the version of gauth and libgauth\n"
     "  endpoints                print the URL of every Google service, overrides\n"
     "                           (GAUTH_ENDPOINT, GCE_METADATA_HOST) applied\n"
@@ -42,8 +46,8 @@ static const char usage[] =
     "  help                     this text\n"
     "\n"
     "'gauth COMMAND --help' describes each command. Exit status: 0 success,\n"
-    "1 failure (a rejected token among them), 2 bad usage; test-permissions\n"
-    "and wait-permissions have their own (see their --help).\n"
+    "1 failure (a rejected token among them), 2 bad usage; test-permissions,\n"
+    "wait-permissions and doctor have their own (see their --help).\n"
     "\n"
     "options (endpoints, resolve):\n"
     "  --endpoint=URL           replace scheme, host and port of Google URLs\n"
@@ -177,6 +181,7 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "wait-permissions") == 0)
     return cmd_wait_permissions(argc, argv);
   if (strcmp(cmd, "invoke") == 0) return cmd_invoke(argc, argv);
+  if (strcmp(cmd, "doctor") == 0) return cmd_doctor(argc, argv);
   if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||
       strcmp(cmd, "-h") == 0) {
     fputs(usage, stdout);
