@@ -41,9 +41,9 @@ static void fix_to_oauth(gauth__dx *x) {
                   email);
   } else {
     gauth__dx_fix(x->d,
-                  "send an access token instead: gauth token "
-                  "--scope=https://www.googleapis.com/auth/cloud-platform "
-                  "(as %s)",
+                  "send an access token instead: gauth print-access-token "
+                  "--scopes=https://www.googleapis.com/auth/cloud-platform "
+                  "--impersonate-service-account=%s",
                   email);
   }
 }
@@ -65,8 +65,10 @@ static void fix_to_oidc(gauth__dx *x) {
                       ? " and remove httpTarget.oauthToken"
                       : "");
   } else {
-    gauth__dx_fix(x->d, "send an ID token instead: gauth token --audience=%s",
-                  aud);
+    gauth__dx_fix(x->d,
+                  "send an ID token instead: gauth print-identity-token "
+                  "--audiences=%s --impersonate-service-account=%s",
+                  aud, email);
   }
 }
 
@@ -381,7 +383,9 @@ static int tokeninfo(gauth__dx *x, cJSON **root, long *status, char *why,
 static void token_expired(gauth__dx *x, const char *what) {
   if (gauth__dx_cause(x->d, GAUTH_DOCTOR_TOKEN_EXPIRED,
                       "The token given %s: the target answers 401.", what))
-    gauth__dx_fix(x->d, "mint a new token (gauth token ...) and send it");
+    gauth__dx_fix(x->d,
+                  "mint a new token and send it (gauth print-access-token, "
+                  "gauth print-identity-token --audiences=AUDIENCE)");
 }
 
 static void check_supplied_access_token(gauth__dx *x) {
@@ -404,6 +408,22 @@ static void check_supplied_access_token(gauth__dx *x) {
   email = cJSON_GetObjectItemCaseSensitive(root, "email");
   error = cJSON_GetObjectItemCaseSensitive(root, "error");
   desc = cJSON_GetObjectItemCaseSensitive(root, "error_description");
+  if (!(status == 400 && cJSON_IsString(error) &&
+        strcmp(error->valuestring, "invalid_token") == 0) &&
+      (status != 200 || error != NULL)) {
+    /* Only tokeninfo's own refusal says the token is bad; any other answer
+     * (a 404, a 5xx, an unknown error) says nothing about the token. */
+    gauth__dx_check(x->d, "token", GAUTH_DOCTOR_CHECK_UNKNOWN,
+                    "tokeninfo did not judge the access token (HTTP %ld%s%s): "
+                    "its expiry and scopes are unknown",
+                    status, cJSON_IsString(error) ? " " : "",
+                    cJSON_IsString(error) ? error->valuestring : "");
+    if (x->kind == GAUTH_SCHEDULER_URL_GOOGLE_API)
+      gauth__dx_check(x->d, "scope", GAUTH_DOCTOR_CHECK_UNKNOWN,
+                      "tokeninfo did not answer for the token");
+    cJSON_Delete(root);
+    return;
+  }
   if (status != 200 || error != NULL) {
     gauth__dx_check(x->d, "token", GAUTH_DOCTOR_CHECK_FAIL,
                     "tokeninfo refuses the access token (HTTP %ld %s%s%s): it "
