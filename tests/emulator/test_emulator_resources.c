@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -803,4 +804,69 @@ Test(config, bad_service_entries, .timeout = TEST_TIMEOUT) {
       2);
   cr_expect_eq(start_with("{\"iam_propagation_seconds\":-5}"), 2);
   cr_expect_eq(start_with("{\"services\":[\"a/b\"]}"), 2);
+}
+
+/* ---- the Date header follows the world's clock -------------------------- */
+
+/* 1 when the reply's Date is the IMF-fixdate of (now + offset), give or take
+ * a few seconds. */
+static int dated(const emu_reply *r, long offset) {
+  static const char *const days[] = {"Sun", "Mon", "Tue", "Wed",
+                                     "Thu", "Fri", "Sat"};
+  static const char *const months[] = {"Jan", "Feb", "Mar", "Apr",
+                                       "May", "Jun", "Jul", "Aug",
+                                       "Sep", "Oct", "Nov", "Dec"};
+  char got[64], want[64];
+  int n = 0;
+  cr_assert_not_null(emu_reply_header_get(r, "Date", got, sizeof got),
+                     "no Date header: %s", r->headers);
+  for (long d = -3; d <= 3; d++) {
+    time_t t = time(NULL) + offset + d;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    snprintf(want, sizeof want, "%s, %02d %s %04d %02d:%02d:%02d GMT",
+             days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900,
+             tm.tm_hour, tm.tm_min, tm.tm_sec);
+    if (strcmp(got, want) == 0) n++;
+  }
+  return n == 1;
+}
+
+TestSuite(date_header, .init = start, .fini = stop, .timeout = TEST_TIMEOUT);
+
+Test(date_header, follows_the_clock_on_both_front_ends) {
+  char *at = admin_token();
+  cJSON *s = ok("GET", SVC_API, at, NULL);
+  char origin[256];
+  const char *uri = jstr(s, "uri"), *p;
+  emu_reply r;
+  cr_assert_not_null(uri);
+  p = strchr(uri + strlen("http://"), '/');
+  cr_assert_not_null(p);
+  snprintf(origin, sizeof origin, "%.*s", (int)(p - uri), uri);
+  for (int i = 0; i < 3; i++) {
+    long off = i == 0 ? 0 : i == 1 ? 3600 : -7200;
+    if (i > 0) move_clock(off);
+    /* The API base: a success, an error, the control API. */
+    r = call("GET", SVC_API, at, NULL);
+    cr_expect(dated(&r, off), "API base, offset %ld: %s", off, r.headers);
+    emu_reply_free(&r);
+    r = call("GET", LOC "/services/nope", at, NULL);
+    cr_expect_geq(r.status, 400);
+    cr_expect(dated(&r, off), "error, offset %ld: %s", off, r.headers);
+    emu_reply_free(&r);
+    r = call("GET", "/emulator/v1/counters", NULL, NULL);
+    cr_expect(dated(&r, off), "control, offset %ld: %s", off, r.headers);
+    emu_reply_free(&r);
+    /* The Cloud Run front end: a refusal (no token). */
+    emu_http(origin, "GET", p, NULL, NULL, &r);
+    cr_assert_eq(r.curl_code, 0);
+    cr_expect(dated(&r, off), "Cloud Run, offset %ld: %s", off, r.headers);
+    /* One Date only: the daemon's own (the system clock) is suppressed. */
+    cr_expect_null(strstr(strstr(r.headers, "Date:") + 5, "\nDate:"), "%s",
+                   r.headers);
+    emu_reply_free(&r);
+  }
+  cJSON_Delete(s);
+  free(at);
 }
