@@ -117,6 +117,11 @@ typedef struct emu_account {
   const char *private_key_id;
 } emu_account;
 const emu_account *emu_account_find(emu *e, const char *email);
+/* 1 when the account is disabled (IAM's serviceAccounts.disable, or
+ * "disabled": true in the config): it gets no token and signs nothing. */
+int emu_account_disabled(emu *e, const char *email);
+/* Disables (1) or enables (0) the account; -1 when there is none. */
+int emu_account_set_disabled(emu *e, const char *email, int disabled);
 /* The account's private key, for IAM signBlob / signJwt (a reference:
  * gauth_key_free), or NULL when the emulator has none for it. Its kid is the
  * keyId that signBlob reports. (world.c) */

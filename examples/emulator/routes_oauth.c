@@ -174,6 +174,10 @@ static void grant_jwt_bearer(emu *e, const emu_request *req,
     goto done;
   }
   snprintf(resp->principal, sizeof resp->principal, "%s", acct->email);
+  if (emu_account_disabled(e, acct->email)) {
+    emu_reply_oauth_error(resp, 400, "invalid_grant", "Robot is disabled.");
+    goto done;
+  }
 
   gauth_error err = GAUTH_ERROR_INIT;
   int sig_ok = gauth_jws_verify(token, 0, acct->public_keys,

@@ -287,7 +287,7 @@ static void log_line(const char *method, const char *path, int status,
 
 /* Formats t as an RFC 7231 IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"),
  * independent of the locale. */
-static void imf_fixdate(int64_t t, char out[32]) {
+static void imf_fixdate(int64_t t, char out[64]) {
   static const char *const days[] = {"Sun", "Mon", "Tue", "Wed",
                                      "Thu", "Fri", "Sat"};
   static const char *const months[] = {"Jan", "Feb", "Mar", "Apr",
@@ -296,7 +296,7 @@ static void imf_fixdate(int64_t t, char out[32]) {
   time_t tt = (time_t)t;
   struct tm tm;
   if (gmtime_r(&tt, &tm) == NULL) memset(&tm, 0, sizeof(tm));
-  snprintf(out, 32, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday % 7],
+  snprintf(out, 64, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday % 7],
            tm.tm_mday, months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour,
            tm.tm_min, tm.tm_sec);
 }
@@ -305,7 +305,7 @@ static enum MHD_Result send_response(emu *e, struct MHD_Connection *c,
                                      emu_response *resp, int truncate) {
   struct MHD_Response *r;
   enum MHD_Result rc;
-  char date[32];
+  char date[64];
   if (truncate) {
     trunc_body *t = xmalloc(sizeof(*t));
     t->data = resp->body;

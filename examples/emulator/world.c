@@ -162,6 +162,7 @@ typedef struct account_rec {
   char *pem; /* PKCS#8 of the private key (wiped at free) */
   gauth_key *priv;
   gauth_keyset *keys;
+  int disabled; /* IAM's "disabled": no token, no signature (e->mu) */
 } account_rec;
 
 typedef struct binding {
@@ -813,7 +814,7 @@ static int cfg_accounts(emu *e, const cJSON *v, char *errbuf, size_t errlen) {
     const char *email, *uid;
     const char **keys = NULL;
     size_t nkeys = 0;
-    const cJSON *pk;
+    const cJSON *pk, *dis;
     int rc;
     if (cfg_item(it, "service_accounts", i++, where, sizeof(where), errbuf,
                  errlen) != 0)
@@ -832,9 +833,16 @@ static int cfg_accounts(emu *e, const cJSON *v, char *errbuf, size_t errlen) {
       keys = cfg_strings(pk, w2, errbuf, errlen, &nkeys);
       if (keys == NULL) return -1;
     }
+    dis = cJSON_GetObjectItemCaseSensitive(it, "disabled");
+    if (dis != NULL && !cJSON_IsBool(dis)) {
+      seterr(errbuf, errlen, "%s: \"disabled\" must be true or false", where);
+      free(keys);
+      return -1;
+    }
     rc = account_add(e, email, uid, keys, nkeys, errbuf, errlen);
     free(keys);
     if (rc != 0) return -1;
+    e->accounts[e->naccounts - 1].disabled = cJSON_IsTrue(dis);
   }
   return 0;
 }
@@ -1488,6 +1496,27 @@ static const emu_account *account_find_locked(const emu *e, const char *email) {
   for (size_t i = 0; i < e->naccounts; i++)
     if (strcmp(e->accounts[i].email, email) == 0) return &e->accounts[i].a;
   return NULL;
+}
+
+int emu_account_disabled(emu *e, const char *email) {
+  int d = 0;
+  pthread_mutex_lock(&e->mu);
+  for (size_t i = 0; i < e->naccounts; i++)
+    if (strcmp(e->accounts[i].email, email) == 0) d = e->accounts[i].disabled;
+  pthread_mutex_unlock(&e->mu);
+  return d;
+}
+
+int emu_account_set_disabled(emu *e, const char *email, int disabled) {
+  int rc = -1;
+  pthread_mutex_lock(&e->mu);
+  for (size_t i = 0; i < e->naccounts; i++)
+    if (strcmp(e->accounts[i].email, email) == 0) {
+      e->accounts[i].disabled = disabled != 0;
+      rc = 0;
+    }
+  pthread_mutex_unlock(&e->mu);
+  return rc;
 }
 
 const emu_account *emu_account_find(emu *e, const char *email) {

@@ -870,3 +870,144 @@ Test(date_header, follows_the_clock_on_both_front_ends) {
   cJSON_Delete(s);
   free(at);
 }
+
+/* ---- Resource Manager projects.get --------------------------------------- */
+
+TestSuite(projects_get, .init = start, .fini = stop, .timeout = TEST_TIMEOUT);
+
+Test(projects_get, v1_and_v3_by_id_and_number) {
+  char *at = admin_token();
+  cJSON *o = ok("GET", "/v1/projects/" P, at, NULL);
+  cr_expect_str_eq(jstr(o, "projectNumber"), "123456789012");
+  cr_expect_str_eq(jstr(o, "projectId"), P);
+  cr_expect_str_eq(jstr(o, "lifecycleState"), "ACTIVE");
+  cr_expect_str_eq(jstr(o, "name"), P);
+  cr_expect_not_null(jstr(o, "createTime"));
+  cJSON_Delete(o);
+  o = ok("GET", "/v1/projects/123456789012", at, NULL);
+  cr_expect_str_eq(jstr(o, "projectId"), P);
+  cJSON_Delete(o);
+  o = ok("GET", "/v3/projects/" P, at, NULL);
+  cr_expect_str_eq(jstr(o, "name"), "projects/123456789012");
+  cr_expect_str_eq(jstr(o, "projectId"), P);
+  cr_expect_str_eq(jstr(o, "state"), "ACTIVE");
+  cr_expect_str_eq(jstr(o, "displayName"), P);
+  cJSON_Delete(o);
+  free(at);
+}
+
+Test(projects_get, denied_and_unknown_alike) {
+  char *rt = runner_token(), *at = admin_token();
+  fails("GET", "/v1/projects/" P, rt, NULL, 403, "PERMISSION_DENIED",
+        "The caller does not have permission");
+  fails("GET", "/v3/projects/" P, rt, NULL, 403, "PERMISSION_DENIED",
+        "The caller does not have permission");
+  fails("GET", "/v1/projects/other-project", at, NULL, 403, "PERMISSION_DENIED",
+        "The caller does not have permission");
+  fails("GET", "/v3/projects/999", at, NULL, 403, "PERMISSION_DENIED",
+        "The caller does not have permission");
+  emu_reply r = call("GET", "/v1/projects/" P, NULL, NULL);
+  cr_expect_eq(r.status, 401);
+  emu_reply_free(&r);
+  free(rt);
+  free(at);
+}
+
+Test(projects_get, neighbours_unchanged) {
+  char *at = admin_token();
+  cJSON *o = ok("GET", "/v1/projects/" P "/serviceAccounts", at, NULL);
+  cr_expect(cJSON_IsArray(jget(o, "accounts")));
+  cJSON_Delete(o);
+  o = ok("POST", "/v1/projects/" P ":getIamPolicy", at, "{}");
+  cr_expect(cJSON_IsArray(jget(o, "bindings")));
+  cJSON_Delete(o);
+  o = ok("GET", "/v1/projects/" P "/locations/us-central1/jobs", at, NULL);
+  cJSON_Delete(o);
+  o = ok("GET", SA_PATH SCHEDULER, at, NULL);
+  cr_expect_str_eq(jstr(o, "email"), SCHEDULER);
+  cJSON_Delete(o);
+  free(at);
+}
+
+/* ---- disabled service accounts ------------------------------------------- */
+
+TestSuite(disabled, .init = start, .fini = stop, .timeout = TEST_TIMEOUT);
+
+static int listed_disabled(const char *at, const char *email) {
+  cJSON *o = ok("GET", "/v1/projects/" P "/serviceAccounts", at, NULL), *a;
+  int d = -1;
+  cJSON_ArrayForEach(a, jget(o, "accounts")) {
+    if (strcmp(jstr(a, "email"), email) == 0)
+      d = cJSON_IsTrue(jget(a, "disabled"));
+  }
+  cJSON_Delete(o);
+  return d;
+}
+
+Test(disabled, disable_and_enable) {
+  char *at = admin_token(), *vt = viewer_token(), *rt = runner_token();
+  cJSON *o = ok("GET", SA_PATH SCHEDULER, at, NULL);
+  cr_expect_null(jget(o, "disabled"), "false is left out");
+  cJSON_Delete(o);
+  cr_expect_eq(listed_disabled(at, SCHEDULER), 0);
+  /* A viewer may not. */
+  fails("POST", SA_PATH SCHEDULER ":disable", vt, "{}", 403,
+        "PERMISSION_DENIED", NULL);
+  fails("POST", SA_PATH "nobody@" P ".iam.gserviceaccount.com:disable", at,
+        "{}", 404, "NOT_FOUND", NULL);
+  o = ok("POST", SA_PATH SCHEDULER ":disable", at, "{}");
+  cr_expect_eq(cJSON_GetArraySize(o), 0, "an empty reply");
+  cJSON_Delete(o);
+  o = ok("GET", SA_PATH SCHEDULER, at, NULL);
+  cr_expect(cJSON_IsTrue(jget(o, "disabled")));
+  cJSON_Delete(o);
+  cr_expect_eq(listed_disabled(at, SCHEDULER), 1);
+  cr_expect_eq(listed_disabled(at, RUNNER), 0);
+  /* No token, no signature for it (runner is its token creator). */
+  fails("POST",
+        "/v1/projects/-/serviceAccounts/" SCHEDULER ":generateAccessToken", rt,
+        "{\"scope\":[\"" CLOUD "\"]}", 400, "FAILED_PRECONDITION", NULL);
+  fails("POST", "/v1/projects/-/serviceAccounts/" SCHEDULER ":generateIdToken",
+        rt, "{\"audience\":\"https://x\"}", 400, "FAILED_PRECONDITION", NULL);
+  fails("POST", "/v1/projects/-/serviceAccounts/" SCHEDULER ":signBlob", rt,
+        "{\"payload\":\"aGk=\"}", 400, "FAILED_PRECONDITION", NULL);
+  /* Enabled again: tokens again, "disabled" left out again. */
+  o = ok("POST", SA_PATH SCHEDULER ":enable", at, "{}");
+  cJSON_Delete(o);
+  o = ok("GET", SA_PATH SCHEDULER, at, NULL);
+  cr_expect_null(jget(o, "disabled"));
+  cJSON_Delete(o);
+  o = ok("POST",
+         "/v1/projects/-/serviceAccounts/" SCHEDULER ":generateAccessToken", rt,
+         "{\"scope\":[\"" CLOUD "\"]}");
+  cJSON_Delete(o);
+  free(at);
+  free(vt);
+  free(rt);
+}
+
+Test(disabled, in_the_config, .timeout = TEST_TIMEOUT) {
+  const char *h[] = {"Metadata-Flavor: Google", NULL};
+  emu_reply r;
+  cr_expect_eq(
+      start_with("{\"service_accounts\":[{\"email\":\"" SCHEDULER
+                 "\"},{\"email\":\"" RUNNER "\",\"disabled\":\"yes\"}]}"),
+      2);
+  cr_assert_eq(start_with("{\"service_accounts\":[{\"email\":\"" SCHEDULER
+                          "\"},{\"email\":\"" RUNNER "\",\"disabled\":true}]}"),
+               -1);
+  /* The metadata server's account is disabled: no token, no identity. */
+  emu_http(g_base, "GET",
+           "/computeMetadata/v1/instance/service-accounts/default/token", h,
+           NULL, &r);
+  cr_expect_eq(r.status, 400, "%s", r.body);
+  cr_expect_not_null(strstr(r.body, "invalid_grant"), "%s", r.body);
+  emu_reply_free(&r);
+  emu_http(g_base, "GET",
+           "/computeMetadata/v1/instance/service-accounts/default/"
+           "identity?audience=https://x",
+           h, NULL, &r);
+  cr_expect_eq(r.status, 400, "%s", r.body);
+  emu_reply_free(&r);
+  stop();
+}
