@@ -186,6 +186,11 @@ typedef struct emu_bearer {
   const char *token; /* borrowed from the request */
 } emu_bearer;
 void emu_bearer_of(emu *e, const emu_request *req, emu_bearer *out);
+/* An access token of ours (expired or not): 1 with its principal, scopes
+ * (space-separated) and expiry (emulator clock); 0 when unknown. */
+int emu_access_token_info(emu *e, const char *token, char *email,
+                          size_t email_len, char *scopes, size_t scopes_len,
+                          int64_t *exp);
 /* 1 when the space-separated scopes hold one of the given (NULL-ended). */
 int emu_scopes_have(const char *scopes, const char *const *any);
 

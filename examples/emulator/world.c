@@ -1784,6 +1784,27 @@ void emu_bearer_of(emu *e, const emu_request *req, emu_bearer *out) {
   }
 }
 
+int emu_access_token_info(emu *e, const char *token, char *email,
+                          size_t email_len, char *scopes, size_t scopes_len,
+                          int64_t *exp) {
+  size_t len = strlen(token);
+  const tok *k;
+  int found = 0;
+  if (strncmp(token, "ya29.", 5) != 0 || len >= 512) return 0;
+  pthread_mutex_lock(&e->mu);
+  for (k = e->tokens[token_bucket(token)]; k != NULL; k = k->next) {
+    if (strlen(k->token) == len && CRYPTO_memcmp(k->token, token, len) == 0) {
+      snprintf(email, email_len, "%s", k->email);
+      snprintf(scopes, scopes_len, "%s", k->scopes);
+      *exp = k->exp;
+      found = 1;
+      break;
+    }
+  }
+  pthread_mutex_unlock(&e->mu);
+  return found;
+}
+
 int emu_scopes_have(const char *scopes, const char *const *any) {
   if (scopes == NULL) return 0;
   for (const char *p = scopes; *p;) {

@@ -1011,3 +1011,84 @@ Test(disabled, in_the_config, .timeout = TEST_TIMEOUT) {
   emu_reply_free(&r);
   stop();
 }
+
+/* ---- OAuth tokeninfo --------------------------------------------------- */
+
+TestSuite(tokeninfo, .init = start, .fini = stop, .timeout = TEST_TIMEOUT);
+
+static void invalid_token(const emu_reply *r) {
+  cr_expect_eq(r->status, 400, "%s", r->body);
+  cJSON *j = json_of(r);
+  cr_expect_str_eq(jstr(j, "error"), "invalid_token");
+  cr_expect_str_eq(jstr(j, "error_description"), "Invalid Value");
+  cJSON_Delete(j);
+}
+
+Test(tokeninfo, access_token) {
+  char *at = scheduler_token(), path[1024];
+  const char *form[] = {"Content-Type: application/x-www-form-urlencoded",
+                        NULL};
+  emu_reply r;
+  snprintf(path, sizeof path, "/tokeninfo?access_token=%s", at);
+  cJSON *o = ok("GET", path, NULL, NULL);
+  cr_expect_str_eq(jstr(o, "scope"), CLOUD);
+  cr_expect_str_eq(jstr(o, "email"), SCHEDULER);
+  cr_expect_str_eq(jstr(o, "email_verified"), "true");
+  cr_expect_str_eq(jstr(o, "access_type"), "online");
+  cr_expect_not_null(jstr(o, "azp"));
+  cr_expect_not_null(jstr(o, "aud"));
+  cr_expect_not_null(jstr(o, "sub"));
+  cr_assert_not_null(jstr(o, "exp"), "exp is a string");
+  cr_assert_not_null(jstr(o, "expires_in"), "expires_in is a string");
+  long in = atol(jstr(o, "expires_in"));
+  cr_expect(in > 3500 && in <= 3600, "expires_in %ld", in);
+  cr_expect(atol(jstr(o, "exp")) - (long)time(NULL) - in <= 2);
+  cJSON_Delete(o);
+  /* www.googleapis.com's path, a form body. */
+  char body[1024];
+  snprintf(body, sizeof body, "access_token=%s", at);
+  emu_http(g_base, "POST", "/oauth2/v3/tokeninfo", form, body, &r);
+  cr_expect_eq(r.status, 200, "%s", r.body);
+  emu_reply_free(&r);
+  /* Unknown, then expired on the emulator's clock. */
+  r = call("GET", "/tokeninfo?access_token=ya29.nope", NULL, NULL);
+  invalid_token(&r);
+  emu_reply_free(&r);
+  move_clock(7200);
+  r = call("GET", path, NULL, NULL);
+  invalid_token(&r);
+  emu_reply_free(&r);
+  r = call("GET", "/tokeninfo", NULL, NULL);
+  cr_expect_eq(r.status, 400);
+  emu_reply_free(&r);
+  free(at);
+}
+
+Test(tokeninfo, id_token) {
+  char *id = runner_id_token("https://x.example.com"), path[4096];
+  emu_reply r;
+  snprintf(path, sizeof path, "/tokeninfo?id_token=%s", id);
+  cJSON *o = ok("GET", path, NULL, NULL);
+  cr_expect_str_eq(jstr(o, "aud"), "https://x.example.com");
+  cr_expect_str_eq(jstr(o, "email"), RUNNER);
+  cr_expect_str_eq(jstr(o, "iss"), "https://accounts.google.com");
+  cr_expect_not_null(jstr(o, "exp"), "exp is a string");
+  cr_expect_not_null(jstr(o, "iat"), "iat is a string");
+  cr_expect_str_eq(jstr(o, "email_verified"), "true");
+  cJSON_Delete(o);
+  /* A forged signature; then expired. */
+  size_t n = strlen(id);
+  id[n - 2] = id[n - 2] == 'A' ? 'B' : 'A';
+  snprintf(path, sizeof path, "/tokeninfo?id_token=%s", id);
+  r = call("GET", path, NULL, NULL);
+  invalid_token(&r);
+  emu_reply_free(&r);
+  free(id);
+  id = runner_id_token("https://x.example.com");
+  snprintf(path, sizeof path, "/tokeninfo?id_token=%s", id);
+  move_clock(7200);
+  r = call("GET", path, NULL, NULL);
+  invalid_token(&r);
+  emu_reply_free(&r);
+  free(id);
+}
