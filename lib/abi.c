@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include <gauth/credentials.h>
+#include <gauth/doctor.h>
 #include <gauth/iam.h>
 #include <gauth/options.h>
 #include <gauth/verifier.h>
@@ -24,6 +25,9 @@ static const size_t credentials_options_sizes[] = {
 static const size_t verifier_options_sizes[] = {
     sizeof(gauth_verifier_options),
 };
+static const size_t doctor_input_sizes[] = {
+    sizeof(gauth_doctor_input),
+};
 static const size_t iam_wait_options_sizes[] = {
     sizeof(gauth_iam_wait_options),
 };
@@ -43,6 +47,8 @@ LAYOUT(gauth__abi_credentials_options, gauth_credentials_options,
 LAYOUT(gauth__abi_verifier_options, gauth_verifier_options,
        GAUTH_VERIFIER_OPTIONS_INIT, verifier_options_sizes,
        GAUTH_VERIFIER_OPTIONS_VERSION);
+LAYOUT(gauth__abi_doctor_input, gauth_doctor_input, GAUTH_DOCTOR_INPUT_INIT,
+       doctor_input_sizes, GAUTH_DOCTOR_INPUT_VERSION);
 LAYOUT(gauth__abi_iam_wait_options, gauth_iam_wait_options,
        GAUTH_IAM_WAIT_OPTIONS_INIT, iam_wait_options_sizes,
        GAUTH_IAM_WAIT_OPTIONS_VERSION);

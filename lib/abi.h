@@ -25,6 +25,7 @@ extern const gauth__abi_layout gauth__abi_options;
 extern const gauth__abi_layout gauth__abi_credentials_options;
 extern const gauth__abi_layout gauth__abi_verifier_options;
 extern const gauth__abi_layout gauth__abi_iam_wait_options;
+extern const gauth__abi_layout gauth__abi_doctor_input;
 
 /* Copies into `full` (the library's current struct, already set to its
  * _INIT value; full_size = sizeof it) the fields of `given` that its

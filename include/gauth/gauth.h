@@ -17,5 +17,6 @@
 #include <gauth/metadata.h>
 #include <gauth/iam.h>
 #include <gauth/scheduler.h>
+#include <gauth/doctor.h>
 
 #endif /* GAUTH_GAUTH_H */
