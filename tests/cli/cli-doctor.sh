@@ -454,13 +454,17 @@ acall POST "$base/v1/projects/$P/serviceAccounts/$runner:enable" '{}' > /dev/nul
 doc ok "job of the account enabled again" --job="$(sched_name dis)"
 
 # ---- token_expired ------------------------------------------------------------------------------------
-# Minted on an emulator clock two hours back, so expired an hour ago by both
-# clocks once the clock is back (no skew to blame).
+# Minted by the metadata server (no assertion to date) on an emulator clock
+# two hours back, so expired an hour ago by both clocks once the clock is
+# back (no skew to blame).
+md() { curl -sS --noproxy '*' -H 'Metadata-Flavor: Google' "$base/computeMetadata/v1/instance/service-accounts/default/$1"; }
 clock -7200
-as_sched
-id_old=$(mint "$w/key.json" print-identity-token --audiences="$service")
-at_old=$(mint "$w/key.json" print-access-token)
+id_old=$(md "identity?format=full&audience=$service")
+at_old=$(md token | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
 clock 0
+printf '%s\n%s\n' "$id_old" "$at_old" >> "$w/tokens"
+[ -n "$id_old" ] && [ -n "$at_old" ] || bad "setup: no expired tokens from the metadata server"
+as_sched
 printf '%s\n' "$id_old" > "$w/id-old.tok"
 printf '%s\n' "$at_old" > "$w/at-old.tok"
 doc token_expired "supplied ID token, expired" "$service" --token="$w/id-old.tok"
