@@ -117,6 +117,38 @@ void gauth__dx_check(gauth_diagnosis *d, const char *name,
   d->check_count++;
 }
 
+static dx_check *find_check(const gauth_diagnosis *d, const char *name) {
+  size_t i = d != NULL ? d->check_count : 0;
+  while (i-- > 0)
+    if (strcmp(d->checks[i].name, name) == 0) return &d->checks[i];
+  return NULL;
+}
+
+void gauth__dx_check_update(gauth_diagnosis *d, const char *name,
+                            gauth_doctor_check_result result, const char *fmt,
+                            ...) {
+  va_list ap;
+  dx_check *c = find_check(d, name);
+  char *detail;
+  if (c == NULL) return;
+  va_start(ap, fmt);
+  detail = vformat(fmt, ap);
+  va_end(ap);
+  if (detail == NULL) {
+    d->oom = 1;
+    return;
+  }
+  free(c->detail);
+  c->detail = detail;
+  c->result = result;
+}
+
+gauth_doctor_check_result gauth__dx_check_get(const gauth_diagnosis *d,
+                                              const char *name) {
+  const dx_check *c = find_check(d, name);
+  return c != NULL ? c->result : GAUTH_DOCTOR_CHECK_SKIPPED;
+}
+
 int gauth__dx_has(const gauth_diagnosis *d, gauth_doctor_cause cause) {
   size_t i;
   for (i = 0; d != NULL && i < d->cause_count; i++)

@@ -647,7 +647,7 @@ static void check_token_type(gauth__dx *x) {
                       what, token_kind_text(x->takes));
       if (gauth__dx_cause(x->d, GAUTH_DOCTOR_NO_TOKEN,
                           "%s sends no token to %s, which is %s and needs %s.",
-                          x->job != NULL ? "The job" : "The call", x->shown,
+                          x->scheduler_mints ? "The job" : "The call", x->shown,
                           what, token_kind_text(x->takes))) {
         if (x->takes == GAUTH_SCHEDULER_TOKEN_OAUTH)
           fix_to_oauth(x);
@@ -692,14 +692,14 @@ static void check_token_type(gauth__dx *x) {
             "%s sends an OIDC ID token to %s, a Google API%s, which takes "
             "only OAuth 2 access tokens: it answers 401 whatever IAM grants, "
             "so no role can fix it.",
-            x->job != NULL ? "The job" : "The call", x->shown,
+            x->scheduler_mints ? "The job" : "The call", x->shown,
             x->run_job != NULL ? " (Cloud Run Admin :run)" : ""))
       fix_to_oauth(x);
   } else if (gauth__dx_cause(
                  x->d, GAUTH_DOCTOR_ACCESS_TOKEN_TO_RUN_SERVICE,
                  "%s sends an OAuth access token to %s, %s, which takes OIDC "
                  "ID tokens (audience: its URL): it answers 401.",
-                 x->job != NULL ? "The job" : "The call", x->shown, what)) {
+                 x->scheduler_mints ? "The job" : "The call", x->shown, what)) {
     fix_to_oidc(x);
   }
 }
@@ -1055,7 +1055,7 @@ static void check_supplied_token(gauth__dx *x) {
 /* ---- target_exists
  * ------------------------------------------------------------ */
 
-static void target_not_found(gauth__dx *x, const char *what) {
+void gauth__dx_target_not_found(gauth__dx *x, const char *what) {
   if (gauth__dx_cause(x->d, GAUTH_DOCTOR_TARGET_NOT_FOUND,
                       "%s: check the project, the region and the name%s.", what,
                       x->run_v1 ? ", and the path (the v1 form is "
@@ -1095,9 +1095,10 @@ static void check_target_exists(gauth__dx *x) {
       gauth__dx_check(x->d, "target_exists", GAUTH_DOCTOR_CHECK_FAIL,
                       "no Cloud Run service of project %s has the URL %s",
                       x->project, x->shown);
-      target_not_found(x,
-                       "No Cloud Run service of the URL's project has "
-                       "this URL");
+      gauth__dx_target_not_found(
+          x,
+          "No Cloud Run service of the URL's project has "
+          "this URL");
       return;
     }
     gauth__dx_check(x->d, "target_exists", GAUTH_DOCTOR_CHECK_SKIPPED,
@@ -1110,9 +1111,10 @@ static void check_target_exists(gauth__dx *x) {
     gauth__dx_check(x->d, "target_exists", GAUTH_DOCTOR_CHECK_FAIL,
                     "no Cloud Run job named %s in any region of project %s",
                     strrchr(x->run_job, '/') + 1, x->project);
-    target_not_found(x,
-                     "The URL names a Cloud Run job that does not exist "
-                     "in any region of its project");
+    gauth__dx_target_not_found(
+        x,
+        "The URL names a Cloud Run job that does not exist "
+        "in any region of its project");
     return;
   }
   suffix = gauth__dx_strf("/v2/%s", x->run_job);
@@ -1129,7 +1131,8 @@ static void check_target_exists(gauth__dx *x) {
     x->target_exists = 0;
     gauth__dx_check(x->d, "target_exists", GAUTH_DOCTOR_CHECK_FAIL,
                     "Cloud Run Admin v2 has no job %s (404)", x->run_job);
-    target_not_found(x, "The URL names a Cloud Run job that does not exist");
+    gauth__dx_target_not_found(
+        x, "The URL names a Cloud Run job that does not exist");
   } else {
     gauth__dx_reply_message(&resp, m, sizeof m);
     gauth__dx_check(x->d, "target_exists", GAUTH_DOCTOR_CHECK_UNKNOWN,
@@ -1167,7 +1170,7 @@ static void read_reply(gauth__dx *x, const char *how, int status,
                   www != NULL ? "; WWW-Authenticate: " : "",
                   www != NULL ? www : "");
   if (status == 404 && x->target_exists != 1)
-    target_not_found(x, "The URL answers 404");
+    gauth__dx_target_not_found(x, "The URL answers 404");
 }
 
 static void check_attempt(gauth__dx *x) {
@@ -1225,7 +1228,30 @@ static void check_attempt(gauth__dx *x) {
 /* ---- clock
  * ------------------------------------------------------------------- */
 
+/* Google's Date without credentials: a GET of the token endpoint (any
+ * status does), for when no authenticated read got a reply (a token that
+ * could not be had, as a skewed clock causes). */
+static void probe_date(gauth__dx *x) {
+  gauth__http_request req;
+  gauth__http_response resp;
+  char *url = NULL;
+  memset(&resp, 0, sizeof resp);
+  if (gauth__config_service_url(gauth__http_config(x->h), GAUTH_SERVICE_TOKEN,
+                                NULL, &url, NULL) != GAUTH_OK)
+    return;
+  memset(&req, 0, sizeof req);
+  req.method = "GET";
+  req.url = url;
+  req.accept_any_status = 1;
+  req.no_retry = 1;
+  if (gauth__http_do(x->h, &req, &resp, NULL) == GAUTH_OK)
+    gauth__dx_date(x, gauth__http_response_header(&resp, "Date"));
+  gauth__http_response_cleanup(&resp);
+  free(url);
+}
+
 static void check_clock(gauth__dx *x) {
+  if (!x->date_seen) probe_date(x);
   if (!x->date_seen) {
     gauth__dx_check(x->d, "clock", GAUTH_DOCTOR_CHECK_SKIPPED,
                     "no reply with a Date header was read");
@@ -1263,7 +1289,8 @@ static void check_evidence(gauth__dx *x) {
   if (!x->failed_evidence || gauth_diagnosis_cause_count(x->d) > 0) return;
   if (x->job != NULL && gauth_scheduler_job_status_code(x->job) == 5 &&
       x->target_exists != 1) {
-    target_not_found(x, "The job's last attempt ended NOT_FOUND (404)");
+    gauth__dx_target_not_found(x,
+                               "The job's last attempt ended NOT_FOUND (404)");
     return;
   }
   gauth__dx_check(x->d, "evidence", GAUTH_DOCTOR_CHECK_UNKNOWN,
@@ -1374,10 +1401,14 @@ gauth_status gauth_doctor_diagnose(gauth_credentials *caller,
     x.audience = NULL;
     x.scope = NULL;
   }
-  if (!url_split(x.url, &u))
+  if (!url_split(x.url, &u) ||
+      (gauth__skip_prefix(u.origin, "http://") == NULL &&
+       gauth__skip_prefix(u.origin, "https://") == NULL)) {
+    url_parts_free(&u);
     return gauth__error_set(err, GAUTH_E_INVALID_ARG,
                             "gauth_doctor_diagnose: the url is not an http(s) "
                             "URL with a host");
+  }
   x.shown = gauth__dx_strf("%s%s", u.origin, u.path);
   url_parts_free(&u);
   x.d = gauth__dx_new();

@@ -121,6 +121,31 @@ static int policy_grants(gauth__dx *x, const cJSON *policy, const char *email,
 /* ---- service_account
  * ------------------------------------------------------------ */
 
+void gauth__dx_service_account_missing(gauth__dx *x, const char *evidence) {
+  const char *at = strchr(x->account, '@');
+  const char *dom = at != NULL ? at + 1 : "";
+  size_t plen = strcspn(dom, ".");
+  x->sa_state = 0;
+  if (evidence != NULL)
+    gauth__dx_check_update(x->d, "service_account", GAUTH_DOCTOR_CHECK_FAIL,
+                           "the service account %s does not exist: %s",
+                           x->account, evidence);
+  if (gauth__dx_cause(x->d, GAUTH_DOCTOR_SERVICE_ACCOUNT_NOT_FOUND,
+                      "The service account %s does not exist: no token can "
+                      "be minted for it.",
+                      x->account)) {
+    gauth__dx_fix(
+        x->d,
+        "create it: gcloud iam service-accounts create %.*s "
+        "--project=%.*s",
+        (int)(at != NULL ? (size_t)(at - x->account) : strlen(x->account)),
+        x->account, (int)plen, dom);
+    gauth__dx_fix(x->d,
+                  "or name an existing account in the job "
+                  "(httpTarget.oidcToken / oauthToken.serviceAccountEmail)");
+  }
+}
+
 void gauth__dx_check_service_account(gauth__dx *x) {
   gauth__http_response resp;
   char *suffix, why[600], m[300];
@@ -140,19 +165,7 @@ void gauth__dx_check_service_account(gauth__dx *x) {
     x->sa_state = 0;
     gauth__dx_check(x->d, "service_account", GAUTH_DOCTOR_CHECK_FAIL,
                     "IAM has no service account %s (404)", x->account);
-    if (gauth__dx_cause(x->d, GAUTH_DOCTOR_SERVICE_ACCOUNT_NOT_FOUND,
-                        "The service account %s does not exist: no token can "
-                        "be minted for it.",
-                        x->account)) {
-      gauth__dx_fix(x->d,
-                    "create it: gcloud iam service-accounts create %.*s%s%s",
-                    (int)strcspn(x->account, "@"), x->account,
-                    x->job_project ? " --project=" : "",
-                    x->job_project ? x->job_project : "");
-      gauth__dx_fix(x->d,
-                    "or name an existing account in the job "
-                    "(httpTarget.oidcToken / oauthToken.serviceAccountEmail)");
-    }
+    gauth__dx_service_account_missing(x, NULL);
   } else if (resp.status != 200 ||
              gauth__json_parse_object(resp.body, resp.body_len, NULL, &root,
                                       NULL) != GAUTH_OK) {
@@ -315,6 +328,13 @@ static void mint_by_caller(gauth__dx *x, const char *perm) {
     gauth__dx_check(x->d, "mint", GAUTH_DOCTOR_CHECK_UNKNOWN,
                     "testIamPermissions on %s as the caller: %s", res,
                     err.message);
+  } else if (gauth_iam_result_access(r) == GAUTH_IAM_ACCESS_NOT_FOUND) {
+    x->sa_state = 0;
+    gauth__dx_check(x->d, "mint", GAUTH_DOCTOR_CHECK_SKIPPED,
+                    "testIamPermissions on %s: 404, no such account", res);
+    gauth__dx_service_account_missing(x,
+                                      "IAM answers 404 to "
+                                      "testIamPermissions on it");
   } else if (gauth_iam_result_access(r) != GAUTH_IAM_ACCESS_OK) {
     gauth__dx_check(x->d, "mint", GAUTH_DOCTOR_CHECK_UNKNOWN,
                     "testIamPermissions on %s as the caller was refused "
@@ -413,6 +433,9 @@ static int test_as_account(gauth__dx *x, const char *resource, const char *perm,
     st = gauth_iam_test_permissions(c, resource, perms, &r, &err);
   if (st != GAUTH_OK) {
     snprintf(why, why_size, "%s could not be made: %s", how, err.message);
+  } else if (gauth_iam_result_access(r) == GAUTH_IAM_ACCESS_NOT_FOUND) {
+    snprintf(why, why_size, "%s: %s does not exist (HTTP 404)", how, resource);
+    out = -2;
   } else if (gauth_iam_result_access(r) != GAUTH_IAM_ACCESS_OK) {
     snprintf(why, why_size, "%s was refused (HTTP %d)", how,
              gauth_iam_result_http_status(r));
@@ -464,6 +487,12 @@ static int policy_says(gauth__dx *x, const char *resource, const char *perm,
   return -1;
 }
 
+static void permission_result(gauth__dx *x, const char *resource,
+                              const char *perm, const char *role,
+                              const char *kind, const char *ref,
+                              const char *how, const char *why,
+                              const char *pwhy, int test, int pol);
+
 void gauth__dx_check_permission(gauth__dx *x) {
   const char *resource = x->run_job != NULL ? x->run_job : x->run_service;
   const char *perm = x->run_job != NULL ? "run.jobs.run" : "run.routes.invoke";
@@ -480,6 +509,14 @@ void gauth__dx_check_permission(gauth__dx *x) {
                     "which permission %s checks is not known to the doctor "
                     "(it knows Cloud Run jobs' :run and services)",
                     x->shown);
+    return;
+  }
+  if (x->account == NULL && x->sends != GAUTH_SCHEDULER_TOKEN_NONE &&
+      x->target_exists != 0) {
+    gauth__dx_check(x->d, "permission", GAUTH_DOCTOR_CHECK_UNKNOWN,
+                    "whose token it is is not known (no email in it), so "
+                    "whether it holds %s on %s could not be checked",
+                    perm, resource);
     return;
   }
   if (x->target_exists == 0 || x->sa_state == 0 || x->account == NULL) {
@@ -502,13 +539,54 @@ void gauth__dx_check_permission(gauth__dx *x) {
   snprintf(ref, sizeof ref, "%s --region=%s --project=%s",
            strrchr(resource, '/') + 1, loc, x->project);
   test = test_as_account(x, resource, perm, how, sizeof how, why, sizeof why);
+  if (test == -2) {
+    /* A token of the account was minted; the resource is not there. */
+    x->target_exists = 0;
+    gauth__dx_check_update(x->d, "target_exists", GAUTH_DOCTOR_CHECK_FAIL,
+                           "%s does not exist: its testIamPermissions "
+                           "answered 404 (%s)",
+                           resource, how);
+    gauth__dx_check(x->d, "permission", GAUTH_DOCTOR_CHECK_SKIPPED,
+                    "the target does not exist");
+    gauth__dx_target_not_found(x, x->run_job != NULL
+                                      ? "The URL names a Cloud Run job that "
+                                        "does not exist"
+                                      : "The Cloud Run service does not exist");
+    return;
+  }
+  if (test >= 0) {
+    /* A token of the account was minted and the resource answered: the
+     * account exists and is enabled, the resource exists. */
+    if (x->sa_state != 1 && gauth__dx_check_get(x->d, "service_account") ==
+                                GAUTH_DOCTOR_CHECK_UNKNOWN)
+      gauth__dx_check_update(x->d, "service_account", GAUTH_DOCTOR_CHECK_OK,
+                             "the service account %s exists and is enabled: "
+                             "a token of it was minted (%s)",
+                             x->account, how);
+    x->sa_state = 1;
+    if (x->target_exists != 1 && gauth__dx_check_get(x->d, "target_exists") ==
+                                     GAUTH_DOCTOR_CHECK_UNKNOWN)
+      gauth__dx_check_update(x->d, "target_exists", GAUTH_DOCTOR_CHECK_OK,
+                             "%s exists: its testIamPermissions answered (%s)",
+                             resource, how);
+    x->target_exists = 1;
+  }
   if (test == 1) {
     gauth__dx_check(x->d, "permission", GAUTH_DOCTOR_CHECK_OK,
                     "%s holds %s on %s (%s)", x->account, perm, resource, how);
     return;
   }
   pol = policy_says(x, resource, perm, &role, &keep, pwhy, sizeof pwhy);
-  cJSON_Delete(keep);
+  permission_result(x, resource, perm, role, kind, ref, how, why, pwhy, test,
+                    pol);
+  cJSON_Delete(keep); /* role points into it */
+}
+
+static void permission_result(gauth__dx *x, const char *resource,
+                              const char *perm, const char *role,
+                              const char *kind, const char *ref,
+                              const char *how, const char *why,
+                              const char *pwhy, int test, int pol) {
   if (test == 0 && pol == 1) {
     gauth__dx_check(x->d, "permission", GAUTH_DOCTOR_CHECK_FAIL,
                     "the policy grants %s %s (%s) on %s, but %s says it does "

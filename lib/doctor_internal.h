@@ -20,6 +20,17 @@ void gauth__dx_check(gauth_diagnosis *d, const char *name,
                      gauth_doctor_check_result result, const char *fmt, ...)
     GAUTH_PRINTF(4, 5);
 
+/* Replaces the result and detail of the check `name` recorded before (the
+ * last of that name); a no-op when there is none. */
+void gauth__dx_check_update(gauth_diagnosis *d, const char *name,
+                            gauth_doctor_check_result result, const char *fmt,
+                            ...) GAUTH_PRINTF(4, 5);
+
+/* The result of the check `name` (the last of that name); SKIPPED when
+ * there is none. */
+gauth_doctor_check_result gauth__dx_check_get(const gauth_diagnosis *d,
+                                              const char *name);
+
 /* Records a cause with its sentence; a cause already recorded keeps its
  * first sentence and fixes (the call is then a no-op, and later
  * gauth__dx_fix calls for it add nothing). Returns 1 when recorded now. */
@@ -46,7 +57,7 @@ char *gauth__dx_strf(const char *fmt, ...) GAUTH_PRINTF(1, 2);
 
 /* Google allows this much clock difference when minting and verifying
  * tokens (iat / exp leeway): seconds. */
-#define GAUTH__DOCTOR_SKEW_MAX 300
+#define GAUTH__DOCTOR_SKEW_MAX GAUTH_DOCTOR_CLOCK_SKEW_MAX
 
 /* What the checks share: the input, what was learnt, the diagnosis. */
 typedef struct gauth__dx {
@@ -104,6 +115,12 @@ void gauth__dx_date(gauth__dx *x, const char *date);
 /* "reason" of Google's error body ("message" cut), for details. */
 void gauth__dx_reply_message(const gauth__http_response *resp, char *buf,
                              size_t size);
+
+/* Record the causes (with their fixes): the target does not exist (what:
+ * the sentence's start); the account does not exist (evidence: NULL, or why
+ * the service_account check now fails). */
+void gauth__dx_target_not_found(gauth__dx *x, const char *what);
+void gauth__dx_service_account_missing(gauth__dx *x, const char *evidence);
 
 void gauth__dx_check_service_account(gauth__dx *x);
 void gauth__dx_check_mint(gauth__dx *x);

@@ -37,6 +37,113 @@
  * when no cause is found but a check that could have found one was not
  * made, the root cause is UNKNOWN, not OK.
  *
+ * THE CHECKS, in the order they are made and listed (name: what it reads;
+ * the causes it can name):
+ *   job              the job's token kind, account, audience / scope, and
+ *                    its last attempt's status (16 UNAUTHENTICATED is a
+ *                    401, 7 PERMISSION_DENIED a 403, 5 NOT_FOUND a 404),
+ *                    unless the job was updated after that attempt. A job
+ *                    with a name is a Cloud Scheduler job (its service
+ *                    agent mints the token); one without (built from
+ *                    flags) is a call made from here (the caller mints).
+ *   target_kind      gauth_scheduler_url_classify(); a Cloud Run Admin
+ *                    :run URL (v2 /v2/projects/P/locations/L/jobs/J:run, v1
+ *                    /apis/run.googleapis.com/v1/namespaces/P/jobs/J:run,
+ *                    its region from the L-run.googleapis.com host or from
+ *                    the project's jobs in every location) names the job
+ *                    resource; any other URL is looked up in Cloud Run
+ *                    Admin v2's list of services (projects/P/locations/L,
+ *                    from a SERVICE-NUMBER.REGION.run.app URL, else the
+ *                    job's project, else the caller's, in every location
+ *                    "-"): a URL under a service's uri or urls is that
+ *                    service, whatever its host.
+ *   token_type       the token's kind against what the target takes:
+ *                    oidc_token_to_google_api, access_token_to_run_service,
+ *                    no_token (a Google API or Cloud Run target, or any
+ *                    target that answered 401).
+ *   token            (a token given) a JWT (three base64url parts, a JSON
+ *                    header with alg) without a "scope" claim is an ID
+ *                    token, with one a self-signed access token; its exp,
+ *                    aud and email are read without verifying the
+ *                    signature. Anything else is an access token, read with
+ *                    OAuth's tokeninfo (POST {token endpoint}info, form
+ *                    access_token: the token endpoint's service URL, so
+ *                    https://oauth2.googleapis.com/tokeninfo by default):
+ *                    its scope, expires_in and email; a refusal
+ *                    (invalid_token) is an expired or revoked token.
+ *                    token_expired.
+ *   audience         an ID token's audience (the job's, or the given
+ *                    token's aud) against the service's uri, urls and
+ *                    customAudiences (equal but for one trailing '/'):
+ *                    audience_mismatch.
+ *   scope            an access token's scopes (the job's scope, or
+ *                    tokeninfo's) against the SCOPE TABLE: wrong_scope.
+ *   service_account  IAM v1 serviceAccounts.get: 404 or `disabled`:
+ *                    service_account_not_found (also a 404 from
+ *                    testIamPermissions on the account).
+ *   mint             a Cloud Scheduler job: its service agent
+ *                    service-PROJECT_NUMBER@gcp-sa-cloudscheduler.iam.
+ *                    gserviceaccount.com (the number from the job's name
+ *                    when numeric, else Resource Manager projects.get) must
+ *                    hold iam.serviceAccounts.getOpenIdToken (OIDC) or
+ *                    getAccessToken (OAuth), read from the project's policy
+ *                    (roles/cloudscheduler.serviceAgent or any role
+ *                    including it, by roles.get) and the account's policy.
+ *                    A call from here: the caller is the account, or holds
+ *                    the permission on it (testIamPermissions as the
+ *                    caller on projects/-/serviceAccounts/EMAIL).
+ *                    cannot_mint_token.
+ *   target_exists    Cloud Run Admin v2 get of the job (or the service
+ *                    found in the list); a 404 from testIamPermissions on
+ *                    it; a deterministic run.app URL no service of its
+ *                    project has; a reply or attempt that answered 404:
+ *                    target_not_found.
+ *   permission       run.jobs.run on a job (:run), run.routes.invoke on a
+ *                    service, as the account: testIamPermissions by
+ *                    impersonation (the caller's own credentials when it is
+ *                    the account), and the policies of the resource and its
+ *                    project with the roles' definitions (roles.get). The
+ *                    detail says which was done. Granted by the policies
+ *                    but not by testIamPermissions:
+ *                    permission_not_propagated; by neither:
+ *                    missing_permission (the fix grants roles/run.invoker).
+ *                    Other Google APIs: which permission they check is not
+ *                    known (skipped, or unknown when a 403 was seen).
+ *   attempt          with `send`, one attempt (gauth_scheduler_attempt_send
+ *                    as the caller); a reply given in the input is read the
+ *                    same way: status, WWW-Authenticate, Google's error
+ *                    message, Date.
+ *   clock            the Date header of every reply read against this
+ *                    machine's clock (the credentials' clock):
+ *                    clock_skew beyond GAUTH_DOCTOR_CLOCK_SKEW_MAX seconds.
+ *   evidence         only when a failed attempt was seen (the job's status,
+ *                    a reply) and no check names a cause: unknown.
+ *
+ * THE CAUSE ORDER is the enum's (below): clock_skew, service_account_not_
+ * found, cannot_mint_token, oidc_token_to_google_api, access_token_to_run_
+ * service, no_token, token_expired, audience_mismatch, wrong_scope,
+ * target_not_found, missing_permission, permission_not_propagated. The
+ * root is the first found; `ok` only when no cause is found and no check
+ * is unknown; `unknown` when no cause is found and a check could not be
+ * made.
+ *
+ * THE SCOPE TABLE: every Google API accepts
+ * https://www.googleapis.com/auth/cloud-platform; besides it (prefix
+ * https://www.googleapis.com/auth/): run, cloudscheduler: none; iam,
+ * iamcredentials: iam; pubsub: pubsub; storage: devstorage.read_only,
+ * devstorage.read_write, devstorage.full_control; cloudresourcemanager:
+ * cloud-platform.read-only. The API is the host's first label without a
+ * region prefix (us-central1-run.googleapis.com is run). An API not in the
+ * table and no cloud-platform scope: the scope check is unknown, not a
+ * cause.
+ *
+ * THE CALLER'S PERMISSIONS for a complete diagnosis (else checks are
+ * unknown and say what is missing): run.jobs.get / run.services.list,
+ * run.*.getIamPolicy, iam.serviceAccounts.get and getIamPolicy,
+ * resourcemanager.projects.get and getIamPolicy, iam.roles.get for custom
+ * roles (roles/viewer has them), and roles/iam.serviceAccountTokenCreator
+ * on the account for testIamPermissions as the account.
+ *
  * SECRETS. A diagnosis never holds a token: not the one supplied, not one
  * minted. Messages show URLs without user info or query.
  *
@@ -104,6 +211,11 @@ typedef enum gauth_doctor_cause {
   GAUTH_DOCTOR_PERMISSION_NOT_PROPAGATED = 13
 } gauth_doctor_cause;
 
+/* Google accepts tokens whose iat / exp are off by up to about five
+ * minutes (its token endpoint and verifiers allow that much skew); a clock
+ * further off than this, in seconds, breaks minting or verifying. */
+#define GAUTH_DOCTOR_CLOCK_SKEW_MAX 300
+
 /* The stable code of a cause ("oidc_token_to_google_api", ...). Never NULL;
  * static; "invalid" outside the enum. */
 GAUTH_API const char *gauth_doctor_cause_code(gauth_doctor_cause cause);
@@ -137,7 +249,7 @@ typedef struct gauth_doctor_input {
 } gauth_doctor_input;
 
 #define GAUTH_DOCTOR_INPUT_INIT \
-  {GAUTH_DOCTOR_INPUT_VERSION, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, 0}
+  { GAUTH_DOCTOR_INPUT_VERSION, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, 0 }
 
 typedef struct gauth_diagnosis gauth_diagnosis;
 
