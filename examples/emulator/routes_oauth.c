@@ -428,6 +428,20 @@ static void tokeninfo_id(emu *e, const char *token, emu_response *resp) {
     }
   }
   cJSON_Delete(claims);
+  /* Google adds the header's alg, kid and typ. */
+  {
+    size_t hl = strcspn(token, "."), n = 0;
+    unsigned char *h = emu_b64_decode_lenient(token, hl, &n);
+    cJSON *hj = h != NULL ? cJSON_Parse((const char *)h) : NULL;
+    static const char *const names[] = {"alg", "kid", "typ"};
+    for (int i = 0; i < 3; i++) {
+      const cJSON *v = cJSON_GetObjectItemCaseSensitive(hj, names[i]);
+      if (cJSON_IsString(v))
+        cJSON_AddStringToObject(o, names[i], v->valuestring);
+    }
+    cJSON_Delete(hj);
+    free(h);
+  }
   emu_reply_json(resp, 200, o);
 }
 

@@ -1075,6 +1075,8 @@ Test(tokeninfo, id_token) {
   cr_expect_not_null(jstr(o, "exp"), "exp is a string");
   cr_expect_not_null(jstr(o, "iat"), "iat is a string");
   cr_expect_str_eq(jstr(o, "email_verified"), "true");
+  cr_expect_str_eq(jstr(o, "alg"), "RS256");
+  cr_expect_not_null(jstr(o, "kid"));
   cJSON_Delete(o);
   /* A forged signature; then expired. */
   size_t n = strlen(id);
