@@ -70,6 +70,7 @@ const char *gauth_doctor_check_result_name(gauth_doctor_check_result r) {
 
 /* printf into a new string, with any bearer token or JWT-looking text
  * redacted as a last line of defence. NULL when out of memory. */
+static char *vformat(const char *fmt, va_list ap) GAUTH_PRINTF(1, 0);
 static char *vformat(const char *fmt, va_list ap) {
   va_list ap2;
   int n;

@@ -424,15 +424,17 @@ static void parse_run_url(gauth__dx *x, const url_parts *u) {
 
 /* A v1 :run URL on a host without the region: the job's location from the
  * list of the project's jobs in every location. */
-static void locate_v1_job(gauth__dx *x) {
+/* The full name of the project's Cloud Run job with the id of run_job, in
+ * any location (the list of projects/P/locations/-/jobs), or NULL. */
+static char *job_anywhere(gauth__dx *x) {
   gauth__http_response resp;
-  char why[300], *suffix;
+  char why[300], *suffix, *found = NULL;
   const char *id = strrchr(x->run_job, '/') + 1;
   cJSON *root = NULL;
   const cJSON *j;
   suffix = gauth__dx_strf("/v2/projects/%s/locations/-/jobs?pageSize=1000",
                           x->project);
-  if (suffix == NULL) return;
+  if (suffix == NULL) return NULL;
   if (gauth__dx_request(x, "GET", GAUTH_SERVICE_RUN, suffix, NULL, &resp, why,
                         sizeof why) == GAUTH_OK &&
       resp.status == 200 &&
@@ -442,24 +444,37 @@ static void locate_v1_job(gauth__dx *x) {
       const cJSON *n = cJSON_GetObjectItemCaseSensitive(j, "name");
       const char *slash =
           cJSON_IsString(n) ? strrchr(n->valuestring, '/') : NULL;
-      if (slash != NULL && strcmp(slash + 1, id) == 0) {
-        const char *p = n->valuestring;
-        char *proj = take_part(&p, "projects/");
-        char *loc = proj != NULL ? take_part(&p, "/locations/") : NULL;
-        if (loc != NULL) {
-          free(x->location);
-          x->location = loc;
-          free(x->run_job);
-          x->run_job = gauth__strdup(n->valuestring);
-        }
-        free(proj);
-        break;
-      }
+      if (found == NULL && slash != NULL && strcmp(slash + 1, id) == 0)
+        found = gauth__strdup(n->valuestring);
     }
     cJSON_Delete(root);
   }
   gauth__http_response_cleanup(&resp);
   free(suffix);
+  return found;
+}
+
+/* The location part of projects/P/locations/L/..., copied. */
+static char *location_of(const char *name) {
+  const char *p = name;
+  char *proj = take_part(&p, "projects/");
+  char *loc = proj != NULL ? take_part(&p, "/locations/") : NULL;
+  free(proj);
+  return loc;
+}
+
+/* A v1 :run URL on a host without the region: the job's location from the
+ * list of the project's jobs in every location. */
+static void locate_v1_job(gauth__dx *x) {
+  char *name = job_anywhere(x), *loc = name != NULL ? location_of(name) : NULL;
+  if (loc != NULL) {
+    free(x->location);
+    x->location = loc;
+    free(x->run_job);
+    x->run_job = name;
+    name = NULL;
+  }
+  free(name);
 }
 
 static void check_target_kind(gauth__dx *x) {
@@ -1056,6 +1071,37 @@ static void check_supplied_token(gauth__dx *x) {
  * ------------------------------------------------------------ */
 
 void gauth__dx_target_not_found(gauth__dx *x, const char *what) {
+  char *elsewhere = NULL;
+  if (x->run_job != NULL && !x->run_v1 &&
+      !gauth__dx_has(x->d, GAUTH_DOCTOR_TARGET_NOT_FOUND)) {
+    elsewhere = job_anywhere(x);
+    if (elsewhere != NULL && strcmp(elsewhere, x->run_job) == 0) {
+      free(elsewhere);
+      elsewhere = NULL;
+    }
+  }
+  if (elsewhere != NULL) {
+    char *loc = location_of(elsewhere);
+    if (gauth__dx_cause(x->d, GAUTH_DOCTOR_TARGET_NOT_FOUND,
+                        "%s: there is no %s, but there is %s: the URL names "
+                        "the wrong region.",
+                        what, x->run_job, elsewhere)) {
+      gauth__dx_fix(x->d,
+                    "the job's URL: https://run.googleapis.com/v2/%s:run "
+                    "(region %s)",
+                    elsewhere, loc != NULL ? loc : "?");
+      if (x->scheduler_mints) {
+        char ref[400];
+        gauth__dx_fix(x->d,
+                      "gcloud scheduler jobs update http %s "
+                      "--uri=https://run.googleapis.com/v2/%s:run",
+                      job_ref(x, ref, sizeof ref), elsewhere);
+      }
+    }
+    free(loc);
+    free(elsewhere);
+    return;
+  }
   if (gauth__dx_cause(x->d, GAUTH_DOCTOR_TARGET_NOT_FOUND,
                       "%s: check the project, the region and the name%s.", what,
                       x->run_v1 ? ", and the path (the v1 form is "

@@ -82,12 +82,20 @@ static int role_has(gauth__dx *x, const char *role, const char *perm, char *why,
   return 0;
 }
 
+const char *gauth__dx_member_kind(const char *email) {
+  size_t n = strlen(email), m = strlen(".gserviceaccount.com");
+  return n > m && strcasecmp(email + n - m, ".gserviceaccount.com") == 0
+             ? "serviceAccount"
+             : "user";
+}
+
 /* 1 when `members` lists one of the principal's forms. */
 static int member_of(const cJSON *members, const char *email) {
   const cJSON *m;
   cJSON_ArrayForEach(m, members) {
     const char *s = cJSON_IsString(m) ? m->valuestring : "";
     const char *e = gauth__skip_prefix(s, "serviceAccount:");
+    if (e == NULL) e = gauth__skip_prefix(s, "user:");
     if ((e != NULL && strcasecmp(e, email) == 0) ||
         strcmp(s, "allUsers") == 0 || strcmp(s, "allAuthenticatedUsers") == 0)
       return 1;
@@ -153,6 +161,12 @@ void gauth__dx_check_service_account(gauth__dx *x) {
   if (x->account == NULL) {
     gauth__dx_check(x->d, "service_account", GAUTH_DOCTOR_CHECK_SKIPPED,
                     "no service account named");
+    return;
+  }
+  if (strcmp(gauth__dx_member_kind(x->account), "user") == 0) {
+    gauth__dx_check(x->d, "service_account", GAUTH_DOCTOR_CHECK_SKIPPED,
+                    "%s is a person's account, not a service account",
+                    x->account);
     return;
   }
   suffix = gauth__dx_strf("/v1/projects/-/serviceAccounts/%s", x->account);
@@ -417,6 +431,12 @@ static int test_as_account(gauth__dx *x, const char *resource, const char *perm,
     st = GAUTH_OK;
     snprintf(how, how_size, "testIamPermissions as %s (the caller)",
              x->account);
+  } else if (strcmp(gauth__dx_member_kind(x->account), "user") == 0) {
+    snprintf(why, why_size,
+             "testIamPermissions as %s could not be made: a person's account "
+             "cannot be impersonated",
+             x->account);
+    return -1;
   } else if (x->job != NULL && x->in->token == NULL) {
     st = gauth_scheduler_job_credentials(x->caller, x->opts, x->job, &c, &err);
     snprintf(how, how_size, "testIamPermissions as %s (by impersonation)",
@@ -608,13 +628,16 @@ static void permission_result(gauth__dx *x, const char *resource,
                               : "from the policies of the resource and its "
                                 "project, and the roles' definitions");
     if (gauth__dx_cause(x->d, GAUTH_DOCTOR_MISSING_PERMISSION,
-                        "The service account %s lacks %s on %s (granted by "
+                        "The %saccount %s lacks %s on %s (granted by "
                         "roles/run.invoker): Cloud Run answers 403.",
+                        strcmp(gauth__dx_member_kind(x->account), "user") == 0
+                            ? ""
+                            : "service ",
                         x->account, perm, resource))
       gauth__dx_fix(x->d,
                     "gcloud run %s add-iam-policy-binding %s "
-                    "--member=serviceAccount:%s --role=roles/run.invoker",
-                    kind, ref, x->account);
+                    "--member=%s:%s --role=roles/run.invoker",
+                    kind, ref, gauth__dx_member_kind(x->account), x->account);
     return;
   }
   if (pol == 1) {

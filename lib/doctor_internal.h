@@ -122,6 +122,10 @@ void gauth__dx_reply_message(const gauth__http_response *resp, char *buf,
 void gauth__dx_target_not_found(gauth__dx *x, const char *what);
 void gauth__dx_service_account_missing(gauth__dx *x, const char *evidence);
 
+/* "serviceAccount" for an email under gserviceaccount.com, else "user":
+ * the member type of IAM bindings. */
+const char *gauth__dx_member_kind(const char *email);
+
 void gauth__dx_check_service_account(gauth__dx *x);
 void gauth__dx_check_mint(gauth__dx *x);
 void gauth__dx_check_permission(gauth__dx *x);
