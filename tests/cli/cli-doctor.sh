@@ -42,7 +42,7 @@ L=us-central1
 sched=scheduler@$P.iam.gserviceaccount.com
 runner=runner@$P.iam.gserviceaccount.com
 agent=service-123456789012@gcp-sa-cloudscheduler.iam.gserviceaccount.com
-dev_rt=1//emulator-refresh-token
+dev_rt="1//emulator-refresh-token"
 
 # The default world, with two more people: nobody@ (no role at all) and
 # admin@ (owner, who sets the scenarios up).
