@@ -838,8 +838,14 @@ static void check_audience_of(gauth__dx *x, const char *name,
   size_t i, j;
   char list[1000] = "";
   size_t len = 0;
-  if (x->run_service == NULL) {
-    gauth__dx_check(x->d, name, GAUTH_DOCTOR_CHECK_SKIPPED,
+  if (x->run_service == NULL &&
+      x->kind == GAUTH_SCHEDULER_URL_CLOUD_RUN_FUNCTION)
+    add_audience(x, x->shown); /* a function takes its URL */
+  if (x->run_service == NULL && x->audience_count == 0) {
+    gauth__dx_check(x->d, name,
+                    x->kind == GAUTH_SCHEDULER_URL_CLOUD_RUN_SERVICE
+                        ? GAUTH_DOCTOR_CHECK_UNKNOWN
+                        : GAUTH_DOCTOR_CHECK_SKIPPED,
                     "the target is not a Cloud Run service the doctor could "
                     "find: the audiences it accepts are not known");
     return;
@@ -855,16 +861,19 @@ static void check_audience_of(gauth__dx *x, const char *name,
       if (audience_eq(auds[i], x->audiences[j])) {
         gauth__dx_check(x->d, name, GAUTH_DOCTOR_CHECK_OK,
                         "audience %s is one %s accepts (%s)", auds[i],
-                        x->run_service, list);
+                        x->run_service ? x->run_service : x->shown, list);
         return;
       }
   gauth__dx_check(x->d, name, GAUTH_DOCTOR_CHECK_FAIL,
                   "audience %s is not one %s accepts (%s)",
-                  n > 0 ? auds[0] : "(none)", x->run_service, list);
+                  n > 0 ? auds[0] : "(none)",
+                  x->run_service ? x->run_service : x->shown, list);
   if (gauth__dx_cause(x->d, GAUTH_DOCTOR_AUDIENCE_MISMATCH,
-                      "The ID token's audience %s is not one the service %s "
+                      "The ID token's audience %s is not one the %s %s "
                       "accepts (%s): it answers 401.",
-                      n > 0 ? auds[0] : "(none)", x->run_service, list)) {
+                      n > 0 ? auds[0] : "(none)",
+                      x->run_service ? "service" : "function",
+                      x->run_service ? x->run_service : x->shown, list)) {
     char ref[400];
     if (x->job != NULL && x->audience_count > 0) {
       gauth__dx_fix(x->d,

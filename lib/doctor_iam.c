@@ -520,6 +520,16 @@ void gauth__dx_check_permission(gauth__dx *x) {
   char how[600] = "", why[600] = "", pwhy[600] = "", loc[200] = "", ref[300];
   cJSON *keep = NULL;
   int test, pol;
+  if (resource == NULL && x->sends != GAUTH_SCHEDULER_TOKEN_NONE &&
+      (x->kind == GAUTH_SCHEDULER_URL_CLOUD_RUN_SERVICE ||
+       x->kind == GAUTH_SCHEDULER_URL_CLOUD_RUN_FUNCTION)) {
+    gauth__dx_check(x->d, "permission", GAUTH_DOCTOR_CHECK_UNKNOWN,
+                    "the Cloud Run service behind %s was not found in Cloud "
+                    "Run Admin's list of services, so whether the account "
+                    "holds run.routes.invoke on it could not be checked",
+                    x->shown);
+    return;
+  }
   if (resource == NULL) {
     gauth__dx_check(x->d, "permission",
                     x->kind == GAUTH_SCHEDULER_URL_GOOGLE_API &&
@@ -612,13 +622,23 @@ static void permission_result(gauth__dx *x, const char *resource,
                     "the policy grants %s %s (%s) on %s, but %s says it does "
                     "not hold it yet",
                     x->account, perm, role, resource, how);
-    if (gauth__dx_cause(x->d, GAUTH_DOCTOR_PERMISSION_NOT_PROPAGATED,
-                        "%s is granted %s on %s in the policy (%s), but IAM "
-                        "does not apply it yet (%s says no): the grant has "
-                        "not propagated; it usually takes effect within "
-                        "minutes, at most about 7.",
-                        x->account, perm, resource, role, how))
+    if (gauth__dx_cause(
+            x->d, GAUTH_DOCTOR_PERMISSION_NOT_PROPAGATED,
+            "%s is granted %s on %s in the policy (%s), but IAM "
+            "does not apply it yet (%s says no): the grant has "
+            "not propagated (a change usually takes effect within 2 "
+            "minutes, sometimes 7 or more).",
+            x->account, perm, resource, role, how)) {
       gauth__dx_fix(x->d, "gauth wait-permissions %s %s", resource, perm);
+      if (x->job != NULL && gauth_scheduler_job_last_attempt_time(x->job) > 0 &&
+          gauth_scheduler_job_status_code(x->job) == 7)
+        gauth__dx_fix(
+            x->d,
+            "the job's last attempt (%lld s ago) was refused before "
+            "the grant took effect: run it again once it has",
+            (long long)(x->now -
+                        gauth_scheduler_job_last_attempt_time(x->job)));
+    }
     return;
   }
   if (test == 0 || pol == 0) {

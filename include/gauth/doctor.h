@@ -74,8 +74,10 @@
  *                    token_expired.
  *   audience         an ID token's audience (the job's, or the given
  *                    token's aud) against the service's uri, urls and
- *                    customAudiences (equal but for one trailing '/'):
- *                    audience_mismatch.
+ *                    customAudiences (a Cloud Run function's: its URL);
+ *                    equal but for one trailing '/', a path included (the
+ *                    default audience of a job whose uri has a path is
+ *                    that whole uri): audience_mismatch.
  *   scope            an access token's scopes (the job's scope, or
  *                    tokeninfo's) against the SCOPE TABLE: wrong_scope.
  *   service_account  IAM v1 serviceAccounts.get: 404 or `disabled`:
@@ -97,7 +99,8 @@
  *                    found in the list); a 404 from testIamPermissions on
  *                    it; a deterministic run.app URL no service of its
  *                    project has; a reply or attempt that answered 404:
- *                    target_not_found.
+ *                    target_not_found (naming the region where the
+ *                    project does have a job of that name, if any).
  *   permission       run.jobs.run on a job (:run), run.routes.invoke on a
  *                    service, as the account: testIamPermissions by
  *                    impersonation (the caller's own credentials when it is

@@ -233,3 +233,50 @@ Test(doctor, missing_grant_names_the_role_and_the_command) {
   gauth_diagnosis_free(d);
   gauth_scheduler_job_free(job);
 }
+
+Test(doctor, run_of_a_job_in_another_region_names_the_right_one) {
+  gauth_scheduler_job *job =
+      job_of("projects/demo-project/locations/us-central1/jobs/nightly",
+             "https://run.googleapis.com/v2/projects/demo-project/locations/"
+             "europe-west1/jobs/collect:run",
+             "oauthToken", SCHEDULER, NULL);
+  gauth_diagnosis *d = diagnose(job, 0);
+  expect_root(d, GAUTH_DOCTOR_TARGET_NOT_FOUND);
+  cr_assert_not_null(strstr(gauth_diagnosis_summary(d), "wrong region"), "%s",
+                     gauth_diagnosis_summary(d));
+  cr_assert(fix_has(d,
+                    "--uri=https://run.googleapis.com/v2/projects/"
+                    "demo-project/locations/us-central1/jobs/collect:run"));
+  gauth_diagnosis_free(d);
+  gauth_scheduler_job_free(job);
+}
+
+Test(doctor, id_token_audience_the_service_does_not_accept) {
+  char uri[512], text[1024];
+  gauth_scheduler_job *job = NULL;
+  gauth_diagnosis *d;
+  snprintf(uri, sizeof uri, "%s/services/collector", emu_fixture_run_url());
+  snprintf(text, sizeof text,
+           "{\"httpTarget\":{\"uri\":\"%s\",\"oidcToken\":{"
+           "\"serviceAccountEmail\":\"" SCHEDULER
+           "\",\"audience\":\"https://wrong.example\"}}}",
+           uri);
+  cr_assert_eq(gauth_scheduler_job_from_json(&job, text, strlen(text), NULL),
+               GAUTH_OK);
+  d = diagnose(job, 0);
+  expect_root(d, GAUTH_DOCTOR_AUDIENCE_MISMATCH);
+  cr_assert(fix_has(d, uri));
+  gauth_diagnosis_free(d);
+  gauth_scheduler_job_free(job);
+  /* The service's own URL (the default audience: the uri) is accepted. */
+  snprintf(text, sizeof text,
+           "{\"httpTarget\":{\"uri\":\"%s\",\"oidcToken\":{"
+           "\"serviceAccountEmail\":\"" SCHEDULER "\"}}}",
+           uri);
+  cr_assert_eq(gauth_scheduler_job_from_json(&job, text, strlen(text), NULL),
+               GAUTH_OK);
+  d = diagnose(job, 0);
+  expect_root(d, GAUTH_DOCTOR_OK);
+  gauth_diagnosis_free(d);
+  gauth_scheduler_job_free(job);
+}
