@@ -66,10 +66,13 @@ export GAUTH_ENDPOINT=$base GCE_METADATA_HOST=$host GCE_METADATA_IP=$host
 export CLOUDSDK_CONFIG=$w/empty-gcloud GAUTH_METADATA_DETECTION=none
 export https_proxy=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9
 export no_proxy=127.0.0.1,localhost NO_PROXY=127.0.0.1,localhost
+# The project, as a person's shell has it set (a URL of a service alone does
+# not name its project).
+export GOOGLE_CLOUD_PROJECT=$P
 
-user_adc() { # user_adc FILE CLIENT_ID SECRET REFRESH
-  printf '{"type":"authorized_user","client_id":"%s","client_secret":"%s","refresh_token":"%s"}\n' \
-    "$2" "$3" "$4" > "$1"
+user_adc() { # user_adc FILE CLIENT_ID SECRET REFRESH: as gcloud writes it
+  printf '{"type":"authorized_user","client_id":"%s","client_secret":"%s","refresh_token":"%s","quota_project_id":"%s"}\n' \
+    "$2" "$3" "$4" "$P" > "$1"
 }
 user_adc "$w/dev.json" emulator-client.apps.googleusercontent.com emulator-client-secret "$dev_rt"
 user_adc "$w/nobody.json" c s 1//nobody
@@ -448,9 +451,7 @@ doc target_not_found "job: no such Cloud Run job" --job="$(sched_name run-nojob)
 mkjob run-region "$base/v2/projects/$P/locations/europe-west1/jobs/collect:run" "$(oauth "$sched")"
 doc target_not_found "job: wrong region" --job="$(sched_name run-region)"
 mkjob run-project "$base/v2/projects/other-project/locations/$L/jobs/collect:run" "$(oauth "$sched")"
-# Resource Manager and Cloud Run answer 403 alike for a project that does not
-# exist and one the caller may not read: no cause can be named.
-doc unknown "job: another project (not found or not readable)" --job="$(sched_name run-project)"
+doc target_not_found "job: wrong project" --job="$(sched_name run-project)"
 mkjob run-v1-wrong "$base/apis/run.googleapis.com/v1/namespaces/$P/jobs/nope:run" "$(oauth "$sched")"
 doc target_not_found "job: v1 :run of no job" --job="$(sched_name run-v1-wrong)"
 doc target_not_found "--job naming no Cloud Scheduler job" --job="$(sched_name does-not-exist)"
