@@ -117,6 +117,11 @@ typedef struct emu_account {
   const char *private_key_id;
 } emu_account;
 const emu_account *emu_account_find(emu *e, const char *email);
+/* 1 when the account is disabled (IAM's serviceAccounts.disable, or
+ * "disabled": true in the config): it gets no token and signs nothing. */
+int emu_account_disabled(emu *e, const char *email);
+/* Disables (1) or enables (0) the account; -1 when there is none. */
+int emu_account_set_disabled(emu *e, const char *email, int disabled);
 /* The account's private key, for IAM signBlob / signJwt (a reference:
  * gauth_key_free), or NULL when the emulator has none for it. Its kid is the
  * keyId that signBlob reports. (world.c) */
@@ -181,6 +186,11 @@ typedef struct emu_bearer {
   const char *token; /* borrowed from the request */
 } emu_bearer;
 void emu_bearer_of(emu *e, const emu_request *req, emu_bearer *out);
+/* An access token of ours (expired or not): 1 with its principal, scopes
+ * (space-separated) and expiry (emulator clock); 0 when unknown. */
+int emu_access_token_info(emu *e, const char *token, char *email,
+                          size_t email_len, char *scopes, size_t scopes_len,
+                          int64_t *exp);
 /* 1 when the space-separated scopes hold one of the given (NULL-ended). */
 int emu_scopes_have(const char *scopes, const char *const *any);
 

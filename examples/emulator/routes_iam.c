@@ -352,6 +352,13 @@ static int route_credentials(emu *e, const emu_request *req,
   } else if (check_chain(e, resp, b.email, project,
                          cJSON_GetObjectItemCaseSensitive(body, "delegates"),
                          acct->email, credential_actions[a].permission)) {
+    if (emu_account_disabled(e, acct->email)) {
+      /* A disabled account gets no token and signs nothing. */
+      emu_reply_google_error(resp, 400, "FAILED_PRECONDITION",
+                             "Precondition check failed.");
+      cJSON_Delete(body);
+      return 1;
+    }
     switch (a) {
       case 0: generate_access_token(e, body, acct, resp); break;
       case 1: generate_id_token(e, body, acct, resp); break;

@@ -134,6 +134,12 @@ static void service_account(emu *e, const emu_request *req, const char *rest,
     md_text(resp, 200, MD_TEXT, "default");
   } else if (strcmp(leaf, "scopes") == 0) {
     md_text(resp, 200, MD_TEXT, GAUTH_SCOPE_CLOUD_PLATFORM "\n");
+  } else if ((strcmp(leaf, "token") == 0 || strcmp(leaf, "identity") == 0) &&
+             emu_account_disabled(e, email)) {
+    /* The metadata server passes on the token endpoint's refusal. */
+    md_text(resp, 400, "application/json",
+            "{\"error\":\"invalid_grant\",\"error_description\":"
+            "\"Robot is disabled.\"}");
   } else if (strcmp(leaf, "token") == 0) {
     const char *q = emu_req_query(req, "scopes");
     char *scopes = strdup(q != NULL && q[0] ? q : GAUTH_SCOPE_CLOUD_PLATFORM);

@@ -174,6 +174,10 @@ static void grant_jwt_bearer(emu *e, const emu_request *req,
     goto done;
   }
   snprintf(resp->principal, sizeof resp->principal, "%s", acct->email);
+  if (emu_account_disabled(e, acct->email)) {
+    emu_reply_oauth_error(resp, 400, "invalid_grant", "Robot is disabled.");
+    goto done;
+  }
 
   gauth_error err = GAUTH_ERROR_INIT;
   int sig_ok = gauth_jws_verify(token, 0, acct->public_keys,
@@ -342,9 +346,148 @@ static void route_certs_v1(emu *e, emu_response *resp) {
   free(map);
 }
 
+/* ---- tokeninfo ------------------------------------------------------------
+ */
+
+/* Google's answer to a token it does not take (unknown, expired, forged). */
+static void reply_invalid_token(emu_response *resp) {
+  emu_reply_oauth_error(resp, 400, "invalid_token", "Invalid Value");
+}
+
+/* An access token's info, Google's members, numbers as strings. */
+static void tokeninfo_access(emu *e, const char *token, emu_response *resp) {
+  char email[256], scopes[1024], num[32];
+  int64_t exp = 0, now = emu_now(e);
+  const emu_account *acct;
+  cJSON *o;
+  if (!emu_access_token_info(e, token, email, sizeof email, scopes,
+                             sizeof scopes, &exp) ||
+      exp <= now) {
+    reply_invalid_token(resp);
+    return;
+  }
+  o = cJSON_CreateObject();
+  acct = emu_account_find(e, email);
+  if (acct != NULL) {
+    /* A service account's tokens name its OAuth client: its unique id. */
+    cJSON_AddStringToObject(o, "azp", acct->unique_id);
+    cJSON_AddStringToObject(o, "aud", acct->unique_id);
+    cJSON_AddStringToObject(o, "sub", acct->unique_id);
+  }
+  cJSON_AddStringToObject(o, "scope", scopes);
+  snprintf(num, sizeof num, "%lld", (long long)exp);
+  cJSON_AddStringToObject(o, "exp", num);
+  snprintf(num, sizeof num, "%lld", (long long)(exp - now));
+  cJSON_AddStringToObject(o, "expires_in", num);
+  cJSON_AddStringToObject(o, "email", email);
+  cJSON_AddStringToObject(o, "email_verified", "true");
+  cJSON_AddStringToObject(o, "access_type", "online");
+  emu_reply_json(resp, 200, o);
+  snprintf(resp->principal, sizeof resp->principal, "%s", email);
+}
+
+/* An ID token's claims, once its signature (the emulator's keys), issuer
+ * and expiry check out; every value as a string, as Google gives them. */
+static void tokeninfo_id(emu *e, const char *token, emu_response *resp) {
+  gauth_keyset *keys = emu_signing_keys(e);
+  char *payload = NULL;
+  cJSON *claims = NULL, *o, *it;
+  const cJSON *iss, *exp;
+  if (keys == NULL ||
+      gauth_jws_verify(token, 0, keys, GAUTH_ALG_BIT(GAUTH_ALG_RS256), &payload,
+                       NULL, NULL) != GAUTH_OK ||
+      (claims = cJSON_Parse(payload)) == NULL) {
+    gauth_keyset_free(keys);
+    gauth_free(payload);
+    reply_invalid_token(resp);
+    return;
+  }
+  gauth_keyset_free(keys);
+  gauth_free(payload);
+  iss = cJSON_GetObjectItemCaseSensitive(claims, "iss");
+  exp = cJSON_GetObjectItemCaseSensitive(claims, "exp");
+  if (!cJSON_IsString(iss) ||
+      (strcmp(iss->valuestring, "https://accounts.google.com") != 0 &&
+       strcmp(iss->valuestring, "accounts.google.com") != 0) ||
+      !cJSON_IsNumber(exp) || (int64_t)exp->valuedouble <= emu_now(e)) {
+    cJSON_Delete(claims);
+    reply_invalid_token(resp);
+    return;
+  }
+  o = cJSON_CreateObject();
+  cJSON_ArrayForEach(it, claims) {
+    char num[32];
+    if (cJSON_IsString(it)) {
+      cJSON_AddStringToObject(o, it->string, it->valuestring);
+    } else if (cJSON_IsNumber(it)) {
+      snprintf(num, sizeof num, "%.0f", it->valuedouble);
+      cJSON_AddStringToObject(o, it->string, num);
+    } else if (cJSON_IsBool(it)) {
+      cJSON_AddStringToObject(o, it->string,
+                              cJSON_IsTrue(it) ? "true" : "false");
+    }
+  }
+  cJSON_Delete(claims);
+  /* Google adds the header's alg, kid and typ. */
+  {
+    size_t hl = strcspn(token, "."), n = 0;
+    unsigned char *h = emu_b64_decode_lenient(token, hl, &n);
+    cJSON *hj = h != NULL ? cJSON_Parse((const char *)h) : NULL;
+    static const char *const names[] = {"alg", "kid", "typ"};
+    for (int i = 0; i < 3; i++) {
+      const cJSON *v = cJSON_GetObjectItemCaseSensitive(hj, names[i]);
+      if (cJSON_IsString(v))
+        cJSON_AddStringToObject(o, names[i], v->valuestring);
+    }
+    cJSON_Delete(hj);
+    free(h);
+  }
+  emu_reply_json(resp, 200, o);
+}
+
+/* GET or POST /tokeninfo (oauth2.googleapis.com) and /oauth2/v3/tokeninfo
+ * (www.googleapis.com): ?access_token= or ?id_token=, in the query or a
+ * form body. */
+static void route_tokeninfo(emu *e, const emu_request *req,
+                            emu_response *resp) {
+  char *at = NULL, *id = NULL;
+  const char *q;
+  if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "POST") != 0) {
+    emu_reply_method_not_allowed(resp);
+    return;
+  }
+  if ((q = emu_req_query(req, "access_token")) != NULL) at = strdup(q);
+  if ((q = emu_req_query(req, "id_token")) != NULL) id = strdup(q);
+  if (at == NULL && id == NULL && strcmp(req->method, "POST") == 0) {
+    at = emu_req_form(req, "access_token");
+    id = emu_req_form(req, "id_token");
+  }
+  if (at != NULL && at[0] != '\0')
+    tokeninfo_access(e, at, resp);
+  else if (id != NULL && id[0] != '\0')
+    tokeninfo_id(e, id, resp);
+  else
+    emu_reply_oauth_error(resp, 400, "invalid_request",
+                          "either access_token, id_token, or token_handle "
+                          "required");
+  if (at != NULL) {
+    OPENSSL_cleanse(at, strlen(at));
+    free(at);
+  }
+  if (id != NULL) {
+    OPENSSL_cleanse(id, strlen(id));
+    free(id);
+  }
+}
+
 int emu_route_oauth(emu *e, const emu_request *req, emu_response *resp) {
   if (strcmp(req->path, "/token") == 0) {
     route_token(e, req, resp);
+    return 1;
+  }
+  if (strcmp(req->path, "/tokeninfo") == 0 ||
+      strcmp(req->path, "/oauth2/v3/tokeninfo") == 0) {
+    route_tokeninfo(e, req, resp);
     return 1;
   }
   int v3 = strcmp(req->path, "/oauth2/v3/certs") == 0;

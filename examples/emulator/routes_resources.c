@@ -572,6 +572,8 @@ static cJSON *account_json(emu *e, const emu_account *a) {
   /* Every service account's etag reads the same at Google. */
   cJSON_AddStringToObject(o, "etag", "MDEwMjE5MjA=");
   cJSON_AddStringToObject(o, "oauth2ClientId", a->unique_id);
+  /* proto3 JSON leaves a false "disabled" out. */
+  if (emu_account_disabled(e, a->email)) cJSON_AddTrueToObject(o, "disabled");
   return o;
 }
 
@@ -619,18 +621,15 @@ static void sa_list(emu *e, const emu_request *req, emu_response *resp,
   emu_reply_json(resp, 200, o);
 }
 
-/* /v1/projects/P/serviceAccounts/ID[:getIamPolicy|:setIamPolicy] */
+/* /v1/projects/P/serviceAccounts/ID[:getIamPolicy|:setIamPolicy|:disable|
+ * :enable] */
 static void sa_one(emu *e, const emu_request *req, emu_response *resp,
                    const char *p, const char *id, const char *verb) {
   emu_bearer b;
-  char member[300], resource[400], proj[128];
+  char member[300], resource[400], proj[128], perm[64];
   const emu_account *a = account_by_id(e, id);
-  const char *perm = verb == NULL ? "iam.serviceAccounts.get"
-                     : strcmp(verb, "getIamPolicy") == 0
-                         ? "iam.serviceAccounts."
-                           "getIamPolicy"
-                         : "iam.serviceAccounts."
-                           "setIamPolicy";
+  snprintf(perm, sizeof perm, "iam.serviceAccounts.%s",
+           verb == NULL ? "get" : verb);
   if (!is_method(req, verb == NULL ? "GET" : "POST")) {
     emu_reply_method_not_allowed(resp);
     return;
@@ -652,6 +651,10 @@ static void sa_one(emu *e, const emu_request *req, emu_response *resp,
     reply_unknown_account(resp);
   } else if (verb == NULL) {
     emu_reply_json(resp, 200, account_json(e, a));
+  } else if (strcmp(verb, "disable") == 0 || strcmp(verb, "enable") == 0) {
+    /* IAM v1 serviceAccounts.disable / enable: an empty reply. */
+    emu_account_set_disabled(e, a->email, verb[0] == 'd');
+    emu_reply_json(resp, 200, cJSON_CreateObject());
   } else {
     /* The policy lives on the account in its own project. */
     char own[128];
@@ -793,6 +796,48 @@ static void project_role(emu *e, const emu_request *req, emu_response *resp,
     reply_role(e, resp, name, 0);
 }
 
+/* GET /v1/projects/P and /v3/projects/P (P: the id or the number):
+ * Resource Manager's projects.get, in each version's shape. */
+static void project_get(emu *e, const emu_request *req, emu_response *resp,
+                        const char *p, int v1) {
+  emu_bearer b;
+  char member[300], resource[200], name[64];
+  const char *proj = world_project(e, p);
+  cJSON *o;
+  if (!is_method(req, "GET")) {
+    emu_reply_method_not_allowed(resp);
+    return;
+  }
+  if (!emu_require_access_token(e, req, resp, &crm_read_need, &b)) return;
+  caller_member(e, &b, member, sizeof member);
+  snprintf(resource, sizeof resource, "projects/%s", proj ? proj : p);
+  /* As for its policy: the same 403 for a project that does not exist. */
+  if (proj == NULL || !emu_has_permission(e, resource, member,
+                                          "resourcemanager.projects.get")) {
+    emu_reply_google_error(resp, 403, "PERMISSION_DENIED",
+                           "The caller does not have permission");
+    return;
+  }
+  o = cJSON_CreateObject();
+  if (v1) {
+    cJSON_AddStringToObject(o, "projectNumber", emu_project_number(e));
+    cJSON_AddStringToObject(o, "projectId", proj);
+    cJSON_AddStringToObject(o, "lifecycleState", "ACTIVE");
+    cJSON_AddStringToObject(o, "name", proj);
+    cJSON_AddStringToObject(o, "createTime", "2024-01-01T00:00:00.000Z");
+  } else {
+    snprintf(name, sizeof name, "projects/%s", emu_project_number(e));
+    cJSON_AddStringToObject(o, "name", name);
+    cJSON_AddStringToObject(o, "projectId", proj);
+    cJSON_AddStringToObject(o, "state", "ACTIVE");
+    cJSON_AddStringToObject(o, "displayName", proj);
+    cJSON_AddStringToObject(o, "createTime", "2024-01-01T00:00:00.000Z");
+    cJSON_AddStringToObject(o, "updateTime", "2024-01-01T00:00:00.000Z");
+    cJSON_AddStringToObject(o, "etag", "W/\"emulator\"");
+  }
+  emu_reply_json(resp, 200, o);
+}
+
 /* ---- /v1/projects/..., /v3/projects/... ------------------------------- */
 
 static int route_projects(emu *e, const emu_request *req, emu_response *resp) {
@@ -813,6 +858,10 @@ static int route_projects(emu *e, const emu_request *req, emu_response *resp) {
     }
     return 0;
   }
+  if (rest[0] == '\0') {
+    project_get(e, req, resp, p, v1);
+    return 1;
+  }
   if (!v1) return 0;
   if (strcmp(rest, "/serviceAccounts") == 0) {
     sa_list(e, req, resp, p);
@@ -826,7 +875,9 @@ static int route_projects(emu *e, const emu_request *req, emu_response *resp) {
     }
     if (rest[0] != ':' || strlen(rest + 1) >= sizeof verb) return 0;
     snprintf(verb, sizeof verb, "%s", rest + 1);
-    if (strcmp(verb, "getIamPolicy") != 0 && strcmp(verb, "setIamPolicy") != 0)
+    if (strcmp(verb, "getIamPolicy") != 0 &&
+        strcmp(verb, "setIamPolicy") != 0 && strcmp(verb, "disable") != 0 &&
+        strcmp(verb, "enable") != 0)
       return 0; /* IAM Credentials, testIamPermissions: routes_iam.c */
     sa_one(e, req, resp, p, id, verb);
     return 1;

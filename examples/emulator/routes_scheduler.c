@@ -323,6 +323,16 @@ static char *mint_token(emu *e, const gauth_scheduler_job *job, outcome *o,
              agent, perm, sa);
     return NULL;
   }
+  if (emu_account_disabled(e, sa)) {
+    o->code = 9; /* FAILED_PRECONDITION, as IAM Credentials answers */
+    snprintf(o->message, sizeof o->message,
+             "The service account %.150s is disabled", sa);
+    snprintf(o->debug, sizeof o->debug,
+             "TOKEN_ERROR-FAILED_PRECONDITION. The service account %.150s "
+             "is disabled: no token can be minted for it",
+             sa);
+    return NULL;
+  }
   char *t =
       kind == GAUTH_SCHEDULER_TOKEN_OIDC
           ? emu_mint_id_token(e, sa, gauth_scheduler_job_audience(job), 1)

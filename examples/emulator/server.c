@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <microhttpd.h>
 #include <openssl/evp.h>
@@ -284,10 +285,27 @@ static void log_line(const char *method, const char *path, int status,
           principal[0] ? principal : "-", note);
 }
 
-static enum MHD_Result send_response(struct MHD_Connection *c,
+/* Formats t as an RFC 7231 IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"),
+ * independent of the locale. */
+static void imf_fixdate(int64_t t, char out[64]) {
+  static const char *const days[] = {"Sun", "Mon", "Tue", "Wed",
+                                     "Thu", "Fri", "Sat"};
+  static const char *const months[] = {"Jan", "Feb", "Mar", "Apr",
+                                       "May", "Jun", "Jul", "Aug",
+                                       "Sep", "Oct", "Nov", "Dec"};
+  time_t tt = (time_t)t;
+  struct tm tm;
+  if (gmtime_r(&tt, &tm) == NULL) memset(&tm, 0, sizeof(tm));
+  snprintf(out, 64, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday % 7],
+           tm.tm_mday, months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour,
+           tm.tm_min, tm.tm_sec);
+}
+
+static enum MHD_Result send_response(emu *e, struct MHD_Connection *c,
                                      emu_response *resp, int truncate) {
   struct MHD_Response *r;
   enum MHD_Result rc;
+  char date[64];
   if (truncate) {
     trunc_body *t = xmalloc(sizeof(*t));
     t->data = resp->body;
@@ -307,6 +325,10 @@ static enum MHD_Result send_response(struct MHD_Connection *c,
       resp->content_type ? resp->content_type : "application/json");
   for (size_t i = 0; i < resp->header_count; i++)
     MHD_add_response_header(r, resp->header_names[i], resp->header_values[i]);
+  /* The daemon's own Date (the system clock) is suppressed: the world's
+   * clock dates every reply, so that a moved clock shows as skew. */
+  imf_fixdate(emu_now(e), date);
+  MHD_add_response_header(r, MHD_HTTP_HEADER_DATE, date);
   rc = MHD_queue_response(c, (unsigned int)resp->status, r);
   MHD_destroy_response(r);
   return rc;
@@ -368,7 +390,7 @@ static enum MHD_Result handle(const emu_server *s, struct MHD_Connection *c,
   log_line(method, url, resp.status, resp.principal, note);
   emu_record_request(e, method, url, resp.status,
                      resp.principal[0] ? resp.principal : "-");
-  rc = send_response(c, &resp, truncate);
+  rc = send_response(e, c, &resp, truncate);
   response_cleanup(&resp);
   return rc;
 }
@@ -434,7 +456,8 @@ emu_server *emu_server_start(emu *e, int listen_fd, emu_front front) {
   }
   s->daemon = MHD_start_daemon(
       MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD |
-          MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG,
+          MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG |
+          MHD_USE_SUPPRESS_DATE_NO_CLOCK,
       0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, listen_fd,
       MHD_OPTION_NOTIFY_COMPLETED, on_completed, e,
       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120,

@@ -162,6 +162,7 @@ typedef struct account_rec {
   char *pem; /* PKCS#8 of the private key (wiped at free) */
   gauth_key *priv;
   gauth_keyset *keys;
+  int disabled; /* IAM's "disabled": no token, no signature (e->mu) */
 } account_rec;
 
 typedef struct binding {
@@ -813,7 +814,7 @@ static int cfg_accounts(emu *e, const cJSON *v, char *errbuf, size_t errlen) {
     const char *email, *uid;
     const char **keys = NULL;
     size_t nkeys = 0;
-    const cJSON *pk;
+    const cJSON *pk, *dis;
     int rc;
     if (cfg_item(it, "service_accounts", i++, where, sizeof(where), errbuf,
                  errlen) != 0)
@@ -832,9 +833,16 @@ static int cfg_accounts(emu *e, const cJSON *v, char *errbuf, size_t errlen) {
       keys = cfg_strings(pk, w2, errbuf, errlen, &nkeys);
       if (keys == NULL) return -1;
     }
+    dis = cJSON_GetObjectItemCaseSensitive(it, "disabled");
+    if (dis != NULL && !cJSON_IsBool(dis)) {
+      seterr(errbuf, errlen, "%s: \"disabled\" must be true or false", where);
+      free(keys);
+      return -1;
+    }
     rc = account_add(e, email, uid, keys, nkeys, errbuf, errlen);
     free(keys);
     if (rc != 0) return -1;
+    e->accounts[e->naccounts - 1].disabled = cJSON_IsTrue(dis);
   }
   return 0;
 }
@@ -1490,6 +1498,27 @@ static const emu_account *account_find_locked(const emu *e, const char *email) {
   return NULL;
 }
 
+int emu_account_disabled(emu *e, const char *email) {
+  int d = 0;
+  pthread_mutex_lock(&e->mu);
+  for (size_t i = 0; i < e->naccounts; i++)
+    if (strcmp(e->accounts[i].email, email) == 0) d = e->accounts[i].disabled;
+  pthread_mutex_unlock(&e->mu);
+  return d;
+}
+
+int emu_account_set_disabled(emu *e, const char *email, int disabled) {
+  int rc = -1;
+  pthread_mutex_lock(&e->mu);
+  for (size_t i = 0; i < e->naccounts; i++)
+    if (strcmp(e->accounts[i].email, email) == 0) {
+      e->accounts[i].disabled = disabled != 0;
+      rc = 0;
+    }
+  pthread_mutex_unlock(&e->mu);
+  return rc;
+}
+
 const emu_account *emu_account_find(emu *e, const char *email) {
   if (email == NULL) return NULL;
   return account_find_locked(e, email);
@@ -1753,6 +1782,27 @@ void emu_bearer_of(emu *e, const emu_request *req, emu_bearer *out) {
     pthread_mutex_unlock(&e->mu);
     OPENSSL_cleanse(key, len);
   }
+}
+
+int emu_access_token_info(emu *e, const char *token, char *email,
+                          size_t email_len, char *scopes, size_t scopes_len,
+                          int64_t *exp) {
+  size_t len = strlen(token);
+  const tok *k;
+  int found = 0;
+  if (strncmp(token, "ya29.", 5) != 0 || len >= 512) return 0;
+  pthread_mutex_lock(&e->mu);
+  for (k = e->tokens[token_bucket(token)]; k != NULL; k = k->next) {
+    if (strlen(k->token) == len && CRYPTO_memcmp(k->token, token, len) == 0) {
+      snprintf(email, email_len, "%s", k->email);
+      snprintf(scopes, scopes_len, "%s", k->scopes);
+      *exp = k->exp;
+      found = 1;
+      break;
+    }
+  }
+  pthread_mutex_unlock(&e->mu);
+  return found;
 }
 
 int emu_scopes_have(const char *scopes, const char *const *any) {

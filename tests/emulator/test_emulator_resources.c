@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -803,4 +804,293 @@ Test(config, bad_service_entries, .timeout = TEST_TIMEOUT) {
       2);
   cr_expect_eq(start_with("{\"iam_propagation_seconds\":-5}"), 2);
   cr_expect_eq(start_with("{\"services\":[\"a/b\"]}"), 2);
+}
+
+/* ---- the Date header follows the world's clock -------------------------- */
+
+/* 1 when the reply's Date is the IMF-fixdate of (now + offset), give or take
+ * a few seconds. */
+static int dated(const emu_reply *r, long offset) {
+  static const char *const days[] = {"Sun", "Mon", "Tue", "Wed",
+                                     "Thu", "Fri", "Sat"};
+  static const char *const months[] = {"Jan", "Feb", "Mar", "Apr",
+                                       "May", "Jun", "Jul", "Aug",
+                                       "Sep", "Oct", "Nov", "Dec"};
+  char got[64], want[64];
+  int n = 0;
+  cr_assert_not_null(emu_reply_header_get(r, "Date", got, sizeof got),
+                     "no Date header: %s", r->headers);
+  for (long d = -3; d <= 3; d++) {
+    time_t t = time(NULL) + offset + d;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    snprintf(want, sizeof want, "%s, %02d %s %04d %02d:%02d:%02d GMT",
+             days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900,
+             tm.tm_hour, tm.tm_min, tm.tm_sec);
+    if (strcmp(got, want) == 0) n++;
+  }
+  return n == 1;
+}
+
+TestSuite(date_header, .init = start, .fini = stop, .timeout = TEST_TIMEOUT);
+
+Test(date_header, follows_the_clock_on_both_front_ends) {
+  char *at = admin_token();
+  cJSON *s = ok("GET", SVC_API, at, NULL);
+  char origin[256];
+  const char *uri = jstr(s, "uri"), *p;
+  emu_reply r;
+  cr_assert_not_null(uri);
+  p = strchr(uri + strlen("http://"), '/');
+  cr_assert_not_null(p);
+  snprintf(origin, sizeof origin, "%.*s", (int)(p - uri), uri);
+  for (int i = 0; i < 3; i++) {
+    long off = i == 0 ? 0 : i == 1 ? 3600 : -7200;
+    if (i > 0) move_clock(off);
+    /* The API base: a success, an error, the control API. */
+    r = call("GET", SVC_API, at, NULL);
+    cr_expect(dated(&r, off), "API base, offset %ld: %s", off, r.headers);
+    emu_reply_free(&r);
+    r = call("GET", LOC "/services/nope", at, NULL);
+    cr_expect_geq(r.status, 400);
+    cr_expect(dated(&r, off), "error, offset %ld: %s", off, r.headers);
+    emu_reply_free(&r);
+    r = call("GET", "/emulator/v1/counters", NULL, NULL);
+    cr_expect(dated(&r, off), "control, offset %ld: %s", off, r.headers);
+    emu_reply_free(&r);
+    /* The Cloud Run front end: a refusal (no token). */
+    emu_http(origin, "GET", p, NULL, NULL, &r);
+    cr_assert_eq(r.curl_code, 0);
+    cr_expect(dated(&r, off), "Cloud Run, offset %ld: %s", off, r.headers);
+    /* One Date only: the daemon's own (the system clock) is suppressed. */
+    cr_expect_null(strstr(strstr(r.headers, "Date:") + 5, "\nDate:"), "%s",
+                   r.headers);
+    emu_reply_free(&r);
+  }
+  cJSON_Delete(s);
+  free(at);
+}
+
+/* ---- Resource Manager projects.get --------------------------------------- */
+
+TestSuite(projects_get, .init = start, .fini = stop, .timeout = TEST_TIMEOUT);
+
+Test(projects_get, v1_and_v3_by_id_and_number) {
+  char *at = admin_token();
+  cJSON *o = ok("GET", "/v1/projects/" P, at, NULL);
+  cr_expect_str_eq(jstr(o, "projectNumber"), "123456789012");
+  cr_expect_str_eq(jstr(o, "projectId"), P);
+  cr_expect_str_eq(jstr(o, "lifecycleState"), "ACTIVE");
+  cr_expect_str_eq(jstr(o, "name"), P);
+  cr_expect_not_null(jstr(o, "createTime"));
+  cJSON_Delete(o);
+  o = ok("GET", "/v1/projects/123456789012", at, NULL);
+  cr_expect_str_eq(jstr(o, "projectId"), P);
+  cJSON_Delete(o);
+  o = ok("GET", "/v3/projects/" P, at, NULL);
+  cr_expect_str_eq(jstr(o, "name"), "projects/123456789012");
+  cr_expect_str_eq(jstr(o, "projectId"), P);
+  cr_expect_str_eq(jstr(o, "state"), "ACTIVE");
+  cr_expect_str_eq(jstr(o, "displayName"), P);
+  cJSON_Delete(o);
+  free(at);
+}
+
+Test(projects_get, denied_and_unknown_alike) {
+  char *rt = runner_token(), *at = admin_token();
+  fails("GET", "/v1/projects/" P, rt, NULL, 403, "PERMISSION_DENIED",
+        "The caller does not have permission");
+  fails("GET", "/v3/projects/" P, rt, NULL, 403, "PERMISSION_DENIED",
+        "The caller does not have permission");
+  fails("GET", "/v1/projects/other-project", at, NULL, 403, "PERMISSION_DENIED",
+        "The caller does not have permission");
+  fails("GET", "/v3/projects/999", at, NULL, 403, "PERMISSION_DENIED",
+        "The caller does not have permission");
+  emu_reply r = call("GET", "/v1/projects/" P, NULL, NULL);
+  cr_expect_eq(r.status, 401);
+  emu_reply_free(&r);
+  free(rt);
+  free(at);
+}
+
+Test(projects_get, neighbours_unchanged) {
+  char *at = admin_token();
+  cJSON *o = ok("GET", "/v1/projects/" P "/serviceAccounts", at, NULL);
+  cr_expect(cJSON_IsArray(jget(o, "accounts")));
+  cJSON_Delete(o);
+  o = ok("POST", "/v1/projects/" P ":getIamPolicy", at, "{}");
+  cr_expect(cJSON_IsArray(jget(o, "bindings")));
+  cJSON_Delete(o);
+  o = ok("GET", "/v1/projects/" P "/locations/us-central1/jobs", at, NULL);
+  cJSON_Delete(o);
+  o = ok("GET", SA_PATH SCHEDULER, at, NULL);
+  cr_expect_str_eq(jstr(o, "email"), SCHEDULER);
+  cJSON_Delete(o);
+  free(at);
+}
+
+/* ---- disabled service accounts ------------------------------------------- */
+
+TestSuite(disabled, .init = start, .fini = stop, .timeout = TEST_TIMEOUT);
+
+static int listed_disabled(const char *at, const char *email) {
+  cJSON *o = ok("GET", "/v1/projects/" P "/serviceAccounts", at, NULL), *a;
+  int d = -1;
+  cJSON_ArrayForEach(a, jget(o, "accounts")) {
+    if (strcmp(jstr(a, "email"), email) == 0)
+      d = cJSON_IsTrue(jget(a, "disabled"));
+  }
+  cJSON_Delete(o);
+  return d;
+}
+
+Test(disabled, disable_and_enable) {
+  char *at = admin_token(), *vt = viewer_token(), *rt = runner_token();
+  cJSON *o = ok("GET", SA_PATH SCHEDULER, at, NULL);
+  cr_expect_null(jget(o, "disabled"), "false is left out");
+  cJSON_Delete(o);
+  cr_expect_eq(listed_disabled(at, SCHEDULER), 0);
+  /* A viewer may not. */
+  fails("POST", SA_PATH SCHEDULER ":disable", vt, "{}", 403,
+        "PERMISSION_DENIED", NULL);
+  fails("POST", SA_PATH "nobody@" P ".iam.gserviceaccount.com:disable", at,
+        "{}", 404, "NOT_FOUND", NULL);
+  o = ok("POST", SA_PATH SCHEDULER ":disable", at, "{}");
+  cr_expect_eq(cJSON_GetArraySize(o), 0, "an empty reply");
+  cJSON_Delete(o);
+  o = ok("GET", SA_PATH SCHEDULER, at, NULL);
+  cr_expect(cJSON_IsTrue(jget(o, "disabled")));
+  cJSON_Delete(o);
+  cr_expect_eq(listed_disabled(at, SCHEDULER), 1);
+  cr_expect_eq(listed_disabled(at, RUNNER), 0);
+  /* No token, no signature for it (runner is its token creator). */
+  fails("POST",
+        "/v1/projects/-/serviceAccounts/" SCHEDULER ":generateAccessToken", rt,
+        "{\"scope\":[\"" CLOUD "\"]}", 400, "FAILED_PRECONDITION", NULL);
+  fails("POST", "/v1/projects/-/serviceAccounts/" SCHEDULER ":generateIdToken",
+        rt, "{\"audience\":\"https://x\"}", 400, "FAILED_PRECONDITION", NULL);
+  fails("POST", "/v1/projects/-/serviceAccounts/" SCHEDULER ":signBlob", rt,
+        "{\"payload\":\"aGk=\"}", 400, "FAILED_PRECONDITION", NULL);
+  /* Enabled again: tokens again, "disabled" left out again. */
+  o = ok("POST", SA_PATH SCHEDULER ":enable", at, "{}");
+  cJSON_Delete(o);
+  o = ok("GET", SA_PATH SCHEDULER, at, NULL);
+  cr_expect_null(jget(o, "disabled"));
+  cJSON_Delete(o);
+  o = ok("POST",
+         "/v1/projects/-/serviceAccounts/" SCHEDULER ":generateAccessToken", rt,
+         "{\"scope\":[\"" CLOUD "\"]}");
+  cJSON_Delete(o);
+  free(at);
+  free(vt);
+  free(rt);
+}
+
+Test(disabled, in_the_config, .timeout = TEST_TIMEOUT) {
+  const char *h[] = {"Metadata-Flavor: Google", NULL};
+  emu_reply r;
+  cr_expect_eq(
+      start_with("{\"service_accounts\":[{\"email\":\"" SCHEDULER
+                 "\"},{\"email\":\"" RUNNER "\",\"disabled\":\"yes\"}]}"),
+      2);
+  cr_assert_eq(start_with("{\"service_accounts\":[{\"email\":\"" SCHEDULER
+                          "\"},{\"email\":\"" RUNNER "\",\"disabled\":true}]}"),
+               -1);
+  /* The metadata server's account is disabled: no token, no identity. */
+  emu_http(g_base, "GET",
+           "/computeMetadata/v1/instance/service-accounts/default/token", h,
+           NULL, &r);
+  cr_expect_eq(r.status, 400, "%s", r.body);
+  cr_expect_not_null(strstr(r.body, "invalid_grant"), "%s", r.body);
+  emu_reply_free(&r);
+  emu_http(g_base, "GET",
+           "/computeMetadata/v1/instance/service-accounts/default/"
+           "identity?audience=https://x",
+           h, NULL, &r);
+  cr_expect_eq(r.status, 400, "%s", r.body);
+  emu_reply_free(&r);
+  stop();
+}
+
+/* ---- OAuth tokeninfo --------------------------------------------------- */
+
+TestSuite(tokeninfo, .init = start, .fini = stop, .timeout = TEST_TIMEOUT);
+
+static void invalid_token(const emu_reply *r) {
+  cr_expect_eq(r->status, 400, "%s", r->body);
+  cJSON *j = json_of(r);
+  cr_expect_str_eq(jstr(j, "error"), "invalid_token");
+  cr_expect_str_eq(jstr(j, "error_description"), "Invalid Value");
+  cJSON_Delete(j);
+}
+
+Test(tokeninfo, access_token) {
+  char *at = scheduler_token(), path[1024];
+  const char *form[] = {"Content-Type: application/x-www-form-urlencoded",
+                        NULL};
+  emu_reply r;
+  snprintf(path, sizeof path, "/tokeninfo?access_token=%s", at);
+  cJSON *o = ok("GET", path, NULL, NULL);
+  cr_expect_str_eq(jstr(o, "scope"), CLOUD);
+  cr_expect_str_eq(jstr(o, "email"), SCHEDULER);
+  cr_expect_str_eq(jstr(o, "email_verified"), "true");
+  cr_expect_str_eq(jstr(o, "access_type"), "online");
+  cr_expect_not_null(jstr(o, "azp"));
+  cr_expect_not_null(jstr(o, "aud"));
+  cr_expect_not_null(jstr(o, "sub"));
+  cr_assert_not_null(jstr(o, "exp"), "exp is a string");
+  cr_assert_not_null(jstr(o, "expires_in"), "expires_in is a string");
+  long in = atol(jstr(o, "expires_in"));
+  cr_expect(in > 3500 && in <= 3600, "expires_in %ld", in);
+  cr_expect(atol(jstr(o, "exp")) - (long)time(NULL) - in <= 2);
+  cJSON_Delete(o);
+  /* www.googleapis.com's path, a form body. */
+  char body[1024];
+  snprintf(body, sizeof body, "access_token=%s", at);
+  emu_http(g_base, "POST", "/oauth2/v3/tokeninfo", form, body, &r);
+  cr_expect_eq(r.status, 200, "%s", r.body);
+  emu_reply_free(&r);
+  /* Unknown, then expired on the emulator's clock. */
+  r = call("GET", "/tokeninfo?access_token=ya29.nope", NULL, NULL);
+  invalid_token(&r);
+  emu_reply_free(&r);
+  move_clock(7200);
+  r = call("GET", path, NULL, NULL);
+  invalid_token(&r);
+  emu_reply_free(&r);
+  r = call("GET", "/tokeninfo", NULL, NULL);
+  cr_expect_eq(r.status, 400);
+  emu_reply_free(&r);
+  free(at);
+}
+
+Test(tokeninfo, id_token) {
+  char *id = runner_id_token("https://x.example.com"), path[4096];
+  emu_reply r;
+  snprintf(path, sizeof path, "/tokeninfo?id_token=%s", id);
+  cJSON *o = ok("GET", path, NULL, NULL);
+  cr_expect_str_eq(jstr(o, "aud"), "https://x.example.com");
+  cr_expect_str_eq(jstr(o, "email"), RUNNER);
+  cr_expect_str_eq(jstr(o, "iss"), "https://accounts.google.com");
+  cr_expect_not_null(jstr(o, "exp"), "exp is a string");
+  cr_expect_not_null(jstr(o, "iat"), "iat is a string");
+  cr_expect_str_eq(jstr(o, "email_verified"), "true");
+  cr_expect_str_eq(jstr(o, "alg"), "RS256");
+  cr_expect_not_null(jstr(o, "kid"));
+  cJSON_Delete(o);
+  /* A forged signature; then expired. */
+  size_t n = strlen(id);
+  id[n - 2] = id[n - 2] == 'A' ? 'B' : 'A';
+  snprintf(path, sizeof path, "/tokeninfo?id_token=%s", id);
+  r = call("GET", path, NULL, NULL);
+  invalid_token(&r);
+  emu_reply_free(&r);
+  free(id);
+  id = runner_id_token("https://x.example.com");
+  snprintf(path, sizeof path, "/tokeninfo?id_token=%s", id);
+  move_clock(7200);
+  r = call("GET", path, NULL, NULL);
+  invalid_token(&r);
+  emu_reply_free(&r);
+  free(id);
 }

@@ -864,3 +864,47 @@ Test(scheduler, time_zone_across_dst) {
   usleep(600000);
   cr_expect_eq(finished_count("ny", NULL), 1);
 }
+
+/* A job of a disabled account: the attempt fails at minting, nothing is
+ * sent; the account's own key gets no token either. */
+Test(scheduler, disabled_account) {
+  char rest[1024];
+  cJSON *o = NULL;
+  grant_caller();
+  role_grant("projects/demo-project", "roles/owner", RUNNER);
+  caller_token();
+  snprintf(rest, sizeof rest,
+           "\"schedule\":\"0 0 1 1 *\",\"httpTarget\":{\"uri\":\"%s\","
+           "\"oauthToken\":{\"serviceAccountEmail\":\"" SCHEDULER "\"}}",
+           run_job_uri());
+  create("disabled", rest);
+  cr_assert_eq(
+      api("POST",
+          "/v1/projects/demo-project/serviceAccounts/" SCHEDULER ":disable",
+          token, "{}", &o),
+      200);
+  cJSON_Delete(o);
+  run_now("disabled");
+  wait_finished("disabled", 1, 20);
+  o = get_job("disabled");
+  cr_expect_eq(num(o, "status.code"), 9);
+  cr_expect(strstr(str(o, "status.message"), "disabled") != NULL, "%s",
+            str(o, "status.message"));
+  cJSON_Delete(o);
+  cr_expect_eq(emu_counter(base,
+                           "/v2/projects/demo-project/locations/"
+                           "us-central1/jobs/collect:run"),
+               0);
+  /* The token endpoint refuses the account's own key (jwt-bearer). */
+  gauth_credentials *c = NULL;
+  gauth_error err = GAUTH_ERROR_INIT;
+  char *t = NULL;
+  cr_assert_eq(setenv("GAUTH_ENDPOINT", base, 1), 0);
+  cr_assert_eq(gauth_credentials_from_file(&c, em.key_file, NULL, &err),
+               GAUTH_OK, "%s", err.message);
+  cr_expect_neq(gauth_credentials_access_token(c, NULL, &t, NULL, &err),
+                GAUTH_OK);
+  cr_expect(strstr(err.message, "invalid_grant") != NULL, "%s", err.message);
+  gauth_free(t);
+  gauth_credentials_free(c);
+}
