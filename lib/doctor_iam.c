@@ -10,6 +10,7 @@
 
 #include "doctor_internal.h"
 #include "json.h"
+#include "secret.h"
 
 #define GET_OPENID "iam.serviceAccounts.getOpenIdToken"
 #define GET_ACCESS "iam.serviceAccounts.getAccessToken"
@@ -332,8 +333,30 @@ static void mint_by_caller(gauth__dx *x, const char *perm) {
   char *res;
   caller_email(x);
   if (x->caller_email != NULL && strcasecmp(x->caller_email, x->account) == 0) {
+    /* The caller is the account: minting its own token proves both that it
+     * may and that the account exists and is enabled (Google mints nothing
+     * for a deleted or disabled account). */
+    char *tok = NULL;
+    if (gauth_credentials_access_token(x->caller, NULL, &tok, NULL, &err) !=
+        GAUTH_OK) {
+      gauth__dx_check(x->d, "mint", GAUTH_DOCTOR_CHECK_UNKNOWN,
+                      "the caller is %s, but its own token could not be "
+                      "minted: %s",
+                      x->account, err.message);
+      return;
+    }
+    gauth__secret_strfree(tok);
     gauth__dx_check(x->d, "mint", GAUTH_DOCTOR_CHECK_OK,
-                    "the caller is %s: it mints its own tokens", x->account);
+                    "the caller is %s: it mints its own tokens (one was "
+                    "minted)",
+                    x->account);
+    if (x->sa_state != 1 && gauth__dx_check_get(x->d, "service_account") ==
+                                GAUTH_DOCTOR_CHECK_UNKNOWN)
+      gauth__dx_check_update(x->d, "service_account", GAUTH_DOCTOR_CHECK_OK,
+                             "the service account %s exists and is enabled: "
+                             "the caller is it, and a token of it was minted",
+                             x->account);
+    x->sa_state = 1;
     return;
   }
   res = gauth__dx_strf("projects/-/serviceAccounts/%s", x->account);

@@ -365,8 +365,15 @@ void gauth__dx_check_target_kind(gauth__dx *x) {
   x->host = u.host;
   u.host = NULL;
   gauth__dx_url_parts_free(&u);
-  gauth__dx_check(x->d, "target_kind", GAUTH_DOCTOR_CHECK_OK, "%s%s", why,
-                  lookup);
+  /* A URL whose host says nothing (not googleapis.com, not run.app) may
+   * still be a Cloud Run service (a custom domain, a load balancer): only
+   * the Admin API's lists tell. When they could not be read, which token it
+   * takes is not known, and saying "other" would be a guess. */
+  gauth__dx_check(x->d, "target_kind",
+                  x->kind == GAUTH_SCHEDULER_URL_OTHER && !x->service_listed
+                      ? GAUTH_DOCTOR_CHECK_UNKNOWN
+                      : GAUTH_DOCTOR_CHECK_OK,
+                  "%s%s", why, lookup);
   gauth_free(why);
 }
 
