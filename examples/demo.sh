@@ -5,8 +5,9 @@
 # Cloud Run job's `:run` endpoint with an OIDC ID token shows UNAUTHENTICATED,
 # before and after four roles are granted and have propagated, because that
 # endpoint is a Google API and wants an OAuth access token; patched to an
-# oauthToken, the job runs. `gauth invoke` then replays the fixed job, and
-# the ID token is shown to be right for a Cloud Run *service*.
+# oauthToken, the job runs. `gauth doctor` names the cause and the fix at
+# once, and finds nothing wrong after it; `gauth invoke` replays the fixed
+# job, and the ID token is shown to be right for a Cloud Run *service*.
 set -eu
 build=${1:-build}
 gauth=$build/examples/gauth/gauth
@@ -124,8 +125,10 @@ last_log() {
 }
 
 # The project as it was: the scheduler account may manage Cloud Scheduler
-# jobs and act as itself (set up through the emulator's control API).
+# jobs, read the project and act as itself (set up through the emulator's
+# control API).
 control policy:add "{\"resource\":\"projects/demo-project\",\"role\":\"roles/cloudscheduler.admin\",\"member\":\"serviceAccount:$sa\"}"
+control policy:add "{\"resource\":\"projects/demo-project\",\"role\":\"roles/viewer\",\"member\":\"serviceAccount:$sa\"}"
 control policy:add "{\"resource\":\"projects/demo-project/serviceAccounts/$sa\",\"role\":\"roles/iam.serviceAccountUser\",\"member\":\"serviceAccount:$sa\"}"
 
 printf '%s\n' "{\"name\": \"$name\"," \
@@ -142,6 +145,16 @@ run_now
 last_log
 echo "(the console's UNAUTHENTICATED: HTTP 401 from the Cloud Run Admin API)"
 
+doctor() { # gauth doctor --job=NAME, its time, and its first lines
+  say "gauth doctor --job=$name"
+  t0=$(date +%s%N)
+  "$gauth" doctor --job="$name" > "$tmp/doctor.out" 2>&1 && rc=0 || rc=$?
+  t1=$(date +%s%N)
+  sed -n '1,/^EVIDENCE:/p' "$tmp/doctor.out" | sed '$d'
+  echo "(exit status $rc, $(((t1 - t0) / 1000000)) ms)"
+}
+doctor
+
 job=projects/demo-project/locations/us-central1/jobs/collect
 say "gauth test-permissions $job run.jobs.run      # as the job's account"
 "$gauth" test-permissions "$job" run.jobs.run || fail "expected run.jobs.run to be granted"
@@ -152,8 +165,8 @@ for role in roles/run.invoker roles/run.admin roles/iam.serviceAccountUser roles
   echo "  $role"
   control policy:add "{\"resource\":\"projects/demo-project\",\"role\":\"$role\",\"member\":\"serviceAccount:$sa\",\"delay_seconds\":5}"
 done
-say "gauth wait-permissions $job run.jobs.get --timeout=60s      # wait out \"IAM propagation\""
-"$gauth" wait-permissions "$job" run.jobs.get --timeout=60s || fail "the grant did not propagate"
+say "gauth wait-permissions $job run.jobs.update --timeout=60s      # wait out \"IAM propagation\""
+"$gauth" wait-permissions "$job" run.jobs.update --timeout=60s || fail "the grant did not propagate"
 
 run_now
 last_log
@@ -170,6 +183,7 @@ say "curl \$GAUTH_ENDPOINT/v2/projects/demo-project/locations/us-central1/jobs/c
 call GET "$base/v2/projects/demo-project/locations/us-central1/jobs/collect" |
   grep -oE '"executionCount":[0-9]+' | sed 's/^/  /'
 echo "(the Cloud Run job ran)"
+doctor
 
 # ---- the fixed job, replayed from here as Cloud Scheduler would -----------------------------
 say "gauth invoke --job=$name"
