@@ -2,6 +2,7 @@
 #ifndef GAUTH_LIB_COMMON_H
 #define GAUTH_LIB_COMMON_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -17,6 +18,11 @@
 /* strdup that takes NULL (and gives NULL). NULL also when out of memory:
  * callers tell the two apart by their argument. (lib/error.c) */
 char *gauth__strdup(const char *s);
+
+/* printf into a new string (free()); NULL when out of memory or on a
+ * format error. (lib/error.c) */
+char *gauth__strf(const char *fmt, ...) GAUTH_PRINTF(1, 2);
+char *gauth__vstrf(const char *fmt, va_list ap) GAUTH_PRINTF(1, 0);
 
 /* Frees a NULL-terminated list of strings and the list. NULL: no-op.
  * (lib/error.c; lists holding secrets: gauth__secret_strv_free) */

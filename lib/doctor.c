@@ -72,16 +72,8 @@ const char *gauth_doctor_check_result_name(gauth_doctor_check_result r) {
  * redacted as a last line of defence. NULL when out of memory. */
 static char *vformat(const char *fmt, va_list ap) GAUTH_PRINTF(1, 0);
 static char *vformat(const char *fmt, va_list ap) {
-  va_list ap2;
-  int n;
-  char *s, *r;
-  va_copy(ap2, ap);
-  n = vsnprintf(NULL, 0, fmt, ap2);
-  va_end(ap2);
-  if (n < 0) return NULL;
-  s = malloc((size_t)n + 1);
+  char *s = gauth__vstrf(fmt, ap), *r;
   if (s == NULL) return NULL;
-  vsnprintf(s, (size_t)n + 1, fmt, ap);
   r = gauth__redact(s, NULL);
   free(s);
   return r;
@@ -432,21 +424,5 @@ char *gauth_diagnosis_to_json(const gauth_diagnosis *d) {
   if (o == NULL) return NULL;
   s = cJSON_PrintUnformatted(o);
   cJSON_Delete(o);
-  return s;
-}
-
-char *gauth__dx_strf(const char *fmt, ...) {
-  va_list ap;
-  int n;
-  char *s;
-  va_start(ap, fmt);
-  n = vsnprintf(NULL, 0, fmt, ap);
-  va_end(ap);
-  if (n < 0) return NULL;
-  s = malloc((size_t)n + 1);
-  if (s == NULL) return NULL;
-  va_start(ap, fmt);
-  vsnprintf(s, (size_t)n + 1, fmt, ap);
-  va_end(ap);
   return s;
 }

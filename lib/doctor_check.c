@@ -483,7 +483,7 @@ gauth_status gauth_doctor_diagnose(gauth_credentials *caller,
                             "gauth_doctor_diagnose: the url is not an http(s) "
                             "URL with a host");
   }
-  x.shown = gauth__dx_strf("%s%s", u.origin, u.path);
+  x.shown = gauth__strf("%s%s", u.origin, u.path);
   gauth__dx_url_parts_free(&u);
   x.d = gauth__dx_new();
   if (x.shown == NULL || x.d == NULL) {

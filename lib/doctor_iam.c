@@ -53,7 +53,7 @@ static int role_has(gauth__dx *x, const char *role, const char *perm, char *why,
   if (perms == NULL) {
     gauth__http_response resp;
     cJSON *root = NULL, *inc;
-    char *suffix = gauth__dx_strf("/v1/%s", role), m[300];
+    char *suffix = gauth__strf("/v1/%s", role), m[300];
     if (suffix == NULL) return -1;
     if (gauth__dx_request(x, "GET", GAUTH_SERVICE_IAM, suffix, NULL, &resp, m,
                           sizeof m) != GAUTH_OK) {
@@ -170,7 +170,7 @@ void gauth__dx_check_service_account(gauth__dx *x) {
                     x->account);
     return;
   }
-  suffix = gauth__dx_strf("/v1/projects/-/serviceAccounts/%s", x->account);
+  suffix = gauth__strf("/v1/projects/-/serviceAccounts/%s", x->account);
   if (suffix == NULL) return;
   if (gauth__dx_request(x, "GET", GAUTH_SERVICE_IAM, suffix, NULL, &resp, why,
                         sizeof why) != GAUTH_OK) {
@@ -231,7 +231,7 @@ static char *project_number(gauth__dx *x, const char *project, char *why,
   for (c = project; *c >= '0' && *c <= '9'; c++) {
   }
   if (*c == '\0' && c != project) return gauth__strdup(project);
-  suffix = gauth__dx_strf("/v1/projects/%s", project);
+  suffix = gauth__strf("/v1/projects/%s", project);
   if (suffix == NULL) return NULL;
   if (gauth__dx_request(x, "GET", GAUTH_SERVICE_RESOURCEMANAGER, suffix, NULL,
                         &resp, m, sizeof m) != GAUTH_OK) {
@@ -249,7 +249,7 @@ static char *project_number(gauth__dx *x, const char *project, char *why,
     if (cJSON_IsString(n))
       num = gauth__strdup(n->valuestring);
     else if (cJSON_IsNumber(n))
-      num = gauth__dx_strf("%.0f", n->valuedouble);
+      num = gauth__strf("%.0f", n->valuedouble);
     else
       snprintf(why, why_size, "project %s: no projectNumber in the reply",
                project);
@@ -271,11 +271,11 @@ static void mint_by_scheduler(gauth__dx *x, const char *perm) {
                     "Cloud Scheduler's service agent is not known: %s", why);
     return;
   }
-  agent = gauth__dx_strf(
+  agent = gauth__strf(
       "service-%s@gcp-sa-cloudscheduler.iam.gserviceaccount."
       "com",
       num);
-  suffix = gauth__dx_strf("/v1/projects/%s:getIamPolicy", x->job_project);
+  suffix = gauth__strf("/v1/projects/%s:getIamPolicy", x->job_project);
   if (agent == NULL || suffix == NULL) goto done;
   proj = read_policy(x, "POST", GAUTH_SERVICE_RESOURCEMANAGER, suffix,
                      x->job_project, why, sizeof why);
@@ -283,8 +283,8 @@ static void mint_by_scheduler(gauth__dx *x, const char *perm) {
     g1 = policy_grants(x, proj, agent, perm, &role, why, sizeof why);
   if (g1 != 1) {
     free(suffix);
-    suffix = gauth__dx_strf("/v1/projects/-/serviceAccounts/%s:getIamPolicy",
-                            x->account);
+    suffix = gauth__strf("/v1/projects/-/serviceAccounts/%s:getIamPolicy",
+                         x->account);
     if (suffix == NULL) goto done;
     sa = read_policy(x, "POST", GAUTH_SERVICE_IAM, suffix, x->account, why2,
                      sizeof why2);
@@ -359,7 +359,7 @@ static void mint_by_caller(gauth__dx *x, const char *perm) {
     x->sa_state = 1;
     return;
   }
-  res = gauth__dx_strf("projects/-/serviceAccounts/%s", x->account);
+  res = gauth__strf("projects/-/serviceAccounts/%s", x->account);
   if (res == NULL) return;
   if (gauth_iam_test_permissions(x->caller, res, perms, &r, &err) != GAUTH_OK) {
     gauth__dx_check(x->d, "mint", GAUTH_DOCTOR_CHECK_UNKNOWN,
@@ -495,7 +495,7 @@ static int test_as_account(gauth__dx *x, const char *resource, const char *perm,
 static int policy_says(gauth__dx *x, const char *resource, const char *perm,
                        const char **role, cJSON **keep, char *why,
                        size_t why_size) {
-  char *suffix = gauth__dx_strf("/v2/%s:getIamPolicy", resource);
+  char *suffix = gauth__strf("/v2/%s:getIamPolicy", resource);
   char w2[600] = "";
   cJSON *pol;
   int g = -1, g2 = -1;
@@ -510,7 +510,7 @@ static int policy_says(gauth__dx *x, const char *resource, const char *perm,
     return 1;
   }
   cJSON_Delete(pol);
-  suffix = gauth__dx_strf("/v1/projects/%s:getIamPolicy", x->project);
+  suffix = gauth__strf("/v1/projects/%s:getIamPolicy", x->project);
   if (suffix == NULL) return -1;
   pol = read_policy(x, "POST", GAUTH_SERVICE_RESOURCEMANAGER, suffix,
                     x->project, w2, sizeof w2);
@@ -586,7 +586,7 @@ void gauth__dx_check_permission(gauth__dx *x) {
       snprintf(loc, sizeof loc, "%.*s", (int)strcspn(p + 11, "/"), p + 11);
     if (x->project == NULL) {
       const char *q = resource + strlen("projects/");
-      x->project = gauth__dx_strf("%.*s", (int)strcspn(q, "/"), q);
+      x->project = gauth__strf("%.*s", (int)strcspn(q, "/"), q);
     }
   }
   snprintf(ref, sizeof ref, "%s --region=%s --project=%s",

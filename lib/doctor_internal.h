@@ -50,9 +50,6 @@ int gauth__dx_has(const gauth_diagnosis *d, gauth_doctor_cause cause);
  * stored. */
 gauth_status gauth__dx_finish(gauth_diagnosis *d, gauth_error *err);
 
-/* printf into a new string (free()); NULL when out of memory. */
-char *gauth__dx_strf(const char *fmt, ...) GAUTH_PRINTF(1, 2);
-
 /* ---- the checks (lib/doctor_check.c, lib/doctor_iam.c) ------------------ */
 
 /* Google allows this much clock difference when minting and verifying

@@ -37,8 +37,8 @@ int gauth__dx_url_split(const char *url, gauth__dx_url_parts *out) {
     if (strlen(host) > 1 && host[strlen(host) - 1] == '.')
       host[strlen(host) - 1] = '\0';
     out->origin =
-        gauth__dx_strf("%s://%s%s%s", scheme, host, port != NULL ? ":" : "",
-                       port != NULL ? port : "");
+        gauth__strf("%s://%s%s%s", scheme, host, port != NULL ? ":" : "",
+                    port != NULL ? port : "");
     out->host = gauth__strdup(host);
     out->path = gauth__strdup(path);
     ok = out->origin != NULL && out->host != NULL && out->path != NULL;
@@ -125,10 +125,10 @@ static int find_service(gauth__dx *x, const char *project, const char *location,
     gauth__http_response resp;
     cJSON *root = NULL;
     const cJSON *list, *svc, *next;
-    char *suffix = gauth__dx_strf(
-        "/v2/projects/%s/locations/%s/services?pageSize=1000%s%s", project,
-        location, token != NULL ? "&pageToken=" : "",
-        token != NULL ? token : "");
+    char *suffix =
+        gauth__strf("/v2/projects/%s/locations/%s/services?pageSize=1000%s%s",
+                    project, location, token != NULL ? "&pageToken=" : "",
+                    token != NULL ? token : "");
     gauth_status st;
     if (suffix == NULL) break;
     st = gauth__dx_request(x, "GET", GAUTH_SERVICE_RUN, suffix, NULL, &resp,
@@ -204,8 +204,8 @@ static void parse_run_url(gauth__dx *x, const gauth__dx_url_parts *u) {
   }
   x->project = proj;
   x->location = loc != NULL ? loc : gauth__strdup("-");
-  x->run_job = gauth__dx_strf("projects/%s/locations/%s/jobs/%s", proj,
-                              x->location, job);
+  x->run_job =
+      gauth__strf("projects/%s/locations/%s/jobs/%s", proj, x->location, job);
   free(job);
 }
 
@@ -219,8 +219,8 @@ char *gauth__dx_job_anywhere(gauth__dx *x) {
   const char *id = strrchr(x->run_job, '/') + 1;
   cJSON *root = NULL;
   const cJSON *j;
-  suffix = gauth__dx_strf("/v2/projects/%s/locations/-/jobs?pageSize=1000",
-                          x->project);
+  suffix =
+      gauth__strf("/v2/projects/%s/locations/-/jobs?pageSize=1000", x->project);
   if (suffix == NULL) return NULL;
   if (gauth__dx_request(x, "GET", GAUTH_SERVICE_RUN, suffix, NULL, &resp, why,
                         sizeof why) == GAUTH_OK &&
@@ -303,8 +303,8 @@ void gauth__dx_check_target_kind(gauth__dx *x) {
       const char *dash = dot != NULL ? dot : u.host;
       while (dash > u.host && dash[-1] != '-') dash--;
       if (dot != NULL && dash > u.host && dot < run) {
-        proj = gauth__dx_strf("%.*s", (int)(dot - dash), dash);
-        loc = gauth__dx_strf("%.*s", (int)(run - dot - 1), dot + 1);
+        proj = gauth__strf("%.*s", (int)(dot - dash), dash);
+        loc = gauth__strf("%.*s", (int)(run - dot - 1), dot + 1);
         if (!gauth__dx_all_digits(proj)) {
           free(proj);
           free(loc);
@@ -473,7 +473,7 @@ void gauth__dx_check_target_exists(gauth__dx *x) {
         "in any region of its project");
     return;
   }
-  suffix = gauth__dx_strf("/v2/%s", x->run_job);
+  suffix = gauth__strf("/v2/%s", x->run_job);
   if (suffix == NULL) return;
   if (gauth__dx_request(x, "GET", GAUTH_SERVICE_RUN, suffix, NULL, &resp, why,
                         sizeof why) != GAUTH_OK) {

@@ -350,7 +350,7 @@ static int tokeninfo(gauth__dx *x, cJSON **root, long *status, char *why,
     free(base);
     return 0;
   }
-  url = gauth__dx_strf("%sinfo", base);
+  url = gauth__strf("%sinfo", base);
   memset(&req, 0, sizeof req);
   req.method = "POST";
   req.url = url;

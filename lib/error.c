@@ -176,6 +176,27 @@ char *gauth__strdup(const char *s) {
   return c;
 }
 
+char *gauth__vstrf(const char *fmt, va_list ap) {
+  va_list ap2;
+  int n;
+  char *s;
+  va_copy(ap2, ap);
+  n = vsnprintf(NULL, 0, fmt, ap2);
+  va_end(ap2);
+  if (n < 0 || (s = malloc((size_t)n + 1)) == NULL) return NULL;
+  vsnprintf(s, (size_t)n + 1, fmt, ap);
+  return s;
+}
+
+char *gauth__strf(const char *fmt, ...) {
+  va_list ap;
+  char *s;
+  va_start(ap, fmt);
+  s = gauth__vstrf(fmt, ap);
+  va_end(ap);
+  return s;
+}
+
 void gauth__strv_free(char **v) {
   if (v == NULL) return;
   for (size_t i = 0; v[i] != NULL; i++) free(v[i]);

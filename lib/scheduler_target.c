@@ -146,22 +146,6 @@ static int on_base(const parsed_url *u, const char *base) {
 
 /* ---- the verdict --------------------------------------------------------- */
 
-/* malloc'd printf; NULL when out of memory. */
-static char *format(const char *fmt, ...) GAUTH_PRINTF(1, 2);
-static char *format(const char *fmt, ...) {
-  va_list ap;
-  int n;
-  char *s;
-  va_start(ap, fmt);
-  n = vsnprintf(NULL, 0, fmt, ap);
-  va_end(ap);
-  if (n < 0 || (s = malloc((size_t)n + 1)) == NULL) return NULL;
-  va_start(ap, fmt);
-  vsnprintf(s, (size_t)n + 1, fmt, ap);
-  va_end(ap);
-  return s;
-}
-
 /* What the URL was found to be; `where` names the host or endpoint that
  * decided it, `audience` the URL an ID token's aud should hold. */
 typedef struct verdict {
@@ -189,11 +173,11 @@ static int on_configured_endpoint(const gauth__config *cfg, const parsed_url *u,
     on = on_base(u, base);
     if (on == 1) {
       v->where = cfg->service_override[s] != NULL
-                     ? format("the %s endpoint set in the options, %s",
-                              gauth_service_name((gauth_service)s),
-                              gauth__echo_setting(base))
-                     : format("the endpoint set for Google's APIs, %s",
-                              gauth__echo_setting(cfg->endpoint));
+                     ? gauth__strf("the %s endpoint set in the options, %s",
+                                   gauth_service_name((gauth_service)s),
+                                   gauth__echo_setting(base))
+                     : gauth__strf("the endpoint set for Google's APIs, %s",
+                                   gauth__echo_setting(cfg->endpoint));
       if (v->where == NULL) on = -1;
     }
     free(base);
@@ -208,8 +192,8 @@ static char *function_url(const char *host, const char *path) {
   size_t n;
   while (*path == '/') path++;
   n = strcspn(path, "/");
-  return n > 0 ? format("https://%s/%.*s", host, (int)n, path)
-               : format("https://%s", host);
+  return n > 0 ? gauth__strf("https://%s/%.*s", host, (int)n, path)
+               : gauth__strf("https://%s", host);
 }
 
 static gauth_status decide(const gauth__config *cfg, const parsed_url *u,
@@ -229,7 +213,7 @@ static gauth_status decide(const gauth__config *cfg, const parsed_url *u,
     return st;
   } else if (host_under(u->host, "run.app")) {
     v->kind = GAUTH_SCHEDULER_URL_CLOUD_RUN_SERVICE;
-    v->audience = format("https://%s", host);
+    v->audience = gauth__strf("https://%s", host);
   } else if (host_under(u->host, "cloudfunctions.net")) {
     v->kind = GAUTH_SCHEDULER_URL_CLOUD_RUN_FUNCTION;
     v->audience = function_url(host, u->path);
@@ -272,14 +256,14 @@ static char *sentence(const parsed_url *u, const verdict *v) {
   if (url == NULL) return NULL;
   switch (v->kind) {
     case GAUTH_SCHEDULER_URL_GOOGLE_API:
-      s = format(
+      s = gauth__strf(
           "%s is a Google API (%s): it takes an OAuth 2 access token "
           "(Cloud Scheduler's oauthToken, scope cloud-platform); an "
           "OIDC ID token is refused with 401 whatever IAM grants",
           url, v->where);
       break;
     case GAUTH_SCHEDULER_URL_CLOUD_RUN_SERVICE:
-      s = format(
+      s = gauth__strf(
           "%s is a Cloud Run service (%s): it takes a Google-signed "
           "OIDC ID token (Cloud Scheduler's oidcToken) whose audience "
           "is the service URL %s or a custom audience of the service, "
@@ -287,7 +271,7 @@ static char *sentence(const parsed_url *u, const verdict *v) {
           url, v->where, v->audience);
       break;
     case GAUTH_SCHEDULER_URL_CLOUD_RUN_FUNCTION:
-      s = format(
+      s = gauth__strf(
           "%s is a Cloud Run function (%s): it takes a Google-signed "
           "OIDC ID token (Cloud Scheduler's oidcToken) whose audience "
           "is the function URL %s, from a caller granted the "
@@ -295,7 +279,7 @@ static char *sentence(const parsed_url *u, const verdict *v) {
           url, v->where, v->audience);
       break;
     case GAUTH_SCHEDULER_URL_OTHER:
-      s = format(
+      s = gauth__strf(
           "%s is neither a Google API nor a Cloud Run URL (%s): if it "
           "checks Google-signed tokens it takes an OIDC ID token "
           "(Cloud Scheduler's oidcToken) with the audience it expects, "
