@@ -18,5 +18,6 @@
 #include <gauth/iam.h>
 #include <gauth/scheduler.h>
 #include <gauth/doctor.h>
+#include <gauth/receiver.h>
 
 #endif /* GAUTH_GAUTH_H */
