@@ -73,7 +73,7 @@ start_receiver() {
   env "${envs[@]}" "$receiver" "$@" > "$w/$name.out" 2> "$w/$name.log" &
   rpid=$!
   pids="$pids $rpid"
-  for _ in $(seq 100); do grep -q '^listening ' "$w/$name.out" 2> /dev/null && break; sleep 0.05; done
+  for _ in $(seq 400); do grep -q "^listening " "$w/$name.out" 2> /dev/null && break; sleep 0.05; done
   url=$(sed -n '1s/^listening //p' "$w/$name.out")
   [ -n "$url" ] || { echo "FAIL: receiver $name did not start: $(cat "$w/$name.log")"; exit 1; }
 }
