@@ -365,6 +365,15 @@ else
   echo "skipped: IAP (the emulator has no POST /emulator/v1/iap/assertion: HTTP $st)"
 fi
 
+# ---- Google's keys out of reach: 503, Retry-After --------------------------------------
+start_receiver nokeys GAUTH_ENDPOINT=http://127.0.0.1:9 -- --listen=127.0.0.1:0 --audience="$aud"
+has "$w/nokeys.log" "warning: cannot fetch the keys yet" "it starts, and says the keys are out of reach"
+req "keys unavailable" 503 "$url/" -X POST -H "Authorization: Bearer $tok"
+reason_is keys_unavailable
+if grep -qi '^Retry-After: [0-9]' "$w/hdr"; then ok "503 with Retry-After"; else bad "503 without Retry-After"; fi
+if grep -qi '^WWW-Authenticate' "$w/hdr"; then bad "503 with a challenge"; else ok "503 without a challenge"; fi
+stop_receiver "$rpid"
+
 # ---- --no-auth (a benchmark's baseline), IPv6 ------------------------------------------
 start_receiver noauth -- --listen=127.0.0.1:0 --no-auth --threads=1
 req "--no-auth: POST / without a token" 200 "$url/" -X POST
