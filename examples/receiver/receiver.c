@@ -103,7 +103,7 @@ typedef struct server {
   gauth_receiver *receiver; /* NULL with --no-auth */
   size_t max_body;
   unsigned int port;
-  int quiet, iap;
+  int quiet, iap, bearer; /* iap: --iap-audience; bearer: --audience */
 } server;
 
 /* One request's state, from its first call to its completion. */
@@ -521,10 +521,15 @@ static route route_of(const server *s, const char *url, const char *method) {
     return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0
                ? ROUTE_HEALTHZ
                : ROUTE_BAD_METHOD;
-  if (strcmp(url, "/") == 0) return s->receiver ? ROUTE_BEARER : ROUTE_NO_AUTH;
-  if (s->receiver == NULL) return ROUTE_NOT_FOUND;
+  if (s->receiver == NULL)
+    return strcmp(url, "/") == 0 ? ROUTE_NO_AUTH : ROUTE_NOT_FOUND;
+  /* A route whose mode the receiver was not configured for is not served
+   * (an IAP-only receiver has no ID-token audience). */
+  if (strcmp(url, "/") == 0) return s->bearer ? ROUTE_BEARER : ROUTE_NOT_FOUND;
   if (strcmp(url, "/pubsub") == 0)
-    return post ? ROUTE_PUBSUB : ROUTE_BAD_METHOD;
+    return !s->bearer ? ROUTE_NOT_FOUND
+           : post     ? ROUTE_PUBSUB
+                      : ROUTE_BAD_METHOD;
   if (strcmp(url, "/iap") == 0) return s->iap ? ROUTE_IAP : ROUTE_NOT_FOUND;
   return ROUTE_NOT_FOUND;
 }
@@ -785,6 +790,7 @@ int main(int argc, char **argv) {
   s.max_body = cfg.max_body;
   s.quiet = cfg.quiet;
   s.iap = cfg.iap_audiences != NULL;
+  s.bearer = cfg.audiences != NULL;
   if (gauth_global_init(&err) != GAUTH_OK) {
     fprintf(stderr, "receiver: %s\n", err.message);
     config_free(&cfg);

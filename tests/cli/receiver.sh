@@ -17,7 +17,11 @@
 #   --trust-cloud-run on Cloud Run's $PORT, 401 on another port), a Pub/Sub
 #   push (an ID token of the push account by impersonation, the envelope
 #   built here): 200 with the data decoded, a malformed envelope 400, an
-#   oversized one 413; IAP assertions when the emulator mints them;
+#   oversized one 413;
+# - IAP: an assertion minted by the emulator (200), another audience (401),
+#   a user not allowed (403), none (401);
+# - Google's keys out of reach (503, Retry-After), --no-auth, IPv6, bad
+#   input (huge headers, garbage, a half request), usage errors;
 # - the access log never holds a token.
 #
 # Usage: receiver.sh RECEIVER_BINARY GAUTH_BINARY EMULATOR_BINARY WORK_DIR
@@ -342,28 +346,35 @@ req "signature removed, on another port than \$PORT" 401 "$url/" -X POST -H "Aut
 reason_is signature_removed
 stop_receiver "$rpid"
 
-# ---- IAP (when the emulator mints assertions) ---------------------------------------
+# ---- IAP ---------------------------------------------------------------------------
 iap_aud=/projects/123456789012/apps/$P
-st=$(curl -sS --noproxy '*' -o "$w/iap" -w '%{http_code}' -X POST "$base/emulator/v1/iap/assertion" \
-  -d "{\"audience\":\"$iap_aud\",\"email\":\"alice@example.com\"}")
-if [ "$st" = 200 ]; then
-  start_receiver iap -- --listen=127.0.0.1:0 --audience=https://unused.example/ \
-    --iap-audience="$iap_aud"
-  assertion=$(python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); print(o.get("assertion") or o.get("token"))' "$w/iap")
-  toks+=("$assertion")
-  req "an IAP assertion" 200 "$url/iap" -H "x-goog-iap-jwt-assertion: $assertion"
-  jq_ok "kind iap, the user" "o['kind'] == 'iap' and o['email'] == 'alice@example.com'"
-  curl -sS --noproxy '*' -o "$w/iap2" -X POST "$base/emulator/v1/iap/assertion" \
-    -d '{"audience":"/projects/123456789012/apps/other","email":"alice@example.com"}'
-  a2=$(python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); print(o.get("assertion") or o.get("token"))' "$w/iap2")
-  toks+=("$a2")
-  req "an IAP assertion for another audience" 401 "$url/iap" -H "x-goog-iap-jwt-assertion: $a2"
-  reason_is audience_mismatch
-  req "no IAP assertion" 401 "$url/iap" -H "Authorization: Bearer $tok"
-  stop_receiver "$rpid"
-else
-  echo "skipped: IAP (the emulator has no POST /emulator/v1/iap/assertion: HTTP $st)"
-fi
+# iap EMAIL AUDIENCE: an assertion IAP would send, minted by the emulator.
+iap() {
+  curl -sS --noproxy '*' -X POST "$base/emulator/v1/iap/assertion" \
+    -d "{\"audience\":\"$2\",\"email\":\"$1\"}" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin).get("assertion", ""))'
+}
+start_receiver iap -- --listen=127.0.0.1:0 --iap-audience="$iap_aud" \
+  --allow=alice@example.com
+assertion=$(iap alice@example.com "$iap_aud")
+[ -n "$assertion" ] && ok "an IAP assertion from the emulator" || bad "no IAP assertion"
+toks+=("$assertion")
+req "an IAP assertion" 200 "$url/iap" -H "x-goog-iap-jwt-assertion: $assertion"
+jq_ok "kind iap, the user" "o['kind'] == 'iap' and o['email'] == 'alice@example.com' and o['audience'] == '$iap_aud'"
+a2=$(iap alice@example.com /projects/123456789012/apps/other)
+toks+=("$a2")
+req "an IAP assertion for another audience" 401 "$url/iap" -H "x-goog-iap-jwt-assertion: $a2"
+reason_is audience_mismatch
+a3=$(iap bob@example.com "$iap_aud")
+toks+=("$a3")
+req "an IAP assertion of a user not allowed" 403 "$url/iap" -H "x-goog-iap-jwt-assertion: $a3"
+reason_is caller_not_allowed
+req "no IAP assertion (a bearer token instead)" 401 "$url/iap" -H "Authorization: Bearer $tok"
+reason_is no_credentials
+req "an ID token as the IAP assertion" 401 "$url/iap" -H "x-goog-iap-jwt-assertion: $tok"
+req "IAP only: / is not served" 404 "$url/" -X POST -H "Authorization: Bearer $tok"
+req "IAP only: /pubsub is not served" 404 "$url/pubsub" -X POST -H "Authorization: Bearer $tok"
+stop_receiver "$rpid"
 
 # ---- Google's keys out of reach: 503, Retry-After --------------------------------------
 start_receiver nokeys GAUTH_ENDPOINT=http://127.0.0.1:9 -- --listen=127.0.0.1:0 --audience="$aud"
