@@ -322,6 +322,29 @@ send(b"\x00\xff\xfe garbage\r\n\r\n", read=False)
 send(b"POST /pubsub HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{", read=False)
 PY
 req "alive after bad input" 200 "$url/healthz"
+# 16 threads of 40 keep-alive requests each, with 200 idle connections open.
+python3 - "${url##*:}" "$tok" << 'PY' && ok "640 concurrent keep-alive requests: all 200" || bad "concurrent requests"
+import http.client, socket, sys, threading
+port, tok = int(sys.argv[1]), sys.argv[2]
+idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(200)]
+bad = []
+def worker():
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+    for _ in range(40):
+        c.request("POST", "/", body=b"", headers={"Authorization": "Bearer " + tok})
+        r = c.getresponse()
+        r.read()
+        if r.status != 200:
+            bad.append(r.status)
+    c.close()
+ts = [threading.Thread(target=worker) for _ in range(16)]
+for t in ts: t.start()
+for t in ts: t.join()
+for s in idle: s.close()
+print("non-200:", bad[:5])
+sys.exit(1 if bad else 0)
+PY
+nmain=$((nmain + 640))
 
 # ---- --trust-cloud-run ------------------------------------------------------------
 stop_receiver "$main" && ok "SIGTERM: exit 0" || bad "SIGTERM: exit $?"
