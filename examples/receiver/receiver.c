@@ -554,6 +554,8 @@ static enum MHD_Result verify_and_answer(const server *s,
   req.header_userdata = c;
   req.body = st->body ? st->body : "";
   req.body_len = st->len;
+  /* Every connection came through the one listening socket: its port is
+   * the local port (what trust_cloud_run compares with $PORT). */
   req.local_port = s->port;
   if (gauth_receiver_verify(s->receiver, &req, mode, &caller, &err) != GAUTH_OK)
     return answer_rejection(s, c, method, url, st, mode, &err);

@@ -228,7 +228,7 @@ has "$w/out" "HTTP 200" "gauth invoke: 200"
 tok=$("$gauth" print-identity-token --audiences="$aud")
 [ -n "$tok" ] && ok "an ID token for the receiver" || bad "no ID token"
 toks+=("$tok")
-IFS=. read -r th tp ts <<< "$tok"
+IFS=. read -r th tp _ <<< "$tok"
 
 req "a valid token" 200 "$aud" -X POST -H "Authorization: Bearer $tok"
 jq_ok "kind google, the caller's email" "o['kind'] == 'google' and o['email'] == '$sched'"
