@@ -734,9 +734,10 @@ static int make_receiver(const config *cfg, gauth_receiver **out) {
     fprintf(stderr, "receiver: %s\n", err.message);
     return err.code == GAUTH_E_INVALID_ARG ? 2 : 1;
   }
-  /* Fail fast when the keys cannot be had; the receiver still starts (it
-   * answers 503 until they can), as a service must when Google's key
-   * endpoints are briefly unreachable at its start. */
+  /* The keys now, so that the first request does not wait for them and a
+   * wrong endpoint shows at start-up. Without them the receiver still
+   * starts and answers 503 until they come, as a service must when
+   * Google's key endpoints are briefly out of reach at its start. */
   if (gauth_receiver_refresh_keys(*out, &err) != GAUTH_OK)
     fprintf(stderr, "receiver: warning: cannot fetch the keys yet: %s\n",
             err.message);
