@@ -28,6 +28,8 @@
 #define HDR_IAP "x-goog-iap-jwt-assertion"
 #define HDR_SCHEDULER "x-cloudscheduler"
 #define HDR_TASKS_QUEUE "x-cloudtasks-queuename"
+/* An auth scheme longer than this is not named in messages. */
+#define MAX_SCHEME_NAME 16
 
 struct gauth_receiver {
   gauth__refcount refs;
@@ -134,19 +136,30 @@ gauth_status gauth__receiver_parse_bearer(const char *value, size_t vlen,
                                    "the %s header is empty", header_name);
   if (vlen < slen || strncasecmp(value, scheme, slen) != 0 ||
       (vlen > slen && value[slen] != ' ' && value[slen] != '\t')) {
-    /* Name the scheme (it is not secret) so that "Basic" shows. */
+    /* Name the scheme (it is not secret) so that "Basic" shows; but only
+     * a word followed by a space: a bare token (no scheme) or "BearerXYZ"
+     * must not have its first characters copied into the message. */
     size_t n = 0;
-    while (n < vlen && n < 16 && value[n] != ' ' && value[n] != '\t' &&
-           is_token68_char(value[n]))
+    while (n < vlen && n <= MAX_SCHEME_NAME &&
+           ((value[n] >= 'A' && value[n] <= 'Z') ||
+            (value[n] >= 'a' && value[n] <= 'z') ||
+            (value[n] >= '0' && value[n] <= '9') || value[n] == '-'))
       n++;
+    if (n == 0 || n > MAX_SCHEME_NAME || n == vlen ||
+        (value[n] != ' ' && value[n] != '\t') ||
+        strncasecmp(value, scheme, slen) == 0)
+      return gauth__error_set_verify(err, GAUTH_REASON_BAD_AUTH_HEADER,
+                                     "the %s header is not \"Bearer\", one "
+                                     "space, then a token",
+                                     header_name);
     return gauth__error_set_verify(
         err, GAUTH_REASON_BAD_AUTH_HEADER,
-        "the %s header does not hold a Bearer token (scheme \"%.*s\")",
-        header_name, (int)n, value);
+        "the %s header has scheme \"%.*s\", not \"Bearer\"", header_name,
+        (int)n, value);
   }
   if (vlen == slen)
     return gauth__error_set_verify(err, GAUTH_REASON_BAD_AUTH_HEADER,
-                                   "the %s header has the Bearer scheme but "
+                                   "the %s header has scheme \"Bearer\" but "
                                    "no token",
                                    header_name);
   if (value[slen] != ' ' || value[slen + 1] == ' ' || value[slen + 1] == '\t')

@@ -134,6 +134,24 @@ Test(receiver_bearer, rejects_bad_values_without_echoing_them) {
     cr_assert_eq(err.code, GAUTH_E_VERIFY);
     cr_assert_str_eq(err.reason, GAUTH_REASON_BAD_AUTH_HEADER, "%s", values[i]);
     cr_assert_null(strstr(err.message, "CANARY"), "%s", err.message);
+    cr_assert_null(strstr(err.message, "eyJ"), "%s", err.message);
+    /* and says it in words the redactor leaves alone */
+    cr_assert_null(strstr(err.message, "[redacted]"), "%s", err.message);
+  }
+}
+
+Test(receiver_bearer, bare_token_is_not_echoed_as_a_scheme) {
+  static const char *const values[] = {CANARY, "x" CANARY, CANARY " x",
+                                       "Bearer" CANARY " x"};
+  size_t i;
+  for (i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+    gauth_http_header h = {"Authorization", 13, values[i], strlen(values[i])};
+    gauth_error err = GAUTH_ERROR_INIT;
+    size_t len;
+    cr_assert_null(bearer_of(&h, 1, &err, &len));
+    cr_assert_str_eq(err.reason, GAUTH_REASON_BAD_AUTH_HEADER);
+    cr_assert_null(strstr(err.message, "eyJ"), "%s", err.message);
+    cr_assert_null(strstr(err.message, "CANARY"), "%s", err.message);
   }
 }
 
