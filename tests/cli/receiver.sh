@@ -17,7 +17,9 @@
 #   --trust-cloud-run on Cloud Run's $PORT, 401 on another port), a Pub/Sub
 #   push (an ID token of the push account by impersonation, the envelope
 #   built here): 200 with the data decoded, a malformed envelope 400, an
-#   oversized one 413;
+#   oversized one 413, an account not allowed or without an email 403;
+# - the caller's kind from X-CloudScheduler / X-CloudTasks-QueueName;
+#   --allow-domain (200 inside the domain, 403 outside), --token-cache=0;
 # - IAP: an assertion minted by the emulator (200), another audience (401),
 #   a user not allowed (403), none (401);
 # - Google's keys out of reach (503, Retry-After), --no-auth, IPv6, bad
@@ -237,6 +239,8 @@ req "GET with a valid token" 200 "$aud" -H "Authorization: Bearer $tok"
 req "PUT, X-Serverless-Authorization" 200 "$aud" -X PUT -H "X-Serverless-Authorization: Bearer $tok"
 req "Cloud Scheduler's header" 200 "$aud" -X POST -H "Authorization: Bearer $tok" -H 'X-CloudScheduler: true'
 jq_ok "kind cloud_scheduler" "o['kind'] == 'cloud_scheduler'"
+req "Cloud Tasks' header" 200 "$aud" -X POST -H "Authorization: Bearer $tok" -H 'X-CloudTasks-QueueName: q1'
+jq_ok "kind cloud_tasks" "o['kind'] == 'cloud_tasks'"
 req "the same token again (cached)" 200 "$aud" -X POST -H "Authorization: Bearer $tok"
 
 req "no token" 401 "$aud" -X POST
@@ -312,6 +316,17 @@ req "an oversized body (Content-Length)" 413 "$url/pubsub" -H "Authorization: Be
 reason_is body_too_large
 req "an oversized body (chunked)" 413 "$url/pubsub" -H "Authorization: Bearer $ptok" \
   -H 'Transfer-Encoding: chunked' --data-binary @"$w/big"
+itok=$("$gauth" print-identity-token --audiences="$url/pubsub" --include-email \
+  --impersonate-service-account="$intruder")
+toks+=("$itok")
+req "a push from an account not allowed" 403 "$url/pubsub" -H "Authorization: Bearer $itok" \
+  --data-binary @"$w/push.json"
+reason_is caller_not_allowed
+www_has 'Bearer.*insufficient_scope'
+ntok=$("$gauth" print-identity-token --audiences="$url/pubsub" --impersonate-service-account="$pusher")
+toks+=("$ntok")
+req "a push whose token has no email" 403 "$url/pubsub" -H "Authorization: Bearer $ntok" \
+  --data-binary @"$w/push.json"
 req "a push without a token" 401 "$url/pubsub" --data-binary @"$w/push.json"
 req "GET /pubsub" 405 "$url/pubsub" -H "Authorization: Bearer $ptok"
 req "the healthz still answers" 200 "$url/healthz"
@@ -378,6 +393,18 @@ removed2=$("$gauth" print-identity-token --audiences="$url/" | cut -d. -f1,2).SI
 req "signature removed, on another port than \$PORT" 401 "$url/" -X POST -H "Authorization: Bearer $removed2"
 reason_is signature_removed
 stop_receiver cloudrun2
+
+# ---- --allow-domain, --token-cache=0 ---------------------------------------------
+start_receiver domain -- --listen=127.0.0.1:0 --audience="$aud" --allow-domain=other.example,$D \
+  --token-cache=0
+req "--allow-domain: an account of the domain" 200 "$url/" -X POST -H "Authorization: Bearer $tok"
+req "--token-cache=0: verified again" 200 "$url/" -X POST -H "Authorization: Bearer $tok"
+req "--token-cache=0: a forged token still refused" 401 "$url/" -X POST -H "Authorization: Bearer $forged"
+stop_receiver domain
+start_receiver domain2 -- --listen=127.0.0.1:0 --audience="$aud" --allow-domain=example.com
+req "--allow-domain: an account of another domain" 403 "$url/" -X POST -H "Authorization: Bearer $tok"
+reason_is caller_not_allowed
+stop_receiver domain2
 
 # ---- IAP ---------------------------------------------------------------------------
 iap_aud=/projects/123456789012/apps/$P
