@@ -9,10 +9,11 @@
  *
  * Routes: any method on / (an ID token: Cloud Scheduler, Cloud Tasks, any
  * Google-signed caller), POST /pubsub (a Pub/Sub push: token and envelope),
- * /iap (an IAP assertion; 404 without --iap-audience), GET /healthz (no
- * authentication). The first line on stdout is "listening
- * http://HOST:PORT"; then one access-log line per request on stderr
- * (method, path, status, caller kind, email, reason, latency: never a
+ * /iap (an IAP assertion), GET /healthz (no authentication); / and /pubsub
+ * are 404 without --audience, /iap without --iap-audience. A push body
+ * over --max-body is answered 413 without being kept. The first line on stdout
+ * is "listening http://HOST:PORT"; then one access-log line per request on
+ * stderr (method, path, status, caller kind, email, reason, latency: never a
  * token). One receiver serves every thread of libmicrohttpd's pool; the
  * headers are read in place through a gauth_header_fn, never copied.
  * Exit status: 0 after SIGINT / SIGTERM, 1 a failure at start-up, 2 bad
