@@ -6,6 +6,7 @@
 #include <gauth/doctor.h>
 #include <gauth/iam.h>
 #include <gauth/options.h>
+#include <gauth/receiver.h>
 #include <gauth/verifier.h>
 #include <gauth/version.h>
 
@@ -31,6 +32,12 @@ static const size_t doctor_input_sizes[] = {
 static const size_t iam_wait_options_sizes[] = {
     sizeof(gauth_iam_wait_options),
 };
+static const size_t receiver_options_sizes[] = {
+    sizeof(gauth_receiver_options),
+};
+static const size_t request_sizes[] = {
+    sizeof(gauth_request),
+};
 
 #define LAYOUT(var, type, macro, sizes, current)                             \
   const gauth__abi_layout var = {#type, #macro,                              \
@@ -52,6 +59,11 @@ LAYOUT(gauth__abi_doctor_input, gauth_doctor_input, GAUTH_DOCTOR_INPUT_INIT,
 LAYOUT(gauth__abi_iam_wait_options, gauth_iam_wait_options,
        GAUTH_IAM_WAIT_OPTIONS_INIT, iam_wait_options_sizes,
        GAUTH_IAM_WAIT_OPTIONS_VERSION);
+LAYOUT(gauth__abi_receiver_options, gauth_receiver_options,
+       GAUTH_RECEIVER_OPTIONS_INIT, receiver_options_sizes,
+       GAUTH_RECEIVER_OPTIONS_VERSION);
+LAYOUT(gauth__abi_request, gauth_request, GAUTH_REQUEST_INIT, request_sizes,
+       GAUTH_REQUEST_VERSION);
 
 gauth_status gauth__abi_read(void *full, size_t full_size, const void *given,
                              const gauth__abi_layout *layout,

@@ -26,6 +26,8 @@ extern const gauth__abi_layout gauth__abi_credentials_options;
 extern const gauth__abi_layout gauth__abi_verifier_options;
 extern const gauth__abi_layout gauth__abi_iam_wait_options;
 extern const gauth__abi_layout gauth__abi_doctor_input;
+extern const gauth__abi_layout gauth__abi_receiver_options;
+extern const gauth__abi_layout gauth__abi_request;
 
 /* Copies into `full` (the library's current struct, already set to its
  * _INIT value; full_size = sizeof it) the fields of `given` that its

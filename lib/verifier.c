@@ -28,6 +28,7 @@
 #include "refcount.h"
 #include "url.h"
 #include "verifier_cache.h"
+#include "verifier_internal.h"
 #include "verifier_keysource.h"
 
 /* Leeway beyond a day is a misconfiguration, not clock skew. */
@@ -658,5 +659,35 @@ out:
   gauth__log(&v->cfg.logger, GAUTH_LOG_DEBUG, "token rejected: %s: %s",
              e.reason[0] != '\0' ? e.reason : gauth_status_name(st), e.message);
   gauth__error_copy(err, &e);
+  return st;
+}
+
+/* ---- claims of a token whose signature was checked elsewhere ------------ */
+
+gauth_status gauth__verifier_check_unsigned(gauth_verifier *v,
+                                            const char *token, size_t len,
+                                            gauth_claims **out,
+                                            gauth_error *err) {
+  gauth__jws jws;
+  gauth__claim_rules rules;
+  gauth_status st;
+
+  *out = NULL;
+  memset(&jws, 0, sizeof(jws));
+  st = gauth__jws_parse(token, len, v->max_token_bytes, 1, &jws, err);
+  if (st != GAUTH_OK) return st;
+  if ((GAUTH_ALG_BIT(jws.alg) & v->algorithms) == 0) {
+    char allowed[128];
+    alg_list(v->algorithms, allowed, sizeof(allowed));
+    st = gauth__error_set_verify(err, GAUTH_REASON_ALG_NOT_ALLOWED,
+                                 "algorithm %s is not allowed here (allowed: "
+                                 "%s)",
+                                 gauth_alg_name(jws.alg), allowed);
+  } else {
+    rules_for(v, now_s(v), &rules);
+    st = gauth__claims_check(jws.payload, &rules, err);
+    if (st == GAUTH_OK) st = gauth__claims_from_jws(&jws, out, err);
+  }
+  gauth__jws_cleanup(&jws);
   return st;
 }
