@@ -236,10 +236,11 @@ int gauth__receiver_signature_removed(const char *tok, size_t len) {
   const size_t n = sizeof(sig) - 1;
   const char *first;
   if (len <= n || memcmp(tok + len - n, sig, n) != 0) return 0;
-  /* Exactly three segments: one more dot before this one. */
+  /* Exactly three segments: one more dot before this one, and only one,
+   * with a header and claims on either side of it. */
   first = memchr(tok, '.', len - n);
-  return first != NULL &&
-         memchr(first + 1, '.', len - n - (size_t)(first + 1 - tok)) != NULL;
+  return first != NULL && first != tok && first + 1 < tok + len - n &&
+         memchr(first + 1, '.', len - n - (size_t)(first + 1 - tok)) == NULL;
 }
 
 /* ---- building --------------------------------------------------------- */
