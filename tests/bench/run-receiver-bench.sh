@@ -317,7 +317,7 @@ if [ "${CALLGRIND:-0}" = 1 ]; then
       if [ "$count" -gt 0 ]; then
         local args=() i
         for ((i = 0; i < count; i++)); do args+=("$u"); done
-        curl -sS -o /dev/null -X POST -H "Authorization: Bearer $WRK_TOKEN" "${args[@]}" ||
+        curl -sS -X POST -H "Authorization: Bearer $WRK_TOKEN" "${args[@]}" > /dev/null ||
           die "curl failed against the receiver under callgrind"
       fi
       kill -TERM "$vp"
