@@ -301,8 +301,11 @@ if [ "${CALLGRIND:-0}" = 1 ]; then
     echo "callgrind: valgrind is not installed; skipped"
   else
     n=${REQUESTS:-400}
-    # ir FLAGS... : total instructions of a receiver that answers $count POSTs
-    # on one connection (curl reuses it for every URL), then gets SIGTERM.
+    # ir FLAGS... : instructions of a receiver that answers $count POSTs on
+    # one connection (curl reuses it for every URL), then gets SIGTERM:
+    # "TOTAL HANDLER VERIFY", the whole process, the request handler
+    # (receiver.c's on_request, inclusive) and gauth_receiver_verify
+    # (inclusive); 0 for a function callgrind did not see.
     ir() {
       local out=$w/cg.$count.$*
       out=${out// /_}
@@ -310,7 +313,6 @@ if [ "${CALLGRIND:-0}" = 1 ]; then
         --listen=127.0.0.1:0 --audience="$aud" --threads=1 --quiet "$@" \
         > "$out.srv" 2> "$out.log" &
       local vp=$!
-      pids+=("$vp")
       wait_line "$out.srv" '^listening http://' "receiver under callgrind" "$vp"
       local u
       u=$(sed -n '1s/^listening //p' "$out.srv")/
@@ -318,19 +320,41 @@ if [ "${CALLGRIND:-0}" = 1 ]; then
         local args=() i
         for ((i = 0; i < count; i++)); do args+=("$u"); done
         curl -sS -X POST -H "Authorization: Bearer $WRK_TOKEN" "${args[@]}" > /dev/null ||
-          die "curl failed against the receiver under callgrind"
+          echo "run-receiver-bench: curl failed against the receiver under callgrind" >&2
       fi
       kill -TERM "$vp"
-      wait "$vp" || die "the receiver under callgrind exited $?"
-      sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$out" | head -n 1
+      wait "$vp" || echo "run-receiver-bench: the receiver under callgrind exited $?" >&2
+      callgrind_annotate --inclusive=yes --threshold=100 "$out" 2> /dev/null |
+        awk -v total="$(sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$out" | head -n 1)" '
+          function ir(s) { gsub(",", "", s); return s + 0 }
+          /:on_request \[/ && !h { h = ir($1) }
+          /:gauth_receiver_verify \[/ && !v { v = ir($1) }
+          END { printf "%d %d %d\n", total, h, v }'
     }
     echo
     echo "== instructions per request (callgrind, one server thread; (Ir[N] - Ir[0]) / N, N=$n)"
-    for mode in "--no-auth" "" "--token-cache=0"; do
-      count=0; i0=$(ir $mode)
-      count=$n; i1=$(ir $mode)
-      printf '%-18s %10d instr/request\n' "${mode:-auth+cache}" $(( (i1 - i0) / n ))
+    printf '%-16s %12s %12s %12s\n' case process handler verify
+    for c in no-auth auth+cache auth-no-cache; do
+      case $c in
+        no-auth) mode=--no-auth ;;
+        auth+cache) mode= ;;
+        *) mode=--token-cache=0 ;;
+      esac
+      # shellcheck disable=SC2086 # no flag for auth+cache
+      count=0; r0=$(ir $mode)
+      # shellcheck disable=SC2086
+      count=$n; r1=$(ir $mode)
+      read -r t0 h0 v0 <<< "$r0"
+      read -r t1 h1 v1 <<< "$r1"
+      if [ -z "${t0:-}" ] || [ -z "${t1:-}" ] || [ "$t0" -eq 0 ] || [ "$t1" -eq 0 ]; then
+        echo "$c: no callgrind count"
+        continue
+      fi
+      printf '%-16s %12d %12d %12d\n' "$c" $(( (t1 - t0) / n )) \
+        $(( (h1 - h0) / n )) $(( (v1 - v0) / n ))
     done
+    echo "(process: all of the receiver's user-space instructions; handler: on_request"
+    echo " and what it calls; verify: gauth_receiver_verify; rep stosb counts one per byte)"
   fi
 fi
 
