@@ -236,10 +236,9 @@ int gauth__receiver_signature_removed(const char *tok, size_t len) {
   const size_t n = sizeof(sig) - 1;
   const char *first;
   if (len <= n || memcmp(tok + len - n, sig, n) != 0) return 0;
-  /* Exactly three segments: one more dot before this one, and only one,
-   * with a header and claims on either side of it. */
+  /* Exactly three segments: one dot before the signature's. */
   first = memchr(tok, '.', len - n);
-  return first != NULL && first != tok && first + 1 < tok + len - n &&
+  return first != NULL &&
          memchr(first + 1, '.', len - n - (size_t)(first + 1 - tok)) == NULL;
 }
 
@@ -696,17 +695,22 @@ gauth_status gauth_receiver_verify(gauth_receiver *r, const gauth_request *req,
 /* ---- the challenge --------------------------------------------------------
  */
 
-/* A bounded writer: never past size, always NUL-terminated. */
+/* A bounded writer: never past size, always NUL-terminated, and what it
+ * holds is always a prefix of the full text (once a byte does not fit,
+ * nothing more is written). */
 typedef struct out_buf {
   char *p;
   size_t size, used;
+  int full;
 } out_buf;
 
 static void put_char(out_buf *o, char ch) {
-  if (o->used + 1 < o->size) {
-    o->p[o->used++] = ch;
-    o->p[o->used] = '\0';
+  if (o->full || o->used + 1 >= o->size) {
+    o->full = 1;
+    return;
   }
+  o->p[o->used++] = ch;
+  o->p[o->used] = '\0';
 }
 
 static void put(out_buf *o, const char *s) {
@@ -722,7 +726,7 @@ static void put_quoted(out_buf *o, const char *s) {
   for (; *s != '\0'; s++) {
     unsigned char ch = (unsigned char)*s;
     if (ch == '"' || ch == '\\') {
-      if (o->used + 2 >= o->size) break;
+      if (o->used + 2 >= o->size) o->full = 1;
       put_char(o, '\\');
       put_char(o, (char)ch);
     } else {
@@ -776,6 +780,7 @@ const char *gauth_receiver_challenge(const gauth_receiver *r,
   o.p = buf;
   o.size = size;
   o.used = 0;
+  o.full = 0;
   put(&o, "Bearer");
   if (realm != NULL) {
     put(&o, " realm=");

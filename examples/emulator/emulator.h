@@ -86,6 +86,8 @@ int emu_route_sts(emu *e, const emu_request *req, emu_response *resp);
  * /services/NAME[/...], and Cloud Run's HTML 404 for any other path. */
 int emu_route_run_service(emu *e, const emu_request *req, emu_response *resp);
 int emu_route_scheduler(emu *e, const emu_request *req, emu_response *resp);
+/* IAP's key set at /iap/verify/public_key-jwk (routes_iap.c). */
+int emu_route_iap(emu *e, const emu_request *req, emu_response *resp);
 
 /* ---- the world ---------------------------------------------------------- */
 
@@ -455,5 +457,20 @@ void emu_set_scheduler(emu *e, emu_scheduler *s);
  * account of every world, holding roles/cloudscheduler.serviceAgent on the
  * project. (world.c) */
 const char *emu_scheduler_agent(const emu *e);
+
+/* ---- Identity-Aware Proxy (routes_iap.c) ----------------------------------
+ */
+
+/* IAP's ES256 signing key and its published key set. */
+typedef struct emu_iap emu_iap;
+/* A fresh key (NULL on a crypto failure); emu_world_new makes one. */
+emu_iap *emu_iap_new(void);
+void emu_iap_free(emu_iap *iap);
+/* The world's (world.c). */
+emu_iap *emu_iap_of(emu *e);
+/* Control API POST /emulator/v1/iap/assertion: body {"email", "audience",
+ * "lifetime_seconds" (600), "hd", "access_levels"} -> {"assertion", "kid"},
+ * the JWT IAP would put in x-goog-iap-jwt-assertion. */
+void emu_iap_assertion(emu *e, const cJSON *body, emu_response *resp);
 
 #endif /* GAUTH_EMULATOR_H */

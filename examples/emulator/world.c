@@ -232,6 +232,7 @@ struct emu {
   size_t next;
   sigkey keys[2];       /* [0] current, [1] previous (pkey NULL: none) */
   gauth_keyset *keyset; /* public keys of keys[] */
+  emu_iap *iap;         /* IAP's signing key; fixed after start-up */
   tok *tokens[EMU_TOKEN_BUCKETS];
   unsigned long minted;
   counter *req_counts, *exec_counts;
@@ -1293,6 +1294,8 @@ void emu_set_scheduler(emu *e, emu_scheduler *s) {
 
 const char *emu_scheduler_agent(const emu *e) { return e->sched_agent; }
 
+emu_iap *emu_iap_of(emu *e) { return e->iap; }
+
 /* ---- life cycle ---------------------------------------------------------- */
 
 emu *emu_world_new(const char *base_url, const char *run_base_url,
@@ -1321,6 +1324,12 @@ emu *emu_world_new(const char *base_url, const char *run_base_url,
   e->job_exec_time = xcalloc(e->njobs, sizeof(int64_t));
   if (sigkey_new(&e->keys[0]) != 0 || keyset_rebuild(e) != 0) {
     seterr(errbuf, errlen, "cannot generate the ID-token signing key");
+    emu_world_free(e);
+    return NULL;
+  }
+  e->iap = emu_iap_new();
+  if (e->iap == NULL) {
+    seterr(errbuf, errlen, "cannot generate the IAP signing key");
     emu_world_free(e);
     return NULL;
   }
@@ -1360,6 +1369,7 @@ void emu_world_free(emu *e) {
   free(e->ext);
   sigkey_clear(&e->keys[0]);
   sigkey_clear(&e->keys[1]);
+  emu_iap_free(e->iap);
   gauth_keyset_free(e->keyset);
   for (size_t b = 0; b < EMU_TOKEN_BUCKETS; b++) {
     tok *t = e->tokens[b];

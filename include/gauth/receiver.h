@@ -125,11 +125,16 @@ typedef struct gauth_receiver_options {
    * subscription. Required unless only IAP is used. */
   const char *const *audiences;
   /* Callers allowed (their token's `email`, which must then be verified),
-   * NULL-terminated. With neither list, any Google-signed token for one of
-   * the audiences is accepted. */
+   * NULL-terminated: the local part compared exactly, the domain ignoring
+   * case. With neither list, any Google-signed token for one of the
+   * audiences is accepted. With either, a token without `email` is
+   * caller_not_allowed and one whose `email_verified` is not true is
+   * email_not_verified (IAP assertions carry no email_verified: IAP's
+   * email is taken as verified). */
   const char *const *allowed_emails;
   /* Email domains allowed ("my-project.iam.gserviceaccount.com" allows
-   * every service account of that project), NULL-terminated. */
+   * every service account of that project), NULL-terminated: the part
+   * after the '@', whole (no subdomains), ignoring case. */
   const char *const *allowed_domains;
   /* Accepted IAP audiences, NULL-terminated; NULL: GAUTH_RECEIVE_IAP is
    * refused (the receiver was not configured for IAP). */
@@ -214,8 +219,13 @@ gauth_receiver_refresh_keys(gauth_receiver *r, gauth_error *err);
 
 /* Authenticates one request. GAUTH_OK: *out is the caller. Otherwise *out
  * is NULL and *err says why, with err->http_status the status to answer
- * (see above). GAUTH_E_INVALID_ARG for NULL arguments or an unknown
- * request version; GAUTH_E_NOMEM. */
+ * (see above). GAUTH_E_INVALID_ARG for NULL arguments, an unknown mode or
+ * request version, or a mode the receiver was not configured for (IAP
+ * without iap_audiences, BEARER / PUBSUB_PUSH without audiences);
+ * GAUTH_E_NOMEM: err->http_status 500 for these. Order of the checks: the
+ * body's size (PUBSUB_PUSH), the credential, the token, the caller, then
+ * the envelope: a caller that is not authenticated learns nothing about
+ * its body. */
 GAUTH_API GAUTH_NODISCARD gauth_status gauth_receiver_verify(
     gauth_receiver *r, const gauth_request *req, gauth_receive_mode mode,
     gauth_caller **out, gauth_error *err);

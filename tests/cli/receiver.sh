@@ -365,6 +365,31 @@ else
   echo "skipped: IAP (the emulator has no POST /emulator/v1/iap/assertion: HTTP $st)"
 fi
 
+# ---- Google's keys out of reach: 503, Retry-After --------------------------------------
+start_receiver nokeys GAUTH_ENDPOINT=http://127.0.0.1:9 -- --listen=127.0.0.1:0 --audience="$aud"
+has "$w/nokeys.log" "warning: cannot fetch the keys yet" "it starts, and says the keys are out of reach"
+req "keys unavailable" 503 "$url/" -X POST -H "Authorization: Bearer $tok"
+reason_is keys_unavailable
+if grep -qi '^Retry-After: [0-9]' "$w/hdr"; then ok "503 with Retry-After"; else bad "503 without Retry-After"; fi
+if grep -qi '^WWW-Authenticate' "$w/hdr"; then bad "503 with a challenge"; else ok "503 without a challenge"; fi
+stop_receiver "$rpid"
+
+# ---- --no-auth (a benchmark's baseline), IPv6 ------------------------------------------
+start_receiver noauth -- --listen=127.0.0.1:0 --no-auth --threads=1
+req "--no-auth: POST / without a token" 200 "$url/" -X POST
+jq_ok "--no-auth: kind none, nothing verified" "o['kind'] == 'none' and o['signature_verified'] is False"
+req "--no-auth: /pubsub is not served" 404 "$url/pubsub" -X POST
+has "$w/noauth.log" "WARNING: --no-auth" "--no-auth warns on stderr"
+stop_receiver "$rpid"
+if python3 -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::1",0))' 2> /dev/null; then
+  start_receiver v6 -- --listen='[::1]:0' --audience="$aud" --allow="$sched"
+  case $url in "http://[::1]:"*) ok "IPv6: listening $url" ;; *) bad "IPv6: listening $url" ;; esac
+  req "IPv6: a valid token" 200 "$url/" -g -X POST -H "Authorization: Bearer $tok"
+  stop_receiver "$rpid"
+else
+  echo "skipped: IPv6 (no ::1 here)"
+fi
+
 # ---- usage -------------------------------------------------------------------------
 run 2 "no --audience" "$receiver"
 run 2 "an unknown flag" "$receiver" --audience=x --frobnicate
