@@ -234,7 +234,8 @@ if [ -d "$gcc_dir/tests" ]; then
   # (as ctest runs it in the other stages) with both receivers started
   # through RECEIVER_WRAPPER; the emulator and wrk run natively. 8 s of
   # load: under valgrind the first 2 s go to start-up and the first key
-  # fetch (measured: ~50 answers with 2 s, ~7000 with 8 s; 20 s in all).
+  # fetch (measured: ~50 answers with 2 s, thousands with 8 s; 20-35 s in
+  # all).
   receiver_bin=$gcc_dir/examples/receiver/receiver
   if [ -x "$receiver_bin" ]; then
     t0=$(date +%s)
