@@ -273,6 +273,13 @@ done
 V=$(median "$w/res.openssl" 1)
 printf '%-14s %10.0f   (openssl speed -multi 2 -seconds %s rsa2048, verify/s)\n' V "$V" "$ossl_seconds"
 [ -s "$w/socket-errors" ] && { echo "socket errors:"; cat "$w/socket-errors"; }
+# Key fetches over the whole run: the receivers read the JWKS, the peer's
+# workers the PEM map; a handful each shows that both kept their keys (the
+# peer's workers fetch once per request that arrives before the first
+# answer: google-auth-library has no single flight; measured: 14 for 2
+# workers).
+counters=$(curl -sS "$GAUTH_ENDPOINT/emulator/v1/counters" 2> /dev/null || true)
+echo "key fetches from the emulator: /oauth2/v3/certs (receivers) $(sed -n 's|.*"/oauth2/v3/certs":\([0-9]*\).*|\1|p' <<< "$counters"), /oauth2/v1/certs (node peer) $(sed -n 's|.*"/oauth2/v1/certs":\([0-9]*\).*|\1|p' <<< "$counters")"
 
 echo
 # The ratios pair the rows of one round (measured within a minute of each
