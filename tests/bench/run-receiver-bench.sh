@@ -192,16 +192,32 @@ fi
 
 # ---- the runs --------------------------------------------------------------------
 # load CASE SECONDS OUT: one wrk run of CASE; its output in OUT.
+# The server's CPU time (user + system) during the run goes to OUT.cpu, in
+# clock ticks.
 load() {
-  local method=POST token=$WRK_TOKEN
+  local method=POST token=$WRK_TOKEN t0
   # no-auth gets the token too: the same request bytes as auth+cache.
   [ "$1" = healthz ] && method=GET token=
+  t0=$(cpu_ticks "${pid[$1]}")
   WRK_METHOD=$method WRK_TOKEN=$token wrk -t"$wrk_threads" -c"$conns" -d"$2"s \
     --latency -s "$lua" "${url[$1]}" > "$3" 2>&1 || die "wrk failed on $1: $(tail -n 5 "$3")"
+  echo $(( $(cpu_ticks "${pid[$1]}") - t0 )) > "$3.cpu"
   if grep -q '^ *Non-2xx or 3xx responses' "$3"; then
     die "$1: answers other than 2xx: $(grep 'Non-2xx' "$3")"
   fi
 }
+# cpu_ticks PID: utime + stime of the process and its children (the peer's
+# workers), in clock ticks.
+cpu_ticks() {
+  local total=0 p v
+  for p in "$1" $(pgrep -P "$1" || true); do
+    # Fields 14 and 15; the command before them is in parentheses.
+    v=$(sed 's/^.*) //' "/proc/$p/stat" 2> /dev/null | awk '{ print $12 + $13 }')
+    total=$(( total + ${v:-0} ))
+  done
+  echo "$total"
+}
+hz=$(getconf CLK_TCK)
 # ms VALUE: a wrk latency (12.3us, 4.5ms, 1.2s, 2m) in milliseconds.
 ms() {
   awk -v v="$1" 'BEGIN {
@@ -212,18 +228,24 @@ ms() {
 }
 # parse CASE ROUND OUT: appends req/s, p50, p99 (ms) to the case's results.
 parse() {
-  local rps p50 p99
+  local rps p50 p99 n cpu
   rps=$(sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$3")
   p50=$(ms "$(awk '$1 == "50%" { print $2 }' "$3")")
   p99=$(ms "$(awk '$1 == "99%" { print $2 }' "$3")")
-  [ -n "$rps" ] || die "no Requests/sec in wrk's output for $1"
-  echo "$rps $p50 $p99" >> "$w/res.$1"
+  n=$(sed -n 's/^ *\([0-9]*\) requests in .*/\1/p' "$3")
+  [ -n "$rps" ] && [ -n "$n" ] || die "no Requests/sec in wrk's output for $1"
+  # The server's CPU microseconds per request.
+  cpu=$(awk -v t="$(cat "$3.cpu")" -v hz="$hz" -v n="$n" 'BEGIN { printf "%.2f", t * 1e6 / hz / n }')
+  echo "$rps $p50 $p99 $cpu" >> "$w/res.$1"
   grep -h '^ *Socket errors' "$3" | sed "s/^ */  $1 round $2: /" >> "$w/socket-errors" || true
 }
-# openssl speed's verify/s for rsa2048 on two processes.
+# rsa_verify [-multi 2]: openssl speed's verify/s for rsa2048. With -multi
+# the rate is the processes' sum, in wall-clock time (it falls with the
+# machine's other load); without, one process's rate per second of its own
+# CPU time (openssl speed's default divisor), which does not.
 rsa_verify() {
   local out
-  out=$(openssl speed -multi 2 -seconds "$ossl_seconds" rsa2048 2> /dev/null) ||
+  out=$(openssl speed "$@" -seconds "$ossl_seconds" rsa2048 2> /dev/null) ||
     die "openssl speed failed"
   awk '$1 == "rsa" && $2 == "2048" && $3 == "bits" { print $NF }' <<< "$out" | tail -n 1
 }
@@ -238,9 +260,10 @@ for r in $(seq "$rounds"); do
     load "$c" "$duration" "$w/wrk.$c.$r"
     parse "$c" "$r" "$w/wrk.$c.$r"
   done
-  v=$(rsa_verify)
-  [ -n "$v" ] || die "no verify/s in openssl speed's output"
-  echo "$v" >> "$w/res.openssl"
+  v=$(rsa_verify -multi 2)
+  vcpu=$(rsa_verify)
+  [ -n "$v" ] && [ -n "$vcpu" ] || die "no verify/s in openssl speed's output"
+  echo "$v $vcpu" >> "$w/res.openssl"
   printf '   round %d:' "$r"
   for c in $cases; do printf ' %s %.0f' "$c" "$(tail -n 1 "$w/res.$c" | cut -d' ' -f1)"; done
   printf ' openssl-verify %.0f\n' "$v"
@@ -262,16 +285,17 @@ rss_kb() {
 }
 
 echo
-printf '%-14s %10s %9s %9s %10s\n' case 'req/s' 'p50 ms' 'p99 ms' 'peak RSS'
-declare -A rps
+printf '%-14s %10s %9s %9s %10s %11s\n' case 'req/s' 'p50 ms' 'p99 ms' 'peak RSS' 'CPU us/req'
 for c in $cases; do
-  rps[$c]=$(median "$w/res.$c" 1)
-  printf '%-14s %10.0f %9.3f %9.3f %7.1f MB\n' "$c" "${rps[$c]}" \
+  printf '%-14s %10.0f %9.3f %9.3f %7.1f MB %11.2f\n' "$c" "$(median "$w/res.$c" 1)" \
     "$(median "$w/res.$c" 2)" "$(median "$w/res.$c" 3)" \
-    "$(awk -v k="$(rss_kb "${pid[$c]}")" 'BEGIN { print k / 1024 }')"
+    "$(awk -v k="$(rss_kb "${pid[$c]}")" 'BEGIN { print k / 1024 }')" \
+    "$(median "$w/res.$c" 4)"
 done
 V=$(median "$w/res.openssl" 1)
 printf '%-14s %10.0f   (openssl speed -multi 2 -seconds %s rsa2048, verify/s)\n' V "$V" "$ossl_seconds"
+printf '%-14s %10.0f   (the same, one process, per CPU second: %.2f CPU us per verification)\n' \
+  "V (CPU)" "$(median "$w/res.openssl" 2)" "$(awk -v v="$(median "$w/res.openssl" 2)" 'BEGIN { print 1e6 / v }')"
 [ -s "$w/socket-errors" ] && { echo "socket errors:"; cat "$w/socket-errors"; }
 # Key fetches over the whole run: the receivers read the JWKS, the peer's
 # workers the PEM map; a handful each shows that both kept their keys (the
@@ -287,15 +311,19 @@ echo
 # median over the rounds: on a shared machine the load moves between
 # rounds more than between a round's rows.
 fails=0
-# per_round EXPR: EXPR (awk, over the round's a = auth+cache, n = no-auth,
-# x = auth-no-cache, h = healthz, p = node-peer, v = openssl verify/s),
-# one line per round.
+# per_round EXPR: EXPR (awk, over the round's requests/s a = auth+cache,
+# n = no-auth, x = auth-no-cache, h = healthz, p = node-peer, v = openssl
+# verify/s; the server's CPU microseconds per request ac = auth+cache,
+# nc = no-auth, xc = auth-no-cache, hc = healthz, and openssl's CPU
+# microseconds per verification vc), one line per round.
 per_round() {
-  local files=("$w/res.auth+cache" "$w/res.no-auth" "$w/res.auth-no-cache"
-    "$w/res.healthz" "$w/res.openssl")
-  if [ -z "$peer_skip" ]; then files+=("$w/res.node-peer"); else files+=("$w/res.openssl"); fi
-  paste -d' ' "${files[@]}" | awk "{
-    a = \$1; n = \$4; x = \$7; h = \$10; v = \$13; p = \$14
+  local peer=$w/res.openssl
+  [ -z "$peer_skip" ] && peer=$w/res.node-peer
+  paste -d' ' <(cut -d' ' -f1,4 "$w/res.auth+cache") <(cut -d' ' -f1,4 "$w/res.no-auth") \
+    <(cut -d' ' -f1,4 "$w/res.auth-no-cache") <(cut -d' ' -f1,4 "$w/res.healthz") \
+    <(cut -d' ' -f1,2 "$w/res.openssl") <(cut -d' ' -f1 "$peer") | awk "{
+    a = \$1; ac = \$2; n = \$3; nc = \$4; x = \$5; xc = \$6; h = \$7; hc = \$8
+    v = \$9; vc = 1e6 / \$10; p = \$11
     printf \"%.4f\\n\", $1 }"
 }
 ratio() { # ratio NAME EXPR THRESHOLD
@@ -320,6 +348,11 @@ if [ -z "$peer_skip" ]; then
 else
   echo "auth+cache / node-peer: skipped ($peer_skip)"
 fi
+# The first two ratios by CPU time per request instead of by requests/s:
+# what authentication costs the server, whatever else ran on the machine.
+echo "the same by CPU time per request (server: /proc/PID/stat; RS256: openssl speed, one process):"
+ratio "no-auth / auth+cache" "nc / ac" ""
+ratio "(healthz + RS256) / auth-no-cache" "(hc + vc) / xc" ""
 
 # ---- instructions per request (callgrind) ----------------------------------------------
 if [ "${CALLGRIND:-0}" = 1 ]; then
