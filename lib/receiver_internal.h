@@ -26,16 +26,19 @@ const char *gauth__receiver_header(const struct gauth_request *req,
 /* The token of the request's Bearer credential: `X-Serverless-Authorization`
  * when present, else `Authorization`; "Bearer" (any case), one space, a
  * token68, surrounding blanks of the field value ignored. *tok points into
- * the header value. Errors: GAUTH_E_VERIFY with reason no_credentials (no
- * header) or bad_auth_header (anything else); the message never shows the
- * value. err->http_status is not set. */
-gauth_status gauth__receiver_bearer(const struct gauth_request *req,
+ * the header value. scan 0 skips the check of the token's characters
+ * (token68): the receiver makes it only for a token that was refused (a
+ * token that passed is base64url and dots: the JWS parser is strict).
+ * Errors: GAUTH_E_VERIFY with reason no_credentials (no header) or
+ * bad_auth_header (anything else); the message never shows the value.
+ * err->http_status is not set. */
+gauth_status gauth__receiver_bearer(const struct gauth_request *req, int scan,
                                     const char **tok, size_t *len,
                                     gauth_error *err);
 
-/* The same checks on one field value (for tests and IAP-free callers). */
+/* The same checks on one field value. */
 gauth_status gauth__receiver_parse_bearer(const char *value, size_t vlen,
-                                          const char *header_name,
+                                          const char *header_name, int scan,
                                           const char **tok, size_t *len,
                                           gauth_error *err);
 

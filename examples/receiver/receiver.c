@@ -103,7 +103,7 @@ typedef struct server {
   gauth_receiver *receiver; /* NULL with --no-auth */
   size_t max_body;
   unsigned int port;
-  int quiet, iap;
+  int quiet, iap, bearer; /* iap: --iap-audience; bearer: --audience */
 } server;
 
 /* One request's state, from its first call to its completion. */
@@ -272,7 +272,8 @@ static int parse_listen(const char *s, struct sockaddr_storage *ss,
 }
 
 /* A listening socket (port 0: a free one); its URL in url, its port in
- * *port. -1 with a message on stderr. */
+ * *port. -1 when it cannot listen, -2 for a bad --listen value, with a
+ * message on stderr. */
 static int open_listener(const char *arg, char *url, size_t urlsize,
                          unsigned int *port) {
   struct sockaddr_storage ss;
@@ -319,29 +320,36 @@ static double elapsed_ms(const struct timespec *start) {
          (double)(now.tv_nsec - start->tv_nsec) / 1e6;
 }
 
-/* The access-log line. The path's control characters and spaces are
- * replaced so that a request cannot forge a line; the query is not logged
- * (a token could be there). Never a token: the email is the verified
- * token's, the reason a fixed word. */
+/* Copies src into dst (size bytes) up to `stop` or its end, with every
+ * byte that is not a printable non-space ASCII character replaced by '?',
+ * so that nothing a caller sends can forge or split a log line; "-" for
+ * NULL or empty. */
+static const char *log_field(char *dst, size_t size, const char *src,
+                             char stop) {
+  size_t i;
+  for (i = 0; src && src[i] && src[i] != stop && i < size - 1; i++)
+    dst[i] = isgraph((unsigned char)src[i]) ? src[i] : '?';
+  dst[i] = '\0';
+  return i ? dst : "-";
+}
+
+/* The access-log line: method, path (without the query, where a token
+ * could be), status, caller kind, email, reason, latency. Never a token:
+ * the email is the verified token's, the reason a fixed word. */
 static void access_log(const server *s, const char *method, const char *url,
                        int status, const char *kind, const char *email,
                        const char *reason, const request_state *st) {
-  char p[200], m[16];
-  size_t i;
+  char m[16], p[200], e[200];
   if (s->quiet) return;
-  for (i = 0; url[i] && url[i] != '?' && i < sizeof(p) - 1; i++)
-    p[i] = isgraph((unsigned char)url[i]) ? url[i] : '?';
-  p[i] = '\0';
-  for (i = 0; method[i] && i < sizeof(m) - 1; i++)
-    m[i] = isgraph((unsigned char)method[i]) ? method[i] : '?';
-  m[i] = '\0';
-  fprintf(stderr, "receiver: %s %s %d %s %s %s %.3fms\n", m, p, status,
-          kind && *kind ? kind : "-", email && *email ? email : "-",
+  fprintf(stderr, "receiver: %s %s %d %s %s %s %.3fms\n",
+          log_field(m, sizeof(m), method, '\0'),
+          log_field(p, sizeof(p), url, '?'), status, kind && *kind ? kind : "-",
+          log_field(e, sizeof(e), email, '\0'),
           reason && *reason ? reason : "-", elapsed_ms(&st->start));
 }
 
-/* Queues status and the JSON body (consumed); extra header when name is
- * not NULL. */
+/* Queues status and the JSON body (consumed), with up to two more headers
+ * (a NULL name: none). */
 static enum MHD_Result send_json(struct MHD_Connection *conn, int status,
                                  cJSON *body, const char *hname,
                                  const char *hvalue, const char *hname2,
@@ -396,13 +404,12 @@ static enum MHD_Result answer_rejection(const server *s,
   char www[512];
   const char *challenge =
       gauth_receiver_challenge(s->receiver, err, www, sizeof(www));
-  const char *reason = err->reason[0]                     ? err->reason
-                       : err->code == GAUTH_E_NOMEM       ? "internal"
-                       : err->code == GAUTH_E_INVALID_ARG ? "internal"
-                                                          : "rejected";
   int status = err->http_status >= 400 && err->http_status <= 599
                    ? err->http_status
                    : 500;
+  const char *reason = err->reason[0]  ? err->reason
+                       : status >= 500 ? "internal"
+                                       : "rejected";
   const char *kind = mode == GAUTH_RECEIVE_PUBSUB_PUSH ? "pubsub_push"
                      : mode == GAUTH_RECEIVE_IAP       ? "iap"
                                                        : NULL;
@@ -521,10 +528,15 @@ static route route_of(const server *s, const char *url, const char *method) {
     return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0
                ? ROUTE_HEALTHZ
                : ROUTE_BAD_METHOD;
-  if (strcmp(url, "/") == 0) return s->receiver ? ROUTE_BEARER : ROUTE_NO_AUTH;
-  if (s->receiver == NULL) return ROUTE_NOT_FOUND;
+  if (s->receiver == NULL)
+    return strcmp(url, "/") == 0 ? ROUTE_NO_AUTH : ROUTE_NOT_FOUND;
+  /* A route whose mode the receiver was not configured for is not served
+   * (an IAP-only receiver has no ID-token audience). */
+  if (strcmp(url, "/") == 0) return s->bearer ? ROUTE_BEARER : ROUTE_NOT_FOUND;
   if (strcmp(url, "/pubsub") == 0)
-    return post ? ROUTE_PUBSUB : ROUTE_BAD_METHOD;
+    return !s->bearer ? ROUTE_NOT_FOUND
+           : post     ? ROUTE_PUBSUB
+                      : ROUTE_BAD_METHOD;
   if (strcmp(url, "/iap") == 0) return s->iap ? ROUTE_IAP : ROUTE_NOT_FOUND;
   return ROUTE_NOT_FOUND;
 }
@@ -593,8 +605,8 @@ static enum MHD_Result too_large(const server *s, struct MHD_Connection *c,
                       msg);
 }
 
-/* Keeps a chunk of a push body. 0, or -1 when the body is over the limit
- * (or memory ran out). */
+/* Keeps a chunk of a push body. 0; -1 when the body goes over the limit;
+ * -2 when memory ran out. */
 static int keep_body(const server *s, request_state *st, const char *data,
                      size_t n) {
   if (n > s->max_body - st->len) return -1;
@@ -603,7 +615,7 @@ static int keep_body(const server *s, request_state *st, const char *data,
     char *nb;
     while (cap < st->len + n + 1) cap *= 2;
     nb = realloc(st->body, cap);
-    if (nb == NULL) return -1;
+    if (nb == NULL) return -2;
     st->body = nb;
     st->cap = cap;
   }
@@ -655,13 +667,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
      * middle of a body): its 413 comes at the end, nothing more kept. */
     if (st->answered || st->too_large || st->route != ROUTE_PUBSUB)
       return MHD_YES;
-    if (keep_body(s, st, upload_data, n) != 0) {
-      st->too_large = 1;
-      free(st->body);
-      st->body = NULL;
-      st->len = st->cap = 0;
+    switch (keep_body(s, st, upload_data, n)) {
+      case 0: return MHD_YES;
+      case -1: /* over the limit: drop what was kept, keep nothing more */
+        st->too_large = 1;
+        free(st->body);
+        st->body = NULL;
+        st->len = st->cap = 0;
+        return MHD_YES;
+      default: return MHD_NO; /* out of memory: close the connection */
     }
-    return MHD_YES;
   }
   if (st->answered) return MHD_YES;
   if (st->too_large) return too_large(s, c, method, url, st);
@@ -785,6 +800,7 @@ int main(int argc, char **argv) {
   s.max_body = cfg.max_body;
   s.quiet = cfg.quiet;
   s.iap = cfg.iap_audiences != NULL;
+  s.bearer = cfg.audiences != NULL;
   if (gauth_global_init(&err) != GAUTH_OK) {
     fprintf(stderr, "receiver: %s\n", err.message);
     config_free(&cfg);

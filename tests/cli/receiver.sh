@@ -17,10 +17,17 @@
 #   --trust-cloud-run on Cloud Run's $PORT, 401 on another port), a Pub/Sub
 #   push (an ID token of the push account by impersonation, the envelope
 #   built here): 200 with the data decoded, a malformed envelope 400, an
-#   oversized one 413; IAP assertions when the emulator mints them;
+#   oversized one 413;
+# - IAP: an assertion minted by the emulator (200), another audience (401),
+#   a user not allowed (403), none (401);
+# - Google's keys out of reach (503, Retry-After), --no-auth, IPv6, bad
+#   input (huge headers, garbage, a half request), usage errors;
 # - the access log never holds a token.
 #
 # Usage: receiver.sh RECEIVER_BINARY GAUTH_BINARY EMULATOR_BINARY WORK_DIR
+# GAUTH_RECEIVER_WRAPPER, when set, is a command line the receivers run
+# under, e.g. "valgrind -q --leak-check=full --errors-for-leak-kinds=definite
+# --error-exitcode=9": every receiver must then still exit 0 on SIGTERM.
 set -u
 receiver=$1
 gauth=$2
@@ -70,16 +77,24 @@ start_receiver() {
   while [ "$1" != -- ]; do envs+=("$1"); shift; done
   shift
   rm -f "$w/$name.out"
-  env "${envs[@]}" "$receiver" "$@" > "$w/$name.out" 2> "$w/$name.log" &
+  # shellcheck disable=SC2086 # the wrapper is a command line
+  env "${envs[@]}" ${GAUTH_RECEIVER_WRAPPER:-} "$receiver" "$@" > "$w/$name.out" 2> "$w/$name.log" &
   rpid=$!
   pids="$pids $rpid"
   for _ in $(seq 400); do grep -q "^listening " "$w/$name.out" 2> /dev/null && break; sleep 0.05; done
   url=$(sed -n '1s/^listening //p' "$w/$name.out")
   [ -n "$url" ] || { echo "FAIL: receiver $name did not start: $(cat "$w/$name.log")"; exit 1; }
 }
+# stop_receiver [NAME]: SIGTERM to the last receiver started; NAME given:
+# its exit status must be 0 (under a wrapper such as valgrind
+# --error-exitcode, that is also "no error, no leak").
 stop_receiver() {
-  kill -TERM "$1" 2> /dev/null
-  wait "$1"
+  local rc
+  kill -TERM "$rpid" 2> /dev/null
+  wait "$rpid"
+  rc=$?
+  [ -z "${1:-}" ] && return 0
+  [ "$rc" = 0 ] && ok "$1: SIGTERM, exit 0" || bad "$1: exit $rc after SIGTERM: $(tail -5 "$w/$1.log")"
 }
 # A free loopback port (bound and released: nothing else binds here).
 free_port() {
@@ -132,10 +147,9 @@ start_receiver main -- --listen=127.0.0.1:0 --threads=2 --max-body=4096 \
 # The audience is the receiver's own URL, which only a started receiver
 # knows: start once for a port, then again on that port.
 port=${url##*:}
-stop_receiver "$rpid"
+stop_receiver
 start_receiver main -- --listen=127.0.0.1:$port --threads=2 --max-body=4096 \
   --audience="$url/,$url/pubsub" --allow="$sched,$pusher" --realm=receiver-test
-main=$rpid
 main_url=$url
 nmain=3 # the two jobs' attempts and gauth invoke's
 aud=$url/
@@ -318,9 +332,32 @@ send(b"\x00\xff\xfe garbage\r\n\r\n", read=False)
 send(b"POST /pubsub HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{", read=False)
 PY
 req "alive after bad input" 200 "$url/healthz"
+# 16 threads of 40 keep-alive requests each, with 200 idle connections open.
+python3 - "${url##*:}" "$tok" << 'PY' && ok "640 concurrent keep-alive requests: all 200" || bad "concurrent requests"
+import http.client, socket, sys, threading
+port, tok = int(sys.argv[1]), sys.argv[2]
+idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(200)]
+bad = []
+def worker():
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+    for _ in range(40):
+        c.request("POST", "/", body=b"", headers={"Authorization": "Bearer " + tok})
+        r = c.getresponse()
+        r.read()
+        if r.status != 200:
+            bad.append(r.status)
+    c.close()
+ts = [threading.Thread(target=worker) for _ in range(16)]
+for t in ts: t.start()
+for t in ts: t.join()
+for s in idle: s.close()
+print("non-200:", bad[:5])
+sys.exit(1 if bad else 0)
+PY
+nmain=$((nmain + 640))
 
 # ---- --trust-cloud-run ------------------------------------------------------------
-stop_receiver "$main" && ok "SIGTERM: exit 0" || bad "SIGTERM: exit $?"
+stop_receiver main
 cr=$(free_port)
 start_receiver cloudrun K_SERVICE=x PORT="$cr" -- --listen=127.0.0.1:"$cr" \
   --audience="$aud" --allow="$sched" --trust-cloud-run --quiet
@@ -334,36 +371,43 @@ reason_is expired
 req "a signed token, still verified" 200 "$url/" -X POST -H "Authorization: Bearer $tok"
 jq_ok "signature_verified true" "o['signature_verified'] is True"
 [ -s "$w/cloudrun.log" ] && bad "--quiet: a log line $(head -1 "$w/cloudrun.log")" || ok "--quiet: no access log"
-stop_receiver "$rpid"
+stop_receiver cloudrun
 start_receiver cloudrun2 K_SERVICE=x PORT="$(free_port)" -- --listen=127.0.0.1:0 \
   --audience="$url/" --allow="$sched" --trust-cloud-run
 removed2=$("$gauth" print-identity-token --audiences="$url/" | cut -d. -f1,2).SIGNATURE_REMOVED_BY_GOOGLE
 req "signature removed, on another port than \$PORT" 401 "$url/" -X POST -H "Authorization: Bearer $removed2"
 reason_is signature_removed
-stop_receiver "$rpid"
+stop_receiver cloudrun2
 
-# ---- IAP (when the emulator mints assertions) ---------------------------------------
+# ---- IAP ---------------------------------------------------------------------------
 iap_aud=/projects/123456789012/apps/$P
-st=$(curl -sS --noproxy '*' -o "$w/iap" -w '%{http_code}' -X POST "$base/emulator/v1/iap/assertion" \
-  -d "{\"audience\":\"$iap_aud\",\"email\":\"alice@example.com\"}")
-if [ "$st" = 200 ]; then
-  start_receiver iap -- --listen=127.0.0.1:0 --audience=https://unused.example/ \
-    --iap-audience="$iap_aud"
-  assertion=$(python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); print(o.get("assertion") or o.get("token"))' "$w/iap")
-  toks+=("$assertion")
-  req "an IAP assertion" 200 "$url/iap" -H "x-goog-iap-jwt-assertion: $assertion"
-  jq_ok "kind iap, the user" "o['kind'] == 'iap' and o['email'] == 'alice@example.com'"
-  curl -sS --noproxy '*' -o "$w/iap2" -X POST "$base/emulator/v1/iap/assertion" \
-    -d '{"audience":"/projects/123456789012/apps/other","email":"alice@example.com"}'
-  a2=$(python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); print(o.get("assertion") or o.get("token"))' "$w/iap2")
-  toks+=("$a2")
-  req "an IAP assertion for another audience" 401 "$url/iap" -H "x-goog-iap-jwt-assertion: $a2"
-  reason_is audience_mismatch
-  req "no IAP assertion" 401 "$url/iap" -H "Authorization: Bearer $tok"
-  stop_receiver "$rpid"
-else
-  echo "skipped: IAP (the emulator has no POST /emulator/v1/iap/assertion: HTTP $st)"
-fi
+# iap EMAIL AUDIENCE: an assertion IAP would send, minted by the emulator.
+iap() {
+  curl -sS --noproxy '*' -X POST "$base/emulator/v1/iap/assertion" \
+    -d "{\"audience\":\"$2\",\"email\":\"$1\"}" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin).get("assertion", ""))'
+}
+start_receiver iap -- --listen=127.0.0.1:0 --iap-audience="$iap_aud" \
+  --allow=alice@example.com
+assertion=$(iap alice@example.com "$iap_aud")
+[ -n "$assertion" ] && ok "an IAP assertion from the emulator" || bad "no IAP assertion"
+toks+=("$assertion")
+req "an IAP assertion" 200 "$url/iap" -H "x-goog-iap-jwt-assertion: $assertion"
+jq_ok "kind iap, the user" "o['kind'] == 'iap' and o['email'] == 'alice@example.com' and o['audience'] == '$iap_aud'"
+a2=$(iap alice@example.com /projects/123456789012/apps/other)
+toks+=("$a2")
+req "an IAP assertion for another audience" 401 "$url/iap" -H "x-goog-iap-jwt-assertion: $a2"
+reason_is audience_mismatch
+a3=$(iap bob@example.com "$iap_aud")
+toks+=("$a3")
+req "an IAP assertion of a user not allowed" 403 "$url/iap" -H "x-goog-iap-jwt-assertion: $a3"
+reason_is caller_not_allowed
+req "no IAP assertion (a bearer token instead)" 401 "$url/iap" -H "Authorization: Bearer $tok"
+reason_is no_credentials
+req "an ID token as the IAP assertion" 401 "$url/iap" -H "x-goog-iap-jwt-assertion: $tok"
+req "IAP only: / is not served" 404 "$url/" -X POST -H "Authorization: Bearer $tok"
+req "IAP only: /pubsub is not served" 404 "$url/pubsub" -X POST -H "Authorization: Bearer $tok"
+stop_receiver iap
 
 # ---- Google's keys out of reach: 503, Retry-After --------------------------------------
 start_receiver nokeys GAUTH_ENDPOINT=http://127.0.0.1:9 -- --listen=127.0.0.1:0 --audience="$aud"
@@ -372,7 +416,7 @@ req "keys unavailable" 503 "$url/" -X POST -H "Authorization: Bearer $tok"
 reason_is keys_unavailable
 if grep -qi '^Retry-After: [0-9]' "$w/hdr"; then ok "503 with Retry-After"; else bad "503 without Retry-After"; fi
 if grep -qi '^WWW-Authenticate' "$w/hdr"; then bad "503 with a challenge"; else ok "503 without a challenge"; fi
-stop_receiver "$rpid"
+stop_receiver nokeys
 
 # ---- --no-auth (a benchmark's baseline), IPv6 ------------------------------------------
 start_receiver noauth -- --listen=127.0.0.1:0 --no-auth --threads=1
@@ -380,12 +424,12 @@ req "--no-auth: POST / without a token" 200 "$url/" -X POST
 jq_ok "--no-auth: kind none, nothing verified" "o['kind'] == 'none' and o['signature_verified'] is False"
 req "--no-auth: /pubsub is not served" 404 "$url/pubsub" -X POST
 has "$w/noauth.log" "WARNING: --no-auth" "--no-auth warns on stderr"
-stop_receiver "$rpid"
+stop_receiver noauth
 if python3 -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::1",0))' 2> /dev/null; then
   start_receiver v6 -- --listen='[::1]:0' --audience="$aud" --allow="$sched"
   case $url in "http://[::1]:"*) ok "IPv6: listening $url" ;; *) bad "IPv6: listening $url" ;; esac
   req "IPv6: a valid token" 200 "$url/" -g -X POST -H "Authorization: Bearer $tok"
-  stop_receiver "$rpid"
+  stop_receiver v6
 else
   echo "skipped: IPv6 (no ::1 here)"
 fi

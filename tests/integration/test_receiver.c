@@ -645,6 +645,41 @@ Test(receiver, iap) {
   gauth_receiver_free(r);
 }
 
+Test(receiver, emulator_iap_routes) {
+  char *out = NULL;
+  emu_reply rep;
+  cJSON *j;
+  cr_assert_eq(emu_control(emu_fixture_url(), "/emulator/v1/iap/assertion",
+                           "{\"audience\":\"" IAP_AUD "\"}", &out),
+               400);
+  free(out);
+  out = NULL;
+  cr_assert_eq(emu_control(emu_fixture_url(), "/emulator/v1/iap/assertion",
+                           "{\"email\":\"u@example.com\"}", &out),
+               400);
+  free(out);
+  out = NULL;
+  cr_assert_eq(emu_control(emu_fixture_url(), "/emulator/v1/iap/assertion",
+                           "{\"email\":\"u@example.com\",\"audience\":\"a\","
+                           "\"lifetime_seconds\":0}",
+                           &out),
+               400);
+  free(out);
+  cr_assert_eq(emu_http(emu_fixture_url(), "GET", "/iap/verify/public_key-jwk",
+                        NULL, NULL, &rep),
+               0);
+  cr_assert_eq(rep.status, 200);
+  j = cJSON_Parse(rep.body);
+  cr_assert(cJSON_IsArray(cJSON_GetObjectItem(j, "keys")));
+  cr_assert_str_eq(
+      cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "keys"), 0),
+                          "crv")
+          ->valuestring,
+      "P-256");
+  cJSON_Delete(j);
+  emu_reply_free(&rep);
+}
+
 /* ---- concurrency --------------------------------------------------------- */
 
 #define THREADS 8

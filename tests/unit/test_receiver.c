@@ -39,7 +39,7 @@ static const char *bearer_of(const gauth_http_header *h, size_t n,
                              gauth_error *err, size_t *len) {
   gauth_request r = req_of(h, n);
   const char *tok = NULL;
-  if (gauth__receiver_bearer(&r, &tok, len, err) != GAUTH_OK) return NULL;
+  if (gauth__receiver_bearer(&r, 1, &tok, len, err) != GAUTH_OK) return NULL;
   return tok;
 }
 
@@ -78,7 +78,7 @@ Test(receiver_header, callback_wins_over_the_array) {
   gauth_error err = GAUTH_ERROR_INIT;
   r.header = cb_lookup;
   r.header_userdata = &calls;
-  cr_assert_eq(gauth__receiver_bearer(&r, &tok, &len, &err), GAUTH_OK);
+  cr_assert_eq(gauth__receiver_bearer(&r, 1, &tok, &len, &err), GAUTH_OK);
   cr_assert_eq(len, 2);
   cr_assert(memcmp(tok, "cb", 2) == 0);
   /* x-serverless-authorization asked first, then authorization */
@@ -839,4 +839,24 @@ Test(receiver_policy, iap_mode_without_header_is_no_credentials) {
   cr_assert_eq(gauth_receiver_verify(r, &req, GAUTH_RECEIVE_BEARER, &c, &err),
                GAUTH_E_INVALID_ARG);
   gauth_receiver_free(r);
+}
+
+Test(receiver_policy, garbage_in_the_token_is_a_bad_header) {
+  /* The characters are checked when the token is refused (lib/receiver.c):
+   * through the whole path, the reason is still the header's. */
+  static const char *const toks[] = {"abc.def.ghi x", "abc.def.ghi,",
+                                     "abc.def\".ghi", "abc. def.ghi"};
+  fixture f;
+  size_t i;
+  make(&f, NULL, NULL, 0);
+  for (i = 0; i < sizeof(toks) / sizeof(toks[0]); i++) {
+    gauth_caller *c = NULL;
+    gauth_error err = GAUTH_ERROR_INIT;
+    cr_assert_eq(run(&f, toks[i], 0, GAUTH_RECEIVE_BEARER, NULL, &c, &err),
+                 GAUTH_E_VERIFY);
+    cr_assert_str_eq(err.reason, GAUTH_REASON_BAD_AUTH_HEADER, "%s: %s",
+                     toks[i], err.message);
+    cr_assert_eq(err.http_status, 401);
+  }
+  gauth_receiver_free(f.r);
 }
