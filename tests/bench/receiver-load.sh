@@ -9,7 +9,7 @@
 # afterwards, and SIGTERM must stop them with exit status 0. No token may
 # show in the access log.
 #
-# The receivers run under RECEIVER_WRAPPER when it is set (make test's
+# The receivers run under GAUTH_RECEIVER_WRAPPER when it is set (make test's
 # valgrind stage: valgrind --error-exitcode=1 --errors-for-leak-kinds=definite,
 # so a definite leak or a memory error is a non-zero exit); in the ASan
 # build, a sanitizer report makes the exit status non-zero. The emulator
@@ -63,7 +63,7 @@ start_receiver() {
   local name=$1
   shift
   # shellcheck disable=SC2086 # the wrapper is a command line
-  ${RECEIVER_WRAPPER:-} "$receiver" --listen=127.0.0.1:0 --audience="$aud" \
+  ${GAUTH_RECEIVER_WRAPPER:-} "$receiver" --listen=127.0.0.1:0 --audience="$aud" \
     --threads=2 --max-body=4096 "$@" > "$w/$name.out" 2> "$w/$name.log" &
   local p=$!
   rpids+=("$p")

@@ -232,14 +232,14 @@ if [ -d "$gcc_dir/tests" ]; then
   fi
   # examples/receiver under valgrind, under load: tests/bench/receiver-load.sh
   # (as ctest runs it in the other stages) with both receivers started
-  # through RECEIVER_WRAPPER; the emulator and wrk run natively. 8 s of
+  # through GAUTH_RECEIVER_WRAPPER; the emulator and wrk run natively. 8 s of
   # load: under valgrind the first 2 s go to start-up and the first key
   # fetch (measured: ~50 answers with 2 s, thousands with 8 s; 20-35 s in
   # all).
   receiver_bin=$gcc_dir/examples/receiver/receiver
   if [ -x "$receiver_bin" ]; then
     t0=$(date +%s)
-    if LOAD_SECONDS=8 RECEIVER_WRAPPER="valgrind --trace-children=no --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=1 --log-file=$vg_logs/receiver.%p" \
+    if LOAD_SECONDS=8 GAUTH_RECEIVER_WRAPPER="valgrind --trace-children=no --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=1 --log-file=$vg_logs/receiver.%p" \
        bash "$src/tests/bench/receiver-load.sh" "$receiver_bin" "$emu_bin" \
          "$gcc_dir/examples/gauth/gauth" "$work/receiver-load-valgrind" \
          > "$vg_logs/out.receiver_load" 2>&1; then
