@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all build test demo install clean fresh-debian
+.PHONY: all build test demo bench-receiver install clean fresh-debian
 
 all: build
 
@@ -28,6 +28,18 @@ demo:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGAUTH_BUILD_TESTS=OFF $(CMAKE_FLAGS)
 	cmake --build $(BUILD) -j $(JOBS) --target gauth_demo_programs
 	@sh examples/demo.sh $(BUILD)
+
+# The receiver's load benchmark (tests/bench/run-receiver-bench.sh): the
+# receiver, the emulator and the CLI in a release build of their own, under
+# wrk, against the same server without verification, HTTP alone plus raw
+# OpenSSL RS256, and a Node.js peer. A benchmark, not a test: it prints a
+# table and ratios. DURATION, ROUNDS, CALLGRIND=1 etc. are read by the script.
+BENCH_BUILD ?= build-bench
+bench-receiver:
+	@sh cmake/install-deps.sh bench
+	cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=Release -DGAUTH_BUILD_TESTS=OFF $(CMAKE_FLAGS)
+	cmake --build $(BENCH_BUILD) -j $(JOBS) --target receiver gauth_emulator gauth_cli
+	@bash tests/bench/run-receiver-bench.sh $(BENCH_BUILD)
 
 # `make demo` on a minimal Debian 12 root made with debootstrap, from a clone
 # of HEAD (downloads Debian packages; not part of `make test`).

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs the Debian packages that a make target needs, when any is missing.
-# Usage: cmake/install-deps.sh build|test|demo
+# Usage: cmake/install-deps.sh build|test|demo|bench
 # As root it runs apt-get; otherwise it prints the exact command and fails.
 set -eu
 
@@ -12,24 +12,32 @@ build_pkgs="cmake make gcc pkg-config libssl-dev libcurl4-openssl-dev libcjson-d
 # dependencies. The CLI tests and the demo make keys with openssl; the
 # interop tests run Debian's PyJWT (with python3-cryptography, only a
 # Recommends of it) and python3-google-auth (with python3-requests, its
-# transport) under /usr/bin/python3.
+# transport) under /usr/bin/python3. The receiver's load test drives it with
+# wrk.
 test_pkgs="libcriterion-dev libmicrohttpd-dev g++ clang libclang-rt-14-dev valgrind \
   libnghttp2-dev libidn2-dev librtmp-dev libssh2-1-dev libpsl-dev libkrb5-dev \
   libldap-dev libzstd-dev libbrotli-dev zlib1g-dev \
-  clang-format git openssl python3-jwt python3-cryptography python3-google-auth python3-requests"
+  clang-format git openssl python3-jwt python3-cryptography python3-google-auth python3-requests wrk"
 demo_pkgs="libmicrohttpd-dev curl"
+# make bench-receiver: the receiver and the emulator (libmicrohttpd), wrk,
+# openssl speed for the RS256 floor, curl for the servers' first answers,
+# valgrind for the optional instruction counts; node and npm for the peer.
+bench_pkgs="libmicrohttpd-dev wrk openssl curl valgrind"
 
 case "${1:-build}" in
   build) want="$build_pkgs" ;;
   test) want="$build_pkgs $test_pkgs" ;;
   demo) want="$build_pkgs $demo_pkgs" ;;
-  *) echo "usage: $0 build|test|demo" >&2; exit 2 ;;
+  bench) want="$build_pkgs $bench_pkgs" ;;
+  *) echo "usage: $0 build|test|demo|bench" >&2; exit 2 ;;
 esac
 
 missing=""
 # The interop tests run npm packages (jose, google-auth-library) under
-# Node.js; a machine without node gets Debian's.
-if [ "${1:-build}" = test ] && ! command -v node > /dev/null 2>&1; then
+# Node.js, and so does the receiver benchmark's peer; a machine without node
+# gets Debian's.
+if { [ "${1:-build}" = test ] || [ "${1:-build}" = bench ]; } &&
+   ! command -v node > /dev/null 2>&1; then
   want="$want nodejs npm"
 fi
 for p in $want; do
