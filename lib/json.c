@@ -16,8 +16,8 @@
 #include "secret.h"
 
 /* Objects with at most this many members are checked for duplicate names
- * without allocating. */
-#define DUP_STACK_NAMES 16u
+ * pair by pair (no allocation, no sort). */
+#define DUP_PAIRWISE_NAMES 16u
 
 /* Field names in messages are ours, but keep a caller's long name from
  * filling the whole message. */
@@ -53,6 +53,21 @@ static size_t utf8_seq_len(const unsigned char *s, size_t n) {
   return len;
 }
 
+/* 1 for the bytes that need no look in prescan: printable ASCII other than
+ * '"' and '\\' (0x20..0x7e, and DEL). Control bytes, '"', '\\' and every
+ * byte >= 0x80 are 0. */
+#define PLAIN(c) ((c) >= 0x20 && (c) < 0x80 && (c) != '"' && (c) != '\\')
+#define PLAIN_ROW(r)                                                        \
+  PLAIN(r), PLAIN(r + 1), PLAIN(r + 2), PLAIN(r + 3), PLAIN(r + 4),         \
+      PLAIN(r + 5), PLAIN(r + 6), PLAIN(r + 7), PLAIN(r + 8), PLAIN(r + 9), \
+      PLAIN(r + 10), PLAIN(r + 11), PLAIN(r + 12), PLAIN(r + 13),           \
+      PLAIN(r + 14), PLAIN(r + 15)
+static const unsigned char plain[256] = {
+    PLAIN_ROW(0x00), PLAIN_ROW(0x10), PLAIN_ROW(0x20), PLAIN_ROW(0x30),
+    PLAIN_ROW(0x40), PLAIN_ROW(0x50), PLAIN_ROW(0x60), PLAIN_ROW(0x70),
+    PLAIN_ROW(0x80), PLAIN_ROW(0x90), PLAIN_ROW(0xa0), PLAIN_ROW(0xb0),
+    PLAIN_ROW(0xc0), PLAIN_ROW(0xd0), PLAIN_ROW(0xe0), PLAIN_ROW(0xf0)};
+
 /* Refuses, before cJSON sees the text, what cJSON would let through:
  * a byte order mark, NUL and other control bytes (outside strings JSON
  * allows only space, tab, CR and LF; inside strings no raw control
@@ -73,6 +88,15 @@ static gauth_status prescan(const char *text, size_t len, gauth_error *err) {
                             "JSON: byte order mark at offset 0 (not allowed)");
   while (i < len) {
     unsigned char c = s[i];
+    if (plain[c]) {
+      /* Most bytes: skipped four at a time, then one by one. */
+      i++;
+      while (len - i >= 4 &&
+             plain[s[i]] & plain[s[i + 1]] & plain[s[i + 2]] & plain[s[i + 3]])
+        i += 4;
+      while (i < len && plain[s[i]]) i++;
+      continue;
+    }
     if (c == 0)
       return gauth__error_set(err, GAUTH_E_MALFORMED,
                               "JSON: NUL byte at offset %zu", i);
@@ -109,39 +133,44 @@ static int compare_names(const void *a, const void *b) {
   return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Sorts the member names and compares neighbours: O(n log n). The names are
- * cJSON's decoded strings, so "a" and "\u0061" collide as they should. */
+/* Few names (a token's claims, a header, a key): every pair is compared,
+ * the first bytes inline, which is cheaper than sorting. More: the names
+ * are sorted and neighbours compared, O(n log n). The names are cJSON's
+ * decoded strings, so "a" and "\u0061" collide as they should. */
 static gauth_status check_duplicates(const cJSON *obj, unsigned int depth,
                                      gauth_error *err) {
-  const char *stack_names[DUP_STACK_NAMES];
-  const char **names = stack_names;
-  const cJSON *child;
+  const char **names;
+  const cJSON *child, *other;
   size_t n = 0, i;
-  gauth_status st = GAUTH_OK;
+  int dup = 0;
 
   for (child = obj->child; child != NULL; child = child->next) n++;
   if (n < 2) return GAUTH_OK;
-  if (n > DUP_STACK_NAMES) {
+  if (n <= DUP_PAIRWISE_NAMES) {
+    for (child = obj->child; child != NULL && !dup; child = child->next) {
+      const char *a = child->string != NULL ? child->string : "";
+      for (other = child->next; other != NULL && !dup; other = other->next) {
+        const char *b = other->string != NULL ? other->string : "";
+        dup = a[0] == b[0] && strcmp(a, b) == 0;
+      }
+    }
+  } else {
     /* n counts allocated cJSON items, so n * sizeof(char *) cannot wrap. */
     names = malloc(n * sizeof(*names));
     if (names == NULL) return gauth__error_nomem(err);
+    i = 0;
+    for (child = obj->child; child != NULL; child = child->next)
+      names[i++] = child->string != NULL ? child->string : "";
+    qsort(names, n, sizeof(*names), compare_names);
+    for (i = 1; i < n && !dup; i++) dup = strcmp(names[i - 1], names[i]) == 0;
+    free(names);
   }
-  i = 0;
-  for (child = obj->child; child != NULL; child = child->next)
-    names[i++] = child->string != NULL ? child->string : "";
-  qsort(names, n, sizeof(*names), compare_names);
-  for (i = 1; i < n; i++) {
-    if (strcmp(names[i - 1], names[i]) == 0) {
-      /* The name itself is input (and could be anything): not shown. */
-      st = gauth__error_set(err, GAUTH_E_MALFORMED,
+  if (dup) /* The name itself is input (and could be anything): not shown. */
+    return gauth__error_set(err, GAUTH_E_MALFORMED,
                             "JSON: duplicate member name in an object at "
                             "depth %u",
                             depth);
-      break;
-    }
-  }
-  if (names != stack_names) free(names);
-  return st;
+  return GAUTH_OK;
 }
 
 static int is_container(const cJSON *item) {
@@ -173,13 +202,15 @@ static gauth_status check_tree(const cJSON *item, unsigned int depth,
   return GAUTH_OK;
 }
 
-gauth_status gauth__json_parse(const char *text, size_t len,
-                               const gauth__json_limits *limits, cJSON **out,
-                               gauth_error *err) {
+/* gauth__json_parse; nul_terminated: text[len] is readable and NUL, so
+ * cJSON may read text in place. */
+static gauth_status parse(const char *text, size_t len,
+                          const gauth__json_limits *limits, int nul_terminated,
+                          cJSON **out, gauth_error *err) {
   size_t max_bytes = GAUTH__JSON_DEFAULT_MAX_BYTES;
   unsigned int max_depth = GAUTH__JSON_DEFAULT_MAX_DEPTH;
-  const char *end = NULL;
-  char *copy;
+  const char *end = NULL, *copy = text;
+  char *owned = NULL;
   cJSON *root;
   size_t off;
   gauth_status st;
@@ -201,14 +232,18 @@ gauth_status gauth__json_parse(const char *text, size_t len,
   st = prescan(text, len, err);
   if (st != GAUTH_OK) return st;
 
-  /* cJSON gets a NUL-terminated copy although it is given the length: the
-   * length-bounded parser has had over-reads of the byte past the end, and
-   * this way that byte is ours and a terminator. len + 1 cannot wrap: len is
-   * at most max_bytes, a size the caller's buffer already has. */
-  copy = malloc(len + 1);
-  if (copy == NULL) return gauth__error_nomem(err);
-  memcpy(copy, text, len);
-  copy[len] = '\0';
+  /* cJSON gets NUL-terminated text although it is given the length: the
+   * length-bounded parser has had over-reads of the byte past the end. Text
+   * that is not known to be terminated is copied, so that that byte is ours
+   * and a terminator. len + 1 cannot wrap: len is at most max_bytes, a size
+   * the caller's buffer already has. */
+  if (!nul_terminated) {
+    owned = malloc(len + 1);
+    if (owned == NULL) return gauth__error_nomem(err);
+    memcpy(owned, text, len);
+    owned[len] = '\0';
+    copy = owned;
+  }
 
   /* The offset comes from return_parse_end: cJSON_GetErrorPtr() reads a
    * global that other threads' parses overwrite. */
@@ -233,7 +268,7 @@ gauth_status gauth__json_parse(const char *text, size_t len,
 
 done:
   /* The text may be a key file or a token: wipe the copy. */
-  gauth__secret_free(copy, len + 1);
+  if (owned != NULL) gauth__secret_free(owned, len + 1);
   if (st != GAUTH_OK) {
     cJSON_Delete(root);
     return st;
@@ -242,9 +277,16 @@ done:
   return GAUTH_OK;
 }
 
-gauth_status gauth__json_parse_object(const char *text, size_t len,
-                                      const gauth__json_limits *limits,
-                                      cJSON **out, gauth_error *err) {
+gauth_status gauth__json_parse(const char *text, size_t len,
+                               const gauth__json_limits *limits, cJSON **out,
+                               gauth_error *err) {
+  return parse(text, len, limits, 0, out, err);
+}
+
+static gauth_status parse_object(const char *text, size_t len,
+                                 const gauth__json_limits *limits,
+                                 int nul_terminated, cJSON **out,
+                                 gauth_error *err) {
   cJSON *root = NULL;
   gauth_status st;
 
@@ -252,7 +294,7 @@ gauth_status gauth__json_parse_object(const char *text, size_t len,
     return gauth__error_set(err, GAUTH_E_INVALID_ARG,
                             "JSON parse: NULL argument");
   *out = NULL;
-  st = gauth__json_parse(text, len, limits, &root, err);
+  st = parse(text, len, limits, nul_terminated, &root, err);
   if (st != GAUTH_OK) return st;
   if (!cJSON_IsObject(root)) {
     st = gauth__error_set(err, GAUTH_E_MALFORMED,
@@ -263,6 +305,22 @@ gauth_status gauth__json_parse_object(const char *text, size_t len,
   }
   *out = root;
   return GAUTH_OK;
+}
+
+gauth_status gauth__json_parse_object(const char *text, size_t len,
+                                      const gauth__json_limits *limits,
+                                      cJSON **out, gauth_error *err) {
+  return parse_object(text, len, limits, 0, out, err);
+}
+
+gauth_status gauth__json_parse_object_nul(const char *text, size_t len,
+                                          const gauth__json_limits *limits,
+                                          cJSON **out, gauth_error *err) {
+  if (out != NULL) *out = NULL;
+  if (text == NULL || text[len] != '\0')
+    return gauth__error_set(err, GAUTH_E_INVALID_ARG,
+                            "JSON parse: text not NUL-terminated");
+  return parse_object(text, len, limits, 1, out, err);
 }
 
 const char *gauth__json_type_name(const cJSON *item) {
