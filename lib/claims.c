@@ -358,14 +358,9 @@ gauth_status gauth__claims_from_jws(gauth__jws *jws, gauth_claims **out,
                                    "token payload is not a JSON object");
   c = calloc(1, sizeof(*c));
   if (c == NULL) return gauth__error_nomem(err);
-  if (jws->kid != NULL) {
-    c->kid = strdup(jws->kid);
-    if (c->kid == NULL) {
-      free(c);
-      return gauth__error_nomem(err);
-    }
-  }
   gauth__ref_init(&c->refs);
+  /* The kid is a string of the header tree, which the claims now own. */
+  c->kid = jws->kid;
   c->alg = jws->alg;
   c->header_json = jws->header_json;
   c->payload_json = jws->payload_json;
@@ -375,7 +370,7 @@ gauth_status gauth__claims_from_jws(gauth__jws *jws, gauth_claims **out,
   jws->payload_json = NULL;
   jws->header = NULL;
   jws->payload = NULL;
-  jws->kid = NULL; /* pointed into the header, now the claims' */
+  jws->kid = NULL;
   /* What is left (the signature) is of no further use. */
   gauth__jws_cleanup(jws);
   memset(jws, 0, sizeof(*jws));
@@ -395,7 +390,6 @@ void gauth_claims_free(gauth_claims *claims) {
   free(claims->header_json);
   /* Claims can be personal data (email, name): wiped, as lib/jws.c does. */
   gauth__secret_strfree(claims->payload_json);
-  free(claims->kid);
   free(claims);
 }
 

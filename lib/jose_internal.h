@@ -189,7 +189,7 @@ struct gauth_claims {
   cJSON *header;
   cJSON *payload;
   gauth_alg alg;
-  char *kid;
+  const char *kid; /* borrowed from header; NULL when absent */
 };
 
 /* Moves the decoded parts of a verified jws into a new claims object (jws is
