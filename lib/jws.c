@@ -386,7 +386,7 @@ static void split3(const char *token, size_t len, size_t *dot1, size_t *dot2,
 static gauth_status decode_segment(const char *what, const char *s, size_t n,
                                    unsigned char **out, size_t *outlen,
                                    gauth_error *err) {
-  gauth_error sub = GAUTH_ERROR_INIT;
+  gauth_error sub; /* set by any failure, read only then */
   gauth_status st = gauth__b64url_decode(s, n, out, outlen, &sub);
   if (st == GAUTH_E_NOMEM) return gauth__error_nomem(err);
   if (st != GAUTH_OK)
@@ -395,12 +395,13 @@ static gauth_status decode_segment(const char *what, const char *s, size_t n,
   return GAUTH_OK;
 }
 
-/* Parses decoded JSON text of a segment as an object. */
+/* Parses decoded JSON text of a segment as an object (the decoder leaves
+ * a NUL after it, so cJSON reads it in place). */
 static gauth_status parse_segment_json(const char *what, const char *text,
                                        size_t n, cJSON **out,
                                        gauth_error *err) {
-  gauth_error sub = GAUTH_ERROR_INIT;
-  gauth_status st = gauth__json_parse_object(text, n, NULL, out, &sub);
+  gauth_error sub; /* set by any failure, read only then */
+  gauth_status st = gauth__json_parse_object_nul(text, n, NULL, out, &sub);
   if (st == GAUTH_E_NOMEM) return gauth__error_nomem(err);
   if (st != GAUTH_OK)
     return gauth__error_set_verify(err,
@@ -518,8 +519,8 @@ gauth_status gauth__jws_parse(const char *token, size_t len, size_t max_len,
     if (require_json_payload) {
       st = parse_segment_json("payload", jws->payload_json, n, &jws->payload,
                               err);
-    } else if (gauth__json_parse_object(jws->payload_json, n, NULL,
-                                        &jws->payload, NULL) != GAUTH_OK) {
+    } else if (gauth__json_parse_object_nul(jws->payload_json, n, NULL,
+                                            &jws->payload, NULL) != GAUTH_OK) {
       jws->payload = NULL; /* not JSON: fine for a bare JWS */
     }
   }
