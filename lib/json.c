@@ -68,6 +68,30 @@ static const unsigned char plain[256] = {
     PLAIN_ROW(0x80), PLAIN_ROW(0x90), PLAIN_ROW(0xa0), PLAIN_ROW(0xb0),
     PLAIN_ROW(0xc0), PLAIN_ROW(0xd0), PLAIN_ROW(0xe0), PLAIN_ROW(0xf0)};
 
+/* 1 when every byte of text is printable ASCII (0x20..0x7f) and none is a
+ * backslash: then prescan has nothing to find (no control byte, no UTF-8,
+ * no byte order mark, no escape), whatever the strings are. 0 says only
+ * "look closer". Eight bytes at a time with bit tricks that hold in either
+ * byte order: a byte below 0x20 borrows and sets its top bit in
+ * x - 0x20..., a byte >= 0x80 has it set; (v - 0x01...) & ~v has a top bit
+ * set when v has a zero byte, here where x has a backslash. No false
+ * "clean": a flagged byte sets its own top bit. */
+static int plain_ascii(const unsigned char *s, size_t len) {
+  const uint64_t ones = UINT64_C(0x0101010101010101);
+  uint64_t acc = 0;
+  size_t i = 0;
+  for (; len - i >= 8; i += 8) {
+    uint64_t x, b;
+    memcpy(&x, s + i, 8);
+    b = x ^ (ones * '\\');
+    acc |= (x - ones * 0x20) | x | ((b - ones) & ~b);
+  }
+  if (acc & (ones * 0x80)) return 0;
+  for (; i < len; i++)
+    if (s[i] < 0x20 || s[i] >= 0x80 || s[i] == '\\') return 0;
+  return 1;
+}
+
 /* Refuses, before cJSON sees the text, what cJSON would let through:
  * a byte order mark, NUL and other control bytes (outside strings JSON
  * allows only space, tab, CR and LF; inside strings no raw control
@@ -83,6 +107,7 @@ static gauth_status prescan(const char *text, size_t len, gauth_error *err) {
   size_t i = 0;
   int in_string = 0;
 
+  if (plain_ascii(s, len)) return GAUTH_OK;
   if (len >= 3 && s[0] == 0xEF && s[1] == 0xBB && s[2] == 0xBF)
     return gauth__error_set(err, GAUTH_E_MALFORMED,
                             "JSON: byte order mark at offset 0 (not allowed)");
@@ -173,8 +198,10 @@ static gauth_status check_duplicates(const cJSON *obj, unsigned int depth,
   return GAUTH_OK;
 }
 
+/* cJSON_IsArray / cJSON_IsObject without the calls into the library. */
 static int is_container(const cJSON *item) {
-  return cJSON_IsArray(item) || cJSON_IsObject(item);
+  int t = item->type & 0xFF;
+  return t == cJSON_Array || t == cJSON_Object;
 }
 
 /* Depth counts nested arrays and objects: the top-level value is depth 1,
@@ -190,7 +217,7 @@ static gauth_status check_tree(const cJSON *item, unsigned int depth,
     return gauth__error_set(err, GAUTH_E_TOO_LARGE,
                             "JSON: nesting deeper than the limit of %u levels",
                             max_depth);
-  if (cJSON_IsObject(item)) {
+  if ((item->type & 0xFF) == cJSON_Object) {
     st = check_duplicates(item, depth, err);
     if (st != GAUTH_OK) return st;
   }
