@@ -421,10 +421,12 @@ gauth_status gauth__claims_from_jws(gauth__jws *jws, gauth_claims **out,
   c->header_json = jws->header_json;
   c->payload_json = jws->payload_json;
   c->header = jws->header;
+  c->shared = jws->shared;
   c->payload = jws->payload;
   jws->header_json = NULL;
   jws->payload_json = NULL;
   jws->header = NULL;
+  jws->shared = NULL;
   jws->payload = NULL;
   jws->kid = NULL;
   /* What is left (the signature) is of no further use. */
@@ -441,9 +443,13 @@ void gauth_claims_up_ref(gauth_claims *claims) {
 void gauth_claims_free(gauth_claims *claims) {
   if (claims == NULL) return;
   if (!gauth__ref_down(&claims->refs)) return;
-  cJSON_Delete(claims->header);
+  if (claims->shared != NULL) {
+    gauth__jws_header_release(claims->shared);
+  } else {
+    cJSON_Delete(claims->header);
+    free(claims->header_json);
+  }
   cJSON_Delete(claims->payload);
-  free(claims->header_json);
   /* Claims can be personal data (email, name): wiped, as lib/jws.c does. */
   gauth__secret_strfree(claims->payload_json);
   free(claims);
