@@ -345,6 +345,37 @@ Test(json, parse_object_nul_in_place) {
   }
 }
 
+/* Printable ASCII without a backslash takes the pre-scan's quick path,
+ * eight bytes at a time: a byte that needs the full look, at any place of
+ * such text (each offset within a word, and the tail), still gets it. */
+Test(json, quick_path_misses_no_byte) {
+  static const unsigned char bad[] = {0x00, 0x01, 0x1f, 0x80, 0xc3, 0xff};
+  char text[64];
+  size_t n;
+  cJSON *root;
+  /* {"s":"xxxx...x"} of 40 bytes, all plain: accepted. */
+  n = (size_t)snprintf(text, sizeof text, "{\"s\":\"%s\"}",
+                       "abcdefghijklmnopqrstuvwxyz0123456789");
+  root = parse_ok(text);
+  cJSON_Delete(root);
+  for (size_t at = 6; at < n - 2; at++) {
+    for (size_t k = 0; k < sizeof bad; k++) {
+      char t[64];
+      memcpy(t, text, n + 1);
+      t[at] = (char)bad[k];
+      reject_n(t, n, NULL, GAUTH_E_MALFORMED, NULL);
+    }
+    {
+      /* An escaped NUL starting there (when it fits). */
+      char t[64];
+      if (at + 6 > n - 2) continue;
+      memcpy(t, text, n + 1);
+      memcpy(t + at, "\\u0000", 6);
+      reject_n(t, n, NULL, GAUTH_E_MALFORMED, "escaped NUL");
+    }
+  }
+}
+
 /* ---- other rejections ---------------------------------------------------- */
 
 Test(json, trailing_garbage) {
