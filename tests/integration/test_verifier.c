@@ -924,6 +924,41 @@ Test(verifier, token_cache_internals) {
   gauth_verifier_free(v);
 }
 
+/* A lookup compares the whole token, eight bytes at a time and then the
+ * tail: a token that differs from a cached one in any single byte (same
+ * length, same last characters, so the same bucket) is a miss. */
+Test(verifier, token_cache_compares_every_byte) {
+  gauth_verifier_options o = custom_options();
+  gauth_verifier *v = verifier(&o);
+  gauth__verifier_cache *tc = NULL;
+  gauth_claims *c = NULL, *got = NULL;
+  char *tok = sign(fx->rsa, "rsa1", claims(ISS, AUD, TIMES));
+  gauth_error err = GAUTH_ERROR_INIT;
+  size_t len = strlen(tok);
+
+  c = expect_ok(v, tok);
+  cr_assert_eq(gauth__verifier_cache_new(&tc, 64, &err), GAUTH_OK);
+  gauth__verifier_cache_put(tc, tok, len, c, 0, 100, 10);
+  for (size_t i = 0; i < len; i++) {
+    char *other = strdup(tok);
+    cr_assert_not_null(other);
+    other[i] ^= 0x01;
+    cr_assert_not(gauth__verifier_cache_get(tc, other, len, 10, &got),
+                  "a token differing at byte %zu of %zu hit", i, len);
+    cr_assert_null(got);
+    free(other);
+  }
+  /* A prefix of the token is no hit either. */
+  cr_assert_not(gauth__verifier_cache_get(tc, tok, len - 1, 10, &got));
+  cr_assert(gauth__verifier_cache_get(tc, tok, len, 10, &got));
+  cr_assert_eq(got, c);
+  gauth_claims_free(got);
+  gauth__verifier_cache_free(tc);
+  gauth_claims_free(c);
+  gauth_free(tok);
+  gauth_verifier_free(v);
+}
+
 static size_t count_lines(const char *text, const char *needle) {
   size_t n = 0;
   const char *p = text;
