@@ -429,9 +429,8 @@ gauth_status gauth__claims_from_jws(gauth__jws *jws, gauth_claims **out,
   jws->shared = NULL;
   jws->payload = NULL;
   jws->kid = NULL;
-  /* What is left (the signature) is of no further use. */
+  /* What is left (the signature) is of no further use; jws ends empty. */
   gauth__jws_cleanup(jws);
-  memset(jws, 0, sizeof(*jws));
   *out = c;
   return GAUTH_OK;
 }

@@ -518,7 +518,7 @@ static void alg_list(unsigned int mask, char *buf, size_t size) {
 static gauth_status keys_for(gauth_verifier *v, gauth__keysource **ks,
                              gauth_keyset **set, int64_t *fresh_until,
                              gauth_error *err) {
-  gauth_error e = GAUTH_ERROR_INIT;
+  gauth_error e;
   gauth_status st;
   *ks = NULL;
   if (v->keys != NULL) {
@@ -527,6 +527,7 @@ static gauth_status keys_for(gauth_verifier *v, gauth__keysource **ks,
     *fresh_until = INT64_MAX;
     return GAUTH_OK;
   }
+  gauth_error_clear(&e); /* only here: fixed keys never need it */
   st = get_keysource(v, ks, &e);
   if (st == GAUTH_OK) st = gauth__keysource_get(*ks, set, fresh_until, &e);
   if (st != GAUTH_OK)
