@@ -158,8 +158,8 @@ static int compare_names(const void *a, const void *b) {
   return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Few names (a token's claims, a header, a key): every pair is compared,
- * the first bytes inline, which is cheaper than sorting. More: the names
+/* Few names (a token's claims, a header, a key): pairs are compared, the
+ * first bytes inline, which is cheaper than sorting. More: the names
  * are sorted and neighbours compared, O(n log n). The names are cJSON's
  * decoded strings, so "a" and "\u0061" collide as they should. */
 static gauth_status check_duplicates(const cJSON *obj, unsigned int depth,
@@ -172,9 +172,18 @@ static gauth_status check_duplicates(const cJSON *obj, unsigned int depth,
   for (child = obj->child; child != NULL; child = child->next) n++;
   if (n < 2) return GAUTH_OK;
   if (n <= DUP_PAIRWISE_NAMES) {
+    /* A name is compared with the earlier ones only when one of them began
+     * with the same byte (a bit per first byte says so). */
+    uint32_t first[8] = {0};
     for (child = obj->child; child != NULL && !dup; child = child->next) {
       const char *a = child->string != NULL ? child->string : "";
-      for (other = child->next; other != NULL && !dup; other = other->next) {
+      unsigned char f = (unsigned char)a[0];
+      uint32_t bit = (uint32_t)1 << (f & 31u);
+      if (!(first[f >> 5] & bit)) {
+        first[f >> 5] |= bit;
+        continue;
+      }
+      for (other = obj->child; other != child && !dup; other = other->next) {
         const char *b = other->string != NULL ? other->string : "";
         dup = a[0] == b[0] && strcmp(a, b) == 0;
       }
