@@ -76,12 +76,62 @@ static int64_t floor53(double d) {
   return (double)i > d ? i - 1 : i;
 }
 
-/* A NumericDate claim (RFC 7519 2): absent gives *present 0. Not a number,
- * not finite, or beyond 2^53 is "malformed"; a fraction is floored. */
-static gauth_status read_time(const cJSON *payload, const char *name,
-                              int64_t *out, int *present, gauth_error *err) {
-  const cJSON *item = member(payload, name);
+/* The claims that gauth__claims_check reads, found in one walk over the
+ * payload's members (the first of a name, as cJSON's lookup finds it; the
+ * parser refuses duplicates anyway). NULL: absent. JSON null is kept here
+ * and read as absent by the readers (member() does the same). */
+typedef struct claim_set {
+  const cJSON *exp, *nbf, *iat, *iss, *aud, *hd, *azp, *email, *email_verified;
+} claim_set;
+
+static const cJSON **claim_slot(claim_set *c, const char *name) {
+  switch (name[0]) {
+    case 'a':
+      if (strcmp(name, "aud") == 0) return &c->aud;
+      if (strcmp(name, "azp") == 0) return &c->azp;
+      break;
+    case 'e':
+      if (strcmp(name, "exp") == 0) return &c->exp;
+      if (strcmp(name, "email") == 0) return &c->email;
+      if (strcmp(name, "email_verified") == 0) return &c->email_verified;
+      break;
+    case 'h':
+      if (strcmp(name, "hd") == 0) return &c->hd;
+      break;
+    case 'i':
+      if (strcmp(name, "iat") == 0) return &c->iat;
+      if (strcmp(name, "iss") == 0) return &c->iss;
+      break;
+    case 'n':
+      if (strcmp(name, "nbf") == 0) return &c->nbf;
+      break;
+    default: break;
+  }
+  return NULL;
+}
+
+static void find_claims(const cJSON *payload, claim_set *c) {
+  const cJSON *item;
+  memset(c, 0, sizeof(*c));
+  for (item = payload->child; item != NULL; item = item->next) {
+    const cJSON **slot;
+    if (item->string == NULL) continue;
+    slot = claim_slot(c, item->string);
+    if (slot != NULL && *slot == NULL) *slot = item;
+  }
+}
+
+static const cJSON *not_null(const cJSON *item) {
+  return cJSON_IsNull(item) ? NULL : item;
+}
+
+/* A NumericDate claim (RFC 7519 2), the member `item` (NULL: absent) named
+ * name: absent gives *present 0. Not a number, not finite, or beyond 2^53
+ * is "malformed"; a fraction is floored. */
+static gauth_status read_time(const cJSON *item, const char *name, int64_t *out,
+                              int *present, gauth_error *err) {
   double d;
+  item = not_null(item);
   *out = 0;
   *present = 0;
   if (item == NULL) return GAUTH_OK;
@@ -100,11 +150,11 @@ static gauth_status read_time(const cJSON *payload, const char *name,
   return GAUTH_OK;
 }
 
-/* An optional string claim: absent gives NULL; another type is
- * "malformed". */
-static gauth_status read_string(const cJSON *payload, const char *name,
+/* An optional string claim, the member `item` (NULL: absent) named name:
+ * absent gives NULL; another type is "malformed". */
+static gauth_status read_string(const cJSON *item, const char *name,
                                 const char **out, gauth_error *err) {
-  const cJSON *item = member(payload, name);
+  item = not_null(item);
   *out = NULL;
   if (item == NULL) return GAUTH_OK;
   if (!cJSON_IsString(item) || item->valuestring == NULL)
@@ -130,23 +180,23 @@ static int64_t clamp53(int64_t v) {
 
 /* ---- the checks, one per concern -----------------------------------------*/
 
-static gauth_status check_times(const cJSON *payload,
-                                const gauth__claim_rules *r, gauth_error *err) {
+static gauth_status check_times(const claim_set *c, const gauth__claim_rules *r,
+                                gauth_error *err) {
   int64_t exp, nbf, iat, now, leeway;
   int has_exp, has_nbf, has_iat;
   gauth_status st;
 
   /* Every time claim is read (and its type checked) before any comparison,
    * so that a malformed claim is reported as such whatever the clock. */
-  st = read_time(payload, "exp", &exp, &has_exp, err);
+  st = read_time(c->exp, "exp", &exp, &has_exp, err);
   if (st != GAUTH_OK) return st;
   if (!has_exp)
     return gauth__error_set_verify(
         err, GAUTH_REASON_MISSING_CLAIM,
         "token has no \"exp\" claim (an expiry time is required)");
-  st = read_time(payload, "nbf", &nbf, &has_nbf, err);
+  st = read_time(c->nbf, "nbf", &nbf, &has_nbf, err);
   if (st != GAUTH_OK) return st;
-  st = read_time(payload, "iat", &iat, &has_iat, err);
+  st = read_time(c->iat, "iat", &iat, &has_iat, err);
   if (st != GAUTH_OK) return st;
 
   /* Inside 2^53 every sum and difference below fits in int64. */
@@ -191,18 +241,19 @@ static gauth_status check_times(const cJSON *payload,
   return GAUTH_OK;
 }
 
-static gauth_status check_issuer(const cJSON *payload,
+static gauth_status check_issuer(const claim_set *c,
                                  const gauth__claim_rules *r,
                                  gauth_error *err) {
-  char expected[GAUTH_ERROR_MESSAGE_SIZE] = "";
+  char expected[GAUTH_ERROR_MESSAGE_SIZE];
   const char *iss;
   echo_buf e;
   gauth_status st;
 
   if (r->issuers == NULL) return GAUTH_OK;
-  st = read_string(payload, "iss", &iss, err);
+  st = read_string(c->iss, "iss", &iss, err);
   if (st != GAUTH_OK) return st;
   if (iss != NULL && in_list(iss, r->issuers)) return GAUTH_OK;
+  expected[0] = '\0';
   append_list(expected, sizeof(expected), r->issuers);
   if (iss == NULL)
     return gauth__error_set_verify(
@@ -214,20 +265,23 @@ static gauth_status check_issuer(const cJSON *payload,
       echo(&e, iss), expected);
 }
 
-static gauth_status check_audience(const cJSON *payload,
+static gauth_status check_audience(const claim_set *c,
                                    const gauth__claim_rules *r,
                                    gauth_error *err) {
-  char got[GAUTH_ERROR_MESSAGE_SIZE] = "";
-  char expected[GAUTH_ERROR_MESSAGE_SIZE] = "";
+  /* Only a mismatch writes the messages: they are not cleared before. */
+  char got[GAUTH_ERROR_MESSAGE_SIZE];
+  char expected[GAUTH_ERROR_MESSAGE_SIZE];
   const cJSON *aud, *it;
   const char *one[2] = {NULL, NULL};
   size_t n = 0;
 
   if (r->audiences == NULL) return GAUTH_OK;
-  aud = member(payload, "aud");
+  aud = not_null(c->aud);
   if (aud == NULL)
     return gauth__error_set_verify(err, GAUTH_REASON_MISSING_CLAIM,
                                    "token has no \"aud\" claim");
+  got[0] = '\0';
+  expected[0] = '\0';
   if (cJSON_IsString(aud) && aud->valuestring != NULL) {
     if (in_list(aud->valuestring, r->audiences)) return GAUTH_OK;
     one[0] = aud->valuestring;
@@ -267,14 +321,14 @@ static gauth_status check_audience(const cJSON *payload,
 }
 
 /* A string claim that must equal `want`. */
-static gauth_status check_equal(const cJSON *payload, const char *name,
+static gauth_status check_equal(const cJSON *item, const char *name,
                                 const char *what, const char *want,
                                 gauth_error *err) {
   const char *v;
   echo_buf e1, e2;
   gauth_status st;
   if (want == NULL) return GAUTH_OK;
-  st = read_string(payload, name, &v, err);
+  st = read_string(item, name, &v, err);
   if (st != GAUTH_OK) return st;
   if (v == NULL)
     return gauth__error_set_verify(err, GAUTH_REASON_MISSING_CLAIM,
@@ -289,14 +343,14 @@ static gauth_status check_equal(const cJSON *payload, const char *name,
   return GAUTH_OK;
 }
 
-static gauth_status check_email(const cJSON *payload,
-                                const gauth__claim_rules *r, gauth_error *err) {
+static gauth_status check_email(const claim_set *c, const gauth__claim_rules *r,
+                                gauth_error *err) {
   const cJSON *item;
   const char *email;
   gauth_status st;
 
   if (r->require_email) {
-    st = read_string(payload, "email", &email, err);
+    st = read_string(c->email, "email", &email, err);
     if (st != GAUTH_OK) return st;
     if (email == NULL || email[0] == '\0')
       return gauth__error_set_verify(
@@ -305,7 +359,7 @@ static gauth_status check_email(const cJSON *payload,
           "include_email / format=full)");
   }
   if (r->require_email_verified) {
-    item = member(payload, "email_verified");
+    item = not_null(c->email_verified);
     if (item == NULL)
       return gauth__error_set_verify(err, GAUTH_REASON_MISSING_CLAIM,
                                      "token has no \"email_verified\" claim");
@@ -325,21 +379,23 @@ static gauth_status check_email(const cJSON *payload,
 gauth_status gauth__claims_check(const cJSON *payload,
                                  const gauth__claim_rules *rules,
                                  gauth_error *err) {
+  claim_set c;
   gauth_status st;
   if (rules == NULL)
     return gauth__error_set(err, GAUTH_E_INVALID_ARG, "claim rules are NULL");
   if (!cJSON_IsObject(payload))
     return gauth__error_set_verify(err, GAUTH_REASON_MALFORMED,
                                    "token payload is not a JSON object");
-  st = check_times(payload, rules, err);
-  if (st == GAUTH_OK) st = check_issuer(payload, rules, err);
-  if (st == GAUTH_OK) st = check_audience(payload, rules, err);
+  find_claims(payload, &c);
+  st = check_times(&c, rules, err);
+  if (st == GAUTH_OK) st = check_issuer(&c, rules, err);
+  if (st == GAUTH_OK) st = check_audience(&c, rules, err);
   if (st == GAUTH_OK)
-    st = check_equal(payload, "hd", "hosted domain", rules->hosted_domain, err);
+    st = check_equal(c.hd, "hd", "hosted domain", rules->hosted_domain, err);
   if (st == GAUTH_OK)
-    st = check_equal(payload, "azp", "authorized party",
-                     rules->authorized_party, err);
-  if (st == GAUTH_OK) st = check_email(payload, rules, err);
+    st = check_equal(c.azp, "azp", "authorized party", rules->authorized_party,
+                     err);
+  if (st == GAUTH_OK) st = check_email(&c, rules, err);
   return st;
 }
 
@@ -358,27 +414,23 @@ gauth_status gauth__claims_from_jws(gauth__jws *jws, gauth_claims **out,
                                    "token payload is not a JSON object");
   c = calloc(1, sizeof(*c));
   if (c == NULL) return gauth__error_nomem(err);
-  if (jws->kid != NULL) {
-    c->kid = strdup(jws->kid);
-    if (c->kid == NULL) {
-      free(c);
-      return gauth__error_nomem(err);
-    }
-  }
   gauth__ref_init(&c->refs);
+  /* The kid is a string of the header tree, which the claims now own. */
+  c->kid = jws->kid;
   c->alg = jws->alg;
   c->header_json = jws->header_json;
   c->payload_json = jws->payload_json;
   c->header = jws->header;
+  c->shared = jws->shared;
   c->payload = jws->payload;
   jws->header_json = NULL;
   jws->payload_json = NULL;
   jws->header = NULL;
+  jws->shared = NULL;
   jws->payload = NULL;
-  jws->kid = NULL; /* pointed into the header, now the claims' */
-  /* What is left (the signature) is of no further use. */
+  jws->kid = NULL;
+  /* What is left (the signature) is of no further use; jws ends empty. */
   gauth__jws_cleanup(jws);
-  memset(jws, 0, sizeof(*jws));
   *out = c;
   return GAUTH_OK;
 }
@@ -390,12 +442,15 @@ void gauth_claims_up_ref(gauth_claims *claims) {
 void gauth_claims_free(gauth_claims *claims) {
   if (claims == NULL) return;
   if (!gauth__ref_down(&claims->refs)) return;
-  cJSON_Delete(claims->header);
+  if (claims->shared != NULL) {
+    gauth__jws_header_release(claims->shared);
+  } else {
+    cJSON_Delete(claims->header);
+    free(claims->header_json);
+  }
   cJSON_Delete(claims->payload);
-  free(claims->header_json);
   /* Claims can be personal data (email, name): wiped, as lib/jws.c does. */
   gauth__secret_strfree(claims->payload_json);
-  free(claims->kid);
   free(claims);
 }
 
@@ -426,7 +481,8 @@ static int64_t time_claim(const gauth_claims *claims, const char *name) {
   int64_t v;
   int present;
   if (claims == NULL) return 0;
-  if (read_time(claims->payload, name, &v, &present, NULL) != GAUTH_OK)
+  if (read_time(cJSON_GetObjectItemCaseSensitive(claims->payload, name), name,
+                &v, &present, NULL) != GAUTH_OK)
     return 0;
   return v;
 }

@@ -96,6 +96,14 @@ struct gauth_keyset {
 
 /* ---- compact JWS (lib/jws.c) -------------------------------------------- */
 
+/* A parsed and checked protected header, shared (reference-counted,
+ * immutable) by the parses and claims of tokens whose header segment is the
+ * same text: see gauth__jws_header_cache. */
+typedef struct gauth__jws_header gauth__jws_header;
+
+/* Drops a reference to a shared header (NULL: no-op). */
+void gauth__jws_header_release(gauth__jws_header *h);
+
 typedef struct gauth__jws {
   const char *token;        /* borrowed: the caller's token */
   size_t signing_input_len; /* length of "HEADER.PAYLOAD" at token */
@@ -108,6 +116,9 @@ typedef struct gauth__jws {
   size_t sig_len;
   gauth_alg alg;
   const char *kid; /* borrowed from header; NULL when absent */
+  /* Non-NULL: header_json, header and kid belong to this shared header
+   * (one reference, the jws's), not to the jws. */
+  gauth__jws_header *shared;
 } gauth__jws;
 
 /* Parses a compact JWS strictly: at most max_len bytes (0: 16 KiB) ->
@@ -130,6 +141,26 @@ gauth_status gauth__jws_parse(const char *token, size_t len, size_t max_len,
                               gauth_error *err);
 
 void gauth__jws_cleanup(gauth__jws *jws);
+
+/* Every token signed by one key usually carries the same header segment
+ * ({"alg":"RS256","kid":"...","typ":"JWT"}): a verifier keeps the last few
+ * it parsed and checked, keyed by their exact base64url text, so that a
+ * token with a known header skips its decoding, parsing and checks (which
+ * depend on those bytes alone). Thread-safe (a mutex around the lookup);
+ * bounded (a few entries of at most 512 bytes, replaced in turn); entries
+ * are shared, so a header stays alive while a jws or claims holds it, after
+ * its entry was replaced or the cache freed. */
+typedef struct gauth__jws_header_cache gauth__jws_header_cache;
+
+gauth_status gauth__jws_header_cache_new(gauth__jws_header_cache **out,
+                                         gauth_error *err);
+void gauth__jws_header_cache_free(gauth__jws_header_cache *cache);
+
+/* gauth__jws_parse with a header cache (NULL: none): identical results. */
+gauth_status gauth__jws_parse_cached(const char *token, size_t len,
+                                     size_t max_len, int require_json_payload,
+                                     gauth__jws_header_cache *cache,
+                                     gauth__jws *jws, gauth_error *err);
 
 /* Chooses the key(s) of set for jws and checks the signature:
  *   - alg not in `allowed` (GAUTH_ALG_BIT mask) -> "alg_not_allowed";
@@ -189,7 +220,8 @@ struct gauth_claims {
   cJSON *header;
   cJSON *payload;
   gauth_alg alg;
-  char *kid;
+  const char *kid;           /* borrowed from header; NULL when absent */
+  gauth__jws_header *shared; /* as in gauth__jws */
 };
 
 /* Moves the decoded parts of a verified jws into a new claims object (jws is

@@ -16,8 +16,8 @@
 #include "secret.h"
 
 /* Objects with at most this many members are checked for duplicate names
- * without allocating. */
-#define DUP_STACK_NAMES 16u
+ * pair by pair (no allocation, no sort). */
+#define DUP_PAIRWISE_NAMES 16u
 
 /* Field names in messages are ours, but keep a caller's long name from
  * filling the whole message. */
@@ -53,6 +53,45 @@ static size_t utf8_seq_len(const unsigned char *s, size_t n) {
   return len;
 }
 
+/* 1 for the bytes that need no look in prescan: printable ASCII other than
+ * '"' and '\\' (0x20..0x7e, and DEL). Control bytes, '"', '\\' and every
+ * byte >= 0x80 are 0. */
+#define PLAIN(c) ((c) >= 0x20 && (c) < 0x80 && (c) != '"' && (c) != '\\')
+#define PLAIN_ROW(r)                                                        \
+  PLAIN(r), PLAIN(r + 1), PLAIN(r + 2), PLAIN(r + 3), PLAIN(r + 4),         \
+      PLAIN(r + 5), PLAIN(r + 6), PLAIN(r + 7), PLAIN(r + 8), PLAIN(r + 9), \
+      PLAIN(r + 10), PLAIN(r + 11), PLAIN(r + 12), PLAIN(r + 13),           \
+      PLAIN(r + 14), PLAIN(r + 15)
+static const unsigned char plain[256] = {
+    PLAIN_ROW(0x00), PLAIN_ROW(0x10), PLAIN_ROW(0x20), PLAIN_ROW(0x30),
+    PLAIN_ROW(0x40), PLAIN_ROW(0x50), PLAIN_ROW(0x60), PLAIN_ROW(0x70),
+    PLAIN_ROW(0x80), PLAIN_ROW(0x90), PLAIN_ROW(0xa0), PLAIN_ROW(0xb0),
+    PLAIN_ROW(0xc0), PLAIN_ROW(0xd0), PLAIN_ROW(0xe0), PLAIN_ROW(0xf0)};
+
+/* 1 when every byte of text is printable ASCII (0x20..0x7f) and none is a
+ * backslash: then prescan has nothing to find (no control byte, no UTF-8,
+ * no byte order mark, no escape), whatever the strings are. 0 says only
+ * "look closer". Eight bytes at a time with bit tricks that hold in either
+ * byte order: a byte below 0x20 borrows and sets its top bit in
+ * x - 0x20..., a byte >= 0x80 has it set; (v - 0x01...) & ~v has a top bit
+ * set when v has a zero byte, here where x has a backslash. No false
+ * "clean": a flagged byte sets its own top bit. */
+static int plain_ascii(const unsigned char *s, size_t len) {
+  const uint64_t ones = UINT64_C(0x0101010101010101);
+  uint64_t acc = 0;
+  size_t i = 0;
+  for (; len - i >= 8; i += 8) {
+    uint64_t x, b;
+    memcpy(&x, s + i, 8);
+    b = x ^ (ones * '\\');
+    acc |= (x - ones * 0x20) | x | ((b - ones) & ~b);
+  }
+  if (acc & (ones * 0x80)) return 0;
+  for (; i < len; i++)
+    if (s[i] < 0x20 || s[i] >= 0x80 || s[i] == '\\') return 0;
+  return 1;
+}
+
 /* Refuses, before cJSON sees the text, what cJSON would let through:
  * a byte order mark, NUL and other control bytes (outside strings JSON
  * allows only space, tab, CR and LF; inside strings no raw control
@@ -68,11 +107,21 @@ static gauth_status prescan(const char *text, size_t len, gauth_error *err) {
   size_t i = 0;
   int in_string = 0;
 
+  if (plain_ascii(s, len)) return GAUTH_OK;
   if (len >= 3 && s[0] == 0xEF && s[1] == 0xBB && s[2] == 0xBF)
     return gauth__error_set(err, GAUTH_E_MALFORMED,
                             "JSON: byte order mark at offset 0 (not allowed)");
   while (i < len) {
     unsigned char c = s[i];
+    if (plain[c]) {
+      /* Most bytes: skipped four at a time, then one by one. */
+      i++;
+      while (len - i >= 4 &&
+             plain[s[i]] & plain[s[i + 1]] & plain[s[i + 2]] & plain[s[i + 3]])
+        i += 4;
+      while (i < len && plain[s[i]]) i++;
+      continue;
+    }
     if (c == 0)
       return gauth__error_set(err, GAUTH_E_MALFORMED,
                               "JSON: NUL byte at offset %zu", i);
@@ -109,43 +158,59 @@ static int compare_names(const void *a, const void *b) {
   return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Sorts the member names and compares neighbours: O(n log n). The names are
- * cJSON's decoded strings, so "a" and "\u0061" collide as they should. */
+/* Few names (a token's claims, a header, a key): pairs are compared, the
+ * first bytes inline, which is cheaper than sorting. More: the names
+ * are sorted and neighbours compared, O(n log n). The names are cJSON's
+ * decoded strings, so "a" and "\u0061" collide as they should. */
 static gauth_status check_duplicates(const cJSON *obj, unsigned int depth,
                                      gauth_error *err) {
-  const char *stack_names[DUP_STACK_NAMES];
-  const char **names = stack_names;
-  const cJSON *child;
+  const char **names;
+  const cJSON *child, *other;
   size_t n = 0, i;
-  gauth_status st = GAUTH_OK;
+  int dup = 0;
 
   for (child = obj->child; child != NULL; child = child->next) n++;
   if (n < 2) return GAUTH_OK;
-  if (n > DUP_STACK_NAMES) {
+  if (n <= DUP_PAIRWISE_NAMES) {
+    /* A name is compared with the earlier ones only when one of them began
+     * with the same byte (a bit per first byte says so). */
+    uint32_t first[8] = {0};
+    for (child = obj->child; child != NULL && !dup; child = child->next) {
+      const char *a = child->string != NULL ? child->string : "";
+      unsigned char f = (unsigned char)a[0];
+      uint32_t bit = (uint32_t)1 << (f & 31u);
+      if (!(first[f >> 5] & bit)) {
+        first[f >> 5] |= bit;
+        continue;
+      }
+      for (other = obj->child; other != child && !dup; other = other->next) {
+        const char *b = other->string != NULL ? other->string : "";
+        dup = a[0] == b[0] && strcmp(a, b) == 0;
+      }
+    }
+  } else {
     /* n counts allocated cJSON items, so n * sizeof(char *) cannot wrap. */
     names = malloc(n * sizeof(*names));
     if (names == NULL) return gauth__error_nomem(err);
+    i = 0;
+    for (child = obj->child; child != NULL; child = child->next)
+      names[i++] = child->string != NULL ? child->string : "";
+    qsort(names, n, sizeof(*names), compare_names);
+    for (i = 1; i < n && !dup; i++) dup = strcmp(names[i - 1], names[i]) == 0;
+    free(names);
   }
-  i = 0;
-  for (child = obj->child; child != NULL; child = child->next)
-    names[i++] = child->string != NULL ? child->string : "";
-  qsort(names, n, sizeof(*names), compare_names);
-  for (i = 1; i < n; i++) {
-    if (strcmp(names[i - 1], names[i]) == 0) {
-      /* The name itself is input (and could be anything): not shown. */
-      st = gauth__error_set(err, GAUTH_E_MALFORMED,
+  if (dup) /* The name itself is input (and could be anything): not shown. */
+    return gauth__error_set(err, GAUTH_E_MALFORMED,
                             "JSON: duplicate member name in an object at "
                             "depth %u",
                             depth);
-      break;
-    }
-  }
-  if (names != stack_names) free(names);
-  return st;
+  return GAUTH_OK;
 }
 
+/* cJSON_IsArray / cJSON_IsObject without the calls into the library. */
 static int is_container(const cJSON *item) {
-  return cJSON_IsArray(item) || cJSON_IsObject(item);
+  int t = item->type & 0xFF;
+  return t == cJSON_Array || t == cJSON_Object;
 }
 
 /* Depth counts nested arrays and objects: the top-level value is depth 1,
@@ -161,7 +226,7 @@ static gauth_status check_tree(const cJSON *item, unsigned int depth,
     return gauth__error_set(err, GAUTH_E_TOO_LARGE,
                             "JSON: nesting deeper than the limit of %u levels",
                             max_depth);
-  if (cJSON_IsObject(item)) {
+  if ((item->type & 0xFF) == cJSON_Object) {
     st = check_duplicates(item, depth, err);
     if (st != GAUTH_OK) return st;
   }
@@ -173,13 +238,15 @@ static gauth_status check_tree(const cJSON *item, unsigned int depth,
   return GAUTH_OK;
 }
 
-gauth_status gauth__json_parse(const char *text, size_t len,
-                               const gauth__json_limits *limits, cJSON **out,
-                               gauth_error *err) {
+/* gauth__json_parse; nul_terminated: text[len] is readable and NUL, so
+ * cJSON may read text in place. */
+static gauth_status parse(const char *text, size_t len,
+                          const gauth__json_limits *limits, int nul_terminated,
+                          cJSON **out, gauth_error *err) {
   size_t max_bytes = GAUTH__JSON_DEFAULT_MAX_BYTES;
   unsigned int max_depth = GAUTH__JSON_DEFAULT_MAX_DEPTH;
-  const char *end = NULL;
-  char *copy;
+  const char *end = NULL, *copy = text;
+  char *owned = NULL;
   cJSON *root;
   size_t off;
   gauth_status st;
@@ -201,14 +268,18 @@ gauth_status gauth__json_parse(const char *text, size_t len,
   st = prescan(text, len, err);
   if (st != GAUTH_OK) return st;
 
-  /* cJSON gets a NUL-terminated copy although it is given the length: the
-   * length-bounded parser has had over-reads of the byte past the end, and
-   * this way that byte is ours and a terminator. len + 1 cannot wrap: len is
-   * at most max_bytes, a size the caller's buffer already has. */
-  copy = malloc(len + 1);
-  if (copy == NULL) return gauth__error_nomem(err);
-  memcpy(copy, text, len);
-  copy[len] = '\0';
+  /* cJSON gets NUL-terminated text although it is given the length: the
+   * length-bounded parser has had over-reads of the byte past the end. Text
+   * that is not known to be terminated is copied, so that that byte is ours
+   * and a terminator. len + 1 cannot wrap: len is at most max_bytes, a size
+   * the caller's buffer already has. */
+  if (!nul_terminated) {
+    owned = malloc(len + 1);
+    if (owned == NULL) return gauth__error_nomem(err);
+    memcpy(owned, text, len);
+    owned[len] = '\0';
+    copy = owned;
+  }
 
   /* The offset comes from return_parse_end: cJSON_GetErrorPtr() reads a
    * global that other threads' parses overwrite. */
@@ -233,7 +304,7 @@ gauth_status gauth__json_parse(const char *text, size_t len,
 
 done:
   /* The text may be a key file or a token: wipe the copy. */
-  gauth__secret_free(copy, len + 1);
+  if (owned != NULL) gauth__secret_free(owned, len + 1);
   if (st != GAUTH_OK) {
     cJSON_Delete(root);
     return st;
@@ -242,9 +313,16 @@ done:
   return GAUTH_OK;
 }
 
-gauth_status gauth__json_parse_object(const char *text, size_t len,
-                                      const gauth__json_limits *limits,
-                                      cJSON **out, gauth_error *err) {
+gauth_status gauth__json_parse(const char *text, size_t len,
+                               const gauth__json_limits *limits, cJSON **out,
+                               gauth_error *err) {
+  return parse(text, len, limits, 0, out, err);
+}
+
+static gauth_status parse_object(const char *text, size_t len,
+                                 const gauth__json_limits *limits,
+                                 int nul_terminated, cJSON **out,
+                                 gauth_error *err) {
   cJSON *root = NULL;
   gauth_status st;
 
@@ -252,7 +330,7 @@ gauth_status gauth__json_parse_object(const char *text, size_t len,
     return gauth__error_set(err, GAUTH_E_INVALID_ARG,
                             "JSON parse: NULL argument");
   *out = NULL;
-  st = gauth__json_parse(text, len, limits, &root, err);
+  st = parse(text, len, limits, nul_terminated, &root, err);
   if (st != GAUTH_OK) return st;
   if (!cJSON_IsObject(root)) {
     st = gauth__error_set(err, GAUTH_E_MALFORMED,
@@ -263,6 +341,22 @@ gauth_status gauth__json_parse_object(const char *text, size_t len,
   }
   *out = root;
   return GAUTH_OK;
+}
+
+gauth_status gauth__json_parse_object(const char *text, size_t len,
+                                      const gauth__json_limits *limits,
+                                      cJSON **out, gauth_error *err) {
+  return parse_object(text, len, limits, 0, out, err);
+}
+
+gauth_status gauth__json_parse_object_nul(const char *text, size_t len,
+                                          const gauth__json_limits *limits,
+                                          cJSON **out, gauth_error *err) {
+  if (out != NULL) *out = NULL;
+  if (text == NULL || text[len] != '\0')
+    return gauth__error_set(err, GAUTH_E_INVALID_ARG,
+                            "JSON parse: text not NUL-terminated");
+  return parse_object(text, len, limits, 1, out, err);
 }
 
 const char *gauth__json_type_name(const cJSON *item) {

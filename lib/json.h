@@ -53,6 +53,13 @@ gauth_status gauth__json_parse_object(const char *text, size_t len,
                                       const gauth__json_limits *limits,
                                       cJSON **out, gauth_error *err);
 
+/* As gauth__json_parse_object, for text whose byte text[len] is readable
+ * and NUL (a decoded token segment): cJSON reads it in place, without the
+ * (wiped) copy. text[len] not NUL: GAUTH_E_INVALID_ARG. */
+gauth_status gauth__json_parse_object_nul(const char *text, size_t len,
+                                          const gauth__json_limits *limits,
+                                          cJSON **out, gauth_error *err);
+
 /* "a string", "a number", "an object", ... for messages. */
 const char *gauth__json_type_name(const cJSON *item);
 

@@ -21,6 +21,7 @@
  * Messages never contain the token or its segments. The alg and kid values
  * are shown only when they are short and plainly printable (they name
  * what was rejected, which is what a person needs). */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -386,7 +387,7 @@ static void split3(const char *token, size_t len, size_t *dot1, size_t *dot2,
 static gauth_status decode_segment(const char *what, const char *s, size_t n,
                                    unsigned char **out, size_t *outlen,
                                    gauth_error *err) {
-  gauth_error sub = GAUTH_ERROR_INIT;
+  gauth_error sub; /* set by any failure, read only then */
   gauth_status st = gauth__b64url_decode(s, n, out, outlen, &sub);
   if (st == GAUTH_E_NOMEM) return gauth__error_nomem(err);
   if (st != GAUTH_OK)
@@ -395,12 +396,13 @@ static gauth_status decode_segment(const char *what, const char *s, size_t n,
   return GAUTH_OK;
 }
 
-/* Parses decoded JSON text of a segment as an object. */
+/* Parses decoded JSON text of a segment as an object (the decoder leaves
+ * a NUL after it, so cJSON reads it in place). */
 static gauth_status parse_segment_json(const char *what, const char *text,
                                        size_t n, cJSON **out,
                                        gauth_error *err) {
-  gauth_error sub = GAUTH_ERROR_INIT;
-  gauth_status st = gauth__json_parse_object(text, n, NULL, out, &sub);
+  gauth_error sub; /* set by any failure, read only then */
+  gauth_status st = gauth__json_parse_object_nul(text, n, NULL, out, &sub);
   if (st == GAUTH_E_NOMEM) return gauth__error_nomem(err);
   if (st != GAUTH_OK)
     return gauth__error_set_verify(err,
@@ -469,11 +471,121 @@ static gauth_status check_header(gauth__jws *jws, gauth_error *err) {
   return GAUTH_OK;
 }
 
+/* ---- the header cache ---------------------------------------------------- */
+
+/* Entries, and the longest header segment kept. */
+#define HEADER_CACHE_SLOTS 8u
+#define HEADER_CACHE_MAX_SEGMENT 512u
+
+struct gauth__jws_header {
+  gauth__refcount refs;
+  char *json;  /* decoded header */
+  cJSON *tree; /* parsed, checked */
+  gauth_alg alg;
+  const char *kid; /* in tree; NULL when absent */
+  size_t seg_len;
+  char seg[]; /* the base64url segment (not NUL-terminated) */
+};
+
+struct gauth__jws_header_cache {
+  pthread_mutex_t mu;
+  gauth__jws_header *slots[HEADER_CACHE_SLOTS];
+  unsigned int next; /* the slot replaced next */
+};
+
+void gauth__jws_header_release(gauth__jws_header *h) {
+  if (h == NULL || !gauth__ref_down(&h->refs)) return;
+  cJSON_Delete(h->tree);
+  free(h->json);
+  free(h);
+}
+
+gauth_status gauth__jws_header_cache_new(gauth__jws_header_cache **out,
+                                         gauth_error *err) {
+  gauth__jws_header_cache *c;
+  if (out == NULL)
+    return gauth__error_set(err, GAUTH_E_INVALID_ARG,
+                            "header cache: NULL argument");
+  c = calloc(1, sizeof(*c));
+  if (c == NULL) return gauth__error_nomem(err);
+  if (pthread_mutex_init(&c->mu, NULL) != 0) {
+    free(c);
+    return gauth__error_nomem(err);
+  }
+  *out = c;
+  return GAUTH_OK;
+}
+
+void gauth__jws_header_cache_free(gauth__jws_header_cache *cache) {
+  unsigned int i;
+  if (cache == NULL) return;
+  for (i = 0; i < HEADER_CACHE_SLOTS; i++)
+    gauth__jws_header_release(cache->slots[i]);
+  pthread_mutex_destroy(&cache->mu);
+  free(cache);
+}
+
+/* A hit fills jws's header fields with a reference to the shared header. */
+static int header_cache_get(gauth__jws_header_cache *cache, const char *seg,
+                            size_t n, gauth__jws *jws) {
+  gauth__jws_header *hit = NULL;
+  unsigned int i;
+  pthread_mutex_lock(&cache->mu);
+  for (i = 0; i < HEADER_CACHE_SLOTS; i++) {
+    gauth__jws_header *h = cache->slots[i];
+    if (h != NULL && h->seg_len == n && memcmp(h->seg, seg, n) == 0) {
+      gauth__ref_up(&h->refs);
+      hit = h;
+      break;
+    }
+  }
+  pthread_mutex_unlock(&cache->mu);
+  if (hit == NULL) return 0;
+  jws->shared = hit;
+  jws->header_json = hit->json;
+  jws->header = hit->tree;
+  jws->alg = hit->alg;
+  jws->kid = hit->kid;
+  return 1;
+}
+
+/* Moves jws's freshly checked header into a shared header and caches it.
+ * Out of memory: jws keeps its own header, nothing is cached. */
+static void header_cache_put(gauth__jws_header_cache *cache, const char *seg,
+                             size_t n, gauth__jws *jws) {
+  gauth__jws_header *h = malloc(sizeof(*h) + n), *old;
+  if (h == NULL) return;
+  gauth__ref_init(&h->refs); /* jws's */
+  h->json = jws->header_json;
+  h->tree = jws->header;
+  h->alg = jws->alg;
+  h->kid = jws->kid;
+  h->seg_len = n;
+  memcpy(h->seg, seg, n);
+  jws->shared = h;
+  gauth__ref_up(&h->refs); /* the cache's */
+  pthread_mutex_lock(&cache->mu);
+  old = cache->slots[cache->next];
+  cache->slots[cache->next] = h;
+  cache->next = (cache->next + 1) % HEADER_CACHE_SLOTS;
+  pthread_mutex_unlock(&cache->mu);
+  gauth__jws_header_release(old);
+}
+
 gauth_status gauth__jws_parse(const char *token, size_t len, size_t max_len,
                               int require_json_payload, gauth__jws *jws,
                               gauth_error *err) {
+  return gauth__jws_parse_cached(token, len, max_len, require_json_payload,
+                                 NULL, jws, err);
+}
+
+gauth_status gauth__jws_parse_cached(const char *token, size_t len,
+                                     size_t max_len, int require_json_payload,
+                                     gauth__jws_header_cache *cache,
+                                     gauth__jws *jws, gauth_error *err) {
   size_t dot1 = 0, dot2 = 0, ndots, n;
-  gauth_status st;
+  gauth_status st = GAUTH_OK;
+  int cacheable;
 
   if (jws == NULL || (token == NULL && len > 0))
     return gauth__error_set(err, GAUTH_E_INVALID_ARG,
@@ -501,12 +613,17 @@ gauth_status gauth__jws_parse(const char *token, size_t len, size_t max_len,
     return gauth__error_set_verify(err, GAUTH_REASON_MALFORMED,
                                    "token header segment is empty");
 
-  /* Header first: it decides whether the rest is worth decoding. */
-  st = decode_segment("header", token, dot1,
-                      (unsigned char **)&jws->header_json, &n, err);
-  if (st == GAUTH_OK)
-    st = parse_segment_json("header", jws->header_json, n, &jws->header, err);
-  if (st == GAUTH_OK) st = check_header(jws, err);
+  /* Header first: it decides whether the rest is worth decoding. A header
+   * segment seen before was decoded, parsed and checked then. */
+  cacheable = cache != NULL && dot1 <= HEADER_CACHE_MAX_SEGMENT;
+  if (!cacheable || !header_cache_get(cache, token, dot1, jws)) {
+    st = decode_segment("header", token, dot1,
+                        (unsigned char **)&jws->header_json, &n, err);
+    if (st == GAUTH_OK)
+      st = parse_segment_json("header", jws->header_json, n, &jws->header, err);
+    if (st == GAUTH_OK) st = check_header(jws, err);
+    if (st == GAUTH_OK && cacheable) header_cache_put(cache, token, dot1, jws);
+  }
   if (st == GAUTH_OK && dot2 + 1 == len)
     st = gauth__error_set_verify(err, GAUTH_REASON_MALFORMED,
                                  "token signature segment is empty");
@@ -518,8 +635,8 @@ gauth_status gauth__jws_parse(const char *token, size_t len, size_t max_len,
     if (require_json_payload) {
       st = parse_segment_json("payload", jws->payload_json, n, &jws->payload,
                               err);
-    } else if (gauth__json_parse_object(jws->payload_json, n, NULL,
-                                        &jws->payload, NULL) != GAUTH_OK) {
+    } else if (gauth__json_parse_object_nul(jws->payload_json, n, NULL,
+                                            &jws->payload, NULL) != GAUTH_OK) {
       jws->payload = NULL; /* not JSON: fine for a bare JWS */
     }
   }
@@ -537,9 +654,13 @@ gauth_status gauth__jws_parse(const char *token, size_t len, size_t max_len,
 
 void gauth__jws_cleanup(gauth__jws *jws) {
   if (jws == NULL) return;
-  cJSON_Delete(jws->header);
+  if (jws->shared != NULL) {
+    gauth__jws_header_release(jws->shared);
+  } else {
+    cJSON_Delete(jws->header);
+    free(jws->header_json);
+  }
   cJSON_Delete(jws->payload);
-  free(jws->header_json);
   /* Claims can be personal data (email, name): wiped like the rest of a
    * token's text. */
   if (jws->payload_json != NULL)

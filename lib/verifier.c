@@ -64,9 +64,10 @@ struct gauth_verifier {
   gauth_clock_fn clock;
   void *clock_userdata;
   gauth__keysource_params ks_params;
-  gauth__config cfg;            /* logger, endpoints */
-  gauth__http *http;            /* NULL with fixed keys */
-  gauth__verifier_cache *cache; /* NULL: no cache */
+  gauth__config cfg;                /* logger, endpoints */
+  gauth__http *http;                /* NULL with fixed keys */
+  gauth__verifier_cache *cache;     /* NULL: no cache */
+  gauth__jws_header_cache *headers; /* the header segments seen last */
 
   pthread_mutex_t mu;
   gauth__keysource *ks;          /* set once; then read without writes */
@@ -126,6 +127,7 @@ static gauth_status dup_opt(const char *s, const char *what, char **out,
 static void verifier_destroy(gauth_verifier *v) {
   if (v == NULL) return;
   gauth__verifier_cache_free(v->cache);
+  gauth__jws_header_cache_free(v->headers);
   gauth__keysource_free(v->ks);
   gauth__http_free(v->http);
   gauth__config_cleanup(&v->cfg);
@@ -328,6 +330,7 @@ gauth_status gauth_verifier_new(gauth_verifier **out,
     st = gauth__keysource_new(&v->ks, v->http, v->jwks_url, &v->ks_params, err);
   if (st == GAUTH_OK && opts->token_cache_entries > 0)
     st = gauth__verifier_cache_new(&v->cache, opts->token_cache_entries, err);
+  if (st == GAUTH_OK) st = gauth__jws_header_cache_new(&v->headers, err);
   if (st != GAUTH_OK) {
     verifier_destroy(v);
     return st;
@@ -516,7 +519,7 @@ static void alg_list(unsigned int mask, char *buf, size_t size) {
 static gauth_status keys_for(gauth_verifier *v, gauth__keysource **ks,
                              gauth_keyset **set, int64_t *fresh_until,
                              gauth_error *err) {
-  gauth_error e = GAUTH_ERROR_INIT;
+  gauth_error e;
   gauth_status st;
   *ks = NULL;
   if (v->keys != NULL) {
@@ -525,6 +528,7 @@ static gauth_status keys_for(gauth_verifier *v, gauth__keysource **ks,
     *fresh_until = INT64_MAX;
     return GAUTH_OK;
   }
+  gauth_error_clear(&e); /* only here: fixed keys never need it */
   st = get_keysource(v, ks, &e);
   if (st == GAUTH_OK) st = gauth__keysource_get(*ks, set, fresh_until, &e);
   if (st != GAUTH_OK)
@@ -545,7 +549,8 @@ static gauth_status verify_full(gauth_verifier *v, const char *token,
   gauth_status st;
 
   memset(&jws, 0, sizeof(jws));
-  st = gauth__jws_parse(token, len, v->max_token_bytes, 1, &jws, err);
+  st = gauth__jws_parse_cached(token, len, v->max_token_bytes, 1, v->headers,
+                               &jws, err);
   if (st != GAUTH_OK) return st;
 
   /* Before any key is fetched: a token with a refused algorithm costs no

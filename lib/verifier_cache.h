@@ -1,8 +1,8 @@
 /* Internal: the verified-token cache of a verifier.
  *
  * Keyed by the whole compact token: an entry keeps a copy (wiped when it is
- * dropped) and a lookup compares all of it with CRYPTO_memcmp; the bucket is
- * chosen by the token's signature characters. The value is the token's
+ * dropped) and a lookup compares all of it in constant time; the bucket is
+ * chosen by the token's last (signature) characters. The value is the token's
  * gauth_claims (a reference) and `not_after`, the time from which the entry
  * is never returned: the caller passes min(token exp, key set freshness),
  * so that no cached verification outlives the keys that made it.

@@ -2,19 +2,31 @@
  * raw OpenSSL on the same bytes, measured in the same run.
  *
  *   gauth-bench [--duration=SECONDS] [--rounds=N] [CASE...]
- *   gauth-bench --callgrind CASE impl|floor --iterations N
+ *   gauth-bench --callgrind CASE impl|floor|floor-prepared --iterations N
  *
  * One line per case: `CASE impl=OPS floor=OPS ratio=R`, OPS in operations
- * per second, R = impl / floor (above 1: faster than the floor). The two
- * sides run in alternating slices (ROUNDS of each, the order flipped every
- * round) so that they share the machine's noise; each side's rate is its
- * operations over its time in all slices.
+ * per second, R = impl / floor (above 1: faster than the floor); the
+ * verification cases verify-rs256 and verify-es256 add
+ * ` prepared=OPS ratio_prepared=R` for the prepared-context floor (below).
+ * The sides run in alternating slices (ROUNDS of each, the order rotated
+ * every round) so that they share the machine's noise; each side's rate is
+ * its operations over its time in all slices.
  *
  * The floor is what a careful naive program does per token with the key
  * already loaded: EVP_MD_CTX_new, EVP_DigestVerifyInit (or SignInit),
  * EVP_DigestVerify (EVP_DigestSign), EVP_MD_CTX_free, over the token's
  * signing input. libgauth does more (split, base64url, JSON, key lookup,
  * every claim check) and must still keep up.
+ *
+ * The prepared floor (verify-rs256, verify-es256) is what a careful program
+ * does that keeps a verification context per key: EVP_DigestVerifyInit once
+ * at set-up; per token, base64url-decode the signature segment of the token
+ * (into a stack buffer, with OpenSSL's EVP_DecodeBlock; for ES256 then r||s
+ * to DER), EVP_MD_CTX_new, EVP_MD_CTX_copy_ex from the prepared context
+ * (with EVP_MD_CTX_FLAG_FINALISE, so that the one-shot verify does not copy
+ * it once more), EVP_DigestVerify over the signing input, EVP_MD_CTX_free.
+ * libgauth keeps such a context in each key too; the gap to this floor is
+ * what parsing, decoding, the JSON, the checks and the claims cost.
  *
  * Cases:
  *   verify-rs256          a Google-like ID token (~800 bytes), a 3-key JWKS,
@@ -71,7 +83,7 @@ static const char *const issuers[] = {"accounts.google.com",
                                       "https://accounts.google.com", NULL};
 static const char *const audiences[] = {AUDIENCE, NULL};
 
-typedef enum side { SIDE_IMPL, SIDE_FLOOR } side;
+typedef enum side { SIDE_IMPL, SIDE_FLOOR, SIDE_PREPARED } side;
 
 typedef struct bench {
   const char *name;
@@ -88,6 +100,10 @@ typedef struct bench {
   size_t tbs_len;
   unsigned char sig[512]; /* the signature, DER for ECDSA */
   size_t sig_len;
+  EVP_MD_CTX *prepared; /* verify cases: EVP_DigestVerifyInit done */
+  int ecdsa;
+  const char *sig_b64; /* the token's signature segment */
+  size_t sig_b64_len;
 } bench;
 
 static void die(const char *what, const gauth_error *err) {
@@ -202,6 +218,36 @@ static void split_token(bench *b, int ecdsa) {
   }
 }
 
+/* JOSE r||s (two 32-byte halves) to DER, without BIGNUMs: what a careful
+ * program does per ES256 token. 0 when r or s is zero. */
+static size_t p256_to_der(const unsigned char *rs, unsigned char *out) {
+  unsigned char *p = out + 2;
+  for (int k = 0; k < 2; k++) {
+    const unsigned char *v = rs + 32 * k;
+    size_t i = 0;
+    while (i < 32 && v[i] == 0) i++;
+    if (i == 32) return 0;
+    *p++ = 0x02;
+    *p++ = (unsigned char)(32 - i + (v[i] >> 7));
+    if (v[i] & 0x80) *p++ = 0;
+    memcpy(p, v + i, 32 - i);
+    p += 32 - i;
+  }
+  out[0] = 0x30;
+  out[1] = (unsigned char)(p - out - 2);
+  return (size_t)(p - out);
+}
+
+/* The prepared floor's per-key set-up: one initialised verify context. */
+static void prepare_floor(bench *b) {
+  b->prepared = EVP_MD_CTX_new();
+  if (b->prepared == NULL ||
+      EVP_DigestVerifyInit(b->prepared, NULL, b->md, NULL, b->floor_key) != 1)
+    die("EVP_DigestVerifyInit (prepared floor)", NULL);
+  b->sig_b64 = b->token + b->tbs_len + 1;
+  b->sig_b64_len = b->token_len - b->tbs_len - 1;
+}
+
 static char *make_claims(void) {
   char *c = malloc(sizeof claims_fmt + 64);
   if (c == NULL) die("out of memory", NULL);
@@ -228,7 +274,9 @@ static void setup(bench *b) {
   b->token_len = strlen(b->token);
   b->floor_key = load_pkey(pems[1]);
   b->md = EVP_sha256();
+  b->ecdsa = es;
   split_token(b, es);
+  if (strcmp(b->name, "verify-rs256") == 0 || es) prepare_floor(b);
 
   if (!b->is_sign) {
     gauth_verifier_options vo = GAUTH_VERIFIER_OPTIONS_INIT;
@@ -259,6 +307,7 @@ static void teardown(bench *b) {
   free(b->claims_json);
   gauth_free(b->token);
   EVP_PKEY_free(b->floor_key);
+  EVP_MD_CTX_free(b->prepared);
   free(b->tbs);
 }
 
@@ -296,6 +345,36 @@ static void floor_op(bench *b) {
   }
   EVP_MD_CTX_free(ctx);
   if (!ok) die("the OpenSSL floor failed", NULL);
+}
+
+static void prepared_op(bench *b) {
+  unsigned char raw[512], der[80];
+  const unsigned char *sig = raw;
+  size_t sig_len = b64url_decode(b->sig_b64, b->sig_b64_len, raw, sizeof raw);
+  EVP_MD_CTX *ctx;
+  int ok;
+  if (b->ecdsa) {
+    if (sig_len != 64 || (sig_len = p256_to_der(raw, der)) == 0)
+      die("the prepared floor: bad ES256 signature", NULL);
+    sig = der;
+  }
+  ctx = EVP_MD_CTX_new();
+  ok = ctx != NULL && EVP_MD_CTX_copy_ex(ctx, b->prepared) == 1;
+  if (ok) {
+    EVP_MD_CTX_set_flags(ctx, EVP_MD_CTX_FLAG_FINALISE);
+    ok = EVP_DigestVerify(ctx, sig, sig_len, b->tbs, b->tbs_len) == 1;
+  }
+  EVP_MD_CTX_free(ctx);
+  if (!ok) die("the prepared OpenSSL floor failed", NULL);
+}
+
+static void side_op(bench *b, side s) {
+  if (s == SIDE_IMPL)
+    impl_op(b);
+  else if (s == SIDE_FLOOR)
+    floor_op(b);
+  else
+    prepared_op(b);
 }
 
 /* ---- timing -------------------------------------------------------------- */
@@ -338,41 +417,42 @@ static long run_impl(bench *b, double secs) {
   return w[0].ops + w[1].ops;
 }
 
-static long run_floor(bench *b, double secs) {
+/* Runs a floor side for `secs`; returns its operations. */
+static long run_floor(bench *b, side s, double secs) {
   double until = now_s() + secs;
   long ops = 0;
   do {
-    for (int i = 0; i < 4; i++) floor_op(b);
+    for (int i = 0; i < 4; i++) side_op(b, s);
     ops += 4;
   } while (now_s() < until);
   return ops;
 }
 
 static void measure(bench *b, double duration, int rounds) {
-  double slice = duration / (2.0 * rounds);
-  double impl_t = 0, floor_t = 0, impl_rate, floor_rate;
-  long impl_n = 0, floor_n = 0;
-  impl_op(b); /* warm-up: first-use set-up belongs to neither side */
-  floor_op(b);
+  int nsides = b->prepared != NULL ? 3 : 2;
+  double slice = duration / ((double)nsides * rounds);
+  double t[3] = {0, 0, 0}, rate[3];
+  long n[3] = {0, 0, 0};
+  /* warm-up: first-use set-up belongs to no side */
+  for (int s = 0; s < nsides; s++) side_op(b, (side)s);
   for (int r = 0; r < rounds; r++) {
-    for (int k = 0; k < 2; k++) {
-      /* impl first in even rounds, floor first in odd ones. */
-      int do_impl = (r + k) % 2 == 0;
+    for (int k = 0; k < nsides; k++) {
+      /* Each side starts a round in turn: impl, floor, prepared first. */
+      side s = (side)((r + k) % nsides);
       double t0 = now_s();
-      if (do_impl) {
-        impl_n += run_impl(b, slice);
-        impl_t += now_s() - t0;
-      } else {
-        floor_n += run_floor(b, slice);
-        floor_t += now_s() - t0;
-      }
+      n[s] += s == SIDE_IMPL ? run_impl(b, slice) : run_floor(b, s, slice);
+      t[s] += now_s() - t0;
     }
   }
-  impl_rate = (double)impl_n / impl_t;
+  for (int s = 0; s < nsides; s++) rate[s] = (double)n[s] / t[s];
   /* Two threads against two cores' worth of the floor. */
-  floor_rate = (double)floor_n / floor_t * b->threads;
-  printf("%s impl=%.0f floor=%.0f ratio=%.3f\n", b->name, impl_rate, floor_rate,
-         impl_rate / floor_rate);
+  rate[SIDE_FLOOR] *= b->threads;
+  printf("%s impl=%.0f floor=%.0f ratio=%.3f", b->name, rate[SIDE_IMPL],
+         rate[SIDE_FLOOR], rate[SIDE_IMPL] / rate[SIDE_FLOOR]);
+  if (nsides == 3)
+    printf(" prepared=%.0f ratio_prepared=%.3f", rate[SIDE_PREPARED],
+           rate[SIDE_IMPL] / rate[SIDE_PREPARED]);
+  printf("\n");
   fflush(stdout);
 }
 
@@ -400,20 +480,23 @@ static int known_case(const char *name) {
 
 static const char usage[] =
     "usage: gauth-bench [--duration=SECONDS] [--rounds=N] [CASE...]\n"
-    "       gauth-bench --callgrind CASE impl|floor --iterations N\n"
+    "       gauth-bench --callgrind CASE impl|floor|floor-prepared "
+    "--iterations N\n"
     "cases: verify-rs256 verify-es256 sign-rs256 verify-rs256-cached\n"
     "       verify-rs256-2threads (default: all)\n"
     "--duration: seconds per case, both sides together (default 4)\n"
-    "--rounds: slices of each side per case (default 8)\n";
+    "--rounds: slices of each side per case (default 8)\n"
+    "floor-prepared: verify-rs256 and verify-es256 only\n";
 
 static int callgrind_mode(int argc, char **argv) {
-  /* gauth-bench --callgrind CASE impl|floor --iterations N */
+  /* gauth-bench --callgrind CASE impl|floor|floor-prepared --iterations N */
   char *end;
   long n;
   bench b;
   side s;
   if (argc != 6 || !known_case(argv[2]) ||
-      (strcmp(argv[3], "impl") != 0 && strcmp(argv[3], "floor") != 0) ||
+      (strcmp(argv[3], "impl") != 0 && strcmp(argv[3], "floor") != 0 &&
+       strcmp(argv[3], "floor-prepared") != 0) ||
       strcmp(argv[4], "--iterations") != 0) {
     fputs(usage, stderr);
     return 2;
@@ -424,9 +507,16 @@ static int callgrind_mode(int argc, char **argv) {
     fputs(usage, stderr);
     return 2;
   }
-  s = strcmp(argv[3], "impl") == 0 ? SIDE_IMPL : SIDE_FLOOR;
+  s = strcmp(argv[3], "impl") == 0    ? SIDE_IMPL
+      : strcmp(argv[3], "floor") == 0 ? SIDE_FLOOR
+                                      : SIDE_PREPARED;
   b = make_bench(argv[2]);
   setup(&b);
+  if (s == SIDE_PREPARED && b.prepared == NULL) {
+    fprintf(stderr, "gauth-bench: %s has no prepared floor\n", b.name);
+    teardown(&b);
+    return 2;
+  }
   /* One warm-up operation in every run, 0 iterations included, so that
    * first-use costs (method fetches, caches) cancel out. */
   if (s == SIDE_IMPL) {
@@ -442,8 +532,8 @@ static int callgrind_mode(int argc, char **argv) {
       for (long i = 0; i < n; i++) impl_op(&b);
     }
   } else {
-    floor_op(&b);
-    for (long i = 0; i < n; i++) floor_op(&b);
+    side_op(&b, s);
+    for (long i = 0; i < n; i++) side_op(&b, s);
   }
   printf("%s %s iterations=%ld token_bytes=%zu\n", b.name, argv[3], n,
          b.token_len);

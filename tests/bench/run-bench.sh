@@ -11,7 +11,11 @@
 # the 0-iteration run is the set-up alone (keys, verifier or credential,
 # one warm-up operation), so it cancels out. The instruction ratio is
 # floor / impl, to read like the throughput ratio (above 1: fewer
-# instructions than the floor).
+# instructions than the floor). The verification cases verify-rs256 and
+# verify-es256 have a second floor, the prepared one (a verify context made
+# once per key and copied per token, the signature decoded per token: see
+# gauth_bench.c): for it the line gives its instructions, the ratio, and
+# the overhead, (impl - prepared) / prepared.
 #
 # Usage: tests/bench/run-bench.sh [BUILD_DIR]     (default: build)
 # Environment: DURATION (seconds per case, default 4), ITERATIONS (default
@@ -84,8 +88,17 @@ for c in $cases; do
   esac
   impl=$(( ($(ir "$c" impl "$n") - $(ir "$c" impl 0)) / n ))
   floor=$(( ($(ir "$c" floor "$n") - $(ir "$c" floor 0)) / n ))
+  prep=0
+  case $c in
+    verify-rs256|verify-es256)
+      prep=$(( ($(ir "$c" floor-prepared "$n") - $(ir "$c" floor-prepared 0)) / n )) ;;
+  esac
   # The two-thread cases count instructions, not time (valgrind runs one
   # thread at a time): per operation, like the one-thread cases.
-  awk -v c="$c" -v i="$impl" -v f="$floor" -v n="$n" 'BEGIN {
-    printf "%s impl=%d floor=%d instr/op ratio=%.3f (N=%d)\n", c, i, f, f / i, n }'
+  awk -v c="$c" -v i="$impl" -v f="$floor" -v p="$prep" -v n="$n" 'BEGIN {
+    printf "%s impl=%d floor=%d instr/op ratio=%.3f", c, i, f, f / i
+    if (p > 0)
+      printf " prepared=%d ratio_prepared=%.3f overhead=%.1f%%", p, p / i,
+        100 * (i - p) / p
+    printf " (N=%d)\n", n }'
 done

@@ -924,6 +924,42 @@ Test(verifier, token_cache_internals) {
   gauth_verifier_free(v);
 }
 
+/* A lookup compares the whole token, eight bytes at a time and then the
+ * tail: a key that differs from a cached one in any single byte (same
+ * length, same last characters, so the same bucket) is a miss, for every
+ * length of tail (the keys here: the token cut to 8 lengths in a row). */
+Test(verifier, token_cache_compares_every_byte) {
+  gauth_verifier_options o = custom_options();
+  gauth_verifier *v = verifier(&o);
+  gauth__verifier_cache *tc = NULL;
+  gauth_claims *c = NULL, *got = NULL;
+  char *tok = sign(fx->rsa, "rsa1", claims(ISS, AUD, TIMES));
+  gauth_error err = GAUTH_ERROR_INIT;
+  size_t len = strlen(tok);
+
+  c = expect_ok(v, tok);
+  cr_assert_eq(gauth__verifier_cache_new(&tc, 64, &err), GAUTH_OK);
+  for (size_t n = len - 8; n < len; n++) {
+    gauth__verifier_cache_put(tc, tok, n, c, 0, 100, 10);
+    for (size_t i = 0; i < n; i++) {
+      char *other = strdup(tok);
+      cr_assert_not_null(other);
+      other[i] ^= 0x01;
+      cr_assert_not(gauth__verifier_cache_get(tc, other, n, 10, &got),
+                    "a key differing at byte %zu of %zu hit", i, n);
+      cr_assert_null(got);
+      free(other);
+    }
+    cr_assert(gauth__verifier_cache_get(tc, tok, n, 10, &got), "%zu", n);
+    cr_assert_eq(got, c);
+    gauth_claims_free(got);
+  }
+  gauth__verifier_cache_free(tc);
+  gauth_claims_free(c);
+  gauth_free(tok);
+  gauth_verifier_free(v);
+}
+
 static size_t count_lines(const char *text, const char *needle) {
   size_t n = 0;
   const char *p = text;

@@ -366,11 +366,15 @@ if [ -x "$bench" ] && out=$("$bench" --duration=0.2 --rounds=2 2>&1); then
   echo "$out"
   missing=
   for c in verify-rs256 verify-es256 sign-rs256 verify-rs256-cached verify-rs256-2threads; do
-    grep -qE "^$c impl=[0-9]+ floor=[0-9]+ ratio=[0-9.]+\$" <<< "$out" || missing="$missing $c"
+    extra=
+    # The verification cases also print the prepared-context floor.
+    case $c in verify-rs256|verify-es256) extra=" prepared=[0-9]+ ratio_prepared=[0-9.]+" ;; esac
+    grep -qE "^$c impl=[0-9]+ floor=[0-9]+ ratio=[0-9.]+$extra\$" <<< "$out" || missing="$missing $c"
   done
   if [ -z "$missing" ]; then pass "gauth-bench: every case printed"
   else fail "gauth-bench: no line for$missing"; fi
   if "$bench" --callgrind verify-rs256 impl --iterations 2 > /dev/null &&
+     "$bench" --callgrind verify-rs256 floor-prepared --iterations 2 > /dev/null &&
      "$bench" --callgrind sign-rs256 floor --iterations 2 > /dev/null; then
     pass "gauth-bench --callgrind mode"
   else

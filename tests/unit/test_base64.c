@@ -439,3 +439,44 @@ Test(base64, random_round_trips_large) {
   rng_state = 0xD1B54A32D192ED03ULL;
   for (i = 0; i < GAUTH__ARRAY_LEN(lens); i++) round_trip(lens[i]);
 }
+
+/* Every byte value at each of the four places of a full quantum (the
+ * decoder's tables are per place), followed by a partial quantum: accepted
+ * exactly when it is in the base64url alphabet, and then decoded to its
+ * sextet's bits; refused with its offset otherwise. */
+Test(base64, url_every_byte_at_every_place) {
+  static const char alphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  for (int place = 0; place < 4; place++) {
+    for (int c = 0; c < 256; c++) {
+      char in[7] = {'A', 'A', 'A', 'A',
+                    'Q', 'A', '\0'}; /* "AAAAQA": 0,0,0,64 */
+      const char *hit = c != 0 ? memchr(alphabet, c, 64) : NULL;
+      unsigned char *out = NULL;
+      size_t outlen = 0;
+      gauth_error err = GAUTH_ERROR_INIT;
+      gauth_status st;
+      in[place] = (char)c;
+      st = gauth__b64url_decode(in, 6, &out, &outlen, &err);
+      if (hit == NULL) {
+        cr_assert_eq(st, GAUTH_E_MALFORMED, "byte 0x%02x at %d accepted", c,
+                     place);
+        cr_assert_null(out);
+        continue;
+      }
+      cr_assert_eq(st, GAUTH_OK, "byte 0x%02x at %d: %s", c, place,
+                   err.message);
+      cr_assert_eq(outlen, 4);
+      {
+        unsigned long v = (unsigned long)(hit - alphabet) << (18 - 6 * place);
+        cr_assert_eq(out[0], (unsigned char)(v >> 16), "0x%02x at %d", c,
+                     place);
+        cr_assert_eq(out[1], (unsigned char)(v >> 8), "0x%02x at %d", c, place);
+        cr_assert_eq(out[2], (unsigned char)v, "0x%02x at %d", c, place);
+      }
+      cr_assert_eq(out[3], 64);
+      cr_assert_eq(out[4], 0, "decoded buffers are NUL-terminated");
+      free(out);
+    }
+  }
+}

@@ -264,6 +264,44 @@ Test(json, duplicates_in_large_objects) {
   reject(text, GAUTH_E_MALFORMED, "duplicate");
 }
 
+/* Objects of up to 16 members are checked pair by pair, larger ones by
+ * sorting: a duplicate at either end of either, at the boundary. */
+Test(json, duplicates_at_the_pairwise_boundary) {
+  for (int n = 2; n <= 18; n++) {
+    for (int where = 0; where < 3; where++) {
+      char text[512];
+      size_t pos = 0;
+      cJSON *root;
+      text[pos++] = '{';
+      for (int i = 0; i < n; i++)
+        pos += (size_t)snprintf(text + pos, sizeof(text) - pos, "%s\"m%d\":%d",
+                                i ? "," : "", i, i);
+      text[pos++] = '}';
+      text[pos] = '\0';
+      root = parse_ok(text);
+      cr_assert_eq(cJSON_GetArraySize(root), n);
+      cJSON_Delete(root);
+      /* Rename one member to another's name: first to last, last to
+       * first, or a middle one to its neighbour. */
+      {
+        char dup[512];
+        int from = where == 0 ? 0 : where == 1 ? n - 1 : n / 2;
+        int to = where == 0 ? n - 1 : where == 1 ? 0 : n / 2 - 1 + (n == 2);
+        char name[16], with[16];
+        char *at;
+        if (from == to) continue;
+        snprintf(name, sizeof name, "\"m%d\":", from);
+        snprintf(with, sizeof with, "\"m%d\":", to);
+        at = strstr(text, name);
+        cr_assert_not_null(at);
+        snprintf(dup, sizeof dup, "%.*s%s%s", (int)(at - text), text, with,
+                 at + strlen(name));
+        reject(dup, GAUTH_E_MALFORMED, "duplicate");
+      }
+    }
+  }
+}
+
 Test(json, similar_names_are_not_duplicates) {
   cJSON *root = parse_ok(
       "{\"exp\":1,\"Exp\":2,\"EXP\":3,\"ex\":4,\"expx\":5,"
@@ -273,6 +311,69 @@ Test(json, similar_names_are_not_duplicates) {
   /* Same names in different objects are fine. */
   root = parse_ok("{\"a\":{\"a\":{\"a\":1}},\"b\":[{\"a\":1},{\"a\":2}]}");
   cJSON_Delete(root);
+}
+
+/* The in-place variant for NUL-terminated text (decoded token segments)
+ * applies every rule of the copying one, and refuses text whose byte at
+ * len is not NUL. */
+Test(json, parse_object_nul_in_place) {
+  static const char ok[] = "{\"alg\":\"RS256\",\"kid\":\"k1\"}";
+  gauth_error err = GAUTH_ERROR_INIT;
+  cJSON *root = NULL;
+  cr_assert_eq(gauth__json_parse_object_nul(ok, strlen(ok), NULL, &root, &err),
+               GAUTH_OK, "%s", err.message);
+  cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(root, "kid")->valuestring,
+                   "k1");
+  cJSON_Delete(root);
+  root = (cJSON *)&err;
+  cr_assert_eq(gauth__json_parse_object_nul(ok, 5, NULL, &root, &err),
+               GAUTH_E_INVALID_ARG);
+  cr_assert_null(root);
+  {
+    static const char *const bad[] = {
+        "{\"a\":1,\"a\":2}", "{\"a\":\"x\\u0000\"}",
+        "{\"a\":1} x",       "[1]",
+        "{\"a\":\"\x01\"}",  "{\"a\":\"\xc3\"}",
+        "\xef\xbb\xbf{}",    "{\"a\":}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+      root = (cJSON *)&err;
+      cr_assert_eq(gauth__json_parse_object_nul(bad[i], strlen(bad[i]), NULL,
+                                                &root, &err),
+                   GAUTH_E_MALFORMED, "accepted case %zu", i);
+      cr_assert_null(root);
+    }
+  }
+}
+
+/* Printable ASCII without a backslash takes the pre-scan's quick path,
+ * eight bytes at a time: a byte that needs the full look, at any place of
+ * such text (each offset within a word, and the tail), still gets it. */
+Test(json, quick_path_misses_no_byte) {
+  static const unsigned char bad[] = {0x00, 0x01, 0x1f, 0x80, 0xc3, 0xff};
+  char text[64];
+  size_t n;
+  cJSON *root;
+  /* {"s":"xxxx...x"} of 40 bytes, all plain: accepted. */
+  n = (size_t)snprintf(text, sizeof text, "{\"s\":\"%s\"}",
+                       "abcdefghijklmnopqrstuvwxyz0123456789");
+  root = parse_ok(text);
+  cJSON_Delete(root);
+  for (size_t at = 6; at < n - 2; at++) {
+    for (size_t k = 0; k < sizeof bad; k++) {
+      char t[64];
+      memcpy(t, text, n + 1);
+      t[at] = (char)bad[k];
+      reject_n(t, n, NULL, GAUTH_E_MALFORMED, NULL);
+    }
+    {
+      /* An escaped NUL starting there (when it fits). */
+      char t[64];
+      if (at + 6 > n - 2) continue;
+      memcpy(t, text, n + 1);
+      memcpy(t + at, "\\u0000", 6);
+      reject_n(t, n, NULL, GAUTH_E_MALFORMED, "escaped NUL");
+    }
+  }
 }
 
 /* ---- other rejections ---------------------------------------------------- */

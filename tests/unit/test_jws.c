@@ -1407,3 +1407,178 @@ Test(jws_public, bare_jws_verify_returns_any_payload) {
   free(token);
   free_key(ec);
 }
+
+/* ---- the header cache ---------------------------------------------------- */
+
+/* Parses token with cache (may be NULL); returns the status and fills jws
+ * and err. */
+static gauth_status parse_with(gauth__jws_header_cache *cache,
+                               const char *token, gauth__jws *jws,
+                               gauth_error *err) {
+  return gauth__jws_parse_cached(token, strlen(token), 0, 1, cache, jws, err);
+}
+
+/* A cached parse, first or repeated, says exactly what an uncached one
+ * says: good headers give the same alg, kid and text; refused ones (never
+ * cached) the same reason every time. */
+Test(jws_header_cache, same_results_as_without) {
+  static const char *const headers[] = {
+      "{\"alg\":\"RS256\",\"kid\":\"k1\",\"typ\":\"JWT\"}",
+      "{\"alg\":\"ES256\"}",
+      "{\"alg\":\"RS256\",\"kid\":\"k2\"}",
+      "{\"alg\":\"RS256\",\"kid\":1}",
+      "{\"alg\":\"RS256\",\"crit\":[\"exp\"]}",
+      "{\"alg\":\"none\"}",
+      "{\"alg\":\"RS256\",\"b64\":false}",
+      "{\"alg\":\"RS256\",\"alg\":\"ES256\"}",
+      "{\"alg\":\"RS256\",\"kid\":\"k\\u0000\"}",
+      "{\"alg\":\"RS256\",\"kid\":\"k1\",\"typ\":\"JWT\"}",
+  };
+  gauth__jws_header_cache *cache = NULL;
+  gauth_error err = GAUTH_ERROR_INIT;
+  cr_assert_eq(gauth__jws_header_cache_new(&cache, &err), GAUTH_OK);
+  for (int round = 0; round < 3; round++) {
+    for (size_t i = 0; i < sizeof headers / sizeof headers[0]; i++) {
+      char *t = fake_token(headers[i], PAY);
+      gauth_error e1 = GAUTH_ERROR_INIT, e2 = GAUTH_ERROR_INIT;
+      gauth__jws plain, cached;
+      gauth_status s1 = parse_with(NULL, t, &plain, &e1);
+      gauth_status s2 = parse_with(cache, t, &cached, &e2);
+      cr_assert_eq(s2, s1, "header %zu round %d", i, round);
+      cr_assert_str_eq(e2.reason, e1.reason, "header %zu", i);
+      cr_assert_str_eq(e2.message, e1.message, "header %zu", i);
+      if (s1 == GAUTH_OK) {
+        cr_assert_eq(cached.alg, plain.alg);
+        cr_assert_eq(cached.kid == NULL, plain.kid == NULL);
+        if (plain.kid != NULL) cr_assert_str_eq(cached.kid, plain.kid);
+        cr_assert_str_eq(cached.header_json, plain.header_json);
+        cr_assert_str_eq(cached.payload_json, plain.payload_json);
+        cr_assert_not_null(cached.shared, "header %zu not cached", i);
+        cr_assert_null(plain.shared);
+      } else {
+        cr_assert_null(cached.shared);
+        cr_assert_null(cached.header);
+      }
+      gauth__jws_cleanup(&plain);
+      gauth__jws_cleanup(&cached);
+      free(t);
+    }
+  }
+  gauth__jws_header_cache_free(cache);
+}
+
+/* Tokens with the same header segment share one parsed header; a segment
+ * that differs in one byte (here: the same JSON with another key order)
+ * does not. */
+Test(jws_header_cache, shared_by_exact_segment) {
+  gauth__jws_header_cache *cache = NULL;
+  gauth_error err = GAUTH_ERROR_INIT;
+  char *a = fake_token(HDR, "{\"sub\":\"a\"}");
+  char *b = fake_token(HDR, "{\"sub\":\"b\"}");
+  char *c = fake_token("{\"kid\":\"k1\",\"alg\":\"RS256\"}", "{\"sub\":\"a\"}");
+  gauth__jws ja, jb, jc;
+  cr_assert_eq(gauth__jws_header_cache_new(&cache, &err), GAUTH_OK);
+  cr_assert_eq(parse_with(cache, a, &ja, &err), GAUTH_OK, "%s", err.message);
+  cr_assert_eq(parse_with(cache, b, &jb, &err), GAUTH_OK, "%s", err.message);
+  cr_assert_eq(parse_with(cache, c, &jc, &err), GAUTH_OK, "%s", err.message);
+  cr_assert_eq(ja.shared, jb.shared);
+  cr_assert_eq(ja.header, jb.header);
+  cr_assert_neq(jc.shared, ja.shared);
+  cr_assert_str_eq(jb.kid, "k1");
+  cr_assert_str_eq(jc.kid, "k1");
+  cr_assert_str_eq(jb.payload_json, "{\"sub\":\"b\"}");
+  gauth__jws_cleanup(&ja);
+  gauth__jws_cleanup(&jb);
+  gauth__jws_cleanup(&jc);
+  gauth__jws_header_cache_free(cache);
+  free(a);
+  free(b);
+  free(c);
+}
+
+/* A header held by a jws or by claims outlives its entry's replacement and
+ * the cache itself (ASan / valgrind would see a use after free). */
+Test(jws_header_cache, outlives_eviction_and_the_cache) {
+  gauth__jws_header_cache *cache = NULL;
+  gauth_error err = GAUTH_ERROR_INIT;
+  gauth__jws first, second;
+  gauth_claims *claims = NULL;
+  char *t = fake_token(HDR, PAY);
+  cr_assert_eq(gauth__jws_header_cache_new(&cache, &err), GAUTH_OK);
+  cr_assert_eq(parse_with(cache, t, &first, &err), GAUTH_OK);
+  cr_assert_eq(parse_with(cache, t, &second, &err), GAUTH_OK);
+  cr_assert_eq(first.shared, second.shared);
+  cr_assert_eq(gauth__claims_from_jws(&second, &claims, &err), GAUTH_OK);
+  /* Twenty other headers replace every entry. */
+  for (int i = 0; i < 20; i++) {
+    char hdr[64];
+    char *o;
+    gauth__jws j;
+    snprintf(hdr, sizeof hdr, "{\"alg\":\"RS256\",\"kid\":\"other%d\"}", i);
+    o = fake_token(hdr, PAY);
+    cr_assert_eq(parse_with(cache, o, &j, &err), GAUTH_OK);
+    gauth__jws_cleanup(&j);
+    free(o);
+  }
+  gauth__jws_header_cache_free(cache);
+  cr_assert_str_eq(first.kid, "k1");
+  cr_assert_str_eq(first.header_json, HDR);
+  gauth__jws_cleanup(&first);
+  cr_assert_str_eq(gauth_claims_kid(claims), "k1");
+  cr_assert_str_eq(gauth_claims_header_json(claims), HDR);
+  cr_assert_eq(gauth_claims_alg(claims), GAUTH_ALG_RS256);
+  gauth_claims_free(claims);
+  free(t);
+}
+
+typedef struct cache_arg {
+  gauth__jws_header_cache *cache;
+  char **tokens;
+  size_t n;
+  int failures;
+} cache_arg;
+
+static void *cache_loop(void *p) {
+  cache_arg *a = p;
+  for (int round = 0; round < 200; round++) {
+    size_t i = (size_t)round % a->n;
+    gauth_error err = GAUTH_ERROR_INIT;
+    gauth__jws j;
+    char want[32];
+    if (parse_with(a->cache, a->tokens[i], &j, &err) != GAUTH_OK) {
+      a->failures++;
+      continue;
+    }
+    snprintf(want, sizeof want, "k%zu", i);
+    if (j.kid == NULL || strcmp(j.kid, want) != 0) a->failures++;
+    gauth__jws_cleanup(&j);
+  }
+  return NULL;
+}
+
+/* More headers than entries, from four threads at once: every parse gets
+ * its own header's kid (run under TSan / helgrind for the locking). */
+Test(jws_header_cache, threads) {
+  enum { N = 12 };
+  char *tokens[N];
+  gauth__jws_header_cache *cache = NULL;
+  gauth_error err = GAUTH_ERROR_INIT;
+  pthread_t th[4];
+  cache_arg args[4];
+  cr_assert_eq(gauth__jws_header_cache_new(&cache, &err), GAUTH_OK);
+  for (size_t i = 0; i < N; i++) {
+    char hdr[64];
+    snprintf(hdr, sizeof hdr, "{\"alg\":\"RS256\",\"kid\":\"k%zu\"}", i);
+    tokens[i] = fake_token(hdr, PAY);
+  }
+  for (int i = 0; i < 4; i++) {
+    args[i] = (cache_arg){cache, tokens, (size_t)(i % 2 ? N : 6), 0};
+    cr_assert_eq(pthread_create(&th[i], NULL, cache_loop, &args[i]), 0);
+  }
+  for (int i = 0; i < 4; i++) {
+    pthread_join(th[i], NULL);
+    cr_assert_eq(args[i].failures, 0, "thread %d", i);
+  }
+  gauth__jws_header_cache_free(cache);
+  for (size_t i = 0; i < N; i++) free(tokens[i]);
+}
