@@ -27,6 +27,7 @@
 # - the access log never holds a token.
 #
 # Usage: receiver.sh RECEIVER_BINARY GAUTH_BINARY EMULATOR_BINARY WORK_DIR
+#   [DOCS_RECEIVE_BINARY] (docs/receiving.md's program: run as the page says)
 # GAUTH_RECEIVER_WRAPPER, when set, is a command line the receivers run
 # under, e.g. "valgrind -q --leak-check=full --errors-for-leak-kinds=definite
 # --error-exitcode=9": every receiver must then still exit 0 on SIGTERM.
@@ -35,6 +36,7 @@ receiver=$1
 gauth=$2
 emulator=$3
 w=$4
+docs_receive=${5:-}
 here=$(cd "$(dirname "$0")" && pwd)
 rm -rf "$w"
 mkdir -p "$w/empty-gcloud"
@@ -459,6 +461,36 @@ if python3 -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::1",0)
   stop_receiver v6
 else
   echo "skipped: IPv6 (no ::1 here)"
+fi
+
+# ---- docs/receiving.md's program, as the page shows it ------------------------------
+# (the 5th argument: built by examples/receiver/CMakeLists.txt from the page)
+if [ -n "$docs_receive" ]; then
+  dport=$(free_port)
+  # shellcheck disable=SC2086 # the wrapper is a command line
+  PORT=$dport ${GAUTH_RECEIVER_WRAPPER:-} "$docs_receive" "http://127.0.0.1:$dport/" "$sched" \
+    > "$w/docs.out" 2> "$w/docs.log" &
+  rpid=$!
+  pids="$pids $rpid"
+  for _ in $(seq 400); do grep -q "^listening " "$w/docs.out" 2> /dev/null && break; sleep 0.05; done
+  has "$w/docs.out" "listening on port $dport" "docs program: listening on \$PORT"
+  durl=http://127.0.0.1:$dport
+  dtok=$("$gauth" print-identity-token --audiences="$durl/" --include-email)
+  toks+=("$dtok")
+  req "docs program: the job's token" 200 "$durl/" -X POST -d x -H "Authorization: Bearer $dtok"
+  has "$w/body" "hello $sched" "docs program: answers with the caller's email"
+  req "docs program: no token" 401 "$durl/"
+  www_has 'Bearer'
+  req "docs program: another audience" 401 "$durl/" -H "Authorization: Bearer $tok"
+  has "$w/body" "audience_mismatch" "docs program: says why"
+  itok=$("$gauth" print-identity-token --audiences="$durl/" --include-email \
+    --impersonate-service-account="$intruder")
+  toks+=("$itok")
+  req "docs program: an account not allowed" 403 "$durl/" -H "Authorization: Bearer $itok"
+  www_has 'Bearer error="insufficient_scope"'
+  stop_receiver docs
+else
+  echo "skipped: docs/receiving.md's program (not built)"
 fi
 
 # ---- usage -------------------------------------------------------------------------
