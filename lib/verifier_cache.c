@@ -20,8 +20,10 @@
 #include "verifier_cache.h"
 
 #define WAYS 4
-/* Mutexes shared by the buckets: contention stays low without one mutex
- * per bucket for large caches. */
+/* Read-write locks shared by the buckets: a hit takes its stripe's lock
+ * for reading, so that threads answering the same hot token (a Pub/Sub
+ * push subscription's, reused for an hour) never wait for each other; an
+ * insert takes it for writing. */
 #define STRIPES 16
 /* Signature characters that choose the bucket. */
 #define BUCKET_CHARS 16
@@ -32,15 +34,16 @@ typedef struct slot {
   gauth_claims *claims; /* NULL: empty */
   int64_t not_before;
   int64_t not_after;
-  uint64_t used; /* bucket tick of the last hit or insert */
+  uint64_t used; /* bucket tick of the last hit or insert (atomic: hits
+                    update it under the read lock) */
 } slot;
 
 struct gauth__verifier_cache {
   size_t buckets;
   size_t ways;
   slot *slots;     /* buckets * ways */
-  uint64_t *ticks; /* per bucket */
-  pthread_mutex_t stripes[STRIPES];
+  uint64_t *ticks; /* per bucket (atomic) */
+  pthread_rwlock_t stripes[STRIPES];
   uint64_t hits; /* atomic */
 };
 
@@ -64,7 +67,7 @@ gauth_status gauth__verifier_cache_new(gauth__verifier_cache **out,
     free(c);
     return gauth__error_nomem(err);
   }
-  for (i = 0; i < STRIPES; i++) pthread_mutex_init(&c->stripes[i], NULL);
+  for (i = 0; i < STRIPES; i++) pthread_rwlock_init(&c->stripes[i], NULL);
   *out = c;
   return GAUTH_OK;
 }
@@ -79,7 +82,7 @@ void gauth__verifier_cache_free(gauth__verifier_cache *c) {
   size_t i;
   if (c == NULL) return;
   for (i = 0; i < c->buckets * c->ways; i++) slot_clear(&c->slots[i]);
-  for (i = 0; i < STRIPES; i++) pthread_mutex_destroy(&c->stripes[i]);
+  for (i = 0; i < STRIPES; i++) pthread_rwlock_destroy(&c->stripes[i]);
   free(c->slots);
   free(c->ticks);
   free(c);
@@ -128,7 +131,7 @@ static int same_token(const slot *s, const char *token, size_t len) {
   return s->claims != NULL && s->len == len && ct_equal(s->token, token, len);
 }
 
-static pthread_mutex_t *lock_of(gauth__verifier_cache *c, size_t bucket) {
+static pthread_rwlock_t *lock_of(gauth__verifier_cache *c, size_t bucket) {
   return &c->stripes[bucket % STRIPES];
 }
 
@@ -143,18 +146,21 @@ int gauth__verifier_cache_get(gauth__verifier_cache *c, const char *token,
   if (c == NULL || token == NULL || len == 0) return 0;
   bucket = bucket_of(c, token, len);
   b = &c->slots[bucket * c->ways];
-  pthread_mutex_lock(lock_of(c, bucket));
+  pthread_rwlock_rdlock(lock_of(c, bucket));
   for (i = 0; i < c->ways; i++) {
     if (!same_token(&b[i], token, len)) continue;
     if (b[i].not_before <= now && now < b[i].not_after) {
       gauth_claims_up_ref(b[i].claims);
       *out = b[i].claims;
-      b[i].used = ++c->ticks[bucket];
+      __atomic_store_n(
+          &b[i].used,
+          __atomic_add_fetch(&c->ticks[bucket], 1, __ATOMIC_RELAXED),
+          __ATOMIC_RELAXED);
       hit = 1;
     }
     break;
   }
-  pthread_mutex_unlock(lock_of(c, bucket));
+  pthread_rwlock_unlock(lock_of(c, bucket));
   if (hit) __atomic_fetch_add(&c->hits, 1, __ATOMIC_RELAXED);
   return hit;
 }
@@ -193,7 +199,7 @@ void gauth__verifier_cache_put(gauth__verifier_cache *c, const char *token,
   bucket = bucket_of(c, token, len);
   b = &c->slots[bucket * c->ways];
   gauth_claims_up_ref(claims);
-  pthread_mutex_lock(lock_of(c, bucket));
+  pthread_rwlock_wrlock(lock_of(c, bucket));
   victim = pick_way(b, c->ways, token, len, now);
   old = b[victim];
   b[victim].token = copy;
@@ -201,8 +207,8 @@ void gauth__verifier_cache_put(gauth__verifier_cache *c, const char *token,
   b[victim].claims = claims;
   b[victim].not_before = not_before;
   b[victim].not_after = not_after;
-  b[victim].used = ++c->ticks[bucket];
-  pthread_mutex_unlock(lock_of(c, bucket));
+  b[victim].used = __atomic_add_fetch(&c->ticks[bucket], 1, __ATOMIC_RELAXED);
+  pthread_rwlock_unlock(lock_of(c, bucket));
   /* Outside the lock: wiping and freeing need no one else's wait. */
   slot_clear(&old);
 }
