@@ -203,6 +203,32 @@ void gauth__strv_free(char **v) {
   free(v);
 }
 
+gauth_status gauth__strv_copy(const char *const *src, const char *owner,
+                              const char *what, char ***out, gauth_error *err) {
+  size_t n = 0, i;
+  char **v;
+  *out = NULL;
+  if (src == NULL) return GAUTH_OK;
+  while (src[n] != NULL) n++;
+  if (n == 0) return GAUTH_OK;
+  v = calloc(n + 1, sizeof(*v));
+  if (v == NULL) return gauth__error_nomem(err);
+  for (i = 0; i < n; i++) {
+    if (src[i][0] == '\0') {
+      gauth__strv_free(v);
+      return gauth__error_set(err, GAUTH_E_INVALID_ARG, "%s: %s %zu is empty",
+                              owner, what, i);
+    }
+    v[i] = strdup(src[i]);
+    if (v[i] == NULL) {
+      gauth__strv_free(v);
+      return gauth__error_nomem(err);
+    }
+  }
+  *out = v;
+  return GAUTH_OK;
+}
+
 gauth_status gauth__strdup_out(const char *s, char **out, gauth_error *err) {
   *out = strdup(s);
   return *out != NULL ? GAUTH_OK : gauth__error_nomem(err);

@@ -31,6 +31,11 @@ gauth_status gauth__error_nomem(gauth_error *err);
 /* *out = a copy of s (not NULL); GAUTH_E_NOMEM when out of memory. For the
  * "copy a member into an out-parameter" step every source has. */
 gauth_status gauth__strdup_out(const char *s, char **out, gauth_error *err);
+/* Copies a NULL-terminated list of strings (gauth__strv_free). NULL or
+ * empty: *out NULL and GAUTH_OK. An empty entry is GAUTH_E_INVALID_ARG,
+ * "OWNER: WHAT N is empty". */
+gauth_status gauth__strv_copy(const char *const *src, const char *owner,
+                              const char *what, char ***out, gauth_error *err);
 
 /* Copies src into dst (either may be NULL). */
 void gauth__error_copy(gauth_error *dst, const gauth_error *src);

@@ -273,34 +273,6 @@ int gauth__receiver_signature_removed(const char *tok, size_t len) {
 
 /* ---- building --------------------------------------------------------- */
 
-/* Copies a NULL-terminated list (NULL or empty: *out NULL); entries must be
- * non-empty. */
-static gauth_status list_copy(const char *const *src, const char *what,
-                              char ***out, gauth_error *err) {
-  size_t n = 0, i;
-  char **v;
-  *out = NULL;
-  if (src == NULL) return GAUTH_OK;
-  while (src[n] != NULL) n++;
-  if (n == 0) return GAUTH_OK;
-  v = calloc(n + 1, sizeof(*v));
-  if (v == NULL) return gauth__error_nomem(err);
-  for (i = 0; i < n; i++) {
-    if (src[i][0] == '\0') {
-      gauth__strv_free(v);
-      return gauth__error_set(err, GAUTH_E_INVALID_ARG,
-                              "receiver options: %s %zu is empty", what, i);
-    }
-    v[i] = strdup(src[i]);
-    if (v[i] == NULL) {
-      gauth__strv_free(v);
-      return gauth__error_nomem(err);
-    }
-  }
-  *out = v;
-  return GAUTH_OK;
-}
-
 static void receiver_destroy(gauth_receiver *r) {
   if (r == NULL) return;
   gauth_verifier_free(r->google);
@@ -364,14 +336,17 @@ static gauth_status receiver_setup(gauth_receiver *r,
                                    gauth_error *err) {
   gauth_status st;
   size_t i;
-  st = list_copy(o->audiences, "audience", &r->audiences, err);
+  st = gauth__strv_copy(o->audiences, "receiver options", "audience",
+                        &r->audiences, err);
   if (st == GAUTH_OK)
-    st = list_copy(o->iap_audiences, "IAP audience", &r->iap_audiences, err);
+    st = gauth__strv_copy(o->iap_audiences, "receiver options", "IAP audience",
+                          &r->iap_audiences, err);
   if (st == GAUTH_OK)
-    st = list_copy(o->allowed_emails, "allowed email", &r->allowed_emails, err);
+    st = gauth__strv_copy(o->allowed_emails, "receiver options",
+                          "allowed email", &r->allowed_emails, err);
   if (st == GAUTH_OK)
-    st = list_copy(o->allowed_domains, "allowed domain", &r->allowed_domains,
-                   err);
+    st = gauth__strv_copy(o->allowed_domains, "receiver options",
+                          "allowed domain", &r->allowed_domains, err);
   if (st != GAUTH_OK) return st;
   if (r->audiences == NULL && r->iap_audiences == NULL)
     return gauth__error_set(err, GAUTH_E_INVALID_ARG,

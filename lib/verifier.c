@@ -82,35 +82,16 @@ static int64_t now_s(const gauth_verifier *v) {
 
 /* ---- building ----------------------------------------------------------- */
 
-/* Copies a NULL-terminated list; every entry must be a non-empty string
- * and there must be at least one. */
+/* Copies a NULL-terminated list (gauth__strv_copy); there must be at least
+ * one entry. */
 static gauth_status strv_copy(const char *const *src, const char *what,
                               char ***out, gauth_error *err) {
-  size_t n = 0, i;
-  char **v;
-  *out = NULL;
-  if (src != NULL)
-    while (src[n] != NULL) n++;
-  if (n == 0)
-    return gauth__error_set(err, GAUTH_E_INVALID_ARG,
-                            "verifier options: at least one %s is required",
-                            what);
-  v = calloc(n + 1, sizeof(*v));
-  if (v == NULL) return gauth__error_nomem(err);
-  for (i = 0; i < n; i++) {
-    if (src[i][0] == '\0') {
-      gauth__strv_free(v);
-      return gauth__error_set(err, GAUTH_E_INVALID_ARG,
-                              "verifier options: %s %zu is empty", what, i);
-    }
-    v[i] = strdup(src[i]);
-    if (v[i] == NULL) {
-      gauth__strv_free(v);
-      return gauth__error_nomem(err);
-    }
-  }
-  *out = v;
-  return GAUTH_OK;
+  gauth_status st = gauth__strv_copy(src, "verifier options", what, out, err);
+  if (st == GAUTH_OK && *out == NULL)
+    st =
+        gauth__error_set(err, GAUTH_E_INVALID_ARG,
+                         "verifier options: at least one %s is required", what);
+  return st;
 }
 
 static gauth_status dup_opt(const char *s, const char *what, char **out,
