@@ -27,8 +27,8 @@
 
 /* A string member copied into *out: required, or optional (absent: NULL).
  * Present strings must not be empty. */
-static gauth_status unsupported_source(const char *what, const char *value,
-                                       gauth_error *err) {
+gauth_status gauth__external_unsupported(const char *what, const char *value,
+                                         gauth_error *err) {
   return gauth__error_set(
       err, GAUTH_E_UNSUPPORTED,
       "credential_source.%s%s%s: %s credentials are not supported by "
@@ -102,17 +102,30 @@ static gauth_status parse_format(const cJSON *src, gauth__external_config *x,
 
 static gauth_status parse_source(const cJSON *json, gauth__external_config *x,
                                  gauth_error *err) {
-  static const char *const refused[] = {"executable", "environment_id",
-                                        "certificate"};
+  static const char *const refused[] = {"certificate"};
   const cJSON *src = NULL;
   gauth_status st =
       gauth__json_get_object(json, "credential_source", &src, err);
   if (st != GAUTH_OK) return st;
+  if (cJSON_GetObjectItemCaseSensitive(src, "environment_id") != NULL) {
+    x->source = GAUTH__SUBJECT_AWS;
+    st = gauth__external_aws_parse(src, &x->aws, err);
+    if (st != GAUTH_OK && st != GAUTH_E_UNSUPPORTED)
+      gauth__error_prefix(err, "credential_source");
+    return st;
+  }
+  if (cJSON_GetObjectItemCaseSensitive(src, "executable") != NULL) {
+    x->source = GAUTH__SUBJECT_EXECUTABLE;
+    st = gauth__external_exec_parse(src, &x->exec, err);
+    if (st != GAUTH_OK && st != GAUTH_E_UNSUPPORTED)
+      gauth__error_prefix(err, "credential_source");
+    return st;
+  }
   for (size_t i = 0; i < GAUTH__ARRAY_LEN(refused); i++) {
     const cJSON *r = cJSON_GetObjectItemCaseSensitive(src, refused[i]);
     if (r != NULL)
-      return unsupported_source(refused[i],
-                                cJSON_IsString(r) ? r->valuestring : NULL, err);
+      return gauth__external_unsupported(
+          refused[i], cJSON_IsString(r) ? r->valuestring : NULL, err);
   }
   st =
       gauth__json_copy_string(src, "file", GAUTH__JSON_NONEMPTY, &x->path, err);
@@ -236,6 +249,8 @@ void gauth__external_config_cleanup(gauth__external_config *x) {
   free(x->user_project);
   free(x->client_id);
   gauth__secret_strfree(x->client_secret);
+  gauth__external_aws_free(x->aws);
+  gauth__external_exec_free(x->exec);
   memset(x, 0, sizeof *x);
 }
 
@@ -451,8 +466,15 @@ static gauth_status subject_token(gauth_credentials *c,
                                   const gauth__external_config *x, char **token,
                                   gauth_error *err) {
   *token = NULL;
-  if (x->source == GAUTH__SUBJECT_FILE) return read_subject_file(x, token, err);
-  return fetch_subject_url(c, x, token, err);
+  switch (x->source) {
+    case GAUTH__SUBJECT_FILE: return read_subject_file(x, token, err);
+    case GAUTH__SUBJECT_URL: return fetch_subject_url(c, x, token, err);
+    case GAUTH__SUBJECT_AWS:
+      return gauth__external_aws_subject_token(c, x, token, err);
+    case GAUTH__SUBJECT_EXECUTABLE:
+      return gauth__external_exec_subject_token(c, x, token, err);
+  }
+  return gauth__error_set(err, GAUTH_E_INTERNAL, "subject token: no source");
 }
 
 /* "Authorization: Basic base64(client_id:client_secret)" (RFC 6749 2.3.1),

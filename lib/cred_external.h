@@ -12,8 +12,15 @@
 
 typedef enum gauth__subject_source {
   GAUTH__SUBJECT_FILE = 1,
-  GAUTH__SUBJECT_URL = 2
+  GAUTH__SUBJECT_URL = 2,
+  GAUTH__SUBJECT_AWS = 3,       /* credential_source.environment_id aws1 */
+  GAUTH__SUBJECT_EXECUTABLE = 4 /* credential_source.executable */
 } gauth__subject_source;
+
+/* The AWS source (lib/cred_external_aws.c) and the executable source
+ * (lib/cred_external_exec.c), opaque here. */
+typedef struct gauth__external_aws gauth__external_aws;
+typedef struct gauth__external_exec gauth__external_exec;
 
 /* An external_account file, validated. Every string owned (NULL: absent). */
 typedef struct gauth__external_config {
@@ -24,15 +31,17 @@ typedef struct gauth__external_config {
   char *impersonation_email;     /* the email in impersonation_url */
   unsigned int lifetime_seconds; /* service_account_impersonation; 0: unset */
   gauth__subject_source source;
-  char *path;          /* FILE */
-  char *url;           /* URL */
-  char **headers;      /* URL: "Name: value", NULL-terminated */
-  int json_format;     /* format.type "json" */
-  char *field_name;    /* format.subject_token_field_name */
-  char *quota_project; /* quota_project_id */
-  char *user_project;  /* workforce_pool_user_project */
-  char *client_id;     /* STS client authentication (Basic) */
-  char *client_secret; /* a secret: wiped */
+  char *path;                 /* FILE */
+  char *url;                  /* URL */
+  char **headers;             /* URL: "Name: value", NULL-terminated */
+  int json_format;            /* format.type "json" */
+  char *field_name;           /* format.subject_token_field_name */
+  char *quota_project;        /* quota_project_id */
+  char *user_project;         /* workforce_pool_user_project */
+  char *client_id;            /* STS client authentication (Basic) */
+  char *client_secret;        /* a secret: wiped */
+  gauth__external_aws *aws;   /* AWS */
+  gauth__external_exec *exec; /* EXECUTABLE */
 } gauth__external_config;
 
 /* Validates json (the file's object) into *out. GAUTH_E_MALFORMED naming
@@ -80,5 +89,39 @@ gauth_status gauth__sts_reply_parse(const char *body, size_t len, int64_t now,
  * for other audiences (workforce pools have none). Free with free(). */
 gauth_status gauth__external_project_number(const char *audience, char **out,
                                             gauth_error *err);
+
+/* GAUTH_E_UNSUPPORTED for credential_source.WHAT (VALUE, when not NULL),
+ * naming the sources libgauth supports. */
+gauth_status gauth__external_unsupported(const char *what, const char *value,
+                                         gauth_error *err);
+
+/* ---- AWS (lib/cred_external_aws.c) ---------------------------------------
+ * credential_source {"environment_id":"aws1", "region_url", "url",
+ * "regional_cred_verification_url", "imdsv2_session_token_url"} validated
+ * into *out. GAUTH_E_UNSUPPORTED for another environment id,
+ * GAUTH_E_MALFORMED naming the member at fault. */
+gauth_status gauth__external_aws_parse(const cJSON *src,
+                                       gauth__external_aws **out,
+                                       gauth_error *err);
+void gauth__external_aws_free(gauth__external_aws *a);
+/* The subject token: a signed GetCallerIdentity request for
+ * x->audience, serialized as Google's STS expects it (URL-encoded JSON).
+ * Free with gauth__secret_strfree. */
+gauth_status gauth__external_aws_subject_token(gauth_credentials *c,
+                                               const gauth__external_config *x,
+                                               char **token, gauth_error *err);
+
+/* ---- executables (lib/cred_external_exec.c) -------------------------------
+ * credential_source {"executable": {"command", "timeout_millis",
+ * "output_file"}} validated into *out. */
+gauth_status gauth__external_exec_parse(const cJSON *src,
+                                        gauth__external_exec **out,
+                                        gauth_error *err);
+void gauth__external_exec_free(gauth__external_exec *e);
+/* The subject token from the executable's response (or output_file's,
+ * while valid). Free with gauth__secret_strfree. */
+gauth_status gauth__external_exec_subject_token(gauth_credentials *c,
+                                                const gauth__external_config *x,
+                                                char **token, gauth_error *err);
 
 #endif /* GAUTH_LIB_CRED_EXTERNAL_H */
