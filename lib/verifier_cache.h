@@ -12,7 +12,8 @@
  *
  * Bounded: a set-associative table of at most `entries` slots (4 ways per
  * bucket); a new entry takes an empty or expired way of its bucket, else
- * the least recently used one. Buckets are guarded by striped read-write locks (a hit reads).
+ * the least recently used one. Buckets are guarded by striped read-write locks
+ * (a hit reads).
  *
  * THREAD SAFETY: every function is thread-safe, except _free. */
 #ifndef GAUTH_LIB_VERIFIER_CACHE_H
