@@ -529,21 +529,25 @@ static gauth_status sts_post(gauth_credentials *c,
                              const char *subject, gauth__http_response *resp,
                              gauth_error *err) {
   gauth__sts_form form;
-  char *url = NULL, *auth = NULL;
+  char *url = NULL, *auth = NULL, **more = NULL;
   const char *headers[2] = {NULL, NULL};
   gauth_status st = gauth__sts_form_build(x, scope, subject, &form, err);
   if (st == GAUTH_OK) st = client_auth(x, &auth, err);
   if (st == GAUTH_OK) st = sts_url(c, x, &url, err);
   headers[0] = auth;
+  if (st == GAUTH_OK && x->source == GAUTH__SUBJECT_AWS)
+    st = gauth__external_aws_token_secrets(subject, &more, err);
   if (st == GAUTH_OK) {
-    st = gauth__http_post_form(gauth__credentials_http(c), url, headers,
-                               form.fields, form.n, resp, err);
+    st = gauth__http_post_form_secrets(gauth__credentials_http(c), url, headers,
+                                       form.fields, form.n,
+                                       (const char *const *)more, resp, err);
     if (st != GAUTH_OK)
       gauth__error_prefix(err, "STS token exchange for audience %s",
                           gauth__echo_setting(x->audience));
   }
   gauth__sts_form_cleanup(&form);
   gauth__secret_strfree(auth);
+  gauth__secret_strv_free(more);
   free(url);
   return st;
 }

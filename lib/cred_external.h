@@ -130,6 +130,13 @@ gauth_status gauth__external_aws_serialize(const char *url,
                                            const char *audience, char **token,
                                            gauth_error *err);
 
+/* The secrets inside an AWS subject token (the Authorization value, the
+ * session token, the token's JSON text), for the STS request to redact if
+ * STS echoes them: a NULL-terminated list into *out (free with
+ * gauth__secret_strv_free), empty when token is not an AWS token. */
+gauth_status gauth__external_aws_token_secrets(const char *token, char ***out,
+                                               gauth_error *err);
+
 /* ---- executables (lib/cred_external_exec.c) -------------------------------
  * credential_source {"executable": {"command", "timeout_millis",
  * "output_file"}} validated into *out. */

@@ -526,3 +526,52 @@ gauth_status gauth__external_aws_subject_token(gauth_credentials *c,
   state_cleanup(&s);
   return st;
 }
+
+static char *percent_decode(const char *s) {
+  size_t n = strlen(s), o = 0;
+  char *out = malloc(n + 1);
+  if (out == NULL) return NULL;
+  for (size_t i = 0; i < n; i++) {
+    unsigned int v;
+    if (s[i] == '%' && i + 2 < n && sscanf(s + i + 1, "%2x", &v) == 1) {
+      out[o++] = (char)v;
+      i += 2;
+    } else {
+      out[o++] = s[i];
+    }
+  }
+  out[o] = '\0';
+  return out;
+}
+
+gauth_status gauth__external_aws_token_secrets(const char *token, char ***out,
+                                               gauth_error *err) {
+  char *json = percent_decode(token);
+  cJSON *root = json ? cJSON_Parse(json) : NULL;
+  const cJSON *h;
+  size_t n = 0;
+  *out = calloc(8, sizeof **out);
+  if (*out == NULL || json == NULL) {
+    gauth__secret_strfree(json);
+    gauth__secret_strv_free(*out);
+    *out = NULL;
+    return gauth__error_nomem(err);
+  }
+  cJSON_ArrayForEach(h, cJSON_GetObjectItemCaseSensitive(root, "headers")) {
+    const cJSON *k = cJSON_GetObjectItemCaseSensitive(h, "key");
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(h, "value");
+    if (n < 5 && cJSON_IsString(k) && cJSON_IsString(v) &&
+        (strcmp(k->valuestring, "Authorization") == 0 ||
+         strcmp(k->valuestring, "x-amz-security-token") == 0)) {
+      const char *sig = strstr(v->valuestring, "Signature=");
+      if (((*out)[n] = strdup(v->valuestring)) != NULL) n++;
+      if (sig != NULL && ((*out)[n] = strdup(sig + 10)) != NULL) n++;
+    }
+  }
+  if (n > 0)
+    (*out)[n++] = json;
+  else
+    gauth__secret_strfree(json);
+  gauth__secret_json_delete(root);
+  return GAUTH_OK;
+}
