@@ -718,3 +718,21 @@ Test(sts_aws, malformed_tokens) {
   cr_expect_eq(r.status, 200);
   emu_reply_free(&r);
 }
+
+/* The config's key with a session token: an assumed role's, which needs
+ * the token on every request. */
+Test(imds_v2, config_key_with_session_token, .timeout = TEST_TIMEOUT) {
+  char who[512];
+  cr_assert_eq(start_with("{" AWS_MEMBER(
+                   ",\"session_token\":\"FwoGZXIvYXdzEmulator\"") "}"),
+               -1);
+  sub_opts o = user_opts();
+  refused(&o, AUDIENCE, "invalid_grant", "InvalidClientTokenId");
+  o.session_token = "FwoGZXIvYXdzEmulator";
+  char *at = granted(&o);
+  principal_of(at, who, sizeof who);
+  cr_expect_str_eq(who, PRINCIPAL_POOL "arn:aws:sts::" ACCOUNT
+                                       ":assumed-role/" ROLE "/emulator-user");
+  free(at);
+  stop();
+}
