@@ -401,9 +401,8 @@ static void aws_routes(ts_server *s, const char *sts_body, int sts_status) {
       .status = 403, .body = "token " AWS_IMDS " is not valid here"};
   ts_response sts = {.status = sts_status, .body = sts_body};
   ts_response creds = {
-      .body =
-          "{\"AccessKeyId\":\"ASIAKEYID\",\"SecretAccessKey\":\"" AWS_SECRET
-          "\",\"Token\":\"" AWS_SESSION "\"}"};
+      .body = "{\"AccessKeyId\":\"ASIAKEYID\",\"SecretAccessKey\":\"" AWS_SECRET
+              "\",\"Token\":\"" AWS_SESSION "\"}"};
   ts_route(s, "/api/token", &token, 1);
   ts_route(s, "/zone", &zone, 1);
   ts_route(s, "/creds", &role, 1);
