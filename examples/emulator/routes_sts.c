@@ -4,7 +4,10 @@
  * "external_issuers") becomes a federated access token for the principal
  * principal://iam.googleapis.com/projects/N/locations/global/
  * workloadIdentityPools/POOL/subject/SUB, which may then impersonate a
- * service account through IAM Credentials when the policy lets it. */
+ * service account through IAM Credentials when the policy lets it. An AWS
+ * subject token (aws4_request, a signed GetCallerIdentity request) is
+ * checked by sts_aws.c against the config's "aws"; its SUB is the caller's
+ * ARN. */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #endif
