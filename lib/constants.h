@@ -67,6 +67,18 @@
 #define GAUTH__METADATA_NEGATIVE_TTL_MS 10000u /* an absent answer is kept */
 #define GAUTH__METADATA_DMI_MAX_BYTES 256u     /* read of one DMI file */
 
+/* AWS external accounts (lib/cred_external_aws.c). */
+#define GAUTH__ENV_AWS_REGION "AWS_REGION"
+#define GAUTH__ENV_AWS_DEFAULT_REGION "AWS_DEFAULT_REGION"
+#define GAUTH__ENV_AWS_ACCESS_KEY_ID "AWS_ACCESS_KEY_ID"
+#define GAUTH__ENV_AWS_SECRET_ACCESS_KEY "AWS_SECRET_ACCESS_KEY"
+#define GAUTH__ENV_AWS_SESSION_TOKEN "AWS_SESSION_TOKEN"
+#define GAUTH__AWS_IMDS_TIMEOUT_MS 5000u         /* per attempt */
+#define GAUTH__AWS_IMDS_CONNECT_TIMEOUT_MS 2000u /* a link-local address */
+#define GAUTH__AWS_IMDS_DEADLINE_MS 15000u       /* attempts and waits */
+#define GAUTH__AWS_IMDSV2_TTL "300"              /* seconds, as Google's */
+#define GAUTH__AWS_TOKEN_TYPE "urn:ietf:params:aws:token-type:aws4_request"
+
 /* Credentials and their token cache (seconds). */
 #define GAUTH__ENV_QUOTA_PROJECT "GOOGLE_CLOUD_QUOTA_PROJECT"
 #define GAUTH__TOKEN_REFRESH_EARLY_SECONDS 225u

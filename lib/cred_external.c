@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 
 #include "base64.h"
+#include "constants.h"
 #include "cred_external.h"
 #include "error_internal.h"
 #include "iam_credentials.h"
@@ -32,7 +33,8 @@ gauth_status gauth__external_unsupported(const char *what, const char *value,
   return gauth__error_set(
       err, GAUTH_E_UNSUPPORTED,
       "credential_source.%s%s%s: %s credentials are not supported by "
-      "libgauth; credential_source.file and credential_source.url are",
+      "libgauth; credential_source.file, credential_source.url and "
+      "credential_source.environment_id aws1 are",
       what, value ? " " : "", value ? gauth__echo_setting(value) : "",
       strcmp(what, "executable") == 0               ? "executable-sourced"
       : strcmp(what, "certificate") == 0            ? "X.509 certificate"
@@ -112,6 +114,13 @@ static gauth_status parse_source(const cJSON *json, gauth__external_config *x,
     st = gauth__external_aws_parse(src, &x->aws, err);
     if (st != GAUTH_OK && st != GAUTH_E_UNSUPPORTED)
       gauth__error_prefix(err, "credential_source");
+    if (st == GAUTH_OK &&
+        strcmp(x->subject_token_type, GAUTH__AWS_TOKEN_TYPE) != 0)
+      st = gauth__error_set(
+          err, GAUTH_E_MALFORMED,
+          "field \"subject_token_type\" must be " GAUTH__AWS_TOKEN_TYPE
+          " for an AWS "
+          "credential_source");
     return st;
   }
   if (cJSON_GetObjectItemCaseSensitive(src, "executable") != NULL) {
@@ -520,21 +529,25 @@ static gauth_status sts_post(gauth_credentials *c,
                              const char *subject, gauth__http_response *resp,
                              gauth_error *err) {
   gauth__sts_form form;
-  char *url = NULL, *auth = NULL;
+  char *url = NULL, *auth = NULL, **more = NULL;
   const char *headers[2] = {NULL, NULL};
   gauth_status st = gauth__sts_form_build(x, scope, subject, &form, err);
   if (st == GAUTH_OK) st = client_auth(x, &auth, err);
   if (st == GAUTH_OK) st = sts_url(c, x, &url, err);
   headers[0] = auth;
+  if (st == GAUTH_OK && x->source == GAUTH__SUBJECT_AWS)
+    st = gauth__external_aws_token_secrets(subject, &more, err);
   if (st == GAUTH_OK) {
-    st = gauth__http_post_form(gauth__credentials_http(c), url, headers,
-                               form.fields, form.n, resp, err);
+    st = gauth__http_post_form_secrets(gauth__credentials_http(c), url, headers,
+                                       form.fields, form.n,
+                                       (const char *const *)more, resp, err);
     if (st != GAUTH_OK)
       gauth__error_prefix(err, "STS token exchange for audience %s",
                           gauth__echo_setting(x->audience));
   }
   gauth__sts_form_cleanup(&form);
   gauth__secret_strfree(auth);
+  gauth__secret_strv_free(more);
   free(url);
   return st;
 }

@@ -4,6 +4,7 @@
 #ifndef GAUTH_LIB_CRED_EXTERNAL_H
 #define GAUTH_LIB_CRED_EXTERNAL_H
 
+#include "aws_sigv4.h"
 #include "credentials_internal.h"
 
 #define GAUTH__STS_GRANT "urn:ietf:params:oauth:grant-type:token-exchange"
@@ -45,9 +46,10 @@ typedef struct gauth__external_config {
 } gauth__external_config;
 
 /* Validates json (the file's object) into *out. GAUTH_E_MALFORMED naming
- * the member at fault; GAUTH_E_UNSUPPORTED for executable, AWS (any
- * environment_id) and certificate sources, saying that file and url are
- * supported. On failure *out holds nothing to free. */
+ * the member at fault (an AWS source needs the aws4_request
+ * subject_token_type); GAUTH_E_UNSUPPORTED for executable and certificate
+ * sources, environment ids other than aws1, saying which are supported. On
+ * failure *out holds nothing to free. */
 gauth_status gauth__external_config_parse(const cJSON *json,
                                           gauth__external_config *out,
                                           gauth_error *err);
@@ -91,14 +93,17 @@ gauth_status gauth__external_project_number(const char *audience, char **out,
                                             gauth_error *err);
 
 /* GAUTH_E_UNSUPPORTED for credential_source.WHAT (VALUE, when not NULL),
- * naming the sources libgauth supports. */
+ * naming the sources libgauth supports (file, url, environment_id aws1). */
 gauth_status gauth__external_unsupported(const char *what, const char *value,
                                          gauth_error *err);
 
 /* ---- AWS (lib/cred_external_aws.c) ---------------------------------------
  * credential_source {"environment_id":"aws1", "region_url", "url",
  * "regional_cred_verification_url", "imdsv2_session_token_url"} validated
- * into *out. GAUTH_E_UNSUPPORTED for another environment id,
+ * into *out: the metadata URLs (region_url, url, imdsv2_session_token_url)
+ * must be http:// to 169.254.169.254, [fd00:ec2::254] or loopback, the
+ * verification URL (required) https:// (http:// to loopback).
+ * GAUTH_E_UNSUPPORTED for another environment id or AWS version,
  * GAUTH_E_MALFORMED naming the member at fault. */
 gauth_status gauth__external_aws_parse(const cJSON *src,
                                        gauth__external_aws **out,
@@ -106,10 +111,31 @@ gauth_status gauth__external_aws_parse(const cJSON *src,
 void gauth__external_aws_free(gauth__external_aws *a);
 /* The subject token: a signed GetCallerIdentity request for
  * x->audience, serialized as Google's STS expects it (URL-encoded JSON).
- * Free with gauth__secret_strfree. */
+ * Region and credentials from the environment (AWS_REGION,
+ * AWS_DEFAULT_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+ * AWS_SESSION_TOKEN) or the metadata service; signed at c's clock. Free
+ * with gauth__secret_strfree. */
 gauth_status gauth__external_aws_subject_token(gauth_credentials *c,
                                                const gauth__external_config *x,
                                                char **token, gauth_error *err);
+
+/* The serialization alone (pure): percent-encoded
+ * {"url":URL,"method":"POST","headers":[{"key":"Authorization",...},
+ * {"key":"host",...},{"key":"x-amz-date",...},{"key":"x-amz-security-token",
+ * ...} (when session_token),{"key":"x-goog-cloud-target-resource",...}]}.
+ * Free *token with gauth__secret_strfree. */
+gauth_status gauth__external_aws_serialize(const char *url,
+                                           const gauth__sigv4_result *sig,
+                                           const char *session_token,
+                                           const char *audience, char **token,
+                                           gauth_error *err);
+
+/* The secrets inside an AWS subject token (the Authorization value, the
+ * session token, the token's JSON text), for the STS request to redact if
+ * STS echoes them: a NULL-terminated list into *out (free with
+ * gauth__secret_strv_free), empty when token is not an AWS token. */
+gauth_status gauth__external_aws_token_secrets(const char *token, char ***out,
+                                               gauth_error *err);
 
 /* ---- executables (lib/cred_external_exec.c) -------------------------------
  * credential_source {"executable": {"command", "timeout_millis",

@@ -1203,17 +1203,29 @@ gauth_status gauth__http_post_form(gauth__http *h, const char *url,
                                    const gauth__form_field *fields, size_t n,
                                    gauth__http_response *resp,
                                    gauth_error *err) {
+  return gauth__http_post_form_secrets(h, url, headers, fields, n, NULL, resp,
+                                       err);
+}
+
+gauth_status gauth__http_post_form_secrets(gauth__http *h, const char *url,
+                                           const char *const *headers,
+                                           const gauth__form_field *fields,
+                                           size_t n, const char *const *more,
+                                           gauth__http_response *resp,
+                                           gauth_error *err) {
   const char **secrets;
   char *body = NULL;
-  size_t i, k = 0;
+  size_t i, k = 0, m = 0;
   gauth_status st;
 
   if (resp != NULL) memset(resp, 0, sizeof(*resp));
-  secrets = calloc(n + 1, sizeof(*secrets));
+  while (more != NULL && more[m] != NULL) m++;
+  secrets = calloc(n + m + 1, sizeof(*secrets));
   if (secrets == NULL) return gauth__error_nomem(err);
   for (i = 0; i < n && fields != NULL; i++)
     if (fields[i].secret && fields[i].value != NULL)
       secrets[k++] = fields[i].value;
+  for (i = 0; i < m; i++) secrets[k++] = more[i];
   st = gauth__form_encode(fields, n, &body, err);
   if (st == GAUTH_OK)
     st = post_text(h, url, headers, body, "application/x-www-form-urlencoded",

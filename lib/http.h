@@ -114,6 +114,15 @@ gauth_status gauth__http_post_form(gauth__http *h, const char *url,
                                    gauth__http_response *resp,
                                    gauth_error *err);
 
+/* The same with more secrets to redact (NULL-terminated, may be NULL):
+ * values the body carries in another form (inside an encoded field). */
+gauth_status gauth__http_post_form_secrets(gauth__http *h, const char *url,
+                                           const char *const *headers,
+                                           const gauth__form_field *fields,
+                                           size_t n, const char *const *more,
+                                           gauth__http_response *resp,
+                                           gauth_error *err);
+
 /* POST a JSON body (serialised unformatted). */
 gauth_status gauth__http_post_json(gauth__http *h, const char *url,
                                    const char *const *headers,

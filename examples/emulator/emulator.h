@@ -264,10 +264,110 @@ typedef struct emu_external_issuer {
 } emu_external_issuer;
 const emu_external_issuer *emu_external_issuer_find(emu *e, const char *issuer);
 
+/* The federated principal of a subject of a workload identity provider
+ * (audience //iam.googleapis.com/projects/N/locations/global/
+ * workloadIdentityPools/POOL/providers/P): principal://iam.googleapis.com/
+ * projects/N/locations/global/workloadIdentityPools/POOL/subject/SUB. 0 when
+ * the audience is not a provider's or out is too small. (routes_sts.c) */
+int emu_sts_principal(const char *audience, const char *sub, char *out,
+                      size_t n);
+
 /* The IAM member for an email: "serviceAccount:EMAIL" for an account of the
  * world, "user:EMAIL" otherwise; a federated principal ("principal://...",
  * from STS) as it is. (world.c) */
 void emu_member_of(emu *e, const char *email, char *out, size_t n);
+
+/* ---- AWS: the other side of workload identity federation ------------------
+ * (aws.c: the config's "aws" member, access keys, IMDSv2 tokens;
+ * routes_aws_imds.c: EC2's instance metadata service; aws_sigv4.c and
+ * sts_aws.c: STS's check of an aws4_request subject token.) */
+
+typedef struct emu_aws emu_aws;
+
+typedef struct emu_aws_info {
+  const char *account_id;      /* 12 digits */
+  const char *role_name;       /* the instance profile's role */
+  const char *region;          /* us-east-2 */
+  const char *audience;        /* the workload identity provider's */
+  const char *service_account; /* impersonated by default, or NULL */
+  const char *instance_id;     /* the role session of the instance's keys */
+  const char *user_name;       /* the IAM user of the long-term key */
+  int64_t lifetime;            /* of the instance's temporary keys, s */
+  int imdsv2_required;         /* token-less metadata GETs get 401 */
+} emu_aws_info;
+
+/* An access key AWS knows. SECRETS: secret_access_key and session_token;
+ * whoever copies one out wipes it (OPENSSL_cleanse) when done. */
+typedef struct emu_aws_creds {
+  char access_key_id[132];
+  char secret_access_key[132];
+  char session_token[1504]; /* "" for a long-term key */
+  char arn[300];            /* the caller GetCallerIdentity would name */
+  int temporary;            /* needs its session token on every request */
+  int64_t issued;           /* emulator clock */
+  int64_t expires;          /* emulator clock; 0: never */
+} emu_aws_creds;
+
+/* Parses the config's "aws" member: NULL with a message when it is wrong.
+ * (aws.c) */
+emu_aws *emu_aws_from_config(const cJSON *v, char *errbuf, size_t errlen);
+void emu_aws_free(emu_aws *a);
+/* The world's AWS side, or NULL when the config has no "aws". (world.c) */
+emu_aws *emu_aws_of(emu *e);
+const emu_aws_info *emu_aws_info_of(const emu_aws *a);
+/* A new IMDSv2 session token valid for ttl seconds from now (free()), or
+ * NULL on a failure of the random source. */
+char *emu_aws_imds_token_new(emu_aws *a, int64_t now, int64_t ttl);
+/* 1 when token is one of ours and not expired at now. */
+int emu_aws_imds_token_valid(emu_aws *a, const char *token, int64_t now);
+/* The instance role's temporary credentials at now (a new set when there is
+ * none, or the current one is within 5 minutes of its expiry): 0, or -1 on
+ * a failure of the random source. */
+int emu_aws_role_credentials(emu_aws *a, int64_t now, emu_aws_creds *out);
+/* The key named access_key_id (the config's or one the instance had, expired
+ * or not): 1 and *out, or 0 when AWS does not know it. */
+int emu_aws_key_find(emu_aws *a, const char *access_key_id, emu_aws_creds *out);
+
+/* EC2's instance metadata service at /latest/... (routes_aws_imds.c). */
+int emu_route_aws_imds(emu *e, const emu_request *req, emu_response *resp);
+
+/* STS's check of an AWS subject token (subject_token_type
+ * urn:ietf:params:aws:token-type:aws4_request, URL-encoded JSON of a signed
+ * GetCallerIdentity request): 1 with the federated principal
+ * (principal://iam.googleapis.com/projects/N/locations/global/
+ * workloadIdentityPools/POOL/subject/ARN) in principal; otherwise 0 with
+ * Google's 400 in resp. (sts_aws.c) */
+int emu_sts_aws_subject(emu *e, const char *audience, const char *subject_token,
+                        char *principal, size_t n, emu_response *resp);
+
+/* AWS Signature Version 4, the verifying side (aws_sigv4.c). */
+typedef struct emu_sigv4_header {
+  const char *name; /* any case */
+  const char *value;
+} emu_sigv4_header;
+/* The parts of an Authorization header "AWS4-HMAC-SHA256 Credential=AKID/
+ * DATE/REGION/SERVICE/aws4_request, SignedHeaders=a;b, Signature=HEX". */
+typedef struct emu_sigv4_auth {
+  char access_key_id[132];
+  char date[16], region[64], service[64], terminator[32];
+  char signed_headers[512]; /* "a;b;c" as given */
+  char signature[72];       /* 64 hex digits */
+} emu_sigv4_auth;
+/* 0, or -1 with what is wrong in why (AWS's wording). */
+int emu_sigv4_parse_auth(const char *header, emu_sigv4_auth *out, char *why,
+                         size_t whylen);
+/* The signature (64 lowercase hex digits + NUL) of a request: method, the
+ * canonical URI ("/"), the query string as sent (its pairs are sorted
+ * here), the headers (those named in signed_headers are taken, lowercased,
+ * trimmed), the body's SHA-256 in hex, x-amz-date, the scope's date, region
+ * and service, and the secret. -1 when a signed header is missing (why). */
+int emu_sigv4_signature(const char *method, const char *uri, const char *query,
+                        const emu_sigv4_header *headers, size_t nheaders,
+                        const char *signed_headers, const char *payload_hash,
+                        const char *amz_date, const char *date,
+                        const char *region, const char *service,
+                        const char *secret, char out[65], char *why,
+                        size_t whylen);
 
 /* ---- counters ------------------------------------------------------------ */
 

@@ -4,7 +4,10 @@
  * "external_issuers") becomes a federated access token for the principal
  * principal://iam.googleapis.com/projects/N/locations/global/
  * workloadIdentityPools/POOL/subject/SUB, which may then impersonate a
- * service account through IAM Credentials when the policy lets it. */
+ * service account through IAM Credentials when the policy lets it. An AWS
+ * subject token (aws4_request, a signed GetCallerIdentity request) is
+ * checked by sts_aws.c against the config's "aws"; its SUB is the caller's
+ * ARN. */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #endif
@@ -22,6 +25,7 @@
 #define TT_ACCESS "urn:ietf:params:oauth:token-type:access_token"
 #define TT_JWT "urn:ietf:params:oauth:token-type:jwt"
 #define TT_ID_TOKEN "urn:ietf:params:oauth:token-type:id_token"
+#define TT_AWS "urn:ietf:params:aws:token-type:aws4_request"
 #define E_TARGET                                                    \
   "The target service indicated by the \"audience\" parameters is " \
   "invalid. This might either be because the pool or provider is "  \
@@ -32,8 +36,8 @@ static int64_t emu_clock(void *userdata) { return emu_now(userdata); }
 /* The pool's principal for a subject: the provider's audience without
  * "//" and "/providers/X", then "/subject/SUB". 0 when the audience is not
  * a workload identity provider's. */
-static int federated_principal(const char *audience, const char *sub, char *out,
-                               size_t n) {
+int emu_sts_principal(const char *audience, const char *sub, char *out,
+                      size_t n) {
   static const char prefix[] = "//iam.googleapis.com/";
   const char *prov = strstr(audience, "/providers/");
   if (strncmp(audience, prefix, strlen(prefix)) != 0 || prov == NULL) return 0;
@@ -112,17 +116,31 @@ static void token_exchange(emu *e, const emu_request *req, emu_response *resp) {
     goto out;
   }
   if (stt == NULL ||
-      (strcmp(stt, TT_JWT) != 0 && strcmp(stt, TT_ID_TOKEN) != 0)) {
+      (strcmp(stt, TT_JWT) != 0 && strcmp(stt, TT_ID_TOKEN) != 0 &&
+       strcmp(stt, TT_AWS) != 0)) {
     emu_reply_oauth_error(resp, 400, "invalid_request",
                           "Invalid value for \"subject_token_type\". Only "
-                          "OIDC ID tokens (jwt, id_token) are supported "
-                          "by the emulator.");
+                          "OIDC ID tokens (jwt, id_token) and AWS signed "
+                          "requests (aws4_request) are supported by the "
+                          "emulator.");
     goto out;
   }
   if (st == NULL || st[0] == '\0' || aud == NULL) {
     emu_reply_oauth_missing(
         resp, st == NULL || st[0] == '\0' ? "subject_token" : "audience");
     goto out;
+  }
+  char principal[600];
+  if (strcmp(stt, TT_AWS) == 0) {
+    /* An AWS provider of the pool: the config's "aws". */
+    const emu_aws *a = emu_aws_of(e);
+    if (a == NULL || strcmp(emu_aws_info_of(a)->audience, aud) != 0) {
+      emu_reply_oauth_error(resp, 400, "invalid_target", E_TARGET);
+      goto out;
+    }
+    if (!emu_sts_aws_subject(e, aud, st, principal, sizeof principal, resp))
+      goto out;
+    goto mint;
   }
   if (gauth_jwt_decode_unverified(st, NULL, &claims, NULL) == GAUTH_OK)
     cj = cJSON_Parse(claims);
@@ -133,13 +151,14 @@ static void token_exchange(emu *e, const emu_request *req, emu_response *resp) {
     emu_reply_oauth_error(resp, 400, "invalid_target", E_TARGET);
     goto out;
   }
-  char sub[256], principal[256];
+  char sub[256];
   if (!verify_subject(e, x, st, sub, sizeof sub, resp)) goto out;
-  if (!federated_principal(x->audience, sub, principal, sizeof principal)) {
+  if (!emu_sts_principal(x->audience, sub, principal, sizeof principal)) {
     emu_reply_oauth_error(resp, 400, "invalid_target", E_TARGET);
     goto out;
   }
-  snprintf(resp->principal, sizeof resp->principal, "%s", principal);
+mint:
+  snprintf(resp->principal, sizeof resp->principal, "%.250s", principal);
   const char *scopes = scope && scope[0] ? scope : GAUTH_SCOPE_CLOUD_PLATFORM;
   char *at = emu_mint_access_token(e, principal, scopes, 3600);
   if (at == NULL) {

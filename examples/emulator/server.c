@@ -207,7 +207,8 @@ static void trunc_free(void *cls) {
 static const emu_route_fn api_routes[] = {
     emu_route_control,   emu_route_metadata,  emu_route_oauth,
     emu_route_iam,       emu_route_run,       emu_route_sts,
-    emu_route_scheduler, emu_route_resources, emu_route_iap};
+    emu_route_scheduler, emu_route_resources, emu_route_iap,
+    emu_route_aws_imds};
 /* Cloud Run's front end serves services, not Google's APIs (nor the
  * control API): a service's host is not an API host. */
 static const emu_route_fn run_routes[] = {emu_route_run_service};

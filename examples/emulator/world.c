@@ -230,6 +230,7 @@ struct emu {
   size_t nbindings, capbindings;
   ext_rec *ext;
   size_t next;
+  emu_aws *aws;         /* the config's "aws", or NULL; fixed after start-up */
   sigkey keys[2];       /* [0] current, [1] previous (pkey NULL: none) */
   gauth_keyset *keyset; /* public keys of keys[] */
   emu_iap *iap;         /* IAP's signing key; fixed after start-up */
@@ -1160,6 +1161,7 @@ static int load_config(emu *e, const char *path, char *errbuf, size_t errlen) {
                                         "roles",
                                         "bindings",
                                         "external_issuers",
+                                        "aws",
                                         "signing_keys_max_age",
                                         "iam_propagation_seconds",
                                         NULL};
@@ -1187,6 +1189,7 @@ static int load_config(emu *e, const char *path, char *errbuf, size_t errlen) {
   STEP("roles", cfg_roles(e, v, errbuf, errlen));
   STEP("bindings", cfg_bindings(e, v, errbuf, errlen));
   STEP("external_issuers", cfg_issuers(e, v, errbuf, errlen));
+  STEP("aws", (e->aws = emu_aws_from_config(v, errbuf, errlen)) ? 0 : -1);
 #undef STEP
   {
     int bad = 0;
@@ -1367,6 +1370,7 @@ void emu_world_free(emu *e) {
     gauth_keyset_free(e->ext[i].keys);
   }
   free(e->ext);
+  emu_aws_free(e->aws);
   sigkey_clear(&e->keys[0]);
   sigkey_clear(&e->keys[1]);
   emu_iap_free(e->iap);
@@ -1544,6 +1548,8 @@ const emu_user *emu_user_find_by_refresh_token(emu *e, const char *token) {
   }
   return NULL;
 }
+
+emu_aws *emu_aws_of(emu *e) { return e->aws; }
 
 const emu_external_issuer *emu_external_issuer_find(emu *e,
                                                     const char *issuer) {

@@ -126,8 +126,9 @@ typedef struct gauth_credentials_options {
  * impersonated_service_account or external_account. Errors: GAUTH_E_IO
  * (unreadable; the message names the path), GAUTH_E_MALFORMED (not JSON, a
  * missing or mistyped member, a bad key; the message names the member),
- * GAUTH_E_UNSUPPORTED (an unknown type, an executable or AWS subject-token
- * source), GAUTH_E_TOO_LARGE (over 64 KiB), GAUTH_E_INVALID_ARG. */
+ * GAUTH_E_UNSUPPORTED (an unknown type, an executable or certificate
+ * subject-token source, an AWS environment_id other than aws1),
+ * GAUTH_E_TOO_LARGE (over 64 KiB), GAUTH_E_INVALID_ARG. */
 GAUTH_API GAUTH_NODISCARD gauth_status gauth_credentials_from_file(
     gauth_credentials **out, const char *path,
     const gauth_credentials_options *copts, gauth_error *err);

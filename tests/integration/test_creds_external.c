@@ -415,16 +415,18 @@ Test(ext, executable_source_unsupported) {
   cr_assert_not_null(strstr(err.message, "credential_source.executable"), "%s",
                      err.message);
   cr_assert_not_null(strstr(err.message,
-                            "credential_source.file and "
-                            "credential_source.url are"),
+                            "credential_source.file, "
+                            "credential_source.url and "
+                            "credential_source.environment_id aws1 are"),
                      "%s", err.message);
   j = ext_json(
-      "{\"environment_id\":\"aws1\",\"region_url\":"
+      "{\"environment_id\":\"aws2\",\"region_url\":"
       "\"http://169.254.169.254/latest/meta-data/placement/"
-      "availability-zone\"}",
+      "availability-zone\",\"regional_cred_verification_url\":"
+      "\"https://sts.{region}.amazonaws.com\"}",
       NULL);
   cr_assert_null(creds_of(j, &o, GAUTH_E_UNSUPPORTED, &err));
-  cr_assert_not_null(strstr(err.message, "AWS"), "%s", err.message);
+  cr_assert_not_null(strstr(err.message, "AWS version 2"), "%s", err.message);
 }
 
 /* ---- URL sources --------------------------------------------------------- */

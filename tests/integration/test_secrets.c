@@ -382,3 +382,94 @@ Test(secrets, credentials_never_leak_refresh_token_or_client_secret,
   tu_log_cleanup(&log);
   free(key_pem);
 }
+
+/* AWS external accounts: the secret access key, the session token and the
+ * IMDSv2 token travel through the metadata service; STS receives the
+ * subject token, which carries the session token and the signature. Each
+ * server echoes back what it received (STS in an OAuth error, a Google
+ * error, a 200 without a token, a non-JSON body; the metadata service in a
+ * 403); none may show in a log line or an error. */
+#define AWS_SECRET "CANARYaws-secret-5e1d"
+#define AWS_SESSION "CANARYaws-session-77c2"
+#define AWS_IMDS "CANARYimds-token-3b90"
+
+static void aws_routes(ts_server *s, const char *sts_body, int sts_status) {
+  static const ts_response token = {.body = AWS_IMDS};
+  static const ts_response zone = {.body = "us-east-2b"};
+  static const ts_response role = {.body = "role-1"};
+  static const ts_response bad_role = {
+      .status = 403, .body = "token " AWS_IMDS " is not valid here"};
+  ts_response sts = {.status = sts_status, .body = sts_body};
+  ts_response creds = {
+      .body = "{\"AccessKeyId\":\"ASIAKEYID\",\"SecretAccessKey\":\"" AWS_SECRET
+              "\",\"Token\":\"" AWS_SESSION "\"}"};
+  ts_route(s, "/api/token", &token, 1);
+  ts_route(s, "/zone", &zone, 1);
+  ts_route(s, "/creds", &role, 1);
+  ts_route(s, "/creds/role-1", &creds, 1);
+  ts_route(s, "/bad/creds", &bad_role, 1);
+  ts_route(s, "/sts", &sts, 1);
+}
+
+Test(secrets, aws_credentials_never_leak, .timeout = 60) {
+  gauth_options opts = GAUTH_OPTIONS_INIT;
+  gauth_credentials_options co = GAUTH_CREDENTIALS_OPTIONS_INIT;
+  tu_log log;
+  char echo_json[512], json[2048], base[64];
+  const char *bodies[4];
+  int statuses[4] = {400, 403, 200, 400};
+  load_key();
+  snprintf(echo_json, sizeof echo_json,
+           "{\"error\":\"invalid_grant\",\"error_description\":\"session "
+           "%s\"}",
+           AWS_SESSION);
+  bodies[0] = echo_json;
+  bodies[1] = "{\"error\":{\"code\":403,\"message\":\"session " AWS_SESSION
+              "\",\"status\":\"PERMISSION_DENIED\"}}";
+  bodies[2] = "{\"token\":\"" AWS_SESSION "\"}"; /* no access_token */
+  bodies[3] = "x-amz-security-token=" AWS_SESSION "&key=ASIAKEYID";
+  tu_log_init(&log);
+  opts.log_fn = tu_log_capture;
+  opts.log_userdata = &log;
+  opts.log_level = GAUTH_LOG_DEBUG;
+  opts.retry.max_attempts = 1;
+  co.options = &opts;
+  unsetenv("AWS_REGION");
+  unsetenv("AWS_DEFAULT_REGION");
+  unsetenv("AWS_ACCESS_KEY_ID");
+  unsetenv("AWS_SECRET_ACCESS_KEY");
+  unsetenv("AWS_SESSION_TOKEN");
+  for (size_t i = 0; i <= 4; i++) {
+    ts_server *s = ts_start();
+    gauth_credentials *c = NULL;
+    gauth_error err = GAUTH_ERROR_INIT;
+    char *tok = NULL;
+    aws_routes(s, i < 4 ? bodies[i] : "", i < 4 ? statuses[i] : 200);
+    ts_url(s, "", base, sizeof base);
+    snprintf(json, sizeof json,
+             "{\"type\":\"external_account\",\"audience\":\"//iam.googleapis."
+             "com/projects/1/locations/global/workloadIdentityPools/p/"
+             "providers/a\",\"subject_token_type\":\"urn:ietf:params:aws:"
+             "token-type:aws4_request\",\"token_url\":\"%s/sts\","
+             "\"credential_source\":{\"environment_id\":\"aws1\","
+             "\"region_url\":\"%s/zone\",\"url\":\"%s/%s\","
+             "\"imdsv2_session_token_url\":\"%s/api/token\","
+             "\"regional_cred_verification_url\":\"https://sts.{region}."
+             "amazonaws.com?Action=GetCallerIdentity&Version=2011-06-15\"}}",
+             base, base, base, i < 4 ? "creds" : "bad/creds", base);
+    cr_assert_eq(gauth_credentials_from_json(&c, json, strlen(json), &co, &err),
+                 GAUTH_OK, "%s", err.message);
+    cr_assert_neq(gauth_credentials_access_token(c, NULL, &tok, NULL, &err),
+                  GAUTH_OK, "request %zu succeeded", i);
+    cr_assert_neq(err.message[0], '\0');
+    assert_err_clean(&err);
+    cr_assert_eq(ts_count(s, "/sts"), i < 4 ? 1u : 0u, "case %zu", i);
+    gauth_credentials_free(c);
+    ts_stop(s);
+  }
+  cr_assert_gt(log.lines, 5, "only %zu log lines", log.lines);
+  cr_assert_not_null(strstr(log.text, "/sts"), "%s", log.text);
+  assert_clean("log", log.text);
+  tu_log_cleanup(&log);
+  free(key_pem);
+}

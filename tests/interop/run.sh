@@ -1,6 +1,7 @@
 #!/bin/sh
 # Runs one interop test, or skips it (exit 77) saying what is missing.
 # Usage: run.sh jose|pyjwt GAUTH_BINARY WORK_DIR
+#        run.sh aws_sigv4 AWS_SIGV4_SIGN_HELPER WORK_DIR
 set -u
 impl=$1
 gauth=$2
@@ -24,6 +25,20 @@ case "$impl" in
     fi
     exec node "$here/interop_jose.mjs" "$gauth" "$work" "$nm"
     ;;
+  aws_sigv4)
+    if ! command -v node > /dev/null 2>&1; then
+      echo "SKIP: SigV4 interop with npm aws4: node is not installed"
+      exit 77
+    fi
+    nm=${GAUTH_INTEROP_NODE_MODULES:-}
+    if [ -z "$nm" ] || [ ! -f "$nm/aws4/package.json" ]; then
+      echo "SKIP: SigV4 interop with npm aws4: no aws4 package in" \
+        "GAUTH_INTEROP_NODE_MODULES='$nm' (npm ci in tests/interop/node" \
+        "and set the variable to its node_modules; make test does)"
+      exit 77
+    fi
+    exec node "$here/interop_aws_sigv4.mjs" "$gauth" "$nm"
+    ;;
   pyjwt)
     py=/usr/bin/python3
     if [ ! -x "$py" ] ||
@@ -36,7 +51,7 @@ case "$impl" in
     exec "$py" "$here/interop_pyjwt.py" "$gauth" "$work"
     ;;
   *)
-    echo "usage: run.sh jose|pyjwt GAUTH_BINARY WORK_DIR" >&2
+    echo "usage: run.sh jose|pyjwt|aws_sigv4 GAUTH_BINARY WORK_DIR" >&2
     exit 2
     ;;
 esac

@@ -234,8 +234,9 @@ Test(file, unsupported_sources) {
   } cases[] = {
       {"{\"executable\":{\"command\":\"/bin/tok\"}}",
        "credential_source.executable: executable-sourced"},
-      {"{\"environment_id\":\"aws1\",\"region_url\":\"http://x\"}",
-       "credential_source.environment_id aws1: AWS"},
+      {"{\"environment_id\":\"aws2\",\"regional_cred_verification_url\":"
+       "\"https://sts.{region}.amazonaws.com\"}",
+       "credential_source.environment_id aws2: AWS version 2"},
       {"{\"environment_id\":\"azure9\"}", "credential_source.environment_id"},
       {"{\"certificate\":{\"use_default_certificate_config\":true}}",
        "credential_source.certificate"},
@@ -252,12 +253,193 @@ Test(file, unsupported_sources) {
                  err.message);
     cr_assert_not_null(strstr(err.message, cases[i].names), "case %zu: %s", i,
                        err.message);
-    cr_assert_not_null(strstr(err.message,
-                              "credential_source.file and "
-                              "credential_source.url"),
+    cr_assert_not_null(strstr(err.message, i == 1 ? "supports aws1"
+                                                  : "credential_source.file, "
+                                                    "credential_source.url and "
+                                                    "credential_source."
+                                                    "environment_id aws1"),
                        "case %zu: %s", i, err.message);
     cJSON_Delete(j);
   }
+}
+
+/* ---- AWS ----------------------------------------------------------------- */
+
+#define AWS_TYPE "urn:ietf:params:aws:token-type:aws4_request"
+#define AWS_VERIFY \
+  "https://sts.{region}.amazonaws.com?Action=GetCallerIdentity&Version=2011-06-15"
+
+/* A valid AWS file (IMDSv2); tests edit its source. */
+static cJSON *aws_json(void) {
+  cJSON *o = ext_json();
+  cJSON *src = cJSON_CreateObject();
+  cJSON_ReplaceItemInObject(o, "subject_token_type",
+                            cJSON_CreateString(AWS_TYPE));
+  cJSON_AddStringToObject(src, "environment_id", "aws1");
+  cJSON_AddStringToObject(
+      src, "region_url",
+      "http://169.254.169.254/latest/meta-data/placement/availability-zone");
+  cJSON_AddStringToObject(
+      src, "url",
+      "http://169.254.169.254/latest/meta-data/iam/security-credentials");
+  cJSON_AddStringToObject(src, "regional_cred_verification_url", AWS_VERIFY);
+  cJSON_AddStringToObject(src, "imdsv2_session_token_url",
+                          "http://169.254.169.254/latest/api/token");
+  cJSON_ReplaceItemInObject(o, "credential_source", src);
+  return o;
+}
+
+Test(aws, parse_ok) {
+  static const char *const hosts[] = {"http://[fd00:ec2::254]/latest",
+                                      "http://127.0.0.1:8080/x",
+                                      "http://localhost/y", "http://[::1]/z"};
+  cJSON *j = aws_json();
+  gauth__external_config x;
+  gauth_error err = GAUTH_ERROR_INIT;
+  cr_assert_eq(parse(j, &x, &err), GAUTH_OK, "%s", err.message);
+  cr_assert_eq(x.source, GAUTH__SUBJECT_AWS);
+  cr_assert_not_null(x.aws);
+  gauth__external_config_cleanup(&x);
+  for (size_t i = 0; i < sizeof hosts / sizeof *hosts; i++) {
+    cJSON_ReplaceItemInObject(source_of(j), "region_url",
+                              cJSON_CreateString(hosts[i]));
+    cr_assert_eq(parse(j, &x, &err), GAUTH_OK, "%s: %s", hosts[i], err.message);
+    gauth__external_config_cleanup(&x);
+  }
+  /* Only the verification URL is required. */
+  cJSON_DeleteItemFromObject(source_of(j), "region_url");
+  cJSON_DeleteItemFromObject(source_of(j), "url");
+  cJSON_DeleteItemFromObject(source_of(j), "imdsv2_session_token_url");
+  cr_assert_eq(parse(j, &x, &err), GAUTH_OK, "%s", err.message);
+  gauth__external_config_cleanup(&x);
+  cJSON_Delete(j);
+}
+
+Test(aws, parse_refused) {
+  static const struct {
+    const char *member, *value; /* value NULL: member removed */
+    gauth_status st;
+    const char *names;
+  } cases[] = {
+      {"environment_id", "aws2", GAUTH_E_UNSUPPORTED, "AWS version 2"},
+      {"environment_id", "aws", GAUTH_E_UNSUPPORTED, "environment_id aws"},
+      {"environment_id", "azure1", GAUTH_E_UNSUPPORTED, "environment_id"},
+      {"regional_cred_verification_url", NULL, GAUTH_E_MALFORMED,
+       "regional_cred_verification_url"},
+      {"regional_cred_verification_url", "http://sts.{region}.amazonaws.com",
+       GAUTH_E_MALFORMED, "regional_cred_verification_url"},
+      {"region_url", "http://169.254.169.253/latest", GAUTH_E_MALFORMED,
+       "\"region_url\""},
+      {"url", "https://169.254.169.254/latest", GAUTH_E_MALFORMED, "\"url\""},
+      {"url", "http://metadata.example.com/latest", GAUTH_E_MALFORMED,
+       "\"url\""},
+      {"imdsv2_session_token_url", "http://[fd00:ec2::253]/latest/api/token",
+       GAUTH_E_MALFORMED, "imdsv2_session_token_url"},
+      {"imdsv2_session_token_url", "http://u:p@169.254.169.254/",
+       GAUTH_E_MALFORMED, "imdsv2_session_token_url"},
+      {"region_url", "", GAUTH_E_MALFORMED, "region_url"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    cJSON *j = aws_json();
+    gauth__external_config x;
+    gauth_error err = GAUTH_ERROR_INIT;
+    if (cases[i].value == NULL)
+      cJSON_DeleteItemFromObject(source_of(j), cases[i].member);
+    else
+      cJSON_ReplaceItemInObject(source_of(j), cases[i].member,
+                                cJSON_CreateString(cases[i].value));
+    cr_assert_eq(parse(j, &x, &err), cases[i].st, "case %zu: %s", i,
+                 err.message);
+    cr_assert_not_null(strstr(err.message, cases[i].names), "case %zu: %s", i,
+                       err.message);
+    cJSON_Delete(j);
+  }
+}
+
+Test(aws, wrong_subject_token_type) {
+  cJSON *j = aws_json();
+  gauth__external_config x;
+  gauth_error err = GAUTH_ERROR_INIT;
+  cJSON_ReplaceItemInObject(j, "subject_token_type",
+                            cJSON_CreateString(JWT_TYPE));
+  cr_assert_eq(parse(j, &x, &err), GAUTH_E_MALFORMED);
+  cr_assert_not_null(strstr(err.message, "subject_token_type"), "%s",
+                     err.message);
+  cr_assert_not_null(strstr(err.message, AWS_TYPE), "%s", err.message);
+  cJSON_Delete(j);
+}
+
+/* The serialized request decodes to Google's JSON: url, method, headers in
+ * key order with Authorization first. */
+static char *percent_decode(const char *s) {
+  char *out = malloc(strlen(s) + 1), *o = out;
+  for (; *s; s++) {
+    if (*s == '%') {
+      unsigned v;
+      cr_assert_eq(sscanf(s + 1, "%2x", &v), 1);
+      *o++ = (char)v;
+      s += 2;
+    } else {
+      cr_assert(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                       "0123456789-_.~",
+                       *s),
+                "unencoded byte %c", *s);
+      *o++ = *s;
+    }
+  }
+  *o = '\0';
+  return out;
+}
+
+Test(aws, serialize) {
+  gauth__sigv4_header h[] = {{"x-goog-cloud-target-resource", AUD}};
+  gauth__sigv4_request r = {0};
+  gauth__sigv4_result sig;
+  char *tok = NULL, *json;
+  r.method = "POST";
+  r.url =
+      "https://sts.us-east-2.amazonaws.com"
+      "?Action=GetCallerIdentity&Version=2011-06-15";
+  r.region = "us-east-2";
+  r.service = "sts";
+  r.headers = h;
+  r.header_count = 1;
+  r.time = 1704164645;
+  r.access_key_id = "AKIDTEST";
+  r.secret_access_key = CANARY;
+  r.session_token = "SESSION-1";
+  cr_assert_eq(gauth__sigv4_sign(&r, &sig, NULL), GAUTH_OK);
+  cr_assert_eq(gauth__external_aws_serialize(r.url, &sig, r.session_token, AUD,
+                                             &tok, NULL),
+               GAUTH_OK);
+  json = percent_decode(tok);
+  {
+    char expect[2048];
+    snprintf(expect, sizeof expect,
+             "{\"url\":\"%s\",\"method\":\"POST\",\"headers\":["
+             "{\"key\":\"Authorization\",\"value\":\"%s\"},"
+             "{\"key\":\"host\",\"value\":\"sts.us-east-2.amazonaws.com\"},"
+             "{\"key\":\"x-amz-date\",\"value\":\"20240102T030405Z\"},"
+             "{\"key\":\"x-amz-security-token\",\"value\":\"SESSION-1\"},"
+             "{\"key\":\"x-goog-cloud-target-resource\",\"value\":\"%s\"}]}",
+             r.url, sig.authorization, AUD);
+    cr_assert_str_eq(json, expect);
+  }
+  cr_assert_null(strstr(json, CANARY));
+  free(json);
+  gauth__secret_strfree(tok);
+  /* No session token: no x-amz-security-token entry. */
+  r.session_token = NULL;
+  gauth__sigv4_result_cleanup(&sig);
+  cr_assert_eq(gauth__sigv4_sign(&r, &sig, NULL), GAUTH_OK);
+  cr_assert_eq(
+      gauth__external_aws_serialize(r.url, &sig, NULL, AUD, &tok, NULL),
+      GAUTH_OK);
+  json = percent_decode(tok);
+  cr_assert_null(strstr(json, "x-amz-security-token"), "%s", json);
+  free(json);
+  gauth__secret_strfree(tok);
+  gauth__sigv4_result_cleanup(&sig);
 }
 
 /* ---- the subject token --------------------------------------------------- */
