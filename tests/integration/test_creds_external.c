@@ -1239,3 +1239,30 @@ Test(ext, executable_not_allowed) {
   gauth_credentials_free(c);
   dir_free(&d);
 }
+
+/* A command that prints nothing, exits 0 and writes its response to the
+ * output file: the response is read from there (as Python's library does). */
+Test(ext, executable_response_in_output_file_only) {
+  gauth_options o = fast_options();
+  gauth_error err = GAUTH_ERROR_INIT;
+  exec_dir d;
+  char resp[4096], text[8192], script[256], out[256], *tok = NULL;
+  dir_new(&d);
+  good_response(resp, sizeof resp, 3600);
+  snprintf(out, sizeof out, "%s/cache.json", d.path);
+  snprintf(text, sizeof text,
+           "#!/bin/sh\necho run >> %s/count\n"
+           "printf '%%s' '%s' > \"$GOOGLE_EXTERNAL_ACCOUNT_OUTPUT_FILE\"\n",
+           d.path, resp);
+  dir_write(&d, "quiet.sh", text, 0700, script, sizeof script);
+  setenv(ALLOW, "1", 1);
+  gauth_credentials *c =
+      creds_of(exec_json(script, 0, out, NULL), &o, GAUTH_OK, &err);
+  cr_assert_eq(gauth_credentials_access_token(c, NULL, &tok, NULL, &err),
+               GAUTH_OK, "%s", err.message);
+  cr_assert_eq(use_token(tok), 200);
+  gauth_free(tok);
+  cr_assert_eq(runs(&d), 1);
+  gauth_credentials_free(c);
+  dir_free(&d);
+}
