@@ -134,7 +134,9 @@ const char *const *gauth__external_exec_settings(const gauth__external_exec *e,
  * gauth__exec_response_parse. Messages never show the command's output,
  * except a failure response's code and message. Free *token with
  * gauth__secret_strfree. THREAD SAFETY: one run at a time per credential;
- * a thread that waited reuses the token the run gave while it is fresh. */
+ * a thread that waited reuses the token the run gave while it is fresh.
+ * Reads environ (the child's environment): a thread that calls setenv at
+ * the same time races with it, as with any getenv. */
 gauth_status gauth__external_exec_subject_token(gauth_credentials *c,
                                                 const gauth__external_config *x,
                                                 char **token, gauth_error *err);

@@ -13,7 +13,8 @@
  *
  * One mutex per credential: one run at a time, and a thread that waited
  * reuses the token the run before it got while that token is fresh. */
-#define _GNU_SOURCE /* pipe2; posix_spawn_file_actions_addclosefrom_np */
+/* pipe2; posix_spawn_file_actions_addclosefrom_np (glibc 2.34) */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -439,6 +440,26 @@ static gauth_status wait_child(pid_t pid, int64_t deadline, int *status) {
   }
 }
 
+/* A close-on-exec pipe whose ends are both above 2. With the caller's
+ * stdin or stdout closed pipe2 returns 0 or 1, and the write end must
+ * then survive the spawn's own redirections (dup2(1, 1) keeps
+ * FD_CLOEXEC in POSIX; glibc clears it, other C libraries need not). */
+static int pipe_above_stdio(int fds[2]) {
+  if (pipe2(fds, O_CLOEXEC) != 0) return -1;
+  for (int i = 0; i < 2; i++) {
+    if (fds[i] > 2) continue;
+    int fd = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
+    if (fd < 0) {
+      close(fds[0]);
+      close(fds[1]);
+      return -1;
+    }
+    close(fds[i]);
+    fds[i] = fd;
+  }
+  return 0;
+}
+
 static gauth_status run_command(const gauth__external_exec *e,
                                 const gauth__external_config *x, run_result *r,
                                 gauth_error *err) {
@@ -451,7 +472,7 @@ static gauth_status run_command(const gauth__external_exec *e,
   if ((r->out = malloc(GAUTH__EXEC_OUTPUT_MAX + 1)) == NULL)
     return gauth__error_nomem(err);
   st = env_build(e, x, &ce, err);
-  if (st == GAUTH_OK && pipe2(fds, O_CLOEXEC) != 0)
+  if (st == GAUTH_OK && pipe_above_stdio(fds) != 0)
     st = gauth__error_set(err, GAUTH_E_IO, "pipe: %s", strerror(errno));
   else if (st == GAUTH_OK) {
     st = spawn(e, ce.envp, fds[1], &pid, err);

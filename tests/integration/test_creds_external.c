@@ -1266,3 +1266,31 @@ Test(ext, executable_response_in_output_file_only) {
   gauth_credentials_free(c);
   dir_free(&d);
 }
+
+/* With the caller's stdin and stdout closed (a daemon), the command's
+ * output still arrives and the caller's descriptors are left alone. */
+Test(ext, executable_with_stdin_and_stdout_closed) {
+  gauth_options o = fast_options();
+  gauth_error err = GAUTH_ERROR_INIT;
+  exec_dir d;
+  char resp[4096], script[256], *tok = NULL;
+  dir_new(&d);
+  good_response(resp, sizeof resp, 3600);
+  token_script(&d, resp, "0", script, sizeof script);
+  setenv(ALLOW, "1", 1);
+  gauth_credentials *c =
+      creds_of(exec_json(script, 0, NULL, NULL), &o, GAUTH_OK, &err);
+  int saved = fcntl(1, F_DUPFD_CLOEXEC, 3);
+  cr_assert_geq(saved, 3);
+  close(0);
+  close(1);
+  gauth_status st = gauth_credentials_access_token(c, NULL, &tok, NULL, &err);
+  dup2(saved, 1);
+  close(saved);
+  cr_assert_eq(st, GAUTH_OK, "%s", err.message);
+  cr_assert_eq(use_token(tok), 200);
+  gauth_free(tok);
+  cr_assert_eq(runs(&d), 1);
+  gauth_credentials_free(c);
+  dir_free(&d);
+}
