@@ -583,7 +583,10 @@ static gauth_status run_response(const gauth__external_exec *e,
       st = gauth__error_set(err, GAUTH_E_BAD_RESPONSE, "%s",
                             "its output is not shown");
     if (WIFEXITED(r.status))
-      gauth__error_prefix(err, "exited with status %d", WEXITSTATUS(r.status));
+      gauth__error_prefix(err, "exited with status %d%s", WEXITSTATUS(r.status),
+                          WEXITSTATUS(r.status) == 127
+                              ? " (127: the program could not be run?)"
+                              : "");
     else
       gauth__error_prefix(err, "killed by signal %d", WTERMSIG(r.status));
   } else if (st != GAUTH_OK && st != GAUTH_E_NOMEM &&
