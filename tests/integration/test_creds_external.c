@@ -833,7 +833,7 @@ static void token_script(const exec_dir *d, const char *response,
           "#!/bin/sh\n"
           "echo run >> %s/count\n"
           "printf '%%s\\n' \"$@\" > %s/args\n"
-          "env | grep -E '^(GOOGLE_EXTERNAL_ACCOUNT_|GAUTH_TEST_)' | sort "
+          "env | grep -E '^(GOOGLE_EXTERNAL_ACCOUNT_|GAUTH_EXEC_MARK=)' | sort "
           "> %s/env\n"
           "ls /proc/$$/fd > %s/fds\n"
           "R='%s'\n"
@@ -894,7 +894,7 @@ Test(ext, executable_source) {
   good_response(resp, sizeof resp, 3600);
   token_script(&d, resp, "0", script, sizeof script);
   setenv(ALLOW, "1", 1);
-  setenv("GAUTH_TEST_MARK", "kept", 1);
+  setenv("GAUTH_EXEC_MARK", "kept", 1);
   /* Set by the caller, not by the file: the script must not see it. */
   setenv("GOOGLE_EXTERNAL_ACCOUNT_IMPERSONATED_EMAIL", "stale@example", 1);
   /* A descriptor opened without O_CLOEXEC must not reach the script. */
@@ -915,7 +915,7 @@ Test(ext, executable_source) {
        *fds = dir_read(&d, "fds");
   cr_assert_str_eq(args, "--flag=1\n\"two\nwords\"\n");
   cr_assert_str_eq(env,
-                   "GAUTH_TEST_MARK=kept\n"
+                   "GAUTH_EXEC_MARK=kept\n"
                    "GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES=1\n"
                    "GOOGLE_EXTERNAL_ACCOUNT_AUDIENCE=" WIP_AUD
                    "\n"
