@@ -33,8 +33,9 @@ gauth_status gauth__external_unsupported(const char *what, const char *value,
   return gauth__error_set(
       err, GAUTH_E_UNSUPPORTED,
       "credential_source.%s%s%s: %s credentials are not supported by "
-      "libgauth; credential_source.file, credential_source.url and "
-      "credential_source.environment_id aws1 are",
+      "libgauth; credential_source.file, credential_source.url, "
+      "credential_source.executable and credential_source.environment_id "
+      "aws1 are",
       what, value ? " " : "", value ? gauth__echo_setting(value) : "",
       strcmp(what, "executable") == 0               ? "executable-sourced"
       : strcmp(what, "certificate") == 0            ? "X.509 certificate"

@@ -47,9 +47,9 @@ typedef struct gauth__external_config {
 
 /* Validates json (the file's object) into *out. GAUTH_E_MALFORMED naming
  * the member at fault (an AWS source needs the aws4_request
- * subject_token_type); GAUTH_E_UNSUPPORTED for executable and certificate
- * sources, environment ids other than aws1, saying which are supported. On
- * failure *out holds nothing to free. */
+ * subject_token_type); GAUTH_E_UNSUPPORTED for certificate sources and
+ * environment ids other than aws1, saying which are supported. On failure
+ * *out holds nothing to free. */
 gauth_status gauth__external_config_parse(const cJSON *json,
                                           gauth__external_config *out,
                                           gauth_error *err);
@@ -139,15 +139,52 @@ gauth_status gauth__external_aws_token_secrets(const char *token, char ***out,
 
 /* ---- executables (lib/cred_external_exec.c) -------------------------------
  * credential_source {"executable": {"command", "timeout_millis",
- * "output_file"}} validated into *out. */
+ * "output_file"}} validated into *out: command required (split on
+ * whitespace, no quoting), timeout_millis 5000 to 120000 (absent or 0:
+ * 30000), output_file optional; not next to "file" or "url".
+ * GAUTH_E_MALFORMED naming the member. */
 gauth_status gauth__external_exec_parse(const cJSON *src,
                                         gauth__external_exec **out,
                                         gauth_error *err);
 void gauth__external_exec_free(gauth__external_exec *e);
+/* What parse made of the file (for tests): the command's words
+ * (NULL-terminated), the timeout and the output file (NULL: none). */
+const char *const *gauth__external_exec_settings(const gauth__external_exec *e,
+                                                 unsigned int *timeout_ms,
+                                                 const char **output_file);
 /* The subject token from the executable's response (or output_file's,
- * while valid). Free with gauth__secret_strfree. */
+ * while valid). Refused (GAUTH_E_UNSUPPORTED) unless the environment has
+ * GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES=1. GAUTH_E_TIMEOUT and
+ * GAUTH_E_TOO_LARGE (output over GAUTH__EXEC_OUTPUT_MAX) after the
+ * command's process group was killed; otherwise as
+ * gauth__exec_response_parse. Messages never show the command's output,
+ * except a failure response's code and message. Free *token with
+ * gauth__secret_strfree. THREAD SAFETY: one run at a time per credential;
+ * a thread that waited reuses the token the run gave while it is fresh.
+ * Reads environ (the child's environment): a thread that calls setenv at
+ * the same time races with it, as with any getenv. */
 gauth_status gauth__external_exec_subject_token(gauth_credentials *c,
                                                 const gauth__external_config *x,
                                                 char **token, gauth_error *err);
+
+/* The most an executable may print (more: killed, GAUTH_E_TOO_LARGE). */
+#define GAUTH__EXEC_OUTPUT_MAX ((size_t)64 * 1024)
+
+/* Validates an executable's response (json, len bytes):
+ * {"version":1,"success":true,"token_type","id_token"|"saml_response",
+ * "expiration_time"} or {"version":1,"success":false,"code","message"}.
+ * token_type must be jwt or id_token (the token in "id_token") or saml2
+ * ("saml_response"), and equal expected_type (the file's
+ * subject_token_type) when that is not NULL. expiration_time (seconds
+ * since the epoch) is required when need_expiry (the file names an
+ * output_file). On success *token (free with gauth__secret_strfree) and
+ * *expires_at (0: no expiration_time). Errors: GAUTH_E_BAD_RESPONSE naming
+ * the member at fault; GAUTH_E_UNAUTHENTICATED for a failure response
+ * (error_code = its code, the message quoting code and message) and for
+ * an expired token (expiration_time < now). Never shows the token. */
+gauth_status gauth__exec_response_parse(const char *json, size_t len,
+                                        int64_t now, const char *expected_type,
+                                        int need_expiry, char **token,
+                                        int64_t *expires_at, gauth_error *err);
 
 #endif /* GAUTH_LIB_CRED_EXTERNAL_H */

@@ -5,13 +5,19 @@
  * signature, expiry) and mints a federated token; the federated principal
  * may impersonate the runner account. Sources: a file (text and JSON) and a
  * URL served by a loopback test server, which shows the headers sent.
- * Faults on STS; the subject token never in a message or a log line. */
+ * Faults on STS; the subject token never in a message or a log line.
+ * Executable sources: shell scripts written here print Google's executable
+ * response (or time out, print too much, fail, lie); they record their
+ * runs, arguments, environment and descriptors in files the tests read. */
+#include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -404,22 +410,10 @@ Test(ext, file_errors) {
   cr_assert_eq(counter("/v1/token"), 0);
 }
 
-Test(ext, executable_source_unsupported) {
+Test(ext, aws_source_unsupported) {
   gauth_options o = fast_options();
   gauth_error err = GAUTH_ERROR_INIT;
   cJSON *j = ext_json(
-      "{\"executable\":{\"command\":\"/usr/bin/tok\","
-      "\"timeout_millis\":5000}}",
-      NULL);
-  cr_assert_null(creds_of(j, &o, GAUTH_E_UNSUPPORTED, &err));
-  cr_assert_not_null(strstr(err.message, "credential_source.executable"), "%s",
-                     err.message);
-  cr_assert_not_null(strstr(err.message,
-                            "credential_source.file, "
-                            "credential_source.url and "
-                            "credential_source.environment_id aws1 are"),
-                     "%s", err.message);
-  j = ext_json(
       "{\"environment_id\":\"aws2\",\"region_url\":"
       "\"http://169.254.169.254/latest/meta-data/placement/"
       "availability-zone\",\"regional_cred_verification_url\":"
@@ -765,4 +759,539 @@ Test(ext, subject_token_never_shown) {
   tu_log_cleanup(&log);
   unlink(path);
   free(path);
+}
+
+/* ---- executable sources -------------------------------------------------- */
+
+#define ALLOW "GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES"
+
+/* A directory of its own for a test's scripts and the files they write. */
+typedef struct exec_dir {
+  char path[64];
+} exec_dir;
+
+static void dir_new(exec_dir *d) {
+  snprintf(d->path, sizeof d->path, "/tmp/gauth-exec-XXXXXX");
+  cr_assert_not_null(mkdtemp(d->path));
+}
+
+static void dir_free(exec_dir *d) {
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", d->path);
+  cr_expect_eq(system(cmd), 0);
+}
+
+/* d/name, written with text (mode 0700 for a script). */
+static void dir_write(const exec_dir *d, const char *name, const char *text,
+                      mode_t mode, char *path, size_t n) {
+  snprintf(path, n, "%s/%s", d->path, name);
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  cr_assert_geq(fd, 0);
+  cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+  close(fd);
+}
+
+/* The contents of d/name (free), NULL when absent. */
+static char *dir_read(const exec_dir *d, const char *name) {
+  char path[128], *buf = calloc(1, 65536);
+  snprintf(path, sizeof path, "%s/%s", d->path, name);
+  FILE *f = fopen(path, "r");
+  if (f == NULL) {
+    free(buf);
+    return NULL;
+  }
+  size_t n = fread(buf, 1, 65535, f);
+  buf[n] = '\0';
+  fclose(f);
+  return buf;
+}
+
+/* How many times a script ran (lines of d/count). */
+static int runs(const exec_dir *d) {
+  char *s = dir_read(d, "count");
+  int n = 0;
+  for (const char *p = s; p && *p; p++) n += *p == '\n';
+  free(s);
+  return n;
+}
+
+/* An executable response carrying the valid subject token, expiring at
+ * now + ttl. */
+static void good_response(char *buf, size_t n, long ttl) {
+  snprintf(buf, n,
+           "{\"version\":1,\"success\":true,\"token_type\":\"" JWT_TYPE
+           "\",\"id_token\":\"%s\",\"expiration_time\":%ld}",
+           g.subject, (long)time(NULL) + ttl);
+}
+
+/* A script that counts its runs, records its arguments, environment and
+ * open descriptors, writes its response to the output file when it has
+ * one, waits `delay` and prints `response`. Returns its path in path. */
+static void token_script(const exec_dir *d, const char *response,
+                         const char *delay, char *path, size_t n) {
+  char *text = malloc(strlen(response) + 2048);
+  sprintf(text,
+          "#!/bin/sh\n"
+          "echo run >> %s/count\n"
+          "printf '%%s\\n' \"$@\" > %s/args\n"
+          "env | grep -E '^(GOOGLE_EXTERNAL_ACCOUNT_|GAUTH_EXEC_MARK=)' | sort "
+          "> %s/env\n"
+          "ls /proc/$$/fd > %s/fds\n"
+          "R='%s'\n"
+          "if [ -n \"$GOOGLE_EXTERNAL_ACCOUNT_OUTPUT_FILE\" ]; then\n"
+          "  printf '%%s' \"$R\" > \"$GOOGLE_EXTERNAL_ACCOUNT_OUTPUT_FILE\"\n"
+          "fi\n"
+          "sleep %s\n"
+          "printf '%%s\\n' \"$R\"\n",
+          d->path, d->path, d->path, d->path, response, delay);
+  dir_write(d, "tok.sh", text, 0700, path, n);
+  free(text);
+}
+
+static cJSON *exec_json(const char *command, int timeout_ms,
+                        const char *output_file, const char *extra) {
+  cJSON *src = cJSON_CreateObject(),
+        *ex = cJSON_AddObjectToObject(src, "executable");
+  cJSON_AddStringToObject(ex, "command", command);
+  if (timeout_ms) cJSON_AddNumberToObject(ex, "timeout_millis", timeout_ms);
+  if (output_file) cJSON_AddStringToObject(ex, "output_file", output_file);
+  char *text = cJSON_PrintUnformatted(src);
+  cJSON *j = ext_json(text, extra);
+  free(text);
+  cJSON_Delete(src);
+  return j;
+}
+
+/* No child of ours is left unreaped (the emulator is still running). */
+static void assert_no_zombie(void) {
+  int st;
+  pid_t r = waitpid(-1, &st, WNOHANG);
+  cr_assert_eq(r, 0, "an unreaped child: %d", (int)r);
+}
+
+/* pid is gone, or a zombie of someone else's (killed). */
+static int dead(pid_t pid) {
+  for (int i = 0; i < 200; i++) {
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL) return 1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')');
+    if (p != NULL && (p[2] == 'Z' || p[2] == 'X')) return 1;
+    nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+  }
+  return 0;
+}
+
+Test(ext, executable_source) {
+  gauth_options o = fast_options();
+  gauth_error err = GAUTH_ERROR_INIT;
+  exec_dir d;
+  char resp[4096], script[256], cmd[512], *tok = NULL, who[512];
+  dir_new(&d);
+  good_response(resp, sizeof resp, 3600);
+  token_script(&d, resp, "0", script, sizeof script);
+  setenv(ALLOW, "1", 1);
+  setenv("GAUTH_EXEC_MARK", "kept", 1);
+  /* Set by the caller, not by the file: the script must not see it. */
+  setenv("GOOGLE_EXTERNAL_ACCOUNT_IMPERSONATED_EMAIL", "stale@example", 1);
+  /* A descriptor opened without O_CLOEXEC must not reach the script. */
+  int leak = open("/dev/null", O_RDONLY);
+  cr_assert_geq(leak, 3);
+  snprintf(cmd, sizeof cmd, " %s  --flag=1\t\"two words\" ", script);
+  gauth_credentials *c =
+      creds_of(exec_json(cmd, 0, NULL, NULL), &o, GAUTH_OK, &err);
+  cr_assert_eq(gauth_credentials_access_token(c, NULL, &tok, NULL, &err),
+               GAUTH_OK, "%s", err.message);
+  cr_assert_eq(use_token(tok), 200);
+  last_principal(TIP_PATH, who, sizeof who);
+  cr_assert_str_eq(who, WIP_PRINCIPAL);
+  gauth_free(tok);
+  assert_no_zombie();
+  cr_assert_eq(runs(&d), 1);
+  char *args = dir_read(&d, "args"), *env = dir_read(&d, "env"),
+       *fds = dir_read(&d, "fds");
+  cr_assert_str_eq(args, "--flag=1\n\"two\nwords\"\n");
+  cr_assert_str_eq(env,
+                   "GAUTH_EXEC_MARK=kept\n"
+                   "GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES=1\n"
+                   "GOOGLE_EXTERNAL_ACCOUNT_AUDIENCE=" WIP_AUD
+                   "\n"
+                   "GOOGLE_EXTERNAL_ACCOUNT_INTERACTIVE=0\n"
+                   "GOOGLE_EXTERNAL_ACCOUNT_TOKEN_TYPE=" JWT_TYPE "\n");
+  char leak_name[16];
+  snprintf(leak_name, sizeof leak_name, "\n%d\n", leak);
+  cr_assert_null(strstr(fds, leak_name), "fds: %s", fds);
+  free(args);
+  free(env);
+  free(fds);
+  close(leak);
+  /* Another scope: the token from the run is still fresh, reused. */
+  const char *scopes[] = {EMAIL_SCOPE, NULL};
+  cr_assert_eq(gauth_credentials_access_token(c, scopes, &tok, NULL, &err),
+               GAUTH_OK, "%s", err.message);
+  gauth_free(tok);
+  cr_assert_eq(runs(&d), 1);
+  cr_assert_eq(counter("/v1/token"), 2);
+  gauth_credentials_free(c);
+  dir_free(&d);
+}
+
+Test(ext, executable_environment_with_impersonation_and_output_file) {
+  gauth_options o = fast_options();
+  gauth_error err = GAUTH_ERROR_INIT;
+  exec_dir d;
+  char resp[4096], script[256], out[256], *tok = NULL, who[512];
+  dir_new(&d);
+  good_response(resp, sizeof resp, 3600);
+  token_script(&d, resp, "0", script, sizeof script);
+  snprintf(out, sizeof out, "%s/cache.json", d.path);
+  setenv(ALLOW, "1", 1);
+  gauth_credentials *c = creds_of(
+      exec_json(
+          script, 10000, out,
+          "{\"service_account_impersonation_url\":\"" IMP_URL(RUNNER) "\"}"),
+      &o, GAUTH_OK, &err);
+  cr_assert_eq(gauth_credentials_access_token(c, NULL, &tok, NULL, &err),
+               GAUTH_OK, "%s", err.message);
+  cr_assert_eq(use_token(tok), 200);
+  last_principal(TIP_PATH, who, sizeof who);
+  cr_assert_str_eq(who, RUNNER);
+  gauth_free(tok);
+  char *env = dir_read(&d, "env"), want[1024];
+  snprintf(want, sizeof want,
+           "GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES=1\n"
+           "GOOGLE_EXTERNAL_ACCOUNT_AUDIENCE=" WIP_AUD
+           "\n"
+           "GOOGLE_EXTERNAL_ACCOUNT_IMPERSONATED_EMAIL=" RUNNER
+           "\n"
+           "GOOGLE_EXTERNAL_ACCOUNT_INTERACTIVE=0\n"
+           "GOOGLE_EXTERNAL_ACCOUNT_OUTPUT_FILE=%s\n"
+           "GOOGLE_EXTERNAL_ACCOUNT_TOKEN_TYPE=" JWT_TYPE "\n",
+           out);
+  cr_assert_str_eq(env, want);
+  free(env);
+  gauth_credentials_free(c);
+  dir_free(&d);
+}
+
+/* output_file: a valid cached response is used without running the
+ * command (a new credential, so nothing is in memory); an expired or
+ * unsuccessful one makes it run; one that breaks the format is an error. */
+Test(ext, executable_output_file_cache) {
+  gauth_options o = fast_options();
+  gauth_error err = GAUTH_ERROR_INIT;
+  exec_dir d;
+  char resp[4096], script[256], out[256], *tok = NULL;
+  dir_new(&d);
+  good_response(resp, sizeof resp, 3600);
+  token_script(&d, resp, "0", script, sizeof script);
+  snprintf(out, sizeof out, "%s/cache.json", d.path);
+  setenv(ALLOW, "1", 1);
+  for (int i = 0; i < 2; i++) {
+    gauth_credentials *c =
+        creds_of(exec_json(script, 0, out, NULL), &o, GAUTH_OK, &err);
+    cr_assert_eq(gauth_credentials_access_token(c, NULL, &tok, NULL, &err),
+                 GAUTH_OK, "%s", err.message);
+    cr_assert_eq(use_token(tok), 200);
+    gauth_free(tok);
+    gauth_credentials_free(c);
+    cr_assert_eq(runs(&d), 1, "round %d", i);
+  }
+  static const char *const rerun[] = {
+      "{\"version\":1,\"success\":false,\"code\":\"E\",\"message\":\"m\"}",
+      "not JSON", "", NULL /* expired */, NULL /* no expiration_time */};
+  for (size_t i = 0; i < sizeof rerun / sizeof *rerun; i++) {
+    char cached[4096], p[256];
+    if (rerun[i] != NULL)
+      snprintf(cached, sizeof cached, "%s", rerun[i]);
+    else if (i == 3)
+      good_response(cached, sizeof cached, -60);
+    else
+      snprintf(cached, sizeof cached,
+               "{\"version\":1,\"success\":true,\"token_type\":\"" JWT_TYPE
+               "\",\"id_token\":\"%s\"}",
+               g.subject);
+    dir_write(&d, "cache.json", cached, 0600, p, sizeof p);
+    gauth_credentials *c =
+        creds_of(exec_json(script, 0, out, NULL), &o, GAUTH_OK, &err);
+    cr_assert_eq(gauth_credentials_access_token(c, NULL, &tok, NULL, &err),
+                 GAUTH_OK, "case %zu: %s", i, err.message);
+    gauth_free(tok);
+    gauth_credentials_free(c);
+    cr_assert_eq(runs(&d), (int)i + 2, "case %zu", i);
+  }
+  /* A cached response of the wrong token type: an error, no run. */
+  char p[256];
+  dir_write(&d, "cache.json",
+            "{\"version\":1,\"success\":true,\"token_type\":"
+            "\"urn:ietf:params:oauth:token-type:saml2\",\"saml_response\":"
+            "\"" CANARY "\",\"expiration_time\":4000000000}",
+            0600, p, sizeof p);
+  gauth_credentials *c =
+      creds_of(exec_json(script, 0, out, NULL), &o, GAUTH_OK, &err);
+  cr_assert_eq(gauth_credentials_access_token(c, NULL, &tok, NULL, &err),
+               GAUTH_E_BAD_RESPONSE, "%s", err.message);
+  cr_assert_not_null(strstr(err.message, "output_file"), "%s", err.message);
+  cr_assert_not_null(strstr(err.message, "subject_token_type"), "%s",
+                     err.message);
+  cr_assert_null(strstr(err.message, CANARY), "%s", err.message);
+  cr_assert_eq(runs(&d), 6);
+  gauth_credentials_free(c);
+  dir_free(&d);
+}
+
+/* Eight threads asking for eight scope sets at once (eight fetches: the
+ * cache does not merge them): the command runs once. */
+typedef struct exec_thread {
+  gauth_credentials *c;
+  const char *scope;
+  gauth_status st;
+} exec_thread;
+
+static void *exec_thread_main(void *arg) {
+  exec_thread *t = arg;
+  const char *scopes[] = {t->scope, NULL};
+  char *tok = NULL;
+  gauth_error err = GAUTH_ERROR_INIT;
+  t->st = gauth_credentials_access_token(t->c, scopes, &tok, NULL, &err);
+  gauth_free(tok);
+  return NULL;
+}
+
+Test(ext, executable_runs_once_for_eight_threads) {
+  gauth_options o = fast_options();
+  gauth_error err = GAUTH_ERROR_INIT;
+  exec_dir d;
+  char resp[4096], script[256];
+  static const char *const scopes[] = {CLOUD,
+                                       EMAIL_SCOPE,
+                                       "openid",
+                                       "https://www.googleapis.com/auth/a",
+                                       "https://www.googleapis.com/auth/b",
+                                       "https://www.googleapis.com/auth/c",
+                                       "https://www.googleapis.com/auth/d",
+                                       "https://www.googleapis.com/auth/e"};
+  exec_thread t[8];
+  pthread_t th[8];
+  dir_new(&d);
+  good_response(resp, sizeof resp, 3600);
+  token_script(&d, resp, "0.5", script, sizeof script);
+  setenv(ALLOW, "1", 1);
+  gauth_credentials *c =
+      creds_of(exec_json(script, 0, NULL, NULL), &o, GAUTH_OK, &err);
+  for (int i = 0; i < 8; i++) {
+    t[i] = (exec_thread){c, scopes[i], GAUTH_E_INTERNAL};
+    cr_assert_eq(pthread_create(&th[i], NULL, exec_thread_main, &t[i]), 0);
+  }
+  for (int i = 0; i < 8; i++) {
+    pthread_join(th[i], NULL);
+    cr_assert_eq(t[i].st, GAUTH_OK, "thread %d: %d", i, t[i].st);
+  }
+  cr_assert_eq(runs(&d), 1);
+  cr_assert_eq(counter("/v1/token"), 8);
+  assert_no_zombie();
+  gauth_credentials_free(c);
+  dir_free(&d);
+}
+
+/* The script and its background child are killed with their group at the
+ * timeout, and reaped. */
+Test(ext, executable_timeout_kills_the_group) {
+  gauth_options o = fast_options();
+  gauth_error err = GAUTH_ERROR_INIT;
+  exec_dir d;
+  char text[512], script[256], *tok = NULL;
+  dir_new(&d);
+  snprintf(text, sizeof text,
+           "#!/bin/sh\nsleep 100 &\necho $! > %s/bg\necho $$ > %s/fg\n"
+           "sleep 100\n",
+           d.path, d.path);
+  dir_write(&d, "slow.sh", text, 0700, script, sizeof script);
+  setenv(ALLOW, "1", 1);
+  gauth_credentials *c =
+      creds_of(exec_json(script, 5000, NULL, NULL), &o, GAUTH_OK, &err);
+  int64_t t0 = tu_now_ms();
+  cr_assert_eq(gauth_credentials_access_token(c, NULL, &tok, NULL, &err),
+               GAUTH_E_TIMEOUT, "%s", err.message);
+  int64_t took = tu_now_ms() - t0;
+  cr_assert(took >= 5000 && took < 8000, "took %lld ms", (long long)took);
+  cr_assert_not_null(strstr(err.message, "timeout_millis 5000"), "%s",
+                     err.message);
+  cr_assert_not_null(strstr(err.message, "credential_source.executable"), "%s",
+                     err.message);
+  cr_assert_null(tok);
+  assert_no_zombie();
+  char *bg = dir_read(&d, "bg"), *fg = dir_read(&d, "fg");
+  cr_assert_not_null(bg);
+  cr_assert_not_null(fg);
+  cr_assert(dead((pid_t)atoi(fg)), "the script survived");
+  cr_assert(dead((pid_t)atoi(bg)), "the script's background child survived");
+  free(bg);
+  free(fg);
+  cr_assert_eq(counter("/v1/token"), 0);
+  gauth_credentials_free(c);
+  dir_free(&d);
+}
+
+static gauth_status exec_once(const exec_dir *d, const char *body,
+                              gauth_error *err) {
+  gauth_options o = fast_options();
+  char script[256], *tok = NULL;
+  dir_write(d, "s.sh", body, 0700, script, sizeof script);
+  gauth_credentials *c =
+      creds_of(exec_json(script, 0, NULL, NULL), &o, GAUTH_OK, err);
+  gauth_status st = gauth_credentials_access_token(c, NULL, &tok, NULL, err);
+  cr_assert_null(tok);
+  gauth_credentials_free(c);
+  assert_no_zombie();
+  cr_assert_null(strstr(err->message, CANARY), "%s", err->message);
+  cr_assert_null(strstr(err->message, g.subject), "%s", err->message);
+  return st;
+}
+
+Test(ext, executable_failures) {
+  gauth_error err = GAUTH_ERROR_INIT;
+  exec_dir d;
+  char text[8192], resp[4096];
+  dir_new(&d);
+  setenv(ALLOW, "1", 1);
+  /* 10 MB of output. */
+  cr_assert_eq(exec_once(&d,
+                         "#!/bin/sh\nhead -c 10485760 /dev/zero | tr '\\0' "
+                         "a\n",
+                         &err),
+               GAUTH_E_TOO_LARGE, "%s", err.message);
+  cr_assert_not_null(strstr(err.message, "output too large"), "%s",
+                     err.message);
+  /* Exit 1, no output. */
+  cr_assert_eq(exec_once(&d, "#!/bin/sh\nexit 1\n", &err), GAUTH_E_BAD_RESPONSE,
+               "%s", err.message);
+  cr_assert_not_null(strstr(err.message, "exited with status 1"), "%s",
+                     err.message);
+  /* Exit 3 after printing a valid token: refused, the token not shown. */
+  good_response(resp, sizeof resp, 3600);
+  snprintf(text, sizeof text, "#!/bin/sh\necho '%s'\nexit 3\n", resp);
+  cr_assert_eq(exec_once(&d, text, &err), GAUTH_E_BAD_RESPONSE, "%s",
+               err.message);
+  cr_assert_not_null(strstr(err.message, "exited with status 3"), "%s",
+                     err.message);
+  /* Killed by a signal. */
+  cr_assert_eq(exec_once(&d, "#!/bin/sh\nkill -9 $$\n", &err),
+               GAUTH_E_BAD_RESPONSE, "%s", err.message);
+  cr_assert_not_null(strstr(err.message, "killed by signal 9"), "%s",
+                     err.message);
+  /* An expired token. */
+  good_response(resp, sizeof resp, -30);
+  snprintf(text, sizeof text, "#!/bin/sh\necho '%s'\n", resp);
+  cr_assert_eq(exec_once(&d, text, &err), GAUTH_E_UNAUTHENTICATED, "%s",
+               err.message);
+  cr_assert_not_null(strstr(err.message, "expired"), "%s", err.message);
+  /* success:false, exit 1 (Google's documented failure): code and message
+   * quoted. */
+  cr_assert_eq(exec_once(&d,
+                         "#!/bin/sh\necho '{\"version\":1,\"success\":false,"
+                         "\"code\":\"401\",\"message\":\"Caller not "
+                         "authorized.\"}'\nexit 1\n",
+                         &err),
+               GAUTH_E_UNAUTHENTICATED, "%s", err.message);
+  cr_assert_str_eq(err.error_code, "401");
+  cr_assert_not_null(strstr(err.message,
+                            "exited with status 1: the "
+                            "executable reported a failure: "
+                            "code 401: Caller not authorized."),
+                     "%s", err.message);
+  /* Not JSON (the canary): the output is not shown. */
+  cr_assert_eq(exec_once(&d, "#!/bin/sh\necho '" CANARY "'\n", &err),
+               GAUTH_E_BAD_RESPONSE, "%s", err.message);
+  /* A program that does not exist. */
+  gauth_options o = fast_options();
+  char *tok = NULL;
+  gauth_credentials *c = creds_of(
+      exec_json("/nonexistent/gauth-tok", 0, NULL, NULL), &o, GAUTH_OK, &err);
+  cr_assert_eq(gauth_credentials_access_token(c, NULL, &tok, NULL, &err),
+               GAUTH_E_NOT_FOUND, "%s", err.message);
+  cr_assert_not_null(strstr(err.message, "cannot run /nonexistent/gauth-tok"),
+                     "%s", err.message);
+  gauth_credentials_free(c);
+  cr_assert_eq(counter("/v1/token"), 0);
+  dir_free(&d);
+}
+
+/* Without GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES=1 nothing runs. */
+Test(ext, executable_not_allowed) {
+  gauth_options o = fast_options();
+  gauth_error err = GAUTH_ERROR_INIT;
+  exec_dir d;
+  char resp[4096], script[256], *tok = NULL;
+  dir_new(&d);
+  good_response(resp, sizeof resp, 3600);
+  token_script(&d, resp, "0", script, sizeof script);
+  unsetenv(ALLOW);
+  gauth_credentials *c =
+      creds_of(exec_json(script, 0, NULL, NULL), &o, GAUTH_OK, &err);
+  cr_assert_eq(gauth_credentials_access_token(c, NULL, &tok, NULL, &err),
+               GAUTH_E_UNSUPPORTED, "%s", err.message);
+  cr_assert_not_null(strstr(err.message, ALLOW "=1"), "%s", err.message);
+  cr_assert_eq(runs(&d), 0);
+  gauth_credentials_free(c);
+  dir_free(&d);
+}
+
+/* A command that prints nothing, exits 0 and writes its response to the
+ * output file: the response is read from there (as Python's library does). */
+Test(ext, executable_response_in_output_file_only) {
+  gauth_options o = fast_options();
+  gauth_error err = GAUTH_ERROR_INIT;
+  exec_dir d;
+  char resp[4096], text[8192], script[256], out[256], *tok = NULL;
+  dir_new(&d);
+  good_response(resp, sizeof resp, 3600);
+  snprintf(out, sizeof out, "%s/cache.json", d.path);
+  snprintf(text, sizeof text,
+           "#!/bin/sh\necho run >> %s/count\n"
+           "printf '%%s' '%s' > \"$GOOGLE_EXTERNAL_ACCOUNT_OUTPUT_FILE\"\n",
+           d.path, resp);
+  dir_write(&d, "quiet.sh", text, 0700, script, sizeof script);
+  setenv(ALLOW, "1", 1);
+  gauth_credentials *c =
+      creds_of(exec_json(script, 0, out, NULL), &o, GAUTH_OK, &err);
+  cr_assert_eq(gauth_credentials_access_token(c, NULL, &tok, NULL, &err),
+               GAUTH_OK, "%s", err.message);
+  cr_assert_eq(use_token(tok), 200);
+  gauth_free(tok);
+  cr_assert_eq(runs(&d), 1);
+  gauth_credentials_free(c);
+  dir_free(&d);
+}
+
+/* With the caller's stdin and stdout closed (a daemon), the command's
+ * output still arrives and the caller's descriptors are left alone. */
+Test(ext, executable_with_stdin_and_stdout_closed) {
+  gauth_options o = fast_options();
+  gauth_error err = GAUTH_ERROR_INIT;
+  exec_dir d;
+  char resp[4096], script[256], *tok = NULL;
+  dir_new(&d);
+  good_response(resp, sizeof resp, 3600);
+  token_script(&d, resp, "0", script, sizeof script);
+  setenv(ALLOW, "1", 1);
+  gauth_credentials *c =
+      creds_of(exec_json(script, 0, NULL, NULL), &o, GAUTH_OK, &err);
+  int saved = fcntl(1, F_DUPFD_CLOEXEC, 3);
+  cr_assert_geq(saved, 3);
+  close(0);
+  close(1);
+  gauth_status st = gauth_credentials_access_token(c, NULL, &tok, NULL, &err);
+  dup2(saved, 1);
+  close(saved);
+  cr_assert_eq(st, GAUTH_OK, "%s", err.message);
+  cr_assert_eq(use_token(tok), 200);
+  gauth_free(tok);
+  cr_assert_eq(runs(&d), 1);
+  gauth_credentials_free(c);
+  dir_free(&d);
 }

@@ -232,16 +232,12 @@ Test(file, unsupported_sources) {
     const char *source;
     const char *names;
   } cases[] = {
-      {"{\"executable\":{\"command\":\"/bin/tok\"}}",
-       "credential_source.executable: executable-sourced"},
       {"{\"environment_id\":\"aws2\",\"regional_cred_verification_url\":"
        "\"https://sts.{region}.amazonaws.com\"}",
        "credential_source.environment_id aws2: AWS version 2"},
       {"{\"environment_id\":\"azure9\"}", "credential_source.environment_id"},
       {"{\"certificate\":{\"use_default_certificate_config\":true}}",
        "credential_source.certificate"},
-      {"{\"file\":\"/t\",\"executable\":{\"command\":\"x\"}}",
-       "credential_source.executable"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     cJSON *j = ext_json();
@@ -253,12 +249,13 @@ Test(file, unsupported_sources) {
                  err.message);
     cr_assert_not_null(strstr(err.message, cases[i].names), "case %zu: %s", i,
                        err.message);
-    cr_assert_not_null(strstr(err.message, i == 1 ? "supports aws1"
-                                                  : "credential_source.file, "
-                                                    "credential_source.url and "
-                                                    "credential_source."
-                                                    "environment_id aws1"),
-                       "case %zu: %s", i, err.message);
+    cr_assert_not_null(
+        strstr(err.message, i == 0 ? "supports aws1"
+                                   : "credential_source.file, "
+                                     "credential_source.url, "
+                                     "credential_source.executable and "
+                                     "credential_source.environment_id aws1"),
+        "case %zu: %s", i, err.message);
     cJSON_Delete(j);
   }
 }
@@ -730,12 +727,281 @@ Test(credential, refused_by_from_json) {
   cJSON *j = ext_json();
   gauth_error err = GAUTH_ERROR_INIT;
   cJSON_ReplaceItemInObject(j, "credential_source",
-                            cJSON_Parse("{\"executable\":{\"command\":"
-                                        "\"/usr/bin/token\"}}"));
+                            cJSON_Parse("{\"certificate\":{\"use_default_"
+                                        "certificate_config\":true}}"));
   cr_assert_null(load(j, GAUTH_E_UNSUPPORTED, &err));
-  cr_assert_not_null(strstr(err.message, "executable"), "%s", err.message);
+  cr_assert_not_null(strstr(err.message, "certificate"), "%s", err.message);
   cJSON_DeleteItemFromObject(j, "audience");
   cr_assert_null(load(j, GAUTH_E_MALFORMED, &err));
   cr_assert_not_null(strstr(err.message, "\"audience\""), "%s", err.message);
+  cJSON_Delete(j);
+}
+
+/* ---- executable sources -------------------------------------------------- */
+
+static gauth_status parse_exec(const char *exec_json, gauth__external_config *x,
+                               gauth_error *err) {
+  cJSON *j = ext_json();
+  char src[1024];
+  snprintf(src, sizeof src, "{\"executable\":%s}", exec_json);
+  cJSON_ReplaceItemInObject(j, "credential_source", cJSON_Parse(src));
+  gauth_status st = parse(j, x, err);
+  cJSON_Delete(j);
+  return st;
+}
+
+Test(executable, parse_defaults_and_split) {
+  gauth__external_config x;
+  gauth_error err = GAUTH_ERROR_INIT;
+  unsigned int ms = 0;
+  const char *out = "x";
+  cr_assert_eq(parse_exec("{\"command\":\"  /bin/tok --a=1\\t\\\"b c\\\"\\n\"}",
+                          &x, &err),
+               GAUTH_OK, "%s", err.message);
+  cr_assert_eq(x.source, GAUTH__SUBJECT_EXECUTABLE);
+  const char *const *argv = gauth__external_exec_settings(x.exec, &ms, &out);
+  /* Whitespace splits; quotes are ordinary characters (no shell). */
+  cr_assert_str_eq(argv[0], "/bin/tok");
+  cr_assert_str_eq(argv[1], "--a=1");
+  cr_assert_str_eq(argv[2], "\"b");
+  cr_assert_str_eq(argv[3], "c\"");
+  cr_assert_null(argv[4]);
+  cr_assert_eq(ms, 30000);
+  cr_assert_null(out);
+  gauth__external_config_cleanup(&x);
+
+  cr_assert_eq(parse_exec("{\"command\":\"tok\",\"timeout_millis\":5000,"
+                          "\"output_file\":\"/tmp/cache.json\"}",
+                          &x, &err),
+               GAUTH_OK, "%s", err.message);
+  argv = gauth__external_exec_settings(x.exec, &ms, &out);
+  cr_assert_str_eq(argv[0], "tok");
+  cr_assert_null(argv[1]);
+  cr_assert_eq(ms, 5000);
+  cr_assert_str_eq(out, "/tmp/cache.json");
+  gauth__external_config_cleanup(&x);
+  /* 0 is the default, as in Google's libraries; 120000 the maximum. */
+  cr_assert_eq(
+      parse_exec("{\"command\":\"tok\",\"timeout_millis\":0}", &x, &err),
+      GAUTH_OK, "%s", err.message);
+  gauth__external_exec_settings(x.exec, &ms, &out);
+  cr_assert_eq(ms, 30000);
+  gauth__external_config_cleanup(&x);
+  cr_assert_eq(
+      parse_exec("{\"command\":\"tok\",\"timeout_millis\":120000}", &x, &err),
+      GAUTH_OK, "%s", err.message);
+  gauth__external_exec_settings(x.exec, &ms, &out);
+  cr_assert_eq(ms, 120000);
+  gauth__external_config_cleanup(&x);
+}
+
+Test(executable, parse_errors) {
+  static const struct {
+    const char *exec;
+    const char *names;
+  } cases[] = {
+      {"{}", "missing field \"command\""},
+      {"{\"command\":\"\"}", "field \"command\" is empty"},
+      {"{\"command\":\" \\t \"}", "field \"command\" holds no program"},
+      {"{\"command\":7}", "field \"command\""},
+      {"{\"command\":\"tok\",\"timeout_millis\":4999}",
+       "field \"timeout_millis\" must be 5000 to 120000"},
+      {"{\"command\":\"tok\",\"timeout_millis\":120001}",
+       "field \"timeout_millis\" must be 5000 to 120000"},
+      {"{\"command\":\"tok\",\"timeout_millis\":-1}",
+       "field \"timeout_millis\" must be"},
+      {"{\"command\":\"tok\",\"timeout_millis\":\"5000\"}",
+       "field \"timeout_millis\""},
+      {"{\"command\":\"tok\",\"timeout_millis\":6000.5}",
+       "field \"timeout_millis\""},
+      {"{\"command\":\"tok\",\"output_file\":\"\"}",
+       "field \"output_file\" is empty"},
+      {"{\"command\":\"tok\",\"output_file\":3}", "field \"output_file\""},
+      {"\"tok\"", "field \"executable\""},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    gauth__external_config x;
+    gauth_error err = GAUTH_ERROR_INIT;
+    cr_assert_eq(parse_exec(cases[i].exec, &x, &err), GAUTH_E_MALFORMED,
+                 "case %zu: %s", i, err.message);
+    cr_assert_not_null(strstr(err.message, cases[i].names), "case %zu: %s", i,
+                       err.message);
+    cr_assert_not_null(strstr(err.message, "credential_source"), "case %zu: %s",
+                       i, err.message);
+  }
+  /* One source only. */
+  cJSON *j = ext_json();
+  gauth__external_config x;
+  gauth_error err = GAUTH_ERROR_INIT;
+  cJSON_AddItemToObject(source_of(j), "executable",
+                        cJSON_Parse("{\"command\":\"tok\"}"));
+  cr_assert_eq(parse(j, &x, &err), GAUTH_E_MALFORMED);
+  cr_assert_not_null(strstr(err.message, "not several"), "%s", err.message);
+  cJSON_Delete(j);
+}
+
+/* ---- executable responses (pure) ---------------------------------------- */
+
+#define NOW 1800000000
+#define SAML_TYPE "urn:ietf:params:oauth:token-type:saml2"
+#define ID_TYPE "urn:ietf:params:oauth:token-type:id_token"
+
+static gauth_status response(const char *json, const char *type, int need_exp,
+                             char **tok, int64_t *exp, gauth_error *err) {
+  gauth_status st = gauth__exec_response_parse(json, strlen(json), NOW, type,
+                                               need_exp, tok, exp, err);
+  assert_clean(err->message);
+  assert_clean(err->error_code);
+  return st;
+}
+
+Test(exec_response, valid) {
+  char *tok = NULL;
+  int64_t exp = 0;
+  gauth_error err = GAUTH_ERROR_INIT;
+  cr_assert_eq(response("{\"version\":1,\"success\":true,\"token_type\":"
+                        "\"" JWT_TYPE "\",\"id_token\":\"" CANARY
+                        "\",\"expiration_time\":1800000600}",
+                        JWT_TYPE, 1, &tok, &exp, &err),
+               GAUTH_OK, "%s", err.message);
+  cr_assert_str_eq(tok, CANARY);
+  cr_assert_eq(exp, 1800000600);
+  gauth__secret_strfree(tok);
+  /* id_token type; no expiration_time is allowed without an output file. */
+  cr_assert_eq(response("{\"version\":1,\"success\":true,\"token_type\":"
+                        "\"" ID_TYPE "\",\"id_token\":\"" CANARY "\"}",
+                        ID_TYPE, 0, &tok, &exp, &err),
+               GAUTH_OK, "%s", err.message);
+  cr_assert_str_eq(tok, CANARY);
+  cr_assert_eq(exp, 0);
+  gauth__secret_strfree(tok);
+  /* SAML: the token is saml_response. Expiring this very second is valid. */
+  cr_assert_eq(response("{\"version\":1,\"success\":true,\"token_type\":"
+                        "\"" SAML_TYPE "\",\"saml_response\":\"" CANARY
+                        "\",\"expiration_time\":1800000000}",
+                        SAML_TYPE, 1, &tok, &exp, &err),
+               GAUTH_OK, "%s", err.message);
+  cr_assert_str_eq(tok, CANARY);
+  gauth__secret_strfree(tok);
+}
+
+Test(exec_response, failure_quotes_code_and_message) {
+  char *tok = (char *)"x";
+  int64_t exp = 5;
+  gauth_error err = GAUTH_ERROR_INIT;
+  cr_assert_eq(response("{\"version\":1,\"success\":false,\"code\":"
+                        "\"401\",\"message\":\"Caller not authorized.\"}",
+                        JWT_TYPE, 1, &tok, &exp, &err),
+               GAUTH_E_UNAUTHENTICATED);
+  cr_assert_null(tok);
+  cr_assert_eq(exp, 0);
+  cr_assert_str_eq(err.error_code, "401");
+  cr_assert_not_null(strstr(err.message,
+                            "reported a failure: code 401: "
+                            "Caller not authorized."),
+                     "%s", err.message);
+}
+
+Test(exec_response, expired) {
+  char *tok = NULL;
+  int64_t exp = 0;
+  gauth_error err = GAUTH_ERROR_INIT;
+  cr_assert_eq(response("{\"version\":1,\"success\":true,\"token_type\":"
+                        "\"" JWT_TYPE "\",\"id_token\":\"" CANARY
+                        "\",\"expiration_time\":1799999999}",
+                        JWT_TYPE, 0, &tok, &exp, &err),
+               GAUTH_E_UNAUTHENTICATED);
+  cr_assert_null(tok);
+  cr_assert_not_null(strstr(err.message, "expired"), "%s", err.message);
+}
+
+#define OK_HEAD "{\"version\":1,\"success\":true,"
+#define JWT_OK "\"token_type\":\"" JWT_TYPE "\",\"id_token\":\"" CANARY "\""
+#define EXP ",\"expiration_time\":1800000600"
+
+Test(exec_response, malformed_and_lying) {
+  static const struct {
+    const char *json;
+    const char *names;
+  } cases[] = {
+      {"", "JSON"},
+      {"not json " CANARY, "JSON"},
+      {"[1]", "object"},
+      {"{\"success\":true," JWT_OK EXP "}", "\"version\""},
+      {"{\"version\":\"1\",\"success\":true," JWT_OK EXP "}", "\"version\""},
+      {"{\"version\":2,\"success\":true," JWT_OK EXP "}",
+       "\"version\" is 2, libgauth reads version 1"},
+      {"{\"version\":0,\"success\":true," JWT_OK EXP "}", "\"version\" is 0"},
+      {"{\"version\":1.5,\"success\":true," JWT_OK EXP "}", "\"version\""},
+      {"{\"version\":1," JWT_OK EXP "}", "\"success\""},
+      {"{\"version\":1,\"success\":\"true\"," JWT_OK EXP "}", "\"success\""},
+      {"{\"version\":1,\"success\":1," JWT_OK EXP "}", "\"success\""},
+      {"{\"version\":1,\"success\":false}", "\"code\""},
+      {"{\"version\":1,\"success\":false,\"code\":\"x\"}", "\"message\""},
+      {"{\"version\":1,\"success\":false,\"code\":\"\",\"message\":\"m\"}",
+       "\"code\" is empty"},
+      {"{\"version\":1,\"success\":false,\"code\":1,\"message\":\"m\"}",
+       "\"code\""},
+      {OK_HEAD JWT_OK "}", "missing field \"expiration_time\""},
+      {OK_HEAD JWT_OK ",\"expiration_time\":\"1800000600\"}",
+       "\"expiration_time\""},
+      {OK_HEAD JWT_OK ",\"expiration_time\":1800000600.5}",
+       "\"expiration_time\""},
+      {OK_HEAD "\"id_token\":\"" CANARY "\"" EXP "}", "\"token_type\""},
+      {OK_HEAD "\"token_type\":\"bearer\",\"id_token\":\"" CANARY "\"" EXP "}",
+       "\"token_type\" is bearer"},
+      /* A SAML response to a file that expects a JWT. */
+      {OK_HEAD "\"token_type\":\"" SAML_TYPE "\",\"saml_response\":\"" CANARY
+               "\"" EXP "}",
+       "subject_token_type is " JWT_TYPE},
+      /* id_token type while the file says jwt: lying about the type. */
+      {OK_HEAD "\"token_type\":\"" ID_TYPE "\",\"id_token\":\"" CANARY "\"" EXP
+               "}",
+       "subject_token_type"},
+      /* Says jwt, carries saml_response. */
+      {OK_HEAD "\"token_type\":\"" JWT_TYPE "\",\"saml_response\":\"" CANARY
+               "\"" EXP "}",
+       "missing field \"id_token\""},
+      {OK_HEAD "\"token_type\":\"" JWT_TYPE "\",\"id_token\":\"\"" EXP "}",
+       "\"id_token\" is empty"},
+      {OK_HEAD "\"token_type\":\"" JWT_TYPE "\",\"id_token\":7" EXP "}",
+       "\"id_token\""},
+      {OK_HEAD "\"token_type\":7,\"id_token\":\"" CANARY "\"" EXP "}",
+       "\"token_type\""},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    char *tok = (char *)"x";
+    int64_t exp = 5;
+    gauth_error err = GAUTH_ERROR_INIT;
+    cr_assert_eq(response(cases[i].json, JWT_TYPE, 1, &tok, &exp, &err),
+                 GAUTH_E_BAD_RESPONSE, "case %zu: %s", i, err.message);
+    cr_assert_eq(err.code, GAUTH_E_BAD_RESPONSE, "case %zu", i);
+    cr_assert_null(tok, "case %zu", i);
+    cr_assert_not_null(strstr(err.message, cases[i].names), "case %zu: %s", i,
+                       err.message);
+  }
+}
+
+/* Without the allow variable the credential loads, and refuses to run the
+ * command when a token is asked for (as Google's libraries do). */
+Test(executable, refused_without_allow_variable) {
+  cJSON *j = ext_json();
+  gauth_error err = GAUTH_ERROR_INIT;
+  char *tok = NULL;
+  unsetenv("GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES");
+  cJSON_ReplaceItemInObject(
+      j, "credential_source",
+      cJSON_Parse("{\"executable\":{\"command\":\"/bin/false\"}}"));
+  gauth_credentials *c = load(j, GAUTH_OK, &err);
+  cr_assert_eq(gauth_credentials_access_token(c, NULL, &tok, NULL, &err),
+               GAUTH_E_UNSUPPORTED);
+  cr_assert_not_null(
+      strstr(err.message, "GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES=1"), "%s",
+      err.message);
+  setenv("GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES", "true", 1);
+  cr_assert_eq(gauth_credentials_access_token(c, NULL, &tok, NULL, &err),
+               GAUTH_E_UNSUPPORTED);
+  cr_assert_null(tok);
+  gauth_credentials_free(c);
   cJSON_Delete(j);
 }
