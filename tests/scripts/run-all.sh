@@ -284,7 +284,9 @@ fi
 # ---- 5. ThreadSanitizer -------------------------------------------------------
 stage "ThreadSanitizer: concurrency programs"
 tsan_dir=$work/tsan
-conc_targets=$(sed -n 's/^set(GAUTH_CONCURRENCY_TESTS \(.*\))/\1/p' "$src/tests/CMakeLists.txt")
+# The names in set(GAUTH_CONCURRENCY_TESTS ...), which may span lines.
+conc_targets=$(sed -n '/^set(GAUTH_CONCURRENCY_TESTS/,/)/p' "$src/tests/CMakeLists.txt" |
+  tr '\n' ' ' | sed 's/^set(GAUTH_CONCURRENCY_TESTS *//; s/).*//')
 if cmake -S "$src" -B "$tsan_dir" -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
      -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGAUTH_TSAN=ON -DGAUTH_BUILD_EXAMPLES=OFF \
      > "$tsan_dir.configure.log" 2>&1 &&
