@@ -836,8 +836,8 @@ static ending call_prepare(call *c) {
     return call_fail(c, gauth__error_nomem(&c->e), CALL_FAILED);
   /* Before any connection: no byte may leave for a host the policy
    * refuses (plain http to a remote host, another scheme). */
-  st = gauth__url_check_transport(c->url, cfg->metadata_host, cfg->metadata_ip,
-                                  &c->e);
+  st = gauth__url_check_transport_imds(
+      c->url, cfg->metadata_host, cfg->metadata_ip, c->req->aws_imds, &c->e);
   if (st != GAUTH_OK) {
     gauth__error_prefix(&c->e, "%s", c->what);
     return call_fail(c, st, CALL_FAILED);

@@ -54,6 +54,9 @@ typedef struct gauth__http_request {
                                       proxy settings (the metadata server) */
   unsigned int deadline_ms;        /* all attempts and waits; 0: config's
                                       retry deadline */
+  int aws_imds;                    /* 1: plain http to AWS's instance
+                                      metadata addresses is allowed too
+                                      (the AWS source checked the URL) */
   size_t keep_body;                /* > 0: keep the first keep_body bytes of
                                       the reply and drop the rest (read, not
                                       an error; resp.body_cut says so); 0: a
