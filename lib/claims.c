@@ -203,7 +203,9 @@ static gauth_status check_times(const claim_set *c, const gauth__claim_rules *r,
   now = clamp53(r->now);
   leeway = r->leeway < 0 ? 0 : clamp53(r->leeway);
 
-  if (now > exp + leeway)
+  /* RFC 7519 4.1.4: valid only before exp (the leeway added); at exp +
+   * leeway it has expired, as a cached token stops at exp. */
+  if (now >= exp + leeway)
     return gauth__error_set_verify(
         err, GAUTH_REASON_EXPIRED,
         "token expired %lld s ago (exp %lld, now %lld, leeway %lld s)",

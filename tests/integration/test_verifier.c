@@ -355,13 +355,13 @@ static void reject_claims(gauth_verifier_options *o, const char *json,
 
 Test(verifier, expired) {
   gauth_verifier_options o = custom_options();
-  /* Default leeway 30 s: exp + 30 passes, exp + 31 does not. */
+  /* Default leeway 30 s: exp + 29 passes, exp + 30 does not. */
   gauth_verifier *v = verifier(&o);
-  char *tok = sign(fx->rsa, "rsa1", claims(ISS, AUD, "\"exp\":1764201570"));
+  char *tok = sign(fx->rsa, "rsa1", claims(ISS, AUD, "\"exp\":1764201571"));
   gauth_claims_free(expect_ok(v, tok));
   test_now = T0 + 1;
   expect_reason(v, tok, "expired",
-                "token expired 31 s ago (exp 1764201570, now 1764201601, "
+                "token expired 30 s ago (exp 1764201571, now 1764201601, "
                 "leeway 30 s)");
   gauth_free(tok);
   gauth_verifier_free(v);
@@ -1037,8 +1037,11 @@ Test(verifier, token_cache_rechecks_time) {
   test_now = T0 + 120;
   gauth_claims_free(expect_ok(c.v, tok));
   cr_assert_eq(count_lines(c.log.text, "token cache hit"), 1);
-  /* Past exp + leeway: expired, cached or not. */
-  test_now = T0 + 131;
+  /* At exp + leeway: expired, cached or not (the full check and the cache
+   * agree that a token is valid only before its end). */
+  test_now = T0 + 129;
+  gauth_claims_free(expect_ok(c.v, tok));
+  test_now = T0 + 130;
   expect_reason(c.v, tok, "expired", "exp 1764201700");
   gauth_free(tok);
   cache_stop(&c);

@@ -99,13 +99,22 @@ Test(claims_check, valid_token_passes) {
 
 Test(claims_check, exp_boundary) {
   gauth__claim_rules r = base_rules();
-  /* Exactly at exp + leeway: still valid. One second later: expired. */
-  r.now = EXP + LEEWAY;
+  /* One second before exp + leeway: still valid. Exactly at exp + leeway:
+   * expired (RFC 7519 4.1.4: the current time must be before exp). */
+  r.now = EXP + LEEWAY - 1;
   pass(payload(num(EXP), NULL), &r);
-  r.now = EXP + LEEWAY + 1;
+  r.now = EXP + LEEWAY;
   reject(payload(num(EXP), NULL), &r, "expired",
-         "token expired 31 s ago (exp 1764201600, now 1764201631, leeway "
+         "token expired 30 s ago (exp 1764201600, now 1764201630, leeway "
          "30 s)");
+  /* Without leeway: valid at exp - 1, expired at exp. */
+  r.leeway = 0;
+  r.now = EXP - 1;
+  pass(payload(num(EXP), NULL), &r);
+  r.now = EXP;
+  reject(payload(num(EXP), NULL), &r, "expired",
+         "token expired 0 s ago (exp 1764201600, now 1764201600, leeway "
+         "0 s)");
 }
 
 Test(claims_check, expired_message_exact) {
@@ -120,9 +129,9 @@ Test(claims_check, expired_message_exact) {
 Test(claims_check, zero_leeway) {
   gauth__claim_rules r = base_rules();
   r.leeway = 0;
-  r.now = EXP;
+  r.now = EXP - 1;
   pass(payload(num(EXP), NULL), &r);
-  r.now = EXP + 1;
+  r.now = EXP;
   reject(payload(num(EXP), NULL), &r, "expired", "leeway 0 s");
 }
 
@@ -171,9 +180,9 @@ Test(claims_check, extreme_now_and_leeway_do_not_overflow) {
 Test(claims_check, fractional_times_are_floored) {
   gauth__claim_rules r = base_rules();
   r.leeway = 0;
-  r.now = EXP;
+  r.now = EXP - 1;
   pass(payload("1764201600.9", NULL), &r);
-  r.now = EXP + 1;
+  r.now = EXP;
   reject(payload("1764201600.9", NULL), &r, "expired", NULL);
 }
 
