@@ -972,7 +972,7 @@ static gauth_status decode_part(const char *what, const char *s, size_t n,
   gauth_status st = gauth__b64url_decode(s, n, &buf, &len, err);
   if (st == GAUTH_OK) {
     st = gauth__json_parse_object((const char *)buf, len, NULL, &obj, err);
-    cJSON_Delete(obj);
+    gauth__secret_json_delete(obj); /* a token's text, wiped as the buffer */
   }
   if (st != GAUTH_OK) {
     gauth__secret_free(buf, len);
