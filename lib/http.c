@@ -861,6 +861,10 @@ static void send_hop(call *c, unsigned int hops) {
   c->deadline_bound = remaining < c->per_attempt_ms;
   if (c->deadline_bound) p->timeout_ms = (long)remaining;
   if (p->connect_ms > p->timeout_ms) p->connect_ms = p->timeout_ms;
+  /* Plain http goes only to loopback or a metadata address (checked before
+   * every hop): never through a proxy, which could read a token or swap a
+   * key set on the way. */
+  p->no_proxy = c->req->no_proxy || strncasecmp(p->url, "http://", 7) == 0;
   transfer(c->h, p, &c->x);
   c->last_url = p->url;
   log_transfer(c->cfg, c->known, c->what, p, hops, &c->x, c->attempt);
@@ -931,7 +935,6 @@ static ending send_attempt(call *c) {
   c->p.body_len = c->req->body_len;
   c->p.headers = c->hdr_full;
   c->p.connect_ms = c->connect_ms;
-  c->p.no_proxy = c->req->no_proxy;
   c->p.fresh_connect = c->attempt > 1;
   for (;;) {
     send_hop(c, hops);
