@@ -436,7 +436,7 @@ static gauth_status get_keysource(gauth_verifier *v, gauth__keysource **out,
     free(jwks_uri);
     pthread_mutex_lock(&v->mu);
     if (st == GAUTH_OK) {
-      v->ks = ks;
+      __atomic_store_n(&v->ks, ks, __ATOMIC_RELEASE);
       gauth_error_clear(&v->discovery_err);
     } else {
       gauth__log(&v->cfg.logger, GAUTH_LOG_WARN, "%s", e.message);
@@ -523,7 +523,7 @@ static gauth_status keys_for(gauth_verifier *v, gauth__keysource **ks,
 static gauth_status verify_full(gauth_verifier *v, const char *token,
                                 size_t len, const gauth__claim_rules *rules,
                                 gauth_claims **out, int64_t *fresh_until,
-                                gauth_error *err) {
+                                uint64_t *set_serial, gauth_error *err) {
   gauth__jws jws;
   gauth__keysource *ks = NULL;
   gauth_keyset *set = NULL, *newer = NULL;
@@ -561,6 +561,7 @@ static gauth_status verify_full(gauth_verifier *v, const char *token,
   }
   if (st == GAUTH_OK) st = gauth__claims_check(jws.payload, rules, err);
   if (st == GAUTH_OK) st = gauth__claims_from_jws(&jws, out, err);
+  if (st == GAUTH_OK) *set_serial = set->serial;
 done:
   gauth_keyset_free(set);
   gauth__jws_cleanup(&jws);
@@ -592,6 +593,13 @@ static void cache_window(const gauth_verifier *v, const gauth_claims *c,
   }
 }
 
+/* The serial of the key set a cache hit must have been verified with: the
+ * fixed set's, or the key source's current one (0 before any). */
+static uint64_t current_set_serial(gauth_verifier *v) {
+  if (v->keys != NULL) return v->keys->serial;
+  return gauth__keysource_serial(__atomic_load_n(&v->ks, __ATOMIC_ACQUIRE));
+}
+
 gauth_status gauth_verifier_verify(gauth_verifier *v, const char *token,
                                    size_t len, gauth_claims **claims,
                                    gauth_error *err) {
@@ -599,6 +607,7 @@ gauth_status gauth_verifier_verify(gauth_verifier *v, const char *token,
   gauth__claim_rules rules;
   gauth_claims *c = NULL;
   int64_t now, fresh_until = INT64_MAX, not_before, not_after;
+  uint64_t set_serial = 0;
   gauth_status st;
 
   if (claims != NULL) *claims = NULL;
@@ -618,19 +627,22 @@ gauth_status gauth_verifier_verify(gauth_verifier *v, const char *token,
   rules_for(v, now, &rules);
 
   if (v->cache != NULL &&
-      gauth__verifier_cache_get(v->cache, token, len, now, &c)) {
+      gauth__verifier_cache_get(v->cache, token, len, now,
+                                current_set_serial(v), &c)) {
     /* The hit lies inside the window in which the token's time checks
-     * pass (see cache_window); its other checks depend on the token
+     * pass (see cache_window), and the key set that verified it is still
+     * the current one (a replaced set's entries are misses, so a removed
+     * key stops verifying at once); its other checks depend on the token
      * alone and passed when it was cached. */
     st = GAUTH_OK;
     gauth__log(&v->cfg.logger, GAUTH_LOG_DEBUG, "token cache hit");
     goto out;
   }
-  st = verify_full(v, token, len, &rules, &c, &fresh_until, &e);
+  st = verify_full(v, token, len, &rules, &c, &fresh_until, &set_serial, &e);
   if (st == GAUTH_OK && v->cache != NULL) {
     cache_window(v, c, fresh_until, &not_before, &not_after);
     gauth__verifier_cache_put(v->cache, token, len, c, not_before, not_after,
-                              now);
+                              set_serial, now);
   }
 out:
   if (st == GAUTH_OK) {

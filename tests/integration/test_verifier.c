@@ -881,42 +881,46 @@ Test(verifier, token_cache_internals) {
   cr_assert_eq(gauth__verifier_cache_new(&tc, 0, &err), GAUTH_E_INVALID_ARG);
   /* One bucket of two ways. */
   cr_assert_eq(gauth__verifier_cache_new(&tc, 2, &err), GAUTH_OK);
-  gauth__verifier_cache_put(tc, "a", 1, c, 0, 100, 10);
-  gauth__verifier_cache_put(tc, "b", 1, c, 0, 100, 10);
-  cr_assert(gauth__verifier_cache_get(tc, "a", 1, 10, &got)); /* a is newer */
+  gauth__verifier_cache_put(tc, "a", 1, c, 0, 100, 1, 10);
+  gauth__verifier_cache_put(tc, "b", 1, c, 0, 100, 1, 10);
+  cr_assert(
+      gauth__verifier_cache_get(tc, "a", 1, 10, 1, &got)); /* a is newer */
   gauth_claims_free(got);
-  gauth__verifier_cache_put(tc, "c", 1, c, 0, 100, 10); /* evicts b */
-  cr_assert_not(gauth__verifier_cache_get(tc, "b", 1, 10, &got));
+  gauth__verifier_cache_put(tc, "c", 1, c, 0, 100, 1, 10); /* evicts b */
+  cr_assert_not(gauth__verifier_cache_get(tc, "b", 1, 10, 1, &got));
   cr_assert_null(got);
-  cr_assert(gauth__verifier_cache_get(tc, "a", 1, 10, &got));
+  cr_assert(gauth__verifier_cache_get(tc, "a", 1, 10, 1, &got));
   gauth_claims_free(got);
-  cr_assert(gauth__verifier_cache_get(tc, "c", 1, 10, &got));
+  cr_assert(gauth__verifier_cache_get(tc, "c", 1, 10, 1, &got));
   gauth_claims_free(got);
   /* Expired entries are never returned, and are replaced first. */
-  cr_assert_not(gauth__verifier_cache_get(tc, "a", 1, 100, &got));
-  gauth__verifier_cache_put(tc, "d", 1, c, 0, 200, 150);
-  gauth__verifier_cache_put(tc, "e", 1, c, 0, 200, 150);
-  cr_assert(gauth__verifier_cache_get(tc, "d", 1, 150, &got));
+  cr_assert_not(gauth__verifier_cache_get(tc, "a", 1, 100, 1, &got));
+  gauth__verifier_cache_put(tc, "d", 1, c, 0, 200, 1, 150);
+  gauth__verifier_cache_put(tc, "e", 1, c, 0, 200, 1, 150);
+  cr_assert(gauth__verifier_cache_get(tc, "d", 1, 150, 1, &got));
   gauth_claims_free(got);
-  cr_assert(gauth__verifier_cache_get(tc, "e", 1, 150, &got));
+  cr_assert(gauth__verifier_cache_get(tc, "e", 1, 150, 1, &got));
   gauth_claims_free(got);
   /* Nothing stored that is already over. */
-  gauth__verifier_cache_put(tc, "f", 1, c, 0, 150, 150);
-  cr_assert_not(gauth__verifier_cache_get(tc, "f", 1, 149, &got));
+  gauth__verifier_cache_put(tc, "f", 1, c, 0, 150, 1, 150);
+  cr_assert_not(gauth__verifier_cache_get(tc, "f", 1, 149, 1, &got));
   /* The same token again replaces its entry. */
-  gauth__verifier_cache_put(tc, "e", 1, c, 0, 300, 150);
-  cr_assert(gauth__verifier_cache_get(tc, "e", 1, 250, &got));
+  gauth__verifier_cache_put(tc, "e", 1, c, 0, 300, 1, 150);
+  cr_assert(gauth__verifier_cache_get(tc, "e", 1, 250, 1, &got));
   gauth_claims_free(got);
-  cr_assert(gauth__verifier_cache_get(tc, "d", 1, 150, &got));
+  cr_assert(gauth__verifier_cache_get(tc, "d", 1, 150, 1, &got));
   gauth_claims_free(got);
   cr_assert_eq(gauth__verifier_cache_hits(tc), 7);
   /* Nothing is returned before the entry's window opens (a clock that
    * went back past nbf / iat - leeway). */
-  gauth__verifier_cache_put(tc, "g", 1, c, 400, 500, 450);
-  cr_assert_not(gauth__verifier_cache_get(tc, "g", 1, 399, &got));
+  gauth__verifier_cache_put(tc, "g", 1, c, 400, 500, 1, 450);
+  cr_assert_not(gauth__verifier_cache_get(tc, "g", 1, 399, 1, &got));
   cr_assert_null(got);
-  cr_assert(gauth__verifier_cache_get(tc, "g", 1, 400, &got));
+  cr_assert(gauth__verifier_cache_get(tc, "g", 1, 400, 1, &got));
   gauth_claims_free(got);
+  /* An entry verified with another key set is a miss. */
+  cr_assert_not(gauth__verifier_cache_get(tc, "g", 1, 450, 2, &got));
+  cr_assert_null(got);
   gauth__verifier_cache_free(tc);
   gauth__verifier_cache_free(NULL);
   gauth_claims_free(c);
@@ -940,17 +944,17 @@ Test(verifier, token_cache_compares_every_byte) {
   c = expect_ok(v, tok);
   cr_assert_eq(gauth__verifier_cache_new(&tc, 64, &err), GAUTH_OK);
   for (size_t n = len - 8; n < len; n++) {
-    gauth__verifier_cache_put(tc, tok, n, c, 0, 100, 10);
+    gauth__verifier_cache_put(tc, tok, n, c, 0, 100, 1, 10);
     for (size_t i = 0; i < n; i++) {
       char *other = strdup(tok);
       cr_assert_not_null(other);
       other[i] ^= 0x01;
-      cr_assert_not(gauth__verifier_cache_get(tc, other, n, 10, &got),
+      cr_assert_not(gauth__verifier_cache_get(tc, other, n, 10, 1, &got),
                     "a key differing at byte %zu of %zu hit", i, n);
       cr_assert_null(got);
       free(other);
     }
-    cr_assert(gauth__verifier_cache_get(tc, tok, n, 10, &got), "%zu", n);
+    cr_assert(gauth__verifier_cache_get(tc, tok, n, 10, 1, &got), "%zu", n);
     cr_assert_eq(got, c);
     gauth_claims_free(got);
   }
@@ -1020,6 +1024,60 @@ Test(verifier, token_cache_hit_skips_signature) {
   gauth_claims_free(b);
   gauth_free(tok);
   cache_stop(&c);
+}
+
+/* A cached token stops verifying as soon as the key set that verified it is
+ * replaced: its key removed and the keys refreshed, or replaced by the
+ * unknown-kid refetch a token with a new kid triggers. */
+Test(verifier, token_cache_dropped_with_its_key_set) {
+  cache_fixture c;
+  gauth_key *next_keys[1] = {fx->other};
+  const char *next_kids[1] = {"rsa2"};
+  char *tok = sign(fx->rsa, "rsa1", claims(ISS, AUD, TIMES));
+  char *tok2 = sign(fx->other, "rsa2", claims(ISS, AUD, TIMES));
+  char *next = tj_jwks_of(next_keys, next_kids, 1);
+  gauth_error err = GAUTH_ERROR_INIT;
+
+  /* 1. An explicit refresh to a set without rsa1. */
+  cache_start(&c, "Cache-Control: max-age=86400");
+  gauth_claims_free(expect_ok(c.v, tok));
+  gauth_claims_free(expect_ok(c.v, tok));
+  cr_assert_eq(count_lines(c.log.text, "token cache hit"), 1);
+  route_jwks(c.s, "/jwks", next, "Cache-Control: max-age=86400");
+  cr_assert_eq(gauth_verifier_refresh_keys(c.v, &err), GAUTH_OK, "%s",
+               err.message);
+  expect_reason(c.v, tok, "unknown_kid", NULL);
+  cr_assert_eq(count_lines(c.log.text, "token cache hit"), 1);
+  gauth_claims_free(expect_ok(c.v, tok2));
+  cache_stop(&c);
+
+  /* 2. The refetch of an unknown kid replaces the set. */
+  cache_start(&c, "Cache-Control: max-age=86400");
+  gauth_claims_free(expect_ok(c.v, tok));
+  gauth_claims_free(expect_ok(c.v, tok));
+  cr_assert_eq(count_lines(c.log.text, "token cache hit"), 1);
+  route_jwks(c.s, "/jwks", next, "Cache-Control: max-age=86400");
+  test_now += 61;                          /* past the refetch cooldown */
+  gauth_claims_free(expect_ok(c.v, tok2)); /* rsa2: refetched */
+  cr_assert_eq(ts_count(c.s, "/jwks"), 2);
+  expect_reason(c.v, tok, "unknown_kid", NULL);
+  cr_assert_eq(count_lines(c.log.text, "token cache hit"), 1);
+  cache_stop(&c);
+
+  /* 3. A set that keeps the key: one miss, then cached again. */
+  cache_start(&c, "Cache-Control: max-age=86400");
+  gauth_claims_free(expect_ok(c.v, tok));
+  cr_assert_eq(gauth_verifier_refresh_keys(c.v, &err), GAUTH_OK, "%s",
+               err.message);
+  gauth_claims_free(expect_ok(c.v, tok));
+  cr_assert_eq(count_lines(c.log.text, "token cache hit"), 0);
+  gauth_claims_free(expect_ok(c.v, tok));
+  cr_assert_eq(count_lines(c.log.text, "token cache hit"), 1);
+  cache_stop(&c);
+
+  free(next);
+  gauth_free(tok);
+  gauth_free(tok2);
 }
 
 Test(verifier, token_cache_rechecks_time) {
