@@ -132,7 +132,8 @@ int main(int argc, char **argv) {
   char built[1024], errbuf[CURL_ERROR_SIZE];
   gauth_error err = GAUTH_ERROR_INIT;
   gauth_credentials *creds = NULL;
-  char *token = NULL, *target = NULL;
+  char *token = NULL, *target = NULL, *email = NULL;
+  long status;
   int rc = 1;
   static reply r;
 
@@ -195,15 +196,16 @@ int main(int argc, char **argv) {
             gauth_status_name(err.code));
     goto out;
   }
-  {
-    char *email = NULL;
-    gauth_error e2 = GAUTH_ERROR_INIT;
-    if (gauth_credentials_email(creds, &email, &e2) == GAUTH_OK)
-      printf("access token: for %s (by impersonation)\n", email);
-    else
-      printf("access token: the federated principal's own\n");
-    gauth_free(email);
-  }
+  /* Whose token: the service account the file impersonates, or (without
+   * service_account_impersonation_url) the federated principal's own. */
+  if (gauth_credentials_email(creds, &email, NULL) == GAUTH_OK)
+    printf(
+        "access token: for %s%s\n", email,
+        gauth_credentials_get_type(creds) == GAUTH_CREDENTIALS_EXTERNAL_ACCOUNT
+            ? " (by impersonation)"
+            : "");
+  else
+    printf("access token: the federated principal's own\n");
 
   /* 3. POST :run. The URL goes where libgauth sends Google's URLs
    * (GAUTH_ENDPOINT when set); plain http only to loopback. */
@@ -213,7 +215,7 @@ int main(int argc, char **argv) {
   }
   printf("POST %s\n", url);
   if (strcmp(target, url) != 0) printf("  (sent to %s)\n", target);
-  long status = post_run(target, token, &r, errbuf);
+  status = post_run(target, token, &r, errbuf);
   if (status == 0) {
     fprintf(stderr, "aws_scheduler: POST %s: no reply: %s\n", target, errbuf);
     goto out;
@@ -223,6 +225,7 @@ int main(int argc, char **argv) {
   rc = status >= 200 && status < 300 ? 0 : 1;
 
 out:
+  gauth_free(email);
   gauth_free(token);
   gauth_free(target);
   gauth_credentials_free(creds);
