@@ -21,7 +21,7 @@ aws_scheduler=$build/examples/aws_scheduler
 say() { printf '\n$ %s\n' "$*"; }
 fail() { echo "aws-demo: $*" >&2; exit 1; }
 # Random characters of the given set, as AWS's keys look.
-rand() { head -c 200 /dev/urandom | tr -dc "$1" | cut -c "1-$2"; }
+rand() { head -c 4000 /dev/urandom | tr -dc "$1" | cut -c "1-$2"; }
 
 export NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}"
 export no_proxy="$NO_PROXY"
