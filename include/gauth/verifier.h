@@ -56,6 +56,7 @@ GAUTH_BEGIN_DECLS
 #define GAUTH_REASON_LIFETIME_TOO_LONG "lifetime_too_long"
 #define GAUTH_REASON_UNSUPPORTED_CRIT "unsupported_crit"
 #define GAUTH_REASON_KEYS_UNAVAILABLE "keys_unavailable"
+#define GAUTH_REASON_WRONG_TYPE "wrong_type" /* header "typ" not a JWT's */
 
 typedef enum gauth_verifier_preset {
   /* issuers, and keys or jwks_url, must be given. Algorithms default to

@@ -14,6 +14,7 @@
 
 #include <gauth/gauth.h>
 
+#include "base64.h"
 #include "test_jose.h"
 #include "test_server.h"
 #include "test_util.h"
@@ -137,6 +138,35 @@ static char *sign(const gauth_key *key, const char *kid, const char *json) {
   char *tok = NULL;
   cr_assert_eq(gauth_jwt_sign(key, GAUTH_ALG_UNKNOWN, kid, json, &tok, &err),
                GAUTH_OK, "%s", err.message);
+  return tok;
+}
+
+static size_t count_lines(const char *text, const char *needle);
+
+/* A token with the header given verbatim (RS256 by key). */
+static char *sign_header(const gauth_key *key, const char *header,
+                         const char *json) {
+  char *h = NULL, *p = NULL, *s = NULL, *tok;
+  unsigned char sig[512];
+  size_t sig_len = sizeof(sig), n;
+  gauth_error err = GAUTH_ERROR_INIT;
+  cr_assert_eq(gauth__b64url_encode(header, strlen(header), &h, &err),
+               GAUTH_OK);
+  cr_assert_eq(gauth__b64url_encode(json, strlen(json), &p, &err), GAUTH_OK);
+  n = strlen(h) + strlen(p) + 2;
+  tok = malloc(n + 700);
+  cr_assert_not_null(tok);
+  snprintf(tok, n, "%s.%s", h, p);
+  cr_assert_eq(gauth_key_sign(key, GAUTH_ALG_RS256, tok, strlen(tok), sig,
+                              &sig_len, &err),
+               GAUTH_OK, "%s", err.message);
+  cr_assert_eq(gauth__b64url_encode(sig, sig_len, &s, &err), GAUTH_OK);
+  cr_assert_lt(strlen(s), 690);
+  strcat(tok, ".");
+  strcat(tok, s);
+  free(h);
+  free(p);
+  free(s);
   return tok;
 }
 
@@ -612,17 +642,29 @@ static void google_preset(int through_env) {
   gauth_verifier *v;
 
   route_jwks(s, "/oauth2/v3/certs", jwks, "Cache-Control: max-age=19000");
+  tu_log log;
   ts_url(s, "", base, sizeof(base));
   if (through_env)
     setenv("GAUTH_ENDPOINT", base, 1);
   else
     http.endpoint = base; /* wins over the GAUTH_ENDPOINT of the test env */
+  tu_log_init(&log);
+  http.log_fn = tu_log_capture;
+  http.log_userdata = &log;
+  http.log_level = GAUTH_LOG_WARN;
   o.preset = GAUTH_VERIFIER_GOOGLE;
   o.audiences = auds;
   o.clock = test_clock;
   o.http = &http;
   v = verifier(&o);
   cr_assert_eq(ts_count(s, NULL), 0, "no request before the first use");
+  /* The override moves the trust anchor too, and says so once. */
+  cr_assert_eq(count_lines(log.text,
+                           "the endpoint override applies to key "
+                           "sets too"),
+               1, "%s", log.text);
+  cr_assert(strstr(log.text, base) != NULL, "%s", log.text);
+  tu_log_cleanup(&log);
 
   tok = sign(
       fx->rsa, "g1",
@@ -646,6 +688,87 @@ static void google_preset(int through_env) {
   gauth_free(es);
   gauth_verifier_free(v);
   free(jwks);
+  ts_stop(s);
+}
+
+/* RFC 8725 3.11: a JWT whose header types it as another kind of token is
+ * refused, signature and claims notwithstanding; "JWT" in any case,
+ * "application/jwt" and no typ pass. */
+Test(verifier, typ_must_be_jwt) {
+  static const char *const ok_typs[] = {"\"JWT\"", "\"jwt\"",
+                                        "\"application/jwt\"", NULL};
+  static const char *const bad_typs[] = {"\"at+jwt\"", "\"dpop+jwt\"",
+                                         "\"logout+jwt\"", "\"JOSE\""};
+  gauth_verifier_options o = custom_options();
+  gauth_verifier *v = verifier(&o);
+  char header[128], *tok;
+  size_t i;
+  for (i = 0; i < GAUTH__ARRAY_LEN(ok_typs); i++) {
+    if (ok_typs[i] != NULL)
+      snprintf(header, sizeof(header),
+               "{\"alg\":\"RS256\",\"kid\":\"rsa1\",\"typ\":%s}", ok_typs[i]);
+    else
+      snprintf(header, sizeof(header), "{\"alg\":\"RS256\",\"kid\":\"rsa1\"}");
+    tok = sign_header(fx->rsa, header, claims(ISS, AUD, TIMES));
+    gauth_claims_free(expect_ok(v, tok));
+    free(tok);
+  }
+  for (i = 0; i < GAUTH__ARRAY_LEN(bad_typs); i++) {
+    snprintf(header, sizeof(header),
+             "{\"alg\":\"RS256\",\"kid\":\"rsa1\",\"typ\":%s}", bad_typs[i]);
+    tok = sign_header(fx->rsa, header, claims(ISS, AUD, TIMES));
+    expect_reason(v, tok, "wrong_type", "\"typ\"");
+    free(tok);
+  }
+  tok = sign_header(fx->rsa, "{\"alg\":\"RS256\",\"kid\":\"rsa1\",\"typ\":1}",
+                    claims(ISS, AUD, TIMES));
+  expect_reason(v, tok, "malformed", "\"typ\" is a number");
+  free(tok);
+  gauth_verifier_free(v);
+}
+
+/* A remote key set that holds a key without a kid: a token with a kid the
+ * set lacks (a rotation) is unknown_kid, not signature_invalid, so the set
+ * is fetched again and the new key verifies it. */
+Test(verifier, kidless_key_does_not_block_rotation) {
+  gauth_verifier_options o = custom_options();
+  gauth_options http = GAUTH_OPTIONS_INIT;
+  gauth_key *before_keys[2] = {fx->rsa, fx->rsa};
+  const char *before_kids[2] = {"rsa1", "anon"};
+  gauth_key *after_keys[2] = {fx->rsa, fx->other};
+  const char *after_kids[2] = {"rsa1", "rsa2"};
+  char *before = tj_jwks_of(before_keys, before_kids, 2);
+  char *after = tj_jwks_of(after_keys, after_kids, 2);
+  char *tok = sign(fx->other, "rsa2", claims(ISS, AUD, TIMES)), url[128];
+  ts_server *s = ts_start();
+  gauth_verifier *v;
+  cJSON *set;
+  char *kidless;
+  /* The first set's second RSA key loses its kid: a key without a kid,
+   * which an RS256 token with an unknown kid is tried against. */
+  set = cJSON_Parse(before);
+  cJSON_DeleteItemFromObjectCaseSensitive(
+      cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(set, "keys"), 1),
+      "kid");
+  kidless = cJSON_PrintUnformatted(set);
+  cJSON_Delete(set);
+  route_jwks(s, "/jwks", kidless, "Cache-Control: max-age=86400");
+  o.keys = NULL;
+  o.jwks_url = ts_url(s, "/jwks", url, sizeof(url));
+  o.algorithms =
+      GAUTH_ALG_BIT(GAUTH_ALG_RS256) | GAUTH_ALG_BIT(GAUTH_ALG_ES256);
+  o.http = &http;
+  v = verifier(&o);
+  cr_assert_eq(gauth_verifier_refresh_keys(v, NULL), GAUTH_OK);
+  route_jwks(s, "/jwks", after, "Cache-Control: max-age=86400");
+  test_now += 61; /* past the refetch cooldown */
+  gauth_claims_free(expect_ok(v, tok));
+  cr_assert_eq(ts_count(s, "/jwks"), 2);
+  gauth_verifier_free(v);
+  free(tok);
+  free(before);
+  free(after);
+  free(kidless);
   ts_stop(s);
 }
 
@@ -1017,6 +1140,8 @@ Test(verifier, token_cache_hit_skips_signature) {
   cr_assert_eq(count_lines(c.log.text, "token cache hit"), 0);
   b = expect_ok(c.v, tok);
   cr_assert_eq(count_lines(c.log.text, "token cache hit"), 1, "%s", c.log.text);
+  /* A key set URL of its own is not moved: no warning. */
+  cr_assert_eq(count_lines(c.log.text, "endpoint override"), 0);
   /* The same verified claims, shared. */
   cr_assert_eq(a, b);
   cr_assert_eq(ts_count(c.s, "/jwks"), 1);

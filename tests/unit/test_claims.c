@@ -319,7 +319,35 @@ Test(claims_check, audience_string_and_array) {
       "\"exp\":1764205512}",
       &r);
   pass(
+      "{\"iss\":\"accounts.google.com\",\"aud\":[\"aud-b\"],"
+      "\"exp\":1764205512}",
+      &r);
+  /* Several audiences: azp names the one it was issued to, ours. */
+  pass(
       "{\"iss\":\"accounts.google.com\",\"aud\":[\"x\",\"aud-b\"],"
+      "\"azp\":\"aud-b\",\"exp\":1764205512}",
+      &r);
+}
+
+/* OpenID Connect Core 3.1.3.7: a token for several audiences needs an azp,
+ * and it must be one of the verifier's audiences. */
+Test(claims_check, multi_audience_needs_our_azp) {
+  gauth__claim_rules r = base_rules();
+  reject(
+      "{\"iss\":\"accounts.google.com\",\"aud\":[\"x\",\"aud-b\"],"
+      "\"exp\":1764205512}",
+      &r, "missing_claim", "2 audiences and no \"azp\"");
+  reject(
+      "{\"iss\":\"accounts.google.com\",\"aud\":[\"x\",\"aud-b\"],"
+      "\"azp\":\"x\",\"exp\":1764205512}",
+      &r, "claim_mismatch", "not one of this verifier's audiences");
+  reject(
+      "{\"iss\":\"accounts.google.com\",\"aud\":[\"x\",\"aud-b\"],"
+      "\"azp\":7,\"exp\":1764205512}",
+      &r, "malformed", "\"azp\"");
+  /* One audience: azp is not required. */
+  pass(
+      "{\"iss\":\"accounts.google.com\",\"aud\":\"aud-b\","
       "\"exp\":1764205512}",
       &r);
 }
