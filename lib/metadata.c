@@ -298,10 +298,12 @@ void gauth__metadata_set_negative_ttl_ms(gauth_metadata *md, unsigned int ms) {
 
 /* ---- detection ----------------------------------------------------------- */
 
-/* One GET http://IP/, never retried, within the probe limit. Fills
+/* One GET http://IP/, never retried, within what is left of the probe
+ * limit since t0_us (the start of the detection), less the transport's
+ * wake-up slack, so that the whole detection ends within the limit. Fills
  * *present and detail; fails only when out of memory. */
-static gauth_status probe(gauth_metadata *md, int *present, char *detail,
-                          size_t n, gauth_error *err) {
+static gauth_status probe(gauth_metadata *md, int64_t t0_us, int *present,
+                          char *detail, size_t n, gauth_error *err) {
   static const char *const headers[] = {FLAVOR_HEADER, NULL};
   const char *ip = gauth__http_config(md->http)->metadata_ip;
   gauth__http_request req;
@@ -320,8 +322,13 @@ static gauth_status probe(gauth_metadata *md, int *present, char *detail,
   req.headers = headers;
   req.no_retry = 1;
   req.no_proxy = 1;
-  req.timeout_ms = GAUTH__METADATA_PROBE_TIMEOUT_MS;
-  req.connect_timeout_ms = GAUTH__METADATA_PROBE_TIMEOUT_MS;
+  {
+    int64_t left_ms = (int64_t)GAUTH__METADATA_PROBE_TIMEOUT_MS -
+                      GAUTH__METADATA_PROBE_SLACK_MS -
+                      (mono_us() - t0_us) / 1000;
+    req.timeout_ms = left_ms < 1 ? 1u : (unsigned int)left_ms;
+    req.connect_timeout_ms = req.timeout_ms;
+  }
   req.accept_any_status = 1;
   st = gauth__http_do(md->http, &req, &resp, &e);
   if (st == GAUTH_OK) {
@@ -356,7 +363,7 @@ static gauth_status probe(gauth_metadata *md, int *present, char *detail,
 }
 
 /* The remembered answer, or a new probe (mu held). */
-static gauth_status detect_locked(gauth_metadata *md,
+static gauth_status detect_locked(gauth_metadata *md, int64_t t0_us,
                                   gauth_metadata_detection *out,
                                   gauth_error *err) {
   int64_t now = mono_us();
@@ -373,7 +380,7 @@ static gauth_status detect_locked(gauth_metadata *md,
     gauth__strlcpy_utf8(out->detail, buf, sizeof(out->detail));
     return GAUTH_OK;
   }
-  st = probe(md, &present, out->detail, sizeof(out->detail), err);
+  st = probe(md, t0_us, &present, out->detail, sizeof(out->detail), err);
   if (st != GAUTH_OK) return st;
   out->present = present;
   out->basis = GAUTH_METADATA_BY_PROBE;
@@ -413,7 +420,7 @@ gauth_status gauth_metadata_detect(gauth_metadata *md,
     out->basis = GAUTH_METADATA_BY_HINT;
   } else {
     pthread_mutex_lock(&md->mu);
-    st = detect_locked(md, out, err);
+    st = detect_locked(md, t0, out, err);
     pthread_mutex_unlock(&md->mu);
   }
   out->elapsed_us = mono_us() - t0;
