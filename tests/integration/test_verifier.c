@@ -861,6 +861,61 @@ static void route_discovery(ts_server *s, const char *issuer,
   ts_route(s, "/.well-known/openid-configuration", &r, 1);
 }
 
+/* With the transport's retries on (the default policy), a discovery
+ * document and a key set that fail first (503, a dropped connection, 429
+ * with Retry-After) are fetched again within the call: the first token
+ * verifies, and each failure cost one more request, no more. */
+Test(verifier, discovery_and_keys_fetches_retry) {
+  gauth_verifier_options o = GAUTH_VERIFIER_OPTIONS_INIT;
+  gauth_options http = GAUTH_OPTIONS_INIT;
+  ts_server *s = ts_start();
+  gauth_key *keys[1] = {fx->rsa};
+  const char *kids[1] = {"o1"};
+  char *jwks = tj_jwks_of(keys, kids, 1), *tok;
+  char issuer[128], jwks_uri[160], doc[1024];
+  ts_response disc[3], ks[3];
+  gauth_verifier *v;
+
+  ts_url(s, "", issuer, sizeof(issuer));
+  ts_url(s, "/keys", jwks_uri, sizeof(jwks_uri));
+  snprintf(doc, sizeof(doc), "{\"issuer\":\"%s\",\"jwks_uri\":\"%s\"}", issuer,
+           jwks_uri);
+  memset(disc, 0, sizeof(disc));
+  disc[0].status = 503;
+  disc[0].body = "{\"error\":{\"code\":503,\"status\":\"UNAVAILABLE\"}}";
+  disc[1].kind = TS_DROP;
+  disc[2].body = doc;
+  disc[2].headers[0] = "Content-Type: application/json";
+  ts_route(s, "/.well-known/openid-configuration", disc, 3);
+  memset(ks, 0, sizeof(ks));
+  ks[0].status = 429;
+  ks[0].headers[0] = "Retry-After: 0";
+  ks[1].status = 502;
+  ks[2].body = jwks;
+  ks[2].headers[0] = "Content-Type: application/json";
+  ks[2].headers[1] = "Cache-Control: max-age=600";
+  ts_route(s, "/keys", ks, 3);
+  http.retry.max_attempts = 4;
+  http.retry.initial_backoff_ms = 10;
+  http.retry.max_backoff_ms = 20;
+  o.preset = GAUTH_VERIFIER_OIDC;
+  o.oidc_issuer = issuer;
+  o.audiences = AUDS;
+  o.clock = test_clock;
+  o.http = &http;
+  v = verifier(&o);
+  tok = sign(fx->rsa, "o1", claims(issuer, AUD, TIMES));
+  gauth_claims_free(expect_ok(v, tok));
+  cr_assert_eq(ts_count(s, "/.well-known/openid-configuration"), 3);
+  cr_assert_eq(ts_count(s, "/keys"), 3);
+  gauth_claims_free(expect_ok(v, tok));
+  cr_assert_eq(ts_count(s, "/keys"), 3);
+  gauth_free(tok);
+  gauth_verifier_free(v);
+  free(jwks);
+  ts_stop(s);
+}
+
 Test(verifier, oidc_discovery) {
   gauth_verifier_options o = GAUTH_VERIFIER_OPTIONS_INIT;
   gauth_options http = GAUTH_OPTIONS_INIT;
