@@ -10,7 +10,9 @@
  * verification on; retries per the config's policy (408, 429, 5xx, refused /
  * reset / timed-out connections; Retry-After honoured; never past the
  * deadline); maps a final non-2xx reply into err. Logs at debug level one
- * line per attempt, with known secrets redacted; never logs bodies.
+ * line per attempt, with known secrets redacted; never logs bodies. A
+ * request may carry a cancel object (gauth__http_cancel, below) that
+ * another thread fires to end it with GAUTH_E_CANCELLED.
  *
  * THREAD SAFETY: one gauth__http may be used by any number of threads at
  * once. Connections, DNS and TLS sessions are shared through a locked
