@@ -22,6 +22,12 @@
 #define EMU_MAX_DELAY_MS 600000u /* a delay fault never waits longer */
 #define EMU_OVERSIZED_DEFAULT ((size_t)(2u << 20) + 1)
 #define EMU_OVERSIZED_MAX ((size_t)64 << 20)
+/* Connections beyond the metadata waiters (see connection_limit). */
+#define EMU_SPARE_CONNECTIONS 512u
+/* Each connection thread's stack: glibc's default (8 MiB) times a thousand
+ * waiters is 8 GiB of address space; handlers need far less (the deepest
+ * is cJSON's parser, bounded by its nesting limit, and RSA signing). */
+#define EMU_THREAD_STACK (1024u * 1024u)
 
 struct emu_server {
   emu *e;
@@ -445,6 +451,15 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
   *con_cls = NULL;
 }
 
+/* One thread per connection: a metadata wait_for_change holds its thread
+ * until the change or its timeout. The limit leaves room, beyond every
+ * allowed waiter, for the requests that must still be answered meanwhile
+ * (tokens, the control API); past it libmicrohttpd refuses connections
+ * rather than exhausting the process. */
+static unsigned int connection_limit(emu *e) {
+  return (unsigned int)emu_metadata_max_waiters(e) + EMU_SPARE_CONNECTIONS;
+}
+
 emu_server *emu_server_start(emu *e, int listen_fd, emu_front front) {
   emu_server *s = xmalloc(sizeof(*s));
   s->e = e;
@@ -462,7 +477,8 @@ emu_server *emu_server_start(emu *e, int listen_fd, emu_front front) {
       0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, listen_fd,
       MHD_OPTION_NOTIFY_COMPLETED, on_completed, e,
       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120,
-      MHD_OPTION_CONNECTION_LIMIT, (unsigned int)512, MHD_OPTION_END);
+      MHD_OPTION_CONNECTION_LIMIT, connection_limit(e),
+      MHD_OPTION_THREAD_STACK_SIZE, (size_t)EMU_THREAD_STACK, MHD_OPTION_END);
   if (s->daemon == NULL) {
     free(s);
     return NULL;
