@@ -407,3 +407,280 @@ Test(attributes_ts, json_checked) {
   gauth_metadata_free(md);
   ts_stop(s);
 }
+
+/* ---- against the emulator ------------------------------------------------ */
+
+#define ATTR_ROUTE "/computeMetadata/v1/instance/attributes/mode"
+
+static void control(const char *path, const char *body) {
+  char *out = NULL;
+  long st = emu_control(emu_fixture_url(), path, body, &out);
+  cr_assert_eq(st, 200, "%s: %ld %s", path, st, out ? out : "");
+  free(out);
+}
+
+static void set_attributes(const char *json) {
+  control("/emulator/v1/metadata", json);
+}
+
+/* The attributes these tests set, removed (the fixture is shared). */
+static void forget_attributes(void) {
+  set_attributes(
+      "{\"project_attributes\":{\"team\":null,\"empty\":null},"
+      "\"instance_attributes\":{\"mode\":null,\"size\":null}}");
+}
+
+static void at_emulator(void) {
+  emu_reply r;
+  emu_http(emu_fixture_url(), "DELETE", "/emulator/v1/faults", NULL, NULL, &r);
+  cr_assert_eq(r.status, 200, "%s", r.body);
+  emu_reply_free(&r);
+  control("/emulator/v1/counters:reset", "{}");
+  forget_attributes();
+}
+
+static gauth_metadata *emu_client(unsigned int attempts) {
+  return client_at(emu_fixture_url() + strlen("http://"), attempts, 20);
+}
+
+static void fault(const char *json) { control("/emulator/v1/faults", json); }
+
+static int counter(const char *path) {
+  long v = emu_counter(emu_fixture_url(), path);
+  cr_assert_geq(v, 0, "the emulator's counters cannot be read");
+  return (int)v;
+}
+
+static void attribute_is(gauth_metadata *md, gauth_metadata_scope scope,
+                         const char *key, const char *want) {
+  gauth_error err = GAUTH_ERROR_INIT;
+  char *v = NULL;
+  cr_assert_eq(gauth_metadata_attribute(md, scope, key, &v, &err), GAUTH_OK,
+               "%s: %s", key, err.message);
+  cr_expect_str_eq(v, want, "%s", key);
+  gauth_free(v);
+}
+
+Test(attributes_emu, present_absent_and_refused) {
+  gauth_metadata *md;
+  gauth_error err = GAUTH_ERROR_INIT;
+  char *v = (char *)"sentinel";
+  at_emulator();
+  set_attributes(
+      "{\"project_attributes\":{\"team\":\"storage\",\"empty\":"
+      "\"\"},\"instance_attributes\":{\"mode\":\"blue\\nline 2\"}}");
+  md = emu_client(2);
+  attribute_is(md, GAUTH_METADATA_PROJECT, "team", "storage");
+  attribute_is(md, GAUTH_METADATA_PROJECT, "empty", "");
+  attribute_is(md, GAUTH_METADATA_INSTANCE, "mode", "blue\nline 2");
+  /* Each scope is its own: no project "mode", no instance "team". */
+  cr_expect_eq(
+      gauth_metadata_attribute(md, GAUTH_METADATA_PROJECT, "mode", &v, &err),
+      GAUTH_E_NOT_FOUND, "%s", err.message);
+  cr_expect_null(v);
+  cr_expect_eq(err.http_status, 404);
+  cr_expect_eq(
+      gauth_metadata_attribute(md, GAUTH_METADATA_INSTANCE, "team", &v, &err),
+      GAUTH_E_NOT_FOUND, "%s", err.message);
+  /* A key Google would refuse never leaves. */
+  cr_expect_eq(gauth_metadata_attribute(md, GAUTH_METADATA_INSTANCE,
+                                        "../project/project-id", &v, &err),
+               GAUTH_E_INVALID_ARG);
+  cr_expect_eq(counter("/computeMetadata/v1/project/project-id"), 0);
+  gauth_metadata_free(md);
+  forget_attributes();
+}
+
+Test(attributes_emu, json_of_each_scope) {
+  gauth_metadata *md;
+  gauth_error err = GAUTH_ERROR_INIT;
+  char *j = NULL;
+  cJSON *o;
+  at_emulator();
+  md = emu_client(2);
+  cr_assert_eq(
+      gauth_metadata_attributes_json(md, GAUTH_METADATA_INSTANCE, &j, &err),
+      GAUTH_OK, "%s", err.message);
+  cr_expect_str_eq(j, "{}");
+  gauth_free(j);
+  set_attributes(
+      "{\"project_attributes\":{\"team\":\"storage\",\"empty\":"
+      "\"\"},\"instance_attributes\":{\"mode\":\"blue\"}}");
+  cr_assert_eq(
+      gauth_metadata_attributes_json(md, GAUTH_METADATA_PROJECT, &j, &err),
+      GAUTH_OK, "%s", err.message);
+  o = cJSON_Parse(j);
+  cr_assert_not_null(o, "%s", j);
+  cr_expect_str_eq(cJSON_GetObjectItem(o, "team")->valuestring, "storage");
+  cr_expect_str_eq(cJSON_GetObjectItem(o, "empty")->valuestring, "");
+  cr_expect_null(cJSON_GetObjectItem(o, "mode"));
+  cJSON_Delete(o);
+  gauth_free(j);
+  cr_assert_eq(
+      gauth_metadata_attributes_json(md, GAUTH_METADATA_INSTANCE, &j, &err),
+      GAUTH_OK, "%s", err.message);
+  cr_expect_str_eq(j, "{\"mode\":\"blue\"}");
+  gauth_free(j);
+  cr_expect_eq(counter("/computeMetadata/v1/instance/attributes/"), 2);
+  gauth_metadata_free(md);
+  forget_attributes();
+}
+
+/* A change through the control API while next() waits. */
+typedef struct later_change {
+  long after_ms;
+  const char *json;
+} later_change;
+
+static void *change_later(void *arg) {
+  later_change *c = arg;
+  char *out = NULL;
+  sleep_ms(c->after_ms);
+  emu_control(emu_fixture_url(), "/emulator/v1/metadata", c->json, &out);
+  free(out);
+  return NULL;
+}
+
+Test(watch_emu, change_wakes_the_long_poll) {
+  gauth_metadata *md;
+  gauth_metadata_watch *w;
+  later_change c = {400, "{\"instance_attributes\":{\"mode\":\"green\"}}"};
+  pthread_t th;
+  char first_etag[128];
+  int64_t took;
+  at_emulator();
+  set_attributes("{\"instance_attributes\":{\"mode\":\"blue\"}}");
+  md = emu_client(2);
+  w = watch(md, "instance/attributes/mode");
+  took = next_is(w, 30, "blue", 1);
+  cr_expect(took < 1000, "the first call took %lld ms", (long long)took);
+  cr_assert_not_null(gauth_metadata_watch_etag(w));
+  snprintf(first_etag, sizeof(first_etag), "%s", gauth_metadata_watch_etag(w));
+  cr_assert_eq(pthread_create(&th, NULL, change_later, &c), 0);
+  took = next_is(w, 30, "green", 1);
+  pthread_join(th, NULL);
+  cr_expect(took >= 300 && took < 5000, "woken after %lld ms", (long long)took);
+  cr_expect_str_neq(gauth_metadata_watch_etag(w), first_etag);
+  /* One plain read and one long-poll: the change came by the long-poll. */
+  cr_expect_eq(counter(ATTR_ROUTE), 2);
+  gauth_metadata_watch_free(w);
+  gauth_metadata_free(md);
+  forget_attributes();
+}
+
+/* A change made between two calls is returned at once by the next one
+ * (the ETag sent is the old value's). */
+Test(watch_emu, change_between_calls_is_not_missed) {
+  gauth_metadata *md;
+  gauth_metadata_watch *w;
+  int64_t took;
+  at_emulator();
+  set_attributes("{\"instance_attributes\":{\"mode\":\"blue\"}}");
+  md = emu_client(2);
+  w = watch(md, "instance/attributes/mode");
+  next_is(w, 30, "blue", 1);
+  set_attributes("{\"instance_attributes\":{\"mode\":\"red\"}}");
+  took = next_is(w, 30, "red", 1);
+  cr_expect(took < 1500, "took %lld ms", (long long)took);
+  gauth_metadata_watch_free(w);
+  gauth_metadata_free(md);
+  forget_attributes();
+}
+
+Test(watch_emu, timeout_returns_the_unchanged_value) {
+  gauth_metadata *md;
+  gauth_metadata_watch *w;
+  int64_t took;
+  at_emulator();
+  set_attributes("{\"instance_attributes\":{\"mode\":\"blue\"}}");
+  md = emu_client(2);
+  w = watch(md, "instance/attributes/mode");
+  next_is(w, 30, "blue", 1);
+  took = next_is(w, 2, "blue", 0);
+  cr_expect(took >= 1800 && took < 4500, "took %lld ms", (long long)took);
+  /* The emulator held it: one long-poll, not a loop. */
+  cr_expect_eq(counter(ATTR_ROUTE), 2);
+  gauth_metadata_watch_free(w);
+  gauth_metadata_free(md);
+  forget_attributes();
+}
+
+Test(watch_emu, cancel_while_the_emulator_holds) {
+  gauth_metadata *md;
+  gauth_metadata_watch *w;
+  int64_t took;
+  at_emulator();
+  set_attributes("{\"instance_attributes\":{\"mode\":\"blue\"}}");
+  md = emu_client(2);
+  w = watch(md, "instance/attributes/mode");
+  next_is(w, 30, "blue", 1);
+  took = cancel_after(w, 60, 300);
+  cr_expect(took < 500, "cancel took %lld ms", (long long)took);
+  gauth_metadata_watch_free(w);
+  gauth_metadata_free(md);
+  forget_attributes();
+}
+
+Test(watch_emu, status_503_is_retried) {
+  gauth_metadata *md;
+  gauth_metadata_watch *w;
+  later_change c = {300, "{\"instance_attributes\":{\"mode\":\"green\"}}"};
+  pthread_t th;
+  at_emulator();
+  set_attributes("{\"instance_attributes\":{\"mode\":\"blue\"}}");
+  md = emu_client(4);
+  w = watch(md, "instance/attributes/mode");
+  next_is(w, 30, "blue", 1);
+  fault("{\"route\":\"" ATTR_ROUTE
+        "\",\"kind\":\"status\",\"status\":503,\"count\":1}");
+  cr_assert_eq(pthread_create(&th, NULL, change_later, &c), 0);
+  next_is(w, 30, "green", 1);
+  pthread_join(th, NULL);
+  cr_expect_eq(counter(ATTR_ROUTE), 3);
+  gauth_metadata_watch_free(w);
+  gauth_metadata_free(md);
+  forget_attributes();
+}
+
+/* A directory: its recursive JSON, woken by a change to any key. */
+Test(watch_emu, directory_is_watched_as_json) {
+  gauth_metadata *md;
+  gauth_metadata_watch *w;
+  later_change c = {300, "{\"instance_attributes\":{\"size\":\"large\"}}"};
+  pthread_t th;
+  at_emulator();
+  set_attributes("{\"instance_attributes\":{\"mode\":\"blue\"}}");
+  md = emu_client(2);
+  w = watch(md, "instance/attributes/");
+  next_is(w, 30, "{\"mode\":\"blue\"}", 1);
+  cr_assert_eq(pthread_create(&th, NULL, change_later, &c), 0);
+  next_is(w, 30, "{\"mode\":\"blue\",\"size\":\"large\"}", 1);
+  pthread_join(th, NULL);
+  gauth_metadata_watch_free(w);
+  gauth_metadata_free(md);
+  forget_attributes();
+}
+
+/* Deleted while watched: GAUTH_E_NOT_FOUND. */
+Test(watch_emu, deletion_is_not_found) {
+  gauth_metadata *md;
+  gauth_metadata_watch *w;
+  gauth_error err = GAUTH_ERROR_INIT;
+  later_change c = {300, "{\"instance_attributes\":{\"mode\":null}}"};
+  pthread_t th;
+  char *v = NULL;
+  int changed = 0;
+  at_emulator();
+  set_attributes("{\"instance_attributes\":{\"mode\":\"blue\"}}");
+  md = emu_client(2);
+  w = watch(md, "instance/attributes/mode");
+  next_is(w, 30, "blue", 1);
+  cr_assert_eq(pthread_create(&th, NULL, change_later, &c), 0);
+  cr_expect_eq(gauth_metadata_watch_next(w, 30, &v, &changed, &err),
+               GAUTH_E_NOT_FOUND, "%s", err.message);
+  pthread_join(th, NULL);
+  cr_expect_null(v);
+  gauth_metadata_watch_free(w);
+  gauth_metadata_free(md);
+  forget_attributes();
+}
