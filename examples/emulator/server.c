@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -475,8 +476,21 @@ static unsigned int connection_limit(emu *e) {
   return (unsigned int)emu_metadata_max_waiters(e) + EMU_SPARE_CONNECTIONS;
 }
 
+/* Each connection is a descriptor: a thousand waiting clients are past the
+ * usual soft limit of 1024 open files, so the soft limit goes up to the
+ * hard one (libmicrohttpd polls with poll(), not select(), in this mode:
+ * descriptors above 1023 are fine). */
+static void raise_open_files_limit(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    (void)setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
 emu_server *emu_server_start(emu *e, int listen_fd, emu_front front) {
   emu_server *s = xmalloc(sizeof(*s));
+  raise_open_files_limit();
   s->e = e;
   pthread_mutex_init(&s->mu, NULL);
   pthread_cond_init(&s->idle, NULL);
