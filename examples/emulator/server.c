@@ -383,9 +383,15 @@ static enum MHD_Result handle(const emu_server *s, struct MHD_Connection *c,
     truncate = f.kind == EMU_FAULT_TRUNCATE;
     note = truncate ? " (fault: truncate)" : "";
     if (fault_reply(&f, &resp)) {
-      /* The metadata server names itself on every reply, failures too. */
-      if (strncmp(url, "/computeMetadata/", 17) == 0)
+      /* The metadata server names itself, and tags its body, on every
+       * reply, failures too. */
+      if (strncmp(url, "/computeMetadata/", 17) == 0) {
+        char etag[17];
+        mdtree_etag(resp.body ? resp.body : "", resp.body ? resp.body_len : 0,
+                    etag);
         emu_reply_header(&resp, "Metadata-Flavor", "Google");
+        emu_reply_header(&resp, "ETag", etag);
+      }
       note = f.kind == EMU_FAULT_STATUS      ? " (fault: status)"
              : f.kind == EMU_FAULT_OVERSIZED ? " (fault: oversized)"
                                              : " (fault: invalid_json)";
