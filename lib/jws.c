@@ -3,14 +3,49 @@
  *
  * Verification speed. OpenSSL 3 spends a good part of a verification in
  * EVP_DigestVerifyInit (fetching the digest and signature implementations
- * from the provider, setting up the key). Each key therefore keeps one
- * initialised context per algorithm it serves (gauth__jws_prepare_key), and
- * a verification copies it (EVP_MD_CTX_copy_ex: OpenSSL 3.0 has no
- * EVP_MD_CTX_dup) and runs the one-shot EVP_DigestVerify on the copy. The
- * prepared context is only ever read, so any number of threads may verify
- * with one key at once. The copy gets EVP_MD_CTX_FLAG_FINALISE: without it
- * EVP_DigestVerifyFinal duplicates the context once more so that it could
- * be finalised again, which a throw-away copy never is.
+ * from the provider, setting up the key), so none is done per token. Each
+ * key prepares, once per algorithm it serves (gauth__jws_prepare_key):
+ *   - a template EVP_PKEY_CTX, EVP_PKEY_verify_init done, padding (PKCS#1
+ *     v1.5 or PSS) and digest set, and the digest fetched (EVP_MD_fetch);
+ *   - an EVP_DigestVerifyInit'd EVP_MD_CTX for the copy path below.
+ *
+ * Threads. A copy of a shared context is not free when threads verify at
+ * once: copying and freeing it takes and drops about a dozen references
+ * (the EVP_PKEY, the RSA or EC key, the digest, the signature and key
+ * management methods), and each of those atomic counts lives in a cache
+ * line that the other core wrote last. Measured with two threads on one
+ * key (gauth-bench verify-rs256-2threads against verify-rs256, CPU time,
+ * min of interleaved runs), CPU per verification grew by 15-23%. So each
+ * thread keeps contexts of its own (thread_ctx): a few
+ * slots, behind a pthread key whose destructor frees them when the thread
+ * exits, each holding a duplicate of a key's template (made on the
+ * thread's first verification with that key and alg) and a digest context
+ * reused for every token. A verification then digests the signing input
+ * and runs the one-shot EVP_PKEY_verify on the digest, and writes nothing
+ * another thread reads. (OpenSSL still takes the RSA key's read lock for
+ * its Montgomery context: one shared write pair per RSA verification.)
+ *
+ * Slots are matched by the key's serial, a 64-bit number no other key of
+ * the process ever gets, never by the key's address: a freed key's block
+ * comes back for the next key, and a context found by address would
+ * verify with the old key. A slot holds its own references (the duplicate
+ * holds the EVP_PKEY, the slot the digest), so a key may be freed while
+ * threads keep slots for it: they are never matched again, and go when
+ * replaced (round robin) or when the thread exits. gauth_global_cleanup
+ * frees the calling thread's slots (a program's main thread runs no
+ * thread-exit destructors). The first verification in a thread, or with a
+ * key not in its slots, pays a template duplicate: about what the copy
+ * path pays every time.
+ *
+ * The copy path remains for EdDSA (no digest to split off: Ed25519 is
+ * one-shot over the message) and whenever a thread's slot cannot be had
+ * (out of memory): a verification copies the prepared EVP_MD_CTX
+ * (EVP_MD_CTX_copy_ex: OpenSSL 3.0 has no EVP_MD_CTX_dup) and runs the
+ * one-shot EVP_DigestVerify on the copy. The prepared context is only ever
+ * read, so any number of threads may copy it at once. The copy gets
+ * EVP_MD_CTX_FLAG_FINALISE: without it EVP_DigestVerifyFinal duplicates
+ * the context once more so that it could be finalised again, which a
+ * throw-away copy never is.
  *
  * ECDSA. JOSE carries r||s (fixed width); OpenSSL wants DER. The conversion
  * is written out here rather than through ECDSA_SIG and d2i/i2d: d2i is a
