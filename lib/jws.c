@@ -407,7 +407,7 @@ static void thread_ctx_clear(thread_ctx *t) {
   memset(t, 0, sizeof(*t));
 }
 
-/* The key's destructor: runs when a thread that verified exits. */
+/* thread_key's destructor: runs when a thread that verified exits. */
 static void thread_state_free(void *p) {
   thread_state *ts = p;
   unsigned int i;
