@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 
 #include "error_internal.h"
+#include "jose_internal.h"
 
 static pthread_mutex_t global_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned long global_refs;
@@ -37,9 +38,17 @@ gauth_status gauth_global_init(gauth_error *err) {
 }
 
 void gauth_global_cleanup(void) {
+  int last = 0;
   pthread_mutex_lock(&global_lock);
-  if (global_refs > 0 && --global_refs == 0) curl_global_cleanup();
+  if (global_refs > 0 && --global_refs == 0) {
+    curl_global_cleanup();
+    last = 1;
+  }
   pthread_mutex_unlock(&global_lock);
+  /* Other threads free theirs when they exit; a program's main thread
+   * usually never does (exit() runs no thread-local destructors), so its
+   * verification contexts go here. */
+  if (last) gauth__jws_thread_cleanup();
 }
 
 /* Every buffer libgauth hands out comes from malloc(). Where the C library

@@ -30,11 +30,24 @@ struct gauth_key {
   gauth_alg alg;  /* the JWK's "alg", GAUTH_ALG_UNKNOWN if absent */
   int can_verify; /* 0 when "use"/"key_ops" forbid verification */
   int can_sign;   /* private and not forbidden by "key_ops" */
-  /* Verification contexts prepared once per algorithm the key can serve
-   * (EVP_DigestVerifyInit done; PSS padding set for PS256), duplicated per
-   * verification (EVP_MD_CTX_dup) so that no per-token key setup remains.
-   * Owned by lib/jws.c: gauth__jws_prepare_key / gauth__jws_release_key. */
+  /* Unique among the keys of this process, never reused (a 64-bit
+   * counter), given by gauth__jws_prepare_key (0 before): what a thread's
+   * verification contexts are keyed by, where an address could belong to
+   * a newer key after this one is freed. */
+  uint64_t serial;
+  /* Per algorithm the key can serve, made once (owned by lib/jws.c:
+   * gauth__jws_prepare_key / gauth__jws_release_key; see its header
+   * comment):
+   *   prepared: EVP_DigestVerifyInit done (PSS padding set for PS256),
+   *     copied per verification (EVP_MD_CTX_copy_ex): EdDSA's path, and
+   *     the fallback of the others;
+   *   verify_tmpl: EVP_PKEY_verify_init done, padding and digest set
+   *     (NULL for EdDSA): what each thread duplicates once into its own
+   *     context for this key;
+   *   md: the digest, fetched once (NULL for EdDSA). */
   EVP_MD_CTX *prepared[GAUTH__ALG_COUNT];
+  EVP_PKEY_CTX *verify_tmpl[GAUTH__ALG_COUNT];
+  EVP_MD *md[GAUTH__ALG_COUNT];
 };
 
 /* Builds a key around pkey (takes ownership of pkey, even on failure):
@@ -193,9 +206,15 @@ gauth_status gauth__jws_verify_raw(const gauth_key *key, gauth_alg alg,
                                    const unsigned char *sig, size_t sig_len,
                                    gauth_error *err);
 
-/* Verification context setup and release for a key (called by lib/key.c). */
+/* Verification context setup and release for a key (called by lib/key.c).
+ * Setup gives the key its serial. */
 gauth_status gauth__jws_prepare_key(gauth_key *key, gauth_error *err);
 void gauth__jws_release_key(gauth_key *key);
+
+/* Frees the calling thread's verification contexts now rather than at its
+ * exit (gauth_global_cleanup calls it when the last reference goes). The
+ * thread may verify again afterwards: it makes them anew. */
+void gauth__jws_thread_cleanup(void);
 
 /* Raw signature over data with key for alg (ES* in JOSE r||s form; RSA
  * PKCS#1 v1.5 is deterministic). The key must be private, may sign, and fit

@@ -554,7 +554,9 @@ static gauth_status check_typ(const gauth__jws *jws, gauth_error *err) {
                                  "\"JWT\" or none is accepted)");
 }
 
-/* The keys for jws: the fixed set, or the key source's. */
+/* The keys for jws: the fixed set, borrowed (it lives as long as the
+ * verifier, and taking a reference per token would make every thread write
+ * to its count), or a reference to the key source's (*ks non-NULL). */
 static gauth_status keys_for(gauth_verifier *v, gauth__keysource **ks,
                              gauth_keyset **set, int64_t *fresh_until,
                              gauth_error *err) {
@@ -562,7 +564,6 @@ static gauth_status keys_for(gauth_verifier *v, gauth__keysource **ks,
   gauth_status st;
   *ks = NULL;
   if (v->keys != NULL) {
-    gauth_keyset_up_ref(v->keys);
     *set = v->keys;
     *fresh_until = INT64_MAX;
     return GAUTH_OK;
@@ -623,7 +624,7 @@ static gauth_status verify_full(gauth_verifier *v, const char *token,
   if (st == GAUTH_OK) st = gauth__claims_from_jws(&jws, out, err);
   if (st == GAUTH_OK) *set_serial = set->serial;
 done:
-  gauth_keyset_free(set);
+  if (ks != NULL) gauth_keyset_free(set); /* fixed keys are borrowed */
   gauth__jws_cleanup(&jws);
   return st;
 }

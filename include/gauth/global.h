@@ -23,9 +23,11 @@ GAUTH_API const char *gauth_version(void);
  * initialised. */
 GAUTH_API GAUTH_NODISCARD gauth_status gauth_global_init(gauth_error *err);
 
-/* Drops one reference; the last releases the global state. A cleanup without
- * a matching init is ignored. Thread-safe, but no libgauth object may be in
- * use by another thread when the count reaches zero. */
+/* Drops one reference; the last releases the global state, and the OpenSSL
+ * contexts the calling thread kept for verifying (each thread's go when it
+ * exits; a main thread that returns from main() never does). A cleanup
+ * without a matching init is ignored. Thread-safe, but no libgauth object
+ * may be in use by another thread when the count reaches zero. */
 GAUTH_API void gauth_global_cleanup(void);
 
 /* Releases a buffer that libgauth returned through an out pointer (`char

@@ -6,8 +6,9 @@
  *
  * One line per case: `CASE impl=OPS floor=OPS ratio=R`, OPS in operations
  * per second, R = impl / floor (above 1: faster than the floor); the
- * verification cases verify-rs256 and verify-es256 add
- * ` prepared=OPS ratio_prepared=R` for the prepared-context floor (below).
+ * verification cases verify-rs256, verify-es256 and verify-rs256-2threads
+ * add ` prepared=OPS ratio_prepared=R` for the prepared-context floor
+ * (below).
  * The sides run in alternating slices (ROUNDS of each, the order rotated
  * every round) so that they share the machine's noise; each side's rate is
  * its operations over its time in all slices.
@@ -18,15 +19,23 @@
  * signing input. libgauth does more (split, base64url, JSON, key lookup,
  * every claim check) and must still keep up.
  *
- * The prepared floor (verify-rs256, verify-es256) is what a careful program
- * does that keeps a verification context per key: EVP_DigestVerifyInit once
- * at set-up; per token, base64url-decode the signature segment of the token
- * (into a stack buffer, with OpenSSL's EVP_DecodeBlock; for ES256 then r||s
- * to DER), EVP_MD_CTX_new, EVP_MD_CTX_copy_ex from the prepared context
- * (with EVP_MD_CTX_FLAG_FINALISE, so that the one-shot verify does not copy
- * it once more), EVP_DigestVerify over the signing input, EVP_MD_CTX_free.
+ * The prepared floor (verify-rs256, verify-es256, verify-rs256-2threads) is
+ * what a careful program does that keeps a verification context per key:
+ * EVP_DigestVerifyInit once at set-up; per token, base64url-decode the
+ * signature segment of the token (into a stack buffer, with OpenSSL's
+ * EVP_DecodeBlock; for ES256 then r||s to DER), EVP_MD_CTX_new,
+ * EVP_MD_CTX_copy_ex from the prepared context (with
+ * EVP_MD_CTX_FLAG_FINALISE, so that the one-shot verify does not copy it
+ * once more), EVP_DigestVerify over the signing input, EVP_MD_CTX_free.
  * libgauth keeps such a context in each key too; the gap to this floor is
  * what parsing, decoding, the JSON, the checks and the claims cost.
+ *
+ * verify-rs256-2threads runs its prepared floor as it runs libgauth: two
+ * threads in this process, one shared prepared context. Its naive floor is
+ * twice the one-thread rate (what two cores could do with nothing shared);
+ * ratio_prepared compares like with like: both sides pay what two threads
+ * sharing one key cost (OpenSSL's reference counts on the key, digest and
+ * provider objects, cache lines moving between the cores).
  *
  * Cases:
  *   verify-rs256          a Google-like ID token (~800 bytes), a 3-key JWKS,
@@ -36,7 +45,8 @@
  *                         base64url, RSA) against EVP_DigestSign
  *   verify-rs256-cached   verify-rs256 with the verified-token cache on
  *   verify-rs256-2threads two threads on one verifier against twice the
- *                         single-thread floor
+ *                         single-thread floor, and against two threads on
+ *                         one prepared context
  *
  * --callgrind runs one side of one case ITERATIONS times after its set-up
  * (one warm-up operation included), for valgrind --tool=callgrind: the
@@ -276,7 +286,9 @@ static void setup(bench *b) {
   b->md = EVP_sha256();
   b->ecdsa = es;
   split_token(b, es);
-  if (strcmp(b->name, "verify-rs256") == 0 || es) prepare_floor(b);
+  if (strcmp(b->name, "verify-rs256") == 0 ||
+      strcmp(b->name, "verify-rs256-2threads") == 0 || es)
+    prepare_floor(b);
 
   if (!b->is_sign) {
     gauth_verifier_options vo = GAUTH_VERIFIER_OPTIONS_INIT;
@@ -381,51 +393,57 @@ static void side_op(bench *b, side s) {
 
 typedef struct worker {
   bench *b;
+  side s;
   double until;
   long ops;
   long limit; /* > 0: run exactly this many (callgrind) */
 } worker;
 
-static void *impl_worker(void *arg) {
+static void *side_worker(void *arg) {
   worker *w = arg;
   if (w->limit > 0) {
-    for (long i = 0; i < w->limit; i++) impl_op(w->b);
+    for (long i = 0; i < w->limit; i++) side_op(w->b, w->s);
     w->ops = w->limit;
     return NULL;
   }
   /* The clock is read every 4 operations: cheap next to them. */
   do {
-    for (int i = 0; i < 4; i++) impl_op(w->b);
+    for (int i = 0; i < 4; i++) side_op(w->b, w->s);
     w->ops += 4;
   } while (now_s() < w->until);
   return NULL;
 }
 
-/* Runs the impl side for `secs`; returns its operations. */
-static long run_impl(bench *b, double secs) {
-  worker w[2] = {{b, now_s() + secs, 0, 0}, {b, 0, 0, 0}};
-  if (b->threads == 1) {
-    impl_worker(&w[0]);
-    return w[0].ops;
-  }
-  pthread_t t;
-  w[1].until = w[0].until;
-  if (pthread_create(&t, NULL, impl_worker, &w[1]) != 0)
-    die("pthread_create", NULL);
-  impl_worker(&w[0]);
-  pthread_join(t, NULL);
-  return w[0].ops + w[1].ops;
+/* 1 when side s runs in b->threads threads: libgauth, and the prepared
+ * floor (one shared prepared context, like libgauth's key). The naive
+ * floor always runs in one. */
+static int threaded(const bench *b, side s) {
+  return b->threads == 2 && s != SIDE_FLOOR;
 }
 
-/* Runs a floor side for `secs`; returns its operations. */
-static long run_floor(bench *b, side s, double secs) {
-  double until = now_s() + secs;
-  long ops = 0;
-  do {
-    for (int i = 0; i < 4; i++) side_op(b, s);
-    ops += 4;
-  } while (now_s() < until);
-  return ops;
+/* Runs side s for `secs` (limit == 0) or exactly `limit` operations split
+ * over its threads; returns its operations. */
+static long run_side(bench *b, side s, double secs, long limit) {
+  worker w[2] = {{b, s, 0, 0, limit}, {b, s, 0, 0, 0}};
+  pthread_t t;
+  if (limit == 0) w[0].until = w[1].until = now_s() + secs;
+  if (!threaded(b, s)) {
+    side_worker(&w[0]);
+    return w[0].ops;
+  }
+  if (limit > 0) {
+    w[0].limit = (limit + 1) / 2;
+    w[1].limit = limit / 2;
+    if (w[1].limit == 0) {
+      side_worker(&w[0]);
+      return w[0].ops;
+    }
+  }
+  if (pthread_create(&t, NULL, side_worker, &w[1]) != 0)
+    die("pthread_create", NULL);
+  side_worker(&w[0]);
+  pthread_join(t, NULL);
+  return w[0].ops + w[1].ops;
 }
 
 static void measure(bench *b, double duration, int rounds) {
@@ -440,12 +458,13 @@ static void measure(bench *b, double duration, int rounds) {
       /* Each side starts a round in turn: impl, floor, prepared first. */
       side s = (side)((r + k) % nsides);
       double t0 = now_s();
-      n[s] += s == SIDE_IMPL ? run_impl(b, slice) : run_floor(b, s, slice);
+      n[s] += run_side(b, s, slice, 0);
       t[s] += now_s() - t0;
     }
   }
   for (int s = 0; s < nsides; s++) rate[s] = (double)n[s] / t[s];
-  /* Two threads against two cores' worth of the floor. */
+  /* Two threads against two cores' worth of the naive floor; the prepared
+   * floor ran in as many threads as libgauth. */
   rate[SIDE_FLOOR] *= b->threads;
   printf("%s impl=%.0f floor=%.0f ratio=%.3f", b->name, rate[SIDE_IMPL],
          rate[SIDE_FLOOR], rate[SIDE_IMPL] / rate[SIDE_FLOOR]);
@@ -486,7 +505,8 @@ static const char usage[] =
     "       verify-rs256-2threads (default: all)\n"
     "--duration: seconds per case, both sides together (default 4)\n"
     "--rounds: slices of each side per case (default 8)\n"
-    "floor-prepared: verify-rs256 and verify-es256 only\n";
+    "floor-prepared: verify-rs256, verify-es256 and verify-rs256-2threads\n"
+    "(two threads, one prepared context) only\n";
 
 static int callgrind_mode(int argc, char **argv) {
   /* gauth-bench --callgrind CASE impl|floor|floor-prepared --iterations N */
@@ -518,23 +538,11 @@ static int callgrind_mode(int argc, char **argv) {
     return 2;
   }
   /* One warm-up operation in every run, 0 iterations included, so that
-   * first-use costs (method fetches, caches) cancel out. */
-  if (s == SIDE_IMPL) {
-    impl_op(&b);
-    if (n > 0 && b.threads == 2) {
-      worker w[2] = {{&b, 0, 0, (n + 1) / 2}, {&b, 0, 0, n / 2}};
-      pthread_t t;
-      if (n / 2 > 0 && pthread_create(&t, NULL, impl_worker, &w[1]) != 0)
-        die("pthread_create", NULL);
-      impl_worker(&w[0]);
-      if (n / 2 > 0) pthread_join(t, NULL);
-    } else {
-      for (long i = 0; i < n; i++) impl_op(&b);
-    }
-  } else {
-    side_op(&b, s);
-    for (long i = 0; i < n; i++) side_op(&b, s);
-  }
+   * first-use costs (method fetches, caches) cancel out. The two-thread
+   * case splits the N operations of libgauth and of the prepared floor
+   * over two threads. */
+  side_op(&b, s);
+  if (n > 0) run_side(&b, s, 0, n);
   printf("%s %s iterations=%ld token_bytes=%zu\n", b.name, argv[3], n,
          b.token_len);
   teardown(&b);

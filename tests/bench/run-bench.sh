@@ -11,11 +11,13 @@
 # the 0-iteration run is the set-up alone (keys, verifier or credential,
 # one warm-up operation), so it cancels out. The instruction ratio is
 # floor / impl, to read like the throughput ratio (above 1: fewer
-# instructions than the floor). The verification cases verify-rs256 and
-# verify-es256 have a second floor, the prepared one (a verify context made
-# once per key and copied per token, the signature decoded per token: see
-# gauth_bench.c): for it the line gives its instructions, the ratio, and
-# the overhead, (impl - prepared) / prepared.
+# instructions than the floor). The verification cases verify-rs256,
+# verify-es256 and verify-rs256-2threads have a second floor, the prepared
+# one (a verify context made once per key and copied per token, the
+# signature decoded per token: see gauth_bench.c; in verify-rs256-2threads
+# two threads share that context, as two threads share libgauth's key): for
+# it the line gives its instructions, the ratio, and the overhead,
+# (impl - prepared) / prepared.
 #
 # Usage: tests/bench/run-bench.sh [BUILD_DIR]     (default: build)
 # Environment: DURATION (seconds per case, default 4), ITERATIONS (default
@@ -90,7 +92,7 @@ for c in $cases; do
   floor=$(( ($(ir "$c" floor "$n") - $(ir "$c" floor 0)) / n ))
   prep=0
   case $c in
-    verify-rs256|verify-es256)
+    verify-rs256|verify-es256|verify-rs256-2threads)
       prep=$(( ($(ir "$c" floor-prepared "$n") - $(ir "$c" floor-prepared 0)) / n )) ;;
   esac
   # The two-thread cases count instructions, not time (valgrind runs one

@@ -375,7 +375,7 @@ if [ -x "$bench" ] && out=$("$bench" --duration=0.2 --rounds=2 2>&1); then
   for c in verify-rs256 verify-es256 sign-rs256 verify-rs256-cached verify-rs256-2threads; do
     extra=
     # The verification cases also print the prepared-context floor.
-    case $c in verify-rs256|verify-es256) extra=" prepared=[0-9]+ ratio_prepared=[0-9.]+" ;; esac
+    case $c in verify-rs256|verify-es256|verify-rs256-2threads) extra=" prepared=[0-9]+ ratio_prepared=[0-9.]+" ;; esac
     grep -qE "^$c impl=[0-9]+ floor=[0-9]+ ratio=[0-9.]+$extra\$" <<< "$out" || missing="$missing $c"
   done
   if [ -z "$missing" ]; then pass "gauth-bench: every case printed"
