@@ -24,6 +24,8 @@ static const char usage[] =
     "                           Run service URL, ...)\n"
     "  metadata [PATH|--detect] read a metadata server value, or say whether a\n"
     "                           metadata server is there\n"
+    "  metadata-server          serve the metadata server's paths on this\n"
+    "                           machine from real credentials\n"
     "  test-permissions RESOURCE PERMISSION...\n"
     "                           which of the permissions the caller holds on\n"
     "                           the resource (exit 0 all, 1 some missing)\n"
@@ -176,6 +178,8 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "print-identity-token") == 0)
     return cmd_print_identity_token(argc, argv);
   if (strcmp(cmd, "metadata") == 0) return cmd_metadata(argc, argv);
+  if (strcmp(cmd, "metadata-server") == 0)
+    return cmd_metadata_server(argc, argv);
   if (strcmp(cmd, "test-permissions") == 0)
     return cmd_test_permissions(argc, argv);
   if (strcmp(cmd, "wait-permissions") == 0)
