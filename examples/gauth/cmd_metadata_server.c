@@ -341,6 +341,12 @@ static int open_listener(const struct sockaddr_storage *want, socklen_t len,
 
 typedef struct mds {
   const mds_args *args;
+  /* Requests between their first call and their reply's end: the stop
+   * waits for them (a waiter answered by the shutdown must get its
+   * reply out before the daemon closes the connections). */
+  pthread_mutex_t inflight_lock;
+  pthread_cond_t inflight_done;
+  unsigned int inflight;
   gauth_credentials *creds; /* one, shared by every request thread */
   const char *type_name;
   char *email;
@@ -619,9 +625,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
    * can be kept alive. Anything with a body is answered on the first,
    * before the body is read: the metadata server takes none, and
    * libmicrohttpd then closes the connection instead of reading it. */
-  if (*con_cls == NULL && bodiless) {
+  if (*con_cls == NULL) {
     *con_cls = &seen_marker;
-    return MHD_YES;
+    pthread_mutex_lock(&s->inflight_lock);
+    s->inflight++;
+    pthread_mutex_unlock(&s->inflight_lock);
+    if (bodiless) return MHD_YES;
   }
   if (*upload_size != 0) { /* unreachable: bodies are refused above */
     *upload_size = 0;
@@ -647,6 +656,36 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
   rc = send_reply(c, &rep);
   mds_reply_cleanup(&rep);
   return rc;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe) {
+  mds *s = cls;
+  (void)c;
+  (void)toe;
+  if (*con_cls == NULL) return;
+  *con_cls = NULL;
+  pthread_mutex_lock(&s->inflight_lock);
+  if (--s->inflight == 0) pthread_cond_broadcast(&s->inflight_done);
+  pthread_mutex_unlock(&s->inflight_lock);
+}
+
+/* Waits up to `ms` for the requests under way to finish. */
+static void drain(mds *s, long ms) {
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += ms / 1000;
+  until.tv_nsec += (ms % 1000) * 1000000L;
+  if (until.tv_nsec >= 1000000000L) {
+    until.tv_sec++;
+    until.tv_nsec -= 1000000000L;
+  }
+  pthread_mutex_lock(&s->inflight_lock);
+  while (s->inflight > 0 &&
+         pthread_cond_timedwait(&s->inflight_done, &s->inflight_lock, &until) ==
+             0) {
+  }
+  pthread_mutex_unlock(&s->inflight_lock);
 }
 
 /* Loopback clients only, or those of --allow-client. */
@@ -721,7 +760,8 @@ static cJSON *build_document(const mds *s, const char *project,
         id, sizeof(id), "%llu",
         (unsigned long long)(fnv1a(project, name) % 9000000000000000000ull +
                              1000000000000000000ull));
-  cJSON_AddStringToObject(inst, "id", id);
+  /* A number too large for a double: raw, as mdtree.h says. */
+  cJSON_AddItemToObject(inst, "id", cJSON_CreateRaw(id));
   cJSON_AddStringToObject(inst, "name", name);
   sas = cJSON_AddObjectToObject(inst, "serviceAccounts");
   for (int k = 0; k < 2; k++) {
@@ -762,6 +802,7 @@ static cJSON *read_attributes(const char *path) {
   char *text = NULL;
   size_t len = 0;
   cJSON *j, *m;
+  char why[256];
   if (cli_read_file(path, "--attributes", &text, &len) != CLI_OK) return NULL;
   j = cJSON_ParseWithLength(text, len);
   free(text);
@@ -794,7 +835,7 @@ static cJSON *read_attributes(const char *path) {
       return NULL;
     }
     cJSON_ArrayForEach(v, m) {
-      if (!cJSON_IsString(v) || v->string[0] == '\0') {
+      if (!cJSON_IsString(v)) {
         fprintf(stderr,
                 "gauth: metadata-server: --attributes %s: %s.%.64s is not a "
                 "string\n",
@@ -802,6 +843,12 @@ static cJSON *read_attributes(const char *path) {
         cJSON_Delete(j);
         return NULL;
       }
+    }
+    if (mds_attributes_check(m, why, sizeof(why)) != 0) {
+      fprintf(stderr, "gauth: metadata-server: --attributes %s: %s: %s\n", path,
+              m->string, why);
+      cJSON_Delete(j);
+      return NULL;
     }
   }
   return j;
@@ -842,7 +889,20 @@ static int resolve_identity(mds *s, char **project) {
     *project = strdup(a->project);
   } else {
     char *p = NULL;
-    if (gauth_credentials_project_id(s->creds, &p, &err) != GAUTH_OK) {
+    if (gauth_credentials_project_id(s->creds, &p, &err) != GAUTH_OK &&
+        a->creds.impersonate != NULL) {
+      /* The impersonated account names no project; its source may (a key
+       * file's project_id, gcloud's quota project). */
+      cli_creds_args base = a->creds;
+      gauth_credentials *src = NULL;
+      gauth_error e2 = GAUTH_ERROR_INIT;
+      base.impersonate = NULL;
+      if (cli_make_credentials(&base, &src, &e2) == GAUTH_OK &&
+          gauth_credentials_project_id(src, &p, &e2) == GAUTH_OK)
+        gauth_error_clear(&err);
+      gauth_credentials_free(src);
+    }
+    if (p == NULL) {
       fprintf(stderr,
               "gauth: metadata-server: no project: %s; give --project=ID\n",
               err.message);
@@ -859,6 +919,7 @@ static struct MHD_Daemon *start_daemon(mds *s, int fd) {
       MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD |
           MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG,
       0, accept_policy, s, on_request, s, MHD_OPTION_LISTEN_SOCKET, fd,
+      MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
       /* Headers and URL of one request: metadata requests are small. */
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
@@ -929,6 +990,7 @@ static int serve(mds *s, int fd, const char *hostport, const char *project,
   fprintf(stderr, "gauth metadata-server: %s, stopping\n",
           sig == SIGINT ? "SIGINT" : "SIGTERM");
   mds_tree_shutdown(s->tree); /* answers every waiter */
+  drain(s, 2000);             /* lets their replies go out */
   MHD_stop_daemon(d);         /* joins the request threads; closes fd */
   return CLI_OK;
 }
@@ -989,6 +1051,8 @@ int cmd_metadata_server(int argc, char **argv) {
 
   memset(&s, 0, sizeof(s));
   s.args = &a;
+  pthread_mutex_init(&s.inflight_lock, NULL);
+  pthread_cond_init(&s.inflight_done, NULL);
   if (gauth_global_init(&err) != GAUTH_OK) {
     cJSON_Delete(attrs);
     return cli_fail(&err);
@@ -999,8 +1063,8 @@ int cmd_metadata_server(int argc, char **argv) {
   }
   s.type_name =
       gauth_credentials_type_name(gauth_credentials_get_type(s.creds));
-  rc = resolve_identity(&s, &project);
-  if (rc != CLI_OK) goto done;
+  /* Bound first: a metadata credential that names this address must be
+   * refused before its first request (which would wait on itself). */
   fd = open_listener(&ss, sslen, a.listen, hostport, sizeof(hostport));
   if (fd < 0) {
     rc = CLI_FAIL;
@@ -1012,25 +1076,29 @@ int cmd_metadata_server(int argc, char **argv) {
             "at GCE_METADATA_HOST=%s, which is this server: give "
             "--credentials=FILE\n",
             hostport);
-    close(fd);
     rc = CLI_USAGE;
     goto done;
   }
+  rc = resolve_identity(&s, &project);
+  if (rc != CLI_OK) goto done;
   s.tree = mds_tree_new(build_document(&s, project, a.project_number, attrs),
                         a.max_waiters);
   if (s.tree == NULL) {
     fprintf(stderr, "gauth: metadata-server: out of memory\n");
-    close(fd);
     rc = CLI_FAIL;
     goto done;
   }
   rc = serve(&s, fd, hostport, project, a.project_number);
+  fd = -1; /* the daemon closed it */
 done:
+  if (fd >= 0) close(fd);
   mds_tree_free(s.tree);
   cJSON_Delete(attrs);
   free(project);
   free(s.email);
   gauth_credentials_free(s.creds);
+  pthread_cond_destroy(&s.inflight_done);
+  pthread_mutex_destroy(&s.inflight_lock);
   gauth_global_cleanup();
   return rc;
 }

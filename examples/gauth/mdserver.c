@@ -2,12 +2,13 @@
  * tree (see mdserver.h). */
 #include "mdserver.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
+
+#include "mdtree.h"
 
 static char *dup_or_die(const char *s) {
   char *d = strdup(s);
@@ -55,89 +56,73 @@ void mds_reply_cleanup(mds_reply *r) {
  */
 
 struct mds_tree {
-  pthread_mutex_t lock;
-  cJSON *doc;
-  unsigned int max_waiters;
+  mdtree *t;
 };
 
 mds_tree *mds_tree_new(cJSON *doc, unsigned int max_waiters) {
   mds_tree *t = calloc(1, sizeof(*t));
-  if (t == NULL || doc == NULL) {
+  if (t == NULL || doc == NULL || (t->t = mdtree_new(max_waiters)) == NULL ||
+      mdtree_set_document(t->t, doc) != 0) {
+    if (t != NULL && t->t == NULL) cJSON_Delete(doc);
+    if (t != NULL) mdtree_free(t->t);
     free(t);
-    cJSON_Delete(doc);
     return NULL;
   }
-  pthread_mutex_init(&t->lock, NULL);
-  t->doc = doc;
-  t->max_waiters = max_waiters;
   return t;
 }
 
 void mds_tree_set(mds_tree *t, cJSON *doc) {
-  cJSON *old;
-  if (doc == NULL) return;
-  pthread_mutex_lock(&t->lock);
-  old = t->doc;
-  t->doc = doc;
-  pthread_mutex_unlock(&t->lock);
-  cJSON_Delete(old);
-}
-
-/* The default account's email, copied under the lock. */
-static int account_email(mds_tree *t, char *out, size_t size) {
-  const cJSON *sas, *def, *email;
-  int ok = 0;
-  pthread_mutex_lock(&t->lock);
-  sas = cJSON_GetObjectItemCaseSensitive(
-      cJSON_GetObjectItemCaseSensitive(t->doc, "instance"), "serviceAccounts");
-  def = cJSON_GetObjectItemCaseSensitive(sas, "default");
-  email = cJSON_GetObjectItemCaseSensitive(def, "email");
-  if (cJSON_IsString(email)) {
-    snprintf(out, size, "%s", email->valuestring);
-    ok = 1;
-  }
-  pthread_mutex_unlock(&t->lock);
-  return ok;
+  (void)mdtree_set_document(t->t, doc);
 }
 
 int mds_tree_answer(mds_tree *t, const char *path, mds_query_fn query,
                     void *cls, mds_reply *rep, mds_dynamic *dyn) {
-  static const char sa[] = "instance/service-accounts/";
-  char email[256];
-  const char *acct, *slash;
-  size_t n;
-  (void)query;
-  (void)cls;
+  mdtree_query q;
+  mdtree_reply r;
+  mdtree_result res;
   memset(dyn, 0, sizeof(*dyn));
-  if (strncmp(path, sa, sizeof(sa) - 1) == 0 &&
-      account_email(t, email, sizeof(email))) {
-    acct = path + sizeof(sa) - 1;
-    slash = strchr(acct, '/');
-    n = slash ? (size_t)(slash - acct) : 0;
-    if (slash != NULL &&
-        ((n == 7 && strncmp(acct, "default", 7) == 0) ||
-         (n == strlen(email) && strncmp(acct, email, n) == 0))) {
-      if (strcmp(slash + 1, "token") == 0) dyn->leaf = MDS_LEAF_TOKEN;
-      if (strcmp(slash + 1, "identity") == 0) dyn->leaf = MDS_LEAF_IDENTITY;
-      if (dyn->leaf) {
-        snprintf(dyn->email, sizeof(dyn->email), "%s", email);
-        return 1;
-      }
+  q.recursive = query(cls, "recursive");
+  q.alt = query(cls, "alt");
+  q.wait_for_change = query(cls, "wait_for_change");
+  q.last_etag = query(cls, "last_etag");
+  q.timeout_sec = query(cls, "timeout_sec");
+  memset(&r, 0, sizeof(r));
+  res = mdtree_get(t->t, path, &q, &r);
+  if (res == MDTREE_DYNAMIC) {
+    dyn->leaf =
+        strcmp(r.leaf, "token") == 0 ? MDS_LEAF_TOKEN : MDS_LEAF_IDENTITY;
+    snprintf(dyn->email, sizeof(dyn->email), "%s", r.account ? r.account : "");
+    mdtree_reply_clear(&r);
+    return 1;
+  }
+  mds_reply_set(rep, r.status, r.content_type, r.body);
+  snprintf(rep->etag, sizeof(rep->etag), "%s", r.etag);
+  if (r.location != NULL) {
+    size_t n = strlen(r.location) + 32;
+    char *loc = malloc(n);
+    if (loc != NULL) {
+      snprintf(loc, n, "/computeMetadata/v1/%s", r.location);
+      mds_reply_header(rep, "Location", loc);
+      free(loc);
     }
   }
-  mds_reply_set(rep, 404, "text/html; charset=UTF-8",
-                "<!DOCTYPE html>\n<html lang=en>\n<title>Error 404 (Not "
-                "Found)</title>\n<p><b>404.</b> <ins>That's an error.</ins>\n"
-                "<p>The requested URL was not found on this server. "
-                "<ins>That's all we know.</ins>\n");
+  if (r.retry_after > 0) {
+    char ra[32];
+    snprintf(ra, sizeof(ra), "%d", r.retry_after);
+    mds_reply_header(rep, "Retry-After", ra);
+  }
+  mdtree_reply_clear(&r);
   return 0;
 }
 
-void mds_tree_shutdown(mds_tree *t) { (void)t; }
+int mds_attributes_check(const cJSON *attrs, char *errbuf, size_t errlen) {
+  return mdtree_attributes_check(attrs, errbuf, errlen);
+}
+
+void mds_tree_shutdown(mds_tree *t) { mdtree_shutdown(t->t); }
 
 void mds_tree_free(mds_tree *t) {
   if (t == NULL) return;
-  cJSON_Delete(t->doc);
-  pthread_mutex_destroy(&t->lock);
+  mdtree_free(t->t);
   free(t);
 }

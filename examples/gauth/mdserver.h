@@ -61,6 +61,10 @@ void mds_tree_set(mds_tree *t, cJSON *doc);
  * *dyn, for the caller to mint. May block (?wait_for_change=true). */
 int mds_tree_answer(mds_tree *t, const char *path, mds_query_fn query,
                     void *cls, mds_reply *rep, mds_dynamic *dyn);
+/* Checks an object of attributes as the tree would take it (keys
+ * [a-zA-Z0-9-_]+, string values): 0, or -1 with a message naming the
+ * member in errbuf. */
+int mds_attributes_check(const cJSON *attrs, char *errbuf, size_t errlen);
 /* Answers every waiter now and every later one at once. */
 void mds_tree_shutdown(mds_tree *t);
 void mds_tree_free(mds_tree *t);
