@@ -478,7 +478,7 @@ static void mint_token(mds *s, struct MHD_Connection *c, mds_reply *rep) {
   gauth_error err = GAUTH_ERROR_INIT;
   char *tok = NULL, *body;
   int64_t exp = 0, now = (int64_t)time(NULL), left;
-  cJSON *o;
+  cJSON *o, *item;
   if (split_scopes(q, buf, sizeof(buf), scopes, CLI_MAX_LIST) < 0) {
     mds_reply_set(rep, 400, MDS_TEXT,
                   "scopes: at most 31 scopes, 4 KiB in all\n");
@@ -491,11 +491,13 @@ static void mint_token(mds *s, struct MHD_Connection *c, mds_reply *rep) {
   }
   left = exp > now ? exp - now : 3599;
   o = cJSON_CreateObject();
-  cJSON_AddStringToObject(o, "access_token", tok);
+  item = cJSON_AddStringToObject(o, "access_token", tok);
   cJSON_AddNumberToObject(o, "expires_in", (double)left);
   cJSON_AddStringToObject(o, "token_type", "Bearer");
   body = cJSON_PrintUnformatted(o);
-  cJSON_Delete(o); /* cJSON frees the copy: wiped below in the printed form */
+  if (item != NULL && item->valuestring != NULL) /* cJSON's copy */
+    OPENSSL_cleanse(item->valuestring, strlen(item->valuestring));
+  cJSON_Delete(o);
   gauth_free(tok);
   mds_reply_set(rep, 200, MDS_JSON, body ? body : "{}");
   if (body) {

@@ -238,7 +238,7 @@ for p in /emulator/v1/counters /token /v1/projects/-/serviceAccounts/$SCHED:gene
 done
 c=$(code -H 'Metadata-Flavor: Google' -H "X-Big: $(head -c 40000 /dev/zero | tr '\0' a)" \
   "http://$front/computeMetadata/v1/project/project-id")
-[ "$c" != 200 ] && ok "an oversized request is refused (HTTP $c)" || bad "oversized headers: 200"
+[ "$c" = 431 ] && ok "an oversized request is refused (HTTP 431)" || bad "oversized headers: HTTP $c, want 431"
 md project/project-id
 status_is 200 "still serving after the oversized request"
 
