@@ -997,6 +997,20 @@ static int serve(mds *s, int fd, const char *hostport, const char *project,
   return CLI_OK;
 }
 
+/* The project number of an upstream metadata server (when the credential
+ * is one: ADC on Google Cloud), or NULL. */
+static char *metadata_project_number(void) {
+  gauth_metadata *md = NULL;
+  gauth_error err = GAUTH_ERROR_INIT;
+  char *v = NULL, *out = NULL;
+  if (gauth_metadata_new(&md, NULL, &err) == GAUTH_OK &&
+      gauth_metadata_project_number(md, &v, &err) == GAUTH_OK)
+    out = strdup(v);
+  gauth_free(v);
+  gauth_metadata_free(md);
+  return out;
+}
+
 /* Refuses to serve itself: metadata-server credentials whose metadata
  * server is this very address would ask themselves for every token. */
 static int loops_to_itself(const mds *s, const char *hostport) {
@@ -1012,7 +1026,7 @@ int cmd_metadata_server(int argc, char **argv) {
   struct sockaddr_storage ss;
   socklen_t sslen;
   unsigned char b[16];
-  char hostport[INET6_ADDRSTRLEN + 16], *project = NULL;
+  char hostport[INET6_ADDRSTRLEN + 16], *project = NULL, *number = NULL;
   cJSON *attrs = NULL;
   gauth_error err = GAUTH_ERROR_INIT;
   sigset_t set;
@@ -1083,20 +1097,27 @@ int cmd_metadata_server(int argc, char **argv) {
   }
   rc = resolve_identity(&s, &project);
   if (rc != CLI_OK) goto done;
-  s.tree = mds_tree_new(build_document(&s, project, a.project_number, attrs),
-                        a.max_waiters);
+  if (a.project_number == NULL &&
+      gauth_credentials_get_type(s.creds) == GAUTH_CREDENTIALS_METADATA)
+    number = metadata_project_number();
+  s.tree = mds_tree_new(
+      build_document(&s, project, a.project_number ? a.project_number : number,
+                     attrs),
+      a.max_waiters);
   if (s.tree == NULL) {
     fprintf(stderr, "gauth: metadata-server: out of memory\n");
     rc = CLI_FAIL;
     goto done;
   }
-  rc = serve(&s, fd, hostport, project, a.project_number);
+  rc = serve(&s, fd, hostport, project,
+             a.project_number ? a.project_number : number);
   fd = -1; /* the daemon closed it */
 done:
   if (fd >= 0) close(fd);
   mds_tree_free(s.tree);
   cJSON_Delete(attrs);
   free(project);
+  free(number);
   free(s.email);
   gauth_credentials_free(s.creds);
   pthread_cond_destroy(&s.inflight_done);

@@ -61,10 +61,13 @@ struct mds_tree {
 
 mds_tree *mds_tree_new(cJSON *doc, unsigned int max_waiters) {
   mds_tree *t = calloc(1, sizeof(*t));
-  if (t == NULL || doc == NULL || (t->t = mdtree_new(max_waiters)) == NULL ||
-      mdtree_set_document(t->t, doc) != 0) {
-    if (t != NULL && t->t == NULL) cJSON_Delete(doc);
-    if (t != NULL) mdtree_free(t->t);
+  if (t == NULL || doc == NULL || (t->t = mdtree_new(max_waiters)) == NULL) {
+    cJSON_Delete(doc);
+    free(t);
+    return NULL;
+  }
+  if (mdtree_set_document(t->t, doc) != 0) { /* it freed doc */
+    mdtree_free(t->t);
     free(t);
     return NULL;
   }

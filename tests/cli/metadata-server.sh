@@ -393,6 +393,25 @@ start_front attrs --credentials="$w/key.json" --attributes="$w/attrs.json" --pro
   has "$w/attrs.err" "keeping the current attributes" "a bad reload keeps the attributes"
   md project/attributes/env
   body_is "$w/out" prod "the value survives a bad reload"
+  # A second metadata server whose credential is this one (ADC finds a
+  # metadata server at GCE_METADATA_HOST): tokens, email and the project
+  # number come from upstream.
+  attrs_front=$front
+  attrs_pid=$front_pid
+  GCE_METADATA_HOST=$attrs_front GCE_METADATA_IP=$attrs_front start_front chain && {
+    has "$w/chain.err" "(metadata," "the chained server's credential is the metadata server"
+    md instance/service-accounts/default/email
+    body_is "$w/out" "$SCHED" "chained: email from upstream"
+    md project/numeric-project-id
+    body_is "$w/out" 123456789012 "chained: project number from upstream"
+    md instance/service-accounts/default/token
+    t=$(json_get "$w/out" access_token)
+    keep_token "$t"
+    tokeninfo access_token "$t"
+    has "$w/info" "\"email\":\"$SCHED\"" "chained: the token is upstream's account"
+  }
+  front=$attrs_front
+  front_pid=$attrs_pid
   # SIGTERM with a waiter in flight: the waiter is answered, exit 0.
   curl -sS --noproxy '*' -o /dev/null -w '%{http_code}' -H 'Metadata-Flavor: Google' \
     "http://$front/computeMetadata/v1/project/attributes/env?wait_for_change=true&timeout_sec=60" \
@@ -516,7 +535,7 @@ n=$(sort -u "$w/tokens" | grep -c .)
 leaked=0
 while read -r t; do
   [ -z "$t" ] && continue
-  for f in "$w"/main.* "$w"/allow.* "$w"/hundred.* "$w"/imp.* "$w"/ext.* "$w"/attrs.* "$w"/many.out "$w"/many.err; do
+  for f in "$w"/main.* "$w"/allow.* "$w"/hundred.* "$w"/imp.* "$w"/ext.* "$w"/attrs.* "$w"/chain.* "$w"/many.out "$w"/many.err; do
     [ -f "$f" ] && grep -qF -- "$t" "$f" && { leaked=1; echo "token found in $f"; }
   done
   sig=${t##*.}
