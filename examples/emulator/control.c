@@ -320,6 +320,10 @@ int emu_route_control(emu *e, const emu_request *req, emu_response *resp) {
                   emu_scheduler_logs_json(e, emu_req_query(req, "job")));
   } else if (is(req, "POST", "iap/assertion")) {
     emu_iap_assertion(e, body, resp);
+  } else if (is(req, "GET", "metadata")) {
+    emu_metadata_control(e, NULL, resp);
+  } else if (is(req, "POST", "metadata")) {
+    emu_metadata_control(e, body, resp);
   } else if (is(req, "GET", "requests")) {
     reply_wrapped(resp, "requests", emu_request_log_json(e));
   } else {

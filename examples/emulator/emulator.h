@@ -15,6 +15,8 @@
 #include <cjson/cJSON.h>
 #include <gauth/gauth.h>
 
+#include "mdtree.h"
+
 typedef struct emu emu;
 
 /* ---- requests and responses ---------------------------------------------- */
@@ -532,6 +534,30 @@ void emu_server_stop(emu_server *s);
 void emu_sleep_ms(emu *e, unsigned int ms);
 /* Wakes every emu_sleep_ms (at shutdown). */
 void emu_wake_all(emu *e);
+
+/* ---- the metadata server (routes_metadata.c; world.c) -------------------- */
+
+/* Concurrent wait_for_change requests: the default, and the most the config's
+ * "metadata_max_waiters" may ask (each waiter holds a connection thread). */
+#define EMU_MD_MAX_WAITERS_DEFAULT 1024
+#define EMU_MD_MAX_WAITERS_LIMIT 16384
+
+/* The metadata server's document (mdtree.h), built at start from the world
+ * (project, zone, region, the metadata account) and the config's
+ * attributes; changed by the control API. Fixed pointer; the tree locks
+ * itself. (world.c) */
+mdtree *emu_metadata_tree(emu *e);
+/* 1 when the config's "metadata_platform" is "cloud_run". (world.c) */
+int emu_metadata_cloud_run(const emu *e);
+/* The config's "metadata_max_waiters" (EMU_MD_MAX_WAITERS_DEFAULT).
+ * (world.c) */
+size_t emu_metadata_max_waiters(const emu *e);
+/* The document a VM's (or, with cloud_run, a Cloud Run instance's) metadata
+ * server holds for the world, without attributes. (routes_metadata.c) */
+cJSON *emu_metadata_document(emu *e);
+/* Control API GET / POST /emulator/v1/metadata (routes_metadata.c). body
+ * NULL: GET. */
+void emu_metadata_control(emu *e, const cJSON *body, emu_response *resp);
 
 /* ---- Cloud Scheduler (routes_scheduler.c) ------------------------------- */
 

@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,13 +23,27 @@
 #define EMU_MAX_DELAY_MS 600000u /* a delay fault never waits longer */
 #define EMU_OVERSIZED_DEFAULT ((size_t)(2u << 20) + 1)
 #define EMU_OVERSIZED_MAX ((size_t)64 << 20)
+/* Connections beyond the metadata waiters (see connection_limit). */
+#define EMU_SPARE_CONNECTIONS 512u
+/* Each connection thread's stack: glibc's default (8 MiB) times a thousand
+ * waiters is 8 GiB of address space; handlers need far less (the deepest
+ * is cJSON's parser, bounded by its nesting limit, and RSA signing). */
+#define EMU_THREAD_STACK (1024u * 1024u)
 
 struct emu_server {
   emu *e;
   struct MHD_Daemon *daemon;
   const emu_route_fn *routes; /* tried in order; then a 404 */
   size_t nroutes;
+  /* Requests begun and not yet completed (their reply sent): at shutdown
+   * the woken waits are given the time to send their replies. */
+  pthread_mutex_t mu;
+  pthread_cond_t idle;
+  unsigned long inflight;
 };
+
+/* How long a stop waits for the replies of woken requests, ms. */
+#define EMU_STOP_GRACE_MS 5000
 
 typedef struct conn_state {
   char *body;
@@ -400,13 +415,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
                                   const char *url, const char *method,
                                   const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls) {
-  const emu_server *s = cls;
+  emu_server *s = cls;
   conn_state *st = *con_cls;
   (void)version;
   if (st == NULL) {
     st = calloc(1, sizeof(*st));
     if (st == NULL) return MHD_NO;
     *con_cls = st;
+    pthread_mutex_lock(&s->mu);
+    s->inflight++;
+    pthread_mutex_unlock(&s->mu);
     return MHD_YES;
   }
   if (*upload_data_size > 0) {
@@ -435,19 +453,34 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
+  emu_server *s = cls;
   conn_state *st = *con_cls;
-  (void)cls;
   (void)c;
   (void)toe;
   if (st == NULL) return;
   free(st->body);
   free(st);
   *con_cls = NULL;
+  pthread_mutex_lock(&s->mu);
+  if (--s->inflight == 0) pthread_cond_broadcast(&s->idle);
+  pthread_mutex_unlock(&s->mu);
+}
+
+/* One thread per connection: a metadata wait_for_change holds its thread
+ * until the change or its timeout. The limit leaves room, beyond every
+ * allowed waiter, for the requests that must still be answered meanwhile
+ * (tokens, the control API); past it libmicrohttpd refuses connections
+ * rather than exhausting the process. */
+static unsigned int connection_limit(emu *e) {
+  return (unsigned int)emu_metadata_max_waiters(e) + EMU_SPARE_CONNECTIONS;
 }
 
 emu_server *emu_server_start(emu *e, int listen_fd, emu_front front) {
   emu_server *s = xmalloc(sizeof(*s));
   s->e = e;
+  pthread_mutex_init(&s->mu, NULL);
+  pthread_cond_init(&s->idle, NULL);
+  s->inflight = 0;
   if (front == EMU_FRONT_RUN) {
     s->routes = run_routes;
     s->nroutes = sizeof(run_routes) / sizeof(run_routes[0]);
@@ -460,10 +493,13 @@ emu_server *emu_server_start(emu *e, int listen_fd, emu_front front) {
           MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG |
           MHD_USE_SUPPRESS_DATE_NO_CLOCK,
       0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, listen_fd,
-      MHD_OPTION_NOTIFY_COMPLETED, on_completed, e,
+      MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120,
-      MHD_OPTION_CONNECTION_LIMIT, (unsigned int)512, MHD_OPTION_END);
+      MHD_OPTION_CONNECTION_LIMIT, connection_limit(e),
+      MHD_OPTION_THREAD_STACK_SIZE, (size_t)EMU_THREAD_STACK, MHD_OPTION_END);
   if (s->daemon == NULL) {
+    pthread_cond_destroy(&s->idle);
+    pthread_mutex_destroy(&s->mu);
     free(s);
     return NULL;
   }
@@ -471,9 +507,20 @@ emu_server *emu_server_start(emu *e, int listen_fd, emu_front front) {
 }
 
 void emu_server_stop(emu_server *s) {
+  struct timespec until;
   if (s == NULL) return;
   emu_wake_all(s->e);
+  /* The woken requests (delays, metadata waits) answer now: let their
+   * replies go out before the daemon closes the connections. */
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += EMU_STOP_GRACE_MS / 1000;
+  pthread_mutex_lock(&s->mu);
+  while (s->inflight > 0)
+    if (pthread_cond_timedwait(&s->idle, &s->mu, &until) != 0) break;
+  pthread_mutex_unlock(&s->mu);
   MHD_stop_daemon(s->daemon);
+  pthread_cond_destroy(&s->idle);
+  pthread_mutex_destroy(&s->mu);
   free(s);
 }
 

@@ -246,6 +246,12 @@ struct emu {
   /* ---- Cloud Scheduler */
   emu_scheduler *scheduler;
   char *sched_agent;
+  /* ---- the metadata server: its document (locked by itself) and what the
+   * config says of it */
+  mdtree *md;
+  int md_cloud_run;      /* "metadata_platform": "cloud_run" */
+  size_t md_max_waiters; /* "metadata_max_waiters" */
+  cJSON *md_project_attrs, *md_instance_attrs; /* the config's, until built */
 };
 
 /* ---- small helpers ------------------------------------------------------- */
@@ -1118,6 +1124,69 @@ static int cfg_issuers(emu *e, const cJSON *v, char *errbuf, size_t errlen) {
   return 0;
 }
 
+/* The metadata server's members: "project_attributes" and
+ * "instance_attributes" (objects of strings, keys as Compute Engine takes
+ * them), "metadata_platform" ("gce" or "cloud_run": Cloud Run's metadata
+ * server has instance/region and no instance attributes) and
+ * "metadata_max_waiters" (concurrent wait_for_change requests). */
+static int cfg_metadata(emu *e, const cJSON *root, char *sub, size_t n) {
+  static const char *const attrs[] = {"project_attributes",
+                                      "instance_attributes"};
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "metadata_platform");
+  if (v != NULL) {
+    if (cJSON_IsString(v) && strcmp(v->valuestring, "gce") == 0)
+      e->md_cloud_run = 0;
+    else if (cJSON_IsString(v) && strcmp(v->valuestring, "cloud_run") == 0)
+      e->md_cloud_run = 1;
+    else {
+      snprintf(sub, n,
+               "\"metadata_platform\" must be \"gce\" or \"cloud_run\"");
+      return -1;
+    }
+  }
+  v = cJSON_GetObjectItemCaseSensitive(root, "metadata_max_waiters");
+  if (v != NULL) {
+    if (!cJSON_IsNumber(v) || v->valuedouble < 0 ||
+        v->valuedouble > EMU_MD_MAX_WAITERS_LIMIT ||
+        v->valuedouble != (double)(long)v->valuedouble) {
+      snprintf(sub, n,
+               "\"metadata_max_waiters\" must be a whole number (0 .. %d)",
+               EMU_MD_MAX_WAITERS_LIMIT);
+      return -1;
+    }
+    e->md_max_waiters = (size_t)v->valuedouble;
+  }
+  for (int i = 0; i < 2; i++) {
+    const cJSON *it;
+    char why[300];
+    v = cJSON_GetObjectItemCaseSensitive(root, attrs[i]);
+    if (v == NULL) continue;
+    if (i == 1 && e->md_cloud_run) {
+      snprintf(sub, n,
+               "\"instance_attributes\": Cloud Run's metadata server has no "
+               "instance attributes (\"metadata_platform\": \"cloud_run\")");
+      return -1;
+    }
+    if (mdtree_attributes_check(v, why, sizeof(why)) != 0) {
+      snprintf(sub, n, "\"%s\": %s", attrs[i], why);
+      return -1;
+    }
+    cJSON_ArrayForEach(it, v) {
+      if (!cJSON_IsString(it)) {
+        snprintf(sub, n, "\"%s\": \"%.100s\" must be a string", attrs[i],
+                 it->string);
+        return -1;
+      }
+    }
+    cJSON_Delete(i ? e->md_instance_attrs : e->md_project_attrs);
+    if (i)
+      e->md_instance_attrs = cJSON_Duplicate(v, 1);
+    else
+      e->md_project_attrs = cJSON_Duplicate(v, 1);
+  }
+  return 0;
+}
+
 static const emu_account *account_find_locked(const emu *e, const char *email);
 
 static int load_config(emu *e, const char *path, char *errbuf, size_t errlen) {
@@ -1164,6 +1233,10 @@ static int load_config(emu *e, const char *path, char *errbuf, size_t errlen) {
                                         "aws",
                                         "signing_keys_max_age",
                                         "iam_propagation_seconds",
+                                        "project_attributes",
+                                        "instance_attributes",
+                                        "metadata_platform",
+                                        "metadata_max_waiters",
                                         NULL};
     int ok = 0;
     for (int k = 0; known[k]; k++) ok |= strcmp(v->string, known[k]) == 0;
@@ -1223,6 +1296,7 @@ static int load_config(emu *e, const char *path, char *errbuf, size_t errlen) {
     }
     e->iam_delay = (int64_t)v->valuedouble;
   }
+  if (cfg_metadata(e, root, sub, sizeof(sub)) != 0) goto out;
   if (account_find_locked(e, e->invoker) == NULL) {
     snprintf(sub, sizeof(sub),
              "invoker %.200s is not in "
@@ -1301,6 +1375,31 @@ emu_iap *emu_iap_of(emu *e) { return e->iap; }
 
 /* ---- life cycle ---------------------------------------------------------- */
 
+/* The metadata server's document, with the config's attributes. */
+static int metadata_build(emu *e, char *errbuf, size_t errlen) {
+  const char *scope[] = {"project", "instance"};
+  cJSON *attrs[] = {e->md_project_attrs, e->md_instance_attrs};
+  char why[300];
+  e->md = mdtree_new(e->md_max_waiters);
+  if (e->md == NULL || mdtree_set_document(e->md, emu_metadata_document(e))) {
+    seterr(errbuf, errlen, "cannot build the metadata document");
+    return -1;
+  }
+  for (int i = 0; i < 2; i++) {
+    if (attrs[i] != NULL &&
+        mdtree_merge_attributes(e->md, scope[i], attrs[i], NULL, why,
+                                sizeof(why)) != 0) {
+      seterr(errbuf, errlen, "config: \"%s_attributes\": %s", scope[i], why);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+mdtree *emu_metadata_tree(emu *e) { return e->md; }
+int emu_metadata_cloud_run(const emu *e) { return e->md_cloud_run; }
+size_t emu_metadata_max_waiters(const emu *e) { return e->md_max_waiters; }
+
 emu *emu_world_new(const char *base_url, const char *run_base_url,
                    const char *config_path, char *errbuf, size_t errlen) {
   emu *e = xcalloc(1, sizeof(*e));
@@ -1309,6 +1408,7 @@ emu *emu_world_new(const char *base_url, const char *run_base_url,
   e->base_url = xstrdup(base_url);
   e->run_base_url = xstrdup(run_base_url);
   e->keys_max_age = 19800; /* what Google sends, about 5.5 hours */
+  e->md_max_waiters = EMU_MD_MAX_WAITERS_DEFAULT;
   if (RAND_bytes((unsigned char *)&e->rng, sizeof(e->rng)) != 1 || e->rng == 0)
     e->rng = (uint64_t)time(NULL) | 1;
   builtin_roles(e);
@@ -1336,11 +1436,18 @@ emu *emu_world_new(const char *base_url, const char *run_base_url,
     emu_world_free(e);
     return NULL;
   }
+  if (metadata_build(e, errbuf, errlen) != 0) {
+    emu_world_free(e);
+    return NULL;
+  }
   return e;
 }
 
 void emu_world_free(emu *e) {
   if (e == NULL) return;
+  mdtree_free(e->md);
+  cJSON_Delete(e->md_project_attrs);
+  cJSON_Delete(e->md_instance_attrs);
   free_accounts(e);
   free_users(e);
   free_service_extras(e);
@@ -2173,6 +2280,7 @@ void emu_wake_all(emu *e) {
   e->stopping = 1;
   pthread_cond_broadcast(&e->cv);
   pthread_mutex_unlock(&e->mu);
+  mdtree_shutdown(e->md); /* answers the metadata server's waiters */
 }
 
 /* The IAM member for an email: a service account when the world has it,
