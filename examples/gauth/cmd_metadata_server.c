@@ -90,8 +90,7 @@ static const char usage[] =
     "Exit 0 after SIGINT / SIGTERM, 1 when it cannot start (no credentials,\n"
     "address in use), 2 on bad usage.\n";
 
-/* ---- the command line ------------------------------------------------------
- */
+/* ---- the command line ---------------------------------------------------- */
 
 #define MDS_MAX_ALLOW 32
 #define MDS_DEFAULT_WAITERS 1000u
@@ -266,8 +265,7 @@ static int parse_args(int argc, char **argv, mds_args *a) {
   return CLI_OK;
 }
 
-/* ---- listening
- * --------------------------------------------------------------- */
+/* ---- listening ----------------------------------------------------------- */
 
 /* HOST:PORT or [IPV6]:PORT ("localhost" is 127.0.0.1). 0 on success. */
 static int parse_listen(const char *s, struct sockaddr_storage *ss,
@@ -336,8 +334,7 @@ static int open_listener(const struct sockaddr_storage *want, socklen_t len,
   return fd;
 }
 
-/* ---- the server ------------------------------------------------------------
- */
+/* ---- the server ---------------------------------------------------------- */
 
 typedef struct mds {
   const mds_args *args;
@@ -426,8 +423,7 @@ static void log_request(struct MHD_Connection *c, const char *method,
           status, principal && principal[0] ? principal : "-");
 }
 
-/* ---- token and identity ----------------------------------------------------
- */
+/* ---- token and identity -------------------------------------------------- */
 
 /* A libgauth failure as a reply: what Google's metadata server answers
  * when the token cannot be had, and a message naming why (never a token:
@@ -550,8 +546,7 @@ static void mint_identity(mds *s, struct MHD_Connection *c, mds_reply *rep) {
   rep->secret = 1;
 }
 
-/* ---- requests -------------------------------------------------------------
- */
+/* ---- requests ------------------------------------------------------------ */
 
 static const char html_404[] =
     "<!DOCTYPE html>\n<html lang=en>\n<title>Error 404 (Not Found)"
@@ -714,7 +709,7 @@ static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr,
   return MHD_NO;
 }
 
-/* ---- the metadata document ---------------------------------------------- */
+/* ---- the metadata document ----------------------------------------------- */
 
 /* FNV-1a, for a stable instance id when none is given. */
 static uint64_t fnv1a(const char *a, const char *b) {
@@ -856,7 +851,7 @@ static cJSON *read_attributes(const char *path) {
   return j;
 }
 
-/* ---- start, serve, stop ------------------------------------------------- */
+/* ---- start, serve, stop -------------------------------------------------- */
 
 /* The credential's identity and project; CLI_OK or a failure after a
  * message. */

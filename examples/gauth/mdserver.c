@@ -52,8 +52,7 @@ void mds_reply_cleanup(mds_reply *r) {
   memset(r, 0, sizeof(*r));
 }
 
-/* ---- the tree --------------------------------------------------------------
- */
+/* ---- the tree ------------------------------------------------------------ */
 
 struct mds_tree {
   mdtree *t;
