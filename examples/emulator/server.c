@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -382,9 +383,15 @@ static enum MHD_Result handle(const emu_server *s, struct MHD_Connection *c,
     truncate = f.kind == EMU_FAULT_TRUNCATE;
     note = truncate ? " (fault: truncate)" : "";
     if (fault_reply(&f, &resp)) {
-      /* The metadata server names itself on every reply, failures too. */
-      if (strncmp(url, "/computeMetadata/", 17) == 0)
+      /* The metadata server names itself, and tags its body, on every
+       * reply, failures too. */
+      if (strncmp(url, "/computeMetadata/", 17) == 0) {
+        char etag[17];
+        mdtree_etag(resp.body ? resp.body : "", resp.body ? resp.body_len : 0,
+                    etag);
         emu_reply_header(&resp, "Metadata-Flavor", "Google");
+        emu_reply_header(&resp, "ETag", etag);
+      }
       note = f.kind == EMU_FAULT_STATUS      ? " (fault: status)"
              : f.kind == EMU_FAULT_OVERSIZED ? " (fault: oversized)"
                                              : " (fault: invalid_json)";
@@ -475,8 +482,21 @@ static unsigned int connection_limit(emu *e) {
   return (unsigned int)emu_metadata_max_waiters(e) + EMU_SPARE_CONNECTIONS;
 }
 
+/* Each connection is a descriptor: a thousand waiting clients are past the
+ * usual soft limit of 1024 open files, so the soft limit goes up to the
+ * hard one (libmicrohttpd polls with poll(), not select(), in this mode:
+ * descriptors above 1023 are fine). */
+static void raise_open_files_limit(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    (void)setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
 emu_server *emu_server_start(emu *e, int listen_fd, emu_front front) {
   emu_server *s = xmalloc(sizeof(*s));
+  raise_open_files_limit();
   s->e = e;
   pthread_mutex_init(&s->mu, NULL);
   pthread_cond_init(&s->idle, NULL);
