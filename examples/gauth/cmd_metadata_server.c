@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -911,7 +912,20 @@ static int resolve_identity(mds *s, char **project) {
   return *project ? CLI_OK : CLI_FAIL;
 }
 
+/* Each waiting client holds a descriptor: a thousand are past the usual
+ * soft limit of 1024 open files, so the soft limit goes up to the hard one
+ * (libmicrohttpd polls with poll() in this mode, not select(): descriptors
+ * above 1023 are fine). */
+static void raise_open_files_limit(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    (void)setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
 static struct MHD_Daemon *start_daemon(mds *s, int fd) {
+  raise_open_files_limit();
   return MHD_start_daemon(
       MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD |
           MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG,
