@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all build test demo bench-receiver install clean fresh-debian
+.PHONY: all build test demo bench-receiver install clean fresh-debian coverage
 
 all: build
 
@@ -45,6 +45,13 @@ bench-receiver:
 # of HEAD (downloads Debian packages; not part of `make test`).
 fresh-debian:
 	@bash tests/scripts/fresh-debian.sh
+
+# Line and branch coverage of lib/ and the emulator by the whole suite
+# (gcov + lcov; tests/scripts/coverage.sh): a build of its own in
+# build-coverage/, a summary, the lib/ files under 90%, an HTML report.
+coverage:
+	@sh cmake/install-deps.sh coverage
+	@JOBS=$(JOBS) bash tests/scripts/coverage.sh
 
 install: build
 	cmake --install $(BUILD)

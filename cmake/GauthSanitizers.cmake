@@ -13,6 +13,16 @@ if(GAUTH_TSAN)
   add_link_options(-fsanitize=thread)
 endif()
 
+# Coverage builds (gcc's gcov, read by lcov: tests/scripts/coverage.sh).
+option(GAUTH_COVERAGE "Build with gcov instrumentation (make coverage)" OFF)
+if(GAUTH_COVERAGE)
+  if(GAUTH_SANITIZE OR GAUTH_TSAN OR GAUTH_FUZZ)
+    message(FATAL_ERROR "GAUTH_COVERAGE is not combined with sanitizers")
+  endif()
+  add_compile_options(--coverage -O0)
+  add_link_options(--coverage)
+endif()
+
 # libFuzzer builds (clang only): the library and everything else built here
 # get coverage instrumentation without libFuzzer's main
 # (-fsanitize=fuzzer-no-link), plus ASan and UBSan; the fuzz targets in

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs the Debian packages that a make target needs, when any is missing.
-# Usage: cmake/install-deps.sh build|test|demo|bench
+# Usage: cmake/install-deps.sh build|test|demo|bench|coverage
 # As root it runs apt-get; otherwise it prints the exact command and fails.
 set -eu
 
@@ -24,20 +24,24 @@ demo_pkgs="libmicrohttpd-dev curl"
 # openssl speed for the RS256 floor, curl for the servers' first answers,
 # valgrind for the optional instruction counts; node and npm for the peer.
 bench_pkgs="libmicrohttpd-dev wrk openssl curl valgrind"
+# make coverage: the test suite's packages and lcov (lcov, genhtml).
+coverage_pkgs="$test_pkgs lcov"
 
 case "${1:-build}" in
   build) want="$build_pkgs" ;;
   test) want="$build_pkgs $test_pkgs" ;;
   demo) want="$build_pkgs $demo_pkgs" ;;
   bench) want="$build_pkgs $bench_pkgs" ;;
-  *) echo "usage: $0 build|test|demo|bench" >&2; exit 2 ;;
+  coverage) want="$build_pkgs $coverage_pkgs" ;;
+  *) echo "usage: $0 build|test|demo|bench|coverage" >&2; exit 2 ;;
 esac
 
 missing=""
 # The interop tests run npm packages (jose, google-auth-library) under
 # Node.js, and so does the receiver benchmark's peer; a machine without node
 # gets Debian's.
-if { [ "${1:-build}" = test ] || [ "${1:-build}" = bench ]; } &&
+if { [ "${1:-build}" = test ] || [ "${1:-build}" = bench ] ||
+     [ "${1:-build}" = coverage ]; } &&
    ! command -v node > /dev/null 2>&1; then
   want="$want nodejs npm"
 fi

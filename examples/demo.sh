@@ -8,6 +8,8 @@
 # oauthToken, the job runs. `gauth doctor` names the cause and the fix at
 # once, and finds nothing wrong after it; `gauth invoke` replays the fixed
 # job, and the ID token is shown to be right for a Cloud Run *service*.
+# Last, the same job is run from AWS with AWS credentials only (workload
+# identity federation, no key file: examples/aws-demo.sh).
 set -eu
 build=${1:-build}
 gauth=$build/examples/gauth/gauth
@@ -206,6 +208,12 @@ if "$gauth" verify "$id" --audience="$service" --now=$((now + 7200)); then
   fail "expected a rejection"
 fi
 echo "(exit status 1: rejected, with a reason and the numbers)"
+
+# ---- the same job, scheduled from AWS (examples/aws-demo.sh) --------------------------
+# A scheduler on AWS with AWS credentials only runs the Cloud Run job by
+# workload identity federation (examples/aws_scheduler.c), against an
+# emulator of its own that also plays AWS.
+sh "$(dirname "$0")/aws-demo.sh" "$build" || fail "the AWS step failed"
 
 echo
 echo "demo: ok"

@@ -203,7 +203,9 @@ static gauth_status check_times(const claim_set *c, const gauth__claim_rules *r,
   now = clamp53(r->now);
   leeway = r->leeway < 0 ? 0 : clamp53(r->leeway);
 
-  if (now > exp + leeway)
+  /* RFC 7519 4.1.4: valid only before exp (the leeway added); at exp +
+   * leeway it has expired, as a cached token stops at exp. */
+  if (now >= exp + leeway)
     return gauth__error_set_verify(
         err, GAUTH_REASON_EXPIRED,
         "token expired %lld s ago (exp %lld, now %lld, leeway %lld s)",
@@ -263,6 +265,32 @@ static gauth_status check_issuer(const claim_set *c,
       err, GAUTH_REASON_ISSUER_MISMATCH,
       "issuer mismatch: token is from \"%s\", expected one of %s",
       echo(&e, iss), expected);
+}
+
+/* OpenID Connect Core 3.1.3.7, items 4 and 5: a token for several
+ * audiences must say which of them it was issued to (azp), and that party
+ * must be one of ours; otherwise any of the other audiences could replay it
+ * here. Decided stricter than the spec's SHOULD: required. */
+static gauth_status check_multi_audience_azp(const claim_set *c,
+                                             const gauth__claim_rules *r,
+                                             gauth_error *err) {
+  const cJSON *aud = not_null(c->aud), *azp = not_null(c->azp);
+  if (!cJSON_IsArray(aud) || cJSON_GetArraySize(aud) < 2) return GAUTH_OK;
+  if (azp == NULL)
+    return gauth__error_set_verify(err, GAUTH_REASON_MISSING_CLAIM,
+                                   "token has %d audiences and no \"azp\" "
+                                   "claim naming the one it was issued to",
+                                   cJSON_GetArraySize(aud));
+  if (!cJSON_IsString(azp) || azp->valuestring == NULL)
+    return gauth__error_set_verify(err, GAUTH_REASON_MALFORMED,
+                                   "claim \"azp\" is %s, expected a string",
+                                   gauth__json_type_name(azp));
+  if (r->audiences != NULL && !in_list(azp->valuestring, r->audiences))
+    return gauth__error_set_verify(err, GAUTH_REASON_CLAIM_MISMATCH,
+                                   "token has %d audiences and its \"azp\" "
+                                   "is not one of this verifier's audiences",
+                                   cJSON_GetArraySize(aud));
+  return GAUTH_OK;
 }
 
 static gauth_status check_audience(const claim_set *c,
@@ -395,6 +423,7 @@ gauth_status gauth__claims_check(const cJSON *payload,
   if (st == GAUTH_OK)
     st = check_equal(c.azp, "azp", "authorized party", rules->authorized_party,
                      err);
+  if (st == GAUTH_OK) st = check_multi_audience_azp(&c, rules, err);
   if (st == GAUTH_OK) st = check_email(&c, rules, err);
   return st;
 }

@@ -63,9 +63,25 @@
 /* Metadata server (lib/metadata.c). */
 #define GAUTH__METADATA_PATH_PREFIX "computeMetadata/v1/"
 #define GAUTH__METADATA_DMI_DIR "/sys/class/dmi/id"
-#define GAUTH__METADATA_PROBE_TIMEOUT_MS 500u  /* connect included */
+#define GAUTH__METADATA_PROBE_TIMEOUT_MS 500u /* connect included */
+/* The probe's timeout is what is left of the limit less this: libcurl wakes
+ * up a few ms after a timeout (measured 2.5 ms here), and the detection as
+ * a whole must end within the limit. */
+#define GAUTH__METADATA_PROBE_SLACK_MS 10
 #define GAUTH__METADATA_NEGATIVE_TTL_MS 10000u /* an absent answer is kept */
 #define GAUTH__METADATA_DMI_MAX_BYTES 256u     /* read of one DMI file */
+/* Custom metadata keys: [a-zA-Z0-9-_]+ "less than 128 bytes" (Compute
+ * API, Metadata.items[].key). */
+#define GAUTH__METADATA_KEY_MAX 127u
+/* gauth_metadata_watch_next: the longest timeout_sec (an hour: a hold
+ * longer than that is better made as several; and a connection that died
+ * without a word is noticed within it), the time a long-poll attempt is
+ * given beyond the hold, and the least time between two long-polls that
+ * came back unchanged before their timeout (a server that ignores
+ * wait_for_change is polled at most once a second, not spun against). */
+#define GAUTH__METADATA_WATCH_MAX_TIMEOUT_S GAUTH_METADATA_WATCH_MAX_TIMEOUT_SEC
+#define GAUTH__METADATA_WATCH_MARGIN_MS 10000u
+#define GAUTH__METADATA_WATCH_MIN_INTERVAL_MS 1000u
 
 /* AWS external accounts (lib/cred_external_aws.c). */
 #define GAUTH__ENV_AWS_REGION "AWS_REGION"

@@ -270,15 +270,6 @@ static int is_space(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-/* Wipes every string of a tree (it held a subject token). */
-static void wipe_strings(cJSON *item) {
-  for (; item != NULL; item = item->next) {
-    if (cJSON_IsString(item) && item->valuestring != NULL)
-      OPENSSL_cleanse(item->valuestring, strlen(item->valuestring));
-    wipe_strings(item->child);
-  }
-}
-
 static gauth_status extract_json(const char *data, size_t len,
                                  const char *field, const char *where,
                                  gauth_status code, char **token,
@@ -291,8 +282,7 @@ static gauth_status extract_json(const char *data, size_t len,
     st = gauth__error_set(err, code, "field \"%s\" is empty", field);
   if (st == GAUTH_OK && (*token = strdup(s)) == NULL)
     st = gauth__error_nomem(err);
-  wipe_strings(root);
-  cJSON_Delete(root);
+  gauth__secret_json_delete(root);
   if (st == GAUTH_OK || st == GAUTH_E_NOMEM) return st;
   if (err != NULL) err->code = code;
   gauth__error_prefix(err, "subject token from %s", where);
@@ -397,7 +387,7 @@ gauth_status gauth__sts_reply_parse(const char *body, size_t len, int64_t now,
   if (st == GAUTH_OK && (out->value = strdup(tok)) == NULL)
     st = gauth__error_nomem(err);
   if (st == GAUTH_OK) out->expires_at = present ? now + expires_in : 0;
-  cJSON_Delete(root);
+  gauth__secret_json_delete(root);
   return st == GAUTH_OK ? st : sts_bad(err, st);
 }
 

@@ -57,19 +57,7 @@ struct gauth__external_aws {
 /* 1 when host (as curl gives it, IPv6 in brackets) is an address of the
  * instance metadata service or loopback. */
 static int imds_host(const char *host) {
-  static const unsigned char ec2_v6[16] = {
-      /* fd00:ec2::254 */
-      0xfd, 0x00, 0x0e, 0xc2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02, 0x54};
-  unsigned char a[16];
-  char buf[64];
-  size_t n = strlen(host);
-  if (gauth__host_is_loopback(host)) return 1;
-  if (strcmp(host, "169.254.169.254") == 0) return 1;
-  if (n < 3 || n >= sizeof buf || host[0] != '[' || host[n - 1] != ']')
-    return 0;
-  memcpy(buf, host + 1, n - 2);
-  buf[n - 2] = '\0';
-  return inet_pton(AF_INET6, buf, a) == 1 && memcmp(a, ec2_v6, 16) == 0;
+  return gauth__host_is_loopback(host) || gauth__host_is_aws_imds(host);
 }
 
 /* Checks a URL member: for the metadata ones (imds 1) http to the IMDS or
@@ -259,6 +247,7 @@ static gauth_status imds_call(gauth_credentials *c, const aws_state *s,
   req.secrets = secrets;
   req.body = "";
   req.no_proxy = 1; /* max_redirects 0: none followed */
+  req.aws_imds = 1; /* plain http to [fd00:ec2::254] too (checked above) */
   req.timeout_ms = GAUTH__AWS_IMDS_TIMEOUT_MS;
   req.connect_timeout_ms = GAUTH__AWS_IMDS_CONNECT_TIMEOUT_MS;
   req.deadline_ms = GAUTH__AWS_IMDS_DEADLINE_MS;

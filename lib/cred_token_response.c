@@ -135,7 +135,7 @@ gauth_status gauth__token_response_parse(const char *body, size_t len,
   }
   st = kind == GAUTH__TOKEN_ID ? parse_id(obj, out, err)
                                : parse_access(obj, now, out, id_token, err);
-  cJSON_Delete(obj);
+  gauth__secret_json_delete(obj);
   return st;
 }
 
@@ -215,7 +215,7 @@ gauth_status gauth__jwt_expiry(const char *jwt, int64_t *exp,
   if (st == GAUTH_OK && *exp <= 0)
     st = gauth__error_set(err, GAUTH_E_MALFORMED, "JWT exp %lld is not a time",
                           (long long)*exp);
-  cJSON_Delete(obj);
+  gauth__secret_json_delete(obj); /* the claims of a bearer token */
   gauth_free(payload);
   return st;
 }

@@ -32,6 +32,7 @@ const char *gauth_strerror(gauth_status status) {
     case GAUTH_E_UNSUPPORTED: return "not supported";
     case GAUTH_E_NO_CREDENTIALS: return "no credentials found";
     case GAUTH_E_INTERNAL: return "internal error";
+    case GAUTH_E_CANCELLED: return "cancelled";
   }
   return "unknown status";
 }
@@ -60,6 +61,7 @@ const char *gauth_status_name(gauth_status status) {
     case GAUTH_E_UNSUPPORTED: return "GAUTH_E_UNSUPPORTED";
     case GAUTH_E_NO_CREDENTIALS: return "GAUTH_E_NO_CREDENTIALS";
     case GAUTH_E_INTERNAL: return "GAUTH_E_INTERNAL";
+    case GAUTH_E_CANCELLED: return "GAUTH_E_CANCELLED";
   }
   return "GAUTH_E_UNKNOWN";
 }

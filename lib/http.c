@@ -21,12 +21,16 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <openssl/crypto.h>
@@ -165,6 +169,150 @@ static void pool_put(gauth__http *h, CURL *e) {
   }
   pthread_mutex_unlock(&h->pool_mu);
   if (e != NULL) curl_easy_cleanup(e);
+}
+
+/* ---- cancellation -------------------------------------------------------- */
+
+/* Sockets a cancellable transfer has open at once: the connection, and
+ * happy eyeballs' second attempt while it races. More are not recorded
+ * (the transfer still works; the progress callback still cancels it). */
+#define CANCEL_MAX_SOCKETS 4
+
+struct gauth__http_cancel {
+  /* Guards socks and nsocks, is held while fired is set, and while the
+   * condition is signalled: gauth__http_cancel_free takes it once before
+   * destroying anything, so that a fire still inside it has left. */
+  pthread_mutex_t mu;
+  pthread_cond_t cond; /* CLOCK_MONOTONIC: waits between attempts */
+  atomic_int fired;    /* read lock-free by the progress callback */
+  curl_socket_t socks[CANCEL_MAX_SOCKETS];
+  size_t nsocks;
+};
+
+gauth_status gauth__http_cancel_new(gauth__http_cancel **out,
+                                    gauth_error *err) {
+  gauth__http_cancel *c;
+  pthread_condattr_t ca;
+  if (out == NULL)
+    return gauth__error_set(err, GAUTH_E_INVALID_ARG,
+                            "gauth__http_cancel_new: out is NULL");
+  *out = NULL;
+  c = calloc(1, sizeof(*c));
+  if (c == NULL) return gauth__error_nomem(err);
+  if (pthread_condattr_init(&ca) != 0) {
+    free(c);
+    return gauth__error_nomem(err);
+  }
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  if (pthread_cond_init(&c->cond, &ca) != 0) {
+    pthread_condattr_destroy(&ca);
+    free(c);
+    return gauth__error_nomem(err);
+  }
+  pthread_condattr_destroy(&ca);
+  pthread_mutex_init(&c->mu, NULL);
+  atomic_init(&c->fired, 0);
+  *out = c;
+  return GAUTH_OK;
+}
+
+void gauth__http_cancel_free(gauth__http_cancel *c) {
+  if (c == NULL) return;
+  /* A fire that set the flag may still be inside the lock (shutting
+   * sockets down, signalling): wait for it to leave. */
+  pthread_mutex_lock(&c->mu);
+  pthread_mutex_unlock(&c->mu);
+  pthread_cond_destroy(&c->cond);
+  pthread_mutex_destroy(&c->mu);
+  free(c);
+}
+
+void gauth__http_cancel_fire(gauth__http_cancel *c) {
+  size_t i;
+  if (c == NULL) return;
+  pthread_mutex_lock(&c->mu);
+  atomic_store(&c->fired, 1);
+  /* Wakes a recv or poll on the socket at once (the read sees an end of
+   * stream); the socket itself is closed by libcurl, through
+   * close_socket, when the transfer ends. */
+  for (i = 0; i < c->nsocks; i++) shutdown(c->socks[i], SHUT_RDWR);
+  pthread_cond_broadcast(&c->cond);
+  pthread_mutex_unlock(&c->mu);
+}
+
+int gauth__http_cancel_fired(gauth__http_cancel *c) {
+  return c != NULL && atomic_load(&c->fired) != 0;
+}
+
+int gauth__http_cancel_sleep(gauth__http_cancel *c, int64_t ms) {
+  struct timespec until;
+  int fired;
+  if (c == NULL) {
+    gauth__sleep_ms(ms);
+    return 0;
+  }
+  if (ms < 0) ms = 0;
+  clock_gettime(CLOCK_MONOTONIC, &until);
+  until.tv_sec += (time_t)(ms / 1000);
+  until.tv_nsec += (long)(ms % 1000) * 1000000L;
+  if (until.tv_nsec >= 1000000000L) {
+    until.tv_sec++;
+    until.tv_nsec -= 1000000000L;
+  }
+  pthread_mutex_lock(&c->mu);
+  while (!atomic_load(&c->fired) &&
+         pthread_cond_timedwait(&c->cond, &c->mu, &until) != ETIMEDOUT) {
+  }
+  fired = atomic_load(&c->fired) != 0;
+  pthread_mutex_unlock(&c->mu);
+  return fired;
+}
+
+/* CURLOPT_OPENSOCKETFUNCTION of a cancellable transfer: the socket libcurl
+ * asked for, recorded; none once fired. */
+static curl_socket_t open_socket(void *clientp, curlsocktype purpose,
+                                 struct curl_sockaddr *addr) {
+  gauth__http_cancel *c = clientp;
+  curl_socket_t s;
+  (void)purpose;
+  pthread_mutex_lock(&c->mu);
+  if (atomic_load(&c->fired)) {
+    pthread_mutex_unlock(&c->mu);
+    return CURL_SOCKET_BAD;
+  }
+  s = socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
+  if (s != CURL_SOCKET_BAD && c->nsocks < CANCEL_MAX_SOCKETS)
+    c->socks[c->nsocks++] = s;
+  pthread_mutex_unlock(&c->mu);
+  return s;
+}
+
+/* CURLOPT_CLOSESOCKETFUNCTION: forgotten, then closed, so that fire never
+ * shuts down a descriptor number that has been reused meanwhile. */
+static int close_socket(void *clientp, curl_socket_t s) {
+  gauth__http_cancel *c = clientp;
+  size_t i;
+  pthread_mutex_lock(&c->mu);
+  for (i = 0; i < c->nsocks; i++) {
+    if (c->socks[i] == s) {
+      c->socks[i] = c->socks[--c->nsocks];
+      break;
+    }
+  }
+  pthread_mutex_unlock(&c->mu);
+  return close(s);
+}
+
+/* CURLOPT_XFERINFOFUNCTION: a non-zero return aborts the transfer
+ * (CURLE_ABORTED_BY_CALLBACK). The fallback to the shutdown, for the
+ * stages where there is no socket to shut down yet (name resolution). */
+static int on_progress(void *clientp, curl_off_t dltotal, curl_off_t dlnow,
+                       curl_off_t ultotal, curl_off_t ulnow) {
+  (void)dltotal;
+  (void)dlnow;
+  (void)ultotal;
+  (void)ulnow;
+  return gauth__http_cancel_fired(clientp);
 }
 
 /* ---- one transfer -------------------------------------------------------- */
@@ -327,7 +475,8 @@ typedef struct hop {
   long connect_ms;
   long timeout_ms;
   int no_proxy;
-  int fresh_connect; /* a retry: not over a kept-alive connection */
+  int fresh_connect;          /* a retry: not over a kept-alive connection */
+  gauth__http_cancel *cancel; /* NULL, or the request's */
 } hop;
 
 /* POST, PUT and PATCH send a body (possibly empty); the other methods
@@ -353,7 +502,11 @@ static int method_known(const char *method) {
   } while (0)
 
 static void transfer(gauth__http *h, const hop *p, xfer *x) {
-  CURL *e = pool_get(h);
+  /* A cancellable transfer gets a handle of its own, cleaned up (its
+   * connection closed, through close_socket) before this returns: no
+   * pooled connection keeps a socket callback pointing at the cancel
+   * object, and fire can only shut down this transfer's sockets. */
+  CURL *e = p->cancel != NULL ? curl_easy_init() : pool_get(h);
   CURLcode rc = CURLE_OK;
   int64_t t0 = gauth__mono_ms();
 
@@ -391,6 +544,15 @@ static void transfer(gauth__http *h, const hop *p, xfer *x) {
    * server sees the request twice for one attempt (measured against
    * gauth-emulator's 503, 429 and truncated replies: 1 run in 3). */
   SET(CURLOPT_FRESH_CONNECT, p->fresh_connect ? 1L : 0L);
+  if (p->cancel != NULL) {
+    SET(CURLOPT_OPENSOCKETFUNCTION, open_socket);
+    SET(CURLOPT_OPENSOCKETDATA, p->cancel);
+    SET(CURLOPT_CLOSESOCKETFUNCTION, close_socket);
+    SET(CURLOPT_CLOSESOCKETDATA, p->cancel);
+    SET(CURLOPT_XFERINFOFUNCTION, on_progress);
+    SET(CURLOPT_XFERINFODATA, p->cancel);
+    SET(CURLOPT_NOPROGRESS, 0L);
+  }
   if (method_has_body(p->method)) {
     SET(CURLOPT_POST, 1L);
     SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)p->body_len);
@@ -422,7 +584,10 @@ static void transfer(gauth__http *h, const hop *p, xfer *x) {
       if (x->body == NULL) x->nomem = 1;
     }
   }
-  pool_put(h, e);
+  if (p->cancel != NULL)
+    curl_easy_cleanup(e);
+  else
+    pool_put(h, e);
   x->ms = gauth__mono_ms() - t0;
 }
 
@@ -801,6 +966,19 @@ static ending call_fail(call *c, gauth_status st, ending how) {
   return how;
 }
 
+/* The request's cancel object fired: the call ends with GAUTH_E_CANCELLED,
+ * whatever its last attempt came to. */
+static ending call_cancelled(call *c) {
+  const char *what = c->what != NULL ? c->what : c->method;
+  char att[64];
+  fmt_attempts(att, sizeof(att), c->attempt, gauth__mono_ms() - c->start);
+  if (c->attempt > 0)
+    gauth__error_set(&c->e, GAUTH_E_CANCELLED, "%s: cancelled (%s)", what, att);
+  else
+    gauth__error_set(&c->e, GAUTH_E_CANCELLED, "%s: cancelled", what);
+  return call_fail(c, GAUTH_E_CANCELLED, CALL_FAILED);
+}
+
 /* Limits from the config and the request; the URL resolved, described and
  * checked; the headers built. No byte has left yet. */
 static ending call_prepare(call *c) {
@@ -836,8 +1014,8 @@ static ending call_prepare(call *c) {
     return call_fail(c, gauth__error_nomem(&c->e), CALL_FAILED);
   /* Before any connection: no byte may leave for a host the policy
    * refuses (plain http to a remote host, another scheme). */
-  st = gauth__url_check_transport(c->url, cfg->metadata_host, cfg->metadata_ip,
-                                  &c->e);
+  st = gauth__url_check_transport_imds(
+      c->url, cfg->metadata_host, cfg->metadata_ip, c->req->aws_imds, &c->e);
   if (st != GAUTH_OK) {
     gauth__error_prefix(&c->e, "%s", c->what);
     return call_fail(c, st, CALL_FAILED);
@@ -861,6 +1039,10 @@ static void send_hop(call *c, unsigned int hops) {
   c->deadline_bound = remaining < c->per_attempt_ms;
   if (c->deadline_bound) p->timeout_ms = (long)remaining;
   if (p->connect_ms > p->timeout_ms) p->connect_ms = p->timeout_ms;
+  /* Plain http goes only to loopback or a metadata address (checked before
+   * every hop): never through a proxy, which could read a token or swap a
+   * key set on the way. */
+  p->no_proxy = c->req->no_proxy || strncasecmp(p->url, "http://", 7) == 0;
   transfer(c->h, p, &c->x);
   c->last_url = p->url;
   log_transfer(c->cfg, c->known, c->what, p, hops, &c->x, c->attempt);
@@ -931,8 +1113,8 @@ static ending send_attempt(call *c) {
   c->p.body_len = c->req->body_len;
   c->p.headers = c->hdr_full;
   c->p.connect_ms = c->connect_ms;
-  c->p.no_proxy = c->req->no_proxy;
   c->p.fresh_connect = c->attempt > 1;
+  c->p.cancel = c->req->cancel;
   for (;;) {
     send_hop(c, hops);
     if (!is_redirect_to_follow(c)) return CALL_GOES_ON;
@@ -1008,7 +1190,8 @@ static ending retry_or_give_up(call *c, outcome out) {
                      from_header ? " (Retry-After)" : "", c->attempt + 1,
                      c->max_attempts);
   gauth_error_clear(&c->e);
-  gauth__sleep_ms(wait_ms);
+  if (gauth__http_cancel_sleep(c->req->cancel, wait_ms))
+    return call_cancelled(c);
   return CALL_GOES_ON;
 }
 
@@ -1071,8 +1254,16 @@ gauth_status gauth__http_do(gauth__http *h, const gauth__http_request *req,
   end = call_prepare(&c);
   while (end == CALL_GOES_ON) {
     outcome out;
+    if (gauth__http_cancel_fired(req->cancel)) {
+      end = call_cancelled(&c);
+      break;
+    }
     end = send_attempt(&c);
     if (end != CALL_GOES_ON) break;
+    if (gauth__http_cancel_fired(req->cancel)) {
+      end = call_cancelled(&c);
+      break;
+    }
     out = classify(req, &c.x, c.what, c.p.timeout_ms, c.deadline_bound, c.known,
                    &c.e);
     end = out == OUT_OK ? take_success(&c) : retry_or_give_up(&c, out);

@@ -10,7 +10,9 @@
  * verification on; retries per the config's policy (408, 429, 5xx, refused /
  * reset / timed-out connections; Retry-After honoured; never past the
  * deadline); maps a final non-2xx reply into err. Logs at debug level one
- * line per attempt, with known secrets redacted; never logs bodies.
+ * line per attempt, with known secrets redacted; never logs bodies. A
+ * request may carry a cancel object (gauth__http_cancel, below) that
+ * another thread fires to end it with GAUTH_E_CANCELLED.
  *
  * THREAD SAFETY: one gauth__http may be used by any number of threads at
  * once. Connections, DNS and TLS sessions are shared through a locked
@@ -24,6 +26,33 @@
 #include "config.h"
 
 typedef struct gauth__http gauth__http;
+
+/* A way to abort requests from another thread. A request that carries one
+ * (gauth__http_request.cancel) is made on an easy handle and connection of
+ * its own, whose sockets the cancel object records as libcurl opens and
+ * closes them; gauth__http_cancel_fire then shuts those sockets down, so
+ * that a transfer blocked on a long-poll wakes at once, and the request
+ * fails with GAUTH_E_CANCELLED: at once when fired before an attempt or
+ * during a wait between attempts, within milliseconds during a transfer
+ * (the shutdown; libcurl's progress callback, which also checks, is the
+ * fallback at least once a second). Once fired it stays fired: every later
+ * request that carries it fails at once.
+ *
+ * THREAD SAFETY: fire and fired may be called from any thread at any time
+ * while the object lives; the object may be used by one request at a time.
+ * gauth__http_cancel_free waits for a fire still inside its critical section
+ * to leave it, so a thread whose request returned GAUTH_E_CANCELLED may free
+ * the object while the firing thread is still returning from fire. */
+typedef struct gauth__http_cancel gauth__http_cancel;
+
+gauth_status gauth__http_cancel_new(gauth__http_cancel **out, gauth_error *err);
+void gauth__http_cancel_free(gauth__http_cancel *c);
+void gauth__http_cancel_fire(gauth__http_cancel *c);
+/* 1 once fired. */
+int gauth__http_cancel_fired(gauth__http_cancel *c);
+/* Sleeps ms milliseconds on CLOCK_MONOTONIC, or less when fired meanwhile;
+ * returns 1 when fired (c NULL: a plain sleep, returns 0). */
+int gauth__http_cancel_sleep(gauth__http_cancel *c, int64_t ms);
 
 /* Copies cfg; takes a reference on the library's global state. */
 gauth_status gauth__http_new(gauth__http **out, const gauth__config *cfg,
@@ -54,10 +83,15 @@ typedef struct gauth__http_request {
                                       proxy settings (the metadata server) */
   unsigned int deadline_ms;        /* all attempts and waits; 0: config's
                                       retry deadline */
+  int aws_imds;                    /* 1: plain http to AWS's instance
+                                      metadata addresses is allowed too
+                                      (the AWS source checked the URL) */
   size_t keep_body;                /* > 0: keep the first keep_body bytes of
                                       the reply and drop the rest (read, not
                                       an error; resp.body_cut says so); 0: a
                                       reply over max_response_bytes fails */
+  gauth__http_cancel *cancel;      /* NULL, or aborts the request when fired
+                                      (GAUTH_E_CANCELLED) */
 } gauth__http_request;
 
 typedef struct gauth__http_header {

@@ -12,6 +12,7 @@
 #include "error_internal.h"
 #include "iam_credentials.h"
 #include "json.h"
+#include "secret.h"
 
 #define SA_PREFIX "projects/-/serviceAccounts/"
 #define SA_SEGMENT "/serviceAccounts/"
@@ -217,7 +218,7 @@ gauth_status gauth__iamcredentials_access_token_parse(const char *body,
   }
   if (st == GAUTH_OK) st = gauth__strdup_out(tok, &out->value, err);
   out->expires_at = st == GAUTH_OK ? exp : 0;
-  cJSON_Delete(root);
+  gauth__secret_json_delete(root);
   return st;
 }
 
@@ -236,7 +237,7 @@ gauth_status gauth__iamcredentials_id_token_parse(const char *body, size_t len,
   }
   if (st == GAUTH_OK) st = gauth__strdup_out(tok, &out->value, err);
   out->expires_at = st == GAUTH_OK ? exp : 0;
-  cJSON_Delete(root);
+  gauth__secret_json_delete(root);
   return st;
 }
 
@@ -278,7 +279,7 @@ gauth_status gauth__iamcredentials_sign_blob_parse(const char *body, size_t len,
     free(*key_id);
     *key_id = NULL;
   }
-  cJSON_Delete(root);
+  gauth__secret_json_delete(root);
   return st;
 }
 
@@ -297,7 +298,7 @@ gauth_status gauth__iamcredentials_sign_jwt_parse(const char *body, size_t len,
     free(*key_id);
     *key_id = NULL;
   }
-  cJSON_Delete(root);
+  gauth__secret_json_delete(root);
   return st;
 }
 

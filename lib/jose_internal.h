@@ -92,7 +92,11 @@ struct gauth_keyset {
   gauth__refcount refs;
   size_t n;
   gauth_key **keys; /* each holds a reference */
+  uint64_t serial;  /* unique per set made in this process, never 0 */
 };
+
+/* A serial for a new key set: unique in the process, never 0. */
+uint64_t gauth__keyset_next_serial(void);
 
 /* ---- compact JWS (lib/jws.c) -------------------------------------------- */
 

@@ -306,7 +306,7 @@ done:
   /* The text may be a key file or a token: wipe the copy. */
   if (owned != NULL) gauth__secret_free(owned, len + 1);
   if (st != GAUTH_OK) {
-    cJSON_Delete(root);
+    gauth__secret_json_delete(root); /* a refused tree may hold a token */
     return st;
   }
   *out = root;
@@ -336,7 +336,7 @@ static gauth_status parse_object(const char *text, size_t len,
     st = gauth__error_set(err, GAUTH_E_MALFORMED,
                           "JSON: expected an object at the top level, got %s",
                           gauth__json_type_name(root));
-    cJSON_Delete(root);
+    gauth__secret_json_delete(root);
     return st;
   }
   *out = root;

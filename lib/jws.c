@@ -733,12 +733,23 @@ gauth_status gauth__jws_verify(const gauth__jws *jws, const gauth_keyset *set,
         if (used != NULL) *used = match;
         return GAUTH_OK;
       }
+      /* Still unknown_kid, not signature_invalid: a kid the set lacks is
+       * what a key rotation looks like, and that reason is what makes the
+       * verifier fetch the key set again. */
+      if (ntried > 0 && showable(jws->kid))
+        return gauth__error_set_verify(err, GAUTH_REASON_UNKNOWN_KID,
+                                       "no key with kid \"%s\" among %zu "
+                                       "key(s), and the %s signature does "
+                                       "not verify with the %zu key(s) "
+                                       "without a kid",
+                                       jws->kid, set->n, alg, ntried);
       if (ntried > 0)
-        return gauth__error_set_verify(err, GAUTH_REASON_SIGNATURE_INVALID,
-                                       "%s signature does not verify with "
-                                       "the %zu key(s) without a kid (no key "
-                                       "has the token's kid)",
-                                       alg, ntried);
+        return gauth__error_set_verify(err, GAUTH_REASON_UNKNOWN_KID,
+                                       "no key with the token's kid among "
+                                       "%zu key(s), and the %s signature "
+                                       "does not verify with the %zu key(s) "
+                                       "without a kid",
+                                       set->n, alg, ntried);
       if (showable(jws->kid))
         return gauth__error_set_verify(err, GAUTH_REASON_UNKNOWN_KID,
                                        "no key with kid \"%s\" among %zu "
@@ -972,7 +983,7 @@ static gauth_status decode_part(const char *what, const char *s, size_t n,
   gauth_status st = gauth__b64url_decode(s, n, &buf, &len, err);
   if (st == GAUTH_OK) {
     st = gauth__json_parse_object((const char *)buf, len, NULL, &obj, err);
-    cJSON_Delete(obj);
+    gauth__secret_json_delete(obj); /* a token's text, wiped as the buffer */
   }
   if (st != GAUTH_OK) {
     gauth__secret_free(buf, len);

@@ -17,6 +17,7 @@
 #include "constants.h"
 #include "error_internal.h"
 #include "http.h"
+#include "json.h"
 #include "log_internal.h"
 #include "metadata_internal.h"
 #include "secret.h"
@@ -115,6 +116,68 @@ gauth_status gauth__metadata_path_normalize(const char *path, const char **rel,
   return GAUTH_OK;
 }
 
+gauth_status gauth__metadata_key_check(const char *key, gauth_error *err) {
+  size_t i, n;
+  if (key == NULL)
+    return gauth__error_set(err, GAUTH_E_INVALID_ARG,
+                            "metadata attribute key is NULL");
+  n = strlen(key);
+  if (n == 0)
+    return gauth__error_set(err, GAUTH_E_INVALID_ARG,
+                            "metadata attribute key is empty");
+  if (n > GAUTH__METADATA_KEY_MAX)
+    return gauth__error_set(err, GAUTH_E_INVALID_ARG,
+                            "metadata attribute key is %zu bytes long: "
+                            "Google allows at most %u",
+                            n, GAUTH__METADATA_KEY_MAX);
+  for (i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)key[i];
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+          (c >= '0' && c <= '9') || c == '-' || c == '_'))
+      return gauth__error_set(err, GAUTH_E_INVALID_ARG,
+                              "metadata attribute key has a byte 0x%02x at "
+                              "offset %zu: Google allows only letters, "
+                              "digits, '-' and '_'",
+                              c, i);
+  }
+  return GAUTH_OK;
+}
+
+const char *gauth__metadata_scope_dir(int scope) {
+  switch (scope) {
+    case GAUTH_METADATA_PROJECT: return "project/attributes/";
+    case GAUTH_METADATA_INSTANCE: return "instance/attributes/";
+    default: return NULL;
+  }
+}
+
+gauth_status gauth__metadata_attributes_check(const char *text, size_t len,
+                                              gauth_error *err) {
+  gauth__json_limits lim = {0, 0};
+  cJSON *root = NULL;
+  const cJSON *it;
+  gauth_status st;
+  lim.max_bytes = len > 0 ? len : 1;
+  st = gauth__json_parse_object(text, len, &lim, &root, err);
+  if (st != GAUTH_OK) {
+    gauth__error_set(err, GAUTH_E_BAD_RESPONSE,
+                     "metadata attributes: the reply is not a JSON object");
+    return GAUTH_E_BAD_RESPONSE;
+  }
+  cJSON_ArrayForEach(it, root) {
+    if (!cJSON_IsString(it)) {
+      st = gauth__error_set(err, GAUTH_E_BAD_RESPONSE,
+                            "metadata attributes: member \"%.64s\" is %s, "
+                            "expected a string",
+                            it->string != NULL ? it->string : "",
+                            gauth__json_type_name(it));
+      break;
+    }
+  }
+  cJSON_Delete(root);
+  return st;
+}
+
 int gauth__metadata_env_hint(char *detail, size_t n) {
   static const char *const vars[] = {"K_SERVICE", "CLOUD_RUN_JOB",
                                      "FUNCTION_TARGET"};
@@ -201,11 +264,12 @@ static gauth_status judge_reply(const char *host, const char *rel,
   return st;
 }
 
-gauth_status gauth__metadata_http_get(gauth__http *h, const char *path,
-                                      char **body, size_t *len,
-                                      gauth_error *err) {
+gauth_status gauth__metadata_http_get_ex(gauth__http *h, const char *path,
+                                         const gauth__metadata_get_opts *o,
+                                         char **body, size_t *len, char **etag,
+                                         gauth_error *err) {
   static const char *const headers[] = {FLAVOR_HEADER, NULL};
-  const char *host, *rel;
+  const char *host, *rel, *tag;
   gauth__http_request req;
   gauth__http_response resp;
   gauth_error e = GAUTH_ERROR_INIT;
@@ -215,6 +279,7 @@ gauth_status gauth__metadata_http_get(gauth__http *h, const char *path,
 
   if (body != NULL) *body = NULL;
   if (len != NULL) *len = 0;
+  if (etag != NULL) *etag = NULL;
   if (h == NULL || body == NULL || len == NULL)
     return gauth__error_set(err, GAUTH_E_INVALID_ARG,
                             "metadata GET: NULL argument");
@@ -230,7 +295,16 @@ gauth_status gauth__metadata_http_get(gauth__http *h, const char *path,
   req.url = url;
   req.headers = headers; /* max_redirects 0: none followed */
   req.no_proxy = 1;
+  if (o != NULL) {
+    req.timeout_ms = o->timeout_ms;
+    req.deadline_ms = o->deadline_ms;
+    req.cancel = o->cancel;
+  }
   st = judge_reply(host, rel, &resp, gauth__http_do(h, &req, &resp, &e), &e);
+  if (st == GAUTH_OK && etag != NULL &&
+      (tag = gauth__http_response_header(&resp, "ETag")) != NULL &&
+      (*etag = gauth__strdup(tag)) == NULL)
+    st = gauth__error_nomem(&e);
   if (st == GAUTH_OK) {
     *body = resp.body;
     *len = resp.body_len;
@@ -241,6 +315,12 @@ gauth_status gauth__metadata_http_get(gauth__http *h, const char *path,
   gauth__http_response_cleanup(&resp);
   free(url);
   return st;
+}
+
+gauth_status gauth__metadata_http_get(gauth__http *h, const char *path,
+                                      char **body, size_t *len,
+                                      gauth_error *err) {
+  return gauth__metadata_http_get_ex(h, path, NULL, body, len, NULL, err);
 }
 
 /* ---- the object ---------------------------------------------------------- */
@@ -289,6 +369,10 @@ void gauth_metadata_free(gauth_metadata *md) {
   free(md);
 }
 
+gauth__http *gauth__metadata_http(gauth_metadata *md) {
+  return md == NULL ? NULL : md->http;
+}
+
 void gauth__metadata_set_negative_ttl_ms(gauth_metadata *md, unsigned int ms) {
   if (md == NULL) return;
   pthread_mutex_lock(&md->mu);
@@ -298,10 +382,12 @@ void gauth__metadata_set_negative_ttl_ms(gauth_metadata *md, unsigned int ms) {
 
 /* ---- detection ----------------------------------------------------------- */
 
-/* One GET http://IP/, never retried, within the probe limit. Fills
+/* One GET http://IP/, never retried, within what is left of the probe
+ * limit since t0_us (the start of the detection), less the transport's
+ * wake-up slack, so that the whole detection ends within the limit. Fills
  * *present and detail; fails only when out of memory. */
-static gauth_status probe(gauth_metadata *md, int *present, char *detail,
-                          size_t n, gauth_error *err) {
+static gauth_status probe(gauth_metadata *md, int64_t t0_us, int *present,
+                          char *detail, size_t n, gauth_error *err) {
   static const char *const headers[] = {FLAVOR_HEADER, NULL};
   const char *ip = gauth__http_config(md->http)->metadata_ip;
   gauth__http_request req;
@@ -320,8 +406,13 @@ static gauth_status probe(gauth_metadata *md, int *present, char *detail,
   req.headers = headers;
   req.no_retry = 1;
   req.no_proxy = 1;
-  req.timeout_ms = GAUTH__METADATA_PROBE_TIMEOUT_MS;
-  req.connect_timeout_ms = GAUTH__METADATA_PROBE_TIMEOUT_MS;
+  {
+    int64_t left_ms = (int64_t)GAUTH__METADATA_PROBE_TIMEOUT_MS -
+                      GAUTH__METADATA_PROBE_SLACK_MS -
+                      (mono_us() - t0_us) / 1000;
+    req.timeout_ms = left_ms < 1 ? 1u : (unsigned int)left_ms;
+    req.connect_timeout_ms = req.timeout_ms;
+  }
   req.accept_any_status = 1;
   st = gauth__http_do(md->http, &req, &resp, &e);
   if (st == GAUTH_OK) {
@@ -356,7 +447,7 @@ static gauth_status probe(gauth_metadata *md, int *present, char *detail,
 }
 
 /* The remembered answer, or a new probe (mu held). */
-static gauth_status detect_locked(gauth_metadata *md,
+static gauth_status detect_locked(gauth_metadata *md, int64_t t0_us,
                                   gauth_metadata_detection *out,
                                   gauth_error *err) {
   int64_t now = mono_us();
@@ -373,7 +464,7 @@ static gauth_status detect_locked(gauth_metadata *md,
     gauth__strlcpy_utf8(out->detail, buf, sizeof(out->detail));
     return GAUTH_OK;
   }
-  st = probe(md, &present, out->detail, sizeof(out->detail), err);
+  st = probe(md, t0_us, &present, out->detail, sizeof(out->detail), err);
   if (st != GAUTH_OK) return st;
   out->present = present;
   out->basis = GAUTH_METADATA_BY_PROBE;
@@ -413,7 +504,7 @@ gauth_status gauth_metadata_detect(gauth_metadata *md,
     out->basis = GAUTH_METADATA_BY_HINT;
   } else {
     pthread_mutex_lock(&md->mu);
-    st = detect_locked(md, out, err);
+    st = detect_locked(md, t0, out, err);
     pthread_mutex_unlock(&md->mu);
   }
   out->elapsed_us = mono_us() - t0;
@@ -525,4 +616,72 @@ gauth_status gauth_metadata_universe_domain(gauth_metadata *md, char **value,
 gauth_status gauth_metadata_email(gauth_metadata *md, char **value,
                                   gauth_error *err) {
   return read_leaf(md, "instance/service-accounts/default/email", value, err);
+}
+
+/* ---- custom metadata ----------------------------------------------------- */
+
+gauth_status gauth_metadata_attribute(gauth_metadata *md,
+                                      gauth_metadata_scope scope,
+                                      const char *key, char **value,
+                                      gauth_error *err) {
+  const char *dir = gauth__metadata_scope_dir((int)scope);
+  char path[sizeof("instance/attributes/") + GAUTH__METADATA_KEY_MAX + 1];
+  gauth_status st;
+  size_t len;
+  if (value != NULL) *value = NULL;
+  if (md == NULL || value == NULL)
+    return gauth__error_set(err, GAUTH_E_INVALID_ARG,
+                            "gauth_metadata_attribute: NULL argument");
+  if (dir == NULL)
+    return gauth__error_set(err, GAUTH_E_INVALID_ARG,
+                            "gauth_metadata_attribute: scope %d is neither "
+                            "GAUTH_METADATA_PROJECT nor "
+                            "GAUTH_METADATA_INSTANCE",
+                            (int)scope);
+  st = gauth__metadata_key_check(key, err);
+  if (st != GAUTH_OK) return st;
+  snprintf(path, sizeof(path), "%s%s", dir, key);
+  return gauth__metadata_http_get(md->http, path, value, &len, err);
+}
+
+gauth_status gauth_metadata_attributes_json(gauth_metadata *md,
+                                            gauth_metadata_scope scope,
+                                            char **json, gauth_error *err) {
+  const char *dir = gauth__metadata_scope_dir((int)scope);
+  char path[64];
+  gauth_error e = GAUTH_ERROR_INIT;
+  gauth_status st;
+  size_t len;
+  char *body;
+  if (json != NULL) *json = NULL;
+  if (md == NULL || json == NULL)
+    return gauth__error_set(err, GAUTH_E_INVALID_ARG,
+                            "gauth_metadata_attributes_json: NULL argument");
+  if (dir == NULL)
+    return gauth__error_set(err, GAUTH_E_INVALID_ARG,
+                            "gauth_metadata_attributes_json: scope %d is "
+                            "neither GAUTH_METADATA_PROJECT nor "
+                            "GAUTH_METADATA_INSTANCE",
+                            (int)scope);
+  snprintf(path, sizeof(path), "%s?recursive=true&alt=json", dir);
+  st = gauth__metadata_http_get(md->http, path, &body, &len, &e);
+  /* No such directory (Cloud Run has no instance attributes): none. */
+  if (st == GAUTH_E_NOT_FOUND) return gauth__strdup_out("{}", json, err);
+  if (st != GAUTH_OK) {
+    gauth__error_copy(err, &e);
+    return st;
+  }
+  len = trim_reply(body, len);
+  if (len == 0) {
+    /* An empty directory may come back as an empty body. */
+    free(body);
+    return gauth__strdup_out("{}", json, err);
+  }
+  st = gauth__metadata_attributes_check(body, len, err);
+  if (st != GAUTH_OK) {
+    free(body);
+    return st;
+  }
+  *json = body;
+  return GAUTH_OK;
 }

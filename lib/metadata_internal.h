@@ -25,6 +25,25 @@ gauth_status gauth__metadata_http_get(gauth__http *h, const char *path,
                                       char **body, size_t *len,
                                       gauth_error *err);
 
+/* Limits of one gauth__metadata_http_get_ex request (0 / NULL: the
+ * config's). */
+typedef struct gauth__metadata_get_opts {
+  unsigned int timeout_ms;    /* per attempt */
+  unsigned int deadline_ms;   /* all attempts and waits */
+  gauth__http_cancel *cancel; /* aborts the request when fired */
+} gauth__metadata_get_opts;
+
+/* gauth__metadata_http_get under opts o (may be NULL), also giving the
+ * reply's ETag header when etag is not NULL (*etag NULL when the reply has
+ * none; free()). */
+gauth_status gauth__metadata_http_get_ex(gauth__http *h, const char *path,
+                                         const gauth__metadata_get_opts *o,
+                                         char **body, size_t *len, char **etag,
+                                         gauth_error *err);
+
+/* The transport of md (borrowed). */
+gauth__http *gauth__metadata_http(gauth_metadata *md);
+
 /* For tests: how long an absent answer is remembered (default
  * GAUTH__METADATA_NEGATIVE_TTL_MS; 0: not at all). */
 void gauth__metadata_set_negative_ttl_ms(gauth_metadata *md, unsigned int ms);
@@ -51,5 +70,44 @@ int gauth__metadata_env_hint(char *detail, size_t n);
 /* DIR/product_name or DIR/bios_vendor containing "Google"; dir NULL: the
  * default (/sys/class/dmi/id). Missing or unreadable files are no hint. */
 int gauth__metadata_dmi_hint(const char *dir, char *detail, size_t n);
+
+/* Custom metadata keys as Google's Compute API accepts them: 1 to
+ * GAUTH__METADATA_KEY_MAX bytes of [A-Za-z0-9_-]. GAUTH_E_INVALID_ARG
+ * otherwise, naming the first bad byte's offset (never echoing more than
+ * 64 bytes of the key). */
+gauth_status gauth__metadata_key_check(const char *key, gauth_error *err);
+
+/* "project/attributes/" or "instance/attributes/" for a scope; NULL for
+ * any other value. */
+const char *gauth__metadata_scope_dir(int scope);
+
+/* Checks that text is a JSON object whose members are all strings (what
+ * attributes/?recursive=true&alt=json returns). GAUTH_E_BAD_RESPONSE
+ * otherwise, naming the first member that is not a string. */
+gauth_status gauth__metadata_attributes_check(const char *text, size_t len,
+                                              gauth_error *err);
+
+/* ---- the watch (lib/metadata_watch.c): pure parts ---------------------- */
+
+/* The path of a watch's reads: path as given, with recursive=true and
+ * alt=json added to a directory's query (a path whose part before '?'
+ * ends with '/') unless it has them; with wait_for_change non-zero, also
+ * "wait_for_change=true", "last_etag=ETAG" (when etag is not NULL or
+ * empty; percent-encoded) and "timeout_sec=N". GAUTH_E_INVALID_ARG when
+ * the path already has wait_for_change, last_etag or timeout_sec (the
+ * watch sets them). *out: free(). */
+gauth_status gauth__metadata_watch_path(const char *path, int wait_for_change,
+                                        const char *etag,
+                                        unsigned int timeout_sec, char **out,
+                                        gauth_error *err);
+
+/* The limits of one long-poll of timeout_sec seconds: the per-attempt
+ * timeout covers the server's hold plus GAUTH__METADATA_WATCH_MARGIN_MS;
+ * the deadline covers that plus the retry policy's own deadline
+ * (retry_deadline_ms) for 5xx and resets. */
+void gauth__metadata_watch_limits(unsigned int timeout_sec,
+                                  unsigned int retry_deadline_ms,
+                                  unsigned int *timeout_ms,
+                                  unsigned int *deadline_ms);
 
 #endif /* GAUTH_LIB_METADATA_INTERNAL_H */

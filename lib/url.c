@@ -165,6 +165,17 @@ int gauth__host_is_loopback(const char *host) {
   return 0;
 }
 
+int gauth__host_is_aws_imds(const char *host) {
+  static const unsigned char v4[4] = {169, 254, 169, 254};
+  static const unsigned char v6[16] = {
+      0xfd, 0x00, 0x0e, 0xc2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02, 0x54};
+  char buf[INET6_ADDRSTRLEN + 8];
+  unsigned char addr[sizeof(struct in6_addr)];
+  if (host == NULL || strip_brackets(host, buf, sizeof(buf)) != 0) return 0;
+  if (inet_pton(AF_INET, buf, addr) == 1) return memcmp(addr, v4, 4) == 0;
+  return inet_pton(AF_INET6, buf, addr) == 1 && memcmp(addr, v6, 16) == 0;
+}
+
 /* 1 when host (length n, no trailing dot) is a proper subdomain of domain
  * (length dn, no trailing dot): at least one label in front of it. */
 static int is_subdomain(const char *host, size_t n, const char *domain,
@@ -424,6 +435,14 @@ gauth_status gauth__url_check_transport(const char *url,
                                         const char *metadata_host,
                                         const char *metadata_ip,
                                         gauth_error *err) {
+  return gauth__url_check_transport_imds(url, metadata_host, metadata_ip, 0,
+                                         err);
+}
+
+gauth_status gauth__url_check_transport_imds(const char *url,
+                                             const char *metadata_host,
+                                             const char *metadata_ip,
+                                             int aws_imds, gauth_error *err) {
   url_parts p;
   url_desc d;
   gauth_status st;
@@ -467,6 +486,7 @@ gauth_status gauth__url_check_transport(const char *url,
   if (curl_url_get(p.h, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK)
     port = NULL;
   ok = gauth__host_is_loopback(p.host) ||
+       (aws_imds && gauth__host_is_aws_imds(p.host)) ||
        (metadata_host != NULL &&
         gauth__host_matches(p.host, port, metadata_host)) ||
        (metadata_ip != NULL && gauth__host_matches(p.host, port, metadata_ip));

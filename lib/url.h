@@ -13,6 +13,11 @@
  * 127.0.0.1 before gauth__url_check_transport sees the host.) */
 int gauth__host_is_loopback(const char *host);
 
+/* 1 when host (as found in a URL, IPv6 with or without brackets) is an
+ * address of AWS's instance metadata service: 169.254.169.254 or
+ * fd00:ec2::254 (any spelling inet_pton accepts). */
+int gauth__host_is_aws_imds(const char *host);
+
 /* 1 when host is one of Google's: *.googleapis.com, *.UNIVERSE (when
  * universe_domain is not NULL), accounts.google.com, www.gstatic.com
  * (case-insensitive, a trailing dot ignored). */
@@ -60,6 +65,14 @@ gauth_status gauth__url_check_transport(const char *url,
                                         const char *metadata_host,
                                         const char *metadata_ip,
                                         gauth_error *err);
+
+/* As gauth__url_check_transport, and with aws_imds set, plain http to an
+ * address of AWS's instance metadata service (gauth__host_is_aws_imds) is
+ * allowed too: for the AWS source's metadata requests only. */
+gauth_status gauth__url_check_transport_imds(const char *url,
+                                             const char *metadata_host,
+                                             const char *metadata_ip,
+                                             int aws_imds, gauth_error *err);
 
 /* s itself when a setting may be echoed in a message (short, printable, no
  * user info, query or fragment that could hide a secret), otherwise

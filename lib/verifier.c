@@ -16,6 +16,9 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
 
 #include "abi.h"
 #include "clock.h"
@@ -124,6 +127,35 @@ static void verifier_destroy(gauth_verifier *v) {
   free(v);
 }
 
+/* The endpoint override (GAUTH_ENDPOINT, gauth_options.endpoint) moves
+ * every Google URL, trust anchors included: that is how the emulator plays
+ * Google, and the override is the process's own setting. Said once, at
+ * creation, as a warning: in production it means that the keys deciding
+ * who gets in come from somewhere else. asked: the URL before the override
+ * (NULL: a preset's default, moved when its host is not Google's). */
+static void warn_if_moved(gauth_verifier *v, const char *asked) {
+  CURLU *u;
+  char *host = NULL;
+  int moved;
+  if (asked != NULL) {
+    moved = strcmp(asked, v->jwks_url) != 0;
+  } else {
+    u = curl_url();
+    moved = u != NULL &&
+            curl_url_set(u, CURLUPART_URL, v->jwks_url, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+            !gauth__host_is_google(host, v->cfg.universe_domain);
+    curl_free(host);
+    curl_url_cleanup(u);
+  }
+  if (moved)
+    gauth__log(&v->cfg.logger, GAUTH_LOG_WARN,
+               "verifier: keys from %s%s%s (the endpoint override applies to "
+               "key sets too)",
+               v->jwks_url, asked != NULL ? " instead of " : "",
+               asked != NULL ? asked : "");
+}
+
 /* A key set URL, endpoint override applied, checked against the transport's
  * policy now rather than on the first token. */
 static gauth_status set_jwks_url(gauth_verifier *v, const char *url,
@@ -132,7 +164,11 @@ static gauth_status set_jwks_url(gauth_verifier *v, const char *url,
   if (st == GAUTH_OK)
     st = gauth__url_check_transport(v->jwks_url, v->cfg.metadata_host,
                                     v->cfg.metadata_ip, err);
-  if (st != GAUTH_OK) gauth__error_prefix(err, "verifier options: jwks_url");
+  if (st != GAUTH_OK) {
+    gauth__error_prefix(err, "verifier options: jwks_url");
+    return st;
+  }
+  warn_if_moved(v, url);
   return st;
 }
 
@@ -222,6 +258,7 @@ static gauth_status apply_preset(gauth_verifier *v,
     /* Through the config, so that GAUTH_ENDPOINT / opts.http->endpoint and
      * a universe's overrides apply exactly as to every other service. */
     st = gauth__config_service_url(&v->cfg, service, NULL, &v->jwks_url, err);
+    if (st == GAUTH_OK) warn_if_moved(v, NULL);
   }
   return st;
 }
@@ -436,7 +473,7 @@ static gauth_status get_keysource(gauth_verifier *v, gauth__keysource **out,
     free(jwks_uri);
     pthread_mutex_lock(&v->mu);
     if (st == GAUTH_OK) {
-      v->ks = ks;
+      __atomic_store_n(&v->ks, ks, __ATOMIC_RELEASE);
       gauth_error_clear(&v->discovery_err);
     } else {
       gauth__log(&v->cfg.logger, GAUTH_LOG_WARN, "%s", e.message);
@@ -496,6 +533,27 @@ static void alg_list(unsigned int mask, char *buf, size_t size) {
   }
 }
 
+/* RFC 8725 3.11 (explicit typing): a token whose header says it is some
+ * other kind of JWT (an access token "at+jwt", a logout token, a DPoP
+ * proof, a security event) is not an ID token, whoever signed it. Absent,
+ * "JWT" and "application/jwt" (any case, RFC 7515 4.1.9) pass. */
+static gauth_status check_typ(const gauth__jws *jws, gauth_error *err) {
+  const cJSON *typ = cJSON_GetObjectItemCaseSensitive(jws->header, "typ");
+  if (typ == NULL) return GAUTH_OK;
+  if (!cJSON_IsString(typ) || typ->valuestring == NULL)
+    return gauth__error_set_verify(err, GAUTH_REASON_MALFORMED,
+                                   "token header: \"typ\" is %s, expected "
+                                   "a string",
+                                   gauth__json_type_name(typ));
+  if (strcasecmp(typ->valuestring, "JWT") == 0 ||
+      strcasecmp(typ->valuestring, "application/jwt") == 0)
+    return GAUTH_OK;
+  return gauth__error_set_verify(err, GAUTH_REASON_WRONG_TYPE,
+                                 "token header: \"typ\" says this is not "
+                                 "a JWT of the kind verified here (only "
+                                 "\"JWT\" or none is accepted)");
+}
+
 /* The keys for jws: the fixed set, or the key source's. */
 static gauth_status keys_for(gauth_verifier *v, gauth__keysource **ks,
                              gauth_keyset **set, int64_t *fresh_until,
@@ -523,7 +581,7 @@ static gauth_status keys_for(gauth_verifier *v, gauth__keysource **ks,
 static gauth_status verify_full(gauth_verifier *v, const char *token,
                                 size_t len, const gauth__claim_rules *rules,
                                 gauth_claims **out, int64_t *fresh_until,
-                                gauth_error *err) {
+                                uint64_t *set_serial, gauth_error *err) {
   gauth__jws jws;
   gauth__keysource *ks = NULL;
   gauth_keyset *set = NULL, *newer = NULL;
@@ -533,6 +591,8 @@ static gauth_status verify_full(gauth_verifier *v, const char *token,
   st = gauth__jws_parse_cached(token, len, v->max_token_bytes, 1, v->headers,
                                &jws, err);
   if (st != GAUTH_OK) return st;
+  st = check_typ(&jws, err);
+  if (st != GAUTH_OK) goto done;
 
   /* Before any key is fetched: a token with a refused algorithm costs no
    * request, and says so even when the keys are unreachable. */
@@ -561,6 +621,7 @@ static gauth_status verify_full(gauth_verifier *v, const char *token,
   }
   if (st == GAUTH_OK) st = gauth__claims_check(jws.payload, rules, err);
   if (st == GAUTH_OK) st = gauth__claims_from_jws(&jws, out, err);
+  if (st == GAUTH_OK) *set_serial = set->serial;
 done:
   gauth_keyset_free(set);
   gauth__jws_cleanup(&jws);
@@ -592,6 +653,13 @@ static void cache_window(const gauth_verifier *v, const gauth_claims *c,
   }
 }
 
+/* The serial of the key set a cache hit must have been verified with: the
+ * fixed set's, or the key source's current one (0 before any). */
+static uint64_t current_set_serial(gauth_verifier *v) {
+  if (v->keys != NULL) return v->keys->serial;
+  return gauth__keysource_serial(__atomic_load_n(&v->ks, __ATOMIC_ACQUIRE));
+}
+
 gauth_status gauth_verifier_verify(gauth_verifier *v, const char *token,
                                    size_t len, gauth_claims **claims,
                                    gauth_error *err) {
@@ -599,6 +667,7 @@ gauth_status gauth_verifier_verify(gauth_verifier *v, const char *token,
   gauth__claim_rules rules;
   gauth_claims *c = NULL;
   int64_t now, fresh_until = INT64_MAX, not_before, not_after;
+  uint64_t set_serial = 0;
   gauth_status st;
 
   if (claims != NULL) *claims = NULL;
@@ -618,19 +687,22 @@ gauth_status gauth_verifier_verify(gauth_verifier *v, const char *token,
   rules_for(v, now, &rules);
 
   if (v->cache != NULL &&
-      gauth__verifier_cache_get(v->cache, token, len, now, &c)) {
+      gauth__verifier_cache_get(v->cache, token, len, now,
+                                current_set_serial(v), &c)) {
     /* The hit lies inside the window in which the token's time checks
-     * pass (see cache_window); its other checks depend on the token
+     * pass (see cache_window), and the key set that verified it is still
+     * the current one (a replaced set's entries are misses, so a removed
+     * key stops verifying at once); its other checks depend on the token
      * alone and passed when it was cached. */
     st = GAUTH_OK;
     gauth__log(&v->cfg.logger, GAUTH_LOG_DEBUG, "token cache hit");
     goto out;
   }
-  st = verify_full(v, token, len, &rules, &c, &fresh_until, &e);
+  st = verify_full(v, token, len, &rules, &c, &fresh_until, &set_serial, &e);
   if (st == GAUTH_OK && v->cache != NULL) {
     cache_window(v, c, fresh_until, &not_before, &not_after);
     gauth__verifier_cache_put(v->cache, token, len, c, not_before, not_after,
-                              now);
+                              set_serial, now);
   }
 out:
   if (st == GAUTH_OK) {
@@ -662,7 +734,9 @@ gauth_status gauth__verifier_check_unsigned(gauth_verifier *v,
   memset(&jws, 0, sizeof(jws));
   st = gauth__jws_parse(token, len, v->max_token_bytes, 1, &jws, err);
   if (st != GAUTH_OK) return st;
-  if ((GAUTH_ALG_BIT(jws.alg) & v->algorithms) == 0) {
+  if ((st = check_typ(&jws, err)) != GAUTH_OK) {
+    /* reported as is */
+  } else if ((GAUTH_ALG_BIT(jws.alg) & v->algorithms) == 0) {
     char allowed[128];
     alg_list(v->algorithms, allowed, sizeof(allowed));
     st = gauth__error_set_verify(err, GAUTH_REASON_ALG_NOT_ALLOWED,

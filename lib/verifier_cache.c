@@ -34,8 +34,9 @@ typedef struct slot {
   gauth_claims *claims; /* NULL: empty */
   int64_t not_before;
   int64_t not_after;
-  uint64_t used; /* bucket tick of the last hit or insert (atomic: hits
-                    update it under the read lock) */
+  uint64_t set_serial; /* the key set that verified it */
+  uint64_t used;       /* bucket tick of the last hit or insert (atomic: hits
+                          update it under the read lock) */
 } slot;
 
 struct gauth__verifier_cache {
@@ -136,7 +137,8 @@ static pthread_rwlock_t *lock_of(gauth__verifier_cache *c, size_t bucket) {
 }
 
 int gauth__verifier_cache_get(gauth__verifier_cache *c, const char *token,
-                              size_t len, int64_t now, gauth_claims **out) {
+                              size_t len, int64_t now, uint64_t set_serial,
+                              gauth_claims **out) {
   size_t bucket, i;
   slot *b;
   int hit = 0;
@@ -149,7 +151,8 @@ int gauth__verifier_cache_get(gauth__verifier_cache *c, const char *token,
   pthread_rwlock_rdlock(lock_of(c, bucket));
   for (i = 0; i < c->ways; i++) {
     if (!same_token(&b[i], token, len)) continue;
-    if (b[i].not_before <= now && now < b[i].not_after) {
+    if (b[i].not_before <= now && now < b[i].not_after &&
+        b[i].set_serial == set_serial) {
       gauth_claims_up_ref(b[i].claims);
       *out = b[i].claims;
       __atomic_store_n(
@@ -166,17 +169,17 @@ int gauth__verifier_cache_get(gauth__verifier_cache *c, const char *token,
 }
 
 /* The way a new entry takes: the same token's (two threads verified it at
- * once), else an empty one, else an expired one, else the least recently
- * used. */
+ * once), else an empty one, else an expired one or one of a replaced key
+ * set (set_serial is the current set's), else the least recently used. */
 static size_t pick_way(const slot *b, size_t ways, const char *token,
-                       size_t len, int64_t now) {
+                       size_t len, int64_t now, uint64_t set_serial) {
   size_t i, victim = 0;
   for (i = 0; i < ways; i++)
     if (same_token(&b[i], token, len)) return i;
   for (i = 0; i < ways; i++)
     if (b[i].claims == NULL) return i;
   for (i = 0; i < ways; i++)
-    if (b[i].not_after <= now) return i;
+    if (b[i].not_after <= now || b[i].set_serial != set_serial) return i;
   for (i = 1; i < ways; i++)
     if (b[i].used < b[victim].used) victim = i;
   return victim;
@@ -185,7 +188,7 @@ static size_t pick_way(const slot *b, size_t ways, const char *token,
 void gauth__verifier_cache_put(gauth__verifier_cache *c, const char *token,
                                size_t len, gauth_claims *claims,
                                int64_t not_before, int64_t not_after,
-                               int64_t now) {
+                               uint64_t set_serial, int64_t now) {
   slot old, *b;
   size_t bucket, victim;
   char *copy;
@@ -200,13 +203,14 @@ void gauth__verifier_cache_put(gauth__verifier_cache *c, const char *token,
   b = &c->slots[bucket * c->ways];
   gauth_claims_up_ref(claims);
   pthread_rwlock_wrlock(lock_of(c, bucket));
-  victim = pick_way(b, c->ways, token, len, now);
+  victim = pick_way(b, c->ways, token, len, now, set_serial);
   old = b[victim];
   b[victim].token = copy;
   b[victim].len = len;
   b[victim].claims = claims;
   b[victim].not_before = not_before;
   b[victim].not_after = not_after;
+  b[victim].set_serial = set_serial;
   b[victim].used = __atomic_add_fetch(&c->ticks[bucket], 1, __ATOMIC_RELAXED);
   pthread_rwlock_unlock(lock_of(c, bucket));
   /* Outside the lock: wiping and freeing need no one else's wait. */

@@ -28,10 +28,13 @@ gauth_status gauth__verifier_cache_new(gauth__verifier_cache **out,
                                        size_t entries, gauth_error *err);
 void gauth__verifier_cache_free(gauth__verifier_cache *c);
 
-/* The claims cached for token (*out gets a reference), when present and
- * not_before <= now < not_after; else *out is NULL. Returns 1 on a hit. */
+/* The claims cached for token (*out gets a reference), when present,
+ * not_before <= now < not_after, and verified with the key set whose serial
+ * is set_serial (the current one: an entry of a replaced set is a miss);
+ * else *out is NULL. Returns 1 on a hit. */
 int gauth__verifier_cache_get(gauth__verifier_cache *c, const char *token,
-                              size_t len, int64_t now, gauth_claims **out);
+                              size_t len, int64_t now, uint64_t set_serial,
+                              gauth_claims **out);
 
 /* Caches claims (takes its own reference) for token, valid from not_before
  * (inclusive) until not_after (exclusive): the window in which every
@@ -42,7 +45,7 @@ int gauth__verifier_cache_get(gauth__verifier_cache *c, const char *token,
 void gauth__verifier_cache_put(gauth__verifier_cache *c, const char *token,
                                size_t len, gauth_claims *claims,
                                int64_t not_before, int64_t not_after,
-                               int64_t now);
+                               uint64_t set_serial, int64_t now);
 
 /* Hits so far (for tests and diagnostics). */
 uint64_t gauth__verifier_cache_hits(gauth__verifier_cache *c);

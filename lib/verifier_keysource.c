@@ -41,6 +41,7 @@ struct gauth__keysource {
   gauth_status last_st;
   gauth_error last_err;
   unsigned int fetches;
+  uint64_t serial; /* of set (atomic: read without mu); 0: none yet */
 };
 
 static int64_t now_s(const gauth__keysource *ks) {
@@ -167,6 +168,10 @@ void gauth__keysource_free(gauth__keysource *ks) {
   free(ks);
 }
 
+uint64_t gauth__keysource_serial(gauth__keysource *ks) {
+  return ks == NULL ? 0 : __atomic_load_n(&ks->serial, __ATOMIC_ACQUIRE);
+}
+
 const char *gauth__keysource_url(const gauth__keysource *ks) {
   return ks == NULL ? NULL : ks->url;
 }
@@ -239,6 +244,7 @@ static gauth_status fetch_locked(gauth__keysource *ks, int64_t now,
   if (st == GAUTH_OK) {
     *drop = ks->set;
     ks->set = set;
+    __atomic_store_n(&ks->serial, set->serial, __ATOMIC_RELEASE);
     /* From the start of the fetch: the reply's age counts from there. */
     ks->fresh_until = now + ttl;
     ks->retry_after = NEVER;

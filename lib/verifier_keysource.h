@@ -87,6 +87,11 @@ gauth_status gauth__keysource_refresh(gauth__keysource *ks, gauth_error *err);
 /* Fetches started so far (for tests and diagnostics). */
 unsigned int gauth__keysource_fetch_count(gauth__keysource *ks);
 
+/* The serial of the current set (gauth_keyset's serial), 0 before the
+ * first; lock-free: for the verified-token cache, whose entries hold only
+ * while the set that verified them is current. */
+uint64_t gauth__keysource_serial(gauth__keysource *ks);
+
 /* The URL (borrowed). */
 const char *gauth__keysource_url(const gauth__keysource *ks);
 

@@ -91,7 +91,7 @@ static void token_put(emu *e, emu_aws *a, const emu_request *req,
     imds_error(resp, 500);
     return;
   }
-  char ttl_text[16];
+  char ttl_text[24];
   snprintf(ttl_text, sizeof ttl_text, "%ld", ttl);
   imds_reply(resp, 200, IMDS_TEXT, tok);
   emu_reply_header(resp, "X-Aws-Ec2-Metadata-Token-Ttl-Seconds", ttl_text);

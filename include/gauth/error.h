@@ -48,8 +48,9 @@ typedef enum gauth_status {
   GAUTH_E_UNSUPPORTED =
       19, /* a feature or algorithm libgauth does not support */
   GAUTH_E_NO_CREDENTIALS =
-      20,               /* no credentials found where they were looked for */
-  GAUTH_E_INTERNAL = 21 /* a bug in libgauth: please report it */
+      20,                /* no credentials found where they were looked for */
+  GAUTH_E_INTERNAL = 21, /* a bug in libgauth: please report it */
+  GAUTH_E_CANCELLED = 22 /* the caller cancelled the operation */
 } gauth_status;
 
 /* Sizes of the text fields of gauth_error, including the terminating NUL.

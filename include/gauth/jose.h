@@ -212,7 +212,10 @@ GAUTH_API void gauth_claims_free(gauth_claims *claims);
 GAUTH_API const char *gauth_claims_json(const gauth_claims *claims);
 GAUTH_API const char *gauth_claims_header_json(const gauth_claims *claims);
 
-/* The algorithm and kid the token was verified with (kid may be NULL). */
+/* The token header's algorithm and kid (kid may be NULL): what the token
+ * says, which named the verifying key except when a key without a kid (a
+ * PEM key or certificate) verified it; then the kid named no key of the
+ * set. */
 GAUTH_API gauth_alg gauth_claims_alg(const gauth_claims *claims);
 GAUTH_API const char *gauth_claims_kid(const gauth_claims *claims);
 

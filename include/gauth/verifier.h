@@ -56,6 +56,7 @@ GAUTH_BEGIN_DECLS
 #define GAUTH_REASON_LIFETIME_TOO_LONG "lifetime_too_long"
 #define GAUTH_REASON_UNSUPPORTED_CRIT "unsupported_crit"
 #define GAUTH_REASON_KEYS_UNAVAILABLE "keys_unavailable"
+#define GAUTH_REASON_WRONG_TYPE "wrong_type" /* header "typ" not a JWT's */
 
 typedef enum gauth_verifier_preset {
   /* issuers, and keys or jwks_url, must be given. Algorithms default to
@@ -102,7 +103,9 @@ typedef struct gauth_verifier_options {
   gauth_clock_fn clock;         /* NULL: the system clock */
   void *clock_userdata;
   /* Verified-token cache: at most this many tokens, each kept no longer
-   * than its exp and the key set's freshness. 0: no cache. */
+   * than its exp and the key set's freshness, and only while the key set
+   * that verified it is the current one (a refreshed set verifies again).
+   * 0: no cache. */
   size_t token_cache_entries;
   /* Remote key set caching, in seconds. 0: the default shown. */
   unsigned int keys_default_ttl;      /* without Cache-Control: 3600 */

@@ -445,8 +445,8 @@ static void detect_case(int runs, const char *node_modules) {
    * wait in the backlog. */
   fd = loopback_socket(&silent);
   if (listen(fd, SOMAXCONN) != 0) die("listen", NULL);
-  if (detect_address("refused", refused, runs, 50) &&
-      detect_address("silent", silent, runs, 1000))
+  if (detect_address("refused", refused, runs, 5) &&
+      detect_address("silent", silent, runs, 500))
     detect_gcp_metadata(node_modules, refused, silent, runs);
   close(fd);
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end tests of `gauth metadata` against a gauth-emulator of its own:
 # reads (exact values, 404, a reply refused, bad paths), --detect present and
-# absent by probe, hint and mode with their exit codes and timings, usage
-# errors and --help.
+# absent by probe, hint and mode with their exit codes and timings, custom
+# metadata (attribute), watches (values and ETags as they change, --count,
+# SIGINT and SIGTERM), usage errors and --help.
 #
 # Usage: cli-metadata.sh GAUTH_BINARY EMULATOR_BINARY WORK_DIR
 set -u
@@ -89,6 +90,80 @@ fault '{"route":"/","kind":"delay","delay_ms":2000,"count":1}'
 run 1 "detect: a probe that gets no reply" "$gauth" metadata --detect
 has "$w/out" "no reply within 500 ms" "timeout detail"
 took "$w/out" 700 "the probe limit holds"
+
+# ---- attribute ---------------------------------------------------------------------
+attrs() { curl -sS --noproxy '*' -o /dev/null -w '%{http_code}' -X POST "$base/emulator/v1/metadata" -d "$1"; }
+[ "$(attrs '{"project_attributes":{"team":"storage"},"instance_attributes":{"mode":"blue"}}')" = 200 ] &&
+  ok "attributes set through the control API" || bad "attributes not set"
+run 0 "instance attribute (the default scope)" "$gauth" metadata attribute mode && is "$w/out" blue "instance value"
+run 0 "--instance" "$gauth" metadata attribute --instance mode && is "$w/out" blue "--instance value"
+run 0 "--project" "$gauth" metadata attribute --project team && is "$w/out" storage "project value"
+run 1 "not set" "$gauth" metadata attribute --project mode
+has "$w/err" "GAUTH_E_NOT_FOUND" "not set is GAUTH_E_NOT_FOUND"
+run 1 "a key Google would refuse" "$gauth" metadata attribute '../project/project-id'
+has "$w/err" "GAUTH_E_INVALID_ARG" "bad key refused"
+has "$w/err" "only letters, digits, '-' and '_'" "bad key message"
+run 0 "every instance attribute as JSON" "$gauth" metadata attribute --instance && is "$w/out" '{"mode":"blue"}' "instance JSON"
+run 0 "every project attribute as JSON" "$gauth" metadata attribute --project && is "$w/out" '{"team":"storage"}' "project JSON"
+run 2 "--instance and --project" "$gauth" metadata attribute --instance --project mode
+run 2 "two keys" "$gauth" metadata attribute a b
+
+# ---- watch -------------------------------------------------------------------------
+run 0 "watch --count=1: the value at once" "$gauth" metadata watch instance/attributes/mode --count=1 &&
+  is "$w/out" blue "first value"
+has "$w/err" "etag: " "its ETag on stderr"
+hasnt "$w/out" "etag" "stdout holds the value only"
+# wait_for FILE TEXT: up to 10 s for TEXT to appear in FILE.
+wait_for() {
+  for _ in $(seq 200); do grep -qF -- "$2" "$1" 2> /dev/null && return 0; sleep 0.05; done
+  return 1
+}
+"$gauth" metadata watch instance/attributes/mode --count=3 --timeout=30 > "$w/watch.out" 2> "$w/watch.err" &
+wpid=$!
+wait_for "$w/watch.out" blue && ok "watch: first value" || bad "watch: no first value"
+attrs '{"instance_attributes":{"mode":"green"}}' > /dev/null
+wait_for "$w/watch.out" green && ok "watch: a change is printed" || bad "watch: change not printed"
+attrs '{"instance_attributes":{"mode":"red"}}' > /dev/null
+wait "$wpid"
+rc=$?
+[ "$rc" = 0 ] && ok "watch --count=3 exits 0 after three values" || bad "watch --count=3: exit $rc"
+[ "$(cat "$w/watch.out")" = "$(printf 'blue\ngreen\nred')" ] && ok "watch: one block per value" ||
+  bad "watch output: '$(cat "$w/watch.out")'"
+[ "$(grep -c '^etag: ' "$w/watch.err")" = 3 ] && ok "watch: one ETag line per value" ||
+  bad "watch ETag lines: $(cat "$w/watch.err")"
+[ "$(sed -n 2p "$w/watch.err")" != "$(sed -n 3p "$w/watch.err")" ] && ok "watch: ETags differ" || bad "watch: same ETags"
+cat "$w/watch.out" >> "$w/all-out"
+cat "$w/watch.err" >> "$w/all-err"
+# A signal ends a watch the emulator is holding, at once and cleanly.
+for sig in INT TERM; do
+  want=130
+  [ "$sig" = TERM ] && want=143
+  "$gauth" metadata watch instance/attributes/mode --timeout=60 > "$w/sig.out" 2> "$w/sig.err" &
+  wpid=$!
+  wait_for "$w/sig.out" red || bad "SIG$sig: no first value"
+  sleep 0.3 # into the long-poll
+  t0=$(date +%s%N)
+  kill -"$sig" "$wpid"
+  wait "$wpid"
+  rc=$?
+  ms=$((($(date +%s%N) - t0) / 1000000))
+  [ "$rc" = "$want" ] && ok "SIG$sig stops the watch (exit $rc)" || bad "SIG$sig: exit $rc, want $want: $(cat "$w/sig.err")"
+  [ "$ms" -lt 1000 ] && ok "SIG$sig: stopped in $ms ms" || bad "SIG$sig: took $ms ms"
+done
+attrs '{"instance_attributes":{"mode":null}}' > /dev/null
+run 1 "watch of a missing entry" "$gauth" metadata watch instance/attributes/mode --count=1
+has "$w/err" "GAUTH_E_NOT_FOUND" "missing entry named"
+run 2 "watch without PATH" "$gauth" metadata watch
+run 2 "watch --timeout=0" "$gauth" metadata watch instance/attributes/mode --timeout=0
+has "$w/err" "--timeout must be 1 to 3600 seconds" "timeout range named"
+run 2 "watch --timeout=3601" "$gauth" metadata watch instance/attributes/mode --timeout=3601
+run 2 "watch --count=0" "$gauth" metadata watch instance/attributes/mode --count=0
+run 2 "watch --count=x" "$gauth" metadata watch instance/attributes/mode --count=x
+run 1 "watch path setting wait_for_change" "$gauth" metadata watch 'instance/attributes/mode?wait_for_change=true'
+has "$w/err" "the watch sets it" "reserved query refused"
+run 0 "metadata --help names attribute and watch" "$gauth" metadata --help
+has "$w/out" "gauth metadata attribute [--instance|--project] [KEY]" "help: attribute"
+has "$w/out" "gauth metadata watch PATH [--timeout=SEC] [--count=N]" "help: watch"
 
 # ---- usage -------------------------------------------------------------------------
 run 2 "no PATH" "$gauth" metadata

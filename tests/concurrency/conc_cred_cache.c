@@ -14,9 +14,11 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
@@ -60,6 +62,12 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud) {
   return n;
 }
 
+static size_t discard(char *p, size_t size, size_t nmemb, void *ud) {
+  (void)p;
+  (void)ud;
+  return size * nmemb;
+}
+
 /* The emulator's request count for one path (-1 on failure). */
 static long counter(const char *path) {
   CURL *c = curl_easy_init();
@@ -79,6 +87,24 @@ static long counter(const char *path) {
   cJSON_Delete(j);
   curl_easy_cleanup(c);
   return v;
+}
+
+/* Moves the emulator's clock to offset_seconds from real time; 0 or -1. */
+static int emu_clock(long offset_seconds) {
+  CURL *c = curl_easy_init();
+  char url[512], body[64];
+  long status = 0;
+  CURLcode rc;
+  snprintf(url, sizeof(url), "%s/emulator/v1/clock", g_emu.base);
+  snprintf(body, sizeof(body), "{\"offset_seconds\":%ld}", offset_seconds);
+  curl_easy_setopt(c, CURLOPT_URL, url);
+  curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+  curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+  rc = curl_easy_perform(c);
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_cleanup(c);
+  return rc == CURLE_OK && status == 200 ? 0 : -1;
 }
 
 typedef enum { ASK_ACCESS, ASK_ID } ask_kind;
@@ -160,6 +186,131 @@ static void storm(const char *what, gauth_credentials *creds, ask_kind kind,
       what, THREADS, after - before, path, reads);
 }
 
+/* ---- a refresh of a still-valid token while others read ----------------- */
+
+/* The credential's clock (seconds), moved by the main thread. */
+static int64_t g_now;
+static int g_seen_new; /* atomic: a reader has seen the refreshed token */
+
+static int64_t moving_clock(void *ud) {
+  (void)ud;
+  return __atomic_load_n(&g_now, __ATOMIC_ACQUIRE);
+}
+
+typedef struct reader {
+  gauth_credentials *creds;
+  const char *first; /* the token before the refresh */
+  int stop;          /* atomic */
+  long reads, old_reads, new_reads, errors;
+  char *seen_new; /* the first other token seen */
+  int distinct_new;
+} reader;
+
+static void *reader_main(void *arg) {
+  reader *r = arg;
+  while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
+    char *t = NULL;
+    gauth_error e = GAUTH_ERROR_INIT;
+    if (gauth_credentials_access_token(r->creds, NULL, &t, NULL, &e) !=
+        GAUTH_OK) {
+      r->errors++;
+      continue;
+    }
+    r->reads++;
+    if (strcmp(t, r->first) == 0) {
+      r->old_reads++;
+    } else {
+      r->new_reads++;
+      if (r->seen_new == NULL) {
+        r->seen_new = strdup(t);
+        __atomic_store_n(&g_seen_new, 1, __ATOMIC_RELEASE);
+      } else if (strcmp(t, r->seen_new) != 0)
+        r->distinct_new++;
+    }
+    gauth_free(t);
+  }
+  return NULL;
+}
+
+/* 8 threads read the cached access token in a loop; the clock moves into
+ * the refresh window (the token still valid): exactly one request refreshes
+ * it, nobody ever gets an error, the readers see the old token and then the
+ * one new token, never a third. */
+static void refresh_while_reading(const gauth_options *opts) {
+  enum { READERS = 8 };
+  gauth_credentials_options co = GAUTH_CREDENTIALS_OPTIONS_INIT;
+  gauth_credentials *c = NULL;
+  gauth_error err = GAUTH_ERROR_INIT;
+  pthread_t th[READERS];
+  reader r[READERS];
+  char *first = NULL;
+  long before, after, old_total = 0, new_total = 0;
+  int i;
+  struct timespec pause = {0, 50 * 1000 * 1000};
+
+  __atomic_store_n(&g_now, (int64_t)time(NULL), __ATOMIC_RELEASE);
+  co.options = opts;
+  co.clock = moving_clock;
+  if (gauth_credentials_from_file(&c, g_emu.key_file, &co, &err) != GAUTH_OK ||
+      gauth_credentials_access_token(c, NULL, &first, NULL, &err) != GAUTH_OK) {
+    failf("refresh while reading: %s", err.message);
+    gauth_credentials_free(c);
+    return;
+  }
+  before = counter("/token");
+  for (i = 0; i < READERS; i++) {
+    memset(&r[i], 0, sizeof(r[i]));
+    r[i].creds = c;
+    r[i].first = first;
+    if (pthread_create(&th[i], NULL, reader_main, &r[i]) != 0) {
+      failf("refresh while reading: pthread_create");
+      exit(1);
+    }
+  }
+  nanosleep(&pause, NULL);
+  /* 3599 s tokens, refreshed 225 s early: 3500 s on is inside the window,
+   * and the token is still valid for 99 s. The emulator's clock moves
+   * first, so that it takes the refresh's assertion (iat 3500 s on). */
+  if (emu_clock(3500) != 0) failf("refresh while reading: emulator clock");
+  __atomic_add_fetch(&g_now, 3500, __ATOMIC_ACQ_REL);
+  /* Until a reader has the new token (a refresh under valgrind is slow),
+   * then a little longer; 30 s at most. */
+  for (i = 0; i < 600 && !__atomic_load_n(&g_seen_new, __ATOMIC_ACQUIRE); i++)
+    nanosleep(&pause, NULL);
+  nanosleep(&pause, NULL);
+  for (i = 0; i < READERS; i++)
+    __atomic_store_n(&r[i].stop, 1, __ATOMIC_RELEASE);
+  for (i = 0; i < READERS; i++) pthread_join(th[i], NULL);
+  after = counter("/token");
+  if (emu_clock(0) != 0) failf("refresh while reading: emulator clock back");
+  if (after - before != 1)
+    failf("refresh while reading: %ld token requests, expected exactly 1",
+          after - before);
+  for (i = 0; i < READERS; i++) {
+    if (r[i].errors)
+      failf("refresh while reading: reader %d got %ld errors", i, r[i].errors);
+    if (r[i].distinct_new)
+      failf("refresh while reading: reader %d saw more than one new token", i);
+    if (r[i].seen_new != NULL && r[0].seen_new != NULL &&
+        strcmp(r[i].seen_new, r[0].seen_new) != 0)
+      failf("refresh while reading: readers saw different new tokens");
+    old_total += r[i].old_reads;
+    new_total += r[i].new_reads;
+  }
+  if (old_total == 0 || new_total == 0)
+    failf(
+        "refresh while reading: %ld reads of the old token, %ld of the new: "
+        "expected both",
+        old_total, new_total);
+  printf(
+      "conc_cred_cache: refresh while reading: %d threads, %ld request(s) to "
+      "/token, %ld reads of the old token and %ld of the new\n",
+      READERS, after - before, old_total, new_total);
+  for (i = 0; i < READERS; i++) free(r[i].seen_new);
+  gauth_free(first);
+  gauth_credentials_free(c);
+}
+
 int main(void) {
   char msg[1400], how[128], audience[512], host[512];
   gauth_credentials *sa = NULL, *md = NULL;
@@ -188,6 +339,7 @@ int main(void) {
           READS_PER_THREAD);
     storm("service account, ID token", sa, ASK_ID, audience, "/token",
           READS_PER_THREAD);
+    refresh_while_reading(&opts);
   }
   if (gauth_credentials_from_metadata(&md, &copts, &err) != GAUTH_OK) {
     failf("metadata credentials: %s", err.message);

@@ -894,6 +894,45 @@ Test(http, redirect_followed_when_asked) {
   ts_stop(s);
 }
 
+/* Every plain-http hop (only loopback and metadata addresses can be
+ * reached that way) bypasses proxies, whatever the environment says: a
+ * proxy could read a token or swap a key set. The proxy here is a real
+ * server that counts connections; nothing is exempt through no_proxy. */
+Test(http, plain_http_hops_bypass_proxies) {
+  static const char *const vars[] = {"http_proxy", "HTTP_PROXY", "all_proxy",
+                                     "ALL_PROXY"};
+  ts_server *s = ts_start(), *proxy = ts_start();
+  gauth__http *h;
+  ts_response r = {TS_REPLY, 302, NULL, 0, {"Location: /ok"}, 0, 0, 0};
+  gauth__http_request req;
+  gauth__http_response resp;
+  gauth_error err = GAUTH_ERROR_INIT;
+  char url[256], purl[256];
+  size_t i;
+  ts_url(proxy, "", purl, sizeof(purl));
+  for (i = 0; i < GAUTH__ARRAY_LEN(vars); i++) setenv(vars[i], purl, 1);
+  unsetenv("no_proxy");
+  unsetenv("NO_PROXY");
+  h = http_default();
+  ts_route(s, "/r", &r, 1);
+  ts_route(s, "/ok", &OK_REPLY, 1);
+  cr_assert_eq(get(h, ts_url(s, "/ok", url, sizeof(url)), &resp, &err),
+               GAUTH_OK, "%s", err.message);
+  gauth__http_response_cleanup(&resp);
+  /* A redirect's hop too. */
+  memset(&req, 0, sizeof(req));
+  req.url = ts_url(s, "/r", url, sizeof(url));
+  req.max_redirects = 2;
+  cr_assert_eq(gauth__http_do(h, &req, &resp, &err), GAUTH_OK, "%s",
+               err.message);
+  gauth__http_response_cleanup(&resp);
+  cr_assert_eq(ts_count(s, "/ok"), 2);
+  cr_assert_eq(ts_connections(proxy), 0, "the proxy was used");
+  gauth__http_free(h);
+  ts_stop(s);
+  ts_stop(proxy);
+}
+
 Test(http, redirect_to_plain_http_remote_refused) {
   ts_server *s = ts_start();
   gauth__http *h = http_default();

@@ -14,6 +14,7 @@
 
 #include <gauth/gauth.h>
 
+#include "base64.h"
 #include "test_jose.h"
 #include "test_server.h"
 #include "test_util.h"
@@ -137,6 +138,35 @@ static char *sign(const gauth_key *key, const char *kid, const char *json) {
   char *tok = NULL;
   cr_assert_eq(gauth_jwt_sign(key, GAUTH_ALG_UNKNOWN, kid, json, &tok, &err),
                GAUTH_OK, "%s", err.message);
+  return tok;
+}
+
+static size_t count_lines(const char *text, const char *needle);
+
+/* A token with the header given verbatim (RS256 by key). */
+static char *sign_header(const gauth_key *key, const char *header,
+                         const char *json) {
+  char *h = NULL, *p = NULL, *s = NULL, *tok;
+  unsigned char sig[512];
+  size_t sig_len = sizeof(sig), n;
+  gauth_error err = GAUTH_ERROR_INIT;
+  cr_assert_eq(gauth__b64url_encode(header, strlen(header), &h, &err),
+               GAUTH_OK);
+  cr_assert_eq(gauth__b64url_encode(json, strlen(json), &p, &err), GAUTH_OK);
+  n = strlen(h) + strlen(p) + 2;
+  tok = malloc(n + 700);
+  cr_assert_not_null(tok);
+  snprintf(tok, n, "%s.%s", h, p);
+  cr_assert_eq(gauth_key_sign(key, GAUTH_ALG_RS256, tok, strlen(tok), sig,
+                              &sig_len, &err),
+               GAUTH_OK, "%s", err.message);
+  cr_assert_eq(gauth__b64url_encode(sig, sig_len, &s, &err), GAUTH_OK);
+  cr_assert_lt(strlen(s), 690);
+  strcat(tok, ".");
+  strcat(tok, s);
+  free(h);
+  free(p);
+  free(s);
   return tok;
 }
 
@@ -355,13 +385,13 @@ static void reject_claims(gauth_verifier_options *o, const char *json,
 
 Test(verifier, expired) {
   gauth_verifier_options o = custom_options();
-  /* Default leeway 30 s: exp + 30 passes, exp + 31 does not. */
+  /* Default leeway 30 s: exp + 29 passes, exp + 30 does not. */
   gauth_verifier *v = verifier(&o);
-  char *tok = sign(fx->rsa, "rsa1", claims(ISS, AUD, "\"exp\":1764201570"));
+  char *tok = sign(fx->rsa, "rsa1", claims(ISS, AUD, "\"exp\":1764201571"));
   gauth_claims_free(expect_ok(v, tok));
   test_now = T0 + 1;
   expect_reason(v, tok, "expired",
-                "token expired 31 s ago (exp 1764201570, now 1764201601, "
+                "token expired 30 s ago (exp 1764201571, now 1764201601, "
                 "leeway 30 s)");
   gauth_free(tok);
   gauth_verifier_free(v);
@@ -612,17 +642,29 @@ static void google_preset(int through_env) {
   gauth_verifier *v;
 
   route_jwks(s, "/oauth2/v3/certs", jwks, "Cache-Control: max-age=19000");
+  tu_log log;
   ts_url(s, "", base, sizeof(base));
   if (through_env)
     setenv("GAUTH_ENDPOINT", base, 1);
   else
     http.endpoint = base; /* wins over the GAUTH_ENDPOINT of the test env */
+  tu_log_init(&log);
+  http.log_fn = tu_log_capture;
+  http.log_userdata = &log;
+  http.log_level = GAUTH_LOG_WARN;
   o.preset = GAUTH_VERIFIER_GOOGLE;
   o.audiences = auds;
   o.clock = test_clock;
   o.http = &http;
   v = verifier(&o);
   cr_assert_eq(ts_count(s, NULL), 0, "no request before the first use");
+  /* The override moves the trust anchor too, and says so once. */
+  cr_assert_eq(count_lines(log.text,
+                           "the endpoint override applies to key "
+                           "sets too"),
+               1, "%s", log.text);
+  cr_assert(strstr(log.text, base) != NULL, "%s", log.text);
+  tu_log_cleanup(&log);
 
   tok = sign(
       fx->rsa, "g1",
@@ -646,6 +688,87 @@ static void google_preset(int through_env) {
   gauth_free(es);
   gauth_verifier_free(v);
   free(jwks);
+  ts_stop(s);
+}
+
+/* RFC 8725 3.11: a JWT whose header types it as another kind of token is
+ * refused, signature and claims notwithstanding; "JWT" in any case,
+ * "application/jwt" and no typ pass. */
+Test(verifier, typ_must_be_jwt) {
+  static const char *const ok_typs[] = {"\"JWT\"", "\"jwt\"",
+                                        "\"application/jwt\"", NULL};
+  static const char *const bad_typs[] = {"\"at+jwt\"", "\"dpop+jwt\"",
+                                         "\"logout+jwt\"", "\"JOSE\""};
+  gauth_verifier_options o = custom_options();
+  gauth_verifier *v = verifier(&o);
+  char header[128], *tok;
+  size_t i;
+  for (i = 0; i < GAUTH__ARRAY_LEN(ok_typs); i++) {
+    if (ok_typs[i] != NULL)
+      snprintf(header, sizeof(header),
+               "{\"alg\":\"RS256\",\"kid\":\"rsa1\",\"typ\":%s}", ok_typs[i]);
+    else
+      snprintf(header, sizeof(header), "{\"alg\":\"RS256\",\"kid\":\"rsa1\"}");
+    tok = sign_header(fx->rsa, header, claims(ISS, AUD, TIMES));
+    gauth_claims_free(expect_ok(v, tok));
+    free(tok);
+  }
+  for (i = 0; i < GAUTH__ARRAY_LEN(bad_typs); i++) {
+    snprintf(header, sizeof(header),
+             "{\"alg\":\"RS256\",\"kid\":\"rsa1\",\"typ\":%s}", bad_typs[i]);
+    tok = sign_header(fx->rsa, header, claims(ISS, AUD, TIMES));
+    expect_reason(v, tok, "wrong_type", "\"typ\"");
+    free(tok);
+  }
+  tok = sign_header(fx->rsa, "{\"alg\":\"RS256\",\"kid\":\"rsa1\",\"typ\":1}",
+                    claims(ISS, AUD, TIMES));
+  expect_reason(v, tok, "malformed", "\"typ\" is a number");
+  free(tok);
+  gauth_verifier_free(v);
+}
+
+/* A remote key set that holds a key without a kid: a token with a kid the
+ * set lacks (a rotation) is unknown_kid, not signature_invalid, so the set
+ * is fetched again and the new key verifies it. */
+Test(verifier, kidless_key_does_not_block_rotation) {
+  gauth_verifier_options o = custom_options();
+  gauth_options http = GAUTH_OPTIONS_INIT;
+  gauth_key *before_keys[2] = {fx->rsa, fx->rsa};
+  const char *before_kids[2] = {"rsa1", "anon"};
+  gauth_key *after_keys[2] = {fx->rsa, fx->other};
+  const char *after_kids[2] = {"rsa1", "rsa2"};
+  char *before = tj_jwks_of(before_keys, before_kids, 2);
+  char *after = tj_jwks_of(after_keys, after_kids, 2);
+  char *tok = sign(fx->other, "rsa2", claims(ISS, AUD, TIMES)), url[128];
+  ts_server *s = ts_start();
+  gauth_verifier *v;
+  cJSON *set;
+  char *kidless;
+  /* The first set's second RSA key loses its kid: a key without a kid,
+   * which an RS256 token with an unknown kid is tried against. */
+  set = cJSON_Parse(before);
+  cJSON_DeleteItemFromObjectCaseSensitive(
+      cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(set, "keys"), 1),
+      "kid");
+  kidless = cJSON_PrintUnformatted(set);
+  cJSON_Delete(set);
+  route_jwks(s, "/jwks", kidless, "Cache-Control: max-age=86400");
+  o.keys = NULL;
+  o.jwks_url = ts_url(s, "/jwks", url, sizeof(url));
+  o.algorithms =
+      GAUTH_ALG_BIT(GAUTH_ALG_RS256) | GAUTH_ALG_BIT(GAUTH_ALG_ES256);
+  o.http = &http;
+  v = verifier(&o);
+  cr_assert_eq(gauth_verifier_refresh_keys(v, NULL), GAUTH_OK);
+  route_jwks(s, "/jwks", after, "Cache-Control: max-age=86400");
+  test_now += 61; /* past the refetch cooldown */
+  gauth_claims_free(expect_ok(v, tok));
+  cr_assert_eq(ts_count(s, "/jwks"), 2);
+  gauth_verifier_free(v);
+  free(tok);
+  free(before);
+  free(after);
+  free(kidless);
   ts_stop(s);
 }
 
@@ -736,6 +859,61 @@ static void route_discovery(ts_server *s, const char *issuer,
   r.body = doc;
   r.headers[0] = "Content-Type: application/json";
   ts_route(s, "/.well-known/openid-configuration", &r, 1);
+}
+
+/* With the transport's retries on (the default policy), a discovery
+ * document and a key set that fail first (503, a dropped connection, 429
+ * with Retry-After) are fetched again within the call: the first token
+ * verifies, and each failure cost one more request, no more. */
+Test(verifier, discovery_and_keys_fetches_retry) {
+  gauth_verifier_options o = GAUTH_VERIFIER_OPTIONS_INIT;
+  gauth_options http = GAUTH_OPTIONS_INIT;
+  ts_server *s = ts_start();
+  gauth_key *keys[1] = {fx->rsa};
+  const char *kids[1] = {"o1"};
+  char *jwks = tj_jwks_of(keys, kids, 1), *tok;
+  char issuer[128], jwks_uri[160], doc[1024];
+  ts_response disc[3], ks[3];
+  gauth_verifier *v;
+
+  ts_url(s, "", issuer, sizeof(issuer));
+  ts_url(s, "/keys", jwks_uri, sizeof(jwks_uri));
+  snprintf(doc, sizeof(doc), "{\"issuer\":\"%s\",\"jwks_uri\":\"%s\"}", issuer,
+           jwks_uri);
+  memset(disc, 0, sizeof(disc));
+  disc[0].status = 503;
+  disc[0].body = "{\"error\":{\"code\":503,\"status\":\"UNAVAILABLE\"}}";
+  disc[1].kind = TS_DROP;
+  disc[2].body = doc;
+  disc[2].headers[0] = "Content-Type: application/json";
+  ts_route(s, "/.well-known/openid-configuration", disc, 3);
+  memset(ks, 0, sizeof(ks));
+  ks[0].status = 429;
+  ks[0].headers[0] = "Retry-After: 0";
+  ks[1].status = 502;
+  ks[2].body = jwks;
+  ks[2].headers[0] = "Content-Type: application/json";
+  ks[2].headers[1] = "Cache-Control: max-age=600";
+  ts_route(s, "/keys", ks, 3);
+  http.retry.max_attempts = 4;
+  http.retry.initial_backoff_ms = 10;
+  http.retry.max_backoff_ms = 20;
+  o.preset = GAUTH_VERIFIER_OIDC;
+  o.oidc_issuer = issuer;
+  o.audiences = AUDS;
+  o.clock = test_clock;
+  o.http = &http;
+  v = verifier(&o);
+  tok = sign(fx->rsa, "o1", claims(issuer, AUD, TIMES));
+  gauth_claims_free(expect_ok(v, tok));
+  cr_assert_eq(ts_count(s, "/.well-known/openid-configuration"), 3);
+  cr_assert_eq(ts_count(s, "/keys"), 3);
+  gauth_claims_free(expect_ok(v, tok));
+  cr_assert_eq(ts_count(s, "/keys"), 3);
+  gauth_free(tok);
+  gauth_verifier_free(v);
+  free(jwks);
+  ts_stop(s);
 }
 
 Test(verifier, oidc_discovery) {
@@ -881,42 +1059,46 @@ Test(verifier, token_cache_internals) {
   cr_assert_eq(gauth__verifier_cache_new(&tc, 0, &err), GAUTH_E_INVALID_ARG);
   /* One bucket of two ways. */
   cr_assert_eq(gauth__verifier_cache_new(&tc, 2, &err), GAUTH_OK);
-  gauth__verifier_cache_put(tc, "a", 1, c, 0, 100, 10);
-  gauth__verifier_cache_put(tc, "b", 1, c, 0, 100, 10);
-  cr_assert(gauth__verifier_cache_get(tc, "a", 1, 10, &got)); /* a is newer */
+  gauth__verifier_cache_put(tc, "a", 1, c, 0, 100, 1, 10);
+  gauth__verifier_cache_put(tc, "b", 1, c, 0, 100, 1, 10);
+  cr_assert(
+      gauth__verifier_cache_get(tc, "a", 1, 10, 1, &got)); /* a is newer */
   gauth_claims_free(got);
-  gauth__verifier_cache_put(tc, "c", 1, c, 0, 100, 10); /* evicts b */
-  cr_assert_not(gauth__verifier_cache_get(tc, "b", 1, 10, &got));
+  gauth__verifier_cache_put(tc, "c", 1, c, 0, 100, 1, 10); /* evicts b */
+  cr_assert_not(gauth__verifier_cache_get(tc, "b", 1, 10, 1, &got));
   cr_assert_null(got);
-  cr_assert(gauth__verifier_cache_get(tc, "a", 1, 10, &got));
+  cr_assert(gauth__verifier_cache_get(tc, "a", 1, 10, 1, &got));
   gauth_claims_free(got);
-  cr_assert(gauth__verifier_cache_get(tc, "c", 1, 10, &got));
+  cr_assert(gauth__verifier_cache_get(tc, "c", 1, 10, 1, &got));
   gauth_claims_free(got);
   /* Expired entries are never returned, and are replaced first. */
-  cr_assert_not(gauth__verifier_cache_get(tc, "a", 1, 100, &got));
-  gauth__verifier_cache_put(tc, "d", 1, c, 0, 200, 150);
-  gauth__verifier_cache_put(tc, "e", 1, c, 0, 200, 150);
-  cr_assert(gauth__verifier_cache_get(tc, "d", 1, 150, &got));
+  cr_assert_not(gauth__verifier_cache_get(tc, "a", 1, 100, 1, &got));
+  gauth__verifier_cache_put(tc, "d", 1, c, 0, 200, 1, 150);
+  gauth__verifier_cache_put(tc, "e", 1, c, 0, 200, 1, 150);
+  cr_assert(gauth__verifier_cache_get(tc, "d", 1, 150, 1, &got));
   gauth_claims_free(got);
-  cr_assert(gauth__verifier_cache_get(tc, "e", 1, 150, &got));
+  cr_assert(gauth__verifier_cache_get(tc, "e", 1, 150, 1, &got));
   gauth_claims_free(got);
   /* Nothing stored that is already over. */
-  gauth__verifier_cache_put(tc, "f", 1, c, 0, 150, 150);
-  cr_assert_not(gauth__verifier_cache_get(tc, "f", 1, 149, &got));
+  gauth__verifier_cache_put(tc, "f", 1, c, 0, 150, 1, 150);
+  cr_assert_not(gauth__verifier_cache_get(tc, "f", 1, 149, 1, &got));
   /* The same token again replaces its entry. */
-  gauth__verifier_cache_put(tc, "e", 1, c, 0, 300, 150);
-  cr_assert(gauth__verifier_cache_get(tc, "e", 1, 250, &got));
+  gauth__verifier_cache_put(tc, "e", 1, c, 0, 300, 1, 150);
+  cr_assert(gauth__verifier_cache_get(tc, "e", 1, 250, 1, &got));
   gauth_claims_free(got);
-  cr_assert(gauth__verifier_cache_get(tc, "d", 1, 150, &got));
+  cr_assert(gauth__verifier_cache_get(tc, "d", 1, 150, 1, &got));
   gauth_claims_free(got);
   cr_assert_eq(gauth__verifier_cache_hits(tc), 7);
   /* Nothing is returned before the entry's window opens (a clock that
    * went back past nbf / iat - leeway). */
-  gauth__verifier_cache_put(tc, "g", 1, c, 400, 500, 450);
-  cr_assert_not(gauth__verifier_cache_get(tc, "g", 1, 399, &got));
+  gauth__verifier_cache_put(tc, "g", 1, c, 400, 500, 1, 450);
+  cr_assert_not(gauth__verifier_cache_get(tc, "g", 1, 399, 1, &got));
   cr_assert_null(got);
-  cr_assert(gauth__verifier_cache_get(tc, "g", 1, 400, &got));
+  cr_assert(gauth__verifier_cache_get(tc, "g", 1, 400, 1, &got));
   gauth_claims_free(got);
+  /* An entry verified with another key set is a miss. */
+  cr_assert_not(gauth__verifier_cache_get(tc, "g", 1, 450, 2, &got));
+  cr_assert_null(got);
   gauth__verifier_cache_free(tc);
   gauth__verifier_cache_free(NULL);
   gauth_claims_free(c);
@@ -940,17 +1122,17 @@ Test(verifier, token_cache_compares_every_byte) {
   c = expect_ok(v, tok);
   cr_assert_eq(gauth__verifier_cache_new(&tc, 64, &err), GAUTH_OK);
   for (size_t n = len - 8; n < len; n++) {
-    gauth__verifier_cache_put(tc, tok, n, c, 0, 100, 10);
+    gauth__verifier_cache_put(tc, tok, n, c, 0, 100, 1, 10);
     for (size_t i = 0; i < n; i++) {
       char *other = strdup(tok);
       cr_assert_not_null(other);
       other[i] ^= 0x01;
-      cr_assert_not(gauth__verifier_cache_get(tc, other, n, 10, &got),
+      cr_assert_not(gauth__verifier_cache_get(tc, other, n, 10, 1, &got),
                     "a key differing at byte %zu of %zu hit", i, n);
       cr_assert_null(got);
       free(other);
     }
-    cr_assert(gauth__verifier_cache_get(tc, tok, n, 10, &got), "%zu", n);
+    cr_assert(gauth__verifier_cache_get(tc, tok, n, 10, 1, &got), "%zu", n);
     cr_assert_eq(got, c);
     gauth_claims_free(got);
   }
@@ -1013,6 +1195,8 @@ Test(verifier, token_cache_hit_skips_signature) {
   cr_assert_eq(count_lines(c.log.text, "token cache hit"), 0);
   b = expect_ok(c.v, tok);
   cr_assert_eq(count_lines(c.log.text, "token cache hit"), 1, "%s", c.log.text);
+  /* A key set URL of its own is not moved: no warning. */
+  cr_assert_eq(count_lines(c.log.text, "endpoint override"), 0);
   /* The same verified claims, shared. */
   cr_assert_eq(a, b);
   cr_assert_eq(ts_count(c.s, "/jwks"), 1);
@@ -1020,6 +1204,60 @@ Test(verifier, token_cache_hit_skips_signature) {
   gauth_claims_free(b);
   gauth_free(tok);
   cache_stop(&c);
+}
+
+/* A cached token stops verifying as soon as the key set that verified it is
+ * replaced: its key removed and the keys refreshed, or replaced by the
+ * unknown-kid refetch a token with a new kid triggers. */
+Test(verifier, token_cache_dropped_with_its_key_set) {
+  cache_fixture c;
+  gauth_key *next_keys[1] = {fx->other};
+  const char *next_kids[1] = {"rsa2"};
+  char *tok = sign(fx->rsa, "rsa1", claims(ISS, AUD, TIMES));
+  char *tok2 = sign(fx->other, "rsa2", claims(ISS, AUD, TIMES));
+  char *next = tj_jwks_of(next_keys, next_kids, 1);
+  gauth_error err = GAUTH_ERROR_INIT;
+
+  /* 1. An explicit refresh to a set without rsa1. */
+  cache_start(&c, "Cache-Control: max-age=86400");
+  gauth_claims_free(expect_ok(c.v, tok));
+  gauth_claims_free(expect_ok(c.v, tok));
+  cr_assert_eq(count_lines(c.log.text, "token cache hit"), 1);
+  route_jwks(c.s, "/jwks", next, "Cache-Control: max-age=86400");
+  cr_assert_eq(gauth_verifier_refresh_keys(c.v, &err), GAUTH_OK, "%s",
+               err.message);
+  expect_reason(c.v, tok, "unknown_kid", NULL);
+  cr_assert_eq(count_lines(c.log.text, "token cache hit"), 1);
+  gauth_claims_free(expect_ok(c.v, tok2));
+  cache_stop(&c);
+
+  /* 2. The refetch of an unknown kid replaces the set. */
+  cache_start(&c, "Cache-Control: max-age=86400");
+  gauth_claims_free(expect_ok(c.v, tok));
+  gauth_claims_free(expect_ok(c.v, tok));
+  cr_assert_eq(count_lines(c.log.text, "token cache hit"), 1);
+  route_jwks(c.s, "/jwks", next, "Cache-Control: max-age=86400");
+  test_now += 61;                          /* past the refetch cooldown */
+  gauth_claims_free(expect_ok(c.v, tok2)); /* rsa2: refetched */
+  cr_assert_eq(ts_count(c.s, "/jwks"), 2);
+  expect_reason(c.v, tok, "unknown_kid", NULL);
+  cr_assert_eq(count_lines(c.log.text, "token cache hit"), 1);
+  cache_stop(&c);
+
+  /* 3. A set that keeps the key: one miss, then cached again. */
+  cache_start(&c, "Cache-Control: max-age=86400");
+  gauth_claims_free(expect_ok(c.v, tok));
+  cr_assert_eq(gauth_verifier_refresh_keys(c.v, &err), GAUTH_OK, "%s",
+               err.message);
+  gauth_claims_free(expect_ok(c.v, tok));
+  cr_assert_eq(count_lines(c.log.text, "token cache hit"), 0);
+  gauth_claims_free(expect_ok(c.v, tok));
+  cr_assert_eq(count_lines(c.log.text, "token cache hit"), 1);
+  cache_stop(&c);
+
+  free(next);
+  gauth_free(tok);
+  gauth_free(tok2);
 }
 
 Test(verifier, token_cache_rechecks_time) {
@@ -1037,8 +1275,11 @@ Test(verifier, token_cache_rechecks_time) {
   test_now = T0 + 120;
   gauth_claims_free(expect_ok(c.v, tok));
   cr_assert_eq(count_lines(c.log.text, "token cache hit"), 1);
-  /* Past exp + leeway: expired, cached or not. */
-  test_now = T0 + 131;
+  /* At exp + leeway: expired, cached or not (the full check and the cache
+   * agree that a token is valid only before its end). */
+  test_now = T0 + 129;
+  gauth_claims_free(expect_ok(c.v, tok));
+  test_now = T0 + 130;
   expect_reason(c.v, tok, "expired", "exp 1764201700");
   gauth_free(tok);
   cache_stop(&c);

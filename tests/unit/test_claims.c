@@ -99,13 +99,22 @@ Test(claims_check, valid_token_passes) {
 
 Test(claims_check, exp_boundary) {
   gauth__claim_rules r = base_rules();
-  /* Exactly at exp + leeway: still valid. One second later: expired. */
-  r.now = EXP + LEEWAY;
+  /* One second before exp + leeway: still valid. Exactly at exp + leeway:
+   * expired (RFC 7519 4.1.4: the current time must be before exp). */
+  r.now = EXP + LEEWAY - 1;
   pass(payload(num(EXP), NULL), &r);
-  r.now = EXP + LEEWAY + 1;
+  r.now = EXP + LEEWAY;
   reject(payload(num(EXP), NULL), &r, "expired",
-         "token expired 31 s ago (exp 1764201600, now 1764201631, leeway "
+         "token expired 30 s ago (exp 1764201600, now 1764201630, leeway "
          "30 s)");
+  /* Without leeway: valid at exp - 1, expired at exp. */
+  r.leeway = 0;
+  r.now = EXP - 1;
+  pass(payload(num(EXP), NULL), &r);
+  r.now = EXP;
+  reject(payload(num(EXP), NULL), &r, "expired",
+         "token expired 0 s ago (exp 1764201600, now 1764201600, leeway "
+         "0 s)");
 }
 
 Test(claims_check, expired_message_exact) {
@@ -120,9 +129,9 @@ Test(claims_check, expired_message_exact) {
 Test(claims_check, zero_leeway) {
   gauth__claim_rules r = base_rules();
   r.leeway = 0;
-  r.now = EXP;
+  r.now = EXP - 1;
   pass(payload(num(EXP), NULL), &r);
-  r.now = EXP + 1;
+  r.now = EXP;
   reject(payload(num(EXP), NULL), &r, "expired", "leeway 0 s");
 }
 
@@ -171,9 +180,9 @@ Test(claims_check, extreme_now_and_leeway_do_not_overflow) {
 Test(claims_check, fractional_times_are_floored) {
   gauth__claim_rules r = base_rules();
   r.leeway = 0;
-  r.now = EXP;
+  r.now = EXP - 1;
   pass(payload("1764201600.9", NULL), &r);
-  r.now = EXP + 1;
+  r.now = EXP;
   reject(payload("1764201600.9", NULL), &r, "expired", NULL);
 }
 
@@ -310,7 +319,35 @@ Test(claims_check, audience_string_and_array) {
       "\"exp\":1764205512}",
       &r);
   pass(
+      "{\"iss\":\"accounts.google.com\",\"aud\":[\"aud-b\"],"
+      "\"exp\":1764205512}",
+      &r);
+  /* Several audiences: azp names the one it was issued to, ours. */
+  pass(
       "{\"iss\":\"accounts.google.com\",\"aud\":[\"x\",\"aud-b\"],"
+      "\"azp\":\"aud-b\",\"exp\":1764205512}",
+      &r);
+}
+
+/* OpenID Connect Core 3.1.3.7: a token for several audiences needs an azp,
+ * and it must be one of the verifier's audiences. */
+Test(claims_check, multi_audience_needs_our_azp) {
+  gauth__claim_rules r = base_rules();
+  reject(
+      "{\"iss\":\"accounts.google.com\",\"aud\":[\"x\",\"aud-b\"],"
+      "\"exp\":1764205512}",
+      &r, "missing_claim", "2 audiences and no \"azp\"");
+  reject(
+      "{\"iss\":\"accounts.google.com\",\"aud\":[\"x\",\"aud-b\"],"
+      "\"azp\":\"x\",\"exp\":1764205512}",
+      &r, "claim_mismatch", "not one of this verifier's audiences");
+  reject(
+      "{\"iss\":\"accounts.google.com\",\"aud\":[\"x\",\"aud-b\"],"
+      "\"azp\":7,\"exp\":1764205512}",
+      &r, "malformed", "\"azp\"");
+  /* One audience: azp is not required. */
+  pass(
+      "{\"iss\":\"accounts.google.com\",\"aud\":\"aud-b\","
       "\"exp\":1764205512}",
       &r);
 }

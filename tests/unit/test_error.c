@@ -6,7 +6,7 @@
 
 #include "error_internal.h"
 
-#define LAST_STATUS GAUTH_E_INTERNAL
+#define LAST_STATUS GAUTH_E_CANCELLED
 
 Test(error, every_status_has_a_distinct_name_and_message) {
   for (int a = GAUTH_OK; a <= LAST_STATUS; a++) {
@@ -33,6 +33,8 @@ Test(error, values_are_stable) {
   cr_assert_eq(GAUTH_E_UNAUTHENTICATED, 11);
   cr_assert_eq(GAUTH_E_VERIFY, 17);
   cr_assert_eq(GAUTH_E_INTERNAL, 21);
+  cr_assert_eq(GAUTH_E_CANCELLED, 22);
+  cr_assert_str_eq(gauth_status_name(GAUTH_E_CANCELLED), "GAUTH_E_CANCELLED");
   cr_assert_str_eq(gauth_status_name(GAUTH_E_TIMEOUT), "GAUTH_E_TIMEOUT");
   cr_assert_str_eq(gauth_strerror(GAUTH_OK), "success");
 }

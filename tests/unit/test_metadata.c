@@ -383,3 +383,247 @@ Test(detect, null_arguments) {
   gauth_metadata_free(md);
   gauth_metadata_free(NULL);
 }
+
+/* ---- custom metadata keys ------------------------------------------------ */
+
+Test(attribute_key, accepted) {
+  char longest[GAUTH__METADATA_KEY_MAX + 1];
+  gauth_error err = GAUTH_ERROR_INIT;
+  memset(longest, 'k', sizeof(longest) - 1);
+  longest[sizeof(longest) - 1] = '\0';
+  cr_expect_eq(gauth__metadata_key_check("startup-script", &err), GAUTH_OK);
+  cr_expect_eq(gauth__metadata_key_check("A_b-9", &err), GAUTH_OK);
+  cr_expect_eq(gauth__metadata_key_check("x", &err), GAUTH_OK);
+  cr_expect_eq(gauth__metadata_key_check(longest, &err), GAUTH_OK);
+  cr_expect_eq(GAUTH__METADATA_KEY_MAX, 127);
+}
+
+static void key_refused(const char *key, const char *words) {
+  gauth_error err = GAUTH_ERROR_INIT;
+  cr_assert_eq(gauth__metadata_key_check(key, &err), GAUTH_E_INVALID_ARG,
+               "key \"%s\"", key ? key : "(null)");
+  cr_expect_eq(err.code, GAUTH_E_INVALID_ARG);
+  cr_expect(strstr(err.message, words) != NULL, "%s", err.message);
+}
+
+Test(attribute_key, refused) {
+  char too_long[GAUTH__METADATA_KEY_MAX + 2];
+  memset(too_long, 'k', sizeof(too_long) - 1);
+  too_long[sizeof(too_long) - 1] = '\0';
+  key_refused(NULL, "NULL");
+  key_refused("", "empty");
+  key_refused(too_long, "128 bytes long: Google allows at most 127");
+  key_refused("a/b", "byte 0x2f at offset 1");
+  key_refused("../x", "byte 0x2e at offset 0");
+  key_refused("a.b", "0x2e");
+  key_refused("a b", "0x20");
+  key_refused("a?x=1", "0x3f");
+  key_refused("a%2f", "0x25");
+  key_refused("caf\xc3\xa9", "0xc3 at offset 3");
+  key_refused("a\nb", "0x0a");
+}
+
+Test(attribute_key, scope_directories) {
+  cr_expect_str_eq(gauth__metadata_scope_dir(GAUTH_METADATA_PROJECT),
+                   "project/attributes/");
+  cr_expect_str_eq(gauth__metadata_scope_dir(GAUTH_METADATA_INSTANCE),
+                   "instance/attributes/");
+  cr_expect_null(gauth__metadata_scope_dir(0));
+  cr_expect_null(gauth__metadata_scope_dir(3));
+}
+
+/* The public calls check their arguments before any request (the
+ * metadata host is a dead port here: a request would fail otherwise). */
+Test(attribute_key, public_calls_refuse_before_any_request) {
+  gauth_metadata *md = NULL;
+  gauth_error err = GAUTH_ERROR_INIT;
+  char *v = (char *)"sentinel";
+  cr_assert_eq(gauth_metadata_new(&md, NULL, &err), GAUTH_OK, "%s",
+               err.message);
+  cr_expect_eq(
+      gauth_metadata_attribute(md, GAUTH_METADATA_PROJECT, "a/b", &v, &err),
+      GAUTH_E_INVALID_ARG);
+  cr_expect_null(v);
+  cr_expect_eq(
+      gauth_metadata_attribute(md, (gauth_metadata_scope)7, "a", &v, &err),
+      GAUTH_E_INVALID_ARG);
+  cr_expect(strstr(err.message, "scope 7") != NULL, "%s", err.message);
+  cr_expect_eq(
+      gauth_metadata_attribute(NULL, GAUTH_METADATA_PROJECT, "a", &v, &err),
+      GAUTH_E_INVALID_ARG);
+  cr_expect_eq(
+      gauth_metadata_attribute(md, GAUTH_METADATA_PROJECT, "a", NULL, &err),
+      GAUTH_E_INVALID_ARG);
+  cr_expect_eq(
+      gauth_metadata_attributes_json(md, (gauth_metadata_scope)0, &v, &err),
+      GAUTH_E_INVALID_ARG);
+  cr_expect_eq(
+      gauth_metadata_attributes_json(md, GAUTH_METADATA_INSTANCE, NULL, &err),
+      GAUTH_E_INVALID_ARG);
+  gauth_metadata_free(md);
+}
+
+/* ---- the attributes directory as JSON ------------------------------------ */
+
+static gauth_status attrs(const char *text, gauth_error *err) {
+  return gauth__metadata_attributes_check(text, strlen(text), err);
+}
+
+Test(attributes_json, objects_of_strings) {
+  gauth_error err = GAUTH_ERROR_INIT;
+  cr_expect_eq(attrs("{}", &err), GAUTH_OK);
+  cr_expect_eq(attrs("{\"a\":\"1\",\"b-c\":\"\"}", &err), GAUTH_OK);
+  cr_expect_eq(attrs("{\"s\":\"line\\nline\"}", &err), GAUTH_OK);
+}
+
+Test(attributes_json, anything_else_is_a_bad_response) {
+  static const char *const bad[] = {
+      "",           "[]",           "\"x\"",          "{", "a=b", "{\"a\":1}",
+      "{\"a\":{}}", "{\"a\":null}", "{\"a\":\"1\"} x"};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    gauth_error err = GAUTH_ERROR_INIT;
+    cr_expect_eq(gauth__metadata_attributes_check(bad[i], strlen(bad[i]), &err),
+                 GAUTH_E_BAD_RESPONSE, "\"%s\"", bad[i]);
+  }
+  {
+    gauth_error err = GAUTH_ERROR_INIT;
+    cr_expect_eq(attrs("{\"ok\":\"1\",\"n\":2}", &err), GAUTH_E_BAD_RESPONSE);
+    cr_expect(strstr(err.message, "member \"n\" is a number") != NULL, "%s",
+              err.message);
+  }
+}
+
+/* ---- the watch's requests ------------------------------------------------ */
+
+static void expect_watch_path(const char *path, int wait, const char *etag,
+                              unsigned int secs, const char *want) {
+  gauth_error err = GAUTH_ERROR_INIT;
+  char *got = NULL;
+  cr_assert_eq(gauth__metadata_watch_path(path, wait, etag, secs, &got, &err),
+               GAUTH_OK, "%s: %s", path, err.message);
+  cr_expect_str_eq(got, want, "path \"%s\"", path);
+  free(got);
+}
+
+Test(watch_path, leaf) {
+  expect_watch_path("instance/attributes/mode", 0, NULL, 0,
+                    "instance/attributes/mode");
+  expect_watch_path("instance/attributes/mode", 1, "abc123", 60,
+                    "instance/attributes/mode?wait_for_change=true&last_etag="
+                    "abc123&timeout_sec=60");
+  /* No ETag yet (a server that sent none): wait from now on. */
+  expect_watch_path("instance/attributes/mode", 1, NULL, 5,
+                    "instance/attributes/mode?wait_for_change=true&timeout_"
+                    "sec=5");
+  expect_watch_path("instance/attributes/mode", 1, "", 5,
+                    "instance/attributes/mode?wait_for_change=true&timeout_"
+                    "sec=5");
+}
+
+Test(watch_path, etag_is_encoded) {
+  expect_watch_path("project/project-id", 1, "a b&c=d\"", 1,
+                    "project/project-id?wait_for_change=true&last_etag="
+                    "a%20b%26c%3Dd%22&timeout_sec=1");
+}
+
+Test(watch_path, directory_is_recursive_json) {
+  expect_watch_path("instance/attributes/", 0, NULL, 0,
+                    "instance/attributes/?recursive=true&alt=json");
+  expect_watch_path("instance/attributes/", 1, "e1", 30,
+                    "instance/attributes/?recursive=true&alt=json&wait_for_"
+                    "change=true&last_etag=e1&timeout_sec=30");
+  expect_watch_path("instance/attributes/?", 0, NULL, 0,
+                    "instance/attributes/?recursive=true&alt=json");
+  /* What the caller chose stays. */
+  expect_watch_path("instance/?alt=text", 0, NULL, 0,
+                    "instance/?alt=text&recursive=true");
+  expect_watch_path("instance/?recursive=false", 1, "e", 2,
+                    "instance/?recursive=false&alt=json&wait_for_change=true&"
+                    "last_etag=e&timeout_sec=2");
+  /* A leaf with a query is not a directory. */
+  expect_watch_path("instance/attributes/mode?alt=text", 1, "e", 2,
+                    "instance/attributes/mode?alt=text&wait_for_change=true&"
+                    "last_etag=e&timeout_sec=2");
+}
+
+Test(watch_path, watch_parameters_are_the_watchs) {
+  static const char *const bad[] = {"a?wait_for_change=true",
+                                    "a?x=1&last_etag=e", "a/?timeout_sec=9",
+                                    "a?wait_for_change"};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    gauth_error err = GAUTH_ERROR_INIT;
+    char *got = (char *)"sentinel";
+    cr_expect_eq(gauth__metadata_watch_path(bad[i], 1, "e", 1, &got, &err),
+                 GAUTH_E_INVALID_ARG, "%s", bad[i]);
+    cr_expect_null(got);
+    cr_expect(strstr(err.message, "the watch sets it") != NULL, "%s",
+              err.message);
+  }
+  /* A longer name that starts like one is not one. */
+  expect_watch_path("a?timeout_secs=1", 0, NULL, 0, "a?timeout_secs=1");
+}
+
+Test(watch_limits, cover_the_hold_and_the_retries) {
+  unsigned int t = 0, d = 0;
+  gauth__metadata_watch_limits(60, 60000, &t, &d);
+  cr_expect_eq(t, 60000 + GAUTH__METADATA_WATCH_MARGIN_MS);
+  cr_expect_eq(d, t + 60000);
+  gauth__metadata_watch_limits(1, 0, &t, &d);
+  cr_expect_eq(t, 1000 + GAUTH__METADATA_WATCH_MARGIN_MS);
+  cr_expect_eq(d, t);
+  /* Capped at the maximum: no overflow whatever is asked. */
+  gauth__metadata_watch_limits(4000000000u, 60000, &t, &d);
+  cr_expect_eq(t, GAUTH_METADATA_WATCH_MAX_TIMEOUT_SEC * 1000u +
+                      GAUTH__METADATA_WATCH_MARGIN_MS);
+}
+
+Test(watch, arguments_checked_before_any_request) {
+  gauth_metadata *md = NULL;
+  gauth_metadata_watch *w = NULL;
+  gauth_error err = GAUTH_ERROR_INIT;
+  char *v = (char *)"sentinel";
+  int changed = 7;
+  cr_assert_eq(gauth_metadata_new(&md, NULL, &err), GAUTH_OK, "%s",
+               err.message);
+  cr_expect_eq(gauth_metadata_watch_new(NULL, "a", &w, &err),
+               GAUTH_E_INVALID_ARG);
+  cr_expect_eq(gauth_metadata_watch_new(md, NULL, &w, &err),
+               GAUTH_E_INVALID_ARG);
+  cr_expect_eq(gauth_metadata_watch_new(md, "a", NULL, &err),
+               GAUTH_E_INVALID_ARG);
+  cr_expect_eq(gauth_metadata_watch_new(md, "instance/../x", &w, &err),
+               GAUTH_E_INVALID_ARG);
+  cr_expect_null(w);
+  cr_expect_eq(gauth_metadata_watch_new(md, "a?last_etag=1", &w, &err),
+               GAUTH_E_INVALID_ARG);
+  cr_assert_eq(
+      gauth_metadata_watch_new(md, "/computeMetadata/v1/project/x", &w, &err),
+      GAUTH_OK, "%s", err.message);
+  cr_expect_null(gauth_metadata_watch_etag(w));
+  cr_expect_eq(gauth_metadata_watch_next(w, 0, &v, &changed, &err),
+               GAUTH_E_INVALID_ARG);
+  cr_expect_null(v);
+  cr_expect_eq(changed, 0);
+  cr_expect(strstr(err.message, "1 to 3600") != NULL, "%s", err.message);
+  cr_expect_eq(gauth_metadata_watch_next(w, 3601, &v, &changed, &err),
+               GAUTH_E_INVALID_ARG);
+  cr_expect_eq(gauth_metadata_watch_next(w, 1, NULL, &changed, &err),
+               GAUTH_E_INVALID_ARG);
+  cr_expect_eq(gauth_metadata_watch_next(w, 1, &v, NULL, &err),
+               GAUTH_E_INVALID_ARG);
+  cr_expect_eq(gauth_metadata_watch_next(NULL, 1, &v, &changed, &err),
+               GAUTH_E_INVALID_ARG);
+  /* Cancelled before any call: every call says so at once, no request. */
+  gauth_metadata_watch_cancel(w);
+  gauth_metadata_watch_cancel(w);
+  cr_expect_eq(gauth_metadata_watch_next(w, 1, &v, &changed, &err),
+               GAUTH_E_CANCELLED);
+  cr_expect_eq(err.code, GAUTH_E_CANCELLED);
+  cr_expect_eq(gauth_metadata_watch_next(w, 1, &v, &changed, &err),
+               GAUTH_E_CANCELLED);
+  gauth_metadata_watch_cancel(NULL);
+  gauth_metadata_watch_free(NULL);
+  cr_expect_null(gauth_metadata_watch_etag(NULL));
+  gauth_metadata_watch_free(w);
+  gauth_metadata_free(md);
+}

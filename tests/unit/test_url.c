@@ -417,6 +417,58 @@ Test(url, check_transport_messages_say_why) {
             err.message);
 }
 
+/* AWS's instance metadata addresses: plain http to them only for the AWS
+ * source's requests, never for others (the metadata settings aside). */
+Test(url, aws_imds_hosts) {
+  static const struct {
+    const char *host;
+    int want;
+  } hosts[] = {{"169.254.169.254", 1},
+               {"[fd00:ec2::254]", 1},
+               {"fd00:ec2::254", 1},
+               {"[fd00:0ec2:0:0:0:0:0:254]", 1},
+               {"[fd00:ec2::255]", 0},
+               {"169.254.169.253", 0},
+               {"169.254.169.2540", 0},
+               {"[fd00:ec2::254", 0},
+               {"127.0.0.1", 0},
+               {"", 0},
+               {"metadata.google.internal", 0}};
+  size_t i;
+  for (i = 0; i < GAUTH__ARRAY_LEN(hosts); i++)
+    cr_expect_eq(gauth__host_is_aws_imds(hosts[i].host), hosts[i].want, "%s",
+                 hosts[i].host);
+  cr_expect_eq(gauth__host_is_aws_imds(NULL), 0);
+}
+
+Test(url, check_transport_aws_imds) {
+  static const char *const imds[] = {
+      "http://[fd00:ec2::254]/latest/meta-data/iam/security-credentials",
+      "http://[fd00:ec2::254]:8080/latest/api/token",
+      "http://169.254.169.254/latest/meta-data/placement/availability-zone"};
+  gauth_error err = GAUTH_ERROR_INIT;
+  size_t i;
+  for (i = 0; i < GAUTH__ARRAY_LEN(imds); i++) {
+    cr_expect_eq(gauth__url_check_transport_imds(imds[i], NULL, NULL, 1, &err),
+                 GAUTH_OK, "%s: %s", imds[i], err.message);
+    /* Without the flag (any other request), and with a Google metadata
+     * setting that is not the AWS address, plain http there is refused. */
+    cr_expect_eq(gauth__url_check_transport_imds(imds[i], "127.0.0.1:8080",
+                                                 "127.0.0.1:8080", 0, &err),
+                 GAUTH_E_INSECURE_URL, "%s", imds[i]);
+  }
+  /* The flag allows nothing else. */
+  cr_expect_eq(gauth__url_check_transport_imds("http://[fd00:ec2::253]/", NULL,
+                                               NULL, 1, &err),
+               GAUTH_E_INSECURE_URL);
+  cr_expect_eq(gauth__url_check_transport_imds("http://example.com/", NULL,
+                                               NULL, 1, &err),
+               GAUTH_E_INSECURE_URL);
+  cr_expect_eq(gauth__url_check_transport_imds(
+                   "http://user:pw@[fd00:ec2::254]/", NULL, NULL, 1, &err),
+               GAUTH_E_INSECURE_URL);
+}
+
 /* Messages name scheme and host, never the query (it may hold a token), the
  * path, or a password. */
 Test(url, messages_never_contain_secrets) {
