@@ -4,7 +4,8 @@
 # As root it runs apt-get; otherwise it prints the exact command and fails.
 set -eu
 
-build_pkgs="cmake make gcc pkg-config libssl-dev libcurl4-openssl-dev libcjson-dev"
+# libmicrohttpd: the emulator, and the gauth CLI (gauth metadata-server).
+build_pkgs="cmake make gcc pkg-config libssl-dev libcurl4-openssl-dev libcjson-dev libmicrohttpd-dev"
 # The emulator and the test server use libmicrohttpd; the tests use Criterion,
 # g++ (public headers must compile as C++), clang with its sanitizer and
 # libFuzzer runtime, and valgrind. A static link against libgauth.a through

@@ -13,5 +13,6 @@ int cmd_test_permissions(int argc, char **argv);
 int cmd_wait_permissions(int argc, char **argv);
 int cmd_invoke(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
+int cmd_metadata_server(int argc, char **argv);
 
 #endif /* GAUTH_CLI_CMD_H */

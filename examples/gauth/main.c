@@ -26,6 +26,8 @@ static const char usage[] =
     "                           metadata server is there; metadata attribute\n"
     "                           KEY reads custom metadata, metadata watch PATH\n"
     "                           prints each change\n"
+    "  metadata-server          serve the metadata server's paths on this\n"
+    "                           machine from real credentials\n"
     "  test-permissions RESOURCE PERMISSION...\n"
     "                           which of the permissions the caller holds on\n"
     "                           the resource (exit 0 all, 1 some missing)\n"
@@ -178,6 +180,8 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "print-identity-token") == 0)
     return cmd_print_identity_token(argc, argv);
   if (strcmp(cmd, "metadata") == 0) return cmd_metadata(argc, argv);
+  if (strcmp(cmd, "metadata-server") == 0)
+    return cmd_metadata_server(argc, argv);
   if (strcmp(cmd, "test-permissions") == 0)
     return cmd_test_permissions(argc, argv);
   if (strcmp(cmd, "wait-permissions") == 0)
