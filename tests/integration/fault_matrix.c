@@ -431,6 +431,21 @@ static gauth_status jwks(gauth_error *err) {
   return st;
 }
 
+static gauth_status oidc_discovery(gauth_error *err) {
+  const char *aud[] = {"https://matrix.example/", NULL};
+  gauth_verifier_options vo = GAUTH_VERIFIER_OPTIONS_INIT;
+  gauth_verifier *v = NULL;
+  gauth_status st;
+  vo.preset = GAUTH_VERIFIER_OIDC;
+  vo.oidc_issuer = "https://accounts.google.com";
+  vo.audiences = aud;
+  vo.http = &g_opts;
+  st = gauth_verifier_new(&v, &vo, err);
+  if (st == GAUTH_OK) st = gauth_verifier_refresh_keys(v, err);
+  gauth_verifier_free(v);
+  return st;
+}
+
 static gauth_status iam_tip(const char *resource, const char *perm,
                             gauth_error *err) {
   const char *perms[] = {perm, NULL};
@@ -464,9 +479,10 @@ typedef struct endpoint {
   gauth_status (*call)(gauth_error *err);
   /* What a whole 200 reply that is not JSON comes to: GAUTH_E_BAD_RESPONSE
    * (0 here), except where the reply is not JSON by nature (a metadata
-   * value is text: GAUTH_OK) or the parser's own status is reported (a
-   * key set: GAUTH_E_MALFORMED, as gauth_keyset_from_jwks says of the same
-   * bytes). */
+   * value is text: GAUTH_OK) or the call is documented to report its
+   * parser's status (a Cloud Scheduler job: GAUTH_E_MALFORMED). A key set
+   * was GAUTH_E_MALFORMED, unlike OIDC discovery's reply in the same
+   * verifier: now GAUTH_E_BAD_RESPONSE (verifier_keysource.c). */
   gauth_status bad_json;
 } endpoint;
 #define BAD_JSON_IS_TEXT ((gauth_status)-1) /* GAUTH_OK: any text is valid */
@@ -485,7 +501,9 @@ static const endpoint k_endpoints[] = {
     {"metadata: identity", MD_SA "identity", md_identity},
     {"metadata: plain read", "/computeMetadata/v1/project/project-id", md_read,
      BAD_JSON_IS_TEXT},
-    {"keys: Google JWKS", "/oauth2/v3/certs", jwks, GAUTH_E_MALFORMED},
+    {"keys: Google JWKS", "/oauth2/v3/certs", jwks},
+    {"keys: OIDC discovery", "/.well-known/openid-configuration",
+     oidc_discovery},
     {"iam: testIamPermissions (project)",
      "/v1/projects/demo-project:testIamPermissions", iam_project},
     {"run: testIamPermissions (job)", "/v2/" RUN_JOB ":testIamPermissions",
