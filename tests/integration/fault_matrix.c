@@ -570,7 +570,7 @@ static void expected(const endpoint *ep, const fault_kind *f, int always,
  * delays, the Retry-After waits, the backoffs (at most 40 ms each), plus a
  * margin for the machine (ASan, a shared CPU). */
 static int64_t bound_ms(const fault_kind *f, int requests) {
-  int64_t ms = 1500 + (int64_t)requests * 100;
+  int64_t ms = 3000 + (int64_t)requests * 100;
   if (strcmp(f->name, "delay>timeout") == 0)
     ms += (int64_t)requests * TIMEOUT_MS;
   ms += (int64_t)(requests - 1) * f->min_ms_per_retry;
