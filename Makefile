@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all build test demo bench-receiver install clean fresh-debian coverage
+.PHONY: all build test demo bench-receiver soak install clean fresh-debian coverage
 
 all: build
 
@@ -40,6 +40,17 @@ bench-receiver:
 	cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=Release -DGAUTH_BUILD_TESTS=OFF $(CMAKE_FLAGS)
 	cmake --build $(BENCH_BUILD) -j $(JOBS) --target receiver gauth_emulator gauth_cli
 	@bash tests/bench/run-receiver-bench.sh $(BENCH_BUILD)
+
+# The soak (tests/soak/soak.c): SOAK_HOURS simulated hours (24) of
+# SOAK_SECONDS_PER_HOUR real seconds (10) against an emulator of its own,
+# 10% faults, 8 threads; prints the figures per hour. Not part of `make test`.
+SOAK_BUILD ?= build-soak
+soak:
+	@sh cmake/install-deps.sh test
+	cmake -S . -B $(SOAK_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGAUTH_BUILD_TESTS=ON $(CMAKE_FLAGS)
+	cmake --build $(SOAK_BUILD) -j $(JOBS) --target gauth_soak gauth_emulator
+	GAUTH_EMULATOR_BIN=$(SOAK_BUILD)/examples/emulator/gauth-emulator \
+	  $(SOAK_BUILD)/tests/emulator/gauth_soak
 
 # `make demo` on a minimal Debian 12 root made with debootstrap, from a clone
 # of HEAD (downloads Debian packages; not part of `make test`).

@@ -544,6 +544,13 @@ static void transfer(gauth__http *h, const hop *p, xfer *x) {
    * server sees the request twice for one attempt (measured against
    * gauth-emulator's 503, 429 and truncated replies: 1 run in 3). */
   SET(CURLOPT_FRESH_CONNECT, p->fresh_connect ? 1L : 0L);
+  /* ... and that new connection is closed after the retry, not cached: a
+   * handle would otherwise gather one more kept-alive connection to the
+   * host per retry, and libcurl re-sends a request on each cached one in
+   * turn (up to 5) when the server closes them without a reply: one
+   * attempt against a server that resets every request was 5 requests on
+   * the wire (tests/integration/fault_matrix.c, reset x always). */
+  SET(CURLOPT_FORBID_REUSE, p->fresh_connect ? 1L : 0L);
   if (p->cancel != NULL) {
     SET(CURLOPT_OPENSOCKETFUNCTION, open_socket);
     SET(CURLOPT_OPENSOCKETDATA, p->cancel);
@@ -584,7 +591,9 @@ static void transfer(gauth__http *h, const hop *p, xfer *x) {
       if (x->body == NULL) x->nomem = 1;
     }
   }
-  if (p->cancel != NULL)
+  /* A transfer that failed at the connection level leaves no connection
+   * worth keeping: the handle goes, with its connections. */
+  if (p->cancel != NULL || x->rc != CURLE_OK)
     curl_easy_cleanup(e);
   else
     pool_put(h, e);

@@ -203,6 +203,13 @@ static gauth_status fetch_once(gauth__keysource *ks, gauth_keyset **set,
   }
   st = gauth_keyset_parse(set, resp.body, resp.body_len, err);
   if (st != GAUTH_OK) {
+    /* A server's reply that is not a key set is a bad response, as every
+     * other reply libgauth cannot understand (OIDC discovery's, a token
+     * endpoint's), not malformed input of the caller's. */
+    if (st == GAUTH_E_MALFORMED) {
+      st = GAUTH_E_BAD_RESPONSE;
+      if (err != NULL) err->code = st;
+    }
     gauth__error_prefix(err, "key set from %s", ks->url);
   } else {
     *ttl = gauth__keysource_ttl(

@@ -480,7 +480,50 @@ static void route_tokeninfo(emu *e, const emu_request *req,
   }
 }
 
+/* GET /.well-known/openid-configuration: Google's OIDC discovery document
+ * (https://accounts.google.com/.well-known/openid-configuration, Google's
+ * OpenID Connect reference), with Google's URLs as Google serves them: a
+ * client's endpoint override (GAUTH_ENDPOINT) brings the key set here. */
+static void route_discovery(emu *e, emu_response *resp) {
+  static const char *const doc =
+      "{\"issuer\":\"https://accounts.google.com\","
+      "\"authorization_endpoint\":"
+      "\"https://accounts.google.com/o/oauth2/v2/auth\","
+      "\"device_authorization_endpoint\":"
+      "\"https://oauth2.googleapis.com/device/code\","
+      "\"token_endpoint\":\"https://oauth2.googleapis.com/token\","
+      "\"userinfo_endpoint\":"
+      "\"https://openidconnect.googleapis.com/v1/userinfo\","
+      "\"revocation_endpoint\":\"https://oauth2.googleapis.com/revoke\","
+      "\"jwks_uri\":\"https://www.googleapis.com/oauth2/v3/certs\","
+      "\"response_types_supported\":[\"code\",\"token\",\"id_token\","
+      "\"code token\",\"code id_token\",\"token id_token\","
+      "\"code token id_token\",\"none\"],"
+      "\"subject_types_supported\":[\"public\"],"
+      "\"id_token_signing_alg_values_supported\":[\"RS256\"],"
+      "\"scopes_supported\":[\"openid\",\"email\",\"profile\"],"
+      "\"token_endpoint_auth_methods_supported\":[\"client_secret_post\","
+      "\"client_secret_basic\"],"
+      "\"claims_supported\":[\"aud\",\"email\",\"email_verified\",\"exp\","
+      "\"family_name\",\"given_name\",\"iat\",\"iss\",\"name\","
+      "\"picture\",\"sub\"],"
+      "\"code_challenge_methods_supported\":[\"plain\",\"S256\"],"
+      "\"grant_types_supported\":[\"authorization_code\",\"refresh_token\","
+      "\"urn:ietf:params:oauth:grant-type:device_code\","
+      "\"urn:ietf:params:oauth:grant-type:jwt-bearer\"]}";
+  (void)e;
+  emu_reply_text(resp, 200, JSON_UTF8, doc);
+  emu_reply_header(resp, "Cache-Control", "public, max-age=3600");
+}
+
 int emu_route_oauth(emu *e, const emu_request *req, emu_response *resp) {
+  if (strcmp(req->path, "/.well-known/openid-configuration") == 0) {
+    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0)
+      emu_reply_method_not_allowed(resp);
+    else
+      route_discovery(e, resp);
+    return 1;
+  }
   if (strcmp(req->path, "/token") == 0) {
     route_token(e, req, resp);
     return 1;

@@ -150,7 +150,11 @@ gauth_verifier_verify(gauth_verifier *v, const char *token, size_t len,
                       gauth_claims **claims, gauth_error *err);
 
 /* Fetches the remote key set now (e.g. at start-up, to fail fast). A
- * verifier with fixed keys returns GAUTH_OK. */
+ * verifier with fixed keys returns GAUTH_OK. Errors: the transport's
+ * (GAUTH_E_UNAVAILABLE, GAUTH_E_RATE_LIMITED, GAUTH_E_NETWORK,
+ * GAUTH_E_TIMEOUT, GAUTH_E_TOO_LARGE, ... after the retries),
+ * GAUTH_E_BAD_RESPONSE for a reply (a key set, an OIDC discovery
+ * document) that cannot be understood. */
 GAUTH_API GAUTH_NODISCARD gauth_status
 gauth_verifier_refresh_keys(gauth_verifier *v, gauth_error *err);
 

@@ -21,13 +21,14 @@
 /* argv: the wrapper's words (split on blanks), then the emulator's. NULL
  * when out of memory. */
 static char **build_argv(const char *wrapper, const char *bin,
-                         const char *key_arg, char **wrapper_copy) {
+                         const char *key_arg, const char *config_arg,
+                         char **wrapper_copy) {
   size_t n = 0, cap;
   char **argv;
   char *save = NULL, *w;
   *wrapper_copy = strdup(wrapper ? wrapper : "");
   if (*wrapper_copy == NULL) return NULL;
-  cap = strlen(*wrapper_copy) / 2 + 5;
+  cap = strlen(*wrapper_copy) / 2 + 6;
   argv = calloc(cap, sizeof(*argv));
   if (argv == NULL) return NULL;
   for (w = strtok_r(*wrapper_copy, " \t", &save); w != NULL;
@@ -36,6 +37,7 @@ static char **build_argv(const char *wrapper, const char *bin,
   argv[n++] = (char *)bin;
   argv[n++] = "--listen=127.0.0.1:0";
   argv[n++] = (char *)key_arg;
+  if (config_arg != NULL) argv[n++] = (char *)config_arg;
   argv[n] = NULL;
   return argv;
 }
@@ -87,10 +89,31 @@ static int read_first_lines(emu_proc *em, char *line, size_t size, char *msg,
   }
 }
 
+/* Writes config (JSON) to the directory's config.json; its --config
+ * argument goes to arg. 0, or -1. */
+static int write_config(emu_proc *em, const char *config, char *arg, size_t n) {
+  FILE *f;
+  size_t len = strlen(config);
+  snprintf(em->config_file, sizeof(em->config_file), "%s/config.json", em->dir);
+  if ((f = fopen(em->config_file, "w")) == NULL) return -1;
+  if (fwrite(config, 1, len, f) != len) {
+    fclose(f);
+    return -1;
+  }
+  if (fclose(f) != 0) return -1;
+  snprintf(arg, n, "--config=%s", em->config_file);
+  return 0;
+}
+
 int emu_spawn(emu_proc *em, const char *bin, const char *tag, char *msg,
               size_t msglen) {
+  return emu_spawn_config(em, bin, tag, NULL, msg, msglen);
+}
+
+int emu_spawn_config(emu_proc *em, const char *bin, const char *tag,
+                     const char *config, char *msg, size_t msglen) {
   const char *tmp = getenv("TMPDIR");
-  char key_arg[700], line[4096], *wcopy = NULL, *run, *end;
+  char key_arg[700], config_arg[700], line[4096], *wcopy = NULL, *run, *end;
   char **argv;
   int pfd[2];
   memset(em, 0, sizeof(*em));
@@ -104,7 +127,11 @@ int emu_spawn(emu_proc *em, const char *bin, const char *tag, char *msg,
   snprintf(em->stderr_path, sizeof(em->stderr_path), "%s/emulator.stderr",
            em->dir);
   snprintf(key_arg, sizeof(key_arg), "--key-file=%s", em->key_file);
-  argv = build_argv(getenv("GAUTH_EMULATOR_WRAPPER"), bin, key_arg, &wcopy);
+  if (config != NULL &&
+      write_config(em, config, config_arg, sizeof(config_arg)) != 0)
+    return fail(em, msg, msglen, "cannot write the config file");
+  argv = build_argv(getenv("GAUTH_EMULATOR_WRAPPER"), bin, key_arg,
+                    config != NULL ? config_arg : NULL, &wcopy);
   if (argv == NULL || pipe(pfd) != 0) {
     free(argv);
     free(wcopy);
@@ -189,6 +216,7 @@ int emu_spawn_stop(emu_proc *em, char *how, size_t howlen) {
 
 void emu_spawn_cleanup(const emu_proc *em) {
   unlink(em->key_file);
+  if (em->config_file[0] != '\0') unlink(em->config_file);
   unlink(em->stderr_path);
   rmdir(em->dir);
 }

@@ -12,8 +12,9 @@ typedef struct emu_proc {
   int out_fd;    /* its stdout */
   char dir[512]; /* a new temporary directory: key file, stderr */
   char stderr_path[600];
-  char key_file[600]; /* the invoker's key (--key-file) */
-  char base[256];     /* "http://127.0.0.1:PORT" */
+  char key_file[600];    /* the invoker's key (--key-file) */
+  char config_file[600]; /* --config, when one was given ("" otherwise) */
+  char base[256];        /* "http://127.0.0.1:PORT" */
   char run_base[256]; /* its Cloud Run services' "http://127.0.0.1:RUNPORT" */
 } emu_proc;
 
@@ -24,6 +25,12 @@ typedef struct emu_proc {
  * 0, or -1 with a message in msg (the child is killed). */
 int emu_spawn(emu_proc *em, const char *bin, const char *tag, char *msg,
               size_t msglen);
+
+/* The same with a world of its own: config (a JSON object, see
+ * docs/emulator.md "The config file") is written to config.json in the
+ * directory and passed as --config. NULL: the default world. */
+int emu_spawn_config(emu_proc *em, const char *bin, const char *tag,
+                     const char *config, char *msg, size_t msglen);
 
 /* SIGTERM, then its exit status (-1: it did not exit within 300 s and was
  * killed); `how` says how it ended. */

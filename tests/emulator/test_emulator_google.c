@@ -594,6 +594,43 @@ Test(certs, v1_pem_map) {
   reply_free(&r);
 }
 
+/* Google's OIDC discovery document, and an OIDC verifier of
+ * https://accounts.google.com that finds the emulator's keys through it
+ * (GAUTH_ENDPOINT's override of Google's hosts) and verifies its tokens. */
+Test(certs, oidc_discovery) {
+  reply r =
+      http("GET", "/.well-known/openid-configuration", NULL, NULL, NULL, NULL);
+  cr_assert_eq(r.status, 200, "%s", r.body);
+  cJSON *j = json_of(&r);
+  cr_expect_str_eq(jstr(j, "issuer"), "https://accounts.google.com");
+  cr_expect_str_eq(jstr(j, "jwks_uri"),
+                   "https://www.googleapis.com/oauth2/v3/certs");
+  cJSON_Delete(j);
+  reply_free(&r);
+  r = http("POST", "/.well-known/openid-configuration", NULL, "", NULL, NULL);
+  cr_expect_eq(r.status, 405, "%s", r.body);
+  reply_free(&r);
+
+  const char *aud[] = {"https://aud.example/", NULL};
+  gauth_options o = GAUTH_OPTIONS_INIT;
+  gauth_verifier_options vo = GAUTH_VERIFIER_OPTIONS_INIT;
+  gauth_verifier *v = NULL;
+  gauth_error err = GAUTH_ERROR_INIT;
+  o.endpoint = emu_fixture_url();
+  vo.preset = GAUTH_VERIFIER_OIDC;
+  vo.oidc_issuer = "https://accounts.google.com";
+  vo.audiences = aud;
+  vo.http = &o;
+  cr_assert_eq(gauth_verifier_new(&v, &vo, &err), GAUTH_OK, "%s", err.message);
+  cr_assert_eq(gauth_verifier_refresh_keys(v, &err), GAUTH_OK, "%s",
+               err.message);
+  char *id = scheduler_id_token("https://aud.example/");
+  cr_expect_eq(gauth_verifier_verify(v, id, 0, NULL, &err), GAUTH_OK, "%s",
+               err.message);
+  free(id);
+  gauth_verifier_free(v);
+}
+
 /* ---- IAM Credentials ---------------------------------------------------- */
 
 TestSuite(iam);
