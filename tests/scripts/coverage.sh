@@ -51,7 +51,7 @@ lcov --rc lcov_branch_coverage=1 --list "$info.lib" 2>/dev/null |
   awk -F'|' -v min="$min" '
     /^\[/ || /^=/ || /Total/ || NF < 2 { next }
     { f = $1; gsub(/ /, "", f); l = $2; sub(/%.*/, "", l); gsub(/ /, "", l)
-      if (l != "" && l + 0 < min) printf "  %-28s %6s%%\n", f, l }' |
+      if (l ~ /^[0-9.]+$/ && l + 0 < min) printf "  %-28s %6s%%\n", f, l }' |
   sort -k2 -n
 
 genhtml --quiet --branch-coverage --output-directory "$build/html" \
