@@ -32,6 +32,7 @@
 #include <openssl/evp.h>
 
 #include "cmd.h"
+#include "listen_addr.h"
 #include "mdserver.h"
 
 static const char usage[] =
@@ -267,43 +268,6 @@ static int parse_args(int argc, char **argv, mds_args *a) {
 }
 
 /* ---- listening ----------------------------------------------------------- */
-
-/* HOST:PORT or [IPV6]:PORT ("localhost" is 127.0.0.1). 0 on success. */
-static int parse_listen(const char *s, struct sockaddr_storage *ss,
-                        socklen_t *sslen) {
-  char host[64];
-  const char *colon = strrchr(s, ':'), *h = s;
-  size_t n;
-  char *end;
-  unsigned long port;
-  if (colon == NULL || !isdigit((unsigned char)colon[1])) return -1;
-  errno = 0;
-  port = strtoul(colon + 1, &end, 10);
-  if (errno != 0 || *end != '\0' || port > 65535) return -1;
-  n = (size_t)(colon - s);
-  if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
-    h = s + 1;
-    n -= 2;
-  }
-  if (n == 0 || n >= sizeof(host)) return -1;
-  memcpy(host, h, n);
-  host[n] = '\0';
-  memset(ss, 0, sizeof(*ss));
-  if (strcmp(host, "localhost") == 0) snprintf(host, sizeof(host), "127.0.0.1");
-  if (h != s) {
-    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-    in6->sin6_family = AF_INET6;
-    in6->sin6_port = htons((uint16_t)port);
-    *sslen = sizeof(*in6);
-    return inet_pton(AF_INET6, host, &in6->sin6_addr) == 1 ? 0 : -1;
-  } else {
-    struct sockaddr_in *in = (struct sockaddr_in *)ss;
-    in->sin_family = AF_INET;
-    in->sin_port = htons((uint16_t)port);
-    *sslen = sizeof(*in);
-    return inet_pton(AF_INET, host, &in->sin_addr) == 1 ? 0 : -1;
-  }
-}
 
 /* Binds and listens; writes "HOST:PORT" of the bound socket to hostport.
  * Returns the socket, or -1 after a message. */
@@ -1048,7 +1012,7 @@ int cmd_metadata_server(int argc, char **argv) {
     }
   rc = parse_args(argc, argv, &a);
   if (rc != CLI_OK) return rc;
-  if (parse_listen(a.listen, &ss, &sslen) != 0)
+  if (ex_parse_listen(a.listen, &ss, &sslen) != 0)
     return cli_usage_error("metadata-server",
                            "--listen=%.80s: expected IPV4:PORT or "
                            "[IPV6]:PORT, e.g. 127.0.0.1:8080 (PORT 0 picks a "

@@ -39,6 +39,8 @@
 #include <gauth/receiver.h>
 #include <microhttpd.h>
 
+#include "listen_addr.h"
+
 static const char usage[] =
     "usage: receiver --audience=AUD[,AUD] [--listen=HOST:PORT]\n"
     "                [--allow=EMAIL[,EMAIL]] [--allow-domain=D[,D]]\n"
@@ -238,40 +240,6 @@ static int parse_args(int argc, char **argv, config *c) {
 
 /* ---- listening ---------------------------------------------------------- */
 
-/* Parses HOST:PORT or [IPV6]:PORT ("localhost" is 127.0.0.1). 0 on
- * success. */
-static int parse_listen(const char *s, struct sockaddr_storage *ss,
-                        socklen_t *sslen) {
-  char host[64];
-  const char *colon = strrchr(s, ':'), *h = s;
-  size_t n;
-  long long port;
-  if (colon == NULL || parse_size(colon + 1, 0, 65535, &port) != 0) return -1;
-  n = (size_t)(colon - s);
-  if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
-    h = s + 1;
-    n -= 2;
-  }
-  if (n == 0 || n >= sizeof(host)) return -1;
-  memcpy(host, h, n);
-  host[n] = '\0';
-  memset(ss, 0, sizeof(*ss));
-  if (strcmp(host, "localhost") == 0) snprintf(host, sizeof(host), "127.0.0.1");
-  if (h != s) {
-    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-    in6->sin6_family = AF_INET6;
-    in6->sin6_port = htons((uint16_t)port);
-    *sslen = sizeof(*in6);
-    return inet_pton(AF_INET6, host, &in6->sin6_addr) == 1 ? 0 : -1;
-  } else {
-    struct sockaddr_in *in = (struct sockaddr_in *)ss;
-    in->sin_family = AF_INET;
-    in->sin_port = htons((uint16_t)port);
-    *sslen = sizeof(*in);
-    return inet_pton(AF_INET, host, &in->sin_addr) == 1 ? 0 : -1;
-  }
-}
-
 /* A listening socket (port 0: a free one); its URL in url, its port in
  * *port. -1 when it cannot listen, -2 for a bad --listen value, with a
  * message on stderr. */
@@ -281,7 +249,7 @@ static int open_listener(const char *arg, char *url, size_t urlsize,
   socklen_t sslen;
   char host[INET6_ADDRSTRLEN];
   int one = 1, fd;
-  if (parse_listen(arg, &ss, &sslen) != 0) {
+  if (ex_parse_listen(arg, &ss, &sslen) != 0) {
     fprintf(stderr,
             "receiver: --listen=%s: expected IPV4:PORT or [IPV6]:PORT, e.g. "
             "127.0.0.1:8080 (PORT 0 picks a free port)\n",
