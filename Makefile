@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all build test demo bench-receiver install clean fresh-debian
+.PHONY: all build test demo bench-receiver fuzz install clean fresh-debian
 
 all: build
 
@@ -40,6 +40,23 @@ bench-receiver:
 	cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=Release -DGAUTH_BUILD_TESTS=OFF $(CMAKE_FLAGS)
 	cmake --build $(BENCH_BUILD) -j $(JOBS) --target receiver gauth_emulator gauth_cli
 	@bash tests/bench/run-receiver-bench.sh $(BENCH_BUILD)
+
+# Fuzzing at scale (tests/scripts/fuzz.sh): every libFuzzer target (clang,
+# ASan + UBSan) in a build dir of its own, each for FUZZ_RUNS executions or
+# FUZZ_MAX_SECONDS seconds, whichever comes first, FUZZ_PARALLEL targets at
+# a time; prints a table (executions, coverage, corpus, findings, seconds)
+# and fails on any crash, leak, timeout or failed property (reproducers in
+# FUZZ_BUILD/fuzz/artifacts/). A script, not CI: `make test` runs the
+# targets briefly. FUZZ_TARGETS="fuzz_url fuzz_aws" runs a subset.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_RUNS ?= 10000000
+FUZZ_MAX_SECONDS ?= 3600
+FUZZ_PARALLEL ?= $(JOBS)
+fuzz:
+	@sh cmake/install-deps.sh fuzz
+	@FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_RUNS=$(FUZZ_RUNS) \
+	  FUZZ_MAX_SECONDS=$(FUZZ_MAX_SECONDS) FUZZ_PARALLEL=$(FUZZ_PARALLEL) \
+	  JOBS=$(JOBS) bash tests/scripts/fuzz.sh
 
 # `make demo` on a minimal Debian 12 root made with debootstrap, from a clone
 # of HEAD (downloads Debian packages; not part of `make test`).

@@ -23,13 +23,16 @@ demo_pkgs="libmicrohttpd-dev curl"
 # openssl speed for the RS256 floor, curl for the servers' first answers,
 # valgrind for the optional instruction counts; node and npm for the peer.
 bench_pkgs="libmicrohttpd-dev wrk openssl curl valgrind"
+# make fuzz: clang with libFuzzer and the sanitizers' runtimes.
+fuzz_pkgs="clang libclang-rt-14-dev"
 
 case "${1:-build}" in
   build) want="$build_pkgs" ;;
   test) want="$build_pkgs $test_pkgs" ;;
   demo) want="$build_pkgs $demo_pkgs" ;;
   bench) want="$build_pkgs $bench_pkgs" ;;
-  *) echo "usage: $0 build|test|demo|bench" >&2; exit 2 ;;
+  fuzz) want="$build_pkgs $fuzz_pkgs" ;;
+  *) echo "usage: $0 build|test|demo|bench|fuzz" >&2; exit 2 ;;
 esac
 
 missing=""
