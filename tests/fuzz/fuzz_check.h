@@ -58,6 +58,21 @@ FUZZ_UNTRACED static long fuzz_find(const unsigned char *s, size_t len,
   return -1;
 }
 
+/* How many times the n bytes at w occur in msg. */
+FUZZ_UNTRACED static size_t fuzz_count(const char *msg, const unsigned char *w,
+                                       size_t n) {
+  const unsigned char *m = (const unsigned char *)msg;
+  size_t len = 0, count = 0;
+  long at;
+  while (m[len] != 0) len++;
+  while ((at = fuzz_find(m, len, w, n)) >= 0) {
+    count++;
+    m += at + 1;
+    len -= (size_t)at + 1;
+  }
+  return count;
+}
+
 /* c moved to the next letter or digit of its class; others unchanged. */
 static inline unsigned char fuzz_shift(unsigned char c) {
   if (c >= 'a' && c <= 'z') return (unsigned char)('a' + (c - 'a' + 1) % 26);
@@ -72,7 +87,8 @@ static inline unsigned char fuzz_shift(unsigned char c) {
  * fuzzer learns the library's own strings (its messages among them) and copies
  * them into inputs, so a run found is confirmed: its letters and digits are
  * shifted in the input, which is parsed again; the run is the input's only when
- * the new message shows it shifted. */
+ * the new message shows the shifted run more often than the first message
+ * did (the input may hold the shifted run elsewhere). */
 FUZZ_UNTRACED static int fuzz_shows_at(const uint8_t *data, size_t size,
                                        const char *msg, const void *s, size_t n,
                                        long base, fuzz_again_fn again) {
@@ -111,10 +127,8 @@ FUZZ_UNTRACED static int fuzz_shows_at(const uint8_t *data, size_t size,
     for (k = 0; k < FUZZ_LEAK_RUN; k++) copy[(size_t)at + k] = run[k];
     again(copy, size, &e);
     free(copy);
-    m = 0;
-    while (e.message[m] != 0) m++;
-    shown =
-        fuzz_find((const unsigned char *)e.message, m, run, FUZZ_LEAK_RUN) >= 0;
+    shown = fuzz_count(e.message, run, FUZZ_LEAK_RUN) >
+            fuzz_count(msg, run, FUZZ_LEAK_RUN);
     if (shown) {
       fprintf(stderr, "fuzz: the message shows a secret's bytes: %s\n", msg);
       return 1;
