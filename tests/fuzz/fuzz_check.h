@@ -58,6 +58,26 @@ FUZZ_UNTRACED static long fuzz_find(const unsigned char *s, size_t len,
   return -1;
 }
 
+/* Where the value s (n bytes) is in data: its first occurrence as a whole
+ * JSON string ("s"), else its first occurrence, else -1. An echoed
+ * non-secret value may hold the same bytes earlier in the input. */
+FUZZ_UNTRACED static long fuzz_value_at(const uint8_t *data, size_t size,
+                                        const unsigned char *s, size_t n) {
+  long first = -1;
+  for (size_t from = 0; from < size;) {
+    long at = fuzz_find(data + from, size - from, s, n);
+    size_t end;
+    if (at < 0) break;
+    at += (long)from;
+    end = (size_t)at + n;
+    if (first < 0) first = at;
+    if (at > 0 && data[at - 1] == '"' && end < size && data[end] == '"')
+      return at;
+    from = (size_t)at + 1;
+  }
+  return first;
+}
+
 /* How many times the n bytes at w occur in msg. */
 FUZZ_UNTRACED static size_t fuzz_count(const char *msg, const unsigned char *w,
                                        size_t n) {
@@ -112,7 +132,7 @@ FUZZ_UNTRACED static int fuzz_shows_at(const uint8_t *data, size_t size,
     /* Where the run is in the input: inside s, which is data + base or,
      * base -1, where s first occurs in data (a value written with escapes
      * cannot be found: unconfirmed). */
-    if (base < 0) base = fuzz_find(data, size, (const unsigned char *)s, n);
+    if (base < 0) base = fuzz_value_at(data, size, (const unsigned char *)s, n);
     if (base < 0) continue;
     at = base + fuzz_find((const unsigned char *)s, n, w + i, FUZZ_LEAK_RUN);
     if (at < 0) continue; /* escaped in the input: cannot confirm */
