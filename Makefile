@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all build test demo bench-receiver soak install clean fresh-debian coverage
+.PHONY: all build test demo bench-receiver soak fuzz install clean fresh-debian coverage
 
 all: build
 
@@ -51,6 +51,23 @@ soak:
 	cmake --build $(SOAK_BUILD) -j $(JOBS) --target gauth_soak gauth_emulator
 	GAUTH_EMULATOR_BIN=$(SOAK_BUILD)/examples/emulator/gauth-emulator \
 	  $(SOAK_BUILD)/tests/emulator/gauth_soak
+
+# Fuzzing at scale (tests/scripts/fuzz.sh): every libFuzzer target (clang,
+# ASan + UBSan) in a build dir of its own, each for FUZZ_RUNS executions or
+# FUZZ_MAX_SECONDS seconds, whichever comes first, FUZZ_PARALLEL targets at
+# a time; prints a table (executions, coverage, corpus, findings, seconds)
+# and fails on any crash, leak, timeout or failed property (reproducers in
+# FUZZ_BUILD/fuzz/artifacts/). A script, not CI: `make test` runs the
+# targets briefly. FUZZ_TARGETS="fuzz_url fuzz_aws" runs a subset.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_RUNS ?= 10000000
+FUZZ_MAX_SECONDS ?= 3600
+FUZZ_PARALLEL ?= $(JOBS)
+fuzz:
+	@sh cmake/install-deps.sh fuzz
+	@FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_RUNS=$(FUZZ_RUNS) \
+	  FUZZ_MAX_SECONDS=$(FUZZ_MAX_SECONDS) FUZZ_PARALLEL=$(FUZZ_PARALLEL) \
+	  JOBS=$(JOBS) bash tests/scripts/fuzz.sh
 
 # `make demo` on a minimal Debian 12 root made with debootstrap, from a clone
 # of HEAD (downloads Debian packages; not part of `make test`).

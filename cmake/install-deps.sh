@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs the Debian packages that a make target needs, when any is missing.
-# Usage: cmake/install-deps.sh build|test|demo|bench|coverage
+# Usage: cmake/install-deps.sh build|test|demo|bench|coverage|fuzz
 # As root it runs apt-get; otherwise it prints the exact command and fails.
 set -eu
 
@@ -26,6 +26,8 @@ demo_pkgs="libmicrohttpd-dev curl"
 bench_pkgs="libmicrohttpd-dev wrk openssl curl valgrind"
 # make coverage: the test suite's packages and lcov (lcov, genhtml).
 coverage_pkgs="$test_pkgs lcov"
+# make fuzz: clang with libFuzzer and the sanitizers' runtimes.
+fuzz_pkgs="clang libclang-rt-14-dev"
 
 case "${1:-build}" in
   build) want="$build_pkgs" ;;
@@ -33,7 +35,8 @@ case "${1:-build}" in
   demo) want="$build_pkgs $demo_pkgs" ;;
   bench) want="$build_pkgs $bench_pkgs" ;;
   coverage) want="$build_pkgs $coverage_pkgs" ;;
-  *) echo "usage: $0 build|test|demo|bench|coverage" >&2; exit 2 ;;
+  fuzz) want="$build_pkgs $fuzz_pkgs" ;;
+  *) echo "usage: $0 build|test|demo|bench|coverage|fuzz" >&2; exit 2 ;;
 esac
 
 missing=""

@@ -367,6 +367,7 @@ gauth_status gauth__sts_reply_parse(const char *body, size_t len, int64_t now,
   if (st == GAUTH_OK && tok[0] == '\0')
     st = gauth__error_set(err, GAUTH_E_MALFORMED,
                           "field \"access_token\" is empty");
+  if (st == GAUTH_OK) st = gauth__token_text_check(tok, "access_token", err);
   if (st == GAUTH_OK)
     st = gauth__json_opt_string(root, "issued_token_type", &issued, err);
   if (st == GAUTH_OK && issued != NULL &&

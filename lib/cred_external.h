@@ -137,6 +137,31 @@ gauth_status gauth__external_aws_serialize(const char *url,
 gauth_status gauth__external_aws_token_secrets(const char *token, char ***out,
                                                gauth_error *err);
 
+/* The metadata service's replies (pure): each body (len bytes) is trimmed
+ * of surrounding whitespace first. GAUTH_E_BAD_RESPONSE (never showing the
+ * reply), GAUTH_E_NOMEM; on failure the outputs are NULL.
+ *   - an availability zone ("us-east-2b") gives its region ("us-east-2":
+ *     the last character dropped; lower-case letters, digits and '-', at
+ *     most 64 bytes). Free *region with free().
+ *   - a role name: 1 to 256 bytes, no blank, control, '/', '?', '#', '%' or
+ *     '\\'. Free *role with free().
+ *   - an IMDSv2 session token: one non-empty line. Free *token with
+ *     gauth__secret_strfree.
+ *   - security credentials {"AccessKeyId","SecretAccessKey","Token"}: the
+ *     first two non-empty strings, Token optional (absent or empty: *session
+ *     NULL). Free *key_id with free(), *secret and *session with
+ *     gauth__secret_strfree. */
+gauth_status gauth__aws_region_from_zone(const char *body, size_t len,
+                                         char **region, gauth_error *err);
+gauth_status gauth__aws_role_parse(const char *body, size_t len, char **role,
+                                   gauth_error *err);
+gauth_status gauth__aws_imdsv2_token_parse(const char *body, size_t len,
+                                           char **token, gauth_error *err);
+gauth_status gauth__aws_security_credentials_parse(const char *body, size_t len,
+                                                   char **key_id, char **secret,
+                                                   char **session,
+                                                   gauth_error *err);
+
 /* ---- executables (lib/cred_external_exec.c) -------------------------------
  * credential_source {"executable": {"command", "timeout_millis",
  * "output_file"}} validated into *out: command required (split on

@@ -264,11 +264,38 @@ static gauth_status imds_call(gauth_credentials *c, const aws_state *s,
   return st;
 }
 
-/* The body trimmed of surrounding whitespace, as a new string. */
-static char *trimmed(const char *b, size_t n) {
-  while (n > 0 && strchr(" \t\r\n", b[n - 1])) n--;
-  while (n > 0 && strchr(" \t\r\n", b[0])) b++, n--;
-  return strndup(b, n);
+/* The body (a text reply) trimmed of surrounding whitespace, as a new
+ * string into *out. A NUL byte inside is GAUTH_E_BAD_RESPONSE naming
+ * `what`: the reply would be read as the text before it. */
+static gauth_status trimmed(const char *b, size_t n, const char *what,
+                            char **out, gauth_error *err) {
+  *out = NULL;
+  while (n > 0 && strchr(" \t\r\n", b[n - 1]) != NULL && b[n - 1] != '\0') n--;
+  while (n > 0 && strchr(" \t\r\n", b[0]) != NULL && b[0] != '\0') b++, n--;
+  if (memchr(b, '\0', n) != NULL)
+    return gauth__error_set(err, GAUTH_E_BAD_RESPONSE,
+                            "AWS metadata service: the %s holds a NUL byte",
+                            what);
+  *out = strndup(b, n);
+  return *out != NULL ? GAUTH_OK : gauth__error_nomem(err);
+}
+
+gauth_status gauth__aws_imdsv2_token_parse(const char *body, size_t len,
+                                           char **token, gauth_error *err) {
+  gauth_status st = trimmed(body, len,
+                            "IMDSv2 session token "
+                            "(credential_source.imdsv2_session_token_url)",
+                            token, err);
+  if (st != GAUTH_OK) return st;
+  if ((*token)[0] == '\0' || strpbrk(*token, "\r\n") != NULL) {
+    gauth__secret_strfree(*token);
+    *token = NULL;
+    return gauth__error_set(err, GAUTH_E_BAD_RESPONSE,
+                            "AWS metadata service: the IMDSv2 session token "
+                            "(credential_source.imdsv2_session_token_url) is "
+                            "empty or not one line");
+  }
+  return GAUTH_OK;
 }
 
 static gauth_status imdsv2_token(gauth_credentials *c, const char *url,
@@ -280,15 +307,9 @@ static gauth_status imdsv2_token(gauth_credentials *c, const char *url,
                               "(credential_source.imdsv2_session_token_url)",
                               &body, &len, err);
   if (st != GAUTH_OK) return st;
-  s->imds_token = trimmed(body, len);
+  st = gauth__aws_imdsv2_token_parse(body, len, &s->imds_token, err);
   gauth__secret_free(body, len + 1);
-  if (s->imds_token == NULL) return gauth__error_nomem(err);
-  if (s->imds_token[0] == '\0' || strpbrk(s->imds_token, "\r\n") != NULL)
-    return gauth__error_set(err, GAUTH_E_BAD_RESPONSE,
-                            "AWS metadata service: the IMDSv2 session token "
-                            "(credential_source.imdsv2_session_token_url) is "
-                            "empty or not one line");
-  return GAUTH_OK;
+  return st;
 }
 
 static int region_ok(const char *r) {
@@ -297,23 +318,15 @@ static int region_ok(const char *r) {
          strspn(r, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
 }
 
-static gauth_status region_from_imds(gauth_credentials *c,
-                                     const gauth__external_aws *a, aws_state *s,
-                                     gauth_error *err) {
-  char *body, *zone;
-  size_t len, n;
-  gauth_status st;
-  if (a->region_url == NULL)
-    return gauth__error_set(err, GAUTH_E_NOT_FOUND,
-                            "AWS region: set AWS_REGION or AWS_DEFAULT_REGION, "
-                            "or credential_source.region_url");
-  st = imds_call(c, s, "GET", a->region_url,
-                 "availability zone (credential_source.region_url)", &body,
-                 &len, err);
+gauth_status gauth__aws_region_from_zone(const char *body, size_t len,
+                                         char **region, gauth_error *err) {
+  char *zone;
+  size_t n;
+  gauth_status st =
+      trimmed(body, len, "availability zone (credential_source.region_url)",
+              &zone, err);
+  *region = NULL;
   if (st != GAUTH_OK) return st;
-  zone = trimmed(body, len);
-  gauth__secret_free(body, len + 1);
-  if (zone == NULL) return gauth__error_nomem(err);
   /* "us-east-2b": the zone's last letter goes. */
   n = strlen(zone);
   if (n > 1) zone[n - 1] = '\0';
@@ -324,8 +337,27 @@ static gauth_status region_from_imds(gauth_credentials *c,
                             "(credential_source.region_url) is not a zone "
                             "name like us-east-2b");
   }
-  s->region = zone;
+  *region = zone;
   return GAUTH_OK;
+}
+
+static gauth_status region_from_imds(gauth_credentials *c,
+                                     const gauth__external_aws *a, aws_state *s,
+                                     gauth_error *err) {
+  char *body;
+  size_t len;
+  gauth_status st;
+  if (a->region_url == NULL)
+    return gauth__error_set(err, GAUTH_E_NOT_FOUND,
+                            "AWS region: set AWS_REGION or AWS_DEFAULT_REGION, "
+                            "or credential_source.region_url");
+  st = imds_call(c, s, "GET", a->region_url,
+                 "availability zone (credential_source.region_url)", &body,
+                 &len, err);
+  if (st != GAUTH_OK) return st;
+  st = gauth__aws_region_from_zone(body, len, &s->region, err);
+  gauth__secret_free(body, len + 1);
+  return st;
 }
 
 static int role_ok(const char *r) {
@@ -337,27 +369,52 @@ static int role_ok(const char *r) {
   return 1;
 }
 
-/* {"AccessKeyId","SecretAccessKey","Token"} into s. */
-static gauth_status parse_security_credentials(const char *body, size_t len,
-                                               aws_state *s, gauth_error *err) {
+gauth_status gauth__aws_role_parse(const char *body, size_t len, char **role,
+                                   gauth_error *err) {
+  gauth_status st =
+      trimmed(body, len, "role name (credential_source.url)", role, err);
+  if (st != GAUTH_OK) return st;
+  if (!role_ok(*role)) {
+    free(*role);
+    *role = NULL;
+    return gauth__error_set(err, GAUTH_E_BAD_RESPONSE,
+                            "AWS metadata service: the role name "
+                            "(credential_source.url) is empty or not a "
+                            "name");
+  }
+  return GAUTH_OK;
+}
+
+gauth_status gauth__aws_security_credentials_parse(const char *body, size_t len,
+                                                   char **key_id, char **secret,
+                                                   char **session,
+                                                   gauth_error *err) {
   cJSON *root = NULL;
-  const char *id = NULL, *secret = NULL, *token = NULL;
-  gauth_status st = gauth__json_parse_object(body, len, NULL, &root, err);
+  const char *id = NULL, *sec = NULL, *token = NULL;
+  gauth_status st;
+  *key_id = *secret = *session = NULL;
+  st = gauth__json_parse_object(body, len, NULL, &root, err);
   if (st == GAUTH_OK)
     st = gauth__json_get_string(root, "AccessKeyId", &id, err);
   if (st == GAUTH_OK)
-    st = gauth__json_get_string(root, "SecretAccessKey", &secret, err);
+    st = gauth__json_get_string(root, "SecretAccessKey", &sec, err);
   if (st == GAUTH_OK) st = gauth__json_opt_string(root, "Token", &token, err);
-  if (st == GAUTH_OK && (id[0] == '\0' || secret[0] == '\0'))
+  if (st == GAUTH_OK && (id[0] == '\0' || sec[0] == '\0'))
     st = gauth__error_set(err, GAUTH_E_MALFORMED,
                           "field \"AccessKeyId\" or \"SecretAccessKey\" is "
                           "empty");
-  if (st == GAUTH_OK && ((s->key_id = strdup(id)) == NULL ||
-                         (s->secret = strdup(secret)) == NULL ||
-                         (token != NULL && token[0] != '\0' &&
-                          (s->session = strdup(token)) == NULL)))
+  if (st == GAUTH_OK &&
+      ((*key_id = strdup(id)) == NULL || (*secret = strdup(sec)) == NULL ||
+       (token != NULL && token[0] != '\0' &&
+        (*session = strdup(token)) == NULL)))
     st = gauth__error_nomem(err);
   gauth__secret_json_delete(root);
+  if (st != GAUTH_OK) {
+    free(*key_id);
+    gauth__secret_strfree(*secret);
+    gauth__secret_strfree(*session);
+    *key_id = *secret = *session = NULL;
+  }
   if (st != GAUTH_OK && st != GAUTH_E_NOMEM) {
     if (err != NULL) err->code = GAUTH_E_BAD_RESPONSE;
     gauth__error_prefix(err,
@@ -381,16 +438,9 @@ static gauth_status credentials_from_imds(gauth_credentials *c,
   st = imds_call(c, s, "GET", a->cred_url, "role name (credential_source.url)",
                  &body, &len, err);
   if (st != GAUTH_OK) return st;
-  role = trimmed(body, len);
+  st = gauth__aws_role_parse(body, len, &role, err);
   gauth__secret_free(body, len + 1);
-  if (role == NULL) return gauth__error_nomem(err);
-  if (!role_ok(role)) {
-    free(role);
-    return gauth__error_set(err, GAUTH_E_BAD_RESPONSE,
-                            "AWS metadata service: the role name "
-                            "(credential_source.url) is empty or not a "
-                            "name");
-  }
+  if (st != GAUTH_OK) return st;
   n = strlen(a->cred_url) + strlen(role) + 2;
   url = malloc(n);
   if (url != NULL) snprintf(url, n, "%s/%s", a->cred_url, role);
@@ -401,7 +451,8 @@ static gauth_status credentials_from_imds(gauth_credentials *c,
                  err);
   free(url);
   if (st != GAUTH_OK) return st;
-  st = parse_security_credentials(body, len, s, err);
+  st = gauth__aws_security_credentials_parse(body, len, &s->key_id, &s->secret,
+                                             &s->session, err);
   gauth__secret_free(body, len + 1);
   return st;
 }

@@ -70,9 +70,9 @@ static gauth_status fetch_access(gauth_credentials *c,
   return st;
 }
 
-/* The identity reply is the JWT itself (trailing whitespace tolerated). */
-static gauth_status take_id_token(char *body, size_t len, gauth__token *out,
-                                  gauth_error *err) {
+gauth_status gauth__metadata_id_token_parse(char *body, size_t len,
+                                            gauth__token *out,
+                                            gauth_error *err) {
   gauth_error e = GAUTH_ERROR_INIT;
   size_t i;
   while (len > 0 && (body[len - 1] == '\n' || body[len - 1] == '\r' ||
@@ -128,7 +128,7 @@ static gauth_status fetch_id(gauth_credentials *c,
                                 err);
   free(path);
   if (st != GAUTH_OK) return st;
-  st = take_id_token(body, len, out, err);
+  st = gauth__metadata_id_token_parse(body, len, out, err);
   gauth__secret_free(body, len + 1);
   return st;
 }

@@ -21,27 +21,33 @@ void gauth__token_cleanup(gauth__token *t) {
   t->expires_at = 0;
 }
 
-/* A token must be printable ASCII without spaces: it goes into an HTTP
- * header. The message names the member, never the value. */
-static gauth_status check_token_text(const char *v, const char *member,
+gauth_status gauth__token_text_check(const char *v, const char *member,
                                      gauth_error *err) {
   size_t i, n = strlen(v);
   if (n == 0)
-    return gauth__error_set(err, GAUTH_E_BAD_RESPONSE,
-                            "token reply: \"%s\" is empty", member);
+    return gauth__error_set(err, GAUTH_E_BAD_RESPONSE, "\"%s\" is empty",
+                            member);
   if (n > TOKEN_MAX_BYTES)
     return gauth__error_set(err, GAUTH_E_BAD_RESPONSE,
-                            "token reply: \"%s\" is %zu bytes long (over %zu)",
-                            member, n, TOKEN_MAX_BYTES);
+                            "\"%s\" is %zu bytes long (over %zu)", member, n,
+                            TOKEN_MAX_BYTES);
   for (i = 0; i < n; i++) {
     unsigned char c = (unsigned char)v[i];
     if (c <= 0x20 || c >= 0x7f)
       return gauth__error_set(err, GAUTH_E_BAD_RESPONSE,
-                              "token reply: \"%s\" holds a character that "
-                              "cannot go into an HTTP header",
+                              "\"%s\" holds a character that cannot go into "
+                              "an HTTP header",
                               member);
   }
   return GAUTH_OK;
+}
+
+/* gauth__token_text_check, the message starting "token reply: ". */
+static gauth_status check_token_text(const char *v, const char *member,
+                                     gauth_error *err) {
+  gauth_status st = gauth__token_text_check(v, member, err);
+  if (st != GAUTH_OK) gauth__error_prefix(err, "token reply");
+  return st;
 }
 
 static gauth_status parse_access(const cJSON *obj, int64_t now,

@@ -141,6 +141,12 @@ gauth_status gauth__token_response_parse(const char *body, size_t len,
                                          gauth__token *out, char **id_token,
                                          gauth_error *err);
 
+/* A token must be printable ASCII without spaces, at most 16 KiB: it goes
+ * into an HTTP header. GAUTH_E_BAD_RESPONSE naming `member` (never the
+ * value) otherwise. Every parser of a reply holding a token checks it. */
+gauth_status gauth__token_text_check(const char *v, const char *member,
+                                     gauth_error *err);
+
 /* RFC 3339 ("2026-11-27T06:00:00Z", fractional seconds and offsets
  * accepted) to seconds since the epoch. GAUTH_E_MALFORMED otherwise. */
 gauth_status gauth__rfc3339_parse(const char *s, int64_t *out,

@@ -35,22 +35,23 @@ gauth_status gauth__status_for_http(long http_status, const char *error_code) {
   return GAUTH_E_HTTP;
 }
 
-/* A copy of server text fit for a message: control characters become
- * spaces, `known` secrets and secret-looking runs are redacted, and the
- * result is cut to `max` bytes on a character boundary ("..." marks the
- * cut). NULL when out of memory. */
+/* A copy of server text fit for a message: `known` secrets are redacted
+ * as the server wrote them (a secret holding a control character would
+ * not match once that became a space), control characters become spaces,
+ * secret-looking runs are redacted, and the result is cut to `max` bytes
+ * on a character boundary ("..." marks the cut). NULL when out of
+ * memory. */
 static char *server_text(const char *text, const char *const *known,
                          size_t max) {
-  size_t n = strlen(text);
-  char *flat = malloc(n + 1);
+  char *flat = gauth__redact(text, known);
   char *red;
-  size_t i;
+  size_t i, n;
   if (flat == NULL) return NULL;
+  n = strlen(flat);
   for (i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)text[i];
-    flat[i] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
+    unsigned char c = (unsigned char)flat[i];
+    if (c < 0x20 || c == 0x7f) flat[i] = ' ';
   }
-  flat[n] = '\0';
   red = gauth__redact(flat, known);
   free(flat);
   if (red == NULL) return NULL;

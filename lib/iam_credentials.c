@@ -194,6 +194,10 @@ static gauth_status reply_string(const char *body, size_t len,
   if (st == GAUTH_OK && (*out)[0] == '\0')
     st =
         gauth__error_set(err, GAUTH_E_MALFORMED, "field \"%s\" is empty", name);
+  /* Tokens and signed JWTs go into headers and forms: header-safe text
+   * (a signature is base64 and may be long: checked by its decoder). */
+  if (st == GAUTH_OK && strcmp(name, "signedBlob") != 0)
+    st = gauth__token_text_check(*out, name, err);
   return st == GAUTH_OK ? st : bad_reply(err, st, action);
 }
 

@@ -63,6 +63,15 @@ char *gauth__metadata_query_escape(const char *s);
 gauth_status gauth__metadata_path_normalize(const char *path, const char **rel,
                                             gauth_error *err);
 
+/* The identity reply (body, len bytes, NUL-terminated; trailing
+ * whitespace is cut in place): a JWT with an exp claim, which gives
+ * out->expires_at. GAUTH_E_BAD_RESPONSE (never showing the reply),
+ * GAUTH_E_NOMEM. Free out->value with gauth__token_cleanup. */
+struct gauth__token;
+gauth_status gauth__metadata_id_token_parse(char *body, size_t len,
+                                            struct gauth__token *out,
+                                            gauth_error *err);
+
 /* Residency hints (no network). Each returns 1 and describes the hint in
  * detail (size n) when it finds one, 0 otherwise. */
 /* K_SERVICE, CLOUD_RUN_JOB or FUNCTION_TARGET set (and not empty). */

@@ -659,6 +659,11 @@ static gauth_status read_strings(gauth_scheduler_job *job, const cJSON *root,
       (st = copy_string(root, "timeZone", GAUTH__JSON_OPTIONAL, "job",
                         &job->time_zone, err)) != GAUTH_OK)
     return st;
+  /* The job id goes into the X-CloudScheduler-JobName request header. */
+  if (job->name != NULL && bad_header_value(job->name))
+    return gauth__error_set(err, GAUTH_E_MALFORMED,
+                            "job.name holds a line break or another control "
+                            "character");
   st = opt_enum(root, "state", "job", state_names,
                 (int)GAUTH__ARRAY_LEN(state_names), &state, err);
   job->state = (gauth_scheduler_state)state;

@@ -388,6 +388,97 @@ static char *percent_decode(const char *s) {
   return out;
 }
 
+/* The metadata service's text replies: trimmed, checked, and refused
+ * when a NUL byte is inside (they were read as the text before it:
+ * "us-east-2\0junk" gave region "us-east-"). */
+Test(aws, metadata_text_replies) {
+  char *out = NULL;
+  gauth_error err = GAUTH_ERROR_INIT;
+  cr_assert_eq(gauth__aws_region_from_zone(" us-east-2b\n", 12, &out, &err),
+               GAUTH_OK, "%s", err.message);
+  cr_assert_str_eq(out, "us-east-2");
+  free(out);
+  cr_assert_eq(gauth__aws_role_parse("role-1\n", 7, &out, &err), GAUTH_OK);
+  cr_assert_str_eq(out, "role-1");
+  free(out);
+  cr_assert_eq(gauth__aws_imdsv2_token_parse(
+                   "AQAE" CANARY "\r\n", sizeof("AQAE" CANARY) + 1, &out, &err),
+               GAUTH_OK);
+  cr_assert_str_eq(out, "AQAE" CANARY);
+  gauth__secret_strfree(out);
+
+  static const struct {
+    const char *body;
+    size_t len;
+  } nul[] = {{"us-east-2\0junk", 14}, {"us-east-2b\0", 11}, {"b%\0\xb0", 4}};
+  for (size_t i = 0; i < sizeof nul / sizeof *nul; i++) {
+    out = (char *)"junk";
+    cr_assert_eq(
+        gauth__aws_region_from_zone(nul[i].body, nul[i].len, &out, &err),
+        GAUTH_E_BAD_RESPONSE, "case %zu", i);
+    cr_assert_null(out);
+    cr_assert_not_null(strstr(err.message, "NUL byte"), "%s", err.message);
+    cr_assert_eq(gauth__aws_role_parse(nul[i].body, nul[i].len, &out, &err),
+                 GAUTH_E_BAD_RESPONSE, "case %zu", i);
+    cr_assert_null(out);
+    cr_assert_eq(
+        gauth__aws_imdsv2_token_parse(nul[i].body, nul[i].len, &out, &err),
+        GAUTH_E_BAD_RESPONSE, "case %zu", i);
+    cr_assert_null(out);
+  }
+  static const char *const bad_zone[] = {
+      "", " \n", "b", "US-EAST-2B", "us east 2b", "us/east-2b"};
+  for (size_t i = 0; i < sizeof bad_zone / sizeof *bad_zone; i++) {
+    cr_assert_eq(gauth__aws_region_from_zone(bad_zone[i], strlen(bad_zone[i]),
+                                             &out, &err),
+                 GAUTH_E_BAD_RESPONSE, "case %zu", i);
+    cr_assert_null(out);
+  }
+  static const char *const bad_role[] = {"", "a/b", "a b", "a?b", "a%2f"};
+  for (size_t i = 0; i < sizeof bad_role / sizeof *bad_role; i++) {
+    cr_assert_eq(
+        gauth__aws_role_parse(bad_role[i], strlen(bad_role[i]), &out, &err),
+        GAUTH_E_BAD_RESPONSE, "case %zu", i);
+    cr_assert_null(out);
+  }
+  cr_assert_eq(gauth__aws_imdsv2_token_parse("a\nb", 3, &out, &err),
+               GAUTH_E_BAD_RESPONSE);
+  cr_assert_null(out);
+}
+
+Test(aws, security_credentials_reply) {
+  const char *body =
+      "{\"Code\":\"Success\",\"AccessKeyId\":\"AKIDEXAMPLE\","
+      "\"SecretAccessKey\":\"" CANARY "\",\"Token\":\"tok" CANARY "\"}";
+  char *id = NULL, *secret = NULL, *session = NULL;
+  gauth_error err = GAUTH_ERROR_INIT;
+  cr_assert_eq(gauth__aws_security_credentials_parse(body, strlen(body), &id,
+                                                     &secret, &session, &err),
+               GAUTH_OK, "%s", err.message);
+  cr_assert_str_eq(id, "AKIDEXAMPLE");
+  cr_assert_str_eq(secret, CANARY);
+  cr_assert_str_eq(session, "tok" CANARY);
+  free(id);
+  gauth__secret_strfree(secret);
+  gauth__secret_strfree(session);
+  static const char *const bad[] = {
+      "{\"AccessKeyId\":\"A\"}",
+      "{\"AccessKeyId\":\"\",\"SecretAccessKey\":\"" CANARY "\"}",
+      "{\"AccessKeyId\":1,\"SecretAccessKey\":\"" CANARY "\"}",
+      "[\"" CANARY "\"]",
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    id = secret = session = (char *)"junk";
+    cr_assert_eq(gauth__aws_security_credentials_parse(
+                     bad[i], strlen(bad[i]), &id, &secret, &session, &err),
+                 GAUTH_E_BAD_RESPONSE, "case %zu: %s", i, err.message);
+    cr_assert(id == NULL && secret == NULL && session == NULL);
+    cr_assert_not_null(strstr(err.message, "security credentials"), "%s",
+                       err.message);
+    assert_clean(err.message);
+  }
+}
+
 Test(aws, serialize) {
   gauth__sigv4_header h[] = {{"x-goog-cloud-target-resource", AUD}};
   gauth__sigv4_request r = {0};
@@ -635,6 +726,11 @@ Test(sts, reply) {
       {"{\"access_token\":\"" CANARY "\",\"expires_in\":-5}", "\"expires_in\""},
       {"{\"access_token\":\"" CANARY "\",\"expires_in\":1.5}",
        "\"expires_in\""},
+      /* The token goes into an Authorization header: header-safe text
+       * only (CR LF would inject a header). */
+      {"{\"access_token\":\"ya29.a\\r\\nX-Injected: 1\"}", "\"access_token\""},
+      {"{\"access_token\":\"ya29.a b\"}", "\"access_token\""},
+      {"{\"access_token\":\"ya29.\\u00e9\"}", "\"access_token\""},
       {"{\"access_token\":\"" CANARY, "STS reply"},
       {"<html>" CANARY "</html>", "STS reply"},
   };

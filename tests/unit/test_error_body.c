@@ -303,6 +303,18 @@ Test(error_from_reply, known_secret_redacted) {
   cr_assert(strstr(err.message, "is wrong") != NULL, "%s", err.message);
 }
 
+/* A known secret holding a control character is redacted too (control
+ * characters become spaces after the redaction, not before it). */
+Test(error_from_reply, known_secret_with_control_character_redacted) {
+  const char *known[] = {"line1\nS3CRETPART-0123456789", NULL};
+  gauth_error err = GAUTH_ERROR_INIT;
+  from_reply(&err, 400, NULL,
+             "{\"error\":{\"message\":\"line1\\nS3CRETPART-0123456789\"}}",
+             known);
+  cr_assert(strstr(err.message, "S3CRETPART") == NULL, "%s", err.message);
+  cr_assert(strstr(err.message, "[redacted]") != NULL, "%s", err.message);
+}
+
 /* A secret that straddles the truncation point: redaction runs before the
  * cut, so not even its first half survives. */
 Test(error_from_reply, known_secret_at_the_cut_redacted) {

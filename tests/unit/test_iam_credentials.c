@@ -143,6 +143,17 @@ Test(reply, access_token_bad) {
       {"{\"accessToken\":\"ya29." CANARY "\",\"expireTime\":"
        "\"2026-13-01T00:00:00Z\"}",
        "\"expireTime\""},
+      /* A token goes into an Authorization header: no CR, LF, space or
+       * byte outside printable ASCII (a header injection otherwise). */
+      {"{\"accessToken\":\"ya29.a\\r\\nX-Injected: 1\",\"expireTime\":"
+       "\"2026-01-01T00:00:00Z\"}",
+       "\"accessToken\""},
+      {"{\"accessToken\":\"ya29.a b\",\"expireTime\":"
+       "\"2026-01-01T00:00:00Z\"}",
+       "\"accessToken\""},
+      {"{\"accessToken\":\"ya29.\\u00e9\",\"expireTime\":"
+       "\"2026-01-01T00:00:00Z\"}",
+       "\"accessToken\""},
       {"{\"accessToken\":\"ya29." CANARY, "generateAccessToken reply"},
       {"[\"ya29." CANARY "\"]", "generateAccessToken reply"},
       {"", "generateAccessToken reply"},
@@ -194,9 +205,12 @@ Test(reply, id_token) {
   cr_assert_not_null(strstr(err.message, "\"token\""), "%s", err.message);
   cr_assert_null(strstr(err.message, jwt), "%s", err.message);
   free(jwt);
-  static const char *const bad[] = {"{}", "{\"token\":null}", "{\"token\":[]}",
+  static const char *const bad[] = {"{}",
+                                    "{\"token\":null}",
+                                    "{\"token\":[]}",
                                     "{\"token\":\"\"}",
-                                    "{\"token\":\"" CANARY "\"}"};
+                                    "{\"token\":\"" CANARY "\"}",
+                                    "{\"token\":\"a.b\\r\\nX: 1.c\"}"};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     cr_assert_eq(
         gauth__iamcredentials_id_token_parse(bad[i], strlen(bad[i]), &t, &err),
@@ -266,6 +280,7 @@ Test(reply, sign_jwt) {
       {"{\"keyId\":\"k2\"}", "\"signedJwt\""},
       {"{\"keyId\":\"k2\",\"signedJwt\":{}}", "\"signedJwt\""},
       {"{\"signedJwt\":\"" CANARY "\"}", "\"keyId\""},
+      {"{\"keyId\":\"k2\",\"signedJwt\":\"a.b.c\\r\\nX: 1\"}", "\"signedJwt\""},
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     cr_assert_eq(gauth__iamcredentials_sign_jwt_parse(

@@ -548,6 +548,22 @@ Test(scheduler_job, headers_refused) {
                  "job.httpTarget: field \"headers\" is an array");
 }
 
+/* The job id goes into X-CloudScheduler-JobName: a name with a line break
+ * would inject a header into every attempt. */
+Test(scheduler_job, name_with_control_characters_refused) {
+  expect_refused(
+      "{\"name\":\"projects/p/locations/l/jobs/j\\r\\nX-Injected: "
+      "1\",\"httpTarget\":{\"uri\":\"https://h.example/\"}}",
+      "job.name holds a line break or another control character");
+  expect_refused(
+      "{\"name\":\"projects/p/locations/l/jobs/j\\u0001x\","
+      "\"httpTarget\":{\"uri\":\"https://h.example/\"}}",
+      "job.name");
+  gauth_scheduler_job_free(
+      parse_ok("{\"name\":\"projects/p/locations/l/jobs/j\\tk\",\"httpTarget\":"
+               "{\"uri\":\"https://h.example/\"}}"));
+}
+
 Test(scheduler_job, header_values_keep_tabs_commas_and_utf8) {
   gauth_scheduler_job *job = parse_ok(http_job(
       "\"headers\":{\"Accept\":\"a/b,\\tc/d\",\"X-Name\":\"Zo\\u00eb\","
