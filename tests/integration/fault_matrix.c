@@ -218,7 +218,7 @@ static void start_world(void) {
   }
   free(cfg);
   free(jwks);
-  snprintf(g_md_host, sizeof g_md_host, "%s", g_emu.base + 7);
+  snprintf(g_md_host, sizeof g_md_host, "%.100s", g_emu.base + 7);
   snprintf(g_audience, sizeof g_audience, "%s/services/collector",
            g_emu.run_base);
   g_opts = base_options();
