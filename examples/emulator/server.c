@@ -279,7 +279,7 @@ static void log_line(const char *method, const char *path, int status,
                      const char *principal, const char *note) {
   char p[300];
   size_t i;
-  for (i = 0; path[i] && i < sizeof(p) - 1; i++)
+  for (i = 0; i < sizeof(p) - 1 && path[i]; i++)
     p[i] = isprint((unsigned char)path[i]) ? path[i] : '?';
   p[i] = '\0';
   fprintf(stderr, "gauth-emulator: %s %s %d %s%s\n", method, p, status,
