@@ -118,7 +118,7 @@ void gauth__dx_reply_message(const gauth__http_response *resp, char *buf,
     return;
   e = cJSON_GetObjectItemCaseSensitive(root, "error");
   m = cJSON_IsObject(e) ? cJSON_GetObjectItemCaseSensitive(e, "message") : NULL;
-  if (cJSON_IsString(m))
+  if (m != NULL && cJSON_IsString(m))
     snprintf(buf, size, "HTTP %ld: %.200s", resp->status, m->valuestring);
   cJSON_Delete(root);
 }

@@ -1134,7 +1134,7 @@ gauth_status gauth__form_encode(const gauth__form_field *fields, size_t n,
       pair = strlen(name) + strlen(value) + 2; /* "&name=value" at most */
     }
     need = len + pair + 1;
-    if (need > cap) {
+    if (buf == NULL || need > cap) {
       size_t ncap = need * 2;
       char *grown = malloc(ncap);
       if (grown == NULL) {
