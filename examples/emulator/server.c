@@ -234,13 +234,14 @@ static int fault_reply(const emu_fault *f, emu_response *resp) {
   switch (f->kind) {
     case EMU_FAULT_STATUS: {
       int code = f->status ? f->status : 503;
+      /* The header first: setting the body leaves the headers alone. */
+      if (f->retry_after[0])
+        emu_reply_header(resp, "Retry-After", f->retry_after);
       if (f->body[0])
         emu_reply_text(resp, code, "application/json; charset=UTF-8", f->body);
       else
         emu_reply_google_error(resp, code, emu_google_status(code),
                                "injected fault");
-      if (f->retry_after[0])
-        emu_reply_header(resp, "Retry-After", f->retry_after);
       return 1;
     }
     case EMU_FAULT_INVALID_JSON:
