@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all build test demo bench-receiver soak fuzz install clean fresh-debian coverage
+.PHONY: all build test static-analysis demo bench-receiver soak fuzz install clean fresh-debian coverage
 
 all: build
 
@@ -21,6 +21,13 @@ build:
 test:
 	@sh cmake/install-deps.sh test
 	@JOBS=$(JOBS) bash tests/scripts/run-all.sh
+
+# cppcheck and clang's analyzer (scan-build) over lib/ and examples/, in a
+# build folder of their own; part of `make test` (docs/testing.md).
+STATIC_BUILD ?= build-static
+static-analysis:
+	@sh cmake/install-deps.sh static
+	@JOBS=$(JOBS) bash tests/scripts/static-analysis.sh $(STATIC_BUILD)
 
 # Builds and runs the end-to-end example.
 demo:

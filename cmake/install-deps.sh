@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs the Debian packages that a make target needs, when any is missing.
-# Usage: cmake/install-deps.sh build|test|demo|bench|coverage|fuzz
+# Usage: cmake/install-deps.sh build|test|demo|bench|coverage|fuzz|static
 # As root it runs apt-get; otherwise it prints the exact command and fails.
 set -eu
 
@@ -14,11 +14,14 @@ build_pkgs="cmake make gcc pkg-config libssl-dev libcurl4-openssl-dev libcjson-d
 # interop tests run Debian's PyJWT (with python3-cryptography, only a
 # Recommends of it) and python3-google-auth (with python3-requests, its
 # transport) under /usr/bin/python3. The receiver's load test drives it with
-# wrk.
+# wrk. The static analysis (tests/scripts/static-analysis.sh) runs cppcheck
+# and scan-build (clang-tools).
+static_pkgs="libmicrohttpd-dev clang cppcheck clang-tools"
 test_pkgs="libcriterion-dev libmicrohttpd-dev g++ clang libclang-rt-14-dev valgrind \
   libnghttp2-dev libidn2-dev librtmp-dev libssh2-1-dev libpsl-dev libkrb5-dev \
   libldap-dev libzstd-dev libbrotli-dev zlib1g-dev \
-  clang-format git openssl python3-jwt python3-cryptography python3-google-auth python3-requests wrk"
+  clang-format git openssl python3-jwt python3-cryptography python3-google-auth python3-requests wrk \
+  cppcheck clang-tools"
 demo_pkgs="libmicrohttpd-dev curl"
 # make bench-receiver: the receiver and the emulator (libmicrohttpd), wrk,
 # openssl speed for the RS256 floor, curl for the servers' first answers,
@@ -36,7 +39,8 @@ case "${1:-build}" in
   bench) want="$build_pkgs $bench_pkgs" ;;
   coverage) want="$build_pkgs $coverage_pkgs" ;;
   fuzz) want="$build_pkgs $fuzz_pkgs" ;;
-  *) echo "usage: $0 build|test|demo|bench|coverage|fuzz" >&2; exit 2 ;;
+  static) want="$build_pkgs $static_pkgs" ;;
+  *) echo "usage: $0 build|test|demo|bench|coverage|fuzz|static" >&2; exit 2 ;;
 esac
 
 missing=""

@@ -333,7 +333,8 @@ static gauth_status check_audience(const claim_set *c,
     }
     cJSON_ArrayForEach(it, aud) {
       one[0] = it->valuestring;
-      if (got[0] != '\0' && strlen(got) + 2 < sizeof(got)) strcat(got, ", ");
+      size_t gl = strlen(got);
+      if (gl > 0 && gl + 2 < sizeof(got)) memcpy(got + gl, ", ", 3);
       append_list(got, sizeof(got), one);
     }
   } else {

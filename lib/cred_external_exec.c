@@ -15,6 +15,7 @@
  * reuses the token the run before it got while that token is fresh. */
 /* pipe2; posix_spawn_file_actions_addclosefrom_np (glibc 2.34) */
 #define _GNU_SOURCE
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -618,6 +619,7 @@ static gauth_status token_locked(gauth__external_exec *e,
   if (e->output_file != NULL) st = read_output_file(e, x, now, &tok, &exp, err);
   if (st == GAUTH_E_NOT_FOUND) st = run_response(e, x, now, &tok, &exp, err);
   if (st != GAUTH_OK) return st;
+  assert(tok != NULL); /* each GAUTH_OK above sets it */
   if ((*token = strdup(tok)) == NULL) {
     gauth__secret_strfree(tok);
     return gauth__error_nomem(err);

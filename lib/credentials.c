@@ -240,7 +240,7 @@ static void error_clear_fast(gauth_error *err) {
   err->reason[0] = '\0';
 }
 
-static gauth_status check_outputs(gauth_credentials *c, char **token,
+static gauth_status check_outputs(const gauth_credentials *c, char **token,
                                   const char *fn, gauth_error *err) {
   if (token != NULL) *token = NULL;
   if (c == NULL || token == NULL)
@@ -262,7 +262,7 @@ gauth_status gauth_credentials_access_token(gauth_credentials *creds,
   st = check_outputs(creds, token, "gauth_credentials_access_token", err);
   if (st != GAUTH_OK) return st;
   if (scopes == NULL || scopes[0] == NULL) scopes = default_scopes;
-  while (scopes[n] != NULL && n <= SCOPES_MAX) n++;
+  while (n <= SCOPES_MAX && scopes[n] != NULL) n++;
   memset(&req, 0, sizeof(req));
   req.kind = GAUTH__TOKEN_ACCESS;
   req.scopes = scopes;

@@ -118,7 +118,7 @@ void gauth__dx_reply_message(const gauth__http_response *resp, char *buf,
     return;
   e = cJSON_GetObjectItemCaseSensitive(root, "error");
   m = cJSON_IsObject(e) ? cJSON_GetObjectItemCaseSensitive(e, "message") : NULL;
-  if (cJSON_IsString(m))
+  if (m != NULL && cJSON_IsString(m))
     snprintf(buf, size, "HTTP %ld: %.200s", resp->status, m->valuestring);
   cJSON_Delete(root);
 }
@@ -231,7 +231,7 @@ static void read_reply(gauth__dx *x, const char *how, int status,
   r.status = status;
   r.body = (char *)body;
   r.body_len = body_len;
-  if (body != NULL) gauth__dx_reply_message(&r, m, sizeof m);
+  gauth__dx_reply_message(&r, m, sizeof m); /* "HTTP <status>" at least */
   if (status >= 200 && status < 300) {
     gauth__dx_check(x->d, "attempt", GAUTH_DOCTOR_CHECK_OK, "%s: HTTP %d", how,
                     status);
@@ -239,9 +239,8 @@ static void read_reply(gauth__dx *x, const char *how, int status,
   }
   x->failed_evidence = 1;
   x->evidence_http = status;
-  gauth__dx_check(x->d, "attempt", GAUTH_DOCTOR_CHECK_FAIL, "%s: %s%s%s%s", how,
-                  *m ? m : "HTTP ", *m ? "" : "",
-                  www != NULL ? "; WWW-Authenticate: " : "",
+  gauth__dx_check(x->d, "attempt", GAUTH_DOCTOR_CHECK_FAIL, "%s: %s%s%s", how,
+                  m, www != NULL ? "; WWW-Authenticate: " : "",
                   www != NULL ? www : "");
   if (status == 404 && x->target_exists != 1)
     gauth__dx_target_not_found(x, "The URL answers 404");

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#define GAUTH_LIB_ERROR_C /* the definitions: see error_internal.h */
 #include "error_internal.h"
 #include "redact.h"
 

@@ -58,7 +58,7 @@ static char *server_text(const char *text, const char *const *known,
   if (strlen(red) > max) {
     /* Cut to leave room for "...", on a UTF-8 boundary. */
     gauth__strlcpy_utf8(red, red, max - 3 + 1);
-    strcat(red, "...");
+    memcpy(red + strlen(red), "...", 4);
   }
   return red;
 }

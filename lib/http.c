@@ -1307,7 +1307,7 @@ gauth_status gauth__form_encode(const gauth__form_field *fields, size_t n,
     return gauth__error_set(err, GAUTH_E_INVALID_ARG, "fields is NULL");
   for (i = 0; i <= n; i++) {
     char *name = NULL, *value = NULL;
-    size_t need;
+    size_t need, pair = 0;
     if (i < n) {
       const char *v = fields[i].value != NULL ? fields[i].value : "";
       if (fields[i].name == NULL || strlen(fields[i].name) > INT_MAX ||
@@ -1328,9 +1328,10 @@ gauth_status gauth__form_encode(const gauth__form_field *fields, size_t n,
         gauth__secret_free(buf, cap);
         return gauth__error_nomem(err);
       }
+      pair = strlen(name) + strlen(value) + 2; /* "&name=value" at most */
     }
-    need = len + (name ? strlen(name) + strlen(value) + 2 : 0) + 1;
-    if (need > cap) {
+    need = len + pair + 1;
+    if (buf == NULL || need > cap) {
       size_t ncap = need * 2;
       char *grown = malloc(ncap);
       if (grown == NULL) {

@@ -128,7 +128,7 @@ gauth_status gauth__iam_permissions_prepare(const char *const *permissions,
   *n = 0;
   if (permissions == NULL)
     return gauth__error_set(err, GAUTH_E_INVALID_ARG, "permissions is NULL");
-  while (permissions[count] != NULL && count <= GAUTH_IAM_MAX_PERMISSIONS)
+  while (count <= GAUTH_IAM_MAX_PERMISSIONS && permissions[count] != NULL)
     count++;
   if (count == 0 || count > GAUTH_IAM_MAX_PERMISSIONS)
     return gauth__error_set(err, GAUTH_E_INVALID_ARG,

@@ -149,7 +149,8 @@ static size_t jose_to_der_buf(const unsigned char *jose, size_t len,
   unsigned char body[ECDSA_DER_MAX];
   size_t nr, ns, blen, pos = 0;
 
-  if (coord_len == 0 || coord_len > ECDSA_MAX_COORD || len != 2 * coord_len)
+  if (jose == NULL || coord_len == 0 || coord_len > ECDSA_MAX_COORD ||
+      len != 2 * coord_len)
     return 0;
   nr = der_put_uint(body, jose, coord_len);
   if (nr == 0) return 0;

@@ -64,7 +64,8 @@ static void builder_skip(builder *b, const char *what, const char *why) {
     memcpy(dst, what, wl);
     dst[wl] = '\0';
     if (wl + 2 < SKIP_REASON_SIZE) {
-      memcpy(dst + wl, ": ", 3);
+      dst[wl] = ':';
+      dst[wl + 1] = ' ';
       gauth__strlcpy_utf8(dst + wl + 2, why, SKIP_REASON_SIZE - wl - 2);
     }
   }

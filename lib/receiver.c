@@ -80,6 +80,7 @@ const char *gauth__receiver_header(const gauth_request *req, const char *lname,
     size_t n = 0;
     const char *v = req->header(req->header_userdata, lname, &n);
     if (v != NULL) *len = n;
+    // cppcheck-suppress returnDanglingLifetime ; v is the callback's, not &n
     return v;
   }
   if (req->headers == NULL) return NULL;

@@ -460,7 +460,7 @@ static gauth_status attempt_new(gauth_scheduler_attempt **out,
   return GAUTH_OK;
 }
 
-static gauth_status check_args(gauth_credentials *caller,
+static gauth_status check_args(const gauth_credentials *caller,
                                const gauth_scheduler_job *job,
                                gauth_scheduler_attempt **out,
                                gauth_error *err) {

@@ -191,7 +191,7 @@ static int equals_ci(const char *host, size_t n, const char *name) {
 }
 
 int gauth__host_is_google(const char *host, const char *universe_domain) {
-  size_t n, un = 0;
+  size_t n;
   if (host == NULL) return 0;
   n = strlen(host);
   if (n > 0 && host[n - 1] == '.') n--;
@@ -202,7 +202,7 @@ int gauth__host_is_google(const char *host, const char *universe_domain) {
   if (is_subdomain(host, n, "googleapis.com", strlen("googleapis.com")))
     return 1;
   if (universe_domain != NULL) {
-    un = strlen(universe_domain);
+    size_t un = strlen(universe_domain);
     if (un > 0 && universe_domain[un - 1] == '.') un--;
     if (un > 0 && universe_domain[0] != '.' &&
         is_subdomain(host, n, universe_domain, un))

@@ -1,6 +1,7 @@
 /* gauth-emulator: unix-cron schedules in a time zone (see cron.h). */
 #include "cron.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -177,6 +178,8 @@ static bool parse_element(const field_spec *f, const char *s, size_t n,
     step = (int)v;
     if (single) hi = f->star_max; /* N/S: from N to the end */
   }
+  /* Every field's values fit in 64 bits (fields[] below). */
+  assert(lo >= 0 && hi < 64);
   for (int v = lo; v <= hi; v += step) *bits |= (uint64_t)1 << v;
   return true;
 }

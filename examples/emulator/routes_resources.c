@@ -258,7 +258,7 @@ static cJSON *policy_of_body(emu *e, const emu_request *req, emu_response *resp,
                            "Invalid value at 'policy.etag' (TYPE_BYTES)");
     goto out;
   }
-  if (cJSON_IsString(et)) snprintf(etag, etag_n, "%s", et->valuestring);
+  if (et != NULL) snprintf(etag, etag_n, "%s", et->valuestring);
   bindings = cJSON_GetObjectItemCaseSensitive(policy, "bindings");
   if (bindings != NULL && !cJSON_IsArray(bindings)) {
     emu_reply_google_error(resp, 400, "INVALID_ARGUMENT",

@@ -987,13 +987,14 @@ static void create_job(call *c) {
   }
   sjob *j = calloc(1, sizeof *j);
   sjob **nj = realloc(c->s->jobs, (c->s->njobs + 1) * sizeof *nj);
+  /* Kept even when j is NULL: realloc may have freed the old block. */
+  if (nj != NULL) c->s->jobs = nj;
   if (j == NULL || nj == NULL) {
     pthread_mutex_unlock(&c->s->mu);
     free(j);
     emu_reply_google_error(c->resp, 500, "INTERNAL", "out of memory");
     goto done;
   }
-  c->s->jobs = nj;
   j->name = strdup(c->name);
   j->spec = spec;
   j->cron = cron;

@@ -250,13 +250,14 @@ static int fault_reply(const emu_fault *f, emu_response *resp) {
   switch (f->kind) {
     case EMU_FAULT_STATUS: {
       int code = f->status ? f->status : 503;
+      /* The header first: setting the body leaves the headers alone. */
+      if (f->retry_after[0])
+        emu_reply_header(resp, "Retry-After", f->retry_after);
       if (f->body[0])
         emu_reply_text(resp, code, "application/json; charset=UTF-8", f->body);
       else
         emu_reply_google_error(resp, code, emu_google_status(code),
                                "injected fault");
-      if (f->retry_after[0])
-        emu_reply_header(resp, "Retry-After", f->retry_after);
       return 1;
     }
     case EMU_FAULT_INVALID_JSON:
@@ -295,7 +296,7 @@ static void log_line(const char *method, const char *path, int status,
                      const char *principal, const char *note) {
   char p[300];
   size_t i;
-  for (i = 0; path[i] && i < sizeof(p) - 1; i++)
+  for (i = 0; i < sizeof(p) - 1 && path[i]; i++)
     p[i] = isprint((unsigned char)path[i]) ? path[i] : '?';
   p[i] = '\0';
   fprintf(stderr, "gauth-emulator: %s %s %d %s%s\n", method, p, status,

@@ -204,7 +204,8 @@ static int check_shape(const emu_aws_info *in, const char *audience,
 
 /* "YYYYMMDDTHHMMSSZ" as Unix seconds; -1 when malformed. */
 static int64_t amz_date_time(const char *s) {
-  int v[6], w[6] = {4, 2, 2, 2, 2, 2};
+  static const int w[6] = {4, 2, 2, 2, 2, 2};
+  int v[6];
   const char *p = s;
   if (s == NULL || strlen(s) != 16 || s[8] != 'T' || s[15] != 'Z') return -1;
   for (int i = 0; i < 6; i++) {

@@ -657,6 +657,7 @@ static int default_world(emu *e, char *errbuf, size_t errlen) {
   e->invoker = xstrdup("scheduler@demo-project.iam.gserviceaccount.com");
   e->metadata_account = xstrdup("runner@demo-project.iam.gserviceaccount.com");
   e->accounts = xcalloc(2, sizeof(*e->accounts));
+  e->naccounts = 0; /* the list just made */
   if (account_add(e, e->invoker, NULL, NULL, 0, errbuf, errlen) != 0 ||
       account_add(e, e->metadata_account, NULL, NULL, 0, errbuf, errlen) != 0)
     return -1;

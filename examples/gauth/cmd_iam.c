@@ -427,7 +427,7 @@ static void draw(progress *pg) {
   fputs("\r\033[K", stderr);
   if (room == 0) { /* a very narrow terminal: the start of the line */
     fprintf(stderr, "%.*s", (int)cut(head, width), head);
-  } else if ((n = cut(mid, room)) < strlen(mid)) {
+  } else if (cut(mid, room) < strlen(mid)) {
     n = cut(mid, room - 3);
     fprintf(stderr, "%s%.*s...%s", head, (int)n, mid, tail);
   } else {

@@ -376,7 +376,7 @@ static int run(invoke_ctx *c) {
   gauth_error err = GAUTH_ERROR_INIT;
   cJSON *out = NULL, *arr = NULL;
   int64_t first = mono_ms(), delay = 0;
-  int k, retry = 0, ok = 0, rc;
+  int k, ok = 0, rc;
   struct sigaction act;
 
   if (gauth_scheduler_job_token(c->job) != GAUTH_SCHEDULER_TOKEN_NONE) {
@@ -399,6 +399,7 @@ static int run(invoke_ctx *c) {
   }
   for (k = 1;; k++) {
     gauth_scheduler_attempt *at = NULL;
+    int retry = 0;
     if (gauth_scheduler_attempt_send(sa, NULL, c->job, 0, &at, &err) !=
         GAUTH_OK) {
       /* Nothing was sent (a URL the transport refuses, ...). */
@@ -407,7 +408,6 @@ static int run(invoke_ctx *c) {
       break;
     }
     ok = gauth_scheduler_attempt_succeeded(at);
-    retry = 0;
     if (!ok && gauth_scheduler_retry_next(cfg, (unsigned)k, mono_ms() - first,
                                           &retry, &delay, &err) != GAUTH_OK)
       retry = 0;

@@ -4,6 +4,9 @@
 #
 #  0. Every C file is formatted as .clang-format says.
 #  1. gcc build with -Werror; the whole suite (ctest).
+#  1b. Static analysis of lib/ and examples/: cppcheck and clang's analyzer
+#     (tests/scripts/static-analysis.sh), run while stage 1's suite runs,
+#     and shown to fail on a known-bad file.
 #  2. clang build with ASan + UBSan and -Werror; the whole suite, failing on
 #     any sanitizer report (reports go to files: a leak in a Criterion child
 #     does not change its exit status).
@@ -114,6 +117,24 @@ start_fuzz() {
   fuzz_pid=$!
 }
 
+# Static analysis (stage 1b) runs in the background, at a lower priority,
+# while stage 1's suite runs (most of its tests wait on sockets, clocks and
+# children, not the CPU); stage 1b waits for it and prints its output.
+static_log=$work/static-analysis.log
+static_pid=
+start_static_analysis() {
+  [ -z "$static_pid" ] || return 0
+  (
+    t0=$(date +%s)
+    JOBS=$jobs nice -n 10 bash "$src/tests/scripts/static-analysis.sh" \
+      "$work/static" > "$static_log" 2>&1
+    rc=$?
+    echo "static-analysis: wall time $(( $(date +%s) - t0 )) s" >> "$static_log"
+    exit $rc
+  ) &
+  static_pid=$!
+}
+
 build() {
   local dir=$1
   shift
@@ -143,9 +164,30 @@ if build "$gcc_dir" -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++ \
   # 185-189 s two at a time; ASan 280 s two at a time). Tests that share
   # the fixture's emulator hold RESOURCE_LOCK gauth_emulator_state; the
   # others start emulators of their own.
+  start_static_analysis
   run_ctest "$gcc_dir" gcc -j "$jobs"
 else
   fail "gcc build"
+fi
+
+# ---- 1b. static analysis --------------------------------------------------------
+stage "static analysis: cppcheck and clang's analyzer on lib/ and examples/ (started with stage 1's suite)"
+start_static_analysis
+wait "$static_pid"
+static_rc=$?
+cat "$static_log"
+if [ "$static_rc" -eq 0 ]; then
+  pass "static analysis: cppcheck and scan-build clean ($(tail -n 1 "$static_log" | sed 's/^static-analysis: //'))"
+else
+  fail "static analysis (see above; $work/static)"
+fi
+# The check can fail: both tools must report tests/static/known_bad.c.
+if bash "$src/tests/scripts/static-analysis.sh" --self-test "$work/static" \
+     > "$work/static-analysis-self-test.log" 2>&1; then
+  pass "static analysis fails on a deliberately wrong file (tests/static/known_bad.c)"
+else
+  cat "$work/static-analysis-self-test.log"
+  fail "static analysis missed the bugs of tests/static/known_bad.c"
 fi
 
 # ---- 2. clang ASan + UBSan ----------------------------------------------------
