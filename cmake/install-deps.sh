@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs the Debian packages that a make target needs, when any is missing.
-# Usage: cmake/install-deps.sh build|test|demo|bench
+# Usage: cmake/install-deps.sh build|test|demo|bench|deb
 # As root it runs apt-get; otherwise it prints the exact command and fails.
 set -eu
 
@@ -23,13 +23,20 @@ demo_pkgs="libmicrohttpd-dev curl"
 # openssl speed for the RS256 floor, curl for the servers' first answers,
 # valgrind for the optional instruction counts; node and npm for the peer.
 bench_pkgs="libmicrohttpd-dev wrk openssl curl valgrind"
+# make deb / make deb-check (docs/packaging.md): dpkg-buildpackage with
+# debhelper, the build dependencies of debian/control (libmicrohttpd for the
+# emulator, pandoc and groff for the man pages, bash-completion for its
+# install directory), lintian, and debootstrap for the clean Debian 12 root.
+deb_pkgs="libmicrohttpd-dev dpkg-dev debhelper fakeroot lintian pandoc groff-base man-db \
+  bash-completion debootstrap"
 
 case "${1:-build}" in
   build) want="$build_pkgs" ;;
   test) want="$build_pkgs $test_pkgs" ;;
   demo) want="$build_pkgs $demo_pkgs" ;;
   bench) want="$build_pkgs $bench_pkgs" ;;
-  *) echo "usage: $0 build|test|demo|bench" >&2; exit 2 ;;
+  deb) want="$build_pkgs $deb_pkgs" ;;
+  *) echo "usage: $0 build|test|demo|bench|deb" >&2; exit 2 ;;
 esac
 
 missing=""
