@@ -197,6 +197,13 @@ def shifted(md):
     return "\n".join(out)
 
 
+def drop_man_note(text):
+    """The text less its paragraph saying it is also a man page (true in
+    the markdown doc, nonsense in the page itself)."""
+    paras = text.split("\n\n")
+    return "\n\n".join(p for p in paras if not ("man" in p and "generated from" in p))
+
+
 def sections(md):
     """{H2 title: its text, headings below it included} of a markdown doc,
     and the text before the first H2 (after the H1)."""
@@ -213,7 +220,7 @@ def sections(md):
         if not fence and line.startswith("# "):
             continue
         cur.append(line)
-    return "\n".join(intro).strip(), {k: "\n".join(v).strip() for k, v in parts.items()}
+    return drop_man_note("\n".join(intro).strip()), {k: "\n".join(v).strip() for k, v in parts.items()}
 
 
 def demote(md, by=1):
