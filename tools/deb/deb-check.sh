@@ -60,7 +60,9 @@ cp /etc/resolv.conf "$root/etc/resolv.conf"
 # What a user of the -dev package brings: a compiler, make, pkg-config,
 # CMake; man-db and bash-completion to read the pages and complete.
 mkdir -p "$root/tmp/debs" "$root/root/app"
-cp "$out"/debs/*.deb "$root/tmp/debs/"
+for d in "$out"/debs/*.deb; do
+  case $d in *-dbgsym_*) ;; *) cp "$d" "$root/tmp/debs/" ;; esac
+done
 # The consumer program and its CMakeLists.txt, from the README (one source).
 awk '/^## Using it/ {u = 1} u && /^```c$/ {c = 1; next} c && /^```$/ {exit} c' \
   "$src/README.md" > "$root/root/app/app.c"
@@ -106,7 +108,7 @@ else
 fi
 for prog in app-pkg-config build/app; do
   [ -x "$prog" ] || continue
-  ldd "$prog" | grep -q 'libgauth.so.0.1 => /usr/lib/' || bad "$prog does not load /usr/lib's libgauth.so.0.1"
+  ldd "$prog" | grep -qE 'libgauth\.so\.0\.1 => (/usr)?/lib/' || bad "$prog does not load the system's libgauth.so.0.1"
   cp "$prog" ./app
   out=$(timeout 60 bash run-emulator.sh 2> /tmp/emu.err)
   if printf '%s\n' "$out" | grep -qE '^Authorization: Bearer <[0-9]+ bytes>$'; then

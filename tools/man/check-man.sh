@@ -3,7 +3,7 @@
 # gauth-emulator(1) and libgauth(3) exist, every function of lib/exports.txt
 # has a page of its own or a .so link to its group's page, every link points
 # to a page, and every page renders without a warning, through groff
-# (-ww: all warnings) and through man as lintian runs it.
+# (-ww: all warnings), laid out for an 80-column terminal as man does.
 # Usage: check-man.sh MAN_DIR EXPORTS_TXT
 set -eu
 dir=$1 exports=$2
@@ -19,6 +19,9 @@ for sym in $(grep -E '^gauth_[a-z0-9_]+$' "$exports"); do
   [ -s "$dir/man3/$sym.3" ] || fail "$sym (lib/exports.txt) has no page: man3/$sym.3"
 done
 pages=0 links=0
+: > "${TMPDIR:-/tmp}/check-man.$$"
+list=${TMPDIR:-/tmp}/check-man.$$
+trap 'rm -f "$list"' EXIT
 for f in "$dir"/man1/*.1 "$dir"/man3/*.3; do
   [ -e "$f" ] || continue
   if head -n 1 "$f" | grep -q '^\.so '; then
@@ -28,12 +31,18 @@ for f in "$dir"/man1/*.1 "$dir"/man3/*.3; do
     continue
   fi
   pages=$((pages + 1))
-  out=$(groff -man -t -ww -z "$f" 2>&1) || fail "$f: groff failed"
-  [ -z "$out" ] || fail "$f: groff warns: $out"
-  out=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -E UTF-8 -l -Tutf8 -Z "$f" 2>&1 > /dev/null) ||
-    fail "$f: man failed"
-  [ -z "$out" ] || fail "$f: man warns: $out"
+  echo "$f" >> "$list"
 done
+# All pages in one groff run (its warnings name the file), every warning on
+# (-ww), tbl first (-t), on a UTF-8 terminal 80 columns wide as man-db lays
+# it out (-rLL=78n), and once more as PostScript (the default device).
+# shellcheck disable=SC2046
+out=$(LC_ALL=C.UTF-8 groff -man -t -ww -z -Tutf8 -rLL=78n -rLT=78n $(cat "$list") 2>&1) ||
+  fail "groff failed"
+[ -z "$out" ] || fail "groff -Tutf8 warns: $out"
+# shellcheck disable=SC2046
+out=$(groff -man -t -ww -z $(cat "$list") 2>&1) || fail "groff failed"
+[ -z "$out" ] || fail "groff warns: $out"
 [ "$pages" -gt 3 ] || fail "only $pages pages in $dir"
 [ "$status" -eq 0 ] || exit 1
 echo "check-man: ok: $pages pages and $links links; each of the $n exported functions has one; no warning"
