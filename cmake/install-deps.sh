@@ -13,11 +13,12 @@ build_pkgs="cmake make gcc pkg-config libssl-dev libcurl4-openssl-dev libcjson-d
 # interop tests run Debian's PyJWT (with python3-cryptography, only a
 # Recommends of it) and python3-google-auth (with python3-requests, its
 # transport) under /usr/bin/python3. The receiver's load test drives it with
-# wrk.
+# wrk. The man pages are made with pandoc and checked with groff.
 test_pkgs="libcriterion-dev libmicrohttpd-dev g++ clang libclang-rt-14-dev valgrind \
   libnghttp2-dev libidn2-dev librtmp-dev libssh2-1-dev libpsl-dev libkrb5-dev \
   libldap-dev libzstd-dev libbrotli-dev zlib1g-dev \
-  clang-format git openssl python3-jwt python3-cryptography python3-google-auth python3-requests wrk"
+  clang-format git openssl python3-jwt python3-cryptography python3-google-auth python3-requests wrk \
+  pandoc groff-base"
 demo_pkgs="libmicrohttpd-dev curl"
 # make bench-receiver: the receiver and the emulator (libmicrohttpd), wrk,
 # openssl speed for the RS256 floor, curl for the servers' first answers,
