@@ -33,6 +33,7 @@ if(GAUTH_MAN_PAGES)
       ${PROJECT_SOURCE_DIR}/docs/cli.md
       ${PROJECT_SOURCE_DIR}/docs/emulator.md
       ${PROJECT_SOURCE_DIR}/docs/abi.md
+      ${PROJECT_SOURCE_DIR}/README.md
       ${gauth_man_headers}
     COMMENT "Generating the man pages with pandoc"
     VERBATIM)

@@ -3,7 +3,8 @@
 
   gauth(1)           docs/cli.md (the whole of it)
   gauth-emulator(1)  docs/emulator.md ("Running it" and "Control API")
-  libgauth(3)        the file comments of include/gauth/*.h (the model,
+  libgauth(3)        README.md's first paragraph and the file comments of
+                     include/gauth/*.h (the model,
                      ownership, errors, threads, secrets), in gauth.h's
                      order, and docs/abi.md's "Memory handed out"
   gauth_*(3)         the comment above each GAUTH_API declaration of
@@ -371,7 +372,13 @@ def page_libgauth3(src, headers, version):
         "Link with *-lgauth*: `cc app.c $(pkg-config --cflags --libs gauth)`, "
         "or in CMake `find_package(gauth CONFIG)` and the target *gauth::gauth*.\n"
     )
-    b.append("# DESCRIPTION\n\n" + md_text(top_comment[1:] if len(top_comment) > 1 else top_comment) + "\n")
+    # What libgauth is: the README's first paragraph; then gauth.h's word on
+    # the headers.
+    with open(os.path.join(src, "README.md"), encoding="utf-8") as f:
+        readme_intro, _ = sections(f.read())
+    what = readme_intro.split("\n\n")[0]
+    b.append("# DESCRIPTION\n\n" + what + "\n\n"
+             + md_text(top_comment[1:] if len(top_comment) > 1 else top_comment) + "\n")
     for header, file_comment, groups in headers:
         text = file_comment[:]
         if text and text[0].startswith("libgauth: "):
