@@ -3,8 +3,9 @@
 # Installed as share/bash-completion/completions/gauth. It knows nothing of
 # its own: the subcommands are read from `gauth help` (the lines under
 # "commands:") and each subcommand's options, with their placeholders, from
-# `gauth SUBCOMMAND --help`, once per shell. A new subcommand or option needs
-# no edit here. Values: files for FILE / PATH placeholders, the choices of
+# `gauth SUBCOMMAND --help`, once per shell, and so are the words a
+# subcommand's usage lines name first ("gauth metadata attribute NAME"). A new
+# subcommand or option needs no edit here. Values: files for FILE / PATH placeholders, the choices of
 # `--opt=a|b`, and for EMAIL the client_email of the --credentials file (or
 # of GOOGLE_APPLICATION_CREDENTIALS).
 
@@ -154,6 +155,19 @@ _gauth() {
     # An option that takes a value is completed up to its '=', no space.
     [[ ${#COMPREPLY[@]} -eq 1 && ${COMPREPLY[0]} == *= ]] && compopt -o nospace 2> /dev/null
     return 0
+  fi
+  # The first argument of a subcommand whose usage names literal words
+  # ("usage: gauth metadata attribute NAME"): those words.
+  local w2 args=0
+  for w2 in "${_gauth_line[@]:2}"; do [[ $w2 == -* ]] || args=$((args + 1)); done
+  if ((args == 0)); then
+    local words
+    words=$(_gauth_help "$prog" "$sub" |
+      sed -n "s/^\(usage:\)\{0,1\} *gauth $sub \([a-z][a-z0-9-]*\)\( .*\)\{0,1\}$/\2/p")
+    if [[ -n $words ]]; then
+      mapfile -t COMPREPLY < <(compgen -W "$words" -- "$cur")
+      return 0
+    fi
   fi
   compopt -o filenames 2> /dev/null
   mapfile -t COMPREPLY < <(compgen -f -- "$cur")

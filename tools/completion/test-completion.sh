@@ -117,6 +117,26 @@ expect "gauth invoke https://x.example/ --oi" --oidc --oidc=
 # A non-option argument after a subcommand: files.
 expect "gauth verify " sa.json
 
+# A gauth with a subcommand this file has never heard of, and a subcommand
+# with words of its own: both come from the help texts alone.
+cat > "$tmp/bin/gauth" << 'FAKE'
+#!/bin/sh
+case "$1 $2" in
+  "help "*) printf 'usage: gauth COMMAND\n\ncommands:\n  verify [TOKEN]   verify\n  metadata-server  serve\n  metadata         read\n\nmore\n' ;;
+  "metadata-server --help") echo "usage: gauth metadata-server [--listen=HOST:PORT] [--config=FILE]" ;;
+  "metadata --help") printf 'usage: gauth metadata attribute NAME [--format=text|json]\n       gauth metadata watch PATH\n       gauth metadata PATH\n' ;;
+esac
+FAKE
+chmod +x "$tmp/bin/gauth"
+unset "${!_gauth_help_cache_@}"
+expect "gauth " verify metadata-server metadata
+expect_none "gauth " more
+expect "gauth metadata-server --" --listen= --config=
+expect "gauth metadata " attribute watch
+expect_none "gauth metadata " PATH
+expect_only "gauth metadata attribute --format=t" text
+expect "gauth metadata attribute " sa.json
+
 if [[ $failures -ne 0 ]]; then
   echo "test-completion: $failures of $checks checks failed"
   exit 1
