@@ -119,6 +119,9 @@ expect "gauth verify " sa.json
 
 # A gauth with a subcommand this file has never heard of, and a subcommand
 # with words of its own: both come from the help texts alone.
+# (The link to the real program goes first: writing through it would
+# overwrite the program.)
+rm -f "$tmp/bin/gauth"
 cat > "$tmp/bin/gauth" << 'FAKE'
 #!/bin/sh
 case "$1 $2" in

@@ -106,7 +106,7 @@ if cmake -S . -B build > /tmp/cmake.log 2>&1 && cmake --build build >> /tmp/cmak
 else
   tail -n 20 /tmp/cmake.log; bad "README's app.c with CMake"
 fi
-for prog in app-pkg-config build/app; do
+for prog in ./app-pkg-config ./build/app; do
   [ -x "$prog" ] || continue
   ldd "$prog" | grep -qE 'libgauth\.so\.0\.1 => (/usr)?/lib/' || bad "$prog does not load the system's libgauth.so.0.1"
   cp "$prog" ./app
