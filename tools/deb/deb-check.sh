@@ -118,7 +118,11 @@ for prog in ./app-pkg-config ./build/app; do
   fi
 done
 
-v=$(gauth version 2>&1) && ok "gauth version: $(echo "$v" | tr '\n' ' ')" || bad "gauth version: $v"
+if v=$(gauth version 2>&1) && printf '%s\n' "$v" | grep -q '^gauth [0-9.]* (libgauth [0-9.]*)$'; then
+  ok "gauth version: $v"
+else
+  bad "gauth version: $v"
+fi
 
 export MANPAGER=cat MANWIDTH=80
 checkman() { # checkman ARGS... -- TEXT: man ARGS shows a page containing TEXT
