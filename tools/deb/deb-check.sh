@@ -108,7 +108,10 @@ else
 fi
 for prog in ./app-pkg-config ./build/app; do
   [ -x "$prog" ] || continue
-  ldd "$prog" | grep -qE 'libgauth\.so\.0\.1 => (/usr)?/lib/' || bad "$prog does not load the system's libgauth.so.0.1"
+  # (ldd's output in a file: grep -q leaving early would fail the pipe.)
+  ldd "$prog" > /tmp/ldd.txt 2>&1
+  grep -qE 'libgauth\.so\.0\.1 => (/usr)?/lib/' /tmp/ldd.txt ||
+    { cat /tmp/ldd.txt; bad "$prog does not load the system's libgauth.so.0.1"; }
   cp "$prog" ./app
   out=$(timeout 60 bash run-emulator.sh 2> /tmp/emu.err)
   if printf '%s\n' "$out" | grep -qE '^Authorization: Bearer <[0-9]+ bytes>$'; then
