@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all build test static-analysis demo bench-receiver soak fuzz install clean fresh-debian coverage
+.PHONY: all build test static-analysis demo bench-receiver soak fuzz install clean fresh-debian coverage deb deb-check
 
 all: build
 
@@ -87,6 +87,21 @@ fresh-debian:
 coverage:
 	@sh cmake/install-deps.sh coverage
 	@JOBS=$(JOBS) bash tests/scripts/coverage.sh
+
+# Debian packages (docs/packaging.md): libgauth0.1, libgauth-dev and
+# gauth-tools, built with dpkg-buildpackage from a copy of the tree into
+# $(DEB_BUILD)/debs, then checked with lintian.
+DEB_BUILD ?= build-deb
+deb:
+	@sh cmake/install-deps.sh deb
+	@sh tools/deb/build-deb.sh $(DEB_BUILD)
+
+# The packages of `make deb` installed into a clean Debian 12 root
+# (debootstrap) and used there: the README's program built with pkg-config
+# and CMake and run against gauth-emulator, gauth version, man pages, bash
+# completion. Downloads Debian packages; not part of `make test`.
+deb-check: deb
+	@bash tools/deb/deb-check.sh $(DEB_BUILD)
 
 install: build
 	cmake --install $(BUILD)

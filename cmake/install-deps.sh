@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs the Debian packages that a make target needs, when any is missing.
-# Usage: cmake/install-deps.sh build|test|demo|bench|coverage|fuzz|static
+# Usage: cmake/install-deps.sh build|test|demo|bench|coverage|fuzz|static|deb
 # As root it runs apt-get; otherwise it prints the exact command and fails.
 set -eu
 
@@ -15,13 +15,14 @@ build_pkgs="cmake make gcc pkg-config libssl-dev libcurl4-openssl-dev libcjson-d
 # Recommends of it) and python3-google-auth (with python3-requests, its
 # transport) under /usr/bin/python3. The receiver's load test drives it with
 # wrk. The static analysis (tests/scripts/static-analysis.sh) runs cppcheck
-# and scan-build (clang-tools).
+# and scan-build (clang-tools). The man pages are made with pandoc and
+# checked with groff.
 static_pkgs="libmicrohttpd-dev clang cppcheck clang-tools"
 test_pkgs="libcriterion-dev libmicrohttpd-dev g++ clang libclang-rt-14-dev valgrind \
   libnghttp2-dev libidn2-dev librtmp-dev libssh2-1-dev libpsl-dev libkrb5-dev \
   libldap-dev libzstd-dev libbrotli-dev zlib1g-dev \
   clang-format git openssl python3-jwt python3-cryptography python3-google-auth python3-requests wrk \
-  cppcheck clang-tools"
+  cppcheck clang-tools pandoc groff-base"
 demo_pkgs="libmicrohttpd-dev curl"
 # make bench-receiver: the receiver and the emulator (libmicrohttpd), wrk,
 # openssl speed for the RS256 floor, curl for the servers' first answers,
@@ -31,6 +32,12 @@ bench_pkgs="libmicrohttpd-dev wrk openssl curl valgrind"
 coverage_pkgs="$test_pkgs lcov"
 # make fuzz: clang with libFuzzer and the sanitizers' runtimes.
 fuzz_pkgs="clang libclang-rt-14-dev"
+# make deb / make deb-check (docs/packaging.md): dpkg-buildpackage with
+# debhelper, the build dependencies of debian/control (libmicrohttpd for the
+# emulator, pandoc and groff for the man pages, bash-completion for its
+# install directory), lintian, and debootstrap for the clean Debian 12 root.
+deb_pkgs="libmicrohttpd-dev dpkg-dev debhelper fakeroot lintian pandoc groff-base man-db \
+  bash-completion debootstrap"
 
 case "${1:-build}" in
   build) want="$build_pkgs" ;;
@@ -40,7 +47,8 @@ case "${1:-build}" in
   coverage) want="$build_pkgs $coverage_pkgs" ;;
   fuzz) want="$build_pkgs $fuzz_pkgs" ;;
   static) want="$build_pkgs $static_pkgs" ;;
-  *) echo "usage: $0 build|test|demo|bench|coverage|fuzz|static" >&2; exit 2 ;;
+  deb) want="$build_pkgs $deb_pkgs" ;;
+  *) echo "usage: $0 build|test|demo|bench|coverage|fuzz|static|deb" >&2; exit 2 ;;
 esac
 
 missing=""

@@ -25,6 +25,21 @@ for f in "$libdir/libgauth.a" "$libdir/pkgconfig/gauth.pc" \
   [ -e "$f" ] || fail "missing $f"
 done
 ok "installed files"
+# The bash completion where bash-completion looks, and the man pages when the
+# build made them (GAUTH_MAN_PAGES: pandoc was there).
+[ -f "$prefix/share/bash-completion/completions/gauth" ] ||
+  fail "missing share/bash-completion/completions/gauth"
+if grep -q '^GAUTH_MAN_PAGES:BOOL=ON' "$build/CMakeCache.txt"; then
+  for f in man1/gauth.1 man1/gauth-emulator.1 man3/libgauth.3 \
+           man3/gauth_verifier_verify.3 man3/gauth_verifier_free.3; do
+    [ -s "$prefix/share/man/$f" ] || fail "missing share/man/$f"
+  done
+  MANPATH=$prefix/share/man man -w gauth_verifier_verify > /dev/null 2>&1 ||
+    fail "man -w gauth_verifier_verify does not find the installed page"
+  ok "man pages ($(find "$prefix/share/man" -type f | wc -l) files) and bash completion"
+else
+  ok "bash completion (no man pages: GAUTH_MAN_PAGES is OFF)"
+fi
 
 # Only gauth_* symbols leave the shared library.
 exported=$(nm -D --defined-only "$libdir/libgauth.so" | awk '{print $3}')
