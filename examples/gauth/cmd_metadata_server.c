@@ -155,13 +155,15 @@ static int parse_net(const char *s, mds_net *n) {
 static int prefix_match(const unsigned char *a, const unsigned char *b,
                         unsigned int prefix) {
   unsigned int whole = prefix / 8, rest = prefix % 8;
+  if (whole > 16) return 0; /* prefixes are at most 128 bits */
   if (memcmp(a, b, whole) != 0) return 0;
-  if (rest == 0) return 1;
+  if (rest == 0 || whole == 16) return 1;
   return ((a[whole] ^ b[whole]) & (0xffu << (8 - rest)) & 0xffu) == 0;
 }
 
 /* The address of sa as 16 bytes (IPv4-mapped IPv6 addresses as IPv4). */
 static int sockaddr_bytes(const struct sockaddr *sa, unsigned char out[16]) {
+  memset(out, 0, 16);
   if (sa->sa_family == AF_INET) {
     const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
     memcpy(out, &in->sin_addr, 4);
@@ -378,10 +380,10 @@ static void log_request(struct MHD_Connection *c, const char *method,
     int fam = sockaddr_bytes(ci->client_addr, b);
     if (fam != 0) inet_ntop(fam, b, addr, sizeof(addr));
   }
-  for (i = 0; url[i] && url[i] != '?' && i < sizeof(path) - 1; i++)
+  for (i = 0; i < sizeof(path) - 1 && url[i] && url[i] != '?'; i++)
     path[i] = isprint((unsigned char)url[i]) ? url[i] : '?';
   path[i] = '\0';
-  for (i = 0; method[i] && i < sizeof(m) - 1; i++)
+  for (i = 0; i < sizeof(m) - 1 && method[i]; i++)
     m[i] = isupper((unsigned char)method[i]) ? method[i] : '?';
   m[i] = '\0';
   fprintf(stderr, "gauth metadata-server: %s %s %s %d %s\n", addr, m, path,
@@ -423,7 +425,9 @@ static int split_scopes(const char *q, char *buf, size_t size,
   }
   if (strlen(q) >= size) return -1;
   memcpy(buf, q, strlen(q) + 1);
-  for (char *tok = strtok(buf, ", "); tok != NULL; tok = strtok(NULL, ", ")) {
+  char *save = NULL;
+  for (char *tok = strtok_r(buf, ", ", &save); tok != NULL;
+       tok = strtok_r(NULL, ", ", &save)) {
     if (n + 1 >= cap) return -1;
     list[n++] = tok;
   }
@@ -679,6 +683,8 @@ static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr,
 /* FNV-1a, for a stable instance id when none is given. */
 static uint64_t fnv1a(const char *a, const char *b) {
   uint64_t h = 1469598103934665603ull;
+  if (a == NULL) a = "";
+  if (b == NULL) b = "";
   for (const char *p = a; *p; p++)
     h = (h ^ (unsigned char)*p) * 1099511628211ull;
   h = (h ^ '/') * 1099511628211ull;
@@ -844,7 +850,9 @@ static int resolve_identity(mds *s, char **project) {
     gauth_free(email);
     return CLI_USAGE;
   }
-  s->email = strdup(email ? email : a->email);
+  s->email = email != NULL      ? strdup(email)
+             : a->email != NULL ? strdup(a->email)
+                                : NULL;
   gauth_free(email);
   if (s->email == NULL) return CLI_FAIL;
   if (a->project != NULL) {

@@ -164,12 +164,11 @@ static int seg_matches(const char *key, const char *seg, size_t seglen,
   char k[512];
   if (verbatim) return strlen(key) == seglen && memcmp(key, seg, seglen) == 0;
   kebab(key, k, sizeof(k));
-  if (strlen(k) != seglen) return 0;
   for (size_t i = 0; i < seglen; i++) {
     char c = seg[i] == '_' ? '-' : seg[i];
-    if (c != k[i]) return 0;
+    if (k[i] == '\0' || c != k[i]) return 0;
   }
-  return 1;
+  return k[seglen] == '\0';
 }
 
 static int is_scalar(const cJSON *v) {
@@ -207,6 +206,7 @@ static int walk_path(cJSON *doc, const char *path, size_t len, walk *w) {
     size_t n = slash ? (size_t)(slash - p) : (size_t)(end - p);
     cJSON *next = NULL;
     int next_verbatim = 0;
+    // cppcheck-suppress knownConditionTrueFalse ; memchr finds a slash at p
     if (n == 0) return -1; /* "a//b" */
     if (account && slash == NULL &&
         ((n == 5 && memcmp(p, "token", 5) == 0) ||
@@ -375,7 +375,7 @@ static void reply_set(mdtree_reply *r, int status, const char *ct, char *body,
 
 /* Appends s with &, <, > and " escaped (a path shown in an HTML page). */
 static void html_escaped(buf *b, const char *s, size_t max) {
-  for (size_t i = 0; s[i] && i < max; i++) {
+  for (size_t i = 0; i < max && s[i]; i++) {
     switch (s[i]) {
       case '&': buf_str(b, "&amp;"); break;
       case '<': buf_str(b, "&lt;"); break;

@@ -181,7 +181,7 @@ static void setup(char *md_host, size_t md_len) {
     fprintf(stderr, "soak: %s\n", msg);
     exit(1);
   }
-  snprintf(md_host, md_len, "%s", g_emu.base + 7);
+  snprintf(md_host, md_len, "%.100s", g_emu.base + 7);
   snprintf(g_audience, sizeof g_audience, "%s/services/collector",
            g_emu.run_base);
   o.endpoint = g_emu.base;
