@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int ex_parse_listen(const char *s, struct sockaddr_storage *ss,
                     socklen_t *sslen) {
@@ -44,4 +45,34 @@ int ex_parse_listen(const char *s, struct sockaddr_storage *ss,
     *sslen = sizeof(*in);
     return inet_pton(AF_INET, host, &in->sin_addr) == 1 ? 0 : -1;
   }
+}
+
+int ex_listen(const struct sockaddr_storage *want, socklen_t len,
+              char *hostport, size_t size, unsigned int *port) {
+  struct sockaddr_storage ss = *want;
+  socklen_t sslen = len;
+  char host[INET6_ADDRSTRLEN];
+  int one = 1, saved;
+  int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 ||
+      setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+      bind(fd, (struct sockaddr *)&ss, sslen) != 0 || listen(fd, 1024) != 0 ||
+      getsockname(fd, (struct sockaddr *)&ss, &sslen) != 0) {
+    saved = errno;
+    if (fd >= 0) close(fd);
+    errno = saved;
+    return -1;
+  }
+  if (ss.ss_family == AF_INET6) {
+    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
+    inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+    *port = ntohs(in6->sin6_port);
+    snprintf(hostport, size, "[%s]:%u", host, *port);
+  } else {
+    const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
+    inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+    *port = ntohs(in->sin_port);
+    snprintf(hostport, size, "%s:%u", host, *port);
+  }
+  return fd;
 }

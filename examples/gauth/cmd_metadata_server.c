@@ -275,29 +275,11 @@ static int parse_args(int argc, char **argv, mds_args *a) {
  * Returns the socket, or -1 after a message. */
 static int open_listener(const struct sockaddr_storage *want, socklen_t len,
                          const char *arg, char *hostport, size_t size) {
-  struct sockaddr_storage ss = *want;
-  socklen_t sslen = len;
-  char host[INET6_ADDRSTRLEN];
-  int one = 1;
-  int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0 ||
-      setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-      bind(fd, (struct sockaddr *)&ss, sslen) != 0 || listen(fd, 1024) != 0 ||
-      getsockname(fd, (struct sockaddr *)&ss, &sslen) != 0) {
+  unsigned int port;
+  int fd = ex_listen(want, len, hostport, size, &port);
+  if (fd < 0)
     fprintf(stderr, "gauth: metadata-server: cannot listen on %s: %s\n", arg,
             strerror(errno));
-    if (fd >= 0) close(fd);
-    return -1;
-  }
-  if (ss.ss_family == AF_INET6) {
-    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
-    inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-    snprintf(hostport, size, "[%s]:%u", host, ntohs(in6->sin6_port));
-  } else {
-    const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
-    inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-    snprintf(hostport, size, "%s:%u", host, ntohs(in->sin_port));
-  }
   return fd;
 }
 

@@ -247,8 +247,8 @@ static int open_listener(const char *arg, char *url, size_t urlsize,
                          unsigned int *port) {
   struct sockaddr_storage ss;
   socklen_t sslen;
-  char host[INET6_ADDRSTRLEN];
-  int one = 1, fd;
+  char hostport[INET6_ADDRSTRLEN + 10];
+  int fd;
   if (ex_parse_listen(arg, &ss, &sslen) != 0) {
     fprintf(stderr,
             "receiver: --listen=%s: expected IPV4:PORT or [IPV6]:PORT, e.g. "
@@ -256,27 +256,13 @@ static int open_listener(const char *arg, char *url, size_t urlsize,
             arg);
     return -2;
   }
-  fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0 ||
-      setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-      bind(fd, (struct sockaddr *)&ss, sslen) != 0 || listen(fd, 1024) != 0 ||
-      getsockname(fd, (struct sockaddr *)&ss, &sslen) != 0) {
+  fd = ex_listen(&ss, sslen, hostport, sizeof(hostport), port);
+  if (fd < 0) {
     fprintf(stderr, "receiver: cannot listen on %s: %s\n", arg,
             strerror(errno));
-    if (fd >= 0) close(fd);
     return -1;
   }
-  if (ss.ss_family == AF_INET6) {
-    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
-    inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-    *port = ntohs(in6->sin6_port);
-    snprintf(url, urlsize, "http://[%s]:%u", host, *port);
-  } else {
-    const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
-    inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-    *port = ntohs(in->sin_port);
-    snprintf(url, urlsize, "http://%s:%u", host, *port);
-  }
+  snprintf(url, urlsize, "http://%s", hostport);
   return fd;
 }
 
