@@ -108,8 +108,9 @@ struct gauth_keyset {
   uint64_t serial;  /* unique per set made in this process, never 0 */
 };
 
-/* A serial for a new key set: unique in the process, never 0. */
-uint64_t gauth__keyset_next_serial(void);
+/* A serial for a new key or key set: unique in the process, never 0
+ * (lib/jws.c). */
+uint64_t gauth__serial_next(void);
 
 /* ---- compact JWS (lib/jws.c) -------------------------------------------- */
 

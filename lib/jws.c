@@ -317,10 +317,15 @@ static unsigned int key_alg_mask(const gauth_key *key) {
   return mask;
 }
 
-/* The last serial handed out (gauth_key.serial). Process-wide by design: a
- * serial must never repeat while any thread may still hold a context made
- * for it, and 2^64 keys are never made. */
+/* The last serial handed out (gauth_key.serial, gauth_keyset.serial).
+ * Process-wide by design: a serial must never repeat while any thread may
+ * still hold a context or a cache entry made for it, and 2^64 are never
+ * handed out. */
 static atomic_uint_least64_t last_serial;
+
+uint64_t gauth__serial_next(void) {
+  return atomic_fetch_add_explicit(&last_serial, 1, memory_order_relaxed) + 1;
+}
 
 gauth_status gauth__jws_prepare_key(gauth_key *key, gauth_error *err) {
   unsigned int mask;
@@ -329,9 +334,7 @@ gauth_status gauth__jws_prepare_key(gauth_key *key, gauth_error *err) {
   if (key == NULL || key->pkey == NULL)
     return gauth__error_set(err, GAUTH_E_INVALID_ARG,
                             "JWS key setup: NULL key");
-  if (key->serial == 0)
-    key->serial =
-        atomic_fetch_add_explicit(&last_serial, 1, memory_order_relaxed) + 1;
+  if (key->serial == 0) key->serial = gauth__serial_next();
   /* A key that may not verify never gets as far as a context. */
   if (!key->can_verify) return GAUTH_OK;
   mask = key_alg_mask(key);

@@ -109,7 +109,7 @@ static gauth_status builder_finish(builder *b, const char *format,
   set = calloc(1, sizeof(*set));
   if (set == NULL) return gauth__error_nomem(err);
   gauth__ref_init(&set->refs);
-  set->serial = gauth__keyset_next_serial();
+  set->serial = gauth__serial_next();
   set->n = b->n;
   set->keys = b->keys;
   b->keys = NULL;
@@ -332,7 +332,7 @@ gauth_status gauth_keyset_from_keys(gauth_keyset **out, gauth_key *const *keys,
     set->keys[i] = keys[i];
   }
   gauth__ref_init(&set->refs);
-  set->serial = gauth__keyset_next_serial();
+  set->serial = gauth__serial_next();
   set->n = n;
   *out = set;
   return GAUTH_OK;
@@ -353,11 +353,6 @@ void gauth_keyset_free(gauth_keyset *set) {
 
 size_t gauth_keyset_count(const gauth_keyset *set) {
   return set != NULL ? set->n : 0;
-}
-
-uint64_t gauth__keyset_next_serial(void) {
-  static uint64_t last;
-  return __atomic_add_fetch(&last, 1, __ATOMIC_RELAXED);
 }
 
 const gauth_key *gauth_keyset_get(const gauth_keyset *set, size_t i) {
