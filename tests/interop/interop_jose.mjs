@@ -85,12 +85,19 @@ for (const alg of ['RS256', 'ES256']) {
     if (isDeepStrictEqual(got, claims)) ok(`${alg} jose -> libgauth: verified, same claims`);
     else bad(`${alg} jose -> libgauth: claims differ`, r.stdout.trim());
   }
-  // aud as an array, one of them ours.
-  const token2 = await new jose.SignJWT({ ...claims, aud: ['other', AUD] })
+  // aud as an array, one of them ours: accepted with azp naming ours
+  // (docs/verifying.md), refused without azp.
+  const token2 = await new jose.SignJWT({ ...claims, aud: ['other', AUD], azp: AUD })
     .setProtectedHeader({ alg, kid }).sign(privateKey);
   r = gauthRun(verifyArgs, token2);
-  if (r.code === 0) ok(`${alg} jose -> libgauth: aud array, no typ`);
-  else bad(`${alg} jose -> libgauth: aud array`, r.stderr.trim());
+  if (r.code === 0) ok(`${alg} jose -> libgauth: aud array with azp, no typ`);
+  else bad(`${alg} jose -> libgauth: aud array with azp`, r.stderr.trim());
+  const token3 = await new jose.SignJWT({ ...claims, aud: ['other', AUD] })
+    .setProtectedHeader({ alg, kid }).sign(privateKey);
+  r = gauthRun(verifyArgs, token3);
+  if (r.code === 1 && r.stderr.includes('token rejected: missing_claim'))
+    ok(`${alg} jose -> libgauth: aud array without azp rejected`);
+  else bad(`${alg} jose -> libgauth: aud array without azp`, `exit ${r.code} ${r.stderr.trim()}`);
   // Another token's signature: rejected.
   r = gauthRun(verifyArgs, swapSig(token, token2));
   if (r.code === 1 && r.stderr.includes('token rejected: signature_invalid'))

@@ -13,7 +13,11 @@
 #       DESTDIR into a folder of this check instead of the machine's root;
 #     - Using it: the C program, built by every command of the pkg-config
 #       block and by the CMake block, each binary run by the emulator block
-#       (the installed gauth-emulator) and printing the Bearer line.
+#       (the installed gauth-emulator) and printing the Bearer line;
+#     - Install from the Debian packages: checked, not run (make deb-check
+#       does that, as root): `make deb` exists and writes the folder the
+#       apt-get line names, and each man page named is installed by the
+#       CMake block and opened by tools/deb/deb-check.sh.
 # Usage: check-newcomer.sh WORK_DIR     (WORK_DIR is emptied first)
 set -uo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -113,7 +117,8 @@ pc_block=$(block_of sh "Build it with pkg-config")
 cmake_lists=$(block_of cmake "Build it with CMake")
 cmake_build=$(block_of sh "Build it with CMake")
 emu_block=$(block_of sh "Run it against the emulator")
-for b in "$quick" "$build_block" "$app_c" "$pc_block" "$cmake_lists" "$cmake_build" "$emu_block"; do
+deb_block=$(block_of sh "Install from the Debian packages")
+for b in "$quick" "$build_block" "$app_c" "$pc_block" "$cmake_lists" "$cmake_build" "$emu_block" "$deb_block"; do
   [ -n "$b" ] && checked+=("$(basename "$b")")
 done
 while IFS=$'\t' read -r n lang heading; do
@@ -122,8 +127,8 @@ while IFS=$'\t' read -r n lang heading; do
     *) fail "README.md block $n ($lang, under '$heading') is not checked by $0" ;;
   esac
 done < "$blocks/index"
-[ ${#checked[@]} -eq 7 ] ||
-  fail "README.md: expected the blocks Quick start (sh), Building with CMake (sh), Using it (c), Build it with pkg-config (sh), Build it with CMake (cmake, sh), Run it against the emulator (sh); found ${checked[*]}"
+[ ${#checked[@]} -eq 8 ] ||
+  fail "README.md: expected the blocks Quick start (sh), Install from the Debian packages (sh), Building with CMake (sh), Using it (c), Build it with pkg-config (sh), Build it with CMake (cmake, sh), Run it against the emulator (sh); found ${checked[*]}"
 
 # -- Quick start: exactly `make demo` and `make test`.
 if [ -n "$quick" ]; then
@@ -184,6 +189,39 @@ if [ -n "$build_block" ]; then
     fail "README 'Building with CMake' block failed (log: $work/build-block.log)"
   fi
 fi
+
+# -- Install from the Debian packages: building the packages and installing
+# them into a clean Debian root is `make deb-check` (root, debootstrap,
+# minutes), not run here. Checked here: the block is `make deb`, an apt-get
+# install of the folder build-deb.sh writes, and man pages; the make target
+# exists; its output folder is that one; every page it names was installed
+# by the CMake block above and is one deb-check.sh opens with man.
+if [ -n "$deb_block" ]; then
+  deb_ok=1
+  mapfile -t deb_cmds < <(commands_of "$deb_block" | sed 's/[[:space:]]*$//')
+  deb_dir=$(make -C "$clone" -s -n -p deb 2> /dev/null | sed -n 's/^DEB_BUILD *[:?]*= *//p' | head -n 1)
+  if [ "${#deb_cmds[@]}" -ne 3 ] || [ "${deb_cmds[0]}" != "make deb" ]; then
+    deb_ok=0; fail "README 'Install from the Debian packages': want 'make deb', 'apt-get install ...', 'man ...'; got ${deb_cmds[*]}"
+  elif ! make -C "$clone" -n deb > /dev/null 2>&1; then
+    deb_ok=0; fail "README 'Install from the Debian packages': make has no target deb"
+  elif [ "${deb_cmds[1]}" != "apt-get install ./$deb_dir/debs/*.deb" ] ||
+       ! grep -q '"\$out"/debs/\*\.changes' "$clone/tools/deb/build-deb.sh"; then
+    deb_ok=0; fail "README 'Install from the Debian packages': '${deb_cmds[1]}' is not where make deb writes (DEB_BUILD=$deb_dir, tools/deb/build-deb.sh: OUT/debs)"
+  else
+    pages=$(printf '%s\n' "${deb_cmds[2]}" | tr ';' '\n' | sed -n 's/^ *man  *\([A-Za-z0-9_.-]*\) *$/\1/p')
+    [ -n "$pages" ] || { deb_ok=0; fail "README 'Install from the Debian packages': no 'man PAGE' in '${deb_cmds[2]}'"; }
+    for page in $pages; do
+      if [ -z "$(find "$root" -path '*/share/man/*' -name "$page.[0-9]*" 2> /dev/null | head -n 1)" ]; then
+        deb_ok=0; fail "README 'Install from the Debian packages': man $page: no such page installed by the CMake block under $root"
+      elif ! grep -qE "^checkman( [0-9])? $page " "$clone/tools/deb/deb-check.sh"; then
+        deb_ok=0; fail "README 'Install from the Debian packages': man $page is not checked by tools/deb/deb-check.sh"
+      fi
+    done
+  fi
+  [ "$deb_ok" -eq 1 ] &&
+    ok "README 'Install from the Debian packages': make deb exists, writes $deb_dir/debs, and man $(echo $pages | sed 's/ /, man /g') are installed and opened by make deb-check (which installs the packages; not run here)"
+fi
+
 # What an install into the machine's prefix gives through the loader's and
 # the tools' default search paths, given here through their variables.
 libdir=$(find "$root" -name libgauth.so -printf '%h\n' 2> /dev/null | head -n 1)
