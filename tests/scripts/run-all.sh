@@ -95,8 +95,16 @@ check_reports() {
   local bad
   bad=$(reports_in "$dir")
   if [ -n "$bad" ]; then
-    for f in $bad; do echo "--- $f"; head -n 40 "$f"; done
-    fail "$what: reports in $dir"
+    local f names=
+    for f in $bad; do
+      echo "--- $f"; head -n 40 "$f"
+      # The file (PREFIX.EXE.PID with log_exe_name=1) and its first summary,
+      # in the failure line, which is what a short excerpt of the log keeps.
+      # Criterion's children are all "boxfort-worker": the first frame in
+      # the tree's own code says which test.
+      names="$names $(basename "$f")[$(grep -m 1 -oE '(SUMMARY|ERROR): .{0,100}' "$f" || head -c 100 "$f"); $(grep -m 1 -oE 'in [A-Za-z0-9_]+ [^ ]*/(lib|tests|examples)/[^ ]+\.c:[0-9]+' "$f")]"
+    done
+    fail "$what: reports in $dir:$names"
     return 1
   fi
   pass "$what: no reports"
@@ -198,8 +206,8 @@ rm -rf "$asan_logs"; mkdir -p "$asan_logs"
 if build "$asan_dir" -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
      -DCMAKE_BUILD_TYPE=Debug -DGAUTH_SANITIZE=ON -DGAUTH_WERROR=ON; then
   pass "clang build, warning-free"
-  ASAN_OPTIONS=detect_leaks=1:log_path=$asan_logs/asan \
-  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$asan_logs/ubsan \
+  ASAN_OPTIONS=detect_leaks=1:log_exe_name=1:log_path=$asan_logs/asan \
+  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_exe_name=1:log_path=$asan_logs/ubsan \
     run_ctest "$asan_dir" asan -j "$jobs"
   check_reports "$asan_logs" "ASan/UBSan/LSan"
 else
@@ -316,7 +324,7 @@ if [ -n "$(reports_in "$probe/vg")" ]; then
 else
   fail "valgrind check missed a deliberate leak"
 fi
-ASAN_OPTIONS=detect_leaks=1:log_path=$probe/asan/asan \
+ASAN_OPTIONS=detect_leaks=1:log_exe_name=1:log_path=$probe/asan/asan \
   "$asan_dir/tests/harness_leak" > /dev/null 2>&1
 if [ -n "$(reports_in "$probe/asan")" ]; then
   pass "LeakSanitizer check catches a leak in a Criterion child"
@@ -403,8 +411,8 @@ interop_run() {
 if [ -d "$asan_dir/tests" ]; then
   asan_interop_logs=$work/asan-logs-interop
   rm -rf "$asan_interop_logs"; mkdir -p "$asan_interop_logs"
-  ASAN_OPTIONS=detect_leaks=1:log_path=$asan_interop_logs/asan \
-  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$asan_interop_logs/ubsan \
+  ASAN_OPTIONS=detect_leaks=1:log_exe_name=1:log_path=$asan_interop_logs/asan \
+  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_exe_name=1:log_path=$asan_interop_logs/ubsan \
     interop_run "$asan_dir" interop-asan
   check_reports "$asan_interop_logs" "interop under ASan/UBSan/LSan"
 fi
