@@ -54,6 +54,17 @@ static int fail(emu_proc *em, char *msg, size_t msglen, const char *text) {
   return -1;
 }
 
+/* Its stdout ended before the first lines: it is exiting by itself. Waits
+ * for it and keeps its status. */
+static int exited(emu_proc *em, char *msg, size_t msglen) {
+  int st = 0;
+  if (em->pid > 0 && waitpid(em->pid, &st, 0) == em->pid) {
+    em->exit_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    em->pid = 0;
+  }
+  return fail(em, msg, msglen, "the emulator exited before its first line");
+}
+
 #define RUN_URL_LINE "\nexport GAUTH_EMULATOR_RUN_URL='"
 
 /* Reads the lines the emulator prints at start-up, up to the one of
@@ -73,9 +84,7 @@ static int read_first_lines(emu_proc *em, char *line, size_t size, char *msg,
     if (rc < 0 && errno != EINTR) return fail(em, msg, msglen, "poll failed");
     if (rc > 0) {
       n = read(em->out_fd, line + got, size - 1 - got);
-      if (n <= 0)
-        return fail(em, msg, msglen,
-                    "the emulator exited before its first line");
+      if (n <= 0) return exited(em, msg, msglen);
       got += (size_t)n;
       line[got] = '\0';
       if ((nl = strstr(line, RUN_URL_LINE)) != NULL &&
@@ -118,6 +127,7 @@ int emu_spawn_config(emu_proc *em, const char *bin, const char *tag,
   int pfd[2];
   memset(em, 0, sizeof(*em));
   em->out_fd = -1;
+  em->exit_status = -1;
   snprintf(em->dir, sizeof(em->dir), "%s/%s-XXXXXX",
            tmp && tmp[0] ? tmp : "/tmp", tag);
   if (bin == NULL || bin[0] == '\0')

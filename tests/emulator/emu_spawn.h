@@ -16,13 +16,17 @@ typedef struct emu_proc {
   char config_file[600]; /* --config, when one was given ("" otherwise) */
   char base[256];        /* "http://127.0.0.1:PORT" */
   char run_base[256]; /* its Cloud Run services' "http://127.0.0.1:RUNPORT" */
+  int exit_status;    /* when it exited before its first lines: its status
+                         (128 + N when killed by signal N); -1 otherwise */
 } emu_proc;
 
 /* Starts bin (prefixed by the words of $GAUTH_EMULATOR_WRAPPER, e.g.
  * valgrind) on 127.0.0.1:0 with --key-file, in a new directory named after
  * `tag` under $TMPDIR, and waits (up to 180 s) for its first lines (base
- * and run_base). Returns
- * 0, or -1 with a message in msg (the child is killed). */
+ * and run_base). Returns 0, or -1 with a message in msg (the child is
+ * killed; exit_status says how it ended when it exited by itself, as it
+ * does on a config it refuses). Either way emu_spawn_cleanup removes the
+ * directory. */
 int emu_spawn(emu_proc *em, const char *bin, const char *tag, char *msg,
               size_t msglen);
 

@@ -12,12 +12,9 @@
 #define _POSIX_C_SOURCE 200809L
 #endif
 
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +24,7 @@
 #include <openssl/evp.h>
 
 #include "emu_fixture.h"
+#include "emu_spawn.h"
 
 #define P "demo-project"
 #define SCHEDULER "scheduler@" P ".iam.gserviceaccount.com"
@@ -67,47 +65,20 @@ static const char world[] =
 
 /* ---- an emulator of the test's own ------------------------------------- */
 
-static char g_base[128];
-static pid_t g_pid;
+static emu_proc g_em;
 static long g_offset; /* the emulator's clock: time(NULL) + g_offset */
 
+/* Starts gauth-emulator with config text: -1 when it started, else the exit
+ * status it refused the config with. */
 static int start_with(const char *config) {
-  char path[] = "/tmp/emu-aws-cfgXXXXXX", arg[64], l[256];
-  int fd = mkstemp(path), fds[2], st = 0;
-  const char *bin = getenv("GAUTH_EMULATOR_BIN");
-  cr_assert_geq(fd, 0);
-  cr_assert_eq(write(fd, config, strlen(config)), (ssize_t)strlen(config));
-  close(fd);
-  cr_assert_not_null(bin, "GAUTH_EMULATOR_BIN is unset");
-  snprintf(arg, sizeof arg, "--config=%s", path);
-  cr_assert_eq(pipe(fds), 0);
-  g_pid = fork();
-  cr_assert_geq(g_pid, 0);
-  if (g_pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
-    dup2(fds[1], 1);
-    close(fds[0]);
-    close(fds[1]);
-    FILE *err = freopen("/dev/null", "w", stderr);
-    (void)err;
-    execl(bin, bin, "--listen=127.0.0.1:0", arg, (char *)NULL);
-    _exit(127);
-  }
-  close(fds[1]);
-  FILE *out = fdopen(fds[0], "r");
-  char *line = fgets(l, sizeof l, out);
-  fclose(out);
-  unlink(path);
-  if (line == NULL) {
-    cr_assert_eq(waitpid(g_pid, &st, 0), g_pid);
-    g_pid = 0;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-  }
-  l[strcspn(l, "\n")] = '\0';
-  cr_assert_eq(strncmp(l, "listening ", 10), 0, "%s", l);
-  snprintf(g_base, sizeof g_base, "%.100s", l + 10);
+  char msg[1024];
   g_offset = 0;
-  return -1;
+  if (emu_spawn_config(&g_em, getenv("GAUTH_EMULATOR_BIN"), "emu-aws", config,
+                       msg, sizeof msg) == 0)
+    return -1;
+  emu_spawn_cleanup(&g_em);
+  cr_assert_geq(g_em.exit_status, 0, "%s", msg);
+  return g_em.exit_status;
 }
 
 static void start(void) {
@@ -115,17 +86,16 @@ static void start(void) {
 }
 
 static void stop(void) {
-  int st = 0;
-  if (g_pid <= 0) return;
-  kill(g_pid, SIGTERM);
-  waitpid(g_pid, &st, 0);
-  g_pid = 0;
+  char how[128];
+  if (g_em.pid <= 0) return;
+  emu_spawn_stop(&g_em, how, sizeof how);
+  emu_spawn_cleanup(&g_em);
 }
 
 static void move_clock(long offset) {
   char body[64];
   snprintf(body, sizeof body, "{\"offset_seconds\":%ld}", offset);
-  cr_assert_eq(emu_control(g_base, "/emulator/v1/clock", body, NULL), 200);
+  cr_assert_eq(emu_control(g_em.base, "/emulator/v1/clock", body, NULL), 200);
   g_offset = offset;
 }
 
@@ -145,7 +115,7 @@ static emu_reply imds_get(const char *path, const char *token) {
     snprintf(h, sizeof h, "X-aws-ec2-metadata-token: %s", token);
     hs[0] = h;
   }
-  emu_http(g_base, "GET", path, hs, NULL, &r);
+  emu_http(g_em.base, "GET", path, hs, NULL, &r);
   cr_assert_eq(r.curl_code, 0, "GET %s: no reply", path);
   return r;
 }
@@ -161,7 +131,7 @@ static long token_put(const char *ttl, const char *extra, char **token) {
     hs[n++] = h;
   }
   if (extra != NULL) hs[n++] = extra;
-  emu_http(g_base, "PUT", "/latest/api/token", hs, NULL, &r);
+  emu_http(g_em.base, "PUT", "/latest/api/token", hs, NULL, &r);
   cr_assert_eq(r.curl_code, 0);
   long st = r.status;
   if (token != NULL) *token = st == 200 ? strdup(r.body) : NULL;
@@ -341,7 +311,7 @@ static emu_reply exchange(const char *audience, const char *token) {
            "subject_token=%s",
            aud, tok);
   emu_reply r;
-  emu_http(g_base, "POST", "/v1/token", h, body, &r);
+  emu_http(g_em.base, "POST", "/v1/token", h, body, &r);
   cr_assert_eq(r.curl_code, 0);
   free(body);
   curl_free(aud);
@@ -409,7 +379,7 @@ static void principal_of(const char *at, char *out, size_t n) {
   snprintf(path, sizeof path, "/tokeninfo?access_token=%s", esc);
   curl_free(esc);
   emu_reply r;
-  emu_http(g_base, "GET", path, NULL, NULL, &r);
+  emu_http(g_em.base, "GET", path, NULL, NULL, &r);
   cr_assert_eq(r.status, 200, "%s", r.body);
   cJSON *j = cJSON_Parse(r.body);
   const char *e = jstr(j, "email");
@@ -420,7 +390,7 @@ static void principal_of(const char *at, char *out, size_t n) {
 
 static long impersonate(const char *at) {
   return emu_bearer_post(
-      g_base,
+      g_em.base,
       "/v1/projects/-/serviceAccounts/" SCHEDULER ":generateAccessToken", at,
       "{\"scope\":[\"https://www.googleapis.com/auth/cloud-platform\"]}");
 }
@@ -434,7 +404,7 @@ Test(imds, v2_token_and_placement) {
   char *t = NULL, ttl[32];
   const char *hs[] = {"X-aws-ec2-metadata-token-ttl-seconds: 300", NULL};
   emu_reply r;
-  emu_http(g_base, "PUT", "/latest/api/token", hs, NULL, &r);
+  emu_http(g_em.base, "PUT", "/latest/api/token", hs, NULL, &r);
   cr_assert_eq(r.status, 200, "%s", r.body);
   cr_assert_geq(strlen(r.body), 40);
   cr_assert_not_null(emu_reply_header_get(

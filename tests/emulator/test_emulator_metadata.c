@@ -6,15 +6,12 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,6 +19,7 @@
 #include <gauth/gauth.h>
 
 #include "emu_fixture.h"
+#include "emu_spawn.h"
 
 #define MD "/computeMetadata/v1/"
 #define RUNNER "runner@demo-project.iam.gserviceaccount.com"
@@ -558,75 +556,28 @@ Test(metadata, wait_for_change) {
 
 /* ---- an emulator of the test's own ------------------------------------- */
 
-static char g_base[128];
-static pid_t g_pid;
+static emu_proc g_em;
 
-/* Starts gauth-emulator with config text (NULL: none); its exit status
- * when it does not start (-1 when it did; g_base set). */
+/* Starts gauth-emulator with config text (NULL: none): -1 when it started,
+ * else the exit status it refused the config with. */
 static int start_with(const char *config) {
-  char path[] = "/tmp/emu-metadata-cfgXXXXXX", arg[64], l[256];
-  int fd = -1, fds[2], st = 0;
-  const char *bin = getenv("GAUTH_EMULATOR_BIN");
-  cr_assert_not_null(bin, "GAUTH_EMULATOR_BIN is unset");
-  if (config != NULL) {
-    fd = mkstemp(path);
-    cr_assert_geq(fd, 0);
-    cr_assert_eq(write(fd, config, strlen(config)), (ssize_t)strlen(config));
-    close(fd);
-    snprintf(arg, sizeof arg, "--config=%s", path);
-  }
-  cr_assert_eq(pipe(fds), 0);
-  g_pid = fork();
-  cr_assert_geq(g_pid, 0);
-  if (g_pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
-    dup2(fds[1], 1);
-    close(fds[0]);
-    close(fds[1]);
-    FILE *err = freopen("/dev/null", "w", stderr);
-    /* GAUTH_EMULATOR_WRAPPER's words (e.g. "valgrind --log-file=/tmp/v.%p")
-     * go first. */
-    char *words = strdup(getenv("GAUTH_EMULATOR_WRAPPER")
-                             ? getenv("GAUTH_EMULATOR_WRAPPER")
-                             : "");
-    char *argv[40], *save = NULL;
-    int argc = 0;
-    (void)err;
-    for (char *w = strtok_r(words, " \t", &save); w && argc < 35;
-         w = strtok_r(NULL, " \t", &save))
-      argv[argc++] = w;
-    argv[argc++] = (char *)bin;
-    argv[argc++] = "--listen=127.0.0.1:0";
-    if (config != NULL) argv[argc++] = arg;
-    argv[argc] = NULL;
-    execvp(argv[0], argv);
-    _exit(127);
-  }
-  close(fds[1]);
-  FILE *out = fdopen(fds[0], "r");
-  char *line = fgets(l, sizeof l, out);
-  fclose(out);
-  if (config != NULL) unlink(path);
-  if (line == NULL) {
-    cr_assert_eq(waitpid(g_pid, &st, 0), g_pid);
-    g_pid = 0;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-  }
-  l[strcspn(l, "\n")] = '\0';
-  cr_assert_eq(strncmp(l, "listening ", 10), 0, "%s", l);
-  snprintf(g_base, sizeof g_base, "%.100s", l + 10);
-  return -1;
+  char msg[1024];
+  if (emu_spawn_config(&g_em, getenv("GAUTH_EMULATOR_BIN"), "emu-metadata",
+                       config, msg, sizeof msg) == 0)
+    return -1;
+  emu_spawn_cleanup(&g_em);
+  cr_assert_geq(g_em.exit_status, 0, "%s", msg);
+  return g_em.exit_status;
 }
 
-/* SIGTERM; asserts a clean exit (0) unless killed is set. */
+/* SIGTERM; asserts a clean exit (0). */
 static void stop_own(void) {
-  int st = 0;
-  if (g_pid <= 0) return;
-  kill(g_pid, SIGTERM);
-  cr_assert_eq(waitpid(g_pid, &st, 0), g_pid);
-  g_pid = 0;
-  cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
-            "the emulator did not exit cleanly (status %d)", st);
+  char how[128];
+  int rc;
+  if (g_em.pid <= 0) return;
+  rc = emu_spawn_stop(&g_em, how, sizeof how);
+  emu_spawn_cleanup(&g_em);
+  cr_assert_eq(rc, 0, "the emulator did not exit cleanly (%s)", how);
 }
 
 /* Under valgrind an emulator takes minutes to start here: generous
@@ -636,8 +587,8 @@ Test(metadata_config, attributes, .timeout = 600) {
                           "\"instance_attributes\":{\"startup-script\":"
                           "\"echo hi\"}}"),
                -1);
-  text_at(g_base, MD "project/attributes/team", 200, "a");
-  text_at(g_base, MD "instance/attributes/startup-script", 200, "echo hi");
+  text_at(g_em.base, MD "project/attributes/team", 200, "a");
+  text_at(g_em.base, MD "instance/attributes/startup-script", 200, "echo hi");
   stop_own();
 }
 
@@ -647,22 +598,24 @@ Test(metadata_config, cloud_run, .timeout = 600) {
   cr_assert_eq(start_with("{\"metadata_platform\":\"cloud_run\","
                           "\"project_attributes\":{\"team\":\"a\"}}"),
                -1);
-  text_at(g_base, MD "instance/region", 200,
+  text_at(g_em.base, MD "instance/region", 200,
           "projects/123456789012/regions/us-central1");
-  text_at(g_base, MD "instance/zone", 200,
+  text_at(g_em.base, MD "instance/zone", 200,
           "projects/123456789012/zones/us-central1-1");
-  text_at(g_base, MD "instance/", 200, "id\nregion\nservice-accounts/\nzone\n");
-  text_at(g_base, MD "instance/attributes/", 404, NULL);
-  text_at(g_base, MD "instance/machine-type", 404, NULL);
-  text_at(g_base, MD "instance/service-accounts/default/email", 200, RUNNER);
-  text_at(g_base, MD "project/project-id", 200, "demo-project");
-  emu_http(g_base, "GET", MD "instance/service-accounts/default/token", flavor,
-           NULL, &r);
+  text_at(g_em.base, MD "instance/", 200,
+          "id\nregion\nservice-accounts/\nzone\n");
+  text_at(g_em.base, MD "instance/attributes/", 404, NULL);
+  text_at(g_em.base, MD "instance/machine-type", 404, NULL);
+  text_at(g_em.base, MD "instance/service-accounts/default/email", 200, RUNNER);
+  text_at(g_em.base, MD "project/project-id", 200, "demo-project");
+  emu_http(g_em.base, "GET", MD "instance/service-accounts/default/token",
+           flavor, NULL, &r);
   cr_assert_eq(r.status, 200);
   cr_assert_not_null(strstr(r.body, "\"access_token\":\"ya29."));
   emu_reply_free(&r);
   cr_assert_eq(
-      set_attrs(g_base, "{\"instance_attributes\":{\"k\":\"v\"}}", &out), 400);
+      set_attrs(g_em.base, "{\"instance_attributes\":{\"k\":\"v\"}}", &out),
+      400);
   cr_assert_not_null(strstr(out, "Cloud Run"), "%s", out);
   free(out);
   stop_own();
@@ -687,25 +640,26 @@ Test(metadata_config, waiter_cap, .timeout = 600) {
   cr_assert_eq(start_with("{\"metadata_max_waiters\":2}"), -1);
   for (int i = 0; i < 2; i++) {
     memset(&w[i], 0, sizeof(w[i]));
-    w[i].base = g_base;
+    w[i].base = g_em.base;
     snprintf(w[i].path, sizeof(w[i].path),
              MD "instance/zone?wait_for_change=true&timeout_sec=20");
     cr_assert_eq(pthread_create(&th[i], NULL, wait_get, &w[i]), 0);
   }
-  await_waiters(g_base, 2, 20);
-  emu_http(g_base, "GET", MD "instance/zone?wait_for_change=true", flavor, NULL,
-           &r);
+  await_waiters(g_em.base, 2, 20);
+  emu_http(g_em.base, "GET", MD "instance/zone?wait_for_change=true", flavor,
+           NULL, &r);
   cr_assert_eq(r.status, 503, "%ld %s", r.status, r.body);
   cr_assert_not_null(emu_reply_header_get(&r, "Retry-After", h, sizeof(h)));
   cr_assert_not_null(strstr(r.body, "at most 2"), "%s", r.body);
   emu_reply_free(&r);
   /* Other requests are answered meanwhile. */
-  emu_http(g_base, "GET", MD "instance/service-accounts/default/token", flavor,
-           NULL, &r);
+  emu_http(g_em.base, "GET", MD "instance/service-accounts/default/token",
+           flavor, NULL, &r);
   cr_assert_eq(r.status, 200);
   emu_reply_free(&r);
   cr_assert_eq(
-      set_attrs(g_base, "{\"project_attributes\":{\"k\":\"v\"}}", NULL), 200);
+      set_attrs(g_em.base, "{\"project_attributes\":{\"k\":\"v\"}}", NULL),
+      200);
   /* Stopping answers the waiters: no thread stays blocked. */
   stop_own();
   for (int i = 0; i < 2; i++) {
@@ -796,15 +750,15 @@ Test(metadata_load, thousand_waiters_one_change, .timeout = 180) {
   rl.rlim_cur = rl.rlim_max;
   setrlimit(RLIMIT_NOFILE, &rl);
   cr_assert_eq(start_with(NULL), -1);
-  port = atoi(strrchr(g_base, ':') + 1);
+  port = atoi(strrchr(g_em.base, ':') + 1);
   cr_assert_eq(
-      set_attrs(g_base, "{\"project_attributes\":{\"mode\":\"a\"}}", NULL),
+      set_attrs(g_em.base, "{\"project_attributes\":{\"mode\":\"a\"}}", NULL),
       200);
-  emu_http(g_base, "GET", MD "project/attributes/mode", flavor, NULL, &r);
+  emu_http(g_em.base, "GET", MD "project/attributes/mode", flavor, NULL, &r);
   cr_assert_eq(r.status, 200);
   etag_of(&r, e);
   emu_reply_free(&r);
-  rss0 = proc_kib(g_pid, "VmRSS");
+  rss0 = proc_kib(g_em.pid, "VmRSS");
 
   snprintf(path, sizeof(path),
            MD
@@ -815,25 +769,25 @@ Test(metadata_load, thousand_waiters_one_change, .timeout = 180) {
   cr_assert_not_null(fds);
   t0 = mono_now();
   for (long i = 0; i < n; i++) fds[i] = send_get(port, path);
-  await_waiters(g_base, n, 60);
+  await_waiters(g_em.base, n, 60);
   fprintf(stderr, "metadata_load: %ld waiters in %.2f s\n", n, mono_now() - t0);
 
   /* While they wait: a token, the control API, a plain read. */
   t0 = mono_now();
-  emu_http(g_base, "GET", MD "instance/service-accounts/default/token", flavor,
-           NULL, &r);
+  emu_http(g_em.base, "GET", MD "instance/service-accounts/default/token",
+           flavor, NULL, &r);
   cr_assert_eq(r.status, 200, "token while %ld wait: %ld", n, r.status);
   emu_reply_free(&r);
-  cr_assert_eq(emu_control(g_base, "/emulator/v1/status", NULL, NULL), 200);
-  text_at(g_base, MD "project/attributes/mode", 200, "a");
+  cr_assert_eq(emu_control(g_em.base, "/emulator/v1/status", NULL, NULL), 200);
+  text_at(g_em.base, MD "project/attributes/mode", 200, "a");
   cr_assert_lt(mono_now() - t0, 5.0, "requests stalled behind the waiters");
-  rss1 = proc_kib(g_pid, "VmRSS");
+  rss1 = proc_kib(g_em.pid, "VmRSS");
 
   /* One change wakes them all. */
   t0 = mono_now();
   cr_assert_eq(
-      set_attrs(g_base, "{\"project_attributes\":{\"mode\":\"b\"}}", &out), 200,
-      "%s", out);
+      set_attrs(g_em.base, "{\"project_attributes\":{\"mode\":\"b\"}}", &out),
+      200, "%s", out);
   free(out);
   for (long i = 0; i < n; i++) {
     char *reply = read_all(fds[i]);
@@ -850,8 +804,8 @@ Test(metadata_load, thousand_waiters_one_change, .timeout = 180) {
   fprintf(stderr, "metadata_load: %ld answered in %.2f s\n", n,
           mono_now() - t0);
   cr_assert_lt(mono_now() - t0, 30.0);
-  await_waiters(g_base, 0, 10);
-  hwm = proc_kib(g_pid, "VmHWM");
+  await_waiters(g_em.base, 0, 10);
+  hwm = proc_kib(g_em.pid, "VmHWM");
   fprintf(stderr,
           "metadata_load: RSS %ld KiB before, %ld KiB with %ld waiters; "
           "peak %ld KiB (%.1f KiB a waiter)\n",
