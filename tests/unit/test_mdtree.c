@@ -48,9 +48,11 @@ static mdtree *tree(size_t max_waiters) {
 }
 
 /* GET path?query (query: "a=b&c=d" or NULL) into *r. */
+/* Called by several threads at once (the waiting tests): the query's copy
+ * is the caller's own. */
 static mdtree_result get(mdtree *t, const char *path, const char *query,
                          mdtree_reply *r) {
-  static char qs[512];
+  char qs[512];
   mdtree_query q = {0};
   char *save = NULL, *kv;
   snprintf(qs, sizeof(qs), "%s", query ? query : "");
