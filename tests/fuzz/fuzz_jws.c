@@ -29,7 +29,7 @@
 #include "../bench/bench_keys.h"
 #include "fuzz_check.h"
 
-/* The seeds are signed for this clock (tests/fuzz/corpus/README.md). */
+/* The seeds are signed for this clock (tests/fuzz/corpus/make-seeds.sh). */
 #define FUZZ_NOW INT64_C(1700000600)
 #define FUZZ_LEEWAY 30
 

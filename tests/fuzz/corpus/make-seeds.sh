@@ -79,6 +79,16 @@ printf '%s.%s' "$(b64 '{"alg":"RS256","kid":"'"$(rsa_kid 2)"'","crit":["exp"],"e
 printf '%s.%s' "$(b64 '{"alg":"RS256","jku":"https://evil.test/jwks","kid":"../../etc/passwd"}')" "${v#*.}" > "$J/jku_path_kid"
 printf '%s.%s' "$(b64 '{"alg":"RS256","alg":"ES256"}')" "${v#*.}" > "$J/dup_alg"
 printf '%s.%s.%s' "$(b64 '[1]')" "$pay" "${v##*.}" > "$J/header_array"
+# The header's typ (docs/verifying.md): another kind of JWT, validly
+# signed (the verifier refuses it as wrong_type, before the signature),
+# and the same header on rs256_valid's signature (wrong_type, not
+# signature_invalid: the typ is checked first).
+h=$(b64 '{"alg":"RS256","typ":"at+jwt","kid":"'"$(rsa_kid 2)"'"}')
+printf '%s.%s' "$h" "$pay" > "$tmp/tbs"
+openssl dgst -sha256 -sign "$tmp/rsa2.pem" -out "$tmp/sig" "$tmp/tbs"
+printf '%s.%s.%s' "$h" "$pay" "$(b64url < "$tmp/sig")" > "$J/typ_at_jwt"
+printf '%s.%s.%s' "$(b64 '{"alg":"RS256","typ":"JWU","kid":"'"$(rsa_kid 2)"'"}')" \
+  "$pay" "${v##*.}" > "$J/typ_jwu_bad_signature"
 # ES256 with the DER signature OpenSSL makes, instead of JOSE r||s.
 e=$(cat "$J/es256_valid")
 printf '%s' "${e%.*}" > "$tmp/tbs"
