@@ -37,19 +37,40 @@ static int in_a_type(const cJSON *item, const char *s) {
   return 0;
 }
 
-/* 1 when msg holds the value of a secret member anywhere in item. */
+static const char *const secret_names[] = {"private_key", "refresh_token",
+                                           "client_secret"};
+
+static int is_secret_name(const char *name) {
+  for (size_t i = 0; i < sizeof secret_names / sizeof secret_names[0]; i++)
+    if (name != NULL && strcmp(name, secret_names[i]) == 0) return 1;
+  return 0;
+}
+
+/* 1 when a member that is not a secret holds s in its value: a message may
+ * quote that member (a URL, a path, a field's name), and then shows the
+ * text because it is there too, not because the secret leaked. */
+static int in_a_non_secret(const cJSON *item, const char *s) {
+  const cJSON *child;
+  for (child = item ? item->child : NULL; child; child = child->next) {
+    if (cJSON_IsString(child) && !is_secret_name(child->string) &&
+        strstr(child->valuestring, s) != NULL)
+      return 1;
+    if (in_a_non_secret(child, s)) return 1;
+  }
+  return 0;
+}
+
+/* 1 when msg holds the value of a secret member anywhere in item, a value
+ * no other member holds. */
 static int shows_secret(const cJSON *root, const cJSON *item, const char *msg) {
-  static const char *const names[] = {"private_key", "refresh_token",
-                                      "client_secret"};
   const cJSON *child;
   for (child = item ? item->child : NULL; child; child = child->next) {
     if (cJSON_IsString(child) && child->string != NULL &&
         strlen(child->valuestring) >= 8) {
-      for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strcmp(child->string, names[i]) == 0 &&
-            strstr(msg, child->valuestring) != NULL &&
-            !in_a_type(root, child->valuestring))
-          return 1;
+      if (is_secret_name(child->string) &&
+          strstr(msg, child->valuestring) != NULL &&
+          !in_a_non_secret(root, child->valuestring))
+        return 1;
     }
     if (shows_secret(root, child, msg)) return 1;
   }
