@@ -171,25 +171,53 @@ static inline int fuzz_name_in(const char *name, const char *const *list) {
   return 0;
 }
 
-/* 1 when msg shows a string value (FUZZ_SECRET_MIN bytes or more) found
- * anywhere in item: of a member named in `only` (NULL: any string, array
- * elements included), and not named in `except` (may be NULL). */
-static inline int fuzz_json_shows(const uint8_t *data, size_t size,
-                                  const cJSON *item, const char *const *only,
-                                  const char *const *except, const char *msg,
-                                  fuzz_again_fn again) {
+/* 1 when a string member named in `names` anywhere in item holds s: a
+ * message may echo that member, and then shows s because it is there. */
+static inline int fuzz_held_by(const cJSON *item, const char *const *names,
+                               const char *s) {
+  const cJSON *c;
+  if (names == NULL) return 0;
+  for (c = item != NULL ? item->child : NULL; c != NULL; c = c->next) {
+    if (cJSON_IsString(c) && c->valuestring != NULL &&
+        fuzz_name_in(c->string, names) && strstr(c->valuestring, s) != NULL)
+      return 1;
+    if (fuzz_held_by(c, names, s)) return 1;
+  }
+  return 0;
+}
+
+/* fuzz_json_shows within root: a value an `except` member of root also
+ * holds is not a candidate. */
+static inline int fuzz_json_shows_in(const cJSON *root, const uint8_t *data,
+                                     size_t size, const cJSON *item,
+                                     const char *const *only,
+                                     const char *const *except, const char *msg,
+                                     fuzz_again_fn again) {
   const cJSON *c;
   for (c = item != NULL ? item->child : NULL; c != NULL; c = c->next) {
     if (cJSON_IsString(c) && c->valuestring != NULL &&
         strlen(c->valuestring) >= FUZZ_SECRET_MIN &&
         (only == NULL || fuzz_name_in(c->string, only)) &&
         !fuzz_name_in(c->string, except) &&
+        !fuzz_held_by(root, except, c->valuestring) &&
         fuzz_shows(data, size, msg, c->valuestring, strlen(c->valuestring),
                    again))
       return 1;
-    if (fuzz_json_shows(data, size, c, only, except, msg, again)) return 1;
+    if (fuzz_json_shows_in(root, data, size, c, only, except, msg, again))
+      return 1;
   }
   return 0;
+}
+
+/* 1 when msg shows a string value (FUZZ_SECRET_MIN bytes or more) found
+ * anywhere in item: of a member named in `only` (NULL: any string, array
+ * elements included), and not named in `except` (may be NULL), nor held by
+ * a member named in `except` (the same text, echoed with it). */
+static inline int fuzz_json_shows(const uint8_t *data, size_t size,
+                                  const cJSON *item, const char *const *only,
+                                  const char *const *except, const char *msg,
+                                  fuzz_again_fn again) {
+  return fuzz_json_shows_in(item, data, size, item, only, except, msg, again);
 }
 
 /* 1 when msg shows a secret of data read as JSON (see fuzz_json_shows);
