@@ -171,7 +171,6 @@ static void check_file(const uint8_t *data, size_t size) {
     CHECK(!shows_secret(data, size, j, j, err.message));
     cJSON_Delete(j);
   }
-  /* Nor 13 bytes of one (16 bytes or more). */
   /* Nor 13 bytes of one (16 bytes or more), unless a "type" holds it: an
    * unknown type is named. */
   {
