@@ -65,6 +65,31 @@ stage() { echo; echo "==> $* ($(( $(date +%s) - started )) s)"; }
 pass() { passed=$((passed + 1)); echo "PASS: $*"; }
 fail() { failed=$((failed + 1)); failures+=("$*"); echo "FAIL: $*"; }
 
+# Prints what each failed test of a ctest log printed (ctest's
+# --output-on-failure puts it under the test's result line): its first 25
+# lines and its last 15, for at most 6 tests.
+failed_output() {
+  awk '
+    /^ *[0-9]+\/[0-9]+ Test +#/ || /^The following tests/ || /tests passed, / {
+      if (name != "") flush()
+      name = ""
+      if ($0 ~ /(Failed|Exception|Timeout|Not Run)/ && ++shown <= 6) {
+        name = $0; n = 0
+      }
+      next
+    }
+    /^ +Start +[0-9]+: / { next }
+    name != "" { lines[++n] = $0 }
+    function flush(   i) {
+      print "--- output of " name
+      for (i = 1; i <= n; i++)
+        if (i <= 25 || i > n - 15) print "  " lines[i]
+        else if (i == 26) print "  [... " (n - 40) " lines ...]"
+    }
+    END { if (name != "") flush() }
+  ' "$1"
+}
+
 # Runs ctest in a build dir; counts each test; extra args go to ctest.
 run_ctest() {
   local dir=$1 name=$2
@@ -80,7 +105,7 @@ run_ctest() {
   failed=$((failed + f))
   if [ "$rc" -ne 0 ]; then
     sed -n '/The following tests FAILED/,$p' "$log"
-    grep -B2 -A12 -E 'Assertion Failed|\[FAIL\]|CRASH' "$log" | head -n 80
+    failed_output "$log"
     [ "$f" -gt 0 ] || { failed=$((failed + 1)); }
     failures+=("ctest ($name): see $log")
   elif [ "$p" -eq 0 ]; then

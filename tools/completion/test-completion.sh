@@ -28,6 +28,14 @@ complete_line() {
   COMPREPLY=()
   _gauth gauth "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD - 1]:-}"
 }
+# offers WORD: WORD is one of the candidates. (A loop, not a pipe into
+# `grep -q`: grep may exit at its match while bash's printf, which writes a
+# line at a time, still writes, and pipefail then fails the check.)
+offers() {
+  local c
+  for c in "${COMPREPLY[@]}"; do [[ $c == "$1" ]] && return 0; done
+  return 1
+}
 # expect LINE WORD...: every WORD is among the candidates.
 expect() {
   local line=$1 w
@@ -35,7 +43,7 @@ expect() {
   complete_line "$line"
   for w in "$@"; do
     checks=$((checks + 1))
-    if ! printf '%s\n' "${COMPREPLY[@]}" | grep -qxF -- "$w"; then
+    if ! offers "$w"; then
       echo "test-completion: FAIL: '$line<TAB>' does not offer '$w' (got: ${COMPREPLY[*]})"
       failures=$((failures + 1))
     fi
@@ -48,7 +56,7 @@ expect_none() {
   complete_line "$line"
   for w in "$@"; do
     checks=$((checks + 1))
-    if printf '%s\n' "${COMPREPLY[@]}" | grep -qxF -- "$w"; then
+    if offers "$w"; then
       echo "test-completion: FAIL: '$line<TAB>' offers '$w' (got: ${COMPREPLY[*]})"
       failures=$((failures + 1))
     fi
