@@ -82,7 +82,12 @@ static size_t secret_name_at(const char *s, const char *start, int *json) {
   if (s > start && (is_word_char(s[-1]))) return 0;
   if (s > start && s[-1] == '"') quoted = 1;
   for (i = 0; i < sizeof(secret_names) / sizeof(secret_names[0]); i++) {
-    const char *p = gauth__skip_prefix_ci(s, secret_names[i]);
+    const char *p;
+    /* The first byte rules out most names without a comparison. */
+    if (tolower((unsigned char)*s) !=
+        tolower((unsigned char)secret_names[i][0]))
+      continue;
+    p = gauth__skip_prefix_ci(s, secret_names[i]);
     if (p == NULL) continue;
     if (quoted && p[0] == '"') {
       /* "name" : "value" */
@@ -124,7 +129,9 @@ static char *replace_known(const char *text, const char *const *known) {
     size_t best = 0, i;
     if (known != NULL) {
       for (i = 0; known[i] != NULL; i++) {
-        size_t n = strlen(known[i]);
+        size_t n;
+        if (known[i][0] != *s) continue;
+        n = strlen(known[i]);
         if (n >= 4 && n > best && strncmp(s, known[i], n) == 0) best = n;
       }
     }
@@ -156,29 +163,32 @@ char *gauth__redact(const char *text, const char *const *known) {
     size_t n;
     const char *scheme_end;
     int json = 0;
+    const char c = *s;
     int boundary = (s == work) || !is_token_char(s[-1]);
-    if (gauth__skip_prefix(s, "-----BEGIN") != NULL) {
+    /* Each test below first looks at the byte it starts with. */
+    if (c == '-' && gauth__skip_prefix(s, "-----BEGIN") != NULL) {
       buf_redacted(&b);
       s += pem_block(s);
       continue;
     }
-    if (boundary && gauth__skip_prefix(s, "eyJ") != NULL &&
+    if (c == 'e' && boundary && gauth__skip_prefix(s, "eyJ") != NULL &&
         (n = token_run(s)) >= 10) {
       buf_redacted(&b);
       s += n;
       continue;
     }
-    if (boundary && gauth__skip_prefix(s, "ya29.") != NULL) {
+    if (c == 'y' && boundary && gauth__skip_prefix(s, "ya29.") != NULL) {
       buf_redacted(&b);
       s += token_run(s);
       continue;
     }
-    if (boundary && gauth__skip_prefix(s, "1//") != NULL && token_run(s) > 3) {
+    if (c == '1' && boundary && gauth__skip_prefix(s, "1//") != NULL &&
+        token_run(s) > 3) {
       buf_redacted(&b);
       s += token_run(s);
       continue;
     }
-    if ((s == work || !is_word_char(s[-1])) &&
+    if ((c == 'B' || c == 'b') && (s == work || !is_word_char(s[-1])) &&
         ((scheme_end = gauth__skip_prefix_ci(s, "Bearer ")) != NULL ||
          (scheme_end = gauth__skip_prefix_ci(s, "Basic ")) != NULL)) {
       buf_add(&b, s, (size_t)(scheme_end - s));

@@ -97,6 +97,18 @@ Test(redact, query_and_form_parameters) {
   expect("tokenizer=1&keys=2&codec=3", "tokenizer=1&keys=2&codec=3");
 }
 
+Test(redact, names_and_schemes_in_any_case) {
+  expect("ACCESS_TOKEN=abc&Client_Secret=x&kEy=y",
+         "ACCESS_TOKEN=[redacted]&Client_Secret=[redacted]&kEy=[redacted]");
+  expect("X-Goog-IAP-JWT-Assertion=abc", "X-Goog-IAP-JWT-Assertion=[redacted]");
+  expect("{\"PrivateKey\": \"pem\", \"JWT\":\"a.b\"}",
+         "{\"PrivateKey\": \"[redacted]\", \"JWT\":\"[redacted]\"}");
+  expect("BASIC dXNlcjpwYXNz, BEARER t0k",
+         "BASIC [redacted], BEARER [redacted]");
+  /* Tokens of fixed spelling are not matched in another case. */
+  expect("EYJabcdefghijk YA29.x", "EYJabcdefghijk YA29.x");
+}
+
 Test(redact, json_members) {
   expect("{\"access_token\":\"opaque\",\"expires_in\":3599}",
          "{\"access_token\":\"[redacted]\",\"expires_in\":3599}");
