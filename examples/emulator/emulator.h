@@ -126,10 +126,6 @@ const emu_account *emu_account_find(emu *e, const char *email);
 int emu_account_disabled(emu *e, const char *email);
 /* Disables (1) or enables (0) the account; -1 when there is none. */
 int emu_account_set_disabled(emu *e, const char *email, int disabled);
-/* The account's private key, for IAM signBlob / signJwt (a reference:
- * gauth_key_free), or NULL when the emulator has none for it. Its kid is the
- * keyId that signBlob reports. (world.c) */
-gauth_key *emu_account_private_key(emu *e, const char *email);
 
 /* A configured end user for the refresh-token grant, or NULL. */
 typedef struct emu_user {
