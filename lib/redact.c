@@ -47,6 +47,12 @@ static void buf_redacted(buf *b) {
   buf_add(b, GAUTH__REDACTED, sizeof(GAUTH__REDACTED) - 1);
 }
 
+/* Copies the bytes from *plain up to s, which no pattern matched. */
+static void flush_plain(buf *b, const char **plain, const char *s) {
+  buf_add(b, *plain, (size_t)(s - *plain));
+  *plain = s;
+}
+
 /* Characters of base64url tokens, JWTs and Google's opaque tokens. */
 static int is_token_char(char c) {
   return isalnum((unsigned char)c) || c == '-' || c == '_' || c == '.' ||
@@ -123,7 +129,7 @@ static size_t json_string_body(const char *s) {
 /* Replaces every occurrence of the known secrets. */
 static char *replace_known(const char *text, const char *const *known) {
   buf b = {0};
-  const char *s = text;
+  const char *s = text, *plain = text; /* plain: what is not yet copied */
   buf_add(&b, "", 0);
   while (*s != '\0') {
     size_t best = 0, i;
@@ -136,13 +142,15 @@ static char *replace_known(const char *text, const char *const *known) {
       }
     }
     if (best > 0) {
+      buf_add(&b, plain, (size_t)(s - plain));
       buf_redacted(&b);
       s += best;
+      plain = s;
     } else {
-      buf_add(&b, s, 1);
       s++;
     }
   }
+  buf_add(&b, plain, (size_t)(s - plain));
   if (b.oom) {
     free(b.p);
     return NULL;
@@ -153,12 +161,15 @@ static char *replace_known(const char *text, const char *const *known) {
 char *gauth__redact(const char *text, const char *const *known) {
   buf b = {0};
   char *work;
-  const char *s;
+  const char *s, *plain;
   if (text == NULL) text = "";
   work = replace_known(text, known);
   if (work == NULL) return NULL;
   buf_add(&b, "", 0);
   s = work;
+  /* plain: the bytes since the last pattern, copied in one go before the
+   * next pattern's output (or at the end). */
+  plain = work;
   while (*s != '\0') {
     size_t n;
     const char *scheme_end;
@@ -167,30 +178,39 @@ char *gauth__redact(const char *text, const char *const *known) {
     int boundary = (s == work) || !is_token_char(s[-1]);
     /* Each test below first looks at the byte it starts with. */
     if (c == '-' && gauth__skip_prefix(s, "-----BEGIN") != NULL) {
+      flush_plain(&b, &plain, s);
       buf_redacted(&b);
       s += pem_block(s);
+      plain = s;
       continue;
     }
     if (c == 'e' && boundary && gauth__skip_prefix(s, "eyJ") != NULL &&
         (n = token_run(s)) >= 10) {
+      flush_plain(&b, &plain, s);
       buf_redacted(&b);
       s += n;
+      plain = s;
       continue;
     }
     if (c == 'y' && boundary && gauth__skip_prefix(s, "ya29.") != NULL) {
+      flush_plain(&b, &plain, s);
       buf_redacted(&b);
       s += token_run(s);
+      plain = s;
       continue;
     }
     if (c == '1' && boundary && gauth__skip_prefix(s, "1//") != NULL &&
         token_run(s) > 3) {
+      flush_plain(&b, &plain, s);
       buf_redacted(&b);
       s += token_run(s);
+      plain = s;
       continue;
     }
     if ((c == 'B' || c == 'b') && (s == work || !is_word_char(s[-1])) &&
         ((scheme_end = gauth__skip_prefix_ci(s, "Bearer ")) != NULL ||
          (scheme_end = gauth__skip_prefix_ci(s, "Basic ")) != NULL)) {
+      flush_plain(&b, &plain, s);
       buf_add(&b, s, (size_t)(scheme_end - s));
       s = scheme_end;
       while (*s == ' ') s++;
@@ -198,9 +218,11 @@ char *gauth__redact(const char *text, const char *const *known) {
         buf_redacted(&b);
         s += n;
       }
+      plain = s;
       continue;
     }
     if ((n = secret_name_at(s, work, &json)) > 0) {
+      flush_plain(&b, &plain, s);
       buf_add(&b, s, n);
       s += n;
       if (json) {
@@ -212,11 +234,12 @@ char *gauth__redact(const char *text, const char *const *known) {
         if (v > 0) buf_redacted(&b);
         s += v;
       }
+      plain = s;
       continue;
     }
-    buf_add(&b, s, 1);
     s++;
   }
+  flush_plain(&b, &plain, s);
   free(work);
   if (b.oom) {
     free(b.p);
