@@ -67,7 +67,8 @@ fail() { failed=$((failed + 1)); failures+=("$*"); echo "FAIL: $*"; }
 
 # Prints what each failed test of a ctest log printed (ctest's
 # --output-on-failure puts it under the test's result line): its first 25
-# lines and its last 15, for at most 6 tests.
+# lines, its last 15, and between them the lines that name a failure, for
+# at most 6 tests.
 failed_output() {
   awk '
     /^ *[0-9]+\/[0-9]+ Test +#/ || /^The following tests/ || /tests passed, / {
@@ -80,11 +81,14 @@ failed_output() {
     }
     /^ +Start +[0-9]+: / { next }
     name != "" { lines[++n] = $0 }
-    function flush(   i) {
+    function flush(   i, m) {
       print "--- output of " name
       for (i = 1; i <= n; i++)
         if (i <= 25 || i > n - 15) print "  " lines[i]
-        else if (i == 26) print "  [... " (n - 40) " lines ...]"
+        else if (lines[i] ~ /FAIL|MISMATCH|Assertion|ERROR|[Ee]rror:|Sanitizer/ &&
+                 ++m <= 20)
+          print "  [" i "] " lines[i]
+        else if (i == 26) print "  [... lines 26-" (n - 15) ", those naming a failure shown ...]"
     }
     END { if (name != "") flush() }
   ' "$1"
