@@ -2,6 +2,8 @@
 # Runs one interop test, or skips it (exit 77) saying what is missing.
 # Usage: run.sh jose|pyjwt GAUTH_BINARY WORK_DIR
 #        run.sh aws_sigv4 AWS_SIGV4_SIGN_HELPER WORK_DIR
+#        run.sh aws_subject_token AWS_SUBJECT_TOKEN_HELPER WORK_DIR
+#               AWS_SIGV4_SIGN_HELPER
 set -u
 impl=$1
 gauth=$2
@@ -39,6 +41,22 @@ case "$impl" in
     fi
     exec node "$here/interop_aws_sigv4.mjs" "$gauth" "$nm"
     ;;
+  aws_subject_token)
+    if ! command -v node > /dev/null 2>&1; then
+      echo "SKIP: AWS subject token against npm google-auth-library: node" \
+        "is not installed"
+      exit 77
+    fi
+    nm=${GAUTH_INTEROP_NODE_MODULES:-}
+    if [ -z "$nm" ] || [ ! -f "$nm/google-auth-library/package.json" ]; then
+      echo "SKIP: AWS subject token against npm google-auth-library: no" \
+        "google-auth-library package in GAUTH_INTEROP_NODE_MODULES='$nm'" \
+        "(npm ci in tests/interop/node and set the variable to its" \
+        "node_modules; make test does)"
+      exit 77
+    fi
+    exec node "$here/interop_aws_subject_token.mjs" "$gauth" "${4:?signer}" "$nm"
+    ;;
   pyjwt)
     py=/usr/bin/python3
     if [ ! -x "$py" ] ||
@@ -51,7 +69,7 @@ case "$impl" in
     exec "$py" "$here/interop_pyjwt.py" "$gauth" "$work"
     ;;
   *)
-    echo "usage: run.sh jose|pyjwt|aws_sigv4 GAUTH_BINARY WORK_DIR" >&2
+    echo "usage: run.sh jose|pyjwt|aws_sigv4|aws_subject_token HELPER WORK_DIR [SIGNER]" >&2
     exit 2
     ;;
 esac
