@@ -11,50 +11,34 @@ work=$3
 here=$(cd "$(dirname "$0")" && pwd)
 rm -rf "$work"
 mkdir -p "$work"
+# need_node WHAT PACKAGE: node and PACKAGE in GAUTH_INTEROP_NODE_MODULES
+# (sets nm), or a visible skip naming what is missing.
+need_node() {
+  if ! command -v node > /dev/null 2>&1; then
+    echo "SKIP: $1: node is not installed"
+    exit 77
+  fi
+  nm=${GAUTH_INTEROP_NODE_MODULES:-}
+  if [ -z "$nm" ] || [ ! -f "$nm/$2/package.json" ]; then
+    echo "SKIP: $1: no $2 package in GAUTH_INTEROP_NODE_MODULES='$nm'" \
+      "(npm ci in a copy of tests/interop/node and set the variable to its" \
+      "node_modules; make test does)"
+    exit 77
+  fi
+}
+
 case "$impl" in
   jose)
-    if ! command -v node > /dev/null 2>&1; then
-      echo "SKIP: interop with npm jose: node is not installed"
-      exit 77
-    fi
-    nm=${GAUTH_INTEROP_NODE_MODULES:-}
-    if [ -z "$nm" ] || [ ! -f "$nm/jose/package.json" ]; then
-      echo "SKIP: interop with npm jose: no jose package in" \
-        "GAUTH_INTEROP_NODE_MODULES='$nm' (install it with" \
-        "'npm install --prefix DIR jose@6' and set the variable to" \
-        "DIR/node_modules; make test does)"
-      exit 77
-    fi
+    need_node "interop with npm jose" jose
     exec node "$here/interop_jose.mjs" "$gauth" "$work" "$nm"
     ;;
   aws_sigv4)
-    if ! command -v node > /dev/null 2>&1; then
-      echo "SKIP: SigV4 interop with npm aws4: node is not installed"
-      exit 77
-    fi
-    nm=${GAUTH_INTEROP_NODE_MODULES:-}
-    if [ -z "$nm" ] || [ ! -f "$nm/aws4/package.json" ]; then
-      echo "SKIP: SigV4 interop with npm aws4: no aws4 package in" \
-        "GAUTH_INTEROP_NODE_MODULES='$nm' (npm ci in tests/interop/node" \
-        "and set the variable to its node_modules; make test does)"
-      exit 77
-    fi
+    need_node "SigV4 interop with npm aws4" aws4
     exec node "$here/interop_aws_sigv4.mjs" "$gauth" "$nm"
     ;;
   aws_subject_token)
-    if ! command -v node > /dev/null 2>&1; then
-      echo "SKIP: AWS subject token against npm google-auth-library: node" \
-        "is not installed"
-      exit 77
-    fi
-    nm=${GAUTH_INTEROP_NODE_MODULES:-}
-    if [ -z "$nm" ] || [ ! -f "$nm/google-auth-library/package.json" ]; then
-      echo "SKIP: AWS subject token against npm google-auth-library: no" \
-        "google-auth-library package in GAUTH_INTEROP_NODE_MODULES='$nm'" \
-        "(npm ci in tests/interop/node and set the variable to its" \
-        "node_modules; make test does)"
-      exit 77
-    fi
+    need_node "AWS subject token against npm google-auth-library" \
+      google-auth-library
     exec node "$here/interop_aws_subject_token.mjs" "$gauth" "${4:?signer}" "$nm"
     ;;
   pyjwt)
