@@ -38,6 +38,8 @@
 # THREADS, WRK_THREADS, CONNECTIONS, OPENSSL_SECONDS (default 2),
 # CALLGRIND=1 (instructions per request of the receiver with and without
 # auth, under valgrind --tool=callgrind; REQUESTS per count, default 400),
+# PROFILE=1 (the server's CPU time per request by binary, kernel included,
+# for healthz and auth-no-cache, from perf record -e cpu-clock),
 # STRICT=1 (exit 3 when a ratio misses its threshold), NODE_MODULES (a
 # node_modules folder holding google-auth-library; default:
 # $GAUTH_INTEROP_NODE_MODULES, else build-test/interop-node/node_modules of
@@ -414,6 +416,62 @@ if [ "${CALLGRIND:-0}" = 1 ]; then
     done
     echo "(process: all of the receiver's user-space instructions; handler: on_request"
     echo " and what it calls; verify: gauth_receiver_verify; rep stosb counts one per byte)"
+  fi
+fi
+
+# ---- where the server's CPU time goes (perf) ------------------------------------------
+# One more run of healthz and of auth-no-cache with `perf record -e
+# cpu-clock` on the server (software sampling: it needs no hardware
+# counter), its samples' shares by binary times the server's CPU time in
+# that run (/proc/PID/stat), over the requests wrk counted: microseconds per
+# request spent in the kernel, OpenSSL, libc, libmicrohttpd, libgauth,
+# cJSON and the rest. The difference between the two rows is what a
+# verified request costs beyond HTTP, to set beside openssl speed's CPU
+# microseconds per RS256 verification.
+if [ "${PROFILE:-0}" = 1 ]; then
+  if ! command -v perf > /dev/null ||
+     ! perf record -q -e cpu-clock -o "$w/perf.probe" true > /dev/null 2>&1; then
+    echo "profile: perf is not installed or may not sample here; skipped"
+  else
+    echo
+    echo "== the server's CPU microseconds per request, by binary (perf record -e cpu-clock, one ${duration}s run each)"
+    printf '%-16s %8s %8s %8s %8s %8s %8s %8s %8s\n' case total kernel OpenSSL libc \
+      libmhd libgauth cJSON other
+    for c in healthz auth-no-cache; do
+      perf record -q -e cpu-clock -F 4000 -o "$w/perf.$c" -p "${pid[$c]}" \
+        > "$w/perf.$c.log" 2>&1 &
+      pp=$!
+      sleep 0.3
+      load "$c" "$duration" "$w/prof.$c"
+      kill -INT "$pp" 2> /dev/null || true
+      wait "$pp" 2> /dev/null || true
+      n=$(sed -n 's/^ *\([0-9]*\) requests in .*/\1/p' "$w/prof.$c")
+      perf report -i "$w/perf.$c" --no-children --sort dso -g none --stdio 2> /dev/null |
+        awk -v t="$(cat "$w/prof.$c.cpu")" -v hz="$hz" -v n="$n" -v c="$c" '
+          $1 ~ /%$/ {
+            p = $1; sub(/%/, "", p); d = $2
+            k = "other"
+            if (d ~ /kernel/) k = "kernel"
+            else if (d ~ /^libcrypto/) k = "openssl"
+            else if (d ~ /^libc\.so/) k = "libc"
+            else if (d ~ /^libmicrohttpd/) k = "mhd"
+            else if (d ~ /^libgauth/) k = "gauth"
+            else if (d ~ /^libcjson/) k = "cjson"
+            s[k] += p
+          }
+          END {
+            us = t * 1e6 / hz / n
+            printf "%-16s %8.2f", c, us
+            split("kernel openssl libc mhd gauth cjson other", ks, " ")
+            for (i = 1; i <= 7; i++) printf " %8.2f", us * s[ks[i]] / 100
+            printf "\n"
+          }' | tee -a "$w/profile"
+    done
+    awk 'NR == 1 { for (i = 2; i <= NF; i++) h[i] = $i }
+         NR == 2 { printf "%-16s", "difference"
+                   for (i = 2; i <= NF; i++) printf " %8.2f", $i - h[i]; printf "\n" }' "$w/profile"
+    printf '(openssl speed rsa2048, one process: %.2f CPU us per verification)\n' \
+      "$(awk -v v="$(median "$w/res.openssl" 2)" 'BEGIN { print 1e6 / v }')"
   fi
 fi
 
