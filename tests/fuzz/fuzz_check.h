@@ -101,6 +101,30 @@ static inline unsigned char fuzz_shift(unsigned char c) {
   return c;
 }
 
+/* 1 when msg, the message `again` gives for data, shows the n bytes at
+ * data + at because the input holds them there: those bytes shifted
+ * (fuzz_shift) in a copy of the input, parsed again, give a message that
+ * shows the shifted bytes more often than msg showed them. */
+FUZZ_UNTRACED static int fuzz_follows_input(const uint8_t *data, size_t size,
+                                            size_t at, size_t n,
+                                            const char *msg,
+                                            fuzz_again_fn again) {
+  gauth_error e = GAUTH_ERROR_INIT;
+  unsigned char *shifted = (unsigned char *)malloc(n + 1);
+  uint8_t *copy = (uint8_t *)malloc(size);
+  size_t k;
+  int shown;
+  if (copy == NULL || shifted == NULL) abort();
+  for (k = 0; k < size; k++) copy[k] = data[k];
+  for (k = 0; k < n; k++) copy[at + k] = shifted[k] = fuzz_shift(data[at + k]);
+  shifted[n] = '\0';
+  again(copy, size, &e);
+  shown = fuzz_count(e.message, shifted, n) > fuzz_count(msg, shifted, n);
+  free(copy);
+  free(shifted);
+  return shown;
+}
+
 /* 1 when msg (the message `again` gives for data) shows a run of
  * FUZZ_LEAK_RUN bytes (without a space) of the candidate secret s (n
  * bytes; the bytes at data + base, or base -1: a value read from data). A
@@ -118,12 +142,8 @@ FUZZ_UNTRACED static int fuzz_shows_at(const uint8_t *data, size_t size,
     while (w[m] != 0) m++;
   if (n < FUZZ_LEAK_RUN || m < FUZZ_LEAK_RUN) return 0;
   for (size_t i = 0; i + FUZZ_LEAK_RUN <= m; i++) {
-    unsigned char run[FUZZ_LEAK_RUN];
     size_t k, changed = 0;
     long at;
-    uint8_t *copy;
-    gauth_error e = GAUTH_ERROR_INIT;
-    int shown;
     for (k = 0; k < FUZZ_LEAK_RUN && w[i + k] != ' '; k++) {
     }
     if (k < FUZZ_LEAK_RUN ||
@@ -136,20 +156,10 @@ FUZZ_UNTRACED static int fuzz_shows_at(const uint8_t *data, size_t size,
     if (base < 0) continue;
     at = base + fuzz_find((const unsigned char *)s, n, w + i, FUZZ_LEAK_RUN);
     if (at < 0) continue; /* escaped in the input: cannot confirm */
-    for (k = 0; k < FUZZ_LEAK_RUN; k++) {
-      run[k] = fuzz_shift(w[i + k]);
-      changed += run[k] != w[i + k];
-    }
+    for (k = 0; k < FUZZ_LEAK_RUN; k++)
+      changed += fuzz_shift(w[i + k]) != w[i + k];
     if (changed == 0) continue; /* punctuation only: no secret */
-    copy = (uint8_t *)malloc(size);
-    if (copy == NULL) abort();
-    for (k = 0; k < size; k++) copy[k] = data[k];
-    for (k = 0; k < FUZZ_LEAK_RUN; k++) copy[(size_t)at + k] = run[k];
-    again(copy, size, &e);
-    free(copy);
-    shown = fuzz_count(e.message, run, FUZZ_LEAK_RUN) >
-            fuzz_count(msg, run, FUZZ_LEAK_RUN);
-    if (shown) {
+    if (fuzz_follows_input(data, size, (size_t)at, FUZZ_LEAK_RUN, msg, again)) {
       fprintf(stderr, "fuzz: the message shows a secret's bytes: %s\n", msg);
       return 1;
     }

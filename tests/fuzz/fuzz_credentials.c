@@ -84,27 +84,9 @@ static void again(const uint8_t *data, size_t size, gauth_error *err) {
  * cannot be found as written (escaped) counts as shown. */
 static int follows(const uint8_t *data, size_t size, const char *msg,
                    const char *s) {
-  size_t n = strlen(s), k;
+  size_t n = strlen(s);
   long at = fuzz_value_at(data, size, (const unsigned char *)s, n);
-  gauth_error e = GAUTH_ERROR_INIT;
-  unsigned char *shifted;
-  uint8_t *copy;
-  int r;
-  if (at < 0) return 1;
-  copy = malloc(size);
-  shifted = malloc(n + 1);
-  if (copy == NULL || shifted == NULL) abort();
-  memcpy(copy, data, size);
-  for (k = 0; k < n; k++) {
-    shifted[k] = fuzz_shift((unsigned char)s[k]);
-    copy[(size_t)at + k] = shifted[k];
-  }
-  shifted[n] = '\0';
-  again(copy, size, &e);
-  r = fuzz_count(e.message, shifted, n) > fuzz_count(msg, shifted, n);
-  free(copy);
-  free(shifted);
-  return r;
+  return at < 0 || fuzz_follows_input(data, size, (size_t)at, n, msg, again);
 }
 
 /* 1 when msg holds the value of a secret member anywhere in item, a value
