@@ -10,8 +10,8 @@
  *     failure response, an expired token) or NOMEM, no token, and a
  *     message that shows no 13 bytes of id_token or saml_response (16
  *     bytes or more; a failure response's code and message are quoted by
- *     design, and so is an unknown token_type: a token whose text
- *     token_type also holds is shown because token_type is, as
+ *     design, and so is an unknown token_type: a token whose text one of
+ *     these members also holds is shown because that member is, as
  *     fuzz_credentials treats a value two members share). */
 #include <stdint.h>
 #include <stdlib.h>
@@ -39,7 +39,7 @@ static void again(const uint8_t *data, size_t size, gauth_error *err) {
 static void check(const uint8_t *data, size_t size, const char *type,
                   int need_expiry) {
   static const char *const secrets[] = {"id_token", "saml_response", NULL};
-  static const char *const quoted[] = {"token_type", NULL};
+  static const char *const quoted[] = {"token_type", "code", "message", NULL};
   char *tok = (char *)"junk";
   int64_t exp = -1;
   gauth_error err = GAUTH_ERROR_INIT;
